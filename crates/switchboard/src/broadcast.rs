@@ -1,0 +1,216 @@
+//! Broadcast operators: choose recipients, then emit once.
+//!
+//! A message is encoded once per codec in use and its bytes shared by every
+//! recipient; per recipient only a queue push happens.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use switchboard_protocol::{CloseCode, Codec, Message};
+
+use crate::error::{AckError, SendError};
+use crate::hub::Hub;
+use crate::send_queue::Outgoing;
+use crate::socket::{Socket, SocketShared, frame_for, to_value};
+
+/// Encodes a message lazily, once per codec.
+struct SharedFrames<'a> {
+    message: &'a Message,
+    json: Option<Outgoing>,
+    msgpack: Option<Outgoing>,
+}
+
+impl<'a> SharedFrames<'a> {
+    fn new(message: &'a Message) -> Self {
+        Self {
+            message,
+            json: None,
+            msgpack: None,
+        }
+    }
+
+    fn get(&mut self, codec: Codec) -> Outgoing {
+        let slot = match codec {
+            Codec::Json => &mut self.json,
+            Codec::MsgPack => &mut self.msgpack,
+        };
+        slot.get_or_insert_with(|| frame_for(codec, codec.encode(self.message)))
+            .clone()
+    }
+}
+
+/// Selects recipients: `hub.to("room").except(id).emit("event", data)`.
+///
+/// With no room, every socket of the hub is a recipient.
+#[derive(Debug, Clone)]
+#[must_use = "a broadcast operator does nothing until you emit"]
+pub struct BroadcastOperator {
+    hub: Hub,
+    rooms: Vec<String>,
+    except: Vec<String>,
+    local: bool,
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(hub: Hub) -> Self {
+        Self {
+            hub,
+            rooms: Vec::new(),
+            except: Vec::new(),
+            local: false,
+        }
+    }
+
+    /// Adds a room to the recipients (a socket in several rooms receives once).
+    pub fn to(mut self, room: &str) -> Self {
+        self.rooms.push(room.to_owned());
+        self
+    }
+
+    /// Leaves out the socket with this id.
+    pub fn except(mut self, socket_id: &str) -> Self {
+        self.except.push(socket_id.to_owned());
+        self
+    }
+
+    /// Keeps the broadcast on this node, even when the hub is clustered.
+    pub fn local(mut self) -> Self {
+        self.local = true;
+        self
+    }
+
+    /// Whether this operator is limited to this node.
+    pub fn is_local(&self) -> bool {
+        self.local
+    }
+
+    /// Visits every recipient once; `room` is the room it was reached
+    /// through (`None` for a broadcast to all).
+    fn for_each_recipient(&self, mut f: impl FnMut(Option<&str>, &Arc<SocketShared>)) {
+        let inner = &self.hub.inner;
+        let excluded = |s: &Arc<SocketShared>| self.except.iter().any(|e| **e == *s.id);
+        if self.rooms.is_empty() {
+            inner.sockets.for_each(|s| {
+                if !excluded(s) {
+                    f(None, s);
+                }
+            });
+            return;
+        }
+        let mut seen: HashSet<Arc<str>> = HashSet::new();
+        let dedupe = self.rooms.len() > 1;
+        for room in &self.rooms {
+            inner.rooms.for_each_member(room, |s| {
+                if excluded(s) || (dedupe && !seen.insert(s.id.clone())) {
+                    return;
+                }
+                f(Some(room), s);
+            });
+        }
+    }
+
+    /// Sends an event to every recipient; returns how many it was queued
+    /// for. A message reaching a socket through a room carries `room`.
+    pub fn emit(self, event: &str, data: impl Serialize) -> Result<usize, SendError> {
+        let message = Message::event(event, to_value(data)?);
+        Ok(self.send_message(&message))
+    }
+
+    /// Sends an already-built message (its `room` is set per room reached).
+    pub(crate) fn send_message(&self, message: &Message) -> usize {
+        let mut delivered = 0usize;
+        if self.rooms.len() <= 1 {
+            let message = match self.rooms.first() {
+                Some(room) if message.room.as_deref() != Some(room) => {
+                    &message.clone().with_room(room.clone())
+                }
+                _ => message,
+            };
+            let mut frames = SharedFrames::new(message);
+            self.for_each_recipient(|_, s| {
+                if s.push(frames.get(s.codec)).is_ok() {
+                    delivered += 1;
+                }
+            });
+        } else {
+            let per_room: Vec<Message> = self
+                .rooms
+                .iter()
+                .map(|room| message.clone().with_room(room.clone()))
+                .collect();
+            let mut frames: Vec<SharedFrames<'_>> =
+                per_room.iter().map(SharedFrames::new).collect();
+            self.for_each_recipient(|room, s| {
+                let index = self
+                    .rooms
+                    .iter()
+                    .position(|r| Some(r.as_str()) == room)
+                    .unwrap_or(0);
+                if s.push(frames[index].get(s.codec)).is_ok() {
+                    delivered += 1;
+                }
+            });
+        }
+        self.hub.inner.stats.messages_out_n(delivered as u64);
+        delivered
+    }
+
+    /// Sends a frame as it is to every recipient (raw mode).
+    pub fn send_raw(self, frame: Bytes, binary: bool) -> usize {
+        let frame = if binary {
+            Outgoing::Binary(frame)
+        } else {
+            Outgoing::Text(frame)
+        };
+        let mut delivered = 0usize;
+        self.for_each_recipient(|_, s| {
+            if s.push(frame.clone()).is_ok() {
+                delivered += 1;
+            }
+        });
+        self.hub.inner.stats.messages_out_n(delivered as u64);
+        delivered
+    }
+
+    /// Sends an event asking each recipient for an ack, and collects every
+    /// reply (or its error) within `timeout`, by socket id.
+    pub async fn emit_with_ack<R: DeserializeOwned>(
+        self,
+        event: &str,
+        data: impl Serialize,
+        timeout: Duration,
+    ) -> Result<Vec<(String, Result<R, AckError>)>, SendError> {
+        let data = to_value(data)?;
+        let sockets = self.sockets();
+        let calls = sockets.iter().map(|socket| {
+            let data = data.clone();
+            async move {
+                let result = socket.emit_with_ack::<R>(event, data, timeout).await;
+                (socket.id().to_owned(), result)
+            }
+        });
+        Ok(join_all(calls).await)
+    }
+
+    /// The recipients as socket handles.
+    pub fn sockets(&self) -> Vec<Socket> {
+        let mut sockets = Vec::new();
+        self.for_each_recipient(|_, s| sockets.push(self.hub.socket_handle(s.clone())));
+        sockets
+    }
+
+    /// Closes every recipient's connection with `code`.
+    pub fn disconnect(self, code: CloseCode) -> usize {
+        let mut count = 0;
+        self.for_each_recipient(|_, s| {
+            s.queue.request_close(code);
+            count += 1;
+        });
+        count
+    }
+}

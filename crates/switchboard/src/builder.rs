@@ -1,0 +1,247 @@
+//! The hub builder: options, handlers and policies.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::config::{AllowedOrigins, HubConfig, RateLimit};
+use crate::error::{DisconnectReason, HandlerError, HubError};
+use crate::events::handler::erase_event;
+use crate::events::{EventRouter, RawFrame};
+use crate::hub::Hub;
+use crate::policy::{AuthRejection, HandshakeRequest, Policies, RelayRequest};
+use crate::socket::Socket;
+use crate::stream::MessageStream;
+
+/// Builds a [`Hub`]. Every option has a documented default (see
+/// [`HubConfig`]).
+///
+/// ```
+/// use switchboard::{Hub, HandlerError};
+///
+/// let hub = Hub::builder()
+///     .max_message_size(128 * 1024)
+///     .on("echo", |_socket, data: serde_json::Value| async move { Ok::<_, HandlerError>(data) })
+///     .build();
+/// # drop(hub);
+/// ```
+#[derive(Default)]
+#[must_use = "call .build() to get a hub"]
+pub struct HubBuilder {
+    config: HubConfig,
+    router: EventRouter,
+    policies: Policies,
+    raw: bool,
+}
+
+impl HubBuilder {
+    /// Replaces every option at once.
+    pub fn config(mut self, config: HubConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Interval between WebSocket pings (default 25 s).
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// Grace past the ping interval before a silent link is dropped
+    /// (default 20 s).
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ping_timeout = timeout;
+        self
+    }
+
+    /// Longest time one write may take (default 10 s).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.write_timeout = timeout;
+        self
+    }
+
+    /// Largest message, after decompression (default 64 KiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// Messages queued per socket before it is closed with `4001`
+    /// (default 1,024).
+    pub fn send_queue_capacity(mut self, messages: usize) -> Self {
+        self.config.send_queue_capacity = messages;
+        self
+    }
+
+    /// Most live connections (default 100,000).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.max_connections = connections;
+        self
+    }
+
+    /// Origins allowed to connect (default: same host).
+    pub fn allowed_origins(mut self, origins: AllowedOrigins) -> Self {
+        self.config.allowed_origins = origins;
+        self
+    }
+
+    /// Limits each socket's client messages (default: off).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.config.rate_limit = Some(limit);
+        self
+    }
+
+    /// Bad messages in a row before closing with `1008` (default 10).
+    pub fn max_bad_messages(mut self, count: u32) -> Self {
+        self.config.max_bad_messages = count.max(1);
+        self
+    }
+
+    /// Negotiates permessage-deflate when offered (default on).
+    pub fn compression(mut self, enabled: bool) -> Self {
+        self.config.compression = enabled;
+        self
+    }
+
+    /// How long [`Hub::shutdown`] waits before dropping sockets (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Raw mode: no envelope, no `$welcome`; every frame goes as it is to
+    /// [`HubBuilder::on_raw`] or the message stream, and sockets send with
+    /// [`Socket::send_raw`].
+    pub fn raw_mode(mut self) -> Self {
+        self.raw = true;
+        self
+    }
+
+    /// Handles event `event`: its data is decoded into `T` (data that does
+    /// not decode is answered with a `bad_message` error and never reaches
+    /// the handler); the `Ok` value is the reply when the client asked for
+    /// an ack, the `Err` its error. A socket's handlers run one at a time, in
+    /// arrival order.
+    pub fn on<T, R, F, Fut>(mut self, event: &str, handler: F) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        F: Fn(Socket, T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+    {
+        self.router
+            .events
+            .insert(event.to_owned(), erase_event(event, handler));
+        self
+    }
+
+    /// Runs when a socket connects, before any of its events.
+    pub fn on_connect<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.router.connect = Some(Arc::new(move |s| Box::pin(handler(s))));
+        self
+    }
+
+    /// Runs once when a socket has disconnected, after its last event.
+    pub fn on_disconnect<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.router.disconnect = Some(Arc::new(move |s, r| Box::pin(handler(s, r))));
+        self
+    }
+
+    /// Called for every handler failure or panic and every bad message.
+    pub fn on_error<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Socket, &HubError) + Send + Sync + 'static,
+    {
+        self.router.error = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handles events that have no handler of their own (and were not taken
+    /// by a bound channel or the message stream).
+    pub fn on_fallback<R, F, Fut>(mut self, handler: F) -> Self
+    where
+        R: Serialize + Send + 'static,
+        F: Fn(Socket, String, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.router.fallback = Some(Arc::new(move |socket, event, data| {
+            let fut = handler(socket, event, data);
+            Box::pin(async move {
+                let value = fut.await?;
+                serde_json::to_value(value)
+                    .map_err(|e| HandlerError::new(format!("reply does not serialize: {e}")))
+            })
+        }));
+        self
+    }
+
+    /// Handles every frame in raw mode.
+    pub fn on_raw<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket, RawFrame) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.router.raw = Some(Arc::new(move |s, f| Box::pin(handler(s, f))));
+        self
+    }
+
+    /// Authenticates each handshake before the upgrade: `Ok` carries app
+    /// data attached to the socket ([`Socket::extension`]), `Err` answers
+    /// `403`.
+    pub fn authenticate<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(HandshakeRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<http::Extensions, AuthRejection>> + Send + 'static,
+    {
+        self.policies.auth = Some(Arc::new(move |r| Box::pin(hook(r))));
+        self
+    }
+
+    /// Decides each client `$join` (default: every room is allowed).
+    pub fn join_policy<F, Fut>(mut self, policy: F) -> Self
+    where
+        F: Fn(Socket, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.policies.join = Some(Arc::new(move |s, room| Box::pin(policy(s, room))));
+        self
+    }
+
+    /// Decides each client relay (default: allowed when the sender is a
+    /// member of the room).
+    pub fn relay_policy<F, Fut>(mut self, policy: F) -> Self
+    where
+        F: Fn(Socket, RelayRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.policies.relay = Some(Arc::new(move |s, r| Box::pin(policy(s, r))));
+        self
+    }
+
+    /// Builds the hub.
+    pub fn build(self) -> Hub {
+        Hub::from_parts(self.config, self.router, self.policies, self.raw, None)
+    }
+
+    /// Builds the hub with a [`MessageStream`] of every inbound message no
+    /// handler takes, holding at most `capacity` messages.
+    pub fn build_with_stream(self, capacity: usize) -> (Hub, MessageStream) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let hub = Hub::from_parts(self.config, self.router, self.policies, self.raw, Some(tx));
+        (hub, MessageStream { rx })
+    }
+}

@@ -1,0 +1,87 @@
+//! Hub options and their defaults.
+
+use std::time::Duration;
+
+/// Which browser origins may open a connection.
+///
+/// A handshake without an `Origin` header comes from a non-browser client and
+/// always passes (PROTOCOL.md section 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Only origins whose host and port equal the request's `Host` (default).
+    #[default]
+    SameHost,
+    /// The same host, plus these origins (`scheme://host[:port]`, compared
+    /// case-insensitively, default ports ignored).
+    List(Vec<String>),
+    /// Any origin.
+    Any,
+}
+
+/// A per-socket limit on client messages: a token bucket refilled at
+/// `per_second`, holding at most `burst` tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Messages per second allowed on average.
+    pub per_second: u32,
+    /// Messages allowed at once after an idle period.
+    pub burst: u32,
+}
+
+/// Every option of a hub. Build it with [`crate::HubBuilder`]; each field
+/// documents its default.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Interval between WebSocket Ping frames (default 25 s).
+    pub ping_interval: Duration,
+    /// How long past `ping_interval` a silent connection is kept (default 20 s).
+    pub ping_timeout: Duration,
+    /// Longest time one write to a socket may take before the link is
+    /// considered dead (default 10 s).
+    pub write_timeout: Duration,
+    /// Largest message accepted, after decompression (default 64 KiB).
+    pub max_message_size: usize,
+    /// Messages queued for one socket before it is closed as a slow consumer
+    /// with `4001` (default 1,024).
+    pub send_queue_capacity: usize,
+    /// Inbound messages waiting for the socket's handlers before the hub stops
+    /// reading from that socket (default 64).
+    pub inbound_queue_capacity: usize,
+    /// Most live connections; further handshakes get `503` (default 100,000).
+    pub max_connections: usize,
+    /// Origins allowed to connect (default: same host).
+    pub allowed_origins: AllowedOrigins,
+    /// Per-socket client message rate limit (default: off).
+    pub rate_limit: Option<RateLimit>,
+    /// Bad messages in a row before the connection is closed with `1008`
+    /// (default 10).
+    pub max_bad_messages: u32,
+    /// Negotiate permessage-deflate when the client offers it (default on).
+    pub compression: bool,
+    /// Timeout of `emit_with_ack` calls made through handler helpers that do
+    /// not take one explicitly (default 10 s).
+    pub ack_timeout: Duration,
+    /// How long [`crate::Hub::shutdown`] waits for sockets to close before
+    /// dropping them (default 10 s).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            write_timeout: Duration::from_secs(10),
+            max_message_size: 64 * 1024,
+            send_queue_capacity: 1024,
+            inbound_queue_capacity: 64,
+            max_connections: 100_000,
+            allowed_origins: AllowedOrigins::SameHost,
+            rate_limit: None,
+            max_bad_messages: 10,
+            compression: true,
+            ack_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The connection task: one per socket. It owns the link, the heartbeat,
+//! the bad-message and rate limits, and the writer that drains the send
+//! queue into one write.
+
+mod rate_limit;
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use switchboard_protocol::{ClientMessage, CloseCode, ErrorCode, Message, ProtocolError};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+use self::rate_limit::TokenBucket;
+use crate::error::{DisconnectReason, HubError};
+use crate::events::RawFrame;
+use crate::events::dispatch::Dispatch;
+use crate::socket::Socket;
+use crate::transport::{Link, LinkError, Received};
+
+/// Per-connection state of the inbound checks.
+struct InboundChecks {
+    bad_in_row: u32,
+    limited_in_row: u32,
+    bucket: Option<TokenBucket>,
+}
+
+/// Drives one socket's link until it ends, and says why.
+pub(crate) async fn run<L: Link>(
+    mut link: L,
+    socket: Socket,
+    dispatch: mpsc::Sender<Dispatch>,
+    raw: bool,
+) -> DisconnectReason {
+    let config = socket.hub.inner.config.clone();
+    let dead_after = config.ping_interval + config.ping_timeout;
+    let mut last_seen = Instant::now();
+    let mut next_ping = last_seen + config.ping_interval;
+    let mut checks = InboundChecks {
+        bad_in_row: 0,
+        limited_in_row: 0,
+        bucket: config.rate_limit.map(TokenBucket::new),
+    };
+    // Work waiting for room in the dispatcher's queue; while any waits, the
+    // link is not read (backpressure on this client only).
+    let mut backlog: VecDeque<Dispatch> = VecDeque::new();
+    let queue = &socket.shared.queue;
+
+    loop {
+        let wake = next_ping.min(last_seen + dead_after);
+        tokio::select! {
+            biased;
+            drained = queue.drain() => {
+                if drained.abort {
+                    return DisconnectReason::Aborted;
+                }
+                if !drained.frames.is_empty()
+                    && let Err(error) = link.send_frames(drained.frames).await
+                {
+                    return DisconnectReason::TransportError(error.to_string());
+                }
+                if let Some(code) = drained.close {
+                    link.close(code).await;
+                    return DisconnectReason::ServerClosed(code);
+                }
+            }
+            permit = dispatch.reserve(), if !backlog.is_empty() => {
+                match permit {
+                    Ok(permit) => permit.send(backlog.pop_front().expect("backlog is not empty")),
+                    Err(_) => backlog.clear(),
+                }
+            }
+            received = link.recv(), if backlog.is_empty() => {
+                last_seen = Instant::now();
+                let frame = match received {
+                    None => return DisconnectReason::TransportError("connection closed without a close frame".into()),
+                    Some(Err(LinkError::Protocol { code, reason })) => {
+                        tracing::debug!(socket = socket.id(), %reason, "protocol error");
+                        link.fail(code).await;
+                        return DisconnectReason::ServerClosed(code);
+                    }
+                    Some(Err(LinkError::Lost(error))) => return DisconnectReason::TransportError(error),
+                    Some(Ok(Received::Close(code))) => {
+                        // Let the codec finish the closing handshake.
+                        link.close(CloseCode::Normal).await;
+                        return DisconnectReason::ClientClosed(code);
+                    }
+                    Some(Ok(Received::Control)) => continue,
+                    Some(Ok(Received::Text(bytes))) => RawFrame { data: bytes, binary: false },
+                    Some(Ok(Received::Binary(bytes))) => RawFrame { data: bytes, binary: true },
+                };
+                if raw {
+                    socket.hub.inner.stats.message_in(1);
+                    if checks.allow(&socket) {
+                        backlog.push_back(Dispatch::Raw(frame));
+                    }
+                } else {
+                    handle_frame(&socket, &frame.data, &mut checks, &mut backlog);
+                }
+                // Hand over what fits now without waiting.
+                while let Some(work) = backlog.pop_front() {
+                    match dispatch.try_send(work) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(work)) => {
+                            backlog.push_front(work);
+                            break;
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            backlog.clear();
+                            break;
+                        }
+                    }
+                }
+            }
+            () = sleep_until(wake) => {
+                let now = Instant::now();
+                if now >= last_seen + dead_after {
+                    tracing::debug!(socket = socket.id(), "heartbeat timeout");
+                    return DisconnectReason::HeartbeatTimeout;
+                }
+                if now >= next_ping {
+                    next_ping = now + config.ping_interval;
+                    if let Err(error) = link.ping().await {
+                        return DisconnectReason::TransportError(error.to_string());
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl InboundChecks {
+    /// Applies the rate limit to one message; false when it must be dropped.
+    fn allow(&mut self, socket: &Socket) -> bool {
+        let Some(bucket) = &mut self.bucket else {
+            return true;
+        };
+        if bucket.try_take() {
+            self.limited_in_row = 0;
+            return true;
+        }
+        self.limited_in_row += 1;
+        let _ = socket.send_message(&Message::error_event(
+            ErrorCode::RateLimited,
+            "too many messages: slow down",
+        ));
+        if self.limited_in_row >= socket.hub.inner.config.max_bad_messages {
+            socket.shared.queue.request_close(CloseCode::Policy);
+        }
+        false
+    }
+
+    /// Counts a refused message, answers it with `$error`, and closes with
+    /// `1008` after too many in a row.
+    fn bad(&mut self, socket: &Socket, error: &ProtocolError) {
+        self.bad_in_row += 1;
+        let hub_error = HubError::BadMessage(error.to_string());
+        tracing::debug!(socket = socket.id(), %hub_error);
+        let _ = socket.send_message(&Message::error_event(error.code(), error.to_string()));
+        if self.bad_in_row >= socket.hub.inner.config.max_bad_messages {
+            socket.shared.queue.request_close(CloseCode::Policy);
+        }
+    }
+}
+
+/// Decodes one frame of the envelope protocol and sorts its messages:
+/// `$ping` and replies are answered here, the rest goes to the dispatcher.
+fn handle_frame(
+    socket: &Socket,
+    data: &Bytes,
+    checks: &mut InboundChecks,
+    backlog: &mut VecDeque<Dispatch>,
+) {
+    let messages = match socket.shared.codec.decode(data) {
+        Ok(messages) => messages,
+        Err(error) => {
+            socket.hub.inner.stats.message_in(1);
+            checks.bad(socket, &error);
+            return;
+        }
+    };
+    socket.hub.inner.stats.message_in(messages.len() as u64);
+    for message in messages {
+        let message = match message.and_then(ClientMessage::try_from) {
+            Ok(message) => message,
+            Err(error) => {
+                checks.bad(socket, &error);
+                continue;
+            }
+        };
+        checks.bad_in_row = 0;
+        if !checks.allow(socket) {
+            continue;
+        }
+        match message {
+            ClientMessage::Ping => {
+                let pong = socket.hub.inner.pong_frame(socket.shared.codec);
+                let _ = socket.shared.push(pong);
+            }
+            ClientMessage::Reply { reply, result } => {
+                if !socket.shared.acks.resolve(reply, result) {
+                    tracing::debug!(
+                        socket = socket.id(),
+                        reply,
+                        "reply to an unknown or expired ack"
+                    );
+                }
+            }
+            other => backlog.push_back(Dispatch::Client(other)),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The dispatcher: one task per socket that runs its handlers in order.
+
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, Message};
+use tokio::sync::mpsc;
+
+use super::RawFrame;
+use crate::error::{HandlerError, HubError};
+use crate::policy::RelayRequest;
+use crate::socket::Socket;
+use crate::stream::{Inbound, InboundEvent};
+
+/// Work the connection task hands to the dispatcher.
+#[derive(Debug)]
+pub(crate) enum Dispatch {
+    /// A validated client message (not `$ping` nor a reply: those are
+    /// answered by the connection task at once).
+    Client(ClientMessage),
+    /// A frame of a raw-mode hub.
+    Raw(RawFrame),
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// Runs `fut`, turning a panic into a reported error.
+async fn guarded<T>(socket: &Socket, what: &str, fut: impl Future<Output = T>) -> Option<T> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            let error = HubError::Panic {
+                event: what.to_owned(),
+                message: panic_message(&*panic),
+            };
+            tracing::error!(socket = socket.id(), %error, "handler panicked");
+            report(socket, &error);
+            None
+        }
+    }
+}
+
+fn report(socket: &Socket, error: &HubError) {
+    if let Some(handler) = &socket.hub.inner.router.error {
+        let handler = handler.clone();
+        // The error handler is the application's: a panic there must not
+        // take the dispatcher down either.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| handler(socket, error)));
+    }
+}
+
+/// Sends the outcome of a handler: a reply when the client asked for one,
+/// else `$error` on failure.
+fn answer(
+    socket: &Socket,
+    event: &str,
+    ack: Option<u64>,
+    result: Option<Result<Value, HandlerError>>,
+) {
+    let outcome = match result {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(error)) => {
+            let hub_error = HubError::Handler {
+                event: event.to_owned(),
+                error: error.clone(),
+            };
+            tracing::debug!(socket = socket.id(), %hub_error);
+            report(socket, &hub_error);
+            Err(error.to_body())
+        }
+        None => Err(ErrorBody::new(
+            ErrorCode::Internal,
+            format!("the handler for `{event}` failed"),
+        )),
+    };
+    let message = match (ack, outcome) {
+        (Some(ack), Ok(value)) => Message::reply(ack, value),
+        (Some(ack), Err(body)) => Message::reply_error(ack, body),
+        (None, Ok(_)) => return,
+        (None, Err(body)) => Message {
+            event: Some(switchboard_protocol::reserved::ERROR.to_owned()),
+            data: Some(json!({ "code": body.code, "message": body.message })),
+            ..Message::default()
+        },
+    };
+    let _ = socket.send_message(&message);
+}
+
+fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
+    let body = ErrorBody::new(ErrorCode::Forbidden, message);
+    let reply = match ack {
+        Some(ack) => Message::reply_error(ack, body),
+        None => Message::error_event(ErrorCode::Forbidden, body.message),
+    };
+    let _ = socket.send_message(&reply);
+}
+
+/// Handles a socket's inbound work in order until the connection ends, then
+/// runs the disconnect handler once.
+pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
+    let router = socket.hub.inner.router.clone();
+    if let Some(connect) = &router.connect {
+        guarded(&socket, "connect", connect(socket.clone())).await;
+    }
+    while let Some(work) = rx.recv().await {
+        match work {
+            Dispatch::Client(message) => handle_client(&socket, message).await,
+            Dispatch::Raw(frame) => handle_raw(&socket, frame).await,
+        }
+    }
+    let reason = socket.closed().await;
+    if let Some(disconnect) = &router.disconnect {
+        guarded(&socket, "disconnect", disconnect(socket.clone(), reason)).await;
+    }
+}
+
+async fn handle_raw(socket: &Socket, frame: RawFrame) {
+    let inner = &socket.hub.inner;
+    if let Some(raw) = &inner.router.raw {
+        guarded(socket, "raw frame", raw(socket.clone(), frame)).await;
+    } else if let Some(stream) = &inner.stream_tx {
+        let _ = stream
+            .send(Inbound::Raw {
+                socket: socket.clone(),
+                frame,
+            })
+            .await;
+    }
+}
+
+async fn handle_client(socket: &Socket, message: ClientMessage) {
+    match message {
+        ClientMessage::Event {
+            event,
+            data,
+            ack,
+            room: Some(room),
+        } => relay(socket, event, data, ack, room).await,
+        ClientMessage::Event {
+            event,
+            data,
+            ack,
+            room: None,
+        } => handle_event(socket, event, data, ack).await,
+        ClientMessage::Join { room, ack } => {
+            let allowed = match &socket.hub.inner.policies.join {
+                Some(policy) => {
+                    guarded(socket, "$join policy", policy(socket.clone(), room.clone()))
+                        .await
+                        .unwrap_or(false)
+                }
+                None => true,
+            };
+            if allowed {
+                socket.join(&room);
+                if let Some(ack) = ack {
+                    let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
+                }
+            } else {
+                refuse(socket, ack, format!("joining room `{room}` is not allowed"));
+            }
+        }
+        ClientMessage::Leave { room, ack } => {
+            socket.leave(&room);
+            if let Some(ack) = ack {
+                let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
+            }
+        }
+        // The connection task answers these itself.
+        ClientMessage::Ping | ClientMessage::Reply { .. } => {}
+    }
+}
+
+async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u64>) {
+    let inner = &socket.hub.inner;
+    if let Some(handler) = inner.router.events.get(&event) {
+        let result = guarded(socket, &event, handler(socket.clone(), data)).await;
+        answer(socket, &event, ack, result);
+        return;
+    }
+    let tap = socket.shared.tap.lock().clone();
+    let inbound = InboundEvent::new(socket.clone(), event, data, ack);
+    let inbound = match tap {
+        Some(tap) => match tap.send(inbound).await {
+            Ok(()) => return,
+            Err(returned) => returned.0,
+        },
+        None => inbound,
+    };
+    let inbound = match &inner.stream_tx {
+        Some(stream) => match stream.send(Inbound::Event(inbound)).await {
+            Ok(()) => return,
+            Err(returned) => match returned.0 {
+                Inbound::Event(e) => e,
+                Inbound::Raw { .. } => return,
+            },
+        },
+        None => inbound,
+    };
+    if let Some(fallback) = &inner.router.fallback {
+        let event = inbound.event.clone();
+        let result = guarded(
+            socket,
+            &event,
+            fallback(socket.clone(), inbound.event, inbound.data),
+        )
+        .await;
+        answer(socket, &event, ack, result);
+        return;
+    }
+    inbound.answer_no_handler();
+}
+
+async fn relay(socket: &Socket, event: String, data: Value, ack: Option<u64>, room: String) {
+    let allowed = match &socket.hub.inner.policies.relay {
+        Some(policy) => {
+            let request = RelayRequest {
+                room: room.clone(),
+                event: event.clone(),
+            };
+            guarded(socket, "relay policy", policy(socket.clone(), request))
+                .await
+                .unwrap_or(false)
+        }
+        None => socket.in_room(&room),
+    };
+    if !allowed {
+        refuse(
+            socket,
+            ack,
+            format!("relaying to room `{room}` is not allowed"),
+        );
+        return;
+    }
+    let message = Message::event(event, data)
+        .with_room(room.clone())
+        .with_from(socket.id());
+    socket
+        .hub
+        .to(&room)
+        .except(socket.id())
+        .send_message(&message);
+    if let Some(ack) = ack {
+        let _ = socket.send_message(&Message::reply(ack, Value::Null));
+    }
+}

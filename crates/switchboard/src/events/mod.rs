@@ -1,0 +1,9 @@
+//! Event routing: handlers by event name, acks, and the per-socket
+//! dispatcher that runs them in order.
+
+pub(crate) mod ack;
+pub(crate) mod dispatch;
+pub(crate) mod handler;
+
+pub use handler::RawFrame;
+pub(crate) use handler::{BoxFuture, EventRouter};

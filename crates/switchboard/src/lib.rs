@@ -1,0 +1,90 @@
+//! # Switchboard
+//!
+//! A real-time messaging hub: WebSocket connections with named events, rooms,
+//! broadcast and acks, speaking the wire protocol of `PROTOCOL.md` so that any
+//! plain WebSocket client can join with nothing but a JSON encoder.
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use switchboard::{Hub, HandlerError};
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! struct Chat { room: String, text: String }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let hub = Hub::builder()
+//!         // Reply to acks with the same data.
+//!         .on("echo", |_socket, data: serde_json::Value| async move {
+//!             Ok::<_, HandlerError>(data)
+//!         })
+//!         // Typed payloads: data that does not decode never reaches the handler.
+//!         .on("chat", |socket, chat: Chat| async move {
+//!             socket.hub().to(&chat.room).except(socket.id()).emit("chat", &chat.text)?;
+//!             Ok::<_, HandlerError>(())
+//!         })
+//!         .build();
+//!
+//!     // Mount it in your own axum app...
+//!     let app = axum::Router::new().merge(hub.router("/ws"));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app).await
+//!     // ...or run it alone: `hub.serve(listener).await`.
+//! }
+//! ```
+//!
+//! ## Ways to consume traffic
+//!
+//! - Handlers by event name ([`HubBuilder::on`]), with connect, disconnect,
+//!   error and fallback handlers. A socket's handlers run in order.
+//! - Pool style: [`HubBuilder::build_with_stream`] gives one
+//!   [`MessageStream`] of every inbound message, tagged with its socket.
+//! - Channel binding: [`Socket::bind`] turns a socket into a typed receiver,
+//!   a sender, a `closed` future and a way to close, for one `select!`.
+//! - Raw mode ([`HubBuilder::raw_mode`]): frames pass through without the
+//!   envelope.
+//!
+//! ## Limits and failure
+//!
+//! Every socket has a bounded send queue; one that overflows is closed with
+//! `4001` while every other socket keeps receiving. Messages over the size
+//! limit close with `1009`, bad messages get `$error` and ten in a row close
+//! with `1008`. A handler that fails or panics answers `internal` and the
+//! socket and hub keep running.
+
+mod broadcast;
+mod builder;
+mod channel;
+mod config;
+mod connection;
+mod error;
+mod events;
+mod hub;
+mod id;
+mod policy;
+mod rooms;
+mod send_queue;
+mod service;
+mod socket;
+mod stats;
+mod stream;
+mod transport;
+
+pub use broadcast::BroadcastOperator;
+pub use builder::HubBuilder;
+pub use channel::{ChannelReceiver, ChannelSender, SocketChannel};
+pub use config::{AllowedOrigins, HubConfig, RateLimit};
+pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
+pub use events::RawFrame;
+pub use hub::Hub;
+pub use policy::{AuthRejection, HandshakeRequest, RelayRequest};
+pub use socket::Socket;
+pub use stats::HubStats;
+pub use stream::{Inbound, InboundEvent, MessageStream};
+pub use transport::handshake::HandshakeRefusal;
+
+/// The wire protocol: messages, codecs, error and close codes.
+pub use switchboard_protocol as protocol;
+pub use switchboard_protocol::{CloseCode, Codec, ErrorCode};

@@ -1,0 +1,132 @@
+//! The room registry: room -> members, kept in step with each socket's own
+//! set of rooms (socket -> rooms).
+//!
+//! Locks are short and never held across an `.await`. Lock order is always
+//! the registry first, then a socket's room set.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::socket::SocketShared;
+
+type Members = HashMap<Arc<str>, Arc<SocketShared>>;
+
+/// Every room on this node and its local members.
+#[derive(Default)]
+pub(crate) struct RoomRegistry {
+    rooms: RwLock<HashMap<Arc<str>, Members>>,
+}
+
+impl RoomRegistry {
+    /// Adds `socket` to `room`; returns whether it was newly added.
+    pub(crate) fn join(&self, room: &str, socket: &Arc<SocketShared>) -> bool {
+        let mut rooms = self.rooms.write();
+        let key = match rooms.get_key_value(room) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(room),
+        };
+        let members = rooms.entry(key.clone()).or_default();
+        let added = members.insert(socket.id.clone(), socket.clone()).is_none();
+        socket.rooms.lock().insert(key);
+        added
+    }
+
+    /// Removes `socket` from `room`; returns whether it was a member.
+    pub(crate) fn leave(&self, room: &str, socket: &SocketShared) -> bool {
+        let mut rooms = self.rooms.write();
+        let removed = match rooms.get_mut(room) {
+            Some(members) => {
+                let removed = members.remove(&socket.id).is_some();
+                if members.is_empty() {
+                    rooms.remove(room);
+                }
+                removed
+            }
+            None => false,
+        };
+        socket.rooms.lock().remove(room);
+        removed
+    }
+
+    /// Removes `socket` from every room it is in.
+    pub(crate) fn leave_all(&self, socket: &SocketShared) {
+        let mut rooms = self.rooms.write();
+        let joined = std::mem::take(&mut *socket.rooms.lock());
+        for room in joined {
+            if let Some(members) = rooms.get_mut(&room) {
+                members.remove(&socket.id);
+                if members.is_empty() {
+                    rooms.remove(&room);
+                }
+            }
+        }
+    }
+
+    /// The ids of the members of `room`, sorted.
+    pub(crate) fn member_ids(&self, room: &str) -> Vec<String> {
+        let rooms = self.rooms.read();
+        let mut ids: Vec<String> = rooms
+            .get(room)
+            .map(|m| m.keys().map(|k| k.to_string()).collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Calls `f` with every member of `room`, under the read lock (`f` must
+    /// not block).
+    pub(crate) fn for_each_member(&self, room: &str, mut f: impl FnMut(&Arc<SocketShared>)) {
+        let rooms = self.rooms.read();
+        if let Some(members) = rooms.get(room) {
+            members.values().for_each(&mut f);
+        }
+    }
+
+    /// The number of rooms with at least one member.
+    pub(crate) fn len(&self) -> usize {
+        self.rooms.read().len()
+    }
+
+    /// The names of every room, sorted.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.rooms.read().keys().map(|k| k.to_string()).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+/// Every socket connected to this node, by id.
+#[derive(Default)]
+pub(crate) struct SocketRegistry {
+    sockets: RwLock<HashMap<Arc<str>, Arc<SocketShared>>>,
+}
+
+impl SocketRegistry {
+    pub(crate) fn insert(&self, socket: Arc<SocketShared>) {
+        self.sockets.write().insert(socket.id.clone(), socket);
+    }
+
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<SocketShared>> {
+        self.sockets.write().remove(id)
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<SocketShared>> {
+        self.sockets.read().get(id).cloned()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sockets.read().len()
+    }
+
+    pub(crate) fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.sockets.read().keys().map(|k| k.to_string()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<SocketShared>)) {
+        self.sockets.read().values().for_each(&mut f);
+    }
+}

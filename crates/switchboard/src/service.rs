@@ -1,0 +1,165 @@
+//! Mounting the hub in axum: the handshake handler, [`Hub::router`] and
+//! [`Hub::serve`].
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use http::{HeaderValue, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use switchboard_protocol::Codec;
+use tokio::net::TcpListener;
+
+use crate::hub::Hub;
+use crate::policy::HandshakeRequest;
+use crate::transport::handshake::{
+    HandshakeRefusal, check_origin, negotiate_deflate, validate_upgrade,
+};
+use crate::transport::ws::{WsLink, codec_config};
+
+impl IntoResponse for HandshakeRefusal {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        }
+        response
+    }
+}
+
+/// The query parameters of a handshake (PROTOCOL.md section 1).
+#[derive(Debug, Default)]
+struct HandshakeQuery {
+    codec: Codec,
+    token: Option<String>,
+}
+
+fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, HandshakeRefusal> {
+    let mut parsed = HandshakeQuery::default();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match &*key {
+            "codec" => {
+                parsed.codec = Codec::from_query_value(&value).map_err(|e| {
+                    HandshakeRefusal::new(StatusCode::BAD_REQUEST, "bad_handshake", e.to_string())
+                })?;
+            }
+            "token" => parsed.token = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    Ok(parsed)
+}
+
+async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
+    match accept(hub, request).await {
+        Ok(response) => response,
+        Err(refusal) => {
+            if refusal.status != StatusCode::METHOD_NOT_ALLOWED {
+                tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
+            }
+            refusal.into_response()
+        }
+    }
+}
+
+async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal> {
+    let (mut parts, _body) = request.into_parts();
+    let upgrade = validate_upgrade(&parts.method, &parts.headers)?;
+    let query = parse_query(parts.uri.query())?;
+    check_origin(&parts.headers, &hub.inner.config.allowed_origins)?;
+    let slot = hub.admit().ok_or_else(|| {
+        let message = if hub.is_shutting_down() {
+            "the hub is shutting down"
+        } else {
+            "the hub is at its connection limit"
+        };
+        HandshakeRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    })?;
+    let extensions = match &hub.inner.policies.auth {
+        Some(auth) => {
+            let request = HandshakeRequest {
+                headers: parts.headers.clone(),
+                uri: parts.uri.clone(),
+                token: query.token.clone(),
+            };
+            auth(request).await.map_err(|rejection| {
+                HandshakeRefusal::new(StatusCode::FORBIDDEN, "unauthorized", rejection.0)
+            })?
+        }
+        None => http::Extensions::new(),
+    };
+    let on_upgrade = parts
+        .extensions
+        .remove::<hyper::upgrade::OnUpgrade>()
+        .ok_or_else(|| {
+            HandshakeRefusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad_handshake",
+                "this connection cannot be upgraded (HTTP/1.1 is required)",
+            )
+        })?;
+    let deflate = if hub.inner.config.compression {
+        negotiate_deflate(upgrade.extensions.as_deref())
+    } else {
+        None
+    };
+    let mut response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::UPGRADE, "websocket")
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::SEC_WEBSOCKET_ACCEPT, upgrade.accept);
+    if let Some((header_value, _)) = &deflate {
+        response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, header_value.as_str());
+    }
+    let codec = query.codec;
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let config = &hub.inner.config;
+                let link = WsLink::server(
+                    TokioIo::new(upgraded),
+                    codec_config(config.max_message_size),
+                    deflate.map(|(_, config)| config),
+                    config.write_timeout,
+                );
+                hub.run_socket(link, codec, extensions, slot).await;
+            }
+            Err(error) => tracing::debug!(%error, "upgrade failed"),
+        }
+    });
+    response.body(Body::empty()).map_err(|e| {
+        HandshakeRefusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    })
+}
+
+impl Hub {
+    /// An axum `Router` serving the hub at `path` (e.g. `"/ws"`), to merge
+    /// into an application's router. A `Router` is also a tower `Service`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let hub = switchboard::Hub::builder().build();
+    /// let app = axum::Router::new().merge(hub.router("/ws"));
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// axum::serve(listener, app).await
+    /// # }
+    /// ```
+    pub fn router(&self, path: &str) -> Router {
+        Router::new()
+            .route(path, any(handshake))
+            .with_state(self.clone())
+    }
+
+    /// Serves the hub at `/` on `listener` until [`Hub::shutdown`] is
+    /// called and every connection is gone.
+    pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        let hub = self.clone();
+        axum::serve(listener, self.router("/"))
+            .with_graceful_shutdown(async move { hub.shutdown_started().await })
+            .await
+    }
+}

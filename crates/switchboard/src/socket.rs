@@ -1,0 +1,256 @@
+//! A connected socket and the handle applications use to talk to it.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use switchboard_protocol::{CloseCode, Codec, Message};
+use tokio::sync::Notify;
+
+use crate::error::{AckError, DisconnectReason, SendError};
+use crate::events::ack::AckTable;
+use crate::hub::Hub;
+use crate::send_queue::{Outgoing, PushError, SendQueue};
+use crate::stats::Counters;
+
+/// The state of one socket, shared by its connection task, the registries
+/// and every [`Socket`] handle.
+pub(crate) struct SocketShared {
+    pub(crate) id: Arc<str>,
+    pub(crate) session: Box<str>,
+    pub(crate) codec: Codec,
+    pub(crate) queue: SendQueue,
+    pub(crate) rooms: Mutex<HashSet<Arc<str>>>,
+    pub(crate) acks: AckTable,
+    pub(crate) extensions: http::Extensions,
+    stats: Arc<Counters>,
+    /// Where events without a handler go when the socket is bound as channels.
+    pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<crate::stream::InboundEvent>>>,
+    closed: OnceLock<DisconnectReason>,
+    closed_notify: Notify,
+}
+
+impl SocketShared {
+    pub(crate) fn new(
+        id: String,
+        session: String,
+        codec: Codec,
+        queue_capacity: usize,
+        extensions: http::Extensions,
+        stats: Arc<Counters>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            session: session.into(),
+            codec,
+            queue: SendQueue::new(queue_capacity),
+            rooms: Mutex::new(HashSet::new()),
+            acks: AckTable::default(),
+            extensions,
+            stats,
+            tap: Mutex::new(None),
+            closed: OnceLock::new(),
+            closed_notify: Notify::new(),
+        }
+    }
+
+    /// Encodes `message` in this socket's codec.
+    pub(crate) fn encode(&self, message: &Message) -> Outgoing {
+        frame_for(self.codec, self.codec.encode(message))
+    }
+
+    /// Queues a frame, applying the slow-consumer policy when the queue is full.
+    pub(crate) fn push(&self, frame: Outgoing) -> Result<(), SendError> {
+        match self.queue.push(frame) {
+            Ok(()) => Ok(()),
+            Err(PushError::Closed) => Err(SendError::Closed),
+            Err(PushError::Full) => {
+                if self.queue.request_close(CloseCode::SlowConsumer) {
+                    tracing::warn!(socket = %self.id, "send queue full: closing slow consumer with 4001");
+                    self.stats.slow_consumer();
+                }
+                Err(SendError::SlowConsumer)
+            }
+        }
+    }
+
+    /// Records why the socket ended and wakes every `closed()` waiter.
+    pub(crate) fn mark_closed(&self, reason: DisconnectReason) {
+        let _ = self.closed.set(reason);
+        self.queue.close();
+        self.acks.fail_all();
+        self.closed_notify.notify_waiters();
+    }
+
+    pub(crate) fn closed_reason(&self) -> Option<&DisconnectReason> {
+        self.closed.get()
+    }
+
+    pub(crate) async fn wait_closed(&self) -> DisconnectReason {
+        loop {
+            let notified = self.closed_notify.notified();
+            if let Some(reason) = self.closed.get() {
+                return reason.clone();
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Wraps encoded bytes in the frame type the codec uses.
+pub(crate) fn frame_for(codec: Codec, bytes: Bytes) -> Outgoing {
+    if codec.is_binary() {
+        Outgoing::Binary(bytes)
+    } else {
+        Outgoing::Text(bytes)
+    }
+}
+
+pub(crate) fn to_value(data: impl Serialize) -> Result<serde_json::Value, SendError> {
+    serde_json::to_value(data).map_err(|e| SendError::Encode(e.to_string()))
+}
+
+/// A handle on one connected socket. Cheap to clone; handlers receive one.
+///
+/// Sending never waits: a message is queued for the socket's writer, and a
+/// socket whose queue overflows is closed with `4001` (slow consumer).
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) shared: Arc<SocketShared>,
+    pub(crate) hub: Hub,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.shared.id)
+            .finish()
+    }
+}
+
+impl Socket {
+    /// The socket's public id, unique across the cluster.
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// The hub this socket belongs to.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The codec the client chose at the handshake.
+    pub fn codec(&self) -> Codec {
+        self.shared.codec
+    }
+
+    /// App data attached by the authentication hook.
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.shared.extensions.get::<T>()
+    }
+
+    /// Sends an event to this socket.
+    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), SendError> {
+        let message = Message::event(event, to_value(data)?);
+        self.send_message(&message)
+    }
+
+    pub(crate) fn send_message(&self, message: &Message) -> Result<(), SendError> {
+        let frame = self.shared.encode(message);
+        self.shared.push(frame)?;
+        self.hub.inner.stats.message_out();
+        Ok(())
+    }
+
+    /// Sends an event asking for an ack, and waits up to `timeout` for the
+    /// client's reply, decoded as `R`.
+    pub async fn emit_with_ack<R: DeserializeOwned>(
+        &self,
+        event: &str,
+        data: impl Serialize,
+        timeout: Duration,
+    ) -> Result<R, AckError> {
+        let data = to_value(data)?;
+        let (ack, reply) = self.shared.acks.register();
+        if let Err(error) = self.send_message(&Message::event(event, data).with_ack(ack)) {
+            self.shared.acks.cancel(ack);
+            return Err(error.into());
+        }
+        let result = match tokio::time::timeout(timeout, reply).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => return Err(AckError::Disconnected),
+            Err(_) => {
+                self.shared.acks.cancel(ack);
+                return Err(AckError::Timeout(timeout));
+            }
+        };
+        let value = result.map_err(AckError::Remote)?;
+        serde_json::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
+    }
+
+    /// Sends a frame as it is, without the message envelope (raw mode).
+    pub fn send_raw(&self, frame: Bytes, binary: bool) -> Result<(), SendError> {
+        let frame = if binary {
+            Outgoing::Binary(frame)
+        } else {
+            Outgoing::Text(frame)
+        };
+        self.shared.push(frame)?;
+        self.hub.inner.stats.message_out();
+        Ok(())
+    }
+
+    /// Joins a room (no policy check: this is the application acting).
+    pub fn join(&self, room: &str) {
+        self.hub.inner.rooms.join(room, &self.shared);
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.hub.inner.rooms.leave(room, &self.shared);
+    }
+
+    /// Leaves every room.
+    pub fn leave_all(&self) {
+        self.hub.inner.rooms.leave_all(&self.shared);
+    }
+
+    /// The rooms this socket is in, sorted.
+    pub fn rooms(&self) -> Vec<String> {
+        let mut rooms: Vec<String> = self
+            .shared
+            .rooms
+            .lock()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        rooms.sort_unstable();
+        rooms
+    }
+
+    /// Whether the socket is in `room`.
+    pub fn in_room(&self, room: &str) -> bool {
+        self.shared.rooms.lock().contains(room)
+    }
+
+    /// Closes the connection with `code` once what is queued before it is
+    /// written (`4000` for a kick by the application).
+    pub fn disconnect(&self, code: CloseCode) {
+        self.shared.queue.request_close(code);
+    }
+
+    /// Whether the socket is still connected.
+    pub fn is_connected(&self) -> bool {
+        self.shared.closed_reason().is_none() && !self.shared.queue.is_closing()
+    }
+
+    /// Resolves when the socket has disconnected, with the reason.
+    pub async fn closed(&self) -> DisconnectReason {
+        self.shared.wait_closed().await
+    }
+}

@@ -1,0 +1,70 @@
+//! Transports move frames between a socket's connection task and its peer.
+//!
+//! The connection layer drives any [`Link`]; WebSocket is the first, and
+//! long-polling plugs in beside it. The WebSocket protocol crate stays behind
+//! this seam so it can be swapped.
+
+pub(crate) mod handshake;
+pub(crate) mod shared_io;
+pub(crate) mod ws;
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use switchboard_protocol::CloseCode;
+
+use crate::send_queue::Outgoing;
+
+/// A frame received from the peer.
+#[derive(Debug)]
+pub(crate) enum Received {
+    /// A complete text message (already checked to be UTF-8).
+    Text(Bytes),
+    /// A complete binary message.
+    Binary(Bytes),
+    /// A Ping or Pong control frame: only proof of life.
+    Control,
+    /// The peer sent a Close frame with this code (1005 when it had none).
+    Close(u16),
+}
+
+/// How a link failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LinkError {
+    /// The peer broke the protocol; close with the given code.
+    #[error("{reason}")]
+    Protocol {
+        /// The close code to answer with (1002, 1007 or 1009).
+        code: CloseCode,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The connection dropped or a write failed.
+    #[error("connection lost: {0}")]
+    Lost(String),
+}
+
+/// A bidirectional message link to one peer.
+pub(crate) trait Link: Send + 'static {
+    /// Receives the next frame; `None` when the link has ended. Must be
+    /// cancel-safe.
+    fn recv(&mut self) -> impl Future<Output = Option<Result<Received, LinkError>>> + Send;
+
+    /// Writes frames, coalesced into as few writes as the transport allows,
+    /// and flushes once.
+    fn send_frames(
+        &mut self,
+        frames: VecDeque<Outgoing>,
+    ) -> impl Future<Output = Result<(), LinkError>> + Send;
+
+    /// Sends a transport-level heartbeat probe (WebSocket Ping).
+    fn ping(&mut self) -> impl Future<Output = Result<(), LinkError>> + Send;
+
+    /// Starts a clean close with `code` and waits briefly for the peer's
+    /// answer.
+    fn close(&mut self, code: CloseCode) -> impl Future<Output = ()> + Send;
+
+    /// Fails the connection after a protocol error: sends a close frame with
+    /// `code` if possible and drops the link.
+    fn fail(&mut self, code: CloseCode) -> impl Future<Output = ()> + Send;
+}

@@ -1,0 +1,286 @@
+//! Test support: a hub on 127.0.0.1:0 and a WebSocket client driven by an
+//! independent implementation (tokio-tungstenite).
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use switchboard::{Hub, HubBuilder};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use tokio_tungstenite::tungstenite::{Message as WsMessage, client::IntoClientRequest};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub hub: Hub,
+    pub addr: SocketAddr,
+}
+
+impl TestServer {
+    pub async fn start(builder: HubBuilder) -> Self {
+        Self::start_hub(builder.build()).await
+    }
+
+    pub async fn start_hub(hub: Hub) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = hub.router("/ws");
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { hub, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.url()).await
+    }
+
+    /// Connects and reads `$welcome`; returns the client and its socket id.
+    pub async fn joined_client(&self) -> (Client, String) {
+        let mut client = self.client().await;
+        let welcome = client.recv().await;
+        assert_eq!(welcome["event"], "$welcome", "first message: {welcome}");
+        let id = welcome["data"]["id"].as_str().unwrap().to_owned();
+        (client, id)
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What ended a connection, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    Close(u16),
+    NoCloseFrame,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect timed out")
+            .expect("connect failed");
+        Self { ws }
+    }
+
+    /// Connects with extra headers; returns the HTTP status on refusal.
+    pub async fn try_connect_with(url: &str, headers: &[(&str, &str)]) -> Result<Self, u16> {
+        let mut request = url.into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("connect timed out")
+        {
+            Ok((ws, _)) => Ok(Self { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("unexpected connect error: {other}"),
+        }
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.ws
+            .send(WsMessage::Text(value.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(WsMessage::Text(text.into())).await.unwrap();
+    }
+
+    /// The next JSON message, skipping control frames; fails after `WAIT`.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no message within the wait")
+                .expect("connection ended")
+                .expect("read error");
+            match next {
+                WsMessage::Text(text) => return serde_json::from_str(&text).unwrap(),
+                WsMessage::Binary(bytes) => {
+                    return rmp_decode(&bytes);
+                }
+                WsMessage::Close(frame) => panic!("closed while waiting for a message: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next message that is not `$pong`.
+    pub async fn recv_event(&mut self, event: &str) -> Value {
+        loop {
+            let message = self.recv().await;
+            if message["event"] == event {
+                return message;
+            }
+            assert_eq!(message["event"], "$pong", "expected {event}, got {message}");
+        }
+    }
+
+    /// Sends an event with an ack number and waits for its reply.
+    pub async fn call(&mut self, event: &str, data: Value, ack: u64) -> Value {
+        self.send(json!({"event": event, "data": data, "ack": ack}))
+            .await;
+        let reply = self.recv().await;
+        assert_eq!(reply["reply"], ack, "expected reply {ack}, got {reply}");
+        reply
+    }
+
+    /// Reads until the connection ends; returns the close code.
+    pub async fn closed(&mut self) -> Ended {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("connection did not end within the wait")
+            {
+                Some(Ok(WsMessage::Close(Some(frame)))) => {
+                    return Ended::Close(u16::from(frame.code));
+                }
+                Some(Ok(WsMessage::Close(None))) => return Ended::Close(1005),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Ended::NoCloseFrame,
+            }
+        }
+    }
+
+    pub async fn close(&mut self) {
+        let _ = self
+            .ws
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: WsCloseCode::Normal,
+                reason: "".into(),
+            }))
+            .await;
+    }
+
+    /// Asserts nothing arrives for a short while (used only to check that
+    /// something is *not* delivered after a later message proves order).
+    pub async fn assert_silent(&mut self, for_ms: u64) {
+        if let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_millis(for_ms), self.ws.next()).await
+        {
+            if !matches!(message, WsMessage::Ping(_) | WsMessage::Pong(_)) {
+                panic!("unexpected message: {message:?}");
+            }
+        }
+    }
+}
+
+fn rmp_decode(bytes: &[u8]) -> Value {
+    let message = switchboard::Codec::MsgPack
+        .decode(bytes)
+        .expect("msgpack frame")
+        .pop()
+        .unwrap()
+        .expect("msgpack message");
+    serde_json::to_value(message).unwrap()
+}
+
+/// Waits until `condition` holds, polling on the runtime, or fails.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A raw TCP WebSocket client for frames a library client refuses to send.
+pub struct RawClient {
+    pub stream: TcpStream,
+}
+
+impl RawClient {
+    pub async fn connect(addr: SocketAddr, path: &str) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        while !response.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            let n = tokio::time::timeout(WAIT, stream.read(&mut byte))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(n, 1, "connection closed during handshake");
+            response.push(byte[0]);
+        }
+        assert!(
+            response.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&response)
+        );
+        Self { stream }
+    }
+
+    /// Sends one masked frame (mask key zero) with this opcode and payload.
+    pub async fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let mut frame = vec![0x80 | opcode];
+        if payload.len() < 126 {
+            frame.push(0x80 | payload.len() as u8);
+        } else {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+        frame.extend_from_slice(payload);
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// Reads frames until a close frame; returns its code (None: EOF first).
+    pub async fn read_close_code(&mut self) -> Option<u16> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            let mut header = [0u8; 2];
+            if tokio::time::timeout(WAIT, self.stream.read_exact(&mut header))
+                .await
+                .expect("no frame within the wait")
+                .is_err()
+            {
+                return None;
+            }
+            let mut len = u64::from(header[1] & 0x7f);
+            if len == 126 {
+                let mut ext = [0u8; 2];
+                self.stream.read_exact(&mut ext).await.ok()?;
+                len = u64::from(u16::from_be_bytes(ext));
+            } else if len == 127 {
+                let mut ext = [0u8; 8];
+                self.stream.read_exact(&mut ext).await.ok()?;
+                len = u64::from_be_bytes(ext);
+            }
+            let mut payload = vec![0u8; len as usize];
+            self.stream.read_exact(&mut payload).await.ok()?;
+            if header[0] & 0x0f == 0x8 {
+                return Some(u16::from_be_bytes([payload[0], payload[1]]));
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Limits of PROTOCOL.md section 7 and the close codes they use.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, Ended, RawClient, TestServer};
+use serde_json::json;
+use switchboard::{DisconnectReason, HandlerError, Hub, RateLimit, SendError};
+use tokio::sync::mpsc;
+
+#[tokio::test]
+async fn slow_consumer_is_closed_with_4001_while_others_keep_receiving() {
+    let server = TestServer::start(Hub::builder().send_queue_capacity(8)).await;
+    let (mut slow, slow_id) = server.joined_client().await;
+    let (mut fast, fast_id) = server.joined_client().await;
+    let payload = "x".repeat(32 * 1024);
+    // The slow client reads nothing: its TCP buffers fill, its writer
+    // blocks, and its queue overflows.
+    let mut sent = 0u64;
+    let mut overflowed = false;
+    for n in 0..100_000u64 {
+        match server.hub.send_to(&slow_id, "bulk", &payload) {
+            Ok(()) => sent += 1,
+            Err(SendError::SlowConsumer) => {
+                overflowed = true;
+                break;
+            }
+            Err(other) => panic!("unexpected {other}"),
+        }
+        // The fast client reads everything it is sent.
+        server.hub.send_to(&fast_id, "tick", n).unwrap();
+        assert_eq!(fast.recv().await["data"], n);
+    }
+    assert!(
+        overflowed,
+        "the queue never overflowed after {sent} messages"
+    );
+    // Later sends to it are refused at once.
+    assert!(server.hub.send_to(&slow_id, "bulk", 1).is_err());
+    // Reading now, the slow client gets what was written, then 4001.
+    assert_eq!(slow.closed().await, Ended::Close(4001));
+    server.hub.send_to(&fast_id, "tick", "after").unwrap();
+    assert_eq!(fast.recv().await["data"], "after");
+    assert_eq!(server.hub.stats().slow_consumers, 1);
+}
+
+#[tokio::test]
+async fn oversize_message_closes_with_1009() {
+    let server = TestServer::start(Hub::builder().max_message_size(1024)).await;
+    let (mut client, _) = server.joined_client().await;
+    let big = json!({"event": "x", "data": "y".repeat(2000)});
+    client.send(big).await;
+    assert_eq!(client.closed().await, Ended::Close(1009));
+}
+
+#[tokio::test]
+async fn non_utf8_text_closes_with_1007() {
+    let server = TestServer::start(Hub::builder()).await;
+    let mut raw = RawClient::connect(server.addr, "/ws").await;
+    raw.send_frame(0x1, &[b'{', 0xff, 0xfe, b'}']).await;
+    assert_eq!(raw.read_close_code().await, Some(1007));
+}
+
+#[tokio::test]
+async fn connection_limit_answers_503() {
+    let server = TestServer::start(Hub::builder().max_connections(2)).await;
+    let (_a, _) = server.joined_client().await;
+    let (_b, _) = server.joined_client().await;
+    assert_eq!(
+        Client::try_connect_with(&server.url(), &[]).await.err(),
+        Some(503)
+    );
+}
+
+#[tokio::test]
+async fn slot_is_freed_when_a_client_leaves() {
+    let (gone_tx, mut gone) = mpsc::unbounded_channel();
+    let server = TestServer::start(Hub::builder().max_connections(1).on_disconnect(
+        move |_s, reason| {
+            let gone_tx = gone_tx.clone();
+            async move {
+                let _ = gone_tx.send(reason);
+            }
+        },
+    ))
+    .await;
+    let (mut a, _) = server.joined_client().await;
+    a.close().await;
+    assert_eq!(
+        gone.recv().await.unwrap(),
+        DisconnectReason::ClientClosed(1000)
+    );
+    // The slot is released once the disconnect handler has run.
+    common::eventually("slot release", || server.hub.count() == 0).await;
+    let mut connected = None;
+    for _ in 0..50 {
+        if let Ok(client) = Client::try_connect_with(&server.url(), &[]).await {
+            connected = Some(client);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(connected.is_some(), "the freed slot was not reusable");
+}
+
+#[tokio::test]
+async fn rate_limit_answers_rate_limited_then_closes_with_1008() {
+    let server = TestServer::start(
+        Hub::builder()
+            .rate_limit(RateLimit {
+                per_second: 1,
+                burst: 3,
+            })
+            .max_bad_messages(4)
+            .on("e", |_s, _: serde_json::Value| async move {
+                Ok::<_, HandlerError>(())
+            }),
+    )
+    .await;
+    let (mut client, _) = server.joined_client().await;
+    for ack in 0..3 {
+        assert!(
+            client
+                .call("e", json!(null), ack)
+                .await
+                .get("error")
+                .is_none()
+        );
+    }
+    client.send(json!({"event": "e"})).await;
+    let error = client.recv().await;
+    assert_eq!(error["data"]["code"], "rate_limited", "{error}");
+    for _ in 0..3 {
+        client.send(json!({"event": "e"})).await;
+    }
+    assert_eq!(client.closed().await, Ended::Close(1008));
+}
+
+#[tokio::test]
+async fn silent_connection_is_dropped_after_ping_interval_plus_timeout() {
+    let (gone_tx, mut gone) = mpsc::unbounded_channel();
+    let server = TestServer::start(
+        Hub::builder()
+            .ping_interval(Duration::from_millis(100))
+            .ping_timeout(Duration::from_millis(100))
+            .on_disconnect(move |_s, reason| {
+                let gone_tx = gone_tx.clone();
+                async move {
+                    let _ = gone_tx.send(reason);
+                }
+            }),
+    )
+    .await;
+    // A library client answers pings (tungstenite replies while reading),
+    // so it must be read the whole time.
+    let (alive, alive_id) = server.joined_client().await;
+    let reader = tokio::spawn(async move {
+        let mut alive = alive;
+        // Nothing but pings arrives; a dropped link would fail `recv`.
+        tokio::time::timeout(Duration::from_millis(600), alive.recv())
+            .await
+            .is_err()
+    });
+    // A raw client never answers pings nor sends anything.
+    let _raw = RawClient::connect(server.addr, "/ws").await;
+    let started = tokio::time::Instant::now();
+    let reason = tokio::time::timeout(common::WAIT, gone.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reason, DisconnectReason::HeartbeatTimeout);
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "dropped too early"
+    );
+    assert!(
+        reader.await.unwrap(),
+        "the live client received an unexpected message"
+    );
+    assert!(
+        server.hub.socket(&alive_id).is_some(),
+        "a live client must not be dropped"
+    );
+}
