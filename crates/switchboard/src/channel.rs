@@ -27,7 +27,8 @@ pub struct ChannelReceiver<In> {
 
 impl<In: DeserializeOwned> ChannelReceiver<In> {
     /// The next message; `None` once the socket has disconnected and every
-    /// message before that was received.
+    /// message before that was received. An event that asked for an ack is
+    /// answered with `null` data when it is received.
     pub async fn recv(&mut self) -> Option<In> {
         loop {
             let event = self.rx.recv().await?;
@@ -79,24 +80,20 @@ impl<Out: Serialize> ChannelSender<Out> {
     }
 }
 
-/// A socket bound as channels. Build it in the connect handler so no event
-/// is missed: `let ch = socket.bind::<In, Out>(64);`.
-#[derive(Debug)]
-pub struct SocketChannel<In, Out> {
-    /// Typed inbound messages.
-    pub receiver: ChannelReceiver<In>,
-    /// Typed outbound messages.
-    pub sender: ChannelSender<Out>,
+/// The lifecycle half of a bound socket: a `closed` future and a way to
+/// close with a code.
+#[derive(Debug, Clone)]
+pub struct ChannelControl {
     socket: Socket,
 }
 
-impl<In, Out> SocketChannel<In, Out> {
+impl ChannelControl {
     /// The bound socket.
     pub fn socket(&self) -> &Socket {
         &self.socket
     }
 
-    /// Resolves when the socket has disconnected.
+    /// Resolves when the socket has disconnected, with the reason.
     pub async fn closed(&self) -> DisconnectReason {
         self.socket.closed().await
     }
@@ -105,6 +102,20 @@ impl<In, Out> SocketChannel<In, Out> {
     pub fn close(&self, code: CloseCode) {
         self.socket.disconnect(code);
     }
+}
+
+/// A socket bound as channels. Build it in the connect handler so no event
+/// is missed: `let ch = socket.bind::<In, Out>(64);`. The three halves are
+/// separate fields, so one `tokio::select!` can wait on the receiver and on
+/// `control.closed()` while using the sender.
+#[derive(Debug)]
+pub struct SocketChannel<In, Out> {
+    /// Typed inbound messages.
+    pub receiver: ChannelReceiver<In>,
+    /// Typed outbound messages.
+    pub sender: ChannelSender<Out>,
+    /// Close signal and close action.
+    pub control: ChannelControl,
 }
 
 impl Socket {
@@ -124,7 +135,9 @@ impl Socket {
                 socket: self.clone(),
                 _out: PhantomData,
             },
-            socket: self.clone(),
+            control: ChannelControl {
+                socket: self.clone(),
+            },
         }
     }
 }

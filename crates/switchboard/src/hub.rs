@@ -329,6 +329,8 @@ impl Hub {
         // The dispatcher finishes queued work, runs the disconnect handler
         // and ends.
         let _ = dispatcher.await;
+        // A bound channel's receiver ends once it has taken what was queued.
+        shared.tap.lock().take();
         drop(slot);
     }
 }

@@ -74,7 +74,7 @@ mod transport;
 
 pub use broadcast::BroadcastOperator;
 pub use builder::HubBuilder;
-pub use channel::{ChannelReceiver, ChannelSender, SocketChannel};
+pub use channel::{ChannelControl, ChannelReceiver, ChannelSender, SocketChannel};
 pub use config::{AllowedOrigins, HubConfig, RateLimit};
 pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
 pub use events::RawFrame;

@@ -103,7 +103,19 @@ impl SendQueue {
     /// Asks the writer to drop the link at once, without a close frame.
     pub(crate) fn abort(&self) {
         self.state.lock().abort = true;
+        self.notify.notify_waiters();
         self.notify.notify_one();
+    }
+
+    /// Resolves once [`SendQueue::abort`] has been called.
+    pub(crate) async fn aborted(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.state.lock().abort {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Marks the queue closed: later pushes fail, queued frames are released.

@@ -54,14 +54,25 @@ pub(crate) async fn run<L: Link>(
                 if drained.abort {
                     return DisconnectReason::Aborted;
                 }
-                if !drained.frames.is_empty()
-                    && let Err(error) = link.send_frames(drained.frames).await
-                {
-                    return DisconnectReason::TransportError(error.to_string());
-                }
-                if let Some(code) = drained.close {
-                    link.close(code).await;
-                    return DisconnectReason::ServerClosed(code);
+                // Writes and closing handshakes wait on the peer: an abort
+                // (shutdown deadline) cuts them short.
+                let written = async {
+                    if !drained.frames.is_empty() {
+                        link.send_frames(drained.frames).await?;
+                    }
+                    if let Some(code) = drained.close {
+                        link.close(code).await;
+                    }
+                    Ok::<_, LinkError>(drained.close)
+                };
+                tokio::select! {
+                    biased;
+                    () = queue.aborted() => return DisconnectReason::Aborted,
+                    result = written => match result {
+                        Ok(Some(code)) => return DisconnectReason::ServerClosed(code),
+                        Ok(None) => {}
+                        Err(error) => return DisconnectReason::TransportError(error.to_string()),
+                    },
                 }
             }
             permit = dispatch.reserve(), if !backlog.is_empty() => {

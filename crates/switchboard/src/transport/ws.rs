@@ -204,8 +204,13 @@ where
             {
                 return;
             }
-            // Drive the closing handshake until the peer answers or leaves.
-            while let Some(Ok(_)) = self.next().await {}
+            // Drive the closing handshake until the peer answers or leaves;
+            // the server then drops the TCP connection first (RFC 6455 7.1.1).
+            while let Some(Ok(message)) = self.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
         };
         let _ = tokio::time::timeout(CLOSE_GRACE, closing).await;
     }

@@ -152,10 +152,12 @@ impl Client {
                 .await
                 .expect("connection did not end within the wait")
             {
-                Some(Ok(WsMessage::Close(Some(frame)))) => {
-                    return Ended::Close(u16::from(frame.code));
+                Some(Ok(WsMessage::Close(frame))) => {
+                    // Keep reading so the client's close reply goes out, as
+                    // a browser's would.
+                    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, self.ws.next()).await {}
+                    return Ended::Close(frame.map_or(1005, |f| u16::from(f.code)));
                 }
-                Some(Ok(WsMessage::Close(None))) => return Ended::Close(1005),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Ended::NoCloseFrame,
             }
