@@ -63,6 +63,15 @@ async fn non_utf8_text_closes_with_1007() {
 }
 
 #[tokio::test]
+async fn protocol_violation_closes_with_1002() {
+    let server = TestServer::start(Hub::builder()).await;
+    let mut raw = RawClient::connect(server.addr, "/ws").await;
+    // RSV1 set without a negotiated extension.
+    raw.send_frame(0x40 | 0x1, b"{}").await;
+    assert_eq!(raw.read_close_code().await, Some(1002));
+}
+
+#[tokio::test]
 async fn connection_limit_answers_503() {
     let server = TestServer::start(Hub::builder().max_connections(2)).await;
     let (_a, _) = server.joined_client().await;

@@ -283,3 +283,18 @@ async fn msgpack_codec_speaks_the_same_protocol() {
     assert_eq!(reply["reply"], 4);
     assert_eq!(reply["data"], json!({"k": 1}));
 }
+
+#[tokio::test]
+async fn fallback_takes_events_without_a_handler() {
+    let server = TestServer::start(echo_hub().on_fallback(
+        |_s, event: String, data: Value| async move {
+            Ok::<_, HandlerError>(json!({"fallback": event, "data": data}))
+        },
+    ))
+    .await;
+    let (mut client, _) = server.joined_client().await;
+    let reply = client.call("anything", json!(5), 1).await;
+    assert_eq!(reply["data"], json!({"fallback": "anything", "data": 5}));
+    // A registered handler still wins.
+    assert_eq!(client.call("echo", json!(6), 2).await["data"], 6);
+}

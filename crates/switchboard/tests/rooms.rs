@@ -179,3 +179,28 @@ async fn broadcast_emit_with_ack_collects_every_reply() {
         .collect();
     assert_eq!(got, expected);
 }
+
+#[tokio::test]
+async fn relay_policy_decides_and_local_reaches_this_node() {
+    let server = TestServer::start(
+        Hub::builder().relay_policy(|_s, request| async move { request.event == "chat" }),
+    )
+    .await;
+    let (mut a, _) = server.joined_client().await;
+    let (mut b, _) = server.joined_client().await;
+    // The policy allows `chat` to a room `a` is not even in, and refuses
+    // other events.
+    b.call("$join", json!({"room": "r"}), 1).await;
+    a.send(json!({"event": "chat", "data": 1, "room": "r", "ack": 2}))
+        .await;
+    assert!(a.recv().await.get("error").is_none());
+    assert_eq!(b.recv().await["data"], 1);
+    a.send(json!({"event": "shout", "data": 1, "room": "r", "ack": 3}))
+        .await;
+    assert_eq!(a.recv().await["error"]["code"], "forbidden");
+    let op = server.hub.local();
+    assert!(op.is_local());
+    assert_eq!(op.emit("local", 1).unwrap(), 2);
+    assert_eq!(a.recv().await["event"], "local");
+    assert_eq!(b.recv().await["event"], "local");
+}

@@ -1,0 +1,69 @@
+//! A chat hub: clients `$join` rooms and relay messages to them, or call
+//! `say` to have the hub broadcast for them; `who` answers the room's
+//! members. Any plain WebSocket client can talk to it:
+//!
+//! ```text
+//! cargo run -p switchboard --example chat -- 127.0.0.1:8080
+//! # then, e.g. with websocat:
+//! websocat ws://127.0.0.1:8080/ws
+//! {"event":"$join","data":{"room":"lobby"},"ack":1}
+//! {"event":"say","data":{"room":"lobby","text":"hello"}}
+//! {"event":"who","data":"lobby","ack":2}
+//! ```
+#![allow(clippy::print_stdout)]
+
+use serde::Deserialize;
+use switchboard::{CloseCode, HandlerError, Hub};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Deserialize)]
+struct Say {
+    room: String,
+    text: String,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let hub = Hub::builder()
+        .on_connect(|socket| async move {
+            tracing::info!(id = socket.id(), "connected");
+        })
+        .on_disconnect(|socket, reason| async move {
+            tracing::info!(id = socket.id(), %reason, "disconnected");
+        })
+        .on("say", |socket, say: Say| async move {
+            if !socket.in_room(&say.room) {
+                return Err(HandlerError::with_code("forbidden", "join the room first"));
+            }
+            let text = say.text;
+            socket.hub().to(&say.room).emit(
+                "said",
+                serde_json::json!({ "from": socket.id(), "text": text }),
+            )?;
+            Ok(())
+        })
+        .on("who", |socket, room: String| async move {
+            Ok::<_, HandlerError>(socket.hub().members(&room))
+        })
+        .on("quit", |socket, _: serde_json::Value| async move {
+            socket.disconnect(CloseCode::Normal);
+            Ok::<_, HandlerError>(())
+        })
+        .build();
+    let app = axum::Router::new().merge(hub.router("/ws"));
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("chat hub on ws://{}/ws", listener.local_addr()?);
+    let stopper = hub.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            stopper.shutdown().await;
+        })
+        .await
+}
