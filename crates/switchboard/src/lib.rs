@@ -81,7 +81,7 @@ pub use events::RawFrame;
 pub use hub::Hub;
 pub use policy::{AuthRejection, HandshakeRequest, RelayRequest};
 pub use socket::Socket;
-pub use stats::HubStats;
+pub use stats::{ErrorCounts, HubStats};
 pub use stream::{Inbound, InboundEvent, MessageStream};
 pub use transport::handshake::HandshakeRefusal;
 

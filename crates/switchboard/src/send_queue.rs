@@ -20,6 +20,15 @@ pub(crate) enum Outgoing {
     Binary(Bytes),
 }
 
+impl Outgoing {
+    /// The payload's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Text(bytes) | Self::Binary(bytes) => bytes.len(),
+        }
+    }
+}
+
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PushError {

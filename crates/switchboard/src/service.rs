@@ -55,9 +55,10 @@ fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, HandshakeRefusal> 
 }
 
 async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
-    match accept(hub, request).await {
+    match accept(hub.clone(), request).await {
         Ok(response) => response,
         Err(refusal) => {
+            hub.inner.stats.handshake_refused();
             if refusal.status != StatusCode::METHOD_NOT_ALLOWED {
                 tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
             }

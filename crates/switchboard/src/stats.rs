@@ -1,14 +1,28 @@
-//! Counters of a hub's traffic.
+//! Counters of a hub's traffic, for stats endpoints and metrics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use switchboard_protocol::ErrorCode;
 
 /// Live counters; read them with [`crate::Hub::stats`].
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     messages_in: AtomicU64,
     messages_out: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
     slow_consumers: AtomicU64,
     connections_total: AtomicU64,
+    handshakes_refused: AtomicU64,
+    /// One counter per [`ErrorCode`], in `ErrorCode::ALL` order.
+    errors: [AtomicU64; 5],
+}
+
+fn error_index(code: ErrorCode) -> usize {
+    ErrorCode::ALL
+        .iter()
+        .position(|c| *c == code)
+        .unwrap_or_default()
 }
 
 impl Counters {
@@ -24,6 +38,14 @@ impl Counters {
         self.messages_out.fetch_add(n, Ordering::Relaxed);
     }
 
+    pub(crate) fn bytes_in(&self, n: u64) {
+        self.bytes_in.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn bytes_out(&self, n: u64) {
+        self.bytes_out.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub(crate) fn slow_consumer(&self) {
         self.slow_consumers.fetch_add(1, Ordering::Relaxed);
     }
@@ -32,16 +54,54 @@ impl Counters {
         self.connections_total.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn handshake_refused(&self) {
+        self.handshakes_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an error sent to a client, by its protocol code; application
+    /// codes are not counted here.
+    pub(crate) fn error_sent(&self, code: &str) {
+        if let Ok(code) = code.parse::<ErrorCode>() {
+            self.errors[error_index(code)].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn snapshot(&self, connections: usize, rooms: usize) -> HubStats {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         HubStats {
             connections,
             rooms,
-            messages_in: self.messages_in.load(Ordering::Relaxed),
-            messages_out: self.messages_out.load(Ordering::Relaxed),
-            slow_consumers: self.slow_consumers.load(Ordering::Relaxed),
-            connections_total: self.connections_total.load(Ordering::Relaxed),
+            messages_in: load(&self.messages_in),
+            messages_out: load(&self.messages_out),
+            bytes_in: load(&self.bytes_in),
+            bytes_out: load(&self.bytes_out),
+            slow_consumers: load(&self.slow_consumers),
+            connections_total: load(&self.connections_total),
+            handshakes_refused: load(&self.handshakes_refused),
+            errors: ErrorCounts {
+                bad_message: load(&self.errors[error_index(ErrorCode::BadMessage)]),
+                no_handler: load(&self.errors[error_index(ErrorCode::NoHandler)]),
+                forbidden: load(&self.errors[error_index(ErrorCode::Forbidden)]),
+                rate_limited: load(&self.errors[error_index(ErrorCode::RateLimited)]),
+                internal: load(&self.errors[error_index(ErrorCode::Internal)]),
+            },
         }
     }
+}
+
+/// Errors sent to clients (as `$error` or as a reply's error), by code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ErrorCounts {
+    /// `bad_message`.
+    pub bad_message: u64,
+    /// `no_handler`.
+    pub no_handler: u64,
+    /// `forbidden`.
+    pub forbidden: u64,
+    /// `rate_limited`.
+    pub rate_limited: u64,
+    /// `internal`.
+    pub internal: u64,
 }
 
 /// A snapshot of a hub's counters.
@@ -55,8 +115,16 @@ pub struct HubStats {
     pub messages_in: u64,
     /// Messages queued to clients (a broadcast counts each recipient).
     pub messages_out: u64,
+    /// Payload bytes received in client frames.
+    pub bytes_in: u64,
+    /// Payload bytes written to clients (before compression).
+    pub bytes_out: u64,
     /// Sockets closed with `4001` because their queue overflowed.
     pub slow_consumers: u64,
     /// Connections accepted since start.
     pub connections_total: u64,
+    /// Handshakes answered with an HTTP error.
+    pub handshakes_refused: u64,
+    /// Errors sent to clients, by code.
+    pub errors: ErrorCounts,
 }

@@ -63,6 +63,8 @@ impl InboundEvent {
 
     pub(crate) fn answer_no_handler(&self) {
         if let Some(ack) = self.ack {
+            let stats = &self.socket.hub.inner.stats;
+            stats.error_sent(ErrorCode::NoHandler.as_str());
             let body = ErrorBody::new(
                 ErrorCode::NoHandler,
                 format!("no handler for `{}`", self.event),

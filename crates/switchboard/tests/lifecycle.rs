@@ -42,6 +42,7 @@ async fn malformed_handshakes_get_plain_http_errors() {
     );
     assert_eq!(http_status(addr, &bad_codec).await, 400);
     assert_eq!(server.hub.count(), 0);
+    assert_eq!(server.hub.stats().handshakes_refused, 4);
 }
 
 #[tokio::test]

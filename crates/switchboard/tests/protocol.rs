@@ -86,6 +86,10 @@ async fn bad_messages_get_error_and_connection_stays_open() {
     }
     let reply = client.call("echo", json!("still here"), 1).await;
     assert_eq!(reply["data"], "still here");
+    let stats = server.hub.stats();
+    assert_eq!(stats.errors.bad_message, 7);
+    assert_eq!(stats.messages_in, 8);
+    assert!(stats.bytes_in > 100 && stats.bytes_out > 100, "{stats:?}");
 }
 
 #[tokio::test]

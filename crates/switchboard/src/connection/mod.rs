@@ -15,6 +15,7 @@ use self::rate_limit::TokenBucket;
 use crate::error::{DisconnectReason, HubError};
 use crate::events::RawFrame;
 use crate::events::dispatch::Dispatch;
+use crate::send_queue::Outgoing;
 use crate::socket::Socket;
 use crate::transport::{Link, LinkError, Received};
 
@@ -58,7 +59,9 @@ pub(crate) async fn run<L: Link>(
                 // (shutdown deadline) cuts them short.
                 let written = async {
                     if !drained.frames.is_empty() {
+                        let bytes: usize = drained.frames.iter().map(Outgoing::len).sum();
                         link.send_frames(drained.frames).await?;
+                        socket.hub.inner.stats.bytes_out(bytes as u64);
                     }
                     if let Some(code) = drained.close {
                         link.close(code).await;
@@ -83,6 +86,9 @@ pub(crate) async fn run<L: Link>(
             }
             received = link.recv(), if backlog.is_empty() => {
                 last_seen = Instant::now();
+                if let Some(Ok(Received::Text(bytes) | Received::Binary(bytes))) = &received {
+                    socket.hub.inner.stats.bytes_in(bytes.len() as u64);
+                }
                 let frame = match received {
                     None => return DisconnectReason::TransportError("connection closed without a close frame".into()),
                     Some(Err(LinkError::Protocol { code, reason })) => {
@@ -151,6 +157,11 @@ impl InboundChecks {
             return true;
         }
         self.limited_in_row += 1;
+        socket
+            .hub
+            .inner
+            .stats
+            .error_sent(ErrorCode::RateLimited.as_str());
         let _ = socket.send_message(&Message::error_event(
             ErrorCode::RateLimited,
             "too many messages: slow down",
@@ -165,6 +176,7 @@ impl InboundChecks {
     /// `1008` after too many in a row.
     fn bad(&mut self, socket: &Socket, error: &ProtocolError) {
         self.bad_in_row += 1;
+        socket.hub.inner.stats.error_sent(error.code().as_str());
         let hub_error = HubError::BadMessage(error.to_string());
         tracing::debug!(socket = socket.id(), %hub_error);
         let _ = socket.send_message(&Message::error_event(error.code(), error.to_string()));

@@ -82,6 +82,9 @@ fn answer(
             format!("the handler for `{event}` failed"),
         )),
     };
+    if let Err(body) = &outcome {
+        socket.hub.inner.stats.error_sent(&body.code);
+    }
     let message = match (ack, outcome) {
         (Some(ack), Ok(value)) => Message::reply(ack, value),
         (Some(ack), Err(body)) => Message::reply_error(ack, body),
@@ -96,6 +99,11 @@ fn answer(
 }
 
 fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
+    socket
+        .hub
+        .inner
+        .stats
+        .error_sent(ErrorCode::Forbidden.as_str());
     let body = ErrorBody::new(ErrorCode::Forbidden, message);
     let reply = match ack {
         Some(ack) => Message::reply_error(ack, body),
