@@ -114,6 +114,27 @@ impl HubBuilder {
         self
     }
 
+    /// Counted messages kept per session for a resume (default 1,000; 0
+    /// turns resume off).
+    pub fn resume_buffer(mut self, messages: usize) -> Self {
+        self.config.resume_buffer = messages;
+        self
+    }
+
+    /// How long a session whose link dropped waits for a resume
+    /// (default 120 s).
+    pub fn resume_window(mut self, window: Duration) -> Self {
+        self.config.resume_window = window;
+        self
+    }
+
+    /// How long a long-polling `GET` is held when nothing is queued
+    /// (default 25 s).
+    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
+        self.config.poll_timeout = timeout;
+        self
+    }
+
     /// Raw mode: no envelope, no `$welcome`; every frame goes as it is to
     /// [`HubBuilder::on_raw`] or the message stream, and sockets send with
     /// [`Socket::send_raw`].

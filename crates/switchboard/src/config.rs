@@ -64,6 +64,15 @@ pub struct HubConfig {
     /// How long [`crate::Hub::shutdown`] waits for sockets to close before
     /// dropping them (default 10 s).
     pub shutdown_timeout: Duration,
+    /// Counted messages kept per session for a resume (default 1,000;
+    /// 0 turns resume off: a dropped link ends its session).
+    pub resume_buffer: usize,
+    /// How long a session whose link dropped waits for a resume
+    /// (default 120 s).
+    pub resume_window: Duration,
+    /// How long a long-polling `GET` is held when nothing is queued
+    /// (default 25 s).
+    pub poll_timeout: Duration,
 }
 
 impl Default for HubConfig {
@@ -82,6 +91,9 @@ impl Default for HubConfig {
             compression: true,
             ack_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
+            resume_buffer: 1000,
+            resume_window: Duration::from_secs(120),
+            poll_timeout: Duration::from_secs(25),
         }
     }
 }

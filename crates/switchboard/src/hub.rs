@@ -6,22 +6,20 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use serde::Serialize;
-use switchboard_protocol::{CloseCode, Codec, Message, Welcome};
+use switchboard_protocol::{CloseCode, Codec, Message};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::broadcast::BroadcastOperator;
 use crate::config::HubConfig;
-use crate::error::SendError;
+use crate::error::{DisconnectReason, SendError};
 use crate::events::EventRouter;
-use crate::events::dispatch::{self, Dispatch};
 use crate::policy::Policies;
 use crate::rooms::{RoomRegistry, SocketRegistry};
 use crate::send_queue::Outgoing;
+use crate::session::SessionTable;
 use crate::socket::{Socket, SocketShared, frame_for, to_value};
 use crate::stats::{Counters, HubStats};
 use crate::stream::Inbound;
-use crate::transport::Link;
-use crate::{connection, id};
 
 pub(crate) struct HubInner {
     pub(crate) config: HubConfig,
@@ -32,8 +30,11 @@ pub(crate) struct HubInner {
     pub(crate) rooms: RoomRegistry,
     pub(crate) stats: Arc<Counters>,
     pub(crate) stream_tx: Option<mpsc::Sender<Inbound>>,
-    /// Connections admitted (handshake reserved or socket live).
+    pub(crate) sessions: SessionTable,
+    /// Links admitted under the connection limit (handshake or live).
     admitted: AtomicUsize,
+    /// Sessions whose dispatcher has not finished yet.
+    sessions_alive: AtomicUsize,
     shutting_down: AtomicBool,
     shutdown_tx: watch::Sender<bool>,
     /// Woken whenever a socket is removed.
@@ -43,6 +44,15 @@ pub(crate) struct HubInner {
 }
 
 impl HubInner {
+    pub(crate) fn session_opened(&self) {
+        self.sessions_alive.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn session_finished(&self) {
+        self.sessions_alive.fetch_sub(1, Ordering::AcqRel);
+        self.socket_gone.notify_waiters();
+    }
+
     pub(crate) fn pong_frame(&self, codec: Codec) -> Outgoing {
         match codec {
             Codec::Json => frame_for(codec, self.pong_json.clone()),
@@ -108,7 +118,9 @@ impl Hub {
                 rooms: RoomRegistry::default(),
                 stats: Arc::default(),
                 stream_tx,
+                sessions: SessionTable::default(),
                 admitted: AtomicUsize::new(0),
+                sessions_alive: AtomicUsize::new(0),
                 shutting_down: AtomicBool::new(false),
                 shutdown_tx: watch::Sender::new(false),
                 socket_gone: Notify::new(),
@@ -199,21 +211,40 @@ impl Hub {
         self.inner.rooms.names()
     }
 
-    /// The number of live connections.
+    /// The number of live connections (sessions waiting for a resume are
+    /// not counted).
     pub fn count(&self) -> usize {
-        self.inner.sockets.len()
+        let mut live = 0;
+        self.inner.sockets.for_each(|s| {
+            if s.queue.is_attached() {
+                live += 1;
+            }
+        });
+        live
     }
 
     /// The ids of every live connection, sorted.
     pub fn list(&self) -> Vec<String> {
-        self.inner.sockets.ids()
+        let mut ids = Vec::new();
+        self.inner.sockets.for_each(|s| {
+            if s.queue.is_attached() {
+                ids.push(s.id.to_string());
+            }
+        });
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The number of sessions, live or waiting for a resume.
+    pub fn session_count(&self) -> usize {
+        self.inner.sockets.len()
     }
 
     /// A snapshot of the hub's counters.
     pub fn stats(&self) -> HubStats {
         self.inner
             .stats
-            .snapshot(self.inner.sockets.len(), self.inner.rooms.len())
+            .snapshot(self.count(), self.inner.rooms.len())
     }
 
     /// Whether [`Hub::shutdown`] has begun.
@@ -251,9 +282,16 @@ impl Hub {
     pub async fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::Release);
         self.inner.shutdown_tx.send_replace(true);
-        self.inner.sockets.for_each(|s| {
-            s.queue.request_close(CloseCode::GoingAway);
-        });
+        for session in self.inner.sessions.all() {
+            if session.queue.is_attached() {
+                session.queue.request_close(CloseCode::GoingAway);
+            } else {
+                self.end_session(
+                    &session,
+                    DisconnectReason::ServerClosed(CloseCode::GoingAway),
+                );
+            }
+        }
         let deadline = self.inner.config.shutdown_timeout;
         if tokio::time::timeout(deadline, self.wait_empty())
             .await
@@ -271,66 +309,12 @@ impl Hub {
     async fn wait_empty(&self) {
         loop {
             let notified = self.inner.socket_gone.notified();
-            if self.inner.admitted.load(Ordering::Acquire) == 0 {
+            if self.inner.admitted.load(Ordering::Acquire) == 0
+                && self.inner.sessions_alive.load(Ordering::Acquire) == 0
+            {
                 return;
             }
             notified.await;
         }
-    }
-
-    /// Runs one accepted connection to its end: registers the socket, sends
-    /// `$welcome`, drives the link and the dispatcher, and cleans up.
-    pub(crate) async fn run_socket<L: Link>(
-        &self,
-        link: L,
-        codec: Codec,
-        extensions: http::Extensions,
-        slot: ConnectionSlot,
-    ) {
-        let inner = &self.inner;
-        let shared = Arc::new(SocketShared::new(
-            id::new_socket_id(),
-            id::new_session_token(),
-            codec,
-            inner.config.send_queue_capacity,
-            extensions,
-            inner.stats.clone(),
-        ));
-        let socket = self.socket_handle(shared.clone());
-        if !inner.raw {
-            let welcome = Welcome {
-                id: shared.id.to_string(),
-                session: shared.session.to_string(),
-                ping_interval_ms: inner.config.ping_interval.as_millis() as u64,
-                ping_timeout_ms: inner.config.ping_timeout.as_millis() as u64,
-                resumed: false,
-                missed: 0,
-            };
-            let _ = shared.push(shared.encode(&welcome.into_message()));
-        }
-        inner.sockets.insert(shared.clone());
-        inner.stats.connection_opened();
-        tracing::debug!(socket = %shared.id, "connection opened");
-
-        let (dispatch_tx, dispatch_rx) =
-            mpsc::channel::<Dispatch>(inner.config.inbound_queue_capacity.max(1));
-        let dispatcher = tokio::spawn(dispatch::run(socket.clone(), dispatch_rx));
-        // A shutdown that began before this socket was registered would not
-        // have asked it to close.
-        if self.is_shutting_down() {
-            shared.queue.request_close(CloseCode::GoingAway);
-        }
-        let reason = connection::run(link, socket.clone(), dispatch_tx, inner.raw).await;
-
-        tracing::debug!(socket = %shared.id, %reason, "connection closed");
-        inner.rooms.leave_all(&shared);
-        inner.sockets.remove(&shared.id);
-        shared.mark_closed(reason);
-        // The dispatcher finishes queued work, runs the disconnect handler
-        // and ends.
-        let _ = dispatcher.await;
-        // A bound channel's receiver ends once it has taken what was queued.
-        shared.tap.lock().take();
-        drop(slot);
     }
 }

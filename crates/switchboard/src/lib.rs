@@ -67,6 +67,7 @@ mod policy;
 mod rooms;
 mod send_queue;
 mod service;
+mod session;
 mod socket;
 mod stats;
 mod stream;

@@ -120,12 +120,6 @@ impl SocketRegistry {
         self.sockets.read().len()
     }
 
-    pub(crate) fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.sockets.read().keys().map(|k| k.to_string()).collect();
-        ids.sort_unstable();
-        ids
-    }
-
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<SocketShared>)) {
         self.sockets.read().values().for_each(&mut f);
     }

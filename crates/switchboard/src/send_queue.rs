@@ -1,8 +1,15 @@
-//! The bounded queue of frames waiting to be written to one socket.
+//! The outbound side of one session: the frames waiting for the current
+//! link, and the resume buffer of the last counted messages
+//! (PROTOCOL.md section 5).
 //!
-//! A plain `VecDeque` behind a short lock plus a `Notify`: it allocates
-//! nothing while idle, a push is one lock and one wake, and the writer takes
-//! everything queued at once so it can coalesce it into one write.
+//! Plain `VecDeque`s behind a short lock plus a `Notify`: nothing is
+//! allocated while idle, a push is one lock and one wake, and a writer takes
+//! everything queued at once so it can coalesce it into one write. Buffered
+//! frames are `Bytes` handles: a broadcast's bytes are shared, never copied.
+//!
+//! A session outlives its links. Each link attached to it gets a new
+//! generation number; a link whose generation is no longer current has been
+//! superseded (a resume took the session over) and must stop.
 
 use std::collections::VecDeque;
 
@@ -27,142 +34,294 @@ impl Outgoing {
             Self::Text(bytes) | Self::Binary(bytes) => bytes.len(),
         }
     }
+
+    /// The payload.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        match self {
+            Self::Text(bytes) | Self::Binary(bytes) => bytes,
+        }
+    }
 }
 
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PushError {
-    /// The queue is at capacity: the socket is a slow consumer.
+    /// The link's queue is at capacity: the socket is a slow consumer.
     Full,
-    /// The socket is closing or closed.
+    /// The session is closing or has ended.
     Closed,
 }
 
-#[derive(Debug, Default)]
+/// Why a resume was refused: the client gets a new session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResumeRefused {
+    /// `last` is older than the oldest buffered message, or beyond the
+    /// last one sent.
+    OutOfRange,
+    /// The session has ended.
+    Ended,
+}
+
+#[derive(Debug)]
 struct State {
-    frames: VecDeque<Outgoing>,
-    /// A close requested by the hub or the application; wins over frames.
+    /// Frames for the current link, in order.
+    pending: VecDeque<Outgoing>,
+    /// The last counted messages; `ring[i]` is number `first_seq + i`.
+    ring: VecDeque<Outgoing>,
+    first_seq: u64,
+    /// The number the next counted message gets (the first is 1).
+    next_seq: u64,
+    attached: bool,
+    /// Generation of the current link.
+    link: u64,
+    /// A close the hub or the application asked for on the current link.
     close: Option<CloseCode>,
     /// Drop the link now, without a close frame (shutdown deadline).
     abort: bool,
-    closed: bool,
+    /// The session has ended.
+    ended: bool,
 }
 
-/// What the writer takes from the queue in one go.
+/// What a writer takes from the queue in one go.
 #[derive(Debug, Default)]
 pub(crate) struct Drained {
     pub(crate) frames: VecDeque<Outgoing>,
     pub(crate) close: Option<CloseCode>,
     pub(crate) abort: bool,
+    /// This link was superseded by a resume on another link.
+    pub(crate) superseded: bool,
 }
 
-/// The send queue of one socket.
+impl Drained {
+    fn is_empty(&self) -> bool {
+        self.frames.is_empty() && self.close.is_none() && !self.abort && !self.superseded
+    }
+}
+
+/// The outbound queue and resume buffer of one session.
 #[derive(Debug)]
 pub(crate) struct SendQueue {
     state: Mutex<State>,
     notify: Notify,
     capacity: usize,
+    resume_capacity: usize,
 }
 
 impl SendQueue {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// `capacity` bounds what waits for a link (overflow: slow consumer);
+    /// `resume_capacity` bounds the resume buffer (0: resume off).
+    pub(crate) fn new(capacity: usize, resume_capacity: usize) -> Self {
         Self {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                pending: VecDeque::new(),
+                ring: VecDeque::new(),
+                first_seq: 1,
+                next_seq: 1,
+                attached: false,
+                link: 0,
+                close: None,
+                abort: false,
+                ended: false,
+            }),
             notify: Notify::new(),
             capacity: capacity.max(1),
+            resume_capacity,
         }
     }
 
-    /// Queues a frame. On [`PushError::Full`] the caller applies the
-    /// slow-consumer policy.
-    pub(crate) fn push(&self, frame: Outgoing) -> Result<(), PushError> {
+    /// Queues a frame. A counted frame gets the next number and enters the
+    /// resume buffer; while no link is attached it waits only there, and an
+    /// uncounted one (`$pong`) is dropped. On [`PushError::Full`] the caller
+    /// applies the slow-consumer policy.
+    pub(crate) fn push(&self, frame: Outgoing, counted: bool) -> Result<(), PushError> {
         {
             let mut state = self.state.lock();
-            if state.closed || state.close.is_some() || state.abort {
+            if state.ended || state.close.is_some() || state.abort {
                 return Err(PushError::Closed);
             }
-            if state.frames.len() >= self.capacity {
+            if state.attached && state.pending.len() >= self.capacity {
                 return Err(PushError::Full);
             }
-            state.frames.push_back(frame);
+            if counted {
+                state.next_seq += 1;
+                if self.resume_capacity > 0 {
+                    state.ring.push_back(frame.clone());
+                    if state.ring.len() > self.resume_capacity {
+                        state.ring.pop_front();
+                        state.first_seq += 1;
+                    }
+                } else {
+                    state.first_seq = state.next_seq;
+                }
+            }
+            if state.attached {
+                state.pending.push_back(frame);
+            } else if !counted {
+                return Ok(());
+            }
         }
-        self.notify.notify_one();
+        self.notify.notify_waiters();
         Ok(())
     }
 
-    /// Asks the writer to close the link with `code` after nothing more; the
-    /// first request wins. Frames already queued are dropped when the code is
-    /// `SlowConsumer`, otherwise written first.
-    /// Returns whether this request was the one that took effect.
-    pub(crate) fn request_close(&self, code: CloseCode) -> bool {
-        {
+    /// Attaches a new link. `resume_from` is the client's `last` for a
+    /// resume, `None` for a new session. `welcome` builds the `$welcome`
+    /// frame from the number of missed messages; it goes first, then the
+    /// missed messages. Returns the link's generation and the count missed.
+    pub(crate) fn attach(
+        &self,
+        resume_from: Option<u64>,
+        welcome: impl FnOnce(u64) -> Outgoing,
+    ) -> Result<(u64, u64), ResumeRefused> {
+        let generation = {
             let mut state = self.state.lock();
-            if state.closed || state.close.is_some() {
-                return false;
+            if state.ended {
+                return Err(ResumeRefused::Ended);
             }
-            if code == CloseCode::SlowConsumer {
-                state.frames = VecDeque::new();
-            }
-            state.close = Some(code);
+            let last_sent = state.next_seq - 1;
+            let (missed, from_index) = match resume_from {
+                None => (0, state.ring.len()),
+                Some(last) => {
+                    if last > last_sent || last + 1 < state.first_seq {
+                        return Err(ResumeRefused::OutOfRange);
+                    }
+                    (last_sent - last, (last + 1 - state.first_seq) as usize)
+                }
+            };
+            let mut pending = VecDeque::with_capacity(1 + missed as usize);
+            pending.push_back(welcome(missed));
+            pending.extend(state.ring.iter().skip(from_index).cloned());
+            state.pending = pending;
+            state.attached = true;
+            state.close = None;
+            state.link += 1;
+            (state.link, missed)
+        };
+        // Wakes a superseded link's tasks so they stop.
+        self.notify.notify_waiters();
+        Ok(generation)
+    }
+
+    /// Detaches `link` if it is still the current one; what it had not
+    /// written is dropped (counted messages stay in the resume buffer).
+    /// Returns whether it was current.
+    pub(crate) fn detach(&self, link: u64) -> bool {
+        let mut state = self.state.lock();
+        if state.link != link || !state.attached {
+            return false;
         }
-        self.notify.notify_one();
+        state.attached = false;
+        state.pending = VecDeque::new();
+        state.close = None;
         true
     }
 
-    /// Asks the writer to drop the link at once, without a close frame.
+    /// Whether `link` is the current, attached link.
+    pub(crate) fn is_current(&self, link: u64) -> bool {
+        let state = self.state.lock();
+        state.attached && state.link == link
+    }
+
+    /// The generation of the newest link.
+    pub(crate) fn current_link(&self) -> u64 {
+        self.state.lock().link
+    }
+
+    /// The close requested on the current link, if any.
+    pub(crate) fn requested_close(&self) -> Option<CloseCode> {
+        self.state.lock().close
+    }
+
+    /// Whether a link is attached.
+    pub(crate) fn is_attached(&self) -> bool {
+        self.state.lock().attached
+    }
+
+    /// Asks the current link to close with `code` after what is queued
+    /// before it (frames are dropped for `SlowConsumer`); the first request
+    /// wins. Returns whether this request took effect.
+    pub(crate) fn request_close(&self, code: CloseCode) -> bool {
+        {
+            let mut state = self.state.lock();
+            if state.ended || state.close.is_some() {
+                return false;
+            }
+            if code == CloseCode::SlowConsumer {
+                state.pending = VecDeque::new();
+            }
+            state.close = Some(code);
+        }
+        self.notify.notify_waiters();
+        true
+    }
+
+    /// Asks the current link to drop at once, without a close frame.
     pub(crate) fn abort(&self) {
         self.state.lock().abort = true;
         self.notify.notify_waiters();
-        self.notify.notify_one();
     }
 
-    /// Resolves once [`SendQueue::abort`] has been called.
-    pub(crate) async fn aborted(&self) {
-        loop {
-            let notified = self.notify.notified();
-            if self.state.lock().abort {
-                return;
-            }
-            notified.await;
+    /// Ends the session: later pushes fail, buffers are released.
+    pub(crate) fn end(&self) {
+        {
+            let mut state = self.state.lock();
+            state.ended = true;
+            state.attached = false;
+            state.pending = VecDeque::new();
+            state.ring = VecDeque::new();
         }
+        self.notify.notify_waiters();
     }
 
-    /// Marks the queue closed: later pushes fail, queued frames are released.
-    pub(crate) fn close(&self) {
-        let mut state = self.state.lock();
-        state.closed = true;
-        state.frames = VecDeque::new();
-    }
-
-    /// Whether a close was requested or the queue is closed.
-    pub(crate) fn is_closing(&self) -> bool {
-        let state = self.state.lock();
-        state.closed || state.close.is_some() || state.abort
-    }
-
-    /// Takes everything queued, waiting until there is something.
-    pub(crate) async fn drain(&self) -> Drained {
+    /// Takes everything queued for `link`, waiting until there is something.
+    pub(crate) async fn drain(&self, link: u64) -> Drained {
         loop {
             let notified = self.notify.notified();
-            if let Some(drained) = self.try_drain() {
+            let drained = self.try_drain(link);
+            if !drained.is_empty() {
                 return drained;
             }
             notified.await;
         }
     }
 
-    /// Takes everything queued, if anything is.
-    pub(crate) fn try_drain(&self) -> Option<Drained> {
+    /// Takes everything queued for `link` without waiting.
+    pub(crate) fn try_drain(&self, link: u64) -> Drained {
         let mut state = self.state.lock();
-        if state.frames.is_empty() && state.close.is_none() && !state.abort {
-            return None;
+        if state.link != link || !state.attached {
+            return Drained {
+                superseded: true,
+                abort: state.abort,
+                ..Drained::default()
+            };
         }
-        let frames = std::mem::take(&mut state.frames);
-        Some(Drained {
-            frames,
+        Drained {
+            frames: std::mem::take(&mut state.pending),
             close: state.close,
             abort: state.abort,
-        })
+            superseded: false,
+        }
+    }
+
+    /// Resolves once [`SendQueue::abort`] has been called or `link` is no
+    /// longer current.
+    pub(crate) async fn aborted_or_superseded(&self, link: u64) {
+        loop {
+            let notified = self.notify.notified();
+            {
+                let state = self.state.lock();
+                if state.abort || state.link != link || !state.attached {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// A future resolving at the next change of the queue; it sees every
+    /// change made after this call, even before it is first polled.
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
     }
 }
 
@@ -170,41 +329,82 @@ impl SendQueue {
 mod tests {
     use super::*;
 
+    fn text(s: &'static str) -> Outgoing {
+        Outgoing::Text(Bytes::from_static(s.as_bytes()))
+    }
+
+    fn texts(frames: &VecDeque<Outgoing>) -> Vec<String> {
+        frames
+            .iter()
+            .map(|f| String::from_utf8(f.bytes().to_vec()).unwrap())
+            .collect()
+    }
+
     #[test]
     fn full_queue_refuses_and_close_wins() {
-        let queue = SendQueue::new(2);
-        queue
-            .push(Outgoing::Text(Bytes::from_static(b"1")))
-            .unwrap();
-        queue
-            .push(Outgoing::Text(Bytes::from_static(b"2")))
-            .unwrap();
-        assert_eq!(
-            queue
-                .push(Outgoing::Text(Bytes::from_static(b"3")))
-                .unwrap_err(),
-            PushError::Full
-        );
+        let queue = SendQueue::new(3, 10);
+        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
+        queue.push(text("1"), true).unwrap();
+        queue.push(text("2"), true).unwrap();
+        assert_eq!(queue.push(text("3"), true).unwrap_err(), PushError::Full);
         queue.request_close(CloseCode::SlowConsumer);
-        let drained = queue.try_drain().unwrap();
+        let drained = queue.try_drain(link);
         assert!(drained.frames.is_empty());
         assert_eq!(drained.close, Some(CloseCode::SlowConsumer));
+        assert_eq!(queue.push(text("4"), true).unwrap_err(), PushError::Closed);
+    }
+
+    #[test]
+    fn resume_replays_what_was_missed_under_original_numbers() {
+        let queue = SendQueue::new(100, 3);
+        let (first, _) = queue.attach(None, |_| text("w")).unwrap();
+        for f in ["1", "2"] {
+            queue.push(text(f), true).unwrap();
+        }
+        queue.push(text("pong"), false).unwrap();
         assert_eq!(
-            queue
-                .push(Outgoing::Text(Bytes::from_static(b"4")))
-                .unwrap_err(),
-            PushError::Closed
+            texts(&queue.try_drain(first).frames),
+            ["w", "1", "2", "pong"]
+        );
+        assert!(queue.detach(first));
+        // While detached: counted messages are buffered, uncounted dropped.
+        queue.push(text("3"), true).unwrap();
+        queue.push(text("pong"), false).unwrap();
+        let (second, missed) = queue
+            .attach(Some(1), |m| if m == 2 { text("w2") } else { text("bad") })
+            .unwrap();
+        assert_eq!(missed, 2);
+        assert_eq!(texts(&queue.try_drain(second).frames), ["w2", "2", "3"]);
+        assert!(queue.try_drain(first).superseded);
+        // Beyond the last sent, or older than the buffer (holds 1..=3 then 2..=4).
+        queue.push(text("4"), true).unwrap();
+        assert_eq!(
+            queue.attach(Some(5), |_| text("w")).unwrap_err(),
+            ResumeRefused::OutOfRange
+        );
+        assert_eq!(
+            queue.attach(Some(0), |_| text("w")).unwrap_err(),
+            ResumeRefused::OutOfRange
+        );
+        let (_, missed) = queue.attach(Some(1), |_| text("w")).unwrap();
+        assert_eq!(missed, 3);
+        queue.end();
+        assert_eq!(
+            queue.attach(Some(4), |_| text("w")).unwrap_err(),
+            ResumeRefused::Ended
         );
     }
 
     #[tokio::test]
     async fn drain_waits_for_a_push() {
-        let queue = std::sync::Arc::new(SendQueue::new(8));
+        let queue = std::sync::Arc::new(SendQueue::new(8, 0));
+        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
+        queue.try_drain(link);
         let q = queue.clone();
-        let task = tokio::spawn(async move { q.drain().await.frames.len() });
+        let task = tokio::spawn(async move { q.drain(link).await.frames.len() });
         tokio::task::yield_now().await;
         queue
-            .push(Outgoing::Binary(Bytes::from_static(b"x")))
+            .push(Outgoing::Binary(Bytes::from_static(b"x")), true)
             .unwrap();
         assert_eq!(task.await.unwrap(), 1);
     }

@@ -33,44 +33,54 @@ impl IntoResponse for HandshakeRefusal {
 
 /// The query parameters of a handshake (PROTOCOL.md section 1).
 #[derive(Debug, Default)]
-struct HandshakeQuery {
-    codec: Codec,
-    token: Option<String>,
+pub(crate) struct HandshakeQuery {
+    pub(crate) codec: Codec,
+    pub(crate) token: Option<String>,
+    pub(crate) resume: Option<String>,
+    pub(crate) last: Option<u64>,
+    pub(crate) sid: Option<String>,
 }
 
-fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, HandshakeRefusal> {
+impl HandshakeQuery {
+    /// The session to resume and the client's count, when both are given.
+    pub(crate) fn resume(&self) -> Option<(&str, u64)> {
+        Some((self.resume.as_deref()?, self.last?))
+    }
+}
+
+pub(crate) fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, HandshakeRefusal> {
+    let bad =
+        |message: String| HandshakeRefusal::new(StatusCode::BAD_REQUEST, "bad_request", message);
     let mut parsed = HandshakeQuery::default();
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match &*key {
             "codec" => {
-                parsed.codec = Codec::from_query_value(&value).map_err(|e| {
-                    HandshakeRefusal::new(StatusCode::BAD_REQUEST, "bad_handshake", e.to_string())
-                })?;
+                parsed.codec = Codec::from_query_value(&value).map_err(|e| bad(e.to_string()))?;
             }
             "token" => parsed.token = Some(value.into_owned()),
+            "resume" => parsed.resume = Some(value.into_owned()),
+            "sid" => parsed.sid = Some(value.into_owned()),
+            "last" => {
+                parsed.last = Some(value.parse().map_err(|_| {
+                    bad(format!(
+                        "`last` must be a non-negative integer, not {value:?}"
+                    ))
+                })?);
+            }
             _ => {}
         }
     }
     Ok(parsed)
 }
 
-async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
-    match accept(hub.clone(), request).await {
-        Ok(response) => response,
-        Err(refusal) => {
-            hub.inner.stats.handshake_refused();
-            if refusal.status != StatusCode::METHOD_NOT_ALLOWED {
-                tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
-            }
-            refusal.into_response()
-        }
-    }
-}
-
-async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal> {
-    let (mut parts, _body) = request.into_parts();
-    let upgrade = validate_upgrade(&parts.method, &parts.headers)?;
-    let query = parse_query(parts.uri.query())?;
+/// The checks every new link passes, on either transport: origin, the
+/// connection limit, authentication. Returns the admitted slot and the app
+/// data for a new session.
+pub(crate) async fn admit_link(
+    hub: &Hub,
+    parts: &http::request::Parts,
+    query: &HandshakeQuery,
+) -> Result<(crate::hub::ConnectionSlot, http::Extensions), HandshakeRefusal> {
     check_origin(&parts.headers, &hub.inner.config.allowed_origins)?;
     let slot = hub.admit().ok_or_else(|| {
         let message = if hub.is_shutting_down() {
@@ -93,6 +103,27 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
         }
         None => http::Extensions::new(),
     };
+    Ok((slot, extensions))
+}
+
+async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
+    match accept(hub.clone(), request).await {
+        Ok(response) => response,
+        Err(refusal) => {
+            hub.inner.stats.handshake_refused();
+            if refusal.status != StatusCode::METHOD_NOT_ALLOWED {
+                tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
+            }
+            refusal.into_response()
+        }
+    }
+}
+
+async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal> {
+    let (mut parts, _body) = request.into_parts();
+    let upgrade = validate_upgrade(&parts.method, &parts.headers)?;
+    let query = parse_query(parts.uri.query())?;
+    let (slot, extensions) = admit_link(&hub, &parts, &query).await?;
     let on_upgrade = parts
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()
@@ -127,7 +158,12 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
                     deflate.map(|(_, config)| config),
                     config.write_timeout,
                 );
-                hub.run_socket(link, codec, extensions, slot).await;
+                let attached = hub.attach_link(codec, extensions, query.resume());
+                let socket = hub.socket_handle(attached.session.clone());
+                let raw = hub.inner.raw;
+                let reason = crate::connection::run(link, socket, attached.link, raw).await;
+                hub.link_ended(&attached.session, attached.link, reason);
+                drop(slot);
             }
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }
@@ -149,9 +185,18 @@ impl Hub {
     /// axum::serve(listener, app).await
     /// # }
     /// ```
+    ///
+    /// Long-polling (PROTOCOL.md section 6) is served beside it at
+    /// `{path}/poll`.
     pub fn router(&self, path: &str) -> Router {
+        let poll_path = if path.ends_with('/') {
+            format!("{path}poll")
+        } else {
+            format!("{path}/poll")
+        };
         Router::new()
             .route(path, any(handshake))
+            .route(&poll_path, any(crate::transport::polling::handle))
             .with_state(self.clone())
     }
 

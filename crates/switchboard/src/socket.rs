@@ -14,12 +14,15 @@ use tokio::sync::Notify;
 
 use crate::error::{AckError, DisconnectReason, SendError};
 use crate::events::ack::AckTable;
+use crate::events::dispatch::Dispatch;
 use crate::hub::Hub;
 use crate::send_queue::{Outgoing, PushError, SendQueue};
 use crate::stats::Counters;
+use crate::transport::polling::PollLink;
 
-/// The state of one socket, shared by its connection task, the registries
-/// and every [`Socket`] handle.
+/// The state of one session, shared by its links, the registries and every
+/// [`Socket`] handle. It outlives a dropped link while it waits for a
+/// resume (PROTOCOL.md section 5).
 pub(crate) struct SocketShared {
     pub(crate) id: Arc<str>,
     pub(crate) session: Box<str>,
@@ -31,6 +34,11 @@ pub(crate) struct SocketShared {
     stats: Arc<Counters>,
     /// Where events without a handler go when the socket is bound as channels.
     pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<crate::stream::InboundEvent>>>,
+    /// The dispatcher's inbox; taken when the session ends so the
+    /// dispatcher can finish.
+    pub(crate) dispatch: Mutex<Option<tokio::sync::mpsc::Sender<Dispatch>>>,
+    /// Long-polling link state, when the current link is long-polling.
+    pub(crate) poll: Mutex<Option<PollLink>>,
     closed: OnceLock<DisconnectReason>,
     closed_notify: Notify,
 }
@@ -40,7 +48,7 @@ impl SocketShared {
         id: String,
         session: String,
         codec: Codec,
-        queue_capacity: usize,
+        capacities: (usize, usize),
         extensions: http::Extensions,
         stats: Arc<Counters>,
     ) -> Self {
@@ -48,12 +56,14 @@ impl SocketShared {
             id: id.into(),
             session: session.into(),
             codec,
-            queue: SendQueue::new(queue_capacity),
+            queue: SendQueue::new(capacities.0, capacities.1),
             rooms: Mutex::new(HashSet::new()),
             acks: AckTable::default(),
             extensions,
             stats,
             tap: Mutex::new(None),
+            dispatch: Mutex::new(None),
+            poll: Mutex::new(None),
             closed: OnceLock::new(),
             closed_notify: Notify::new(),
         }
@@ -64,9 +74,19 @@ impl SocketShared {
         frame_for(self.codec, self.codec.encode(message))
     }
 
-    /// Queues a frame, applying the slow-consumer policy when the queue is full.
+    /// Queues a counted frame, applying the slow-consumer policy when the
+    /// queue is full.
     pub(crate) fn push(&self, frame: Outgoing) -> Result<(), SendError> {
-        match self.queue.push(frame) {
+        self.push_frame(frame, true)
+    }
+
+    /// Queues a frame that is not counted for resume (`$pong`).
+    pub(crate) fn push_uncounted(&self, frame: Outgoing) -> Result<(), SendError> {
+        self.push_frame(frame, false)
+    }
+
+    fn push_frame(&self, frame: Outgoing, counted: bool) -> Result<(), SendError> {
+        match self.queue.push(frame, counted) {
             Ok(()) => Ok(()),
             Err(PushError::Closed) => Err(SendError::Closed),
             Err(PushError::Full) => {
@@ -79,11 +99,17 @@ impl SocketShared {
         }
     }
 
-    /// Records why the socket ended and wakes every `closed()` waiter.
+    /// The dispatcher's inbox, while the session lives.
+    pub(crate) fn dispatcher(&self) -> Option<tokio::sync::mpsc::Sender<Dispatch>> {
+        self.dispatch.lock().clone()
+    }
+
+    /// Records why the session ended and wakes every `closed()` waiter.
     pub(crate) fn mark_closed(&self, reason: DisconnectReason) {
         let _ = self.closed.set(reason);
-        self.queue.close();
+        self.queue.end();
         self.acks.fail_all();
+        self.dispatch.lock().take();
         self.closed_notify.notify_waiters();
     }
 
@@ -244,9 +270,15 @@ impl Socket {
         self.shared.queue.request_close(code);
     }
 
-    /// Whether the socket is still connected.
+    /// Whether a link is attached right now (a session waiting for a
+    /// resume is not connected, yet still receives into its buffer).
     pub fn is_connected(&self) -> bool {
-        self.shared.closed_reason().is_none() && !self.shared.queue.is_closing()
+        self.shared.closed_reason().is_none() && self.shared.queue.is_attached()
+    }
+
+    /// Whether the session has ended (it will never be resumed).
+    pub fn is_ended(&self) -> bool {
+        self.shared.closed_reason().is_some()
     }
 
     /// Resolves when the socket has disconnected, with the reason.

@@ -32,7 +32,7 @@ async fn message_stream_tags_every_unhandled_event_with_its_socket() {
     event.reply(json!({"ok": true})).unwrap();
     assert_eq!(a.recv().await, json!({"reply": 9, "data": {"ok": true}}));
     b.send(json!({"event": "price", "data": 2})).await;
-    let item = stream.recv().await.unwrap();
+    let item = common::within(stream.recv()).await.unwrap();
     assert_eq!(item.socket_id(), b_id);
     // Handlers still take their own events.
     assert_eq!(
@@ -113,7 +113,12 @@ async fn channel_binding_drives_a_socket_with_one_select() {
                                     channel.control.close(CloseCode::Kicked);
                                 }
                             }
-                            None => break,
+                            // The session ended and every message was taken.
+                            None => {
+                                let reason = channel.control.closed().await;
+                                let _ = done_tx.send((said.clone(), reason));
+                                break;
+                            }
                         },
                         reason = channel.control.closed() => {
                             let _ = done_tx.send((said.clone(), reason));
@@ -142,7 +147,10 @@ async fn channel_binding_drives_a_socket_with_one_select() {
     assert_eq!(client.recv().await, json!({"reply": 1, "data": null}));
     client.send(json!({"event": "say", "data": "b"})).await;
     assert_eq!(client.closed().await, Ended::Close(4000));
-    let (said, reason) = done.recv().await.unwrap();
+    let (said, reason) = tokio::time::timeout(common::WAIT, done.recv())
+        .await
+        .expect("the channel task did not finish")
+        .unwrap();
     assert_eq!(said, vec!["a".to_owned(), "b".to_owned()]);
     assert_eq!(
         reason,

@@ -195,7 +195,7 @@ async fn handler_errors_and_panics_answer_internal_and_keep_running() {
     let (mut other, _) = server.joined_client().await;
     let reply = client.call("boom", json!(null), 1).await;
     assert_eq!(reply["error"]["code"], "internal");
-    let (who, what) = errors.recv().await.unwrap();
+    let (who, what) = common::within(errors.recv()).await.unwrap();
     assert_eq!(who, id);
     assert!(what.contains("handler exploded"), "{what}");
     let reply = client.call("fail", json!(null), 2).await;
@@ -203,7 +203,13 @@ async fn handler_errors_and_panics_answer_internal_and_keep_running() {
         reply["error"],
         json!({"code": "not_found", "message": "no such thing"})
     );
-    assert!(errors.recv().await.unwrap().1.contains("no such thing"));
+    assert!(
+        common::within(errors.recv())
+            .await
+            .unwrap()
+            .1
+            .contains("no such thing")
+    );
     // Without an ack a panic is reported with `$error` `internal`.
     client.send(json!({"event": "boom"})).await;
     assert_eq!(client.recv().await["data"]["code"], "internal");

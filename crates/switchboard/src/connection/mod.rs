@@ -19,29 +19,39 @@ use crate::send_queue::Outgoing;
 use crate::socket::Socket;
 use crate::transport::{Link, LinkError, Received};
 
-/// Per-connection state of the inbound checks.
-struct InboundChecks {
+/// Per-link state of the inbound checks.
+pub(crate) struct InboundChecks {
     bad_in_row: u32,
     limited_in_row: u32,
     bucket: Option<TokenBucket>,
 }
 
-/// Drives one socket's link until it ends, and says why.
+impl InboundChecks {
+    pub(crate) fn new(config: &crate::config::HubConfig) -> Self {
+        Self {
+            bad_in_row: 0,
+            limited_in_row: 0,
+            bucket: config.rate_limit.map(TokenBucket::new),
+        }
+    }
+}
+
+/// Drives one link of a session until it ends, and says why.
 pub(crate) async fn run<L: Link>(
     mut link: L,
     socket: Socket,
-    dispatch: mpsc::Sender<Dispatch>,
+    link_gen: u64,
     raw: bool,
 ) -> DisconnectReason {
+    let Some(dispatch) = socket.shared.dispatcher() else {
+        link.close(CloseCode::Normal).await;
+        return DisconnectReason::ServerClosed(CloseCode::Normal);
+    };
     let config = socket.hub.inner.config.clone();
     let dead_after = config.ping_interval + config.ping_timeout;
     let mut last_seen = Instant::now();
     let mut next_ping = last_seen + config.ping_interval;
-    let mut checks = InboundChecks {
-        bad_in_row: 0,
-        limited_in_row: 0,
-        bucket: config.rate_limit.map(TokenBucket::new),
-    };
+    let mut checks = InboundChecks::new(&config);
     // Work waiting for room in the dispatcher's queue; while any waits, the
     // link is not read (backpressure on this client only).
     let mut backlog: VecDeque<Dispatch> = VecDeque::new();
@@ -51,9 +61,13 @@ pub(crate) async fn run<L: Link>(
         let wake = next_ping.min(last_seen + dead_after);
         tokio::select! {
             biased;
-            drained = queue.drain() => {
+            drained = queue.drain(link_gen) => {
                 if drained.abort {
                     return DisconnectReason::Aborted;
+                }
+                if drained.superseded {
+                    link.close(CloseCode::SessionTakenOver).await;
+                    return DisconnectReason::ServerClosed(CloseCode::SessionTakenOver);
                 }
                 // Writes and closing handshakes wait on the peer: an abort
                 // (shutdown deadline) cuts them short.
@@ -70,7 +84,13 @@ pub(crate) async fn run<L: Link>(
                 };
                 tokio::select! {
                     biased;
-                    () = queue.aborted() => return DisconnectReason::Aborted,
+                    () = queue.aborted_or_superseded(link_gen) => {
+                        return if queue.is_current(link_gen) {
+                            DisconnectReason::Aborted
+                        } else {
+                            DisconnectReason::ServerClosed(CloseCode::SessionTakenOver)
+                        };
+                    }
                     result = written => match result {
                         Ok(Some(code)) => return DisconnectReason::ServerClosed(code),
                         Ok(None) => {}
@@ -188,7 +208,7 @@ impl InboundChecks {
 
 /// Decodes one frame of the envelope protocol and sorts its messages:
 /// `$ping` and replies are answered here, the rest goes to the dispatcher.
-fn handle_frame(
+pub(crate) fn handle_frame(
     socket: &Socket,
     data: &Bytes,
     checks: &mut InboundChecks,
@@ -202,6 +222,17 @@ fn handle_frame(
             return;
         }
     };
+    handle_messages(socket, messages, checks, backlog);
+}
+
+/// Checks decoded messages one by one (section 3) and sorts them: `$ping`
+/// and replies are answered here, the rest is queued for the dispatcher.
+pub(crate) fn handle_messages(
+    socket: &Socket,
+    messages: Vec<Result<switchboard_protocol::Message, ProtocolError>>,
+    checks: &mut InboundChecks,
+    backlog: &mut VecDeque<Dispatch>,
+) {
     socket.hub.inner.stats.message_in(messages.len() as u64);
     for message in messages {
         let message = match message.and_then(ClientMessage::try_from) {
@@ -218,7 +249,7 @@ fn handle_frame(
         match message {
             ClientMessage::Ping => {
                 let pong = socket.hub.inner.pong_frame(socket.shared.codec);
-                let _ = socket.shared.push(pong);
+                let _ = socket.shared.push_uncounted(pong);
             }
             ClientMessage::Reply { reply, result } => {
                 if !socket.shared.acks.resolve(reply, result) {

@@ -125,6 +125,8 @@ pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
             Dispatch::Raw(frame) => handle_raw(&socket, frame).await,
         }
     }
+    // A bound channel's receiver ends once it has taken what was queued.
+    socket.shared.tap.lock().take();
     let reason = socket.closed().await;
     if let Some(disconnect) = &router.disconnect {
         guarded(&socket, "disconnect", disconnect(socket.clone(), reason)).await;

@@ -5,6 +5,7 @@
 //! this seam so it can be swapped.
 
 pub(crate) mod handshake;
+pub(crate) mod polling;
 pub(crate) mod shared_io;
 pub(crate) mod ws;
 

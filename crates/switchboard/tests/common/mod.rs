@@ -286,3 +286,10 @@ impl RawClient {
         }
     }
 }
+
+/// Awaits `future`, failing the test after `WAIT`.
+pub async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, future)
+        .await
+        .expect("nothing happened within the wait")
+}

@@ -1,0 +1,203 @@
+//! Session lifecycle: open, attach a link, detach on a dropped link, resume,
+//! and end (PROTOCOL.md section 5).
+//!
+//! A session is the socket as applications see it: its id, token, rooms,
+//! acks and resume buffer. Links (a WebSocket, or a long-polling exchange)
+//! come and go beneath it. The disconnect handler runs once, when the
+//! session ends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use switchboard_protocol::{Codec, Welcome};
+use tokio::sync::mpsc;
+
+use crate::error::DisconnectReason;
+use crate::events::dispatch::{self, Dispatch};
+use crate::hub::Hub;
+use crate::id;
+use crate::send_queue::ResumeRefused;
+use crate::socket::SocketShared;
+
+/// Sessions by their secret token.
+#[derive(Default)]
+pub(crate) struct SessionTable {
+    by_token: Mutex<HashMap<Box<str>, Arc<SocketShared>>>,
+}
+
+impl SessionTable {
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<SocketShared>> {
+        self.by_token.lock().get(token).cloned()
+    }
+
+    fn insert(&self, session: Arc<SocketShared>) {
+        self.by_token
+            .lock()
+            .insert(session.session.clone(), session);
+    }
+
+    fn remove(&self, token: &str) {
+        self.by_token.lock().remove(token);
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<SocketShared>> {
+        self.by_token.lock().values().cloned().collect()
+    }
+}
+
+/// A link attached to a session.
+pub(crate) struct Attached {
+    pub(crate) session: Arc<SocketShared>,
+    /// The link's generation in the session's queue.
+    pub(crate) link: u64,
+}
+
+impl Hub {
+    /// Opens a new session: registers it and starts its dispatcher.
+    fn open_session(&self, codec: Codec, extensions: http::Extensions) -> Arc<SocketShared> {
+        let inner = &self.inner;
+        let resume_buffer = if inner.raw {
+            0
+        } else {
+            inner.config.resume_buffer
+        };
+        let shared = Arc::new(SocketShared::new(
+            id::new_socket_id(),
+            id::new_session_token(),
+            codec,
+            (inner.config.send_queue_capacity, resume_buffer),
+            extensions,
+            inner.stats.clone(),
+        ));
+        let (tx, rx) = mpsc::channel::<Dispatch>(inner.config.inbound_queue_capacity.max(1));
+        *shared.dispatch.lock() = Some(tx);
+        inner.sockets.insert(shared.clone());
+        inner.sessions.insert(shared.clone());
+        inner.session_opened();
+        inner.stats.connection_opened();
+        let socket = self.socket_handle(shared.clone());
+        let hub = self.clone();
+        tokio::spawn(async move {
+            dispatch::run(socket, rx).await;
+            hub.inner.session_finished();
+        });
+        shared
+    }
+
+    /// Attaches a new link: resumes the session named by `resume` when it
+    /// can (`(token, last)`), else opens a new one. The `$welcome` (and any
+    /// missed messages) are queued first for the link.
+    pub(crate) fn attach_link(
+        &self,
+        codec: Codec,
+        extensions: http::Extensions,
+        resume: Option<(&str, u64)>,
+    ) -> Attached {
+        if let Some((token, last)) = resume
+            && let Some(session) = self.inner.sessions.get(token)
+            && session.codec == codec
+            && !self.inner.raw
+        {
+            match self.attach_to(&session, Some(last)) {
+                Ok(link) => {
+                    tracing::debug!(socket = %session.id, last, "session resumed");
+                    return Attached { session, link };
+                }
+                Err(refused) => {
+                    tracing::debug!(socket = %session.id, ?refused, "resume refused: new session");
+                }
+            }
+        }
+        let session = self.open_session(codec, extensions);
+        let link = self
+            .attach_to(&session, None)
+            .expect("a new session accepts its first link");
+        tracing::debug!(socket = %session.id, "connection opened");
+        Attached { session, link }
+    }
+
+    fn attach_to(
+        &self,
+        session: &Arc<SocketShared>,
+        last: Option<u64>,
+    ) -> Result<u64, ResumeRefused> {
+        let config = &self.inner.config;
+        let raw = self.inner.raw;
+        let (link, _missed) = session.queue.attach(last, |missed| {
+            let welcome = Welcome {
+                id: session.id.to_string(),
+                session: session.session.to_string(),
+                ping_interval_ms: config.ping_interval.as_millis() as u64,
+                ping_timeout_ms: config.ping_timeout.as_millis() as u64,
+                resumed: last.is_some(),
+                missed,
+            };
+            session.encode(&welcome.into_message())
+        })?;
+        if raw {
+            // Raw mode has no envelope: drop the welcome again.
+            let _ = session.queue.try_drain(link);
+        }
+        // A shutdown that began before this link was attached would not
+        // have asked it to close.
+        if self.is_shutting_down() {
+            session
+                .queue
+                .request_close(switchboard_protocol::CloseCode::GoingAway);
+        }
+        Ok(link)
+    }
+
+    /// A link ended with `reason`: the session ends, or waits for a resume
+    /// when the link merely dropped. A superseded link changes nothing.
+    pub(crate) fn link_ended(
+        &self,
+        session: &Arc<SocketShared>,
+        link: u64,
+        reason: DisconnectReason,
+    ) {
+        if !session.queue.is_current(link) {
+            return;
+        }
+        let ends = match &reason {
+            DisconnectReason::ClientClosed(_) | DisconnectReason::Aborted => true,
+            DisconnectReason::ServerClosed(code) => code.ends_session(),
+            DisconnectReason::HeartbeatTimeout | DisconnectReason::TransportError(_) => false,
+        };
+        let resumable = !self.inner.raw && self.inner.config.resume_buffer > 0;
+        if ends || !resumable || self.is_shutting_down() {
+            self.end_session(session, reason);
+            return;
+        }
+        if !session.queue.detach(link) {
+            return;
+        }
+        tracing::debug!(socket = %session.id, %reason, "link dropped: session waits for a resume");
+        let hub = self.clone();
+        let session = session.clone();
+        let window = self.inner.config.resume_window;
+        tokio::spawn(async move {
+            tokio::time::sleep(window).await;
+            if !session.queue.is_attached() && session.queue.current_link() == link {
+                tracing::debug!(socket = %session.id, "resume window passed");
+                hub.end_session(&session, reason);
+            }
+        });
+    }
+
+    /// Ends a session for good: it leaves its rooms and tables, waiters see
+    /// the reason, and the dispatcher runs the disconnect handler once.
+    pub(crate) fn end_session(&self, session: &Arc<SocketShared>, reason: DisconnectReason) {
+        if session.closed_reason().is_some() {
+            return;
+        }
+        tracing::debug!(socket = %session.id, %reason, "connection closed");
+        let inner = &self.inner;
+        inner.rooms.leave_all(session);
+        inner.sockets.remove(&session.id);
+        inner.sessions.remove(&session.session);
+        session.mark_closed(reason);
+        session.poll.lock().take();
+    }
+}

@@ -1,0 +1,387 @@
+//! Long-polling (PROTOCOL.md section 6): the same sessions over plain HTTP.
+//!
+//! A long-polling link has no connection of its own. `GET` answers drain the
+//! session's send queue, `POST` bodies go through the same checks as
+//! WebSocket frames, and one small task per link watches its heartbeat: a
+//! link with no `GET` held or answered for `ping_interval + ping_timeout`
+//! has dropped, and its session waits for a resume.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+use serde::Deserialize;
+use switchboard_protocol::{CloseCode, Codec, encode_raw_batch};
+use tokio::time::{Instant, sleep, sleep_until};
+
+use crate::connection::{InboundChecks, handle_messages};
+use crate::error::DisconnectReason;
+use crate::hub::{ConnectionSlot, Hub};
+use crate::send_queue::Outgoing;
+use crate::service::{HandshakeQuery, admit_link, parse_query};
+use crate::socket::SocketShared;
+
+/// The state of a session's current long-polling link.
+pub(crate) struct PollLink {
+    /// The link's generation in the session's queue.
+    link: u64,
+    /// A `GET` is held open right now.
+    get_held: bool,
+    /// When a `GET` was last held or answered.
+    last_alive: Instant,
+    checks: InboundChecks,
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message.into() } });
+    (status, axum::Json(body)).into_response()
+}
+
+fn unknown_session() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "unknown_session",
+        "unknown or expired session (a dropped session is resumed with POST {\"resume\",\"last\"})",
+    )
+}
+
+/// Routes `P/poll` by method and `sid`.
+pub(crate) async fn handle(State(hub): State<Hub>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let query = match parse_query(parts.uri.query()) {
+        Ok(query) => query,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match (&parts.method, query.sid.clone()) {
+        (&Method::POST, None) => open(hub, &parts, &query, body).await,
+        (&Method::GET, Some(sid)) => poll(hub, &sid).await,
+        (&Method::POST, Some(sid)) => post(hub, &sid, body).await,
+        (&Method::DELETE, Some(sid)) => delete(&hub, &sid),
+        (&Method::GET | &Method::DELETE, None) => error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the `sid` query parameter is missing",
+        ),
+        (method, _) => {
+            let mut response = error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("long-polling uses GET, POST and DELETE, not {method}"),
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+            response
+        }
+    }
+}
+
+async fn read_body(hub: &Hub, body: Body) -> Result<Bytes, Box<Response>> {
+    let limit = hub.inner.config.max_message_size;
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Box::new(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over the {limit}-byte limit"),
+        ))
+    })
+}
+
+fn batch_response(codec: Codec, frames: VecDeque<Outgoing>) -> Response {
+    let frames: Vec<Bytes> = frames.iter().map(|f| f.bytes().clone()).collect();
+    let body = encode_raw_batch(codec, &frames);
+    let mut response = (StatusCode::OK, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(codec.content_type()),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Deserialize)]
+struct ResumeBody {
+    resume: String,
+    last: u64,
+}
+
+fn parse_resume(codec: Codec, body: &[u8]) -> Result<Option<ResumeBody>, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let parsed = match codec {
+        Codec::Json => serde_json::from_slice::<ResumeBody>(body).map_err(|e| e.to_string()),
+        Codec::MsgPack => rmp_serde::from_slice::<ResumeBody>(body).map_err(|e| e.to_string()),
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| format!("the body must be empty or {{\"resume\": token, \"last\": n}}: {e}"))
+}
+
+/// `POST P/poll`: a new session, or a resume, over long-polling.
+async fn open(
+    hub: Hub,
+    parts: &http::request::Parts,
+    query: &HandshakeQuery,
+    body: Body,
+) -> Response {
+    if hub.inner.raw {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "raw-mode hubs speak WebSocket only",
+        );
+    }
+    let body = match read_body(&hub, body).await {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    let resume = match parse_resume(query.codec, &body) {
+        Ok(resume) => resume,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
+    };
+    let (slot, extensions) = match admit_link(&hub, parts, query).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            hub.inner.stats.handshake_refused();
+            return refusal.into_response();
+        }
+    };
+    let attached = hub.attach_link(
+        query.codec,
+        extensions,
+        resume.as_ref().map(|r| (r.resume.as_str(), r.last)),
+    );
+    let session = attached.session;
+    let link = attached.link;
+    *session.poll.lock() = Some(PollLink {
+        link,
+        get_held: false,
+        last_alive: Instant::now(),
+        checks: InboundChecks::new(&hub.inner.config),
+    });
+    let drained = session.queue.try_drain(link);
+    hub.inner
+        .stats
+        .bytes_out(drained.frames.iter().map(Outgoing::len).sum::<usize>() as u64);
+    tokio::spawn(watch_link(hub.clone(), session.clone(), link, slot));
+    batch_response(session.codec, drained.frames)
+}
+
+/// Ends a long-polling link whose client stopped polling, or that was
+/// superseded, aborted or ended; holds its place under the connection limit.
+async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64, slot: ConnectionSlot) {
+    let config = &hub.inner.config;
+    let dead_after = config.ping_interval + config.ping_timeout;
+    loop {
+        let deadline = match &*session.poll.lock() {
+            Some(poll) if poll.link == link => {
+                if poll.get_held {
+                    Instant::now() + dead_after
+                } else {
+                    poll.last_alive + dead_after
+                }
+            }
+            _ => break,
+        };
+        tokio::select! {
+            () = session.queue.aborted_or_superseded(link) => {
+                if session.queue.is_current(link) {
+                    hub.link_ended(&session, link, DisconnectReason::Aborted);
+                }
+                break;
+            }
+            () = sleep_until(deadline) => {
+                let expired = match &*session.poll.lock() {
+                    Some(poll) if poll.link == link => {
+                        !poll.get_held && Instant::now() >= poll.last_alive + dead_after
+                    }
+                    _ => true,
+                };
+                if expired {
+                    let reason = match session.queue.requested_close() {
+                        Some(code) => DisconnectReason::ServerClosed(code),
+                        None => DisconnectReason::HeartbeatTimeout,
+                    };
+                    clear_poll(&session, link);
+                    hub.link_ended(&session, link, reason);
+                    break;
+                }
+            }
+        }
+    }
+    drop(slot);
+}
+
+fn clear_poll(session: &SocketShared, link: u64) {
+    let mut poll = session.poll.lock();
+    if poll.as_ref().is_some_and(|p| p.link == link) {
+        *poll = None;
+    }
+}
+
+/// The session named by `sid` and its current long-polling link.
+fn polling_session(hub: &Hub, sid: &str) -> Result<(Arc<SocketShared>, u64), Box<Response>> {
+    let session = hub
+        .inner
+        .sessions
+        .get(sid)
+        .ok_or_else(|| Box::new(unknown_session()))?;
+    let link = session.poll.lock().as_ref().map(|p| p.link);
+    match link {
+        Some(link) if session.queue.is_current(link) => Ok((session, link)),
+        _ if session.queue.is_attached() => Err(Box::new(error(
+            StatusCode::CONFLICT,
+            "session_taken_over",
+            "the session was resumed on another link",
+        ))),
+        _ => Err(Box::new(unknown_session())),
+    }
+}
+
+/// Marks the `GET` of a link as no longer held when dropped, answered or not.
+struct HeldGet {
+    session: Arc<SocketShared>,
+    link: u64,
+}
+
+impl Drop for HeldGet {
+    fn drop(&mut self) {
+        if let Some(poll) = self.session.poll.lock().as_mut()
+            && poll.link == self.link
+        {
+            poll.get_held = false;
+            poll.last_alive = Instant::now();
+        }
+    }
+}
+
+fn gone(code: CloseCode) -> Response {
+    let name = code.poll_gone_code().unwrap_or("closed");
+    error(
+        StatusCode::GONE,
+        name,
+        format!(
+            "the hub ended the session ({}, {})",
+            code.as_u16(),
+            code.reason()
+        ),
+    )
+}
+
+/// `GET P/poll?sid=`: held until something is queued or the poll timeout.
+async fn poll(hub: Hub, sid: &str) -> Response {
+    let (session, link) = match polling_session(&hub, sid) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    {
+        let mut poll = session.poll.lock();
+        let Some(state) = poll.as_mut().filter(|p| p.link == link) else {
+            return unknown_session();
+        };
+        if state.get_held {
+            return error(
+                StatusCode::CONFLICT,
+                "poll_in_progress",
+                "a GET is already held open for this session",
+            );
+        }
+        state.get_held = true;
+        state.last_alive = Instant::now();
+    }
+    let _held = HeldGet {
+        session: session.clone(),
+        link,
+    };
+    let timeout = sleep(hub.inner.config.poll_timeout);
+    tokio::pin!(timeout);
+    loop {
+        let changed = session.queue.changed();
+        let drained = session.queue.try_drain(link);
+        if drained.superseded {
+            return match session.closed_reason() {
+                Some(DisconnectReason::ServerClosed(code)) => gone(*code),
+                Some(DisconnectReason::Aborted) => gone(CloseCode::GoingAway),
+                Some(_) => unknown_session(),
+                None => error(
+                    StatusCode::CONFLICT,
+                    "session_taken_over",
+                    "the session was resumed on another link",
+                ),
+            };
+        }
+        if !drained.frames.is_empty() {
+            let bytes: usize = drained.frames.iter().map(Outgoing::len).sum();
+            hub.inner.stats.bytes_out(bytes as u64);
+            return batch_response(session.codec, drained.frames);
+        }
+        if drained.abort {
+            hub.end_session(&session, DisconnectReason::Aborted);
+            return gone(CloseCode::GoingAway);
+        }
+        if let Some(code) = drained.close {
+            hub.end_session(&session, DisconnectReason::ServerClosed(code));
+            return gone(code);
+        }
+        tokio::select! {
+            () = changed => {}
+            () = &mut timeout => return batch_response(session.codec, VecDeque::new()),
+        }
+    }
+}
+
+/// `POST P/poll?sid=`: client messages, checked as WebSocket frames are.
+async fn post(hub: Hub, sid: &str, body: Body) -> Response {
+    let (session, link) = match polling_session(&hub, sid) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let body = match read_body(&hub, body).await {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    hub.inner.stats.bytes_in(body.len() as u64);
+    let messages = match session.codec.decode(&body) {
+        Ok(messages) => messages,
+        Err(error_) => return error(StatusCode::BAD_REQUEST, "bad_request", error_.to_string()),
+    };
+    if let Some(Err(bad)) = messages
+        .iter()
+        .find(|m| matches!(m, Err(e) if e.is_malformed_body()))
+    {
+        return error(StatusCode::BAD_REQUEST, "bad_request", bad.to_string());
+    }
+    let socket = hub.socket_handle(session.clone());
+    let mut backlog = VecDeque::new();
+    {
+        let mut poll = session.poll.lock();
+        let Some(state) = poll.as_mut().filter(|p| p.link == link) else {
+            return unknown_session();
+        };
+        handle_messages(&socket, messages, &mut state.checks, &mut backlog);
+    }
+    if let Some(dispatcher) = session.dispatcher() {
+        for work in backlog {
+            // Waiting here is the backpressure of a busy session.
+            if dispatcher.send(work).await.is_err() {
+                break;
+            }
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `DELETE P/poll?sid=`: the client ends its session.
+fn delete(hub: &Hub, sid: &str) -> Response {
+    let Some(session) = hub.inner.sessions.get(sid) else {
+        return unknown_session();
+    };
+    hub.end_session(&session, DisconnectReason::ClientClosed(1000));
+    StatusCode::NO_CONTENT.into_response()
+}
