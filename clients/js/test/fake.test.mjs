@@ -1,0 +1,169 @@
+// Unit tests with a fake WebSocket injected through options.WebSocket: the hub's side of
+// the wire is scripted here, for what the standalone server cannot be made to do
+// (ask the client for an ack, stay silent, send batches).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from '../switchboard.js';
+import { waitFor } from '../support/harness.mjs';
+
+/** A scripted WebSocket: every instance lands in `FakeSocket.all`. */
+class FakeSocket {
+  static all = [];
+  static created = [];
+  /** Resolves once `n` sockets exist. */
+  static count(n, timeout = 2000) {
+    if (FakeSocket.all.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no socket #${n} in time`)), timeout);
+      FakeSocket.created.push(() => FakeSocket.all.length >= n && (clearTimeout(timer), resolve(), true));
+    });
+  }
+  constructor(url) {
+    this.url = url;
+    this.sent = [];
+    this.closedWith = null;
+    this.waiters = [];
+    FakeSocket.all.push(this);
+    FakeSocket.created = FakeSocket.created.filter((check) => !check());
+  }
+  send(text) {
+    this.sent.push(JSON.parse(text));
+    for (const w of this.waiters.splice(0)) w();
+  }
+  close(code) {
+    this.closedWith = code ?? 1005;
+  }
+  // --- the hub's side
+  open() {
+    this.onopen?.();
+  }
+  receive(msg) {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+  welcome(extra = {}) {
+    this.open();
+    this.receive({ event: '$welcome', data: { id: 'sock-1', session: 'tok', ping_interval_ms: 25000, ping_timeout_ms: 20000, resumed: false, missed: 0, ...extra } });
+  }
+  drop(code, reason = '') {
+    this.onclose?.({ code, reason });
+  }
+  /** Resolves with the first sent message matching `pred` (now or later). */
+  async sentMatching(pred, timeout = 2000) {
+    const timer = setTimeout(() => this.waiters.splice(0).forEach((w) => w(true)), timeout);
+    try {
+      for (;;) {
+        const found = this.sent.flat().find(pred);
+        if (found) return found;
+        const late = await new Promise((r) => this.waiters.push(r));
+        if (late) throw new Error(`nothing sent matching ${pred}; sent: ${JSON.stringify(this.sent)}`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function fake(options = {}) {
+  FakeSocket.all = [];
+  FakeSocket.created = [];
+  const client = connect('ws://hub.test/ws', { WebSocket: FakeSocket, reconnectDelay: 5, jitter: false, ...options });
+  return { client, ws: () => FakeSocket.all.at(-1) };
+}
+
+test('the hub\'s acks are answered from handler return values, promises and throws', async (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome();
+  client.on('sum', (data, meta) => data.a + data.b + (meta.room ? 100 : 0));
+  client.on('later', async (data) => ({ echoed: data }));
+  client.on('boom', () => { throw new Error('nope'); });
+  ws().receive({ event: 'sum', data: { a: 1, b: 2 }, ack: 7 });
+  ws().receive({ event: 'sum', data: { a: 1, b: 2 }, ack: 8, room: 'r', from: 'x' });
+  ws().receive({ event: 'later', data: 'hi', ack: 9 });
+  ws().receive({ event: 'boom', ack: 10 });
+  ws().receive({ event: 'unhandled', ack: 11 });
+  assert.deepEqual(await ws().sentMatching((m) => m.reply === 7), { reply: 7, data: 3 });
+  assert.deepEqual(await ws().sentMatching((m) => m.reply === 8), { reply: 8, data: 103 });
+  assert.deepEqual(await ws().sentMatching((m) => m.reply === 9), { reply: 9, data: { echoed: 'hi' } });
+  assert.deepEqual(await ws().sentMatching((m) => m.reply === 10), { reply: 10, error: { code: 'internal', message: 'nope' } });
+  assert.equal((await ws().sentMatching((m) => m.reply === 11)).error.code, 'no_handler');
+});
+
+test('every message after $welcome counts except $pong, batches one by one', (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome();
+  assert.equal(client.session.received, 0);
+  assert.equal(client.session.token, 'tok');
+  ws().receive({ event: 'a' });
+  ws().receive({ event: '$pong' });
+  ws().receive([{ event: 'b' }, { event: 'c' }, { event: '$pong' }]);
+  ws().receive({ reply: 99, data: null });
+  ws().receive({ event: '$error', data: { code: 'bad_message', message: 'x' } });
+  assert.equal(client.session.received, 5);
+  // A resumed welcome keeps the count; a new session starts again from 0.
+  ws().receive({ event: '$welcome', data: { id: 'sock-1', session: 'tok', resumed: true, missed: 0 } });
+  assert.equal(client.session.received, 5);
+  ws().receive({ event: '$welcome', data: { id: 'sock-2', session: 'tok2', resumed: false } });
+  assert.equal(client.session.received, 0);
+});
+
+test('$ping every ping_interval_ms; silence past interval + timeout drops and reconnects', async (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  const first = ws();
+  first.welcome({ ping_interval_ms: 30, ping_timeout_ms: 40 });
+  await first.sentMatching((m) => m.event === '$ping');
+  const [info] = await waitFor(client, 'disconnect', { timeout: 2000 });
+  assert.equal(info.reason, 'ping timeout');
+  assert.equal(info.willReconnect, true);
+  assert.equal(first.closedWith, 4901);
+  await FakeSocket.count(2); // the retry opens a new socket
+});
+
+test('close codes decide: 4000 and 1008 stop, 1001 and 4001 reconnect', async () => {
+  for (const [code, again] of [[4000, false], [1008, false], [1001, true], [4001, true], [1006, true]]) {
+    const { client, ws } = fake();
+    ws().welcome();
+    const down = waitFor(client, 'disconnect');
+    ws().drop(code, 'why');
+    const [info] = await down;
+    assert.equal(info.code, code);
+    assert.equal(info.willReconnect, again, `code ${code}`);
+    assert.equal(client.state, again ? 'reconnecting' : 'closed', `code ${code}`);
+    client.close();
+  }
+});
+
+test('a new session after a reconnect rejoins the rooms before the queued messages', async (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome();
+  const joined = client.join('r1');
+  const joinMsg = await ws().sentMatching((m) => m.event === '$join');
+  ws().receive({ reply: joinMsg.ack, data: { room: 'r1' } });
+  await joined;
+  const retry = waitFor(client, 'reconnecting');
+  ws().drop(1006);
+  await retry;
+  client.to('r1').emit('hello', 1); // queued while reconnecting
+  await FakeSocket.count(2);
+  const connected = waitFor(client, 'connect');
+  ws().welcome({ id: 'sock-2' });
+  const order = ws().sent.flat().map((m) => m.event);
+  assert.deepEqual(order, ['$join', 'hello']);
+  const rejoin = ws().sent.flat()[0];
+  ws().receive({ reply: rejoin.ack, data: { room: 'r1' } });
+  const [info] = await connected; // `connect` waits for the rejoin
+  assert.deepEqual(info, { id: 'sock-2', resumed: false });
+});
+
+test('in-flight acks reject on disconnect and on timeout', async (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome();
+  await assert.rejects(client.emitWithAck('slow', null, { timeout: 20 }), { code: 'timeout' });
+  const inFlight = client.emitWithAck('x');
+  ws().drop(1006);
+  await assert.rejects(inFlight, { code: 'disconnected' });
+});

@@ -1,0 +1,429 @@
+//! The HTTP API for application back ends (PROTOCOL.md section 9), under
+//! `/api`: publish, stats, room members, kick.
+//!
+//! With an API key every request needs `Authorization: Bearer KEY`;
+//! without one only loopback callers are served. Every error answer is
+//! `{"error":{"code":"...","message":"..."}}`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde_json::{Map, Value, json};
+use switchboard::{CloseCode, Hub, SendError};
+
+/// What the API handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The hub.
+    pub hub: Hub,
+    /// The key every request must carry, if any.
+    pub api_key: Option<Arc<str>>,
+    /// When the server started, for `uptime_s`.
+    pub started: Instant,
+}
+
+/// An API error answer: a status and `{"error":{"code","message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A short machine-readable code, e.g. `bad_request`.
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A `400 bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// An error with the code that goes with `status`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code_for(status),
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// The error code for an HTTP status.
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_client_error() => "bad_request",
+        _ => "internal",
+    }
+}
+
+/// The API's routes, to nest at `/api`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/publish", post(publish))
+        .route("/stats", get(stats))
+        .route("/rooms/{*room}", get(room_members))
+        .route("/sockets/{id}", delete(kick))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+/// Whether a caller at this address counts as local (IPv4-mapped IPv6
+/// loopback included).
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// Checks an `Authorization` header against the key.
+pub fn check_bearer(headers: &HeaderMap, key: &str) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this API needs an Authorization: Bearer <key> header",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    match token {
+        Some(token) if constant_time_eq(token.as_bytes(), key.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong API key")),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the Authorization header must be `Bearer <key>`",
+        )),
+    }
+}
+
+/// The access rule: the bearer key when one is set, else loopback callers
+/// only.
+async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let verdict = match &state.api_key {
+        Some(key) => check_bearer(request.headers(), key),
+        None => {
+            let peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            match peer {
+                Some(ip) if is_loopback(ip) => Ok(()),
+                _ => Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "without --api-key the API answers loopback callers only",
+                )),
+            }
+        }
+    };
+    match verdict {
+        Ok(()) => next.run(request).await,
+        Err(mut error) => {
+            let challenge = error.status == StatusCode::UNAUTHORIZED;
+            error.message.truncate(200);
+            let mut response = error.into_response();
+            if challenge {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            response
+        }
+    }
+}
+
+/// Turns error answers that are not JSON yet (axum's `405`, `413`, bad path
+/// parameters) into the API's JSON error body, keeping their headers.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        match parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|a| a.to_str().ok())
+        {
+            Some(allow) => format!("method {method} is not allowed here (allowed: {allow})"),
+            None => format!("method {method} is not allowed here"),
+        }
+    } else {
+        match text.trim() {
+            "" => status.canonical_reason().unwrap_or("error").to_owned(),
+            text => text.to_owned(),
+        }
+    };
+    let mut answer = ApiError::new(status, message).into_response();
+    for (name, value) in &parts.headers {
+        if *name != header::CONTENT_TYPE && *name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint")
+}
+
+/// A publish request, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publish {
+    /// The event's name.
+    pub event: String,
+    /// Its data (`null` when absent).
+    pub data: Value,
+    /// Where it goes.
+    pub target: Target,
+}
+
+/// The recipients of a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Every member of a room (messages carry `room`).
+    Room(String),
+    /// One socket by id.
+    Socket(String),
+    /// Every socket.
+    All,
+}
+
+impl Publish {
+    /// Parses and checks a publish body.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+        let Value::Object(mut fields) = value else {
+            return Err(ApiError::bad_request(
+                "the body must be a JSON object: {\"event\",\"data\",\"room\"?,\"to\"?}",
+            ));
+        };
+        let event = optional_string(&mut fields, "event")?
+            .ok_or_else(|| ApiError::bad_request("`event` is missing"))?;
+        if event.starts_with('$') {
+            return Err(ApiError::bad_request(
+                "`event` names starting with $ are reserved for the protocol",
+            ));
+        }
+        let data = fields.remove("data").unwrap_or(Value::Null);
+        let room = optional_string(&mut fields, "room")?;
+        let to = optional_string(&mut fields, "to")?;
+        let target = match (room, to) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "give `room` or `to`, not both (neither publishes to everyone)",
+                ));
+            }
+            (Some(room), None) => Target::Room(room),
+            (None, Some(id)) => Target::Socket(id),
+            (None, None) => Target::All,
+        };
+        Ok(Self {
+            event,
+            data,
+            target,
+        })
+    }
+}
+
+/// A field that must be a non-empty string when present (`null` counts as
+/// absent).
+fn optional_string(
+    fields: &mut Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
+    match fields.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => {
+            Err(ApiError::bad_request(format!("`{name}` must not be empty")))
+        }
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(format!("`{name}` must be a string"))),
+    }
+}
+
+async fn publish(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    let publish = Publish::parse(&body)?;
+    let hub = &state.hub;
+    let (event, data) = (publish.event.as_str(), &publish.data);
+    let result = match &publish.target {
+        Target::Room(room) => hub.to(room).emit(event, data).map(|_| ()),
+        Target::All => hub.to_all().emit(event, data).map(|_| ()),
+        Target::Socket(id) => hub.send_to(id, event, data),
+    };
+    match result {
+        // Fire-and-forget: a socket that is unknown, closing or slow is
+        // still a delivered publish.
+        Ok(()) | Err(SendError::UnknownSocket(_) | SendError::Closed | SendError::SlowConsumer) => {
+            tracing::debug!(event, target = ?publish.target, "published");
+            Ok(axum::Json(json!({"ok": true})).into_response())
+        }
+        Err(error) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error.to_string(),
+        )),
+    }
+}
+
+async fn stats(State(state): State<ApiState>) -> Response {
+    let stats = state.hub.stats();
+    axum::Json(json!({
+        "connections": stats.connections,
+        "rooms": stats.rooms,
+        "messages_in": stats.messages_in,
+        "messages_out": stats.messages_out,
+        "uptime_s": state.started.elapsed().as_secs(),
+        "bytes_in": stats.bytes_in,
+        "bytes_out": stats.bytes_out,
+        "sessions": state.hub.session_count(),
+        "connections_total": stats.connections_total,
+        "slow_consumers": stats.slow_consumers,
+        "handshakes_refused": stats.handshakes_refused,
+        "errors": stats.errors,
+    }))
+    .into_response()
+}
+
+async fn room_members(State(state): State<ApiState>, Path(room): Path<String>) -> Response {
+    let members = state.hub.members(&room);
+    axum::Json(json!({"room": room, "members": members})).into_response()
+}
+
+async fn kick(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.hub.disconnect(&id, CloseCode::Kicked) {
+        tracing::info!(socket = %id, "kicked through the API");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no socket with id {id:?}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn loopback_predicate() {
+        assert!(is_loopback(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert!(is_loopback(IpAddr::V4(Ipv4Addr::new(127, 3, 2, 1))));
+        assert!(is_loopback(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert!(is_loopback("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!is_loopback("10.0.0.1".parse().unwrap()));
+        assert!(!is_loopback("192.168.1.20".parse().unwrap()));
+        assert!(!is_loopback("0.0.0.0".parse().unwrap()));
+        assert!(!is_loopback("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(!is_loopback("2001:db8::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"key", b"key"));
+        assert!(!constant_time_eq(b"key", b"kez"));
+        assert!(!constant_time_eq(b"key", b"key2"));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn bearer_header() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().unwrap());
+            h
+        };
+        assert!(check_bearer(&with("Bearer k1"), "k1").is_ok());
+        assert!(check_bearer(&with("bearer k1"), "k1").is_ok());
+        let status = |r: Result<(), ApiError>| r.unwrap_err().status;
+        assert_eq!(
+            status(check_bearer(&HeaderMap::new(), "k1")),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(check_bearer(&with("Bearer k2"), "k1")),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(check_bearer(&with("Basic k1"), "k1")),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status(check_bearer(&with("k1"), "k1")),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[test]
+    fn publish_bodies() {
+        let ok = |b: &str| Publish::parse(b.as_bytes()).unwrap();
+        let bad = |b: &str| Publish::parse(b.as_bytes()).unwrap_err().message;
+        assert_eq!(ok(r#"{"event":"e"}"#).target, Target::All);
+        assert_eq!(ok(r#"{"event":"e"}"#).data, Value::Null);
+        assert_eq!(
+            ok(r#"{"event":"e","data":[1],"room":"r"}"#).target,
+            Target::Room("r".into())
+        );
+        assert_eq!(
+            ok(r#"{"event":"e","to":"id","room":null}"#).target,
+            Target::Socket("id".into())
+        );
+        assert!(bad("nope").contains("not valid JSON"));
+        assert!(bad("[1]").contains("JSON object"));
+        assert!(bad("{}").contains("`event` is missing"));
+        assert!(bad(r#"{"event":""}"#).contains("`event` must not be empty"));
+        assert!(bad(r#"{"event":3}"#).contains("`event` must be a string"));
+        assert!(bad(r#"{"event":"$welcome"}"#).contains("reserved"));
+        assert!(bad(r#"{"event":"e","room":1}"#).contains("`room` must be a string"));
+        assert!(bad(r#"{"event":"e","to":false}"#).contains("`to` must be a string"));
+        assert!(bad(r#"{"event":"e","room":"r","to":"i"}"#).contains("not both"));
+    }
+}

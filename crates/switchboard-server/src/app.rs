@@ -1,0 +1,137 @@
+//! The server: a hub built from a [`Config`], and the axum router that
+//! serves it beside the HTTP API, metrics and the demo page.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use switchboard::Hub;
+use tokio::net::TcpListener;
+
+use crate::api::{self, ApiState};
+use crate::config::Config;
+use crate::{assets, metrics};
+
+/// A configured server: its hub and its routes.
+#[derive(Debug)]
+pub struct Server {
+    config: Config,
+    state: ApiState,
+    router: Router,
+}
+
+/// Builds the hub of a configuration: its limits, origins and the
+/// `--rooms` join policy (relays keep the hub's default policy: members
+/// may relay to their rooms).
+pub fn build_hub(config: &Config) -> Hub {
+    let rooms = Arc::new(config.rooms.clone());
+    Hub::builder()
+        .max_connections(config.max_connections)
+        .max_message_size(config.max_message_size)
+        .ping_interval(config.ping_interval)
+        .ping_timeout(config.ping_timeout)
+        .compression(config.compression)
+        .allowed_origins(config.allowed_origins.clone())
+        .join_policy(move |socket, room: String| {
+            let allowed = rooms.allows(&room);
+            if !allowed {
+                tracing::debug!(socket = socket.id(), room, "join refused by --rooms");
+            }
+            async move { allowed }
+        })
+        .build()
+}
+
+impl Server {
+    /// A server for `config`, with a new hub.
+    pub fn new(config: Config) -> Self {
+        let hub = build_hub(&config);
+        let state = ApiState {
+            hub: hub.clone(),
+            api_key: config.api_key.as_deref().map(Arc::from),
+            started: Instant::now(),
+        };
+        let router = Router::new()
+            .merge(hub.router(&config.path))
+            .merge(assets::router())
+            .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics_text).with_state(state.clone()))
+            .nest("/api", api::router(state.clone()))
+            .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") });
+        Self {
+            config,
+            state,
+            router,
+        }
+    }
+
+    /// The hub.
+    pub fn hub(&self) -> &Hub {
+        &self.state.hub
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The routes (the API needs the peer address as `ConnectInfo`: serve
+    /// them with [`Server::serve`] or `into_make_service_with_connect_info`).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// What start-up prints, once bound to `addr`: the first line is
+    /// exactly `switchboard listening on http://ADDR`.
+    pub fn startup_lines(&self, addr: SocketAddr) -> Vec<String> {
+        let api = match self.config.api_key {
+            Some(_) => "needs Authorization: Bearer <key>".to_owned(),
+            None => "answers loopback callers only (no --api-key set)".to_owned(),
+        };
+        vec![
+            format!("switchboard listening on http://{addr}"),
+            format!("hub (WebSocket) at ws://{addr}{}", self.config.path),
+            format!("demo page at http://{addr}/"),
+            format!("HTTP API at http://{addr}/api/ {api}"),
+        ]
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then shuts the hub
+    /// down (clients get `1001`) and returns once connections are gone.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let hub = self.state.hub.clone();
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!(
+                    connections = hub.count(),
+                    "shutting down: closing connections with 1001"
+                );
+                hub.shutdown().await;
+            })
+            .await
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn metrics_text(State(state): State<ApiState>) -> impl IntoResponse {
+    let hub = &state.hub;
+    let body = metrics::render(&hub.stats(), hub.session_count(), state.started.elapsed());
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
+}

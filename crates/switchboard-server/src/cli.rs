@@ -1,0 +1,135 @@
+//! The command line: every option as a flag, with its environment variable.
+//!
+//! Values are kept as text here; [`crate::config`] merges them with the
+//! config file and parses them, so that an error can say where a bad value
+//! came from.
+
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser};
+
+const AFTER_HELP: &str = "\
+Precedence: flags, then SWITCHBOARD_* environment variables, then the TOML
+file given by --config (keys are the option names in snake_case, e.g.
+max_message_size = \"1MiB\", rooms = [\"lobby\", \"team-*\"]), then defaults.
+Repeatable options take a comma-separated list in their environment variable.
+
+Durations: 500ms, 25s, 2m, 1h, 1m30s. Sizes: 65536, 64KiB, 1MiB (also KB/MB =
+powers of 1000). Booleans: true/false, yes/no, on/off, 1/0.
+
+Without --api-key the HTTP API (/api/...) answers loopback callers only.";
+
+/// `switchboard`: a real-time messaging hub with an HTTP API and a demo page.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// TOML file with options (lower precedence than flags and environment).
+    #[arg(long, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080]
+    #[arg(long, env = "SWITCHBOARD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// URL path of the hub's WebSocket endpoint (long-polling at PATH/poll)
+    /// [default: /ws]
+    #[arg(long, env = "SWITCHBOARD_PATH", value_name = "PATH")]
+    pub path: Option<String>,
+
+    /// Key the HTTP API requires as `Authorization: Bearer KEY`; without
+    /// one, the API answers loopback callers only [default: none]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+
+    /// Browser origin allowed to connect, as scheme://host[:port], or `*`
+    /// for any (repeatable); handshakes without an Origin header are always
+    /// allowed [default: the server's own host only]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ALLOW_ORIGIN",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allow_origin: Vec<String>,
+
+    /// Rooms clients may `$join`, as a pattern: `*` any run of characters,
+    /// `?` one character, case-sensitive (repeatable) [default: *]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ROOMS",
+        value_name = "GLOB",
+        value_delimiter = ','
+    )]
+    pub rooms: Vec<String>,
+
+    /// Most live connections; further handshakes get 503 [default: 100000]
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<String>,
+
+    /// Largest client message, after decompression, e.g. 65536, 64KiB,
+    /// 1MiB [default: 64KiB]
+    #[arg(long, env = "SWITCHBOARD_MAX_MESSAGE_SIZE", value_name = "SIZE")]
+    pub max_message_size: Option<String>,
+
+    /// Interval between WebSocket pings, e.g. 25s, 500ms, 2m [default: 25s]
+    #[arg(long, env = "SWITCHBOARD_PING_INTERVAL", value_name = "DURATION")]
+    pub ping_interval: Option<String>,
+
+    /// How long past the ping interval a silent connection is kept
+    /// [default: 20s]
+    #[arg(long, env = "SWITCHBOARD_PING_TIMEOUT", value_name = "DURATION")]
+    pub ping_timeout: Option<String>,
+
+    /// Negotiate permessage-deflate when a client offers it (true/false)
+    /// [default: true]
+    #[arg(long, env = "SWITCHBOARD_COMPRESSION", value_name = "BOOL")]
+    pub compression: Option<String>,
+
+    /// Log level or filter (error, warn, info, debug, trace, or a
+    /// tracing filter such as `switchboard=debug`); when unset, RUST_LOG
+    /// applies [default: info]
+    #[arg(long, env = "SWITCHBOARD_LOG_LEVEL", value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    //
+    // Options of later issues go here, each with its env variable, its
+    // config key in `config::OPTIONS` and its parsing in `Config::resolve`:
+    //   --resume-window DURATION   (session resume, PROTOCOL.md section 5)
+    //   --redis URL, --nats URL    (clustering)
+    // Do not add them before they do something.
+}
+
+/// The clap command, for parsing with value sources and for `--help`.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_is_well_formed() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn repeatable_options_collect() {
+        let cli = Cli::try_parse_from([
+            "switchboard",
+            "--rooms",
+            "a",
+            "--rooms",
+            "b,c",
+            "--allow-origin",
+            "*",
+        ])
+        .unwrap();
+        assert_eq!(cli.rooms, ["a", "b", "c"]);
+        assert_eq!(cli.allow_origin, ["*"]);
+    }
+}

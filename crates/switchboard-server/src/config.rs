@@ -1,0 +1,642 @@
+//! The server's settings: merged from flags, environment, a TOML file and
+//! defaults (in that order of precedence), then parsed and checked.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use switchboard::AllowedOrigins;
+
+use crate::glob::RoomPatterns;
+use crate::units::{parse_bool, parse_duration, parse_size};
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag,
+    /// An environment variable.
+    Env,
+    /// The config file at this path.
+    File(PathBuf),
+}
+
+/// One option's names in each source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionName {
+    /// The config file key, also the clap argument id (`max_connections`).
+    pub key: &'static str,
+    /// The environment variable (`SWITCHBOARD_MAX_CONNECTIONS`).
+    pub env: &'static str,
+    /// Whether the option may be given several times.
+    pub repeatable: bool,
+}
+
+impl OptionName {
+    const fn one(key: &'static str, env: &'static str) -> Self {
+        Self {
+            key,
+            env,
+            repeatable: false,
+        }
+    }
+
+    const fn many(key: &'static str, env: &'static str) -> Self {
+        Self {
+            key,
+            env,
+            repeatable: true,
+        }
+    }
+
+    /// The flag, e.g. `--max-connections`.
+    pub fn flag(&self) -> String {
+        format!("--{}", self.key.replace('_', "-"))
+    }
+}
+
+/// `--listen`.
+pub const LISTEN: OptionName = OptionName::one("listen", "SWITCHBOARD_LISTEN");
+/// `--path`.
+pub const PATH: OptionName = OptionName::one("path", "SWITCHBOARD_PATH");
+/// `--api-key`.
+pub const API_KEY: OptionName = OptionName::one("api_key", "SWITCHBOARD_API_KEY");
+/// `--allow-origin`.
+pub const ALLOW_ORIGIN: OptionName = OptionName::many("allow_origin", "SWITCHBOARD_ALLOW_ORIGIN");
+/// `--rooms`.
+pub const ROOMS: OptionName = OptionName::many("rooms", "SWITCHBOARD_ROOMS");
+/// `--max-connections`.
+pub const MAX_CONNECTIONS: OptionName =
+    OptionName::one("max_connections", "SWITCHBOARD_MAX_CONNECTIONS");
+/// `--max-message-size`.
+pub const MAX_MESSAGE_SIZE: OptionName =
+    OptionName::one("max_message_size", "SWITCHBOARD_MAX_MESSAGE_SIZE");
+/// `--ping-interval`.
+pub const PING_INTERVAL: OptionName = OptionName::one("ping_interval", "SWITCHBOARD_PING_INTERVAL");
+/// `--ping-timeout`.
+pub const PING_TIMEOUT: OptionName = OptionName::one("ping_timeout", "SWITCHBOARD_PING_TIMEOUT");
+/// `--compression`.
+pub const COMPRESSION: OptionName = OptionName::one("compression", "SWITCHBOARD_COMPRESSION");
+/// `--log-level`.
+pub const LOG_LEVEL: OptionName = OptionName::one("log_level", "SWITCHBOARD_LOG_LEVEL");
+
+/// Every option that may come from any source (`--config` itself is only a
+/// flag or an environment variable).
+pub const OPTIONS: [OptionName; 11] = [
+    LISTEN,
+    PATH,
+    API_KEY,
+    ALLOW_ORIGIN,
+    ROOMS,
+    MAX_CONNECTIONS,
+    MAX_MESSAGE_SIZE,
+    PING_INTERVAL,
+    PING_TIMEOUT,
+    COMPRESSION,
+    LOG_LEVEL,
+];
+
+/// Paths the server serves itself, which the hub's path may not take.
+const RESERVED_PATHS: [&str; 6] = [
+    "/",
+    "/app.js",
+    "/style.css",
+    "/switchboard.js",
+    "/healthz",
+    "/metrics",
+];
+
+/// A configuration problem that stops start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn invalid(option: &OptionName, source: &Source, value: &str, reason: &str) -> Self {
+        let from = match source {
+            Source::Flag => String::new(),
+            Source::Env => format!(" (from environment variable {})", option.env),
+            Source::File(path) => {
+                format!(" (from key `{}` in {})", option.key, path.display())
+            }
+        };
+        Self(format!(
+            "invalid value {value:?} for {}{from}: {reason}",
+            option.flag()
+        ))
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Option values as written, before parsing, each with its source.
+#[derive(Debug, Clone, Default)]
+pub struct RawOptions {
+    values: BTreeMap<&'static str, (Vec<String>, Source)>,
+}
+
+impl RawOptions {
+    /// Sets an option's values, replacing any from a lower source.
+    pub fn set(&mut self, option: &OptionName, values: Vec<String>, source: Source) {
+        self.values.insert(option.key, (values, source));
+    }
+
+    /// Lays `higher` over `self`: its values win.
+    pub fn overlay(mut self, higher: RawOptions) -> Self {
+        self.values.extend(higher.values);
+        self
+    }
+
+    fn get(&self, option: &OptionName) -> Option<(&[String], &Source)> {
+        self.values
+            .get(option.key)
+            .map(|(values, source)| (values.as_slice(), source))
+    }
+
+    /// The options clap found on the command line or in the environment.
+    pub fn from_matches(matches: &ArgMatches) -> Self {
+        let mut raw = Self::default();
+        for option in &OPTIONS {
+            let source = match matches.value_source(option.key) {
+                Some(ValueSource::CommandLine) => Source::Flag,
+                Some(ValueSource::EnvVariable) => Source::Env,
+                _ => continue,
+            };
+            let values: Vec<String> = matches
+                .get_many::<String>(option.key)
+                .map(|v| v.cloned().collect())
+                .unwrap_or_default();
+            raw.set(option, values, source);
+        }
+        raw
+    }
+
+    /// The options of a TOML config file.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let file_error =
+            |message: String| ConfigError(format!("config file {}: {message}", path.display()));
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| file_error(format!("not valid TOML: {}", e.message())))?;
+        let mut raw = Self::default();
+        for (key, value) in &table {
+            let Some(option) = OPTIONS.iter().find(|o| o.key == key) else {
+                let known: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
+                return Err(file_error(format!(
+                    "unknown key `{key}` (known keys: {})",
+                    known.join(", ")
+                )));
+            };
+            let scalar = |value: &toml::Value| match value {
+                toml::Value::String(s) => Ok(s.clone()),
+                toml::Value::Integer(i) => Ok(i.to_string()),
+                toml::Value::Float(f) => Ok(f.to_string()),
+                toml::Value::Boolean(b) => Ok(b.to_string()),
+                other => Err(file_error(format!(
+                    "key `{key}`: expected a string, number or boolean, not {}",
+                    other.type_str()
+                ))),
+            };
+            let values = match value {
+                toml::Value::Array(items) if option.repeatable => {
+                    items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?
+                }
+                toml::Value::Array(_) => {
+                    return Err(file_error(format!(
+                        "key `{key}`: expected one value, not an array"
+                    )));
+                }
+                other => vec![scalar(other)?],
+            };
+            raw.set(option, values, Source::File(path.to_owned()));
+        }
+        Ok(raw)
+    }
+
+    /// Reads and parses a config file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("--config: cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text, path)
+    }
+}
+
+/// The server's resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// The hub's path (default `/ws`).
+    pub path: String,
+    /// The HTTP API's bearer key (default none: loopback callers only).
+    pub api_key: Option<String>,
+    /// Browser origins allowed to connect (default: the same host).
+    pub allowed_origins: AllowedOrigins,
+    /// Rooms clients may `$join` (default `*`).
+    pub rooms: RoomPatterns,
+    /// Most live connections (default 100,000).
+    pub max_connections: usize,
+    /// Largest client message in bytes (default 64 KiB).
+    pub max_message_size: usize,
+    /// Interval between pings (default 25 s).
+    pub ping_interval: Duration,
+    /// Grace past the ping interval (default 20 s).
+    pub ping_timeout: Duration,
+    /// Whether permessage-deflate is negotiated (default true).
+    pub compression: bool,
+    /// The log filter, when set by an option (else `RUST_LOG`, else `info`).
+    pub log_level: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            path: "/ws".to_owned(),
+            api_key: None,
+            allowed_origins: AllowedOrigins::SameHost,
+            rooms: RoomPatterns::default(),
+            max_connections: 100_000,
+            max_message_size: 64 * 1024,
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            compression: true,
+            log_level: None,
+        }
+    }
+}
+
+impl Config {
+    /// The settings of a command line (its flags and the environment, with
+    /// the `--config` file beneath them).
+    pub fn from_matches(matches: &ArgMatches) -> Result<Self, ConfigError> {
+        let cli = RawOptions::from_matches(matches);
+        let file = match matches.get_one::<PathBuf>("config") {
+            Some(path) => RawOptions::from_file(path)?,
+            None => RawOptions::default(),
+        };
+        Self::resolve(&file.overlay(cli))
+    }
+
+    /// Parses and checks merged option values; unset options keep their
+    /// defaults.
+    pub fn resolve(raw: &RawOptions) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        if let Some(v) = one(raw, &LISTEN, parse_listen)? {
+            config.listen = v;
+        }
+        if let Some(v) = one(raw, &PATH, parse_path)? {
+            config.path = v;
+        }
+        config.api_key = one(raw, &API_KEY, parse_api_key)?;
+        if let Some(origins) = many(raw, &ALLOW_ORIGIN, parse_origin)? {
+            config.allowed_origins = if origins.iter().any(|o| o == "*") {
+                AllowedOrigins::Any
+            } else if origins.is_empty() {
+                AllowedOrigins::SameHost
+            } else {
+                AllowedOrigins::List(origins)
+            };
+        }
+        if let Some(patterns) = many(raw, &ROOMS, parse_room_pattern)? {
+            config.rooms = RoomPatterns::new(patterns);
+        }
+        if let Some(v) = one(raw, &MAX_CONNECTIONS, |s| {
+            positive_usize(s.trim().parse().ok())
+        })? {
+            config.max_connections = v;
+        }
+        if let Some(v) = one(raw, &MAX_MESSAGE_SIZE, |s| {
+            let bytes = parse_size(s)?;
+            positive_usize(usize::try_from(bytes).ok())
+        })? {
+            config.max_message_size = v;
+        }
+        if let Some(v) = one(raw, &PING_INTERVAL, positive_duration)? {
+            config.ping_interval = v;
+        }
+        if let Some(v) = one(raw, &PING_TIMEOUT, positive_duration)? {
+            config.ping_timeout = v;
+        }
+        if let Some(v) = one(raw, &COMPRESSION, parse_bool)? {
+            config.compression = v;
+        }
+        config.log_level = one(raw, &LOG_LEVEL, parse_log_level)?;
+        Ok(config)
+    }
+}
+
+/// Parses a single-valued option, if set.
+fn one<T>(
+    raw: &RawOptions,
+    option: &OptionName,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, ConfigError> {
+    let Some((values, source)) = raw.get(option) else {
+        return Ok(None);
+    };
+    let value = values.last().map(String::as_str).unwrap_or_default();
+    parse(value)
+        .map(Some)
+        .map_err(|reason| ConfigError::invalid(option, source, value, &reason))
+}
+
+/// Parses each value of a repeatable option, if set.
+fn many<T>(
+    raw: &RawOptions,
+    option: &OptionName,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<Vec<T>>, ConfigError> {
+    let Some((values, source)) = raw.get(option) else {
+        return Ok(None);
+    };
+    values
+        .iter()
+        .map(|v| parse(v).map_err(|reason| ConfigError::invalid(option, source, v, &reason)))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        "expected an IP address and port such as 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080"
+            .to_owned()
+    })
+}
+
+fn parse_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') || text.len() < 2 {
+        return Err("expected a path such as /ws (starting with /, not / alone)".to_owned());
+    }
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '{' | '}' | '?' | '#'))
+    {
+        return Err("a path may not hold spaces, braces, ? or #".to_owned());
+    }
+    if text.contains("//") {
+        return Err("a path may not hold an empty segment (//)".to_owned());
+    }
+    if RESERVED_PATHS.contains(&text) || text == "/api" || text.starts_with("/api/") {
+        return Err(format!(
+            "{text} is used by the server itself (the demo page, /api, /healthz, /metrics)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_api_key(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("the key may not be empty".to_owned());
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the key may hold printable ASCII characters only, no spaces".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_origin(text: &str) -> Result<String, String> {
+    const EXPECTED: &str =
+        "expected an origin such as https://example.com or http://localhost:3000, or *";
+    let text = text.trim();
+    if text == "*" {
+        return Ok(text.to_owned());
+    }
+    let Some((scheme, authority)) = text.split_once("://") else {
+        return Err(EXPECTED.to_owned());
+    };
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let authority_ok = !authority.is_empty()
+        && !authority
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '*'));
+    if !scheme_ok || !authority_ok {
+        return Err(format!("{EXPECTED} (no path, no trailing /)"));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_room_pattern(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("a room pattern may not be empty (use * for every room)".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+fn positive_usize(value: Option<usize>) -> Result<usize, String> {
+    match value {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number greater than 0".to_owned()),
+    }
+}
+
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("the duration must be greater than 0".to_owned()),
+        d => Ok(d),
+    }
+}
+
+fn parse_log_level(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| {
+            format!("expected a level (error, warn, info, debug, trace) or a tracing filter: {e}")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(OptionName, &[&str], Source)]) -> RawOptions {
+        let mut raw = RawOptions::default();
+        for (option, values, source) in pairs {
+            raw.set(
+                option,
+                values.iter().map(|v| v.to_string()).collect(),
+                source.clone(),
+            );
+        }
+        raw
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::resolve(&RawOptions::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.path, "/ws");
+        assert_eq!(c.api_key, None);
+        assert_eq!(c.allowed_origins, AllowedOrigins::SameHost);
+        assert!(c.rooms.allows("anything"));
+        assert_eq!(c.max_connections, 100_000);
+        assert_eq!(c.max_message_size, 65536);
+        assert_eq!(c.ping_interval, Duration::from_secs(25));
+        assert_eq!(c.ping_timeout, Duration::from_secs(20));
+        assert!(c.compression);
+        assert_eq!(c.log_level, None);
+    }
+
+    #[test]
+    fn every_option_parses() {
+        let c = Config::resolve(&raw(&[
+            (LISTEN, &["0.0.0.0:9000"], Source::Flag),
+            (PATH, &["/hub"], Source::Flag),
+            (API_KEY, &["s3cret"], Source::Flag),
+            (
+                ALLOW_ORIGIN,
+                &["https://a.example", "http://localhost:3000"],
+                Source::Flag,
+            ),
+            (ROOMS, &["lobby", "team-*"], Source::Flag),
+            (MAX_CONNECTIONS, &["10"], Source::Flag),
+            (MAX_MESSAGE_SIZE, &["1MiB"], Source::Flag),
+            (PING_INTERVAL, &["500ms"], Source::Flag),
+            (PING_TIMEOUT, &["2m"], Source::Flag),
+            (COMPRESSION, &["false"], Source::Flag),
+            (LOG_LEVEL, &["switchboard=debug,warn"], Source::Flag),
+        ]))
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.path, "/hub");
+        assert_eq!(c.api_key.as_deref(), Some("s3cret"));
+        assert_eq!(
+            c.allowed_origins,
+            AllowedOrigins::List(vec![
+                "https://a.example".into(),
+                "http://localhost:3000".into()
+            ])
+        );
+        assert!(c.rooms.allows("team-a") && c.rooms.allows("lobby") && !c.rooms.allows("x"));
+        assert_eq!(c.max_connections, 10);
+        assert_eq!(c.max_message_size, 1 << 20);
+        assert_eq!(c.ping_interval, Duration::from_millis(500));
+        assert_eq!(c.ping_timeout, Duration::from_secs(120));
+        assert!(!c.compression);
+        assert_eq!(c.log_level.as_deref(), Some("switchboard=debug,warn"));
+    }
+
+    #[test]
+    fn star_origin_means_any() {
+        let c = Config::resolve(&raw(&[(
+            ALLOW_ORIGIN,
+            &["https://a.example", "*"],
+            Source::Env,
+        )]))
+        .unwrap();
+        assert_eq!(c.allowed_origins, AllowedOrigins::Any);
+    }
+
+    #[test]
+    fn errors_name_the_option_and_its_source() {
+        let e = Config::resolve(&raw(&[(MAX_CONNECTIONS, &["lots"], Source::Flag)])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value \"lots\" for --max-connections: expected a whole number greater than 0"
+        );
+        let e = Config::resolve(&raw(&[(PING_INTERVAL, &["25"], Source::Env)])).unwrap_err();
+        assert!(e.to_string().starts_with(
+            "invalid value \"25\" for --ping-interval (from environment variable SWITCHBOARD_PING_INTERVAL)"
+        ));
+        let file = Source::File(PathBuf::from("/etc/sb.toml"));
+        let e = Config::resolve(&raw(&[(COMPRESSION, &["maybe"], file)])).unwrap_err();
+        assert!(e.to_string().contains(
+            "for --compression (from key `compression` in /etc/sb.toml): expected true or false"
+        ));
+    }
+
+    #[test]
+    fn bad_values_per_option() {
+        let bad: &[(OptionName, &str)] = &[
+            (LISTEN, "localhost"),
+            (LISTEN, "127.0.0.1:99999"),
+            (PATH, "ws"),
+            (PATH, "/"),
+            (PATH, "/api/ws"),
+            (PATH, "/healthz"),
+            (PATH, "/{x}"),
+            (API_KEY, ""),
+            (API_KEY, "has space"),
+            (ALLOW_ORIGIN, "example.com"),
+            (ALLOW_ORIGIN, "https://example.com/"),
+            (ROOMS, ""),
+            (MAX_CONNECTIONS, "0"),
+            (MAX_CONNECTIONS, "-3"),
+            (MAX_MESSAGE_SIZE, "0"),
+            (MAX_MESSAGE_SIZE, "64 parsecs"),
+            (PING_INTERVAL, "0s"),
+            (PING_TIMEOUT, "soon"),
+            (COMPRESSION, "2"),
+            (LOG_LEVEL, "loud=[[["),
+        ];
+        for (option, value) in bad {
+            let e = Config::resolve(&raw(&[(*option, &[value], Source::Flag)]))
+                .expect_err(&format!("{} {value:?} should be refused", option.flag()));
+            assert!(e.to_string().contains(&option.flag()), "{e}");
+        }
+    }
+
+    #[test]
+    fn toml_files() {
+        let path = Path::new("sb.toml");
+        let file = RawOptions::from_toml(
+            r#"
+            listen = "127.0.0.1:0"
+            rooms = ["a", "b-*"]
+            allow_origin = "*"
+            max_connections = 7
+            max_message_size = "2KiB"
+            compression = false
+            "#,
+            path,
+        )
+        .unwrap();
+        let c = Config::resolve(&file).unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert!(c.rooms.allows("b-1") && !c.rooms.allows("c"));
+        assert_eq!(c.allowed_origins, AllowedOrigins::Any);
+        assert_eq!(c.max_connections, 7);
+        assert_eq!(c.max_message_size, 2048);
+        assert!(!c.compression);
+
+        let e = RawOptions::from_toml("colour = 1", path).unwrap_err();
+        assert!(e.to_string().contains("unknown key `colour`"), "{e}");
+        let e = RawOptions::from_toml("listen = [\"a\"]", path).unwrap_err();
+        assert!(e.to_string().contains("key `listen`"), "{e}");
+        let e = RawOptions::from_toml("rooms = [{ a = 1 }]", path).unwrap_err();
+        assert!(e.to_string().contains("key `rooms`"), "{e}");
+        let e = RawOptions::from_toml("listen = ", path).unwrap_err();
+        assert!(e.to_string().contains("not valid TOML"), "{e}");
+        let file = RawOptions::from_toml("max_connections = 1.5", path).unwrap();
+        let e = Config::resolve(&file).unwrap_err();
+        assert!(
+            e.to_string().contains("key `max_connections` in sb.toml"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn higher_sources_win() {
+        let file = raw(&[
+            (MAX_CONNECTIONS, &["1"], Source::File("f".into())),
+            (PATH, &["/file"], Source::File("f".into())),
+        ]);
+        let cli = raw(&[(MAX_CONNECTIONS, &["2"], Source::Env)]);
+        let c = Config::resolve(&file.overlay(cli)).unwrap();
+        assert_eq!(c.max_connections, 2);
+        assert_eq!(c.path, "/file");
+    }
+}

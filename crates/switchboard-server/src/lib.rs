@@ -1,0 +1,29 @@
+//! The standalone Switchboard server: the hub of the `switchboard` crate
+//! at `/ws`, an HTTP API for application back ends, Prometheus metrics and
+//! a demo page (PROTOCOL.md section 9).
+//!
+//! The binary is `switchboard`; this library holds its parts so that tests
+//! can build the same server in-process:
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use switchboard_server::{Config, Server};
+//!
+//! let server = Server::new(Config::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! server.serve(listener, std::future::pending()).await
+//! # }
+//! ```
+
+pub mod api;
+pub mod app;
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod glob;
+pub mod logging;
+pub mod metrics;
+pub mod units;
+
+pub use app::Server;
+pub use config::{Config, ConfigError};

@@ -1,0 +1,177 @@
+//! `/metrics`: the hub's counters in the Prometheus text exposition format
+//! 0.0.4, rendered by hand.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use switchboard::{ErrorCode, HubStats};
+
+/// The `Content-Type` of the exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Renders the metrics of a hub: `stats`, its sessions (live or waiting for
+/// a resume) and the server's uptime.
+pub fn render(stats: &HubStats, sessions: usize, uptime: Duration) -> String {
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        let _ = write!(
+            out,
+            "# HELP switchboard_{name} {help}\n# TYPE switchboard_{name} {kind}\nswitchboard_{name} {value}\n"
+        );
+    };
+    metric(
+        "connections",
+        "gauge",
+        "Live connections.",
+        stats.connections.to_string(),
+    );
+    metric(
+        "sessions",
+        "gauge",
+        "Sessions, live or waiting for a resume.",
+        sessions.to_string(),
+    );
+    metric(
+        "rooms",
+        "gauge",
+        "Rooms with at least one member.",
+        stats.rooms.to_string(),
+    );
+    metric(
+        "connections_opened_total",
+        "counter",
+        "Connections accepted since start.",
+        stats.connections_total.to_string(),
+    );
+    metric(
+        "messages_in_total",
+        "counter",
+        "Client messages received (each message of a batch counts).",
+        stats.messages_in.to_string(),
+    );
+    metric(
+        "messages_out_total",
+        "counter",
+        "Messages queued to clients (a broadcast counts each recipient).",
+        stats.messages_out.to_string(),
+    );
+    metric(
+        "bytes_in_total",
+        "counter",
+        "Payload bytes received in client frames.",
+        stats.bytes_in.to_string(),
+    );
+    metric(
+        "bytes_out_total",
+        "counter",
+        "Payload bytes written to clients, before compression.",
+        stats.bytes_out.to_string(),
+    );
+    metric(
+        "slow_consumer_closes_total",
+        "counter",
+        "Sockets closed with 4001 because their send queue overflowed.",
+        stats.slow_consumers.to_string(),
+    );
+    metric(
+        "handshakes_refused_total",
+        "counter",
+        "Handshakes answered with an HTTP error.",
+        stats.handshakes_refused.to_string(),
+    );
+    metric(
+        "uptime_seconds",
+        "gauge",
+        "Seconds since the server started.",
+        format!("{:.3}", uptime.as_secs_f64()),
+    );
+    let _ = write!(
+        out,
+        "# HELP switchboard_errors_sent_total Errors sent to clients, by protocol error code.\n\
+         # TYPE switchboard_errors_sent_total counter\n"
+    );
+    for code in ErrorCode::ALL {
+        let count = match code {
+            ErrorCode::BadMessage => stats.errors.bad_message,
+            ErrorCode::NoHandler => stats.errors.no_handler,
+            ErrorCode::Forbidden => stats.errors.forbidden,
+            ErrorCode::RateLimited => stats.errors.rate_limited,
+            ErrorCode::Internal => stats.errors.internal,
+        };
+        let _ = writeln!(
+            out,
+            "switchboard_errors_sent_total{{code=\"{}\"}} {count}",
+            code.as_str()
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard::ErrorCounts;
+
+    fn stats() -> HubStats {
+        HubStats {
+            connections: 3,
+            rooms: 2,
+            messages_in: 10,
+            messages_out: 20,
+            bytes_in: 100,
+            bytes_out: 200,
+            slow_consumers: 1,
+            connections_total: 5,
+            handshakes_refused: 4,
+            errors: ErrorCounts {
+                bad_message: 7,
+                forbidden: 2,
+                ..ErrorCounts::default()
+            },
+        }
+    }
+
+    #[test]
+    fn exposition_format() {
+        let text = render(&stats(), 4, Duration::from_millis(1500));
+        assert!(text.ends_with('\n'));
+        for line in [
+            "switchboard_connections 3",
+            "switchboard_sessions 4",
+            "switchboard_rooms 2",
+            "switchboard_connections_opened_total 5",
+            "switchboard_messages_in_total 10",
+            "switchboard_messages_out_total 20",
+            "switchboard_bytes_in_total 100",
+            "switchboard_bytes_out_total 200",
+            "switchboard_slow_consumer_closes_total 1",
+            "switchboard_handshakes_refused_total 4",
+            "switchboard_uptime_seconds 1.500",
+            "switchboard_errors_sent_total{code=\"bad_message\"} 7",
+            "switchboard_errors_sent_total{code=\"no_handler\"} 0",
+            "switchboard_errors_sent_total{code=\"forbidden\"} 2",
+            "switchboard_errors_sent_total{code=\"rate_limited\"} 0",
+            "switchboard_errors_sent_total{code=\"internal\"} 0",
+            "# TYPE switchboard_connections gauge",
+            "# TYPE switchboard_errors_sent_total counter",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        // Every sample follows its family's HELP and TYPE lines, and each
+        // family is described once.
+        let mut described = std::collections::HashSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap();
+                assert!(described.insert(name.to_owned()), "{name} twice");
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert!(described.contains(name), "{name} has no TYPE line");
+                assert!(name.starts_with("switchboard_"));
+            }
+        }
+    }
+}
