@@ -7,7 +7,10 @@ import { connect } from '/switchboard.js';
 const $ = (id) => document.getElementById(id);
 const MEMBER_REFRESH_MS = 15000;
 
-const client = connect('/ws');
+// `?transports=polling` (or `websocket`, or both, comma-separated) picks the transports;
+// by default the client tries WebSocket and falls back to long-polling.
+const wanted = new URLSearchParams(location.search).get('transports');
+const client = connect('/ws', wanted ? { transports: wanted.split(',').map((t) => t.trim()) } : {});
 const names = new Map(); // socket id -> display name (from presence events)
 let me = { name: '', room: '' };
 let apiOpen = true; // false after a 401/403 from the API
@@ -19,17 +22,19 @@ let refreshTimer = null;
 function showState(state, detail = '') {
   const badge = $('state');
   badge.dataset.state = state;
+  badge.dataset.transport = state === 'connected' ? detail : '';
   badge.textContent = detail ? `${state} · ${detail}` : state;
   $('members').classList.toggle('stale', state !== 'connected');
 }
-client.on('state', (state) => showState(state));
+// The badge says which transport carries the session: "connected · polling".
+client.on('state', (state) => showState(state, state === 'connected' ? client.transportName : ''));
 client.on('reconnecting', ({ attempt, delay }) =>
   showState('reconnecting', `try ${attempt} in ${(delay / 1000).toFixed(1)} s`));
 client.on('disconnect', ({ code, reason, willReconnect }) => {
   if (me.room) system(willReconnect ? 'Connection lost, reconnecting…' : `Disconnected (${code}${reason ? `: ${reason}` : ''})`);
 });
-client.on('connect', ({ resumed }) => {
-  showState('connected');
+client.on('connect', ({ resumed, transport }) => {
+  showState('connected', transport);
   if (!me.room) return;
   // A new session came back with its rooms rejoined: say who we are again.
   if (!resumed) {

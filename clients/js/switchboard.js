@@ -1,6 +1,7 @@
 /**
  * Switchboard browser client: a dependency-free ES module speaking the
- * Switchboard wire protocol, version 1 (PROTOCOL.md) over WebSocket.
+ * Switchboard wire protocol, version 1 (PROTOCOL.md) over WebSocket, or over
+ * long-polling where a WebSocket cannot be opened; a dropped link resumes its session.
  *
  * ```js
  * import { connect } from '/switchboard.js';
@@ -10,9 +11,9 @@
  * client.to('lobby').emit('chat', { text: 'hello' });
  * ```
  *
- * Inside, three small parts: `Emitter` (local handlers), `WebSocketTransport`
- * (moves text frames; the seam for a long-polling transport) and `Client`
- * (session state: welcome, acks, rooms, queue, heartbeat, reconnect).
+ * Inside, four small parts: `Emitter` (local handlers), `WebSocketTransport` and
+ * `PollingTransport` (move JSON texts for one link) and `Client` (session state:
+ * welcome, resume, acks, rooms, queue, heartbeat, reconnect, fallback and upgrade).
  *
  * @module switchboard
  */
@@ -84,18 +85,25 @@ function report(err) {
 
 // -------------------------------------------------------------- transport
 
-/**
- * One WebSocket connection carrying JSON text frames. A long-polling transport
- * would offer the same shape: `send(text)`, `close(code, reason)`, and the
- * callbacks `onOpen()`, `onMessage(text)`, `onClose(code, reason)`, `onError(err)`.
+/*
+ * A transport moves JSON texts for one link. Both offer the same shape:
+ * `kind` ('websocket' | 'polling'), `send(text)`, `close(code, reason)` (ends the
+ * session for good: a close frame, or a long-polling DELETE), `abandon()` (lets the link
+ * go without ending the session, so that it can be resumed), `opened`, and the callbacks
+ * `onOpen()`, `onMessage(text)`, `onClose(code, reason)`, `onError(err)`, and for
+ * long-polling `onUnsent(texts)` (messages the hub never took, handed back to the client).
+ * `onClose` is called at most once, never after `close` or `abandon`.
  */
+
+/** One WebSocket connection carrying JSON text frames. */
 class WebSocketTransport {
   constructor(url, WebSocketImpl, callbacks) {
+    this.kind = 'websocket';
     this.callbacks = callbacks;
     this.closed = false;
+    this.opened = false;
     const ws = new WebSocketImpl(url);
     this.ws = ws;
-    this.opened = false;
     ws.onopen = () => {
       this.opened = true;
       if (!this.closed) callbacks.onOpen();
@@ -109,35 +117,278 @@ class WebSocketTransport {
       if (this.closed) return;
       callbacks.onError(new SwitchboardError('transport', 'WebSocket error'));
       // A handshake that failed is over (some WebSocket implementations never fire close then).
-      if (!this.opened) this.close(1006, 'handshake failed');
+      if (!this.opened) this.fail(1006, 'handshake failed');
     };
     ws.onclose = (e) => this.finish(e.code, e.reason);
   }
   send(text) {
     this.ws.send(text);
   }
-  /** Closes the socket and reports `onClose(code, reason)` at once, exactly once. */
+  /** Ends the link with a close frame (which ends the session); no `onClose`. */
   close(code, reason) {
     if (this.closed) return;
+    this.closed = true;
+    this.detach();
+    try {
+      this.ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : undefined, reason);
+    } catch { /* already closed */ }
+  }
+  /**
+   * Lets the link go without a close frame (a close frame would end the session): the
+   * handlers are detached, and the hub closes the socket with 4002 when the session is
+   * resumed elsewhere. A socket that never opened has no session yet: it is failed at
+   * once (no frame can be sent on it), so that a late open cannot take the session over.
+   */
+  abandon() {
+    if (this.closed) return;
+    this.closed = true;
+    this.detach();
+    if (!this.opened) {
+      try { this.ws.close(); } catch { /* already closed */ }
+    }
+  }
+  /** After `abandon`: ends an abandoned socket that is still open with a close frame. */
+  release() {
+    try { this.ws.close(1000, 'released'); } catch { /* already closed */ }
+  }
+  detach() {
     const ws = this.ws;
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-    try {
-      ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : undefined, reason);
-    } catch { /* already closed */ }
-    this.finish(code, reason);
+  }
+  /** The link failed from our side: no frame, and `onClose(code, reason)` once. */
+  fail(code, reason) {
+    if (this.closed) return;
+    this.abandon();
+    this.callbacks.onClose(code, reason);
   }
   finish(code, reason) {
     if (this.closed) return;
     this.closed = true;
+    this.detach();
     this.callbacks.onClose(code || 1006, reason || '');
   }
 }
+
+/** Long-polling `error.code` of a 410 answer → the WebSocket close code it stands for. */
+const GONE_CODES = { kicked: 4000, policy: 1008, shutdown: 1001, slow_consumer: 4001 };
+/** Wait before retrying a `GET` answered 409 (another `GET` still held by the hub). */
+const POLL_CONFLICT_RETRY_MS = 200;
+
+/**
+ * One long-polling link (PROTOCOL.md section 6) over `fetch`: `POST P/poll` opens or
+ * resumes the session, one `GET P/poll?sid=` is held at a time, sends are `POST
+ * P/poll?sid=` one at a time (what queues up meanwhile goes in one array body), and
+ * `DELETE` ends the session.
+ */
+class PollingTransport {
+  /**
+   * @param {string} url - `http(s)://host/P/poll`, with `token=` if any
+   * @param {{token: string, last: number}|null} resume
+   * @param {typeof fetch} fetchImpl
+   * @param {object} callbacks
+   */
+  constructor(url, resume, fetchImpl, callbacks) {
+    this.kind = 'polling';
+    this.url = url;
+    this.fetch = (...args) => fetchImpl(...args); // a bare `fetch` must not be called as a method
+    this.callbacks = callbacks;
+    this.closed = false;
+    this.opened = false;
+    this.sid = null;
+    this.outbox = []; // texts waiting for the POST in flight
+    this.posting = false;
+    this.aborts = new Set();
+    this.handshake(resume);
+  }
+
+  /**
+   * `fetch` and read the body. With `abortable` (the handshake and the GET), `abandon` aborts
+   * it and it resolves to null once this transport is closed; a POST is never aborted, its
+   * answer always comes back.
+   */
+  async request(url, init, abortable = true) {
+    const controller = abortable ? new AbortController() : null;
+    if (controller) this.aborts.add(controller);
+    try {
+      const res = await this.fetch(url, { cache: 'no-store', ...init, signal: controller ? controller.signal : undefined });
+      const text = await res.text();
+      return abortable && this.closed ? null : { status: res.status, text };
+    } catch (err) {
+      if (abortable && this.closed) return null;
+      throw err;
+    } finally {
+      if (controller) this.aborts.delete(controller);
+    }
+  }
+
+  sidUrl() {
+    const u = new URL(this.url);
+    u.search = '';
+    u.searchParams.set('sid', this.sid);
+    return u.href;
+  }
+
+  async handshake(resume) {
+    let res;
+    try {
+      res = await this.request(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: resume ? JSON.stringify({ resume: resume.token, last: resume.last }) : '',
+      });
+    } catch (err) {
+      this.fail(1006, `long-polling handshake failed: ${(err && err.message) || err}`);
+      return;
+    }
+    if (!res) return;
+    if (res.status !== 200) {
+      this.fail(1006, `long-polling handshake answered ${res.status}`);
+      return;
+    }
+    let welcome;
+    try {
+      welcome = JSON.parse(res.text);
+    } catch { /* checked below */ }
+    const sid = Array.isArray(welcome) && welcome[0] && welcome[0].data && welcome[0].data.session;
+    if (typeof sid !== 'string') {
+      this.fail(1002, 'long-polling handshake without $welcome');
+      return;
+    }
+    this.sid = sid;
+    this.opened = true;
+    this.callbacks.onOpen();
+    if (this.closed) return;
+    this.callbacks.onMessage(res.text);
+    if (this.closed) return;
+    this.pollLoop();
+    this.pump();
+  }
+
+  async pollLoop() {
+    while (!this.closed) {
+      let res;
+      try {
+        res = await this.request(this.sidUrl(), { method: 'GET' });
+      } catch (err) {
+        this.fail(1006, `long-polling GET failed: ${(err && err.message) || err}`);
+        return;
+      }
+      if (!res) return;
+      if (res.status === 200) {
+        this.callbacks.onMessage(res.text);
+        continue;
+      }
+      const code = errorCode(res.text);
+      if (res.status === 409 && code !== 'session_taken_over') {
+        // A GET of ours is still held by the hub (say, one the network lost): retry shortly.
+        await new Promise((r) => setTimeout(r, POLL_CONFLICT_RETRY_MS));
+        continue;
+      }
+      this.gone(res.status, code);
+      return;
+    }
+  }
+
+  /** The session cannot go on on this link: 404, 409 taken over, 410, or another status. */
+  gone(status, code) {
+    if (status === 410) this.fail(GONE_CODES[code] || 1011, code || 'gone');
+    else if (status === 409) this.fail(4002, code);
+    else if (status === 404) this.fail(1006, 'session not found (404)');
+    else this.fail(1006, `long-polling answered ${status}`);
+  }
+
+  send(text) {
+    if (this.closed) return;
+    this.outbox.push(text);
+    this.pump();
+  }
+
+  /** Posts what is in the outbox, one POST at a time, in order. */
+  async pump() {
+    if (this.posting || !this.opened || this.closed || !this.outbox.length) return;
+    this.posting = true;
+    const texts = this.outbox.splice(0);
+    const messages = texts.flatMap((t) => JSON.parse(t));
+    const body = JSON.stringify(messages.length === 1 ? messages[0] : messages);
+    let res;
+    try {
+      res = await this.request(this.sidUrl(), {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body,
+      }, false);
+    } catch (err) {
+      // Whether the hub took the body is unknown: at most once, as on a WebSocket.
+      this.posting = false;
+      this.fail(1006, `long-polling POST failed: ${(err && err.message) || err}`);
+      return;
+    }
+    this.posting = false;
+    const code = errorCode(res.text);
+    if (res.status === 404 || res.status === 409 || res.status === 410) {
+      // The hub did not take the body: hand it back, ahead of what queued up meanwhile.
+      if (this.closed) {
+        this.callbacks.onUnsent([body]);
+        return;
+      }
+      this.outbox.unshift(body);
+      this.gone(res.status, code);
+      return;
+    }
+    if (res.status === 400 || res.status === 413) {
+      // The session stays open; the body is lost.
+      this.callbacks.onError(new SwitchboardError(res.status === 413 ? 'too_large' : 'bad_message',
+        `long-polling POST answered ${res.status}: ${errorMessage(res.text)}`));
+    } else if (res.status !== 204 && res.status !== 200) {
+      this.callbacks.onError(new SwitchboardError('transport', `long-polling POST answered ${res.status}`));
+    }
+    this.pump();
+  }
+
+  /** Ends the session for good: `DELETE P/poll?sid=`; no `onClose`. */
+  close() {
+    if (this.closed) return;
+    const sid = this.sid;
+    this.abandon();
+    if (sid) this.fetch(this.sidUrl(), { method: 'DELETE' }).catch(() => {});
+  }
+
+  /** Stops polling without ending the session; texts never posted go to `onUnsent`. */
+  abandon() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.aborts) c.abort();
+    this.aborts.clear();
+    const unsent = this.outbox.splice(0);
+    if (unsent.length) this.callbacks.onUnsent(unsent);
+  }
+
+  release() {}
+
+  fail(code, reason) {
+    if (this.closed) return;
+    this.abandon();
+    this.callbacks.onClose(code, reason);
+  }
+}
+
+function errorBody(text) {
+  try {
+    const body = JSON.parse(text);
+    return (body && body.error) || {};
+  } catch {
+    return {};
+  }
+}
+const errorCode = (text) => errorBody(text).code;
+const errorMessage = (text) => errorBody(text).message || text;
 
 // ----------------------------------------------------------------- client
 
 /**
  * @typedef {object} ConnectOptions
  * @property {typeof WebSocket} [WebSocket] - WebSocket class to use (default: the global one).
+ * @property {typeof fetch} [fetch] - `fetch` for long-polling (default: the global one).
+ * @property {string[]} [transports=['websocket','polling']] - transports to use, the first tried first.
+ * @property {number} [upgradeRetry=30000] - ms between tries to move a long-polling session to WebSocket.
  * @property {string} [token] - sent as `token=` on the handshake (authentication hook).
  * @property {boolean} [reconnect=true] - reconnect after a lost link.
  * @property {number} [reconnectAttempts=Infinity] - reconnect attempts after a lost link or failed handshake before giving up (0: never retry).
@@ -149,11 +400,14 @@ class WebSocketTransport {
  * @property {number} [maxQueue=100] - messages kept while disconnected (see `emit`).
  */
 
+/** Abandoned WebSockets kept to be released (closed) once a new session makes them stale. */
+const MAX_ABANDONED = 8;
+
 /**
  * A connection to a Switchboard hub. Create it with `connect`.
  *
- * Lifecycle events (through `on`): `connect` `{id, resumed}` after each `$welcome`
- * (after the rooms are rejoined on a new session); `disconnect` `{code, reason,
+ * Lifecycle events (through `on`): `connect` `{id, resumed, missed, transport}` after each
+ * `$welcome` (after the rooms are rejoined on a new session); `disconnect` `{code, reason,
  * willReconnect}` when a live link closes or the client gives up; `reconnecting`
  * `{attempt, delay}` before each retry; `error` with `$error` data `{code, message}`
  * or a transport error; `state` with the new state.
@@ -168,15 +422,26 @@ export class Client {
     this.options = {
       reconnect: true, reconnectAttempts: Infinity, reconnectDelay: 1000,
       reconnectDelayMax: 30000, jitter: true, connectTimeout: 20000,
-      ackTimeout: 10000, maxQueue: 100, ...options,
+      ackTimeout: 10000, maxQueue: 100, transports: ['websocket', 'polling'],
+      upgradeRetry: 30000, ...options,
     };
     this.WebSocket = this.options.WebSocket || globalThis.WebSocket;
-    if (!this.WebSocket) throw new Error('no WebSocket class: pass options.WebSocket');
+    this.fetch = this.options.fetch || globalThis.fetch;
+    /** The usable transports, in the order they are tried. */
+    this.kinds = [...new Set(this.options.transports)].filter((kind) =>
+      (kind === 'websocket' && this.WebSocket) || (kind === 'polling' && this.fetch));
+    if (!this.kinds.length) {
+      throw new Error(`no usable transport among ${JSON.stringify(this.options.transports)}: pass options.WebSocket or options.fetch`);
+    }
     this.emitter = new Emitter();
     /** @type {'connecting'|'connected'|'reconnecting'|'closed'} */
     this._state = 'connecting';
-    /** The session (PROTOCOL.md section 3): `token` and `received` are what a resume needs. */
+    /**
+     * The session (PROTOCOL.md sections 3 and 5): `token` and `received` (the count of
+     * counted messages) are what a resume sends.
+     */
     this.session = { id: null, token: null, received: 0, pingInterval: 25000, pingTimeout: 20000 };
+    this.cursor = 0; // the number of the latest counted message on the current link
     this.rooms = new Set(); // rooms joined through this client, rejoined on a new session
     this.pending = new Map(); // ack number -> {resolve, reject, timer}
     this.queue = []; // messages waiting for a live session
@@ -185,6 +450,12 @@ export class Client {
     this.everConnected = false;
     this.timers = {};
     this.transport = null;
+    this.welcomed = false;
+    this.switching = false; // moving a live session from long-polling to a WebSocket
+    this.probe = null; // a WebSocket being tried while on long-polling
+    this.wsBlocked = false; // WebSocket failed where long-polling worked: go straight to polling
+    this.fallingBack = false; // this attempt fell back from WebSocket to long-polling
+    this.abandoned = []; // WebSockets let go without a close frame (see `_linkDead`)
     this._open();
   }
 
@@ -196,6 +467,11 @@ export class Client {
   /** `'connecting' | 'connected' | 'reconnecting' | 'closed'`. @type {string} */
   get state() {
     return this._state;
+  }
+
+  /** The transport of the current link: `'websocket'`, `'polling'`, or null. @type {string|null} */
+  get transportName() {
+    return this.transport ? this.transport.kind : null;
   }
 
   /**
@@ -240,7 +516,7 @@ export class Client {
    * @param {*} [data]
    * @param {{timeout?: number}} [opts] - ms before rejecting with code `timeout`
    * @returns {Promise<*>} the reply's data; rejects with a `SwitchboardError` on an
-   *   error reply (its code), a timeout, a disconnect while waiting, `close()`, or a full queue
+   *   error reply (its code), a timeout, a lost session, `close()`, or a full queue
    */
   emitWithAck(event, data, opts = {}) {
     const reply = this._request(message(event, data), opts.timeout);
@@ -280,13 +556,30 @@ export class Client {
     };
   }
 
-  /** Closes the connection for good (close code 1000); pending and queued acks reject with `closed`. */
+  /**
+   * Closes the connection and ends the session for good (a close frame 1000 on a
+   * WebSocket, `DELETE` on long-polling; a session waiting for a resume is ended with a
+   * `DELETE` when long-polling is allowed); pending and queued acks reject with `closed`.
+   */
   close() {
     if (this._state === 'closed') return;
     const wasLive = this.session.id !== null && this._state === 'connected';
     this._setState('closed');
     this._stopTimers();
-    if (this.transport) this.transport.close(1000, 'client closed');
+    this._cancelProbe();
+    const t = this.transport;
+    if (t && t.opened && !t.closed) {
+      t.close(1000, 'client closed');
+    } else {
+      if (t) t.abandon();
+      if (this.session.token && this.kinds.includes('polling')) {
+        const u = new URL(pollingUrl(this.url));
+        u.search = '';
+        u.searchParams.set('sid', this.session.token);
+        this.fetch(u.href, { method: 'DELETE' }).catch(() => {});
+      }
+    }
+    for (const old of this.abandoned.splice(0)) old.release();
     this._failPending('closed', 'the client was closed', true);
     if (wasLive) this.emitter.fire('disconnect', { code: 1000, reason: 'client closed', willReconnect: false });
   }
@@ -299,20 +592,70 @@ export class Client {
     this.emitter.fire('state', state);
   }
 
-  /** Opens a transport. The seam for resume (URL) and a long-polling fallback (transport). */
-  _open() {
-    const url = new URL(this.url);
-    if (this.options.token != null) url.searchParams.set('token', this.options.token);
-    // Resume (later issue): url.searchParams.set('resume', token) and ('last', received).
+  /** The transport an attempt starts with. */
+  _firstKind() {
+    if (this.kinds[0] === 'websocket' && !this.wsBlocked) return 'websocket';
+    return this.kinds.includes('polling') ? 'polling' : 'websocket';
+  }
+
+  /**
+   * Makes a transport; with a session token it resumes (`resume=&last=`, or the
+   * long-polling handshake body). `cb(t)` builds the callbacks for transport `t`.
+   */
+  _makeTransport(kind, cb) {
+    const resume = this.session.token ? { token: this.session.token, last: this.session.received } : null;
+    const holder = {};
+    const callbacks = cb(() => holder.t);
+    let t;
+    if (kind === 'websocket') {
+      const url = new URL(this.url);
+      if (this.options.token != null) url.searchParams.set('token', this.options.token);
+      if (resume) {
+        url.searchParams.set('resume', resume.token);
+        url.searchParams.set('last', String(resume.last));
+      }
+      t = new WebSocketTransport(url.href, this.WebSocket, callbacks);
+    } else {
+      const url = new URL(pollingUrl(this.url));
+      if (this.options.token != null) url.searchParams.set('token', this.options.token);
+      t = new PollingTransport(url.href, resume, this.fetch, callbacks);
+    }
+    t.resumeLast = resume ? resume.last : null;
+    holder.t = t;
+    return t;
+  }
+
+  /** Opens a link for an attempt (a new session, or a resume when a token is known). */
+  _open(kind = this._firstKind()) {
     this.welcomed = false;
-    this.transport = new WebSocketTransport(url.href, this.WebSocket, {
+    this.switching = false;
+    const t = this._makeTransport(kind, (self) => ({
       onOpen: () => {},
-      onMessage: (text) => this._onFrame(text),
-      onError: (err) => this.emitter.fire('error', { code: err.code, message: err.message }),
-      onClose: (code, reason) => this._onClose(code, reason),
-    });
-    this._timer('connect', this.options.connectTimeout, () =>
-      this.transport.close(4900, 'connect timeout'));
+      onMessage: (text) => self() === this.transport && this._onFrame(text),
+      onError: (err) => self() === this.transport &&
+        this.emitter.fire('error', { code: err.code, message: err.message }),
+      onClose: (code, reason) => self() === this.transport && this._onLinkClosed(self(), code, reason),
+      onUnsent: (texts) => this._requeue(texts),
+    }));
+    this.transport = t;
+    this._timer('connect', this.options.connectTimeout, () => t.fail(4900, 'connect timeout'));
+  }
+
+  /** The current link ended (never after the client closed or abandoned it). */
+  _onLinkClosed(t, code, reason) {
+    // Fallback: a WebSocket that could not be opened (an error before open, or no open
+    // within connectTimeout): this attempt goes on over long-polling at once.
+    if (t.kind === 'websocket' && !t.opened && !this.switching && this.kinds.includes('polling')) {
+      this.fallingBack = true;
+      this._open('polling');
+      return;
+    }
+    // The hub handed the long-polling session to the WebSocket we are trying: switch.
+    if (t.kind === 'polling' && code === 4002 && this.probe) {
+      this._switchTo(this.probe);
+      return;
+    }
+    this._onClose(code, reason);
   }
 
   _onFrame(text) {
@@ -324,13 +667,21 @@ export class Client {
       this.emitter.fire('error', { code: 'bad_message', message: 'a frame that is not JSON' });
       return;
     }
+    const t = this.transport;
     for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (t !== this.transport) return; // a handler closed the client or the link
       if (!msg || typeof msg !== 'object') continue;
       if (msg.event === '$welcome' && msg.reply === undefined) {
         this._onWelcome(msg.data || {});
         continue;
       }
-      if (msg.event !== '$pong') this.session.received += 1; // PROTOCOL.md section 5
+      if (msg.event !== '$pong') {
+        // PROTOCOL.md section 5: counted messages are numbered; after a resume from an
+        // older count, the ones already received are skipped.
+        this.cursor += 1;
+        if (this.cursor <= this.session.received) continue;
+        this.session.received = this.cursor;
+      }
       if (typeof msg.reply === 'number') this._onReply(msg);
       else if (msg.event === '$error') this.emitter.fire('error', msg.data || {});
       else if (typeof msg.event === 'string' && msg.event !== '$pong') this._onEvent(msg);
@@ -338,26 +689,44 @@ export class Client {
   }
 
   _onWelcome(data) {
+    const t = this.transport;
     clearTimeout(this.timers.connect);
     const resumed = data.resumed === true;
+    if (resumed) {
+      // The missed messages follow under their original numbers, from the `last` sent.
+      this.cursor = t.resumeLast ?? this.session.received;
+    } else {
+      this.cursor = 0;
+      this.session.received = 0;
+      // Replies still awaited from the lost session will never come.
+      if (this.everConnected) this._failPending('disconnected', 'the session was lost', false);
+    }
     this.session.id = data.id;
     this.session.token = data.session;
-    if (!resumed) this.session.received = 0;
     this.session.pingInterval = data.ping_interval_ms || 25000;
     this.session.pingTimeout = data.ping_timeout_ms || 20000;
     this.welcomed = true;
+    this.switching = false;
     this.retries = 0;
+    if (t.kind === 'polling' && this.fallingBack) this.wsBlocked = true;
+    if (t.kind === 'websocket') this.wsBlocked = false;
+    this.fallingBack = false;
+    // Abandoned WebSockets: on a resume the hub closes them (4002); a new session makes
+    // them stale, so end theirs.
+    for (const old of this.abandoned.splice(0)) if (!resumed) old.release();
     this._setState('connected');
     this._startHeartbeat();
+    if (t.kind === 'polling') this._scheduleProbe();
     // A new session after a reconnect has no rooms: rejoin in the same batch, ahead of
     // the queued messages (the hub handles a batch in order).
     const rejoins = !resumed && this.everConnected
       ? [...this.rooms].map((room) => this._rejoin(room)) : [];
     this.everConnected = true;
     this._flush();
+    const info = { id: data.id, resumed, missed: resumed ? Number(data.missed) || 0 : 0, transport: t.kind };
     Promise.all(rejoins).then(() => {
-      if (this.session.id === data.id && this._state === 'connected') {
-        this.emitter.fire('connect', { id: data.id, resumed });
+      if (this.session.id === data.id && this._state === 'connected' && this.transport === t) {
+        this.emitter.fire('connect', info);
       }
     });
   }
@@ -424,6 +793,19 @@ export class Client {
     return 'queued';
   }
 
+  /**
+   * Messages a long-polling link posted but the hub did not take (404, 409, 410), or never
+   * posted: back to the front of the queue, sent again on the next live link.
+   */
+  _requeue(texts) {
+    if (this._state === 'closed') return;
+    const back = texts.flatMap((text) => [].concat(JSON.parse(text))).map((msg) => ({
+      msg, ackId: typeof msg.ack === 'number' && this.pending.has(msg.ack) ? msg.ack : null,
+    }));
+    this.queue.unshift(...back);
+    if (this.welcomed && this._state === 'connected' && this.transport && !this.transport.closed) this._flush();
+  }
+
   /** Sends a message with an `ack` and waits for the reply. */
   _request(msg, timeout = this.options.ackTimeout) {
     return new Promise((resolve, reject) => {
@@ -447,26 +829,105 @@ export class Client {
     });
   }
 
-  /** Sends the queued messages as one batch frame (after the rejoins, sent just before). */
+  /** Sends the queued messages as one batch (after the rejoins, sent just before). */
   _flush() {
     const batch = this.queue.map((q) => q.msg);
     this.queue = [];
     if (batch.length) this.transport.send(JSON.stringify(batch.length === 1 ? batch[0] : batch));
   }
 
+  /** WebSocket: `$ping` every ping_interval_ms (long-polling's held GETs are its heartbeat). */
   _startHeartbeat() {
     clearInterval(this.timers.ping);
-    this.timers.ping = setInterval(() => {
-      if (this._state === 'connected') this.transport.send('{"event":"$ping"}');
-    }, this.session.pingInterval);
+    if (this.transport.kind === 'websocket') {
+      this.timers.ping = setInterval(() => {
+        if (this._state === 'connected' && this.welcomed) this.transport.send('{"event":"$ping"}');
+      }, this.session.pingInterval);
+    }
     this._watchdog();
   }
 
-  /** Restarts the dead-link timer: any frame is life. */
+  /** Restarts the dead-link timer: any frame (any long-polling answer) is life. */
   _watchdog() {
     if (!this.welcomed) return;
     this._timer('watchdog', this.session.pingInterval + this.session.pingTimeout, () =>
-      this.transport.close(4901, 'ping timeout'));
+      this._linkDead('ping timeout'));
+  }
+
+  /**
+   * The current link is dead as far as the client can tell. It is let go without a close
+   * frame (a close frame from the client would end the session, PROTOCOL.md section 3),
+   * so that the next attempt resumes the session; the hub closes the old socket with 4002.
+   */
+  _linkDead(reason) {
+    const t = this.transport;
+    if (!t) return;
+    if (t.kind === 'websocket' && t.opened) {
+      this.abandoned.push(t);
+      if (this.abandoned.length > MAX_ABANDONED) this.abandoned.shift();
+    }
+    t.fail(4901, reason);
+  }
+
+  /** On long-polling: try a WebSocket again after `upgradeRetry`. */
+  _scheduleProbe() {
+    if (!this.kinds.includes('websocket') || this._state === 'closed') return;
+    this._timer('upgrade', this.options.upgradeRetry, () => this._startProbe());
+  }
+
+  /**
+   * Tries a WebSocket that resumes the long-polling session. Once it opens, the hub has
+   * taken the session over (a held GET answers 409 `session_taken_over`): the polling
+   * link is let go and the WebSocket's `$welcome` goes on from there.
+   */
+  _startProbe() {
+    const current = this.transport;
+    if (this._state !== 'connected' || !this.welcomed || !current || current.kind !== 'polling' || this.probe) return;
+    const probe = this._makeTransport('websocket', (self) => ({
+      onOpen: () => this.probe === self() && this._switchTo(self()),
+      onMessage: (text) => self() === this.transport && this._onFrame(text),
+      onError: (err) => self() === this.transport &&
+        this.emitter.fire('error', { code: err.code, message: err.message }),
+      onClose: (code, reason) => {
+        if (self() === this.transport) this._onLinkClosed(self(), code, reason);
+        else if (this.probe === self()) {
+          this.probe = null;
+          clearTimeout(this.timers.probe);
+          this._scheduleProbe();
+        }
+      },
+      onUnsent: () => {},
+    }));
+    this.probe = probe;
+    this._timer('probe', this.options.connectTimeout, () => {
+      if (this.probe !== probe) return;
+      this.probe = null;
+      probe.abandon();
+      this._scheduleProbe();
+    });
+  }
+
+  /** Moves the session from the long-polling link to the opened probe WebSocket. */
+  _switchTo(probe) {
+    clearTimeout(this.timers.probe);
+    this.probe = null;
+    const old = this.transport;
+    this.transport = probe;
+    this.welcomed = false; // sends queue until the resumed $welcome
+    this.switching = true;
+    clearInterval(this.timers.ping);
+    clearTimeout(this.timers.watchdog);
+    if (old) old.abandon(); // no DELETE: the session goes on over the WebSocket
+    this._timer('connect', this.options.connectTimeout, () => probe.fail(4900, 'connect timeout'));
+  }
+
+  _cancelProbe() {
+    clearTimeout(this.timers.probe);
+    if (this.probe) {
+      const probe = this.probe;
+      this.probe = null;
+      probe.abandon();
+    }
   }
 
   _timer(name, ms, fn) {
@@ -476,7 +937,7 @@ export class Client {
 
   _stopTimers() {
     clearInterval(this.timers.ping);
-    for (const name of ['connect', 'watchdog', 'retry']) clearTimeout(this.timers[name]);
+    for (const name of ['connect', 'watchdog', 'retry', 'upgrade', 'probe']) clearTimeout(this.timers[name]);
   }
 
   /** Rejects the in-flight acks; with `all`, also the queued ones and the queue. */
@@ -493,16 +954,20 @@ export class Client {
 
   _onClose(code, reason) {
     this._stopTimers();
+    this._cancelProbe();
     if (this._state === 'closed') return;
-    const wasLive = this.welcomed;
+    const wasLive = this.welcomed || this.switching;
     this.welcomed = false;
-    this._failPending('disconnected', `connection closed (${code})`, false);
+    this.switching = false;
+    this.fallingBack = false;
     // Kicked, policy, normal close by the hub, or taken over: the hub meant it.
     const final = wasLive && FINAL_CLOSE_CODES.has(code);
     const exhausted = this.retries >= this.options.reconnectAttempts;
     const willReconnect = this.options.reconnect && !final && !exhausted;
     if (wasLive) this.emitter.fire('disconnect', { code, reason, willReconnect });
     if (!willReconnect) {
+      // Replies awaited on the link are lost; with a reconnect, a resume may still bring them.
+      this._failPending('disconnected', `connection closed (${code})`, false);
       this._setState('closed');
       this._failPending('closed', 'the client stopped', true);
       if (!wasLive) {
@@ -536,12 +1001,27 @@ function resolveUrl(url) {
   return u.href;
 }
 
+/** The long-polling URL of a hub URL: `ws:` → `http:`, `wss:` → `https:`, path + `/poll`, only `token=` kept. */
+export function pollingUrl(wsUrl) {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/poll`;
+  const token = u.searchParams.get('token');
+  u.search = '';
+  u.hash = '';
+  if (token !== null) u.searchParams.set('token', token);
+  return u.href;
+}
+
 /**
  * Connects to a Switchboard hub. The client reconnects by itself after a lost link,
  * waiting a random time up to a ceiling that doubles from `reconnectDelay` to
- * `reconnectDelayMax`; it stops on close codes 1000 (the hub closed it), 1008 (policy),
- * 4000 (kicked) and 4002 (taken over), and after `reconnectAttempts` consecutive failed
- * handshakes, firing `disconnect` with the reason.
+ * `reconnectDelayMax`, and resumes its session (`resume=&last=`); it stops on close codes
+ * 1000 (the hub closed it), 1008 (policy), 4000 (kicked) and 4002 (taken over), and after
+ * `reconnectAttempts` consecutive failed handshakes, firing `disconnect` with the reason.
+ * A WebSocket that cannot be opened (an error before open, or no open within
+ * `connectTimeout`) makes that attempt use long-polling; while on long-polling the client
+ * tries a WebSocket again every `upgradeRetry` ms and moves the session over when it opens.
  * @param {string} [url] - `ws://host/ws`, `http://host/ws`, or a path such as `/ws` on the page's origin
  * @param {ConnectOptions} [options]
  * @returns {Client}

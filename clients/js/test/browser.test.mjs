@@ -1,6 +1,8 @@
 // Headless Chromium (Debian `chromium`, driven by playwright-core) against the demo page
 // served by the real `switchboard` server: two pages chat in one room, the server is
-// killed and restarted on the same port, both pages reconnect and chat again.
+// killed and restarted on the same port, both pages reconnect and chat again; and a page
+// behind a proxy that refuses WebSocket upgrades (support/proxy.mjs, a real 403 to the
+// upgrade request) falls back to long-polling and chats with a page on WebSocket.
 // Without chromium or playwright-core the test is skipped with the reason, unless CI=true.
 // Set SCREENSHOT_DIR to keep screenshots of both pages.
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { IN_CI, serverMissing, startServer } from '../support/harness.mjs';
+import { startProxy } from '../support/proxy.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -46,12 +49,12 @@ describe('the demo page in headless Chromium', { skip }, () => {
     await server?.stop();
   });
 
-  async function openAs(name, room) {
+  async function openAs(name, room, origin = server.http) {
     const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
     const page = await context.newPage();
     const problems = [];
     page.on('pageerror', (err) => problems.push(String(err)));
-    await page.goto(server.http + '/');
+    await page.goto(origin + '/');
     await page.locator('#state[data-state="connected"]').waitFor({ timeout: STEP });
     await page.fill('#name', name);
     await page.fill('#room', room);
@@ -117,5 +120,33 @@ describe('the demo page in headless Chromium', { skip }, () => {
     await shot(a.page, 'demo-after-restart.png');
 
     assert.deepEqual([...a.problems, ...b.problems], []);
+  });
+
+  test('a page whose WebSocket is refused falls back to long-polling and still chats', async () => {
+    // The page is served through a proxy that answers every WebSocket upgrade 403.
+    const proxy = await startProxy(server, { refuseUpgrades: true });
+    try {
+      const p = await openAs('Pat', 'fallback-room', proxy.http);
+      const w = await openAs('Wes', 'fallback-room');
+      assert.ok(proxy.refused >= 1, 'the page tried WebSocket first');
+      await p.page.locator('#state[data-state="connected"][data-transport="polling"]').waitFor({ timeout: STEP });
+      assert.equal(await p.page.locator('#state').textContent(), 'connected · polling');
+      await w.page.locator('#state[data-state="connected"][data-transport="websocket"]').waitFor({ timeout: STEP });
+      assert.equal(await p.page.evaluate(() => window.switchboardClient.transportName), 'polling');
+      await shot(p.page, 'demo-polling.png');
+
+      await member(p.page, 'Wes').waitFor({ timeout: STEP });
+      await member(w.page, 'Pat').waitFor({ timeout: STEP });
+      await say(p.page, 'sent over long-polling');
+      await message(w.page, 'sent over long-polling').waitFor({ timeout: STEP });
+      await say(w.page, 'received over long-polling');
+      await message(p.page, 'received over long-polling').waitFor({ timeout: STEP });
+      const ids = await Promise.all([p.page, w.page].map((pg) => pg.evaluate(() => window.switchboardClient.id)));
+      const members = (await (await server.api('/api/rooms/fallback-room')).json()).members;
+      assert.deepEqual(members.sort(), ids.sort());
+      assert.deepEqual([...p.problems, ...w.problems], []);
+    } finally {
+      await proxy.close();
+    }
   });
 });

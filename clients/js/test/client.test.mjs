@@ -35,7 +35,7 @@ describe('client against the server', { skip }, () => {
     assert.equal(client.state, 'connected');
     assert.equal(typeof client.id, 'string');
     assert.ok(client.id.length > 0);
-    assert.deepEqual(info, { id: client.id, resumed: false });
+    assert.deepEqual(info, { id: client.id, resumed: false, missed: 0, transport: 'websocket' });
     assert.match(client.session.token, /^[A-Za-z0-9_-]{22,}$/);
     assert.equal(client.session.received, 0);
   });

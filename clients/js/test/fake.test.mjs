@@ -66,7 +66,7 @@ class FakeSocket {
 function fake(options = {}) {
   FakeSocket.all = [];
   FakeSocket.created = [];
-  const client = connect('ws://hub.test/ws', { WebSocket: FakeSocket, reconnectDelay: 5, jitter: false, ...options });
+  const client = connect('ws://hub.test/ws', { WebSocket: FakeSocket, transports: ['websocket'], reconnectDelay: 5, jitter: false, ...options });
   return { client, ws: () => FakeSocket.all.at(-1) };
 }
 
@@ -108,17 +108,82 @@ test('every message after $welcome counts except $pong, batches one by one', (t)
   assert.equal(client.session.received, 0);
 });
 
-test('$ping every ping_interval_ms; silence past interval + timeout drops and reconnects', async (t) => {
+test('$ping every ping_interval_ms; silence past interval + timeout abandons the link (no close frame) and resumes', async (t) => {
   const { client, ws } = fake();
   t.after(() => client.close());
   const first = ws();
   first.welcome({ ping_interval_ms: 30, ping_timeout_ms: 40 });
+  first.receive({ event: 'a' });
+  first.receive({ event: 'b' });
   await first.sentMatching((m) => m.event === '$ping');
   const [info] = await waitFor(client, 'disconnect', { timeout: 2000 });
   assert.equal(info.reason, 'ping timeout');
   assert.equal(info.willReconnect, true);
-  assert.equal(first.closedWith, 4901);
-  await FakeSocket.count(2); // the retry opens a new socket
+  // A close frame would end the session (PROTOCOL.md 3): the socket is only let go.
+  assert.equal(first.closedWith, null);
+  assert.equal(first.onmessage, null);
+  assert.equal(first.onclose, null);
+  await FakeSocket.count(2); // the retry opens a new socket, resuming
+  const url = new URL(ws().url);
+  assert.equal(url.searchParams.get('resume'), 'tok');
+  assert.equal(url.searchParams.get('last'), '2');
+  // The hub takes the old socket over with 4002: nobody listens, the client goes on.
+  first.drop(4002, 'taken over');
+  const back = waitFor(client, 'connect');
+  ws().welcome({ resumed: true, missed: 0 });
+  assert.deepEqual((await back)[0], { id: 'sock-1', resumed: true, missed: 0, transport: 'websocket' });
+  assert.equal(client.state, 'connected');
+  assert.equal(first.closedWith, null, 'a resumed session does not release the old socket');
+});
+
+test('a resumed session keeps its id and rooms, processes the missed messages once, and counts on', async (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome();
+  const joined = client.join('r1');
+  const joinMsg = await ws().sentMatching((m) => m.event === '$join');
+  ws().receive({ reply: joinMsg.ack, data: { room: 'r1' } }); // 1
+  await joined;
+  const seen = [];
+  client.on('n', (d) => seen.push(d));
+  ws().receive({ event: 'n', data: 1, room: 'r1' }); // 2
+  const inFlight = client.emitWithAck('slow', null, { timeout: 5000 }); // its reply comes after the resume
+  const slow = await ws().sentMatching((m) => m.event === 'slow');
+  const retry = waitFor(client, 'reconnecting');
+  ws().drop(1006);
+  await retry;
+  client.to('r1').emit('queued', 1);
+  await FakeSocket.count(2);
+  const url = new URL(ws().url);
+  assert.equal(url.searchParams.get('resume'), 'tok');
+  assert.equal(url.searchParams.get('last'), '2');
+  const back = waitFor(client, 'connect');
+  ws().welcome({ resumed: true, missed: 2 });
+  ws().receive({ event: 'n', data: 2, room: 'r1' }); // 3, missed
+  ws().receive({ reply: slow.ack, data: 'late' }); // 4, missed
+  ws().receive({ event: 'n', data: 3, room: 'r1' }); // 5, live
+  assert.deepEqual((await back)[0], { id: 'sock-1', resumed: true, missed: 2, transport: 'websocket' });
+  assert.equal(await inFlight, 'late');
+  assert.deepEqual(seen, [1, 2, 3]);
+  assert.equal(client.session.received, 5);
+  // No rejoin: only the queued relay went out on the new socket.
+  assert.deepEqual(ws().sent.flat().map((m) => m.event), ['queued']);
+  assert.deepEqual([...client.rooms], ['r1']);
+});
+
+test('a resume from an older count skips the messages already received', (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome();
+  const seen = [];
+  client.on('n', (d) => seen.push(d));
+  for (let i = 1; i <= 3; i++) ws().receive({ event: 'n', data: i });
+  // As after a move from long-polling: the link resumed from 1 while 3 had arrived.
+  client.transport.resumeLast = 1;
+  ws().receive({ event: '$welcome', data: { id: 'sock-1', session: 'tok', resumed: true, missed: 3 } });
+  for (let i = 2; i <= 5; i++) ws().receive({ event: 'n', data: i });
+  assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  assert.equal(client.session.received, 5);
 });
 
 test('close codes decide: 4000 and 1008 stop, 1001 and 4001 reconnect', async () => {
@@ -155,15 +220,26 @@ test('a new session after a reconnect rejoins the rooms before the queued messag
   const rejoin = ws().sent.flat()[0];
   ws().receive({ reply: rejoin.ack, data: { room: 'r1' } });
   const [info] = await connected; // `connect` waits for the rejoin
-  assert.deepEqual(info, { id: 'sock-2', resumed: false });
+  assert.deepEqual(info, { id: 'sock-2', resumed: false, missed: 0, transport: 'websocket' });
 });
 
-test('in-flight acks reject on disconnect and on timeout', async (t) => {
+test('in-flight acks reject on timeout, and when a reconnect gets a new session', async (t) => {
   const { client, ws } = fake();
   t.after(() => client.close());
   ws().welcome();
   await assert.rejects(client.emitWithAck('slow', null, { timeout: 20 }), { code: 'timeout' });
   const inFlight = client.emitWithAck('x');
   ws().drop(1006);
+  await FakeSocket.count(2);
+  ws().welcome({ id: 'sock-2', session: 'tok2', resumed: false });
+  await assert.rejects(inFlight, { code: 'disconnected' });
+});
+
+test('in-flight acks reject with disconnected when the hub ends the link for good', async (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome();
+  const inFlight = client.emitWithAck('x');
+  ws().drop(4000);
   await assert.rejects(inFlight, { code: 'disconnected' });
 });

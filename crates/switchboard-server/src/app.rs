@@ -37,6 +37,13 @@ pub fn build_hub(config: &Config) -> Hub {
         .ping_interval(config.ping_interval)
         .ping_timeout(config.ping_timeout)
         .compression(config.compression)
+        .resume_window(config.resume_window)
+        // A zero window turns resume off: a dropped link ends its session.
+        .resume_buffer(if config.resume_window.is_zero() {
+            0
+        } else {
+            1000
+        })
         .allowed_origins(config.allowed_origins.clone())
         .join_policy(move |socket, room: String| {
             let allowed = rooms.allows(&room);

@@ -95,10 +95,14 @@ pub struct Cli {
     /// applies [default: info]
     #[arg(long, env = "SWITCHBOARD_LOG_LEVEL", value_name = "LEVEL")]
     pub log_level: Option<String>,
+
+    /// How long a session whose link dropped waits for a resume, e.g. 120s,
+    /// 5m; 0 turns resume off (PROTOCOL.md section 5) [default: 120s]
+    #[arg(long, env = "SWITCHBOARD_RESUME_WINDOW", value_name = "DURATION")]
+    pub resume_window: Option<String>,
     //
     // Options of later issues go here, each with its env variable, its
     // config key in `config::OPTIONS` and its parsing in `Config::resolve`:
-    //   --resume-window DURATION   (session resume, PROTOCOL.md section 5)
     //   --redis URL, --nats URL    (clustering)
     // Do not add them before they do something.
 }

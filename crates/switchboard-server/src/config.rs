@@ -81,12 +81,14 @@ pub const PING_INTERVAL: OptionName = OptionName::one("ping_interval", "SWITCHBO
 pub const PING_TIMEOUT: OptionName = OptionName::one("ping_timeout", "SWITCHBOARD_PING_TIMEOUT");
 /// `--compression`.
 pub const COMPRESSION: OptionName = OptionName::one("compression", "SWITCHBOARD_COMPRESSION");
+/// `--resume-window`.
+pub const RESUME_WINDOW: OptionName = OptionName::one("resume_window", "SWITCHBOARD_RESUME_WINDOW");
 /// `--log-level`.
 pub const LOG_LEVEL: OptionName = OptionName::one("log_level", "SWITCHBOARD_LOG_LEVEL");
 
 /// Every option that may come from any source (`--config` itself is only a
 /// flag or an environment variable).
-pub const OPTIONS: [OptionName; 11] = [
+pub const OPTIONS: [OptionName; 12] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -97,6 +99,7 @@ pub const OPTIONS: [OptionName; 11] = [
     PING_INTERVAL,
     PING_TIMEOUT,
     COMPRESSION,
+    RESUME_WINDOW,
     LOG_LEVEL,
 ];
 
@@ -253,6 +256,9 @@ pub struct Config {
     pub ping_timeout: Duration,
     /// Whether permessage-deflate is negotiated (default true).
     pub compression: bool,
+    /// How long a dropped session waits for a resume (default 120 s;
+    /// zero turns resume off).
+    pub resume_window: Duration,
     /// The log filter, when set by an option (else `RUST_LOG`, else `info`).
     pub log_level: Option<String>,
 }
@@ -270,6 +276,7 @@ impl Default for Config {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             compression: true,
+            resume_window: Duration::from_secs(120),
             log_level: None,
         }
     }
@@ -329,6 +336,9 @@ impl Config {
         }
         if let Some(v) = one(raw, &COMPRESSION, parse_bool)? {
             config.compression = v;
+        }
+        if let Some(v) = one(raw, &RESUME_WINDOW, parse_duration)? {
+            config.resume_window = v;
         }
         config.log_level = one(raw, &LOG_LEVEL, parse_log_level)?;
         Ok(config)

@@ -83,6 +83,11 @@ async fn help_documents_every_option_and_its_default() {
             "SWITCHBOARD_COMPRESSION",
             "[default: true]",
         ),
+        (
+            "--resume-window",
+            "SWITCHBOARD_RESUME_WINDOW",
+            "[default: 120s]",
+        ),
         ("--log-level", "SWITCHBOARD_LOG_LEVEL", "[default: info]"),
     ] {
         assert!(help.contains(flag), "{flag} missing in\n{help}");
@@ -438,6 +443,7 @@ async fn bad_values_stop_start_up_naming_the_option() {
         (&["--ping-interval", "5"], "--ping-interval"),
         (&["--ping-timeout", "soon"], "--ping-timeout"),
         (&["--compression", "maybe"], "--compression"),
+        (&["--resume-window", "later"], "--resume-window"),
         (&["--log-level", "x=[[["], "--log-level"),
         (&["--no-such-flag"], "--no-such-flag"),
     ];
@@ -570,4 +576,41 @@ fn config_file_helper_writes_and_removes() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "xy");
     drop(file);
     assert!(!path.exists());
+}
+
+/// Opens a WebSocket, reads `$welcome` and returns its data and the stream.
+async fn welcome_of(
+    url: String,
+) -> (
+    serde_json::Value,
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) {
+    use futures_util::StreamExt;
+    let (mut ws, _) = within("the handshake", tokio_tungstenite::connect_async(url))
+        .await
+        .expect("handshake");
+    let first = within("the welcome", ws.next()).await.unwrap().unwrap();
+    let welcome: serde_json::Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+    (welcome["data"].clone(), ws)
+}
+
+#[tokio::test]
+async fn resume_window_flag_keeps_or_turns_off_dropped_sessions() {
+    for (window, resumed) in [("30s", true), ("0s", false)] {
+        let server = Binary::start(command(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--resume-window",
+            window,
+        ]))
+        .await;
+        let (welcome, ws) = welcome_of(format!("ws://{}/ws", server.addr)).await;
+        let token = welcome["session"].as_str().unwrap().to_owned();
+        // Drop the link without a close frame.
+        drop(ws);
+        let url = format!("ws://{}/ws?resume={token}&last=0", server.addr);
+        let (again, _ws) = welcome_of(url).await;
+        assert_eq!(again["resumed"], resumed, "--resume-window {window}");
+        assert_eq!(again["id"] == welcome["id"], resumed);
+    }
 }

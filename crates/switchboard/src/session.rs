@@ -98,6 +98,7 @@ impl Hub {
             && let Some(session) = self.inner.sessions.get(token)
             && session.codec == codec
             && !self.inner.raw
+            && self.inner.config.resume_buffer > 0
         {
             match self.attach_to(&session, Some(last)) {
                 Ok(link) => {

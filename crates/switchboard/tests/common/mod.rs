@@ -293,3 +293,110 @@ pub async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
         .await
         .expect("nothing happened within the wait")
 }
+
+/// A plain HTTP/1.1 exchange (`Connection: close`): returns the status and
+/// the body.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut response))
+        .await
+        .expect("no HTTP answer")
+        .unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no end of headers");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, response[split + 4..].to_vec())
+}
+
+/// An HTTP exchange whose body is JSON.
+pub async fn http_json(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let (status, body) = http(addr, method, path, body.as_bytes()).await;
+    let value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&body)))
+    };
+    (status, value)
+}
+
+/// A long-polling client (PROTOCOL.md section 6).
+pub struct PollClient {
+    pub addr: SocketAddr,
+    pub sid: String,
+    pub id: String,
+    /// Counted messages received (for resume).
+    pub received: u64,
+}
+
+impl PollClient {
+    /// Opens (or resumes) a session; returns the client and the handshake
+    /// answer (`$welcome` first).
+    pub async fn open(addr: SocketAddr, resume: Option<(&str, u64)>) -> (Self, Vec<Value>) {
+        let body = match resume {
+            Some((token, last)) => json!({"resume": token, "last": last}).to_string(),
+            None => String::new(),
+        };
+        let (status, answer) = http_json(addr, "POST", "/ws/poll", &body).await;
+        assert_eq!(status, 200, "{answer}");
+        let messages = answer.as_array().unwrap().clone();
+        assert_eq!(messages[0]["event"], "$welcome");
+        let data = &messages[0]["data"];
+        let mut client = Self {
+            addr,
+            sid: data["session"].as_str().unwrap().to_owned(),
+            id: data["id"].as_str().unwrap().to_owned(),
+            received: resume.map_or(0, |(_, last)| last),
+        };
+        if data["resumed"] != true {
+            client.received = 0;
+        }
+        client.received += (messages.len() - 1) as u64;
+        (client, messages)
+    }
+
+    /// One `GET`: status and messages.
+    pub async fn get(&mut self) -> (u16, Vec<Value>) {
+        let (status, answer) =
+            http_json(self.addr, "GET", &format!("/ws/poll?sid={}", self.sid), "").await;
+        if status != 200 {
+            return (status, vec![answer]);
+        }
+        let messages = answer.as_array().unwrap().clone();
+        self.received += messages.iter().filter(|m| m["event"] != "$pong").count() as u64;
+        (status, messages)
+    }
+
+    /// `GET` until at least one message arrives.
+    pub async fn next(&mut self) -> Vec<Value> {
+        loop {
+            let (status, messages) = self.get().await;
+            assert_eq!(status, 200, "{messages:?}");
+            if !messages.is_empty() {
+                return messages;
+            }
+        }
+    }
+
+    pub async fn post(&self, body: &str) -> (u16, Value) {
+        http_json(
+            self.addr,
+            "POST",
+            &format!("/ws/poll?sid={}", self.sid),
+            body,
+        )
+        .await
+    }
+}
