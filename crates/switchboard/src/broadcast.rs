@@ -208,7 +208,7 @@ impl BroadcastOperator {
     pub fn disconnect(self, code: CloseCode) -> usize {
         let mut count = 0;
         self.for_each_recipient(|_, s| {
-            s.queue.request_close(code);
+            self.hub.close_session(s, code);
             count += 1;
         });
         count

@@ -187,7 +187,7 @@ impl Hub {
     pub fn disconnect(&self, socket_id: &str, code: CloseCode) -> bool {
         match self.inner.sockets.get(socket_id) {
             Some(socket) => {
-                socket.queue.request_close(code);
+                self.close_session(&socket, code);
                 true
             }
             None => false,

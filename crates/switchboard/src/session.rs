@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use switchboard_protocol::{Codec, Welcome};
+use switchboard_protocol::{CloseCode, Codec, Welcome};
 use tokio::sync::mpsc;
 
 use crate::error::DisconnectReason;
@@ -143,11 +143,19 @@ impl Hub {
         // A shutdown that began before this link was attached would not
         // have asked it to close.
         if self.is_shutting_down() {
-            session
-                .queue
-                .request_close(switchboard_protocol::CloseCode::GoingAway);
+            session.queue.request_close(CloseCode::GoingAway);
         }
         Ok(link)
+    }
+
+    /// Closes a session's link with `code` (after what is queued before
+    /// it). A session waiting for a resume has no link: a code that ends
+    /// sessions (a kick, say) ends it at once.
+    pub(crate) fn close_session(&self, session: &Arc<SocketShared>, code: CloseCode) {
+        session.queue.request_close(code);
+        if !session.queue.is_attached() && code.ends_session() {
+            self.end_session(session, DisconnectReason::ServerClosed(code));
+        }
     }
 
     /// A link ended with `reason`: the session ends, or waits for a resume
@@ -161,6 +169,15 @@ impl Hub {
         if !session.queue.is_current(link) {
             return;
         }
+        // A close the hub asked for (a kick) stands even when the link
+        // dropped before it could be delivered.
+        let reason = match (reason, session.queue.requested_close()) {
+            (
+                DisconnectReason::HeartbeatTimeout | DisconnectReason::TransportError(_),
+                Some(code),
+            ) if code.ends_session() => DisconnectReason::ServerClosed(code),
+            (reason, _) => reason,
+        };
         let ends = match &reason {
             DisconnectReason::ClientClosed(_) | DisconnectReason::Aborted => true,
             DisconnectReason::ServerClosed(code) => code.ends_session(),

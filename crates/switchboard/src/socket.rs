@@ -267,7 +267,7 @@ impl Socket {
     /// Closes the connection with `code` once what is queued before it is
     /// written (`4000` for a kick by the application).
     pub fn disconnect(&self, code: CloseCode) {
-        self.shared.queue.request_close(code);
+        self.hub.close_session(&self.shared, code);
     }
 
     /// Whether a link is attached right now (a session waiting for a

@@ -309,3 +309,27 @@ async fn a_session_moves_between_transports() {
     let (status, answer) = poll.get().await;
     assert_eq!(status, 409, "{answer:?}");
 }
+
+#[tokio::test]
+async fn kicking_a_session_that_waits_for_resume_ends_it_at_once() {
+    let (gone_tx, mut gone) = mpsc::unbounded_channel();
+    let server = TestServer::start(hub().on_disconnect(move |_s, reason| {
+        let gone_tx = gone_tx.clone();
+        async move {
+            let _ = gone_tx.send(reason);
+        }
+    }))
+    .await;
+    let (a, _) = Counting::connect(&server, None).await;
+    let id = a.id.clone();
+    let (token, last) = a.cut();
+    common::eventually("the link drop is seen", || server.hub.count() == 0).await;
+    assert!(server.hub.disconnect(&id, switchboard::CloseCode::Kicked));
+    assert_eq!(
+        common::within(gone.recv()).await.unwrap(),
+        DisconnectReason::ServerClosed(switchboard::CloseCode::Kicked)
+    );
+    assert_eq!(server.hub.session_count(), 0);
+    let (_, welcome) = Counting::connect(&server, Some((&token, last))).await;
+    assert_eq!(welcome["resumed"], false);
+}
