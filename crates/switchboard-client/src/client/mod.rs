@@ -1,0 +1,1 @@
+//! The Switchboard client: a cloneable handle driving one connection task.

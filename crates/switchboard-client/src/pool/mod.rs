@@ -1,0 +1,1 @@
+//! The outbound connection pool: named raw WebSocket connections with one merged stream.
