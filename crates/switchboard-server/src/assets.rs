@@ -6,6 +6,17 @@
 //! | `/app.js` | `clients/demo/app.js` |
 //! | `/style.css` | `clients/demo/style.css` |
 //! | `/switchboard.js` | `clients/js/switchboard.js` |
+//! | `/lib/client.js` | `clients/js/lib/client.js` |
+//! | `/lib/emitter.js` | `clients/js/lib/emitter.js` |
+//! | `/lib/errors.js` | `clients/js/lib/errors.js` |
+//! | `/lib/options.js` | `clients/js/lib/options.js` |
+//! | `/lib/polling-transport.js` | `clients/js/lib/polling-transport.js` |
+//! | `/lib/reconnect.js` | `clients/js/lib/reconnect.js` |
+//! | `/lib/urls.js` | `clients/js/lib/urls.js` |
+//! | `/lib/websocket-transport.js` | `clients/js/lib/websocket-transport.js` |
+//!
+//! `switchboard.js` is the browser client's entry module; it imports its parts
+//! from `./lib/`, so each of them is served at `/lib/<name>.js`.
 //!
 //! Each answer carries an `ETag` (a hash of the file) and
 //! `Cache-Control: no-cache`: browsers keep the file but ask again each time,
@@ -27,8 +38,19 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
+/// A JavaScript module of `clients/js`, served at `/<path>`.
+macro_rules! client_module {
+    ($path:literal) => {
+        Asset {
+            path: concat!("/", $path),
+            content_type: "text/javascript; charset=utf-8",
+            body: include_bytes!(concat!("../../../clients/js/", $path)),
+        }
+    };
+}
+
 /// Every embedded file.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 12] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -44,11 +66,15 @@ pub const ASSETS: [Asset; 4] = [
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../../clients/demo/style.css"),
     },
-    Asset {
-        path: "/switchboard.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../../clients/js/switchboard.js"),
-    },
+    client_module!("switchboard.js"),
+    client_module!("lib/client.js"),
+    client_module!("lib/emitter.js"),
+    client_module!("lib/errors.js"),
+    client_module!("lib/options.js"),
+    client_module!("lib/polling-transport.js"),
+    client_module!("lib/reconnect.js"),
+    client_module!("lib/urls.js"),
+    client_module!("lib/websocket-transport.js"),
 ];
 
 impl Asset {

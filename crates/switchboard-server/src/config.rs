@@ -396,9 +396,10 @@ fn parse_path(text: &str) -> Result<String, String> {
     if text.contains("//") {
         return Err("a path may not hold an empty segment (//)".to_owned());
     }
-    if RESERVED_PATHS.contains(&text) || text == "/api" || text.starts_with("/api/") {
+    let under = |prefix: &str| text == prefix || text.starts_with(&format!("{prefix}/"));
+    if RESERVED_PATHS.contains(&text) || under("/api") || under("/lib") {
         return Err(format!(
-            "{text} is used by the server itself (the demo page, /api, /healthz, /metrics)"
+            "{text} is used by the server itself (the demo page, /lib, /api, /healthz, /metrics)"
         ));
     }
     Ok(text.to_owned())

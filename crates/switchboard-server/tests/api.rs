@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::{Client, TestServer, get, http, publish, within};
@@ -10,6 +11,9 @@ use serde_json::json;
 use switchboard_server::Config;
 use switchboard_server::assets::ASSETS;
 use switchboard_server::glob::RoomPatterns;
+
+/// The `Content-Type` of the JavaScript files.
+const JS: &str = "text/javascript; charset=utf-8";
 
 #[tokio::test]
 async fn healthz_answers_ok() {
@@ -25,9 +29,17 @@ async fn static_files_are_served_with_their_types_and_cache_headers() {
     let server = TestServer::default().await;
     let expected = [
         ("/", "text/html; charset=utf-8"),
-        ("/app.js", "text/javascript; charset=utf-8"),
+        ("/app.js", JS),
         ("/style.css", "text/css; charset=utf-8"),
-        ("/switchboard.js", "text/javascript; charset=utf-8"),
+        ("/switchboard.js", JS),
+        ("/lib/client.js", JS),
+        ("/lib/emitter.js", JS),
+        ("/lib/errors.js", JS),
+        ("/lib/options.js", JS),
+        ("/lib/polling-transport.js", JS),
+        ("/lib/reconnect.js", JS),
+        ("/lib/urls.js", JS),
+        ("/lib/websocket-transport.js", JS),
     ];
     for (path, content_type) in expected {
         let asset = ASSETS.iter().find(|a| a.path == path).expect("embedded");
@@ -50,6 +62,47 @@ async fn static_files_are_served_with_their_types_and_cache_headers() {
     assert_eq!(get(server.addr, "/switchboard.js").await.body, client);
     let page = include_bytes!("../../../clients/demo/index.html");
     assert_eq!(get(server.addr, "/").await.body, page);
+}
+
+/// Every module of the browser client on disk (`clients/js/switchboard.js` and
+/// `clients/js/lib/*.js`) is served at its path, as it is on disk, and every
+/// relative import in them names a served module, so that the demo page,
+/// which imports `/switchboard.js`, loads the whole client from the server.
+#[tokio::test]
+async fn every_browser_client_module_is_served_with_its_imports() {
+    let server = TestServer::default().await;
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/js");
+    let mut modules = vec!["switchboard.js".to_owned()];
+    for entry in std::fs::read_dir(js.join("lib")).expect("clients/js/lib") {
+        let name = entry.expect("dir entry").file_name();
+        let name = name.to_str().expect("UTF-8 file name");
+        if name.ends_with(".js") {
+            modules.push(format!("lib/{name}"));
+        }
+    }
+    assert!(modules.len() > 1, "no modules in clients/js/lib");
+    for module in &modules {
+        let path = format!("/{module}");
+        let on_disk = std::fs::read(js.join(module)).expect("module file");
+        let r = get(server.addr, &path).await;
+        assert_eq!(r.status, 200, "{path} is not served");
+        assert_eq!(r.header("content-type"), Some(JS), "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{path}");
+        assert!(r.header("etag").is_some(), "{path}");
+        assert_eq!(r.body, on_disk, "{path} differs from clients/js/{module}");
+        // Relative imports resolve against the module's own URL.
+        let dir = &path[..=path.rfind('/').expect("a slash")];
+        let text = String::from_utf8(on_disk).expect("UTF-8 module");
+        for import in text.split(" from './").skip(1) {
+            let target = import.split('\'').next().expect("a quoted path");
+            let url = format!("{dir}{target}");
+            assert!(
+                modules.iter().any(|m| format!("/{m}") == url),
+                "{path} imports {url}, which is not a client module"
+            );
+            assert_eq!(get(server.addr, &url).await.status, 200, "{url}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -434,6 +434,7 @@ async fn bad_values_stop_start_up_naming_the_option() {
         (&["--listen", "127.0.0.1:70000"], "--listen"),
         (&["--path", "ws"], "--path"),
         (&["--path", "/api/hub"], "--path"),
+        (&["--path", "/lib/client.js"], "--path"),
         (&["--api-key", ""], "--api-key"),
         (&["--allow-origin", "example.com"], "--allow-origin"),
         (&["--rooms", ""], "--rooms"),

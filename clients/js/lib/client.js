@@ -1,0 +1,594 @@
+/**
+ * The session of the Switchboard browser client: `Client` keeps its state (welcome,
+ * resume, acks, rooms, queue, heartbeat, reconnect, fallback and upgrade) over the
+ * links its transports open.
+ *
+ * @module switchboard/lib/client
+ */
+
+import { Emitter, report } from './emitter.js';
+import { SwitchboardError } from './errors.js';
+import { withDefaults } from './options.js';
+import { PollingTransport } from './polling-transport.js';
+import { backoffDelay, FINAL_CLOSE_CODES } from './reconnect.js';
+import { pollingHandshakeUrl, pollingUrl, resolveUrl, sessionUrl, websocketUrl } from './urls.js';
+import { WebSocketTransport } from './websocket-transport.js';
+
+/** @typedef {import('./options.js').ConnectOptions} ConnectOptions */
+
+/** Lifecycle event names; they never come from the hub. */
+const LIFECYCLE = new Set(['connect', 'disconnect', 'reconnecting', 'error', 'state']);
+
+/** Abandoned WebSockets kept to be released (closed) once a new session makes them stale. */
+const MAX_ABANDONED = 8;
+
+/**
+ * A connection to a Switchboard hub. Create it with `connect`.
+ *
+ * Lifecycle events (through `on`): `connect` `{id, resumed, missed, transport}` after each
+ * `$welcome` (after the rooms are rejoined on a new session); `disconnect` `{code, reason,
+ * willReconnect}` when a live link closes or the client gives up; `reconnecting`
+ * `{attempt, delay}` before each retry; `error` with `$error` data `{code, message}`
+ * or a transport error; `state` with the new state.
+ */
+export class Client {
+  /**
+   * @param {string} url
+   * @param {ConnectOptions} [options]
+   */
+  constructor(url, options = {}) {
+    this.url = resolveUrl(url);
+    this.options = withDefaults(options);
+    this.WebSocket = this.options.WebSocket || globalThis.WebSocket;
+    this.fetch = this.options.fetch || globalThis.fetch;
+    /** The usable transports, in the order they are tried. */
+    this.kinds = [...new Set(this.options.transports)].filter((kind) =>
+      (kind === 'websocket' && this.WebSocket) || (kind === 'polling' && this.fetch));
+    if (!this.kinds.length) {
+      throw new Error(`no usable transport among ${JSON.stringify(this.options.transports)}: pass options.WebSocket or options.fetch`);
+    }
+    this.emitter = new Emitter();
+    /** @type {'connecting'|'connected'|'reconnecting'|'closed'} */
+    this._state = 'connecting';
+    /**
+     * The session (PROTOCOL.md sections 3 and 5): `token` and `received` (the count of
+     * counted messages) are what a resume sends.
+     */
+    this.session = { id: null, token: null, received: 0, pingInterval: 25000, pingTimeout: 20000 };
+    this.cursor = 0; // the number of the latest counted message on the current link
+    this.rooms = new Set(); // rooms joined through this client, rejoined on a new session
+    this.pending = new Map(); // ack number -> {resolve, reject, timer}
+    this.queue = []; // messages waiting for a live session
+    this.nextAck = 1;
+    this.retries = 0; // reconnect attempts since the last $welcome
+    this.everConnected = false;
+    this.timers = {};
+    this.transport = null;
+    this.welcomed = false;
+    this.switching = false; // moving a live session from long-polling to a WebSocket
+    this.probe = null; // a WebSocket being tried while on long-polling
+    this.wsBlocked = false; // WebSocket failed where long-polling worked: go straight to polling
+    this.fallingBack = false; // this attempt fell back from WebSocket to long-polling
+    this.abandoned = []; // WebSockets let go without a close frame (see `_linkDead`)
+    this._open();
+  }
+
+  /** The socket id from the latest `$welcome` (null before the first). @type {string|null} */
+  get id() {
+    return this.session.id;
+  }
+
+  /** `'connecting' | 'connected' | 'reconnecting' | 'closed'`. @type {string} */
+  get state() {
+    return this._state;
+  }
+
+  /** The transport of the current link: `'websocket'`, `'polling'`, or null. @type {string|null} */
+  get transportName() {
+    return this.transport ? this.transport.kind : null;
+  }
+
+  /**
+   * Adds a handler. Hub events call it as `fn(data, meta)`, `meta` = `{room, from}`
+   * (each may be undefined). If the hub asked for an ack, the first handler's return
+   * value (or resolved promise) is the reply; a throw replies error `internal`.
+   * @param {string} event
+   * @param {Function} fn
+   * @returns {Client} this client
+   */
+  on(event, fn) {
+    this.emitter.add(event, fn);
+    return this;
+  }
+
+  /**
+   * Removes a handler, or every handler of `event` when `fn` is omitted.
+   * @param {string} event
+   * @param {Function} [fn]
+   * @returns {Client} this client
+   */
+  off(event, fn) {
+    this.emitter.remove(event, fn);
+    return this;
+  }
+
+  /**
+   * Sends an event. While disconnected it is queued (up to `maxQueue` messages, sent in
+   * order after the next `$welcome`); when the queue is full the event is dropped,
+   * `error` fires with code `queue_full`, and `emit` returns false.
+   * @param {string} event
+   * @param {*} [data]
+   * @returns {boolean} false if the event was dropped
+   */
+  emit(event, data) {
+    return this._send(message(event, data), null) !== 'dropped';
+  }
+
+  /**
+   * Sends an event asking for a reply.
+   * @param {string} event
+   * @param {*} [data]
+   * @param {{timeout?: number}} [opts] - ms before rejecting with code `timeout`
+   * @returns {Promise<*>} the reply's data; rejects with a `SwitchboardError` on an
+   *   error reply (its code), a timeout, a lost session, `close()`, or a full queue
+   */
+  emitWithAck(event, data, opts = {}) {
+    const reply = this._request(message(event, data), opts.timeout);
+    const room = data && data.room;
+    if (event === '$join' && typeof room === 'string') return reply.then((r) => (this.rooms.add(room), r));
+    if (event === '$leave' && typeof room === 'string') this.rooms.delete(room);
+    return reply;
+  }
+
+  /**
+   * Joins a room (an ack'd `$join`). Joined rooms are rejoined after a new session.
+   * @param {string} room
+   * @returns {Promise<{room: string}>} rejects with code `forbidden` when refused
+   */
+  join(room) {
+    return this.emitWithAck('$join', { room });
+  }
+
+  /**
+   * Leaves a room (an ack'd `$leave`); it is no longer rejoined.
+   * @param {string} room
+   * @returns {Promise<{room: string}>}
+   */
+  leave(room) {
+    return this.emitWithAck('$leave', { room });
+  }
+
+  /**
+   * Relays to the other members of a room (the sender must be a member).
+   * @param {string} room
+   * @returns {{emit: (event: string, data?: *) => boolean, emitWithAck: (event: string, data?: *, opts?: {timeout?: number}) => Promise<*>}}
+   */
+  to(room) {
+    return {
+      emit: (event, data) => this._send({ ...message(event, data), room }, null) !== 'dropped',
+      emitWithAck: (event, data, opts = {}) => this._request({ ...message(event, data), room }, opts.timeout),
+    };
+  }
+
+  /**
+   * Closes the connection and ends the session for good (a close frame 1000 on a
+   * WebSocket, `DELETE` on long-polling; a session waiting for a resume is ended with a
+   * `DELETE` when long-polling is allowed); pending and queued acks reject with `closed`.
+   */
+  close() {
+    if (this._state === 'closed') return;
+    const wasLive = this.session.id !== null && this._state === 'connected';
+    this._setState('closed');
+    this._stopTimers();
+    this._cancelProbe();
+    const t = this.transport;
+    if (t && t.opened && !t.closed) {
+      t.close(1000, 'client closed');
+    } else {
+      if (t) t.abandon();
+      if (this.session.token && this.kinds.includes('polling')) {
+        this.fetch(sessionUrl(pollingUrl(this.url), this.session.token), { method: 'DELETE' }).catch(() => {});
+      }
+    }
+    for (const old of this.abandoned.splice(0)) old.release();
+    this._failPending('closed', 'the client was closed', true);
+    if (wasLive) this.emitter.fire('disconnect', { code: 1000, reason: 'client closed', willReconnect: false });
+  }
+
+  // ------------------------------------------------------------ internals
+
+  _setState(state) {
+    if (this._state === state) return;
+    this._state = state;
+    this.emitter.fire('state', state);
+  }
+
+  /** The transport an attempt starts with. */
+  _firstKind() {
+    if (this.kinds[0] === 'websocket' && !this.wsBlocked) return 'websocket';
+    return this.kinds.includes('polling') ? 'polling' : 'websocket';
+  }
+
+  /**
+   * Makes a transport; with a session token it resumes (`resume=&last=`, or the
+   * long-polling handshake body). `cb(t)` builds the callbacks for transport `t`.
+   */
+  _makeTransport(kind, cb) {
+    const resume = this.session.token ? { token: this.session.token, last: this.session.received } : null;
+    const holder = {};
+    const callbacks = cb(() => holder.t);
+    let t;
+    if (kind === 'websocket') {
+      t = new WebSocketTransport(websocketUrl(this.url, this.options.token, resume), this.WebSocket, callbacks);
+    } else {
+      t = new PollingTransport(pollingHandshakeUrl(this.url, this.options.token), resume, this.fetch, callbacks);
+    }
+    t.resumeLast = resume ? resume.last : null;
+    holder.t = t;
+    return t;
+  }
+
+  /** Opens a link for an attempt (a new session, or a resume when a token is known). */
+  _open(kind = this._firstKind()) {
+    this.welcomed = false;
+    this.switching = false;
+    const t = this._makeTransport(kind, (self) => ({
+      onOpen: () => {},
+      onMessage: (text) => self() === this.transport && this._onFrame(text),
+      onError: (err) => self() === this.transport &&
+        this.emitter.fire('error', { code: err.code, message: err.message }),
+      onClose: (code, reason) => self() === this.transport && this._onLinkClosed(self(), code, reason),
+      onUnsent: (texts) => this._requeue(texts),
+    }));
+    this.transport = t;
+    this._timer('connect', this.options.connectTimeout, () => t.fail(4900, 'connect timeout'));
+  }
+
+  /** The current link ended (never after the client closed or abandoned it). */
+  _onLinkClosed(t, code, reason) {
+    // Fallback: a WebSocket that could not be opened (an error before open, or no open
+    // within connectTimeout): this attempt goes on over long-polling at once.
+    if (t.kind === 'websocket' && !t.opened && !this.switching && this.kinds.includes('polling')) {
+      this.fallingBack = true;
+      this._open('polling');
+      return;
+    }
+    // The hub handed the long-polling session to the WebSocket we are trying: switch.
+    if (t.kind === 'polling' && code === 4002 && this.probe) {
+      this._switchTo(this.probe);
+      return;
+    }
+    this._onClose(code, reason);
+  }
+
+  _onFrame(text) {
+    this._watchdog();
+    let parsed;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.emitter.fire('error', { code: 'bad_message', message: 'a frame that is not JSON' });
+      return;
+    }
+    const t = this.transport;
+    for (const msg of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (t !== this.transport) return; // a handler closed the client or the link
+      if (!msg || typeof msg !== 'object') continue;
+      if (msg.event === '$welcome' && msg.reply === undefined) {
+        this._onWelcome(msg.data || {});
+        continue;
+      }
+      if (msg.event !== '$pong') {
+        // PROTOCOL.md section 5: counted messages are numbered; after a resume from an
+        // older count, the ones already received are skipped.
+        this.cursor += 1;
+        if (this.cursor <= this.session.received) continue;
+        this.session.received = this.cursor;
+      }
+      if (typeof msg.reply === 'number') this._onReply(msg);
+      else if (msg.event === '$error') this.emitter.fire('error', msg.data || {});
+      else if (typeof msg.event === 'string' && msg.event !== '$pong') this._onEvent(msg);
+    }
+  }
+
+  _onWelcome(data) {
+    const t = this.transport;
+    clearTimeout(this.timers.connect);
+    const resumed = data.resumed === true;
+    if (resumed) {
+      // The missed messages follow under their original numbers, from the `last` sent.
+      this.cursor = t.resumeLast ?? this.session.received;
+    } else {
+      this.cursor = 0;
+      this.session.received = 0;
+      // Replies still awaited from the lost session will never come.
+      if (this.everConnected) this._failPending('disconnected', 'the session was lost', false);
+    }
+    this.session.id = data.id;
+    this.session.token = data.session;
+    this.session.pingInterval = data.ping_interval_ms || 25000;
+    this.session.pingTimeout = data.ping_timeout_ms || 20000;
+    this.welcomed = true;
+    this.switching = false;
+    this.retries = 0;
+    if (t.kind === 'polling' && this.fallingBack) this.wsBlocked = true;
+    if (t.kind === 'websocket') this.wsBlocked = false;
+    this.fallingBack = false;
+    // Abandoned WebSockets: on a resume the hub closes them (4002); a new session makes
+    // them stale, so end theirs.
+    for (const old of this.abandoned.splice(0)) if (!resumed) old.release();
+    this._setState('connected');
+    this._startHeartbeat();
+    if (t.kind === 'polling') this._scheduleProbe();
+    // A new session after a reconnect has no rooms: rejoin in the same batch, ahead of
+    // the queued messages (the hub handles a batch in order).
+    const rejoins = !resumed && this.everConnected
+      ? [...this.rooms].map((room) => this._rejoin(room)) : [];
+    this.everConnected = true;
+    this._flush();
+    const info = { id: data.id, resumed, missed: resumed ? Number(data.missed) || 0 : 0, transport: t.kind };
+    Promise.all(rejoins).then(() => {
+      if (this.session.id === data.id && this._state === 'connected' && this.transport === t) {
+        this.emitter.fire('connect', info);
+      }
+    });
+  }
+
+  _rejoin(room) {
+    return this._request(message('$join', { room })).catch((err) => {
+      if (err.code === 'forbidden') {
+        this.rooms.delete(room);
+        this.emitter.fire('error', { code: err.code, message: `rejoin of ${room} refused`, room });
+      }
+    });
+  }
+
+  _onReply(msg) {
+    const entry = this.pending.get(msg.reply);
+    if (!entry) return;
+    this.pending.delete(msg.reply);
+    clearTimeout(entry.timer);
+    if (msg.error) entry.reject(new SwitchboardError(msg.error.code || 'internal', msg.error.message));
+    else entry.resolve(msg.data === undefined ? null : msg.data);
+  }
+
+  _onEvent(msg) {
+    const meta = { room: msg.room, from: msg.from };
+    const data = msg.data === undefined ? null : msg.data;
+    if (LIFECYCLE.has(msg.event)) return; // those names are the client's own
+    const handlers = this.emitter.list(msg.event);
+    if (typeof msg.ack !== 'number') {
+      this.emitter.fire(msg.event, data, meta);
+      return;
+    }
+    const answer = (body) => this._send({ reply: msg.ack, ...body }, null);
+    if (!handlers.length) {
+      answer({ error: { code: 'no_handler', message: `no handler for ${msg.event}` } });
+      return;
+    }
+    let first;
+    try {
+      first = Promise.resolve(handlers[0](data, meta));
+    } catch (err) {
+      first = Promise.reject(err);
+    }
+    for (const fn of handlers.slice(1)) {
+      try { fn(data, meta); } catch (err) { report(err); }
+    }
+    first.then(
+      (value) => answer({ data: value === undefined ? null : value }),
+      (err) => answer({ error: { code: 'internal', message: String((err && err.message) || err) } }),
+    );
+  }
+
+  /** Sends or queues one message; returns 'sent', 'queued' or 'dropped'. */
+  _send(msg, ackId) {
+    if (this._state === 'closed') return 'dropped';
+    if (this.welcomed && this._state === 'connected') {
+      this.transport.send(JSON.stringify(msg));
+      return 'sent';
+    }
+    if (this.queue.length >= this.options.maxQueue) {
+      this.emitter.fire('error', { code: 'queue_full', message: `queue full (${this.options.maxQueue})`, event: msg.event });
+      return 'dropped';
+    }
+    this.queue.push({ msg, ackId });
+    return 'queued';
+  }
+
+  /**
+   * Messages a long-polling link posted but the hub did not take (404, 409, 410), or never
+   * posted: back to the front of the queue, sent again on the next live link.
+   */
+  _requeue(texts) {
+    if (this._state === 'closed') return;
+    const back = texts.flatMap((text) => [].concat(JSON.parse(text))).map((msg) => ({
+      msg, ackId: typeof msg.ack === 'number' && this.pending.has(msg.ack) ? msg.ack : null,
+    }));
+    this.queue.unshift(...back);
+    if (this.welcomed && this._state === 'connected' && this.transport && !this.transport.closed) this._flush();
+  }
+
+  /** Sends a message with an `ack` and waits for the reply. */
+  _request(msg, timeout = this.options.ackTimeout) {
+    return new Promise((resolve, reject) => {
+      if (this._state === 'closed') {
+        reject(new SwitchboardError('closed', 'the client is closed'));
+        return;
+      }
+      const ack = this.nextAck++;
+      const entry = { resolve, reject, timer: null };
+      entry.timer = setTimeout(() => {
+        this.pending.delete(ack);
+        this.queue = this.queue.filter((q) => q.ackId !== ack);
+        reject(new SwitchboardError('timeout', `no reply to ${msg.event} within ${timeout} ms`));
+      }, timeout);
+      this.pending.set(ack, entry);
+      if (this._send({ ...msg, ack }, ack) === 'dropped') {
+        clearTimeout(entry.timer);
+        this.pending.delete(ack);
+        reject(new SwitchboardError('queue_full', 'the client queue is full'));
+      }
+    });
+  }
+
+  /** Sends the queued messages as one batch (after the rejoins, sent just before). */
+  _flush() {
+    const batch = this.queue.map((q) => q.msg);
+    this.queue = [];
+    if (batch.length) this.transport.send(JSON.stringify(batch.length === 1 ? batch[0] : batch));
+  }
+
+  /** WebSocket: `$ping` every ping_interval_ms (long-polling's held GETs are its heartbeat). */
+  _startHeartbeat() {
+    clearInterval(this.timers.ping);
+    if (this.transport.kind === 'websocket') {
+      this.timers.ping = setInterval(() => {
+        if (this._state === 'connected' && this.welcomed) this.transport.send('{"event":"$ping"}');
+      }, this.session.pingInterval);
+    }
+    this._watchdog();
+  }
+
+  /** Restarts the dead-link timer: any frame (any long-polling answer) is life. */
+  _watchdog() {
+    if (!this.welcomed) return;
+    this._timer('watchdog', this.session.pingInterval + this.session.pingTimeout, () =>
+      this._linkDead('ping timeout'));
+  }
+
+  /**
+   * The current link is dead as far as the client can tell. It is let go without a close
+   * frame (a close frame from the client would end the session, PROTOCOL.md section 3),
+   * so that the next attempt resumes the session; the hub closes the old socket with 4002.
+   */
+  _linkDead(reason) {
+    const t = this.transport;
+    if (!t) return;
+    if (t.kind === 'websocket' && t.opened) {
+      this.abandoned.push(t);
+      if (this.abandoned.length > MAX_ABANDONED) this.abandoned.shift();
+    }
+    t.fail(4901, reason);
+  }
+
+  /** On long-polling: try a WebSocket again after `upgradeRetry`. */
+  _scheduleProbe() {
+    if (!this.kinds.includes('websocket') || this._state === 'closed') return;
+    this._timer('upgrade', this.options.upgradeRetry, () => this._startProbe());
+  }
+
+  /**
+   * Tries a WebSocket that resumes the long-polling session. Once it opens, the hub has
+   * taken the session over (a held GET answers 409 `session_taken_over`): the polling
+   * link is let go and the WebSocket's `$welcome` goes on from there.
+   */
+  _startProbe() {
+    const current = this.transport;
+    if (this._state !== 'connected' || !this.welcomed || !current || current.kind !== 'polling' || this.probe) return;
+    const probe = this._makeTransport('websocket', (self) => ({
+      onOpen: () => this.probe === self() && this._switchTo(self()),
+      onMessage: (text) => self() === this.transport && this._onFrame(text),
+      onError: (err) => self() === this.transport &&
+        this.emitter.fire('error', { code: err.code, message: err.message }),
+      onClose: (code, reason) => {
+        if (self() === this.transport) this._onLinkClosed(self(), code, reason);
+        else if (this.probe === self()) {
+          this.probe = null;
+          clearTimeout(this.timers.probe);
+          this._scheduleProbe();
+        }
+      },
+      onUnsent: () => {},
+    }));
+    this.probe = probe;
+    this._timer('probe', this.options.connectTimeout, () => {
+      if (this.probe !== probe) return;
+      this.probe = null;
+      probe.abandon();
+      this._scheduleProbe();
+    });
+  }
+
+  /** Moves the session from the long-polling link to the opened probe WebSocket. */
+  _switchTo(probe) {
+    clearTimeout(this.timers.probe);
+    this.probe = null;
+    const old = this.transport;
+    this.transport = probe;
+    this.welcomed = false; // sends queue until the resumed $welcome
+    this.switching = true;
+    clearInterval(this.timers.ping);
+    clearTimeout(this.timers.watchdog);
+    if (old) old.abandon(); // no DELETE: the session goes on over the WebSocket
+    this._timer('connect', this.options.connectTimeout, () => probe.fail(4900, 'connect timeout'));
+  }
+
+  _cancelProbe() {
+    clearTimeout(this.timers.probe);
+    if (this.probe) {
+      const probe = this.probe;
+      this.probe = null;
+      probe.abandon();
+    }
+  }
+
+  _timer(name, ms, fn) {
+    clearTimeout(this.timers[name]);
+    this.timers[name] = setTimeout(fn, ms);
+  }
+
+  _stopTimers() {
+    clearInterval(this.timers.ping);
+    for (const name of ['connect', 'watchdog', 'retry', 'upgrade', 'probe']) clearTimeout(this.timers[name]);
+  }
+
+  /** Rejects the in-flight acks; with `all`, also the queued ones and the queue. */
+  _failPending(code, text, all) {
+    const queued = new Set(this.queue.map((q) => q.ackId));
+    for (const [ack, entry] of this.pending) {
+      if (!all && queued.has(ack)) continue;
+      clearTimeout(entry.timer);
+      this.pending.delete(ack);
+      entry.reject(new SwitchboardError(code, text));
+    }
+    if (all) this.queue = [];
+  }
+
+  _onClose(code, reason) {
+    this._stopTimers();
+    this._cancelProbe();
+    if (this._state === 'closed') return;
+    const wasLive = this.welcomed || this.switching;
+    this.welcomed = false;
+    this.switching = false;
+    this.fallingBack = false;
+    // Kicked, policy, normal close by the hub, or taken over: the hub meant it.
+    const final = wasLive && FINAL_CLOSE_CODES.has(code);
+    const exhausted = this.retries >= this.options.reconnectAttempts;
+    const willReconnect = this.options.reconnect && !final && !exhausted;
+    if (wasLive) this.emitter.fire('disconnect', { code, reason, willReconnect });
+    if (!willReconnect) {
+      // Replies awaited on the link are lost; with a reconnect, a resume may still bring them.
+      this._failPending('disconnected', `connection closed (${code})`, false);
+      this._setState('closed');
+      this._failPending('closed', 'the client stopped', true);
+      if (!wasLive) {
+        const why = `gave up after ${this.retries} reconnect attempt(s)`;
+        this.emitter.fire('disconnect', { code, reason: why, willReconnect: false });
+      }
+      return;
+    }
+    this._setState(this.everConnected ? 'reconnecting' : 'connecting');
+    const attempt = ++this.retries;
+    const delay = backoffDelay(attempt, this.options);
+    this.emitter.fire('reconnecting', { attempt, delay });
+    this._timer('retry', delay, () => this._state !== 'closed' && this._open());
+  }
+}
+
+/** Builds a message object; `data` is omitted when undefined. */
+function message(event, data) {
+  if (typeof event !== 'string' || !event) throw new TypeError('event must be a non-empty string');
+  return data === undefined ? { event } : { event, data };
+}

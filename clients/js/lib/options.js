@@ -1,0 +1,37 @@
+/**
+ * The options of `connect` and their defaults.
+ *
+ * @module switchboard/lib/options
+ */
+
+/**
+ * @typedef {object} ConnectOptions
+ * @property {typeof WebSocket} [WebSocket] - WebSocket class to use (default: the global one).
+ * @property {typeof fetch} [fetch] - `fetch` for long-polling (default: the global one).
+ * @property {string[]} [transports=['websocket','polling']] - transports to use, the first tried first.
+ * @property {number} [upgradeRetry=30000] - ms between tries to move a long-polling session to WebSocket.
+ * @property {string} [token] - sent as `token=` on the handshake (authentication hook).
+ * @property {boolean} [reconnect=true] - reconnect after a lost link.
+ * @property {number} [reconnectAttempts=Infinity] - reconnect attempts after a lost link or failed handshake before giving up (0: never retry).
+ * @property {number} [reconnectDelay=1000] - first backoff ceiling in ms; it doubles each attempt.
+ * @property {number} [reconnectDelayMax=30000] - largest backoff ceiling in ms.
+ * @property {boolean} [jitter=true] - full jitter: wait a random time between 0 and the ceiling.
+ * @property {number} [connectTimeout=20000] - ms for a handshake to reach `$welcome`.
+ * @property {number} [ackTimeout=10000] - default `emitWithAck` timeout in ms.
+ * @property {number} [maxQueue=100] - messages kept while disconnected (see `emit`).
+ */
+
+/**
+ * The options given, over the defaults (a new object each call: nothing is shared
+ * between clients).
+ * @param {ConnectOptions} [options]
+ * @returns {ConnectOptions & {transports: string[]}}
+ */
+export function withDefaults(options = {}) {
+  return {
+    reconnect: true, reconnectAttempts: Infinity, reconnectDelay: 1000,
+    reconnectDelayMax: 30000, jitter: true, connectTimeout: 20000,
+    ackTimeout: 10000, maxQueue: 100, transports: ['websocket', 'polling'],
+    upgradeRetry: 30000, ...options,
+  };
+}
