@@ -115,8 +115,7 @@ fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
 /// Handles a socket's inbound work in order until the connection ends, then
 /// runs the disconnect handler once.
 pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
-    let router = socket.hub.inner.router.clone();
-    if let Some(connect) = &router.connect {
+    if let Some(connect) = socket.hub.inner.router.connect.clone() {
         guarded(&socket, "connect", connect(socket.clone())).await;
     }
     while let Some(work) = rx.recv().await {
@@ -128,7 +127,7 @@ pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
     // A bound channel's receiver ends once it has taken what was queued.
     socket.shared.tap.lock().take();
     let reason = socket.closed().await;
-    if let Some(disconnect) = &router.disconnect {
+    if let Some(disconnect) = socket.hub.inner.router.disconnect.clone() {
         guarded(&socket, "disconnect", disconnect(socket.clone(), reason)).await;
     }
 }
