@@ -224,8 +224,10 @@ async fn shutdown_drops_sockets_that_do_not_close_by_the_deadline() {
         .build();
     let server = TestServer::start_hub(hub.clone()).await;
     // A raw client that never answers the close frame nor reads.
-    let _raw = common::RawClient::connect(server.addr, "/ws").await;
-    common::eventually("socket registered", || hub.count() == 1).await;
+    let mut raw = common::RawClient::connect(server.addr, "/ws").await;
+    // `$welcome` is queued once the socket is registered.
+    assert!(raw.read_text_frame().await.contains("$welcome"));
+    assert_eq!(hub.count(), 1);
     let started = tokio::time::Instant::now();
     tokio::time::timeout(common::WAIT, hub.shutdown())
         .await

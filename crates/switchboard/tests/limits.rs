@@ -100,8 +100,8 @@ async fn slot_is_freed_when_a_client_leaves() {
         common::within(gone.recv()).await.unwrap(),
         DisconnectReason::ClientClosed(1000)
     );
-    // The slot is released once the disconnect handler has run.
-    common::eventually("slot release", || server.hub.count() == 0).await;
+    // The slot is released as the link ends: retry briefly for the race
+    // between the handler and the release.
     let mut connected = None;
     for _ in 0..50 {
         if let Ok(client) = Client::try_connect_with(&server.url(), &[]).await {

@@ -197,7 +197,9 @@ fn rmp_decode(bytes: &[u8]) -> Value {
     serde_json::to_value(message).unwrap()
 }
 
-/// Waits until `condition` holds, polling on the runtime, or fails.
+/// Waits until `condition` holds, or fails after `WAIT`. Only for states the
+/// hub announces no event for (a dropped link seen by the hub); it checks
+/// the condition every few milliseconds.
 pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !condition() {
@@ -254,6 +256,23 @@ impl RawClient {
         frame.extend_from_slice(&[0, 0, 0, 0]);
         frame.extend_from_slice(payload);
         self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// Reads one unfragmented text frame of under 64 KiB.
+    pub async fn read_text_frame(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut header = [0u8; 2];
+        within(self.stream.read_exact(&mut header)).await.unwrap();
+        assert_eq!(header[0], 0x81, "a final text frame");
+        let mut len = usize::from(header[1] & 0x7f);
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            within(self.stream.read_exact(&mut ext)).await.unwrap();
+            len = usize::from(u16::from_be_bytes(ext));
+        }
+        let mut payload = vec![0u8; len];
+        within(self.stream.read_exact(&mut payload)).await.unwrap();
+        String::from_utf8(payload).unwrap()
     }
 
     /// Reads frames until a close frame; returns its code (None: EOF first).
