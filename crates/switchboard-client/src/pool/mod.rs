@@ -1,1 +1,590 @@
-//! The outbound connection pool: named raw WebSocket connections with one merged stream.
+//! The outbound connection pool: named raw WebSocket connections with one
+//! merged stream.
+//!
+//! A [`Pool`] holds connections to arbitrary WebSocket services (raw
+//! frames, no envelope) and, alongside them, sockets accepted by a
+//! Switchboard hub in raw mode ([`Pool::adopt`]). Everything received, and
+//! every change of state, arrives on one bounded stream of [`PoolEvent`]s
+//! ([`PoolEvents`]), each tagged with its connection's id.
+//!
+//! Each dialed connection is one task: it dials (`ws://`, or `wss://` over
+//! rustls), runs the `on_connect` hook so the application can resubscribe,
+//! pings the peer and drops it when no pong comes back in time, and
+//! redials with exponential backoff and jitter. A URL that fails never
+//! blocks the pool nor the other connections.
+//!
+//! ## Bounded everywhere
+//!
+//! - The merged stream holds at most `event_capacity` events; what happens
+//!   when it is full is the pool's [`OverflowPolicy`]: connections wait
+//!   (`Backpressure`, the default: nothing is lost and the waiting
+//!   connection stops reading its peer), or frames are dropped and counted
+//!   (`DropNewest`, `DropOldest`). State events are never dropped. A
+//!   closing connection's last events (at most three: `Connected`,
+//!   `Disconnected`, `Removed`) go in regardless of capacity so that
+//!   closing never waits for the consumer.
+//! - Each dialed connection queues at most `send_queue` frames to write;
+//!   a send beyond that fails at once with [`PoolError::QueueFull`]. Frames
+//!   sent while a connection is down wait in that queue and go out after it
+//!   reconnects (after those its `on_connect` hook sends, or before: they
+//!   are written in the order they were queued).
+//! - Adopted sockets use the hub's own bounded send queue and its slow
+//!   consumer policy (`4001`).
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use switchboard_client::pool::{ConnectionOptions, Frame, Pool, PoolEvent};
+//!
+//! # async fn run() -> Result<(), switchboard_client::pool::PoolError> {
+//! let (pool, mut events) = Pool::new();
+//! let options = ConnectionOptions::new()
+//!     .reconnect_delay(Duration::from_millis(200), Duration::from_secs(10))
+//!     .on_connect(|sender| async move {
+//!         // Runs on every (re)connect: subscribe again.
+//!         sender.send(Frame::text(r#"{"subscribe":"trades"}"#))?;
+//!         Ok(())
+//!     });
+//! pool.add_with("exchange-a", "wss://feed.example/ws", options)?;
+//! pool.add_url("ws://127.0.0.1:9001/")?;
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         PoolEvent::Frame { id, frame } => tracing::info!(%id, ?frame),
+//!         other => tracing::info!(?other, "state"),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod adopted;
+mod connection;
+mod dial;
+mod error;
+mod events;
+mod options;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use switchboard::{RawFrame, Socket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use connection::ConnectionSender;
+pub use dial::tls_config_with_roots;
+pub use error::{DialError, PoolError};
+pub use events::{DisconnectReason, Frame, OverflowPolicy, PoolEvent, PoolEvents};
+pub use options::{Backoff, ConnectionOptions, HookError};
+
+use connection::Dialed;
+use events::{EventQueue, ProducerGuard};
+
+/// Configures a [`Pool`]: the merged stream's capacity and overflow policy,
+/// and the options connections get by default.
+#[derive(Debug, Clone)]
+pub struct PoolBuilder {
+    capacity: usize,
+    policy: OverflowPolicy,
+    defaults: ConnectionOptions,
+}
+
+impl Default for PoolBuilder {
+    fn default() -> Self {
+        Self {
+            capacity: 1024,
+            policy: OverflowPolicy::Backpressure,
+            defaults: ConnectionOptions::default(),
+        }
+    }
+}
+
+impl PoolBuilder {
+    /// How many events the merged stream holds (default 1,024, at least 1).
+    pub fn event_capacity(mut self, events: usize) -> Self {
+        self.capacity = events.max(1);
+        self
+    }
+
+    /// What to do when the merged stream is full (default
+    /// [`OverflowPolicy::Backpressure`]).
+    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The options of connections added without their own.
+    pub fn default_options(mut self, options: ConnectionOptions) -> Self {
+        self.defaults = options;
+        self
+    }
+
+    /// Builds the pool and the receiver of its merged stream.
+    pub fn build(self) -> (Pool, PoolEvents) {
+        let queue = EventQueue::new(self.capacity, self.policy);
+        let producer = queue.producer();
+        let inner = Arc::new(Inner {
+            registry: Mutex::new(Registry::default()),
+            producer: Mutex::new(Some(producer)),
+            queue: queue.clone(),
+            defaults: self.defaults,
+        });
+        (Pool { inner }, PoolEvents::new(queue))
+    }
+}
+
+/// Where a connection of the pool comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Dialed by the pool, to this URL.
+    Dialed(String),
+    /// Accepted by a hub and adopted; the hub's socket id.
+    Adopted(String),
+}
+
+/// One connection as [`Pool::list`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// Its id in the pool.
+    pub id: String,
+    /// Where it comes from.
+    pub source: Source,
+    /// Whether it is up right now.
+    pub connected: bool,
+}
+
+/// The outcome of [`Pool::send_all`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SendAll {
+    /// How many connections queued the frame.
+    pub sent: usize,
+    /// The connections that did not, and why.
+    pub failed: Vec<(String, PoolError)>,
+}
+
+enum Route {
+    Dialed {
+        url: String,
+        frames: mpsc::Sender<Frame>,
+    },
+    Adopted(Socket),
+}
+
+struct Entry {
+    key: u64,
+    route: Route,
+    close: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    connected: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Registry {
+    entries: HashMap<Arc<str>, Entry>,
+    /// Adopted sockets: hub socket id to pool id.
+    by_socket: HashMap<String, Arc<str>>,
+    next_key: u64,
+    closed: bool,
+}
+
+struct Inner {
+    registry: Mutex<Registry>,
+    /// The pool's own share of the merged stream: dropped by `close_all`
+    /// (or with the pool), so the stream ends once the tasks have.
+    producer: Mutex<Option<ProducerGuard>>,
+    queue: Arc<EventQueue>,
+    defaults: ConnectionOptions,
+}
+
+impl Inner {
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets entry `id` if it is still the one with `key`.
+    fn forget(&self, id: &str, key: u64) {
+        let mut registry = self.registry();
+        if registry.entries.get(id).is_some_and(|e| e.key == key) {
+            if let Some(Entry {
+                route: Route::Adopted(socket),
+                ..
+            }) = registry.entries.remove(id)
+            {
+                registry.by_socket.remove(socket.id());
+            }
+        }
+    }
+}
+
+/// A pool of named WebSocket connections, dialed or adopted, with one merged
+/// stream of [`PoolEvent`]s. Cheap to clone: every clone is a handle on the
+/// same pool. Dropping the last handle closes every connection.
+///
+/// Methods that start connections spawn tasks: call them inside a Tokio
+/// runtime.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("connections", &self.count())
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
+impl Pool {
+    /// A pool with the default settings (see [`PoolBuilder`]).
+    pub fn new() -> (Self, PoolEvents) {
+        PoolBuilder::default().build()
+    }
+
+    /// Configures a pool.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// Adds a connection to `url` under `id`, with the pool's default
+    /// options. It is dialed in the background; watch the stream for
+    /// `Connected`.
+    pub fn add(&self, id: impl Into<String>, url: &str) -> Result<(), PoolError> {
+        self.add_with(id, url, self.inner.defaults.clone())
+    }
+
+    /// Adds a connection to `url` whose id is the URL itself.
+    pub fn add_url(&self, url: &str) -> Result<(), PoolError> {
+        self.add(url, url)
+    }
+
+    /// Adds a connection to `url` under `id` with its own options.
+    pub fn add_with(
+        &self,
+        id: impl Into<String>,
+        url: &str,
+        options: ConnectionOptions,
+    ) -> Result<(), PoolError> {
+        let target = dial::Target::parse(url).map_err(|e| match e {
+            DialError::InvalidUrl(why) => PoolError::InvalidUrl(why),
+            other => PoolError::InvalidUrl(other.to_string()),
+        })?;
+        let id: Arc<str> = Arc::from(id.into());
+        let (frames_tx, frames_rx) = connection::new_channel(options.send_queue);
+        let (close_tx, close_rx) = watch::channel(false);
+        let connected = Arc::new(AtomicBool::new(false));
+        let sender = ConnectionSender::new(id.clone(), frames_tx.downgrade());
+        let mut registry = self.inner.registry();
+        if registry.closed {
+            return Err(PoolError::PoolClosed);
+        }
+        if registry.entries.contains_key(&id) {
+            return Err(PoolError::DuplicateId(id.to_string()));
+        }
+        let key = registry.next_key;
+        registry.next_key += 1;
+        let dialed = Dialed::new(
+            id.clone(),
+            target,
+            options,
+            self.inner.queue.producer(),
+            connected.clone(),
+            sender,
+            frames_rx,
+            close_rx,
+        );
+        let weak = Arc::downgrade(&self.inner);
+        let task_id = id.clone();
+        let task = tokio::spawn(async move {
+            let events = dialed.run().await;
+            finish(&weak, &task_id, key, events);
+        });
+        registry.entries.insert(
+            id,
+            Entry {
+                key,
+                route: Route::Dialed {
+                    url: url.to_owned(),
+                    frames: frames_tx,
+                },
+                close: close_tx,
+                task: Some(task),
+                connected,
+            },
+        );
+        Ok(())
+    }
+
+    /// Adopts a socket accepted by a hub in raw mode under `id`: it is
+    /// reported `Connected` now, [`Pool::send`] and [`Pool::send_all`] reach
+    /// it, and it leaves the pool (`Disconnected`, `Removed`) when it
+    /// closes. Its frames reach the stream through [`Pool::deliver_raw`]:
+    /// install [`Pool::raw_handler`] as the hub's `on_raw` handler and adopt
+    /// in the hub's `on_connect` handler, so no frame comes before.
+    /// Raw-mode sessions are not resumed, so it leaves as soon as its link
+    /// drops.
+    pub async fn adopt(&self, id: impl Into<String>, socket: Socket) -> Result<(), PoolError> {
+        let id: Arc<str> = Arc::from(id.into());
+        let (close_tx, close_rx) = watch::channel(false);
+        let connected = Arc::new(AtomicBool::new(true));
+        let producer = {
+            let mut registry = self.inner.registry();
+            if registry.closed {
+                return Err(PoolError::PoolClosed);
+            }
+            if registry.entries.contains_key(&id) {
+                return Err(PoolError::DuplicateId(id.to_string()));
+            }
+            let key = registry.next_key;
+            registry.next_key += 1;
+            registry
+                .by_socket
+                .insert(socket.id().to_owned(), id.clone());
+            registry.entries.insert(
+                id.clone(),
+                Entry {
+                    key,
+                    route: Route::Adopted(socket.clone()),
+                    close: close_tx,
+                    task: None,
+                    connected: connected.clone(),
+                },
+            );
+            (self.inner.queue.producer(), key)
+        };
+        let (events, key) = producer;
+        let _ = events
+            .queue()
+            .push(PoolEvent::Connected { id: id.clone() })
+            .await;
+        let weak = Arc::downgrade(&self.inner);
+        let task_id = id.clone();
+        let task = tokio::spawn(async move {
+            let events = adopted::run(task_id.clone(), socket, close_rx, connected, events).await;
+            finish(&weak, &task_id, key, events);
+        });
+        let mut registry = self.inner.registry();
+        match registry.entries.get_mut(&id) {
+            Some(entry) if entry.key == key => entry.task = Some(task),
+            // Already removed or closed: the task ends on its own.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Puts a frame an adopted socket received on the merged stream, waiting
+    /// for room under backpressure (which holds the hub's dispatcher for
+    /// that socket, so the hub stops reading it). Fails with
+    /// [`PoolError::UnknownId`] when the socket is not adopted (or left).
+    pub async fn deliver_raw(&self, socket: &Socket, frame: RawFrame) -> Result<(), PoolError> {
+        let id = self
+            .inner
+            .registry()
+            .by_socket
+            .get(socket.id())
+            .cloned()
+            .ok_or_else(|| PoolError::UnknownId(socket.id().to_owned()))?;
+        let frame = if frame.binary {
+            Frame::Binary(frame.data)
+        } else {
+            Frame::Text(frame.data)
+        };
+        let _ = self.inner.queue.push(PoolEvent::Frame { id, frame }).await;
+        Ok(())
+    }
+
+    /// A handler for [`switchboard::HubBuilder::on_raw`] that passes every
+    /// frame of adopted sockets to [`Pool::deliver_raw`] (frames of sockets
+    /// not adopted are dropped with a debug log). It holds the pool weakly.
+    pub fn raw_handler(
+        &self,
+    ) -> impl Fn(Socket, RawFrame) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
+    {
+        let weak = Arc::downgrade(&self.inner);
+        move |socket, frame| {
+            let weak = weak.clone();
+            Box::pin(async move {
+                let Some(inner) = weak.upgrade() else { return };
+                let pool = Pool { inner };
+                if let Err(error) = pool.deliver_raw(&socket, frame).await {
+                    tracing::debug!(%error, "raw frame from a socket not in the pool");
+                }
+            })
+        }
+    }
+
+    /// Removes connection `id`: a dialed one writes what is queued, then a
+    /// close frame; an adopted one is disconnected (1000). Returns once its task has ended, after
+    /// `Removed` is on the stream.
+    pub async fn remove(&self, id: &str) -> Result<(), PoolError> {
+        let entry = {
+            let mut registry = self.inner.registry();
+            let entry = registry
+                .entries
+                .remove(id)
+                .ok_or_else(|| PoolError::UnknownId(id.to_owned()))?;
+            if let Route::Adopted(socket) = &entry.route {
+                registry.by_socket.remove(socket.id());
+            }
+            entry
+        };
+        stop(entry).await;
+        Ok(())
+    }
+
+    /// Queues `frame` for connection `id` without waiting.
+    pub fn send(&self, id: &str, frame: Frame) -> Result<(), PoolError> {
+        let route = {
+            let registry = self.inner.registry();
+            let entry = registry
+                .entries
+                .get(id)
+                .ok_or_else(|| PoolError::UnknownId(id.to_owned()))?;
+            match &entry.route {
+                Route::Dialed { frames, .. } => Err(frames.clone()),
+                Route::Adopted(socket) => Ok(socket.clone()),
+            }
+        };
+        send_on(id, route, frame)
+    }
+
+    /// Queues `frame` for every connection; a full or closed one does not
+    /// stop the others and is listed in the outcome.
+    pub fn send_all(&self, frame: Frame) -> SendAll {
+        let routes: Vec<(String, Result<Socket, mpsc::Sender<Frame>>)> = {
+            let registry = self.inner.registry();
+            registry
+                .entries
+                .iter()
+                .map(|(id, entry)| {
+                    let route = match &entry.route {
+                        Route::Dialed { frames, .. } => Err(frames.clone()),
+                        Route::Adopted(socket) => Ok(socket.clone()),
+                    };
+                    (id.to_string(), route)
+                })
+                .collect()
+        };
+        let mut outcome = SendAll::default();
+        for (id, route) in routes {
+            match send_on(&id, route, frame.clone()) {
+                Ok(()) => outcome.sent += 1,
+                Err(error) => outcome.failed.push((id, error)),
+            }
+        }
+        outcome
+    }
+
+    /// A sender for connection `id` (dialed connections only), like the one
+    /// the `on_connect` hook gets.
+    pub fn sender(&self, id: &str) -> Option<ConnectionSender> {
+        let registry = self.inner.registry();
+        let (key, entry) = registry.entries.get_key_value(id)?;
+        match &entry.route {
+            Route::Dialed { frames, .. } => {
+                Some(ConnectionSender::new(key.clone(), frames.downgrade()))
+            }
+            Route::Adopted(_) => None,
+        }
+    }
+
+    /// How many connections are in the pool (up or reconnecting).
+    pub fn count(&self) -> usize {
+        self.inner.registry().entries.len()
+    }
+
+    /// The connections in the pool, sorted by id.
+    pub fn list(&self) -> Vec<ConnectionInfo> {
+        let mut list: Vec<ConnectionInfo> = self
+            .inner
+            .registry()
+            .entries
+            .iter()
+            .map(|(id, entry)| ConnectionInfo {
+                id: id.to_string(),
+                source: match &entry.route {
+                    Route::Dialed { url, .. } => Source::Dialed(url.clone()),
+                    Route::Adopted(socket) => Source::Adopted(socket.id().to_owned()),
+                },
+                connected: entry.connected.load(Ordering::Acquire),
+            })
+            .collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    /// Frames dropped so far by the overflow policy.
+    pub fn dropped(&self) -> u64 {
+        self.inner.queue.dropped()
+    }
+
+    /// Drains the pool: refuses new connections, closes every connection
+    /// (frames already queued on a live connection are written first, then
+    /// a close frame, answered or timed out after 2 s; pending reconnects
+    /// are cancelled; adopted sockets are disconnected with 1000), and
+    /// returns once every task has ended. The merged stream then ends
+    /// after the events still queued, the last of each connection being
+    /// `Removed`. Closing never waits for the consumer of the stream.
+    pub async fn close_all(&self) {
+        let entries: Vec<Entry> = {
+            let mut registry = self.inner.registry();
+            registry.closed = true;
+            registry.by_socket.clear();
+            registry.entries.drain().map(|(_, entry)| entry).collect()
+        };
+        let stops: Vec<_> = entries.into_iter().map(stop).collect();
+        futures_util::future::join_all(stops).await;
+        let producer = self
+            .inner
+            .producer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(producer);
+    }
+}
+
+fn send_on(
+    id: &str,
+    route: Result<Socket, mpsc::Sender<Frame>>,
+    frame: Frame,
+) -> Result<(), PoolError> {
+    match route {
+        Err(frames) => connection::try_queue(id, &frames, frame),
+        Ok(socket) => {
+            let binary = frame.is_binary();
+            let data = match frame {
+                Frame::Text(b) | Frame::Binary(b) => b,
+            };
+            socket.send_raw(data, binary).map_err(|e| match e {
+                switchboard::SendError::SlowConsumer => PoolError::QueueFull(id.to_owned()),
+                _ => PoolError::Closed(id.to_owned()),
+            })
+        }
+    }
+}
+
+/// Signals an entry's task to close and waits for it to end.
+async fn stop(mut entry: Entry) {
+    let _ = entry.close.send(true);
+    if let Some(task) = entry.task.take() {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "a pool connection task failed");
+        }
+    }
+}
+
+/// The end of a connection task: leave the registry, then report `Removed`.
+fn finish(weak: &Weak<Inner>, id: &Arc<str>, key: u64, events: ProducerGuard) {
+    if let Some(inner) = weak.upgrade() {
+        inner.forget(id, key);
+    }
+    events
+        .queue()
+        .force_push(PoolEvent::Removed { id: id.clone() });
+}

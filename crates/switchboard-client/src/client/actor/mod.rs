@@ -1,0 +1,645 @@
+//! The connection task: owns the socket, the session (resume count), the
+//! pending acks and the queue; the handles talk to it over a bounded mpsc.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::Value;
+use sockudo_ws::{Error as WsError, Message as WsMessage};
+use switchboard_protocol::{Codec, ErrorBody, Message, Welcome, reserved};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::{Instant, Sleep};
+
+use super::backoff::Backoff;
+use super::builder::Batching;
+use super::dial::{DialOptions, WsConn, dial};
+use super::error::{AckError, DialError, DisconnectReason, EmitError};
+use super::handle::{Command, Event, RequestKind, Shared, State};
+use super::link::{Link, LinkItem, Transports};
+use super::poll::PollLink;
+use super::url::WsUrl;
+
+/// Close codes after which the client does not reconnect: the hub meant it
+/// (`1000` normal, `1008` policy, `4000` kicked, `4002` taken over).
+pub(crate) fn close_code_is_final(code: u16) -> bool {
+    matches!(code, 1000 | 1008 | 4000 | 4002)
+}
+
+/// A refused handshake that is final: any `4xx` (`503` is retried).
+fn refusal_is_final(status: u16) -> bool {
+    (400..500).contains(&status)
+}
+
+/// The fixed settings of one client.
+pub(crate) struct Settings {
+    pub(crate) url: WsUrl,
+    pub(crate) token: Option<String>,
+    pub(crate) dial: DialOptions,
+    pub(crate) backoff: Backoff,
+    pub(crate) max_attempts: Option<u32>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) queue_capacity: usize,
+    pub(crate) batching: Option<Batching>,
+    pub(crate) transports: Transports,
+    pub(crate) upgrade_retry: Duration,
+}
+
+/// The resumable session: its token and the count of counted messages.
+struct Session {
+    token: String,
+    received: u64,
+}
+
+struct Pending {
+    reply: oneshot::Sender<Result<Value, AckError>>,
+    kind: RequestKind,
+}
+
+type DialFuture = Pin<Box<dyn Future<Output = Result<(Link, Welcome), DialError>> + Send>>;
+
+/// How a phase ended.
+enum Outcome {
+    /// Try again (after the backoff) with this reason.
+    Retry(DisconnectReason),
+    /// Stop for good.
+    Stop(DisconnectReason),
+}
+
+/// The connection task.
+pub(crate) struct Actor {
+    settings: Arc<Settings>,
+    rx: mpsc::Receiver<Command>,
+    weak: mpsc::WeakSender<Command>,
+    state: watch::Sender<State>,
+    events: broadcast::Sender<Event>,
+    shared: Arc<Shared>,
+    session: Option<Session>,
+    pending: HashMap<u64, Pending>,
+    /// Ack numbers of requests still in `queue` (not sent on any link).
+    queue: VecDeque<Message>,
+    next_ack: u64,
+    prune_at: usize,
+    ever_connected: bool,
+    /// Rejoins awaited before `Connected` is announced.
+    rejoins: usize,
+    announce: Option<Event>,
+    batch: Vec<Message>,
+    /// How long a live link may be silent (`ping_interval + ping_timeout`).
+    watchdog_interval: Duration,
+    /// Counted messages to skip: replays of what long-polling delivered
+    /// before an upgrade to WebSocket.
+    skip: u64,
+}
+
+impl Actor {
+    pub(crate) fn new(
+        settings: Settings,
+        rx: mpsc::Receiver<Command>,
+        weak: mpsc::WeakSender<Command>,
+        state: watch::Sender<State>,
+        events: broadcast::Sender<Event>,
+        shared: Arc<Shared>,
+    ) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            rx,
+            weak,
+            state,
+            events,
+            shared,
+            session: None,
+            pending: HashMap::new(),
+            queue: VecDeque::new(),
+            next_ack: 1,
+            prune_at: 64,
+            ever_connected: false,
+            rejoins: 0,
+            announce: None,
+            batch: Vec::new(),
+            watchdog_interval: Duration::from_secs(45),
+            skip: 0,
+        }
+    }
+
+    fn event(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn set_state(&self, state: State) {
+        self.state.send_if_modified(|s| {
+            let changed = *s != state;
+            *s = state;
+            changed
+        });
+    }
+
+    /// Runs until the client is closed or gives up.
+    pub(crate) async fn run(mut self) {
+        let mut attempt: u32 = 0;
+        loop {
+            let outcome = match self.dial_phase().await {
+                Ok(Some((conn, welcome))) => {
+                    attempt = 0;
+                    self.live(conn, welcome).await
+                }
+                Ok(None) => return,
+                Err(outcome) => outcome,
+            };
+            let reason = match outcome {
+                Outcome::Stop(reason) => return self.stop(reason),
+                Outcome::Retry(reason) => reason,
+            };
+            attempt = attempt.saturating_add(1);
+            if let Some(max) = self.settings.max_attempts {
+                if attempt > max {
+                    let attempts = attempt - 1;
+                    return self.stop(DisconnectReason::GaveUp {
+                        attempts,
+                        last: Box::new(reason),
+                    });
+                }
+            }
+            self.set_state(if self.ever_connected {
+                State::Reconnecting
+            } else {
+                State::Connecting
+            });
+            let delay = self.settings.backoff.delay(attempt);
+            tracing::debug!(attempt, ?delay, %reason, "reconnecting");
+            self.event(Event::Reconnecting { attempt, delay });
+            if !self.wait(delay).await {
+                return;
+            }
+        }
+    }
+
+    /// Stops for good: fails what waits, announces the reason.
+    fn stop(&mut self, reason: DisconnectReason) {
+        tracing::debug!(%reason, "client stopped");
+        let why = reason.to_string();
+        for (_, p) in self.pending.drain() {
+            let _ = p.reply.send(Err(AckError::Disconnected(why.clone())));
+        }
+        self.queue.clear();
+        self.set_state(State::Closed(reason.clone()));
+        if !matches!(reason, DisconnectReason::ClientClosed) {
+            self.event(Event::Disconnected {
+                reason,
+                will_reconnect: false,
+            });
+        }
+        self.rx.close();
+    }
+
+    /// Closes at the client's request while no link is live.
+    fn close_offline(&mut self, done: Option<oneshot::Sender<()>>) {
+        for (_, p) in self.pending.drain() {
+            let _ = p.reply.send(Err(AckError::Closed));
+        }
+        self.stop(DisconnectReason::ClientClosed);
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+
+    /// The query of the next dial: token, and resume when a session exists.
+    fn target(&self) -> String {
+        let mut extra: Vec<(&str, String)> = Vec::new();
+        if let Some(token) = &self.settings.token {
+            extra.push(("token", token.clone()));
+        }
+        if let Some(s) = &self.session {
+            extra.push(("resume", s.token.clone()));
+            extra.push(("last", s.received.to_string()));
+        }
+        let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.settings.url.target(&pairs)
+    }
+
+    fn dial_future(&self) -> DialFuture {
+        let settings = self.settings.clone();
+        let target = self.target();
+        let resume = self.session.as_ref().map(|s| (s.token.clone(), s.received));
+        Box::pin(async move {
+            let timeout = settings.connect_timeout;
+            let websocket = async {
+                let mut conn = dial(&settings.url, &target, &settings.dial).await?;
+                let welcome = read_welcome(&mut conn).await?;
+                Ok::<_, DialError>((Link::Ws(conn), welcome))
+            };
+            let polling = async {
+                let (link, welcome, first) = PollLink::open(
+                    &settings.url,
+                    &settings.dial.tls,
+                    settings.token.as_deref(),
+                    resume.as_ref().map(|(t, n)| (t.as_str(), *n)),
+                    settings.dial.max_message_size,
+                )
+                .await?;
+                Ok((Link::Poll(link, Some(first)), welcome))
+            };
+            let connect = async {
+                match settings.transports {
+                    Transports::WebSocket => websocket.await,
+                    Transports::LongPolling => polling.await,
+                    Transports::WebSocketWithFallback => match websocket.await {
+                        Ok(ok) => Ok(ok),
+                        Err(error) => {
+                            tracing::debug!(%error, "WebSocket failed; falling back to long-polling");
+                            polling.await
+                        }
+                    },
+                }
+            };
+            tokio::time::timeout(timeout, connect)
+                .await
+                .unwrap_or(Err(DialError::Timeout(timeout)))
+        })
+    }
+
+    /// Dials while serving commands. `Ok(None)`: closed by the client.
+    async fn dial_phase(&mut self) -> Result<Option<(Link, Welcome)>, Outcome> {
+        let mut dialing = self.dial_future();
+        loop {
+            tokio::select! {
+                result = &mut dialing => {
+                    return match result {
+                        Ok(ok) => Ok(Some(ok)),
+                        Err(DialError::Refused { status, body }) => {
+                            let reason = DisconnectReason::Refused { status, body };
+                            if refusal_is_final(status) {
+                                Err(Outcome::Stop(reason))
+                            } else {
+                                Err(Outcome::Retry(reason))
+                            }
+                        }
+                        Err(error @ DialError::InvalidUrl(_)) => {
+                            Err(Outcome::Stop(DisconnectReason::DialFailed(error.to_string())))
+                        }
+                        Err(error) => {
+                            self.event(Event::Error { code: "dial".into(), message: error.to_string() });
+                            Err(Outcome::Retry(DisconnectReason::DialFailed(error.to_string())))
+                        }
+                    };
+                }
+                command = self.rx.recv() => {
+                    if !self.offline_command(command).await {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits `delay` while serving commands; false when closed.
+    async fn wait(&mut self, delay: Duration) -> bool {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => return true,
+                command = self.rx.recv() => {
+                    if !self.offline_command(command).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a session that waits for a resume with a long-polling
+    /// `DELETE` (unless the client is WebSocket-only: a close frame needs a
+    /// link, and the hub lets the session expire).
+    async fn end_waiting_session(&mut self) {
+        if self.settings.transports == Transports::WebSocket {
+            return;
+        }
+        if let Some(session) = self.session.take() {
+            super::poll::delete_session(
+                &self.settings.url,
+                &self.settings.dial.tls,
+                &session.token,
+            )
+            .await;
+        }
+    }
+
+    /// A command while no link is live; false when the client closes.
+    async fn offline_command(&mut self, command: Option<Command>) -> bool {
+        match command {
+            None => {
+                self.end_waiting_session().await;
+                self.close_offline(None);
+                false
+            }
+            Some(Command::Close { done }) => {
+                self.end_waiting_session().await;
+                self.close_offline(Some(done));
+                false
+            }
+            Some(Command::Send { message, done }) => {
+                let _ = done.send(self.enqueue(message));
+                true
+            }
+            Some(Command::Request {
+                message,
+                kind,
+                reply,
+            }) => {
+                if let Some(message) = self.register(message, kind, reply) {
+                    if let Err(e) = self.enqueue(message) {
+                        self.fail_request_of_last(e);
+                    }
+                }
+                true
+            }
+            // A handler's reply to the hub's ack: sent after the resume
+            // (a new session drops it: its ack belongs to the old one).
+            Some(Command::Reply(message)) => {
+                if let Err(error) = self.enqueue(message) {
+                    tracing::debug!(%error, "a reply to the hub's ack was dropped");
+                }
+                true
+            }
+        }
+    }
+
+    /// Queues a message for the next live session.
+    fn enqueue(&mut self, message: Message) -> Result<(), EmitError> {
+        if self.queue.len() >= self.settings.queue_capacity {
+            return Err(EmitError::QueueFull {
+                capacity: self.settings.queue_capacity,
+            });
+        }
+        self.queue.push_back(message);
+        Ok(())
+    }
+
+    /// Registers a request; returns its message with `ack` set, or `None`
+    /// when the caller is gone already.
+    fn register(
+        &mut self,
+        message: Message,
+        kind: RequestKind,
+        reply: oneshot::Sender<Result<Value, AckError>>,
+    ) -> Option<Message> {
+        if reply.is_closed() {
+            return None;
+        }
+        if self.pending.len() >= self.prune_at {
+            self.pending.retain(|_, p| !p.reply.is_closed());
+            self.prune_at = (self.pending.len() * 2).max(64);
+        }
+        let ack = self.next_ack;
+        self.next_ack += 1;
+        self.pending.insert(ack, Pending { reply, kind });
+        Some(message.with_ack(ack))
+    }
+
+    /// Fails the request registered last (its message could not be queued).
+    fn fail_request_of_last(&mut self, error: EmitError) {
+        if let Some(p) = self.pending.remove(&(self.next_ack - 1)) {
+            let _ = p.reply.send(Err(error.into()));
+        }
+    }
+
+    /// Drives a live link until it ends.
+    async fn live(&mut self, mut conn: Link, welcome: Welcome) -> Outcome {
+        let link = match self.on_welcome(&mut conn, welcome).await {
+            Ok(()) => self.serve(&mut conn).await,
+            Err(end) => end,
+        };
+        match link {
+            LinkEnd::Closed { code, reason } => {
+                let reason = DisconnectReason::Closed { code, reason };
+                if close_code_is_final(code) {
+                    Outcome::Stop(reason)
+                } else {
+                    self.event(Event::Disconnected {
+                        reason: reason.clone(),
+                        will_reconnect: true,
+                    });
+                    Outcome::Retry(reason)
+                }
+            }
+            LinkEnd::Lost(why) => {
+                // Dropped without a close frame: a client close frame would
+                // end the session (PROTOCOL.md section 3).
+                drop(conn);
+                let reason = DisconnectReason::LinkLost(why);
+                self.event(Event::Disconnected {
+                    reason: reason.clone(),
+                    will_reconnect: true,
+                });
+                Outcome::Retry(reason)
+            }
+            LinkEnd::ClientClosed(done) => {
+                conn.close().await;
+                self.close_offline(done);
+                self.event(Event::Disconnected {
+                    reason: DisconnectReason::ClientClosed,
+                    will_reconnect: false,
+                });
+                Outcome::Stop(DisconnectReason::ClientClosed)
+            }
+        }
+    }
+
+    /// Session bookkeeping after `$welcome`: resume count, rejoins, the
+    /// queue flushed.
+    async fn on_welcome(&mut self, conn: &mut Link, welcome: Welcome) -> Result<(), LinkEnd> {
+        let compressed = conn.is_compressed();
+        let transport = conn.transport();
+        let resumed = welcome.resumed && self.session.is_some();
+        let received = match (&self.session, resumed) {
+            (Some(s), true) => s.received,
+            _ => 0,
+        };
+        if !resumed && self.ever_connected {
+            // Replies awaited from the lost session will never come; the
+            // requests still queued (never sent) keep waiting.
+            let queued: std::collections::HashSet<u64> =
+                self.queue.iter().filter_map(|m| m.ack).collect();
+            let lost: Vec<u64> = self
+                .pending
+                .keys()
+                .copied()
+                .filter(|ack| !queued.contains(ack))
+                .collect();
+            for ack in lost {
+                if let Some(p) = self.pending.remove(&ack) {
+                    let _ = p
+                        .reply
+                        .send(Err(AckError::Disconnected("the session was lost".into())));
+                }
+            }
+            // Answers to the old session's acks mean nothing to the new one.
+            self.queue.retain(|m| m.reply.is_none());
+        }
+        if self.ever_connected {
+            self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::debug!(id = %welcome.id, resumed, missed = welcome.missed, "welcome");
+        *self.shared.id.write().unwrap_or_else(|e| e.into_inner()) = Some(welcome.id.clone());
+        self.session = Some(Session {
+            token: welcome.session.clone(),
+            received,
+        });
+        let mut first: Vec<Message> = Vec::new();
+        self.rejoins = 0;
+        if !resumed && self.ever_connected {
+            let rooms = self
+                .shared
+                .rooms
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            for room in rooms {
+                let (reply, _unused) = oneshot::channel();
+                let ack = self.next_ack;
+                self.next_ack += 1;
+                // The receiver is dropped: only the kind matters for rejoins.
+                self.pending.insert(
+                    ack,
+                    Pending {
+                        reply,
+                        kind: RequestKind::Rejoin(room.clone()),
+                    },
+                );
+                first.push(
+                    Message::event(reserved::JOIN, serde_json::json!({ "room": room }))
+                        .with_ack(ack),
+                );
+                self.rejoins += 1;
+            }
+        }
+        self.ever_connected = true;
+        self.watchdog_interval = Duration::from_millis(
+            welcome
+                .ping_interval_ms
+                .saturating_add(welcome.ping_timeout_ms),
+        );
+        self.announce = Some(Event::Connected {
+            id: welcome.id,
+            resumed,
+            missed: if resumed { welcome.missed } else { 0 },
+            compressed,
+            transport,
+        });
+        if self.rejoins == 0 {
+            self.announce_connected();
+        }
+        first.extend(self.queue.drain(..));
+        self.write(conn, first).await
+    }
+
+    fn announce_connected(&mut self) {
+        if let Some(event) = self.announce.take() {
+            self.set_state(State::Connected);
+            self.event(event);
+        }
+    }
+}
+
+mod live;
+
+/// Why a live link ended.
+enum LinkEnd {
+    /// The hub sent a close frame.
+    Closed { code: u16, reason: String },
+    /// No close frame: EOF, I/O error, heartbeat timeout.
+    Lost(String),
+    /// The client closes (or every handle was dropped).
+    ClientClosed(Option<oneshot::Sender<()>>),
+}
+
+/// Reads the first message, which must be `$welcome`.
+async fn read_welcome(conn: &mut WsConn) -> Result<Welcome, DialError> {
+    loop {
+        let frame = match conn.next().await {
+            Some(Ok(WsMessage::Text(bytes) | WsMessage::Binary(bytes))) => bytes,
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+            Some(Ok(WsMessage::Close(reason))) | Some(Err(WsError::Closed(reason))) => {
+                let code = reason.map_or(1005, |r| r.code);
+                return Err(DialError::Handshake(format!(
+                    "closed ({code}) before $welcome"
+                )));
+            }
+            Some(Err(e)) => return Err(DialError::Handshake(e.to_string())),
+            None => {
+                return Err(DialError::Handshake(
+                    "connection ended before $welcome".into(),
+                ));
+            }
+        };
+        let message = Codec::Json
+            .decode(&frame)
+            .ok()
+            .and_then(|mut v| (v.len() == 1).then(|| v.pop()).flatten())
+            .and_then(Result::ok);
+        return match message {
+            Some(m) if m.event.as_deref() == Some(reserved::WELCOME) => {
+                serde_json::from_value(m.data.unwrap_or(Value::Null))
+                    .map_err(|e| DialError::Handshake(format!("bad $welcome: {e}")))
+            }
+            _ => Err(DialError::Handshake(
+                "the first message is not $welcome".into(),
+            )),
+        };
+    }
+}
+
+impl Actor {
+    /// Writes messages: one frame each, or batch frames when batching is on
+    /// (in chunks of `max_messages`); one `POST` on long-polling.
+    async fn write(&mut self, conn: &mut Link, messages: Vec<Message>) -> Result<(), LinkEnd> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let chunk = self.settings.batching.map_or(1, |b| b.max_messages);
+        let timeout = self.settings.write_timeout;
+        match tokio::time::timeout(timeout, conn.write(&messages, chunk)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(item)) => Err(LinkEnd::from_item(item)),
+            Err(_) => Err(LinkEnd::Lost(format!("write timed out after {timeout:?}"))),
+        }
+    }
+}
+
+impl LinkEnd {
+    fn from_item(item: LinkItem) -> Self {
+        match item {
+            LinkItem::Closed { code, reason } => LinkEnd::Closed { code, reason },
+            LinkItem::Lost(why) => LinkEnd::Lost(why),
+            LinkItem::Frame(_) | LinkItem::Control => {
+                LinkEnd::Lost("unexpected write result".into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_codes_decide_reconnects() {
+        for code in [1000, 1008, 4000, 4002] {
+            assert!(close_code_is_final(code), "{code} stops");
+        }
+        for code in [1001, 1002, 1005, 1007, 1009, 1011, 4001] {
+            assert!(!close_code_is_final(code), "{code} reconnects");
+        }
+        for status in [400, 403, 404, 405] {
+            assert!(refusal_is_final(status), "{status} stops");
+        }
+        for status in [500, 502, 503] {
+            assert!(!refusal_is_final(status), "{status} is retried");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Typed errors, one enum per operation.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Why a WebSocket dial failed. Shared with the pool's dial code.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// The URL could not be parsed or has an unsupported scheme.
+    #[error("invalid URL {0}")]
+    InvalidUrl(String),
+    /// TCP connect, read or write failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The TLS setup or handshake failed.
+    #[error("TLS error: {0}")]
+    Tls(String),
+    /// The server answered the upgrade with a plain HTTP status.
+    #[error("handshake refused with HTTP {status}: {body}")]
+    Refused {
+        /// The HTTP status, e.g. 403 or 503.
+        status: u16,
+        /// The start of the answer's body.
+        body: String,
+    },
+    /// The server's answer is not a valid WebSocket upgrade.
+    #[error("bad upgrade response: {0}")]
+    Handshake(String),
+    /// The dial, handshake or `$welcome` took too long.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// Why [`Client::emit`](super::Client::emit) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// Disconnected and the queue of messages waiting for a link is full.
+    #[error("the client queue is full ({capacity} messages)")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The client is closed.
+    #[error("the client is closed")]
+    Closed,
+    /// The data could not be serialized.
+    #[error("the data could not be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The event name is empty or reserved (`$...`).
+    #[error("event name `{0}` is empty or reserved")]
+    InvalidEvent(String),
+}
+
+/// Why an acknowledged request ([`Client::emit_with_ack`](super::Client::emit_with_ack),
+/// [`Client::join`](super::Client::join), ...) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    /// No reply within the timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The hub (or its handler) answered with an error body.
+    #[error("the hub answered {code}: {message}")]
+    Remote {
+        /// The error code, e.g. `forbidden` or `no_handler`.
+        code: String,
+        /// The error message.
+        message: String,
+    },
+    /// The session the request was sent on was lost (a new session started
+    /// or the client gave up), so no reply will come.
+    #[error("disconnected before the reply: {0}")]
+    Disconnected(String),
+    /// The client is closed.
+    #[error("the client is closed")]
+    Closed,
+    /// Disconnected and the queue is full.
+    #[error("the client queue is full ({capacity} messages)")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The reply's data does not decode into the requested type.
+    #[error("the reply does not decode: {0}")]
+    Decode(serde_json::Error),
+    /// The request's data could not be serialized.
+    #[error("the data could not be encoded: {0}")]
+    Encode(serde_json::Error),
+    /// The event name is empty or reserved (`$...`).
+    #[error("event name `{0}` is empty or reserved")]
+    InvalidEvent(String),
+}
+
+impl From<EmitError> for AckError {
+    fn from(e: EmitError) -> Self {
+        match e {
+            EmitError::QueueFull { capacity } => AckError::QueueFull { capacity },
+            EmitError::Closed => AckError::Closed,
+            EmitError::Encode(e) => AckError::Encode(e),
+            EmitError::InvalidEvent(name) => AckError::InvalidEvent(name),
+        }
+    }
+}
+
+/// Why [`ClientBuilder::connect`](super::ClientBuilder::connect) failed:
+/// the client stopped before its first `$welcome`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("could not connect: {0}")]
+pub struct ConnectError(pub DisconnectReason);
+
+/// A handler's failure; its code and message answer the hub's ack. Any
+/// `std::error::Error` converts into it (code `internal`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerError {
+    /// The code sent to the hub.
+    pub code: String,
+    /// The message sent to the hub.
+    pub message: String,
+}
+
+impl HandlerError {
+    /// An `internal` error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self::with_code("internal", message)
+    }
+
+    /// An error with an application-defined code.
+    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl<E: std::error::Error> From<E> for HandlerError {
+    fn from(error: E) -> Self {
+        Self::new(error.to_string())
+    }
+}
+
+/// Why a link ended or why the client stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The hub sent a close frame with this code and reason.
+    Closed {
+        /// The close code (e.g. `4000` kicked, `1001` going away).
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
+    /// The link dropped without a close frame (network loss, heartbeat).
+    LinkLost(String),
+    /// The hub refused the handshake with an HTTP status.
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the answer's body.
+        body: String,
+    },
+    /// A dial attempt failed (connect, TLS, bad upgrade, timeout).
+    DialFailed(String),
+    /// More than `max_attempts` consecutive attempts failed.
+    GaveUp {
+        /// How many reconnect attempts were made after the first failure
+        /// (equal to `max_attempts`).
+        attempts: u32,
+        /// The last failure.
+        last: Box<DisconnectReason>,
+    },
+    /// [`Client::close`](super::Client::close) was called or every handle
+    /// was dropped.
+    ClientClosed,
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed { code, reason } => write!(f, "closed by the hub ({code} {reason})"),
+            Self::LinkLost(why) => write!(f, "link lost: {why}"),
+            Self::Refused { status, body } => write!(f, "handshake refused ({status}): {body}"),
+            Self::DialFailed(why) => write!(f, "dial failed: {why}"),
+            Self::GaveUp { attempts, last } => {
+                write!(f, "gave up after {attempts} attempts; last: {last}")
+            }
+            Self::ClientClosed => f.write_str("closed by the client"),
+        }
+    }
+}
+
+impl std::error::Error for DisconnectReason {}

@@ -1,0 +1,352 @@
+//! The cloneable [`Client`] handle: commands to the connection task.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use switchboard_protocol::{Message, reserved};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use super::error::{AckError, DisconnectReason, EmitError, HandlerError};
+use super::handler::{Handlers, erase};
+
+/// The client's connection state, on a `watch` ([`Client::state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Dialing for the first time.
+    Connecting,
+    /// A live link with a welcomed session (and, on a new session, its
+    /// rooms rejoined).
+    Connected,
+    /// The link was lost; waiting or dialing to reconnect.
+    Reconnecting,
+    /// Stopped for good, with the reason.
+    Closed(DisconnectReason),
+}
+
+/// Lifecycle events ([`Client::events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A session is live: after every `$welcome` (after the rooms are
+    /// rejoined on a new session).
+    Connected {
+        /// The socket id.
+        id: String,
+        /// Whether the session was resumed.
+        resumed: bool,
+        /// How many missed messages the hub replays (resume only).
+        missed: u64,
+        /// Whether permessage-deflate was negotiated.
+        compressed: bool,
+        /// The link's transport.
+        transport: super::link::Transport,
+    },
+    /// A live link ended.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+        /// Whether the client tries again.
+        will_reconnect: bool,
+    },
+    /// A reconnect attempt is scheduled.
+    Reconnecting {
+        /// The attempt's number (1-based, since the last live link).
+        attempt: u32,
+        /// How long the client waits before it.
+        delay: Duration,
+    },
+    /// Something went wrong that did not end the link: the hub's `$error`,
+    /// a frame that does not decode, a failed handler, a refused rejoin, a
+    /// failed dial attempt.
+    Error {
+        /// A protocol code (`bad_message`, `forbidden`, ...) or a client one
+        /// (`dial`, `handler`, `rejoin`).
+        code: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// What a request's reply means to the connection task.
+#[derive(Debug, Clone)]
+pub(crate) enum RequestKind {
+    /// A plain `emit_with_ack`.
+    Plain,
+    /// `join(room)`: the room is remembered on success.
+    Join(String),
+    /// A rejoin after a new session (internal).
+    Rejoin(String),
+}
+
+/// A command from a handle to the connection task.
+pub(crate) enum Command {
+    /// Send (or queue) a message without ack.
+    Send {
+        message: Message,
+        done: oneshot::Sender<Result<(), EmitError>>,
+    },
+    /// Send (or queue) a message with an ack number assigned by the task.
+    Request {
+        message: Message,
+        kind: RequestKind,
+        reply: oneshot::Sender<Result<Value, AckError>>,
+    },
+    /// A handler's answer to the hub's ack: sent only on the live link.
+    Reply(Message),
+    /// Close the session for good.
+    Close { done: oneshot::Sender<()> },
+}
+
+/// State shared by the handles and the connection task (short locks only).
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) id: RwLock<Option<String>>,
+    pub(crate) rooms: RwLock<BTreeSet<String>>,
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) handlers: Handlers,
+}
+
+/// A handle to a Switchboard client: cheap to clone; every clone drives the
+/// same connection task. The connection closes (with a close frame) when
+/// the last handle is dropped or [`Client::close`] is called.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) state: watch::Receiver<State>,
+    pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) first_events: Arc<Mutex<Option<broadcast::Receiver<Event>>>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) ack_timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id())
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+fn checked_event(event: &str) -> Result<(), EmitError> {
+    if event.is_empty() || reserved::is_reserved(event) {
+        return Err(EmitError::InvalidEvent(event.to_owned()));
+    }
+    Ok(())
+}
+
+impl Client {
+    /// Sends an event. While disconnected it is queued (bounded) and sent
+    /// after the next `$welcome`; a full queue fails with
+    /// [`EmitError::QueueFull`].
+    pub async fn emit(&self, event: &str, data: impl Serialize) -> Result<(), EmitError> {
+        checked_event(event)?;
+        let message = Message::event(event, serde_json::to_value(data)?);
+        self.send(message).await
+    }
+
+    /// Sends an event asking for a reply and decodes the reply's data into
+    /// `T`. `timeout` (or, with `None`, the builder's ack timeout) bounds the
+    /// whole wait, queueing included.
+    pub async fn emit_with_ack<T: DeserializeOwned>(
+        &self,
+        event: &str,
+        data: impl Serialize,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Result<T, AckError> {
+        checked_event(event)?;
+        let data = serde_json::to_value(data).map_err(AckError::Encode)?;
+        let value = self
+            .request(
+                Message::event(event, data),
+                RequestKind::Plain,
+                timeout.into(),
+            )
+            .await?;
+        serde_json::from_value(value).map_err(AckError::Decode)
+    }
+
+    /// Handles event `event` from the hub. Its data is decoded into `T`
+    /// (data that does not decode fails with `bad_message`); when the hub
+    /// asked for an ack, the handler's `Ok` value is the reply and its `Err`
+    /// the error body. Each event's handler runs in its own task. A second
+    /// handler for the same name replaces the first.
+    pub fn on<T, R, F, Fut>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+    {
+        self.shared.handlers.insert(event, erase(event, handler));
+    }
+
+    /// Joins a room (an acknowledged `$join`); joined rooms are rejoined
+    /// when a reconnect starts a new session.
+    pub async fn join(&self, room: &str) -> Result<(), AckError> {
+        let message = Message::event(reserved::JOIN, serde_json::json!({ "room": room }));
+        self.request(message, RequestKind::Join(room.to_owned()), None)
+            .await
+            .map(drop)
+    }
+
+    /// Leaves a room (an acknowledged `$leave`); it is no longer rejoined.
+    pub async fn leave(&self, room: &str) -> Result<(), AckError> {
+        self.shared
+            .rooms
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(room);
+        let message = Message::event(reserved::LEAVE, serde_json::json!({ "room": room }));
+        self.request(message, RequestKind::Plain, None)
+            .await
+            .map(drop)
+    }
+
+    /// The rooms joined through this client, sorted.
+    pub fn rooms(&self) -> Vec<String> {
+        self.shared
+            .rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Relays to the other members of `room` (PROTOCOL.md section 4).
+    pub fn to(&self, room: &str) -> RoomOperator<'_> {
+        RoomOperator {
+            client: self,
+            room: room.to_owned(),
+        }
+    }
+
+    /// The socket id from the latest `$welcome` (`None` before the first).
+    pub fn id(&self) -> Option<String> {
+        self.shared
+            .id
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The connection state, as a `watch` receiver.
+    pub fn state(&self) -> watch::Receiver<State> {
+        self.state.clone()
+    }
+
+    /// How many times a session went live again after the first
+    /// (resumed or new).
+    pub fn reconnect_count(&self) -> u64 {
+        self.shared.reconnects.load(Ordering::Relaxed)
+    }
+
+    /// The lifecycle events. The first call gets every event since the
+    /// client was built; later calls get those from now on. The channel is
+    /// bounded: a receiver that lags loses the oldest events
+    /// (`RecvError::Lagged`).
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        let first = self
+            .first_events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        first.unwrap_or_else(|| self.events.subscribe())
+    }
+
+    /// Waits until the state is [`State::Connected`]; fails with the reason
+    /// if the client closes first.
+    pub async fn connected(&self) -> Result<(), DisconnectReason> {
+        let mut state = self.state.clone();
+        let result = state
+            .wait_for(|s| matches!(s, State::Connected | State::Closed(_)))
+            .await;
+        match result.as_deref() {
+            Ok(State::Connected) => Ok(()),
+            Ok(State::Closed(reason)) => Err(reason.clone()),
+            _ => Err(DisconnectReason::ClientClosed),
+        }
+    }
+
+    /// Ends the session for good (a close frame `1000`); pending and queued
+    /// requests fail with [`AckError::Closed`]. Returns once the connection
+    /// task has finished.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(Command::Close { done }).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    pub(crate) async fn send(&self, message: Message) -> Result<(), EmitError> {
+        let (done, wait) = oneshot::channel();
+        self.commands
+            .send(Command::Send { message, done })
+            .await
+            .map_err(|_| EmitError::Closed)?;
+        wait.await.unwrap_or(Err(EmitError::Closed))
+    }
+
+    pub(crate) async fn request(
+        &self,
+        message: Message,
+        kind: RequestKind,
+        timeout: Option<Duration>,
+    ) -> Result<Value, AckError> {
+        let timeout = timeout.unwrap_or(self.ack_timeout);
+        let exchange = async {
+            let (reply, wait) = oneshot::channel();
+            self.commands
+                .send(Command::Request {
+                    message,
+                    kind,
+                    reply,
+                })
+                .await
+                .map_err(|_| AckError::Closed)?;
+            wait.await.unwrap_or(Err(AckError::Closed))
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(AckError::Timeout(timeout)))
+    }
+}
+
+/// Relays to one room: [`Client::to`].
+#[derive(Debug)]
+pub struct RoomOperator<'a> {
+    client: &'a Client,
+    room: String,
+}
+
+impl RoomOperator<'_> {
+    /// Relays an event to the room's other members.
+    pub async fn emit(&self, event: &str, data: impl Serialize) -> Result<(), EmitError> {
+        checked_event(event)?;
+        let message = Message::event(event, serde_json::to_value(data)?).with_room(&self.room);
+        self.client.send(message).await
+    }
+
+    /// Relays an event and waits for the hub to accept it (an error
+    /// `forbidden` when the relay policy refuses).
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        data: impl Serialize,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Result<(), AckError> {
+        checked_event(event)?;
+        let data = serde_json::to_value(data).map_err(AckError::Encode)?;
+        let message = Message::event(event, data).with_room(&self.room);
+        self.client
+            .request(message, RequestKind::Plain, timeout.into())
+            .await
+            .map(drop)
+    }
+}
