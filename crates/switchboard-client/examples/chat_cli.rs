@@ -2,7 +2,7 @@
 //! on stdin to it, and prints what the others say.
 //!
 //! ```text
-//! cargo run -p switchboard -- ...            # a hub on ws://127.0.0.1:8080/ws
+//! cargo run --release                        # the switchboard server: ws://127.0.0.1:8080/ws
 //! cargo run -p switchboard-client --example chat_cli -- ws://127.0.0.1:8080/ws lobby alice
 //! ```
 
