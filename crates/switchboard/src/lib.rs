@@ -46,6 +46,17 @@
 //! - Raw mode ([`HubBuilder::raw_mode`]): frames pass through without the
 //!   envelope.
 //!
+//! ## Sessions, resume and long-polling
+//!
+//! A socket is a session: a link that drops without a close frame leaves it
+//! waiting for `resume_window` (default 120 s), still in its rooms and
+//! buffering what is sent to it (the last `resume_buffer` messages, shared
+//! `Bytes`, default 1,000). A client that reconnects with
+//! `resume=<session>&last=<n>` gets the same id and exactly the messages it
+//! missed. [`Hub::router`] also serves long-polling at `{path}/poll` for
+//! networks that block WebSockets; a session may move between transports.
+//! The disconnect handler runs once, when the session ends.
+//!
 //! ## Limits and failure
 //!
 //! Every socket has a bounded send queue; one that overflows is closed with

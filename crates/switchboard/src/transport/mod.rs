@@ -1,8 +1,10 @@
-//! Transports move frames between a socket's connection task and its peer.
+//! Transports move frames between a session and its peer.
 //!
-//! The connection layer drives any [`Link`]; WebSocket is the first, and
-//! long-polling plugs in beside it. The WebSocket protocol crate stays behind
-//! this seam so it can be swapped.
+//! A connection-oriented transport implements [`Link`] and is driven by the
+//! connection task: WebSocket is the one today, and the WebSocket protocol
+//! crate stays behind this seam so it can be swapped. Long-polling has no
+//! connection to drive: its HTTP handlers ([`polling`]) drain the session's
+//! queue and feed the same inbound checks directly.
 
 pub(crate) mod handshake;
 pub(crate) mod polling;
