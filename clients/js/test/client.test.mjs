@@ -73,8 +73,11 @@ describe('client against the server', { skip }, () => {
     assert.deepEqual(meta, { room: 'relay', from: a.id });
     // An acked relay answers once the hub accepted it; had the hub sent A a copy,
     // it would have been queued before this reply.
+    // Listen first: the hub queues B's copy before A's reply, so B may see it
+    // before A's ack resolves.
+    const again = waitFor(b, 'chat');
     await a.to('relay').emitWithAck('chat', { text: 'again' });
-    await waitFor(b, 'chat');
+    await again;
     assert.deepEqual(ownCopies, []);
   });
 

@@ -74,8 +74,10 @@ describe('resume and long-polling against the server', { skip }, () => {
     await client.join('cut');
     const id = client.id;
     const seen = collect(client, 'news');
+    // Listen before publishing: the message can arrive before the API answers.
+    const first = waitFor(client, 'news', { filter: (d) => d === 0 });
     await publish({ event: 'news', data: 0, room: 'cut' });
-    await waitFor(client, 'news', { filter: (d) => d === 0 });
+    await first;
 
     // Cut the link and keep the client out until three messages are published.
     const down = waitFor(client, 'disconnect');
@@ -90,8 +92,9 @@ describe('resume and long-polling against the server', { skip }, () => {
     const [again] = await back;
     assert.deepEqual(again, { id, resumed: true, missed: 3, transport: 'websocket' });
     assert.equal(client.id, id);
+    const last = waitFor(client, 'news', { filter: (d) => d === 4 });
     await publish({ event: 'news', data: 4, room: 'cut' });
-    await waitFor(client, 'news', { filter: (d) => d === 4 });
+    await last;
     assert.deepEqual(seen.map((s) => s.data), [0, 1, 2, 3, 4]);
     assert.deepEqual(seen.map((s) => s.meta.room), ['cut', 'cut', 'cut', 'cut', 'cut']);
     // The rooms were kept by the hub, not rejoined: no $join went out, and the API agrees.
@@ -109,14 +112,17 @@ describe('resume and long-polling against the server', { skip }, () => {
     // The server's frames stop reaching the client; the client's frames (its $pings, and
     // a close frame, had it sent one) still reach the server.
     px.freeze();
+    const dropped = waitFor(client, 'disconnect', { timeout: 10000 });
+    const resumed = waitFor(client, 'connect', { timeout: 20000 });
     await publish({ event: 'n', data: 1, room: 'silent' });
-    const [down] = await waitFor(client, 'disconnect', { timeout: 10000 });
+    const [down] = await dropped;
     assert.equal(down.reason, 'ping timeout');
-    const [back] = await waitFor(client, 'connect', { timeout: 10000 });
+    const [back] = await resumed;
     // Had the client sent a close frame, the session would have ended: resumed:false.
     assert.deepEqual(back, { id: info.id, resumed: true, missed: 1, transport: 'websocket' });
+    const second = waitFor(client, 'n', { filter: (d) => d === 2 });
     await publish({ event: 'n', data: 2, room: 'silent' });
-    await waitFor(client, 'n', { filter: (d) => d === 2 });
+    await second;
     assert.deepEqual(seen.map((s) => s.data), [1, 2]);
     assert.equal(client.state, 'connected');
   });
