@@ -117,7 +117,11 @@ impl BroadcastOperator {
     /// Sends an event to every recipient; returns how many it was queued
     /// for. A message reaching a socket through a room carries `room`.
     pub fn emit(self, event: &str, data: impl Serialize) -> Result<usize, SendError> {
-        let message = Message::event(event, to_value(data)?);
+        let mut message = Message::event(event, to_value(data)?);
+        // Set the room here so a one-room broadcast never copies the payload.
+        if let [room] = self.rooms.as_slice() {
+            message.room = Some(room.clone());
+        }
         Ok(self.send_message(&message))
     }
 

@@ -47,11 +47,13 @@ pub(crate) async fn run<L: Link>(
         link.close(CloseCode::Normal).await;
         return DisconnectReason::ServerClosed(CloseCode::Normal);
     };
-    let config = socket.hub.inner.config.clone();
-    let dead_after = config.ping_interval + config.ping_timeout;
+    // Copy the two durations the loop needs; the connection holds no copy
+    // of the whole configuration.
+    let ping_interval = socket.hub.inner.config.ping_interval;
+    let dead_after = ping_interval + socket.hub.inner.config.ping_timeout;
     let mut last_seen = Instant::now();
-    let mut next_ping = last_seen + config.ping_interval;
-    let mut checks = InboundChecks::new(&config);
+    let mut next_ping = last_seen + ping_interval;
+    let mut checks = InboundChecks::new(&socket.hub.inner.config);
     // Work waiting for room in the dispatcher's queue; while any waits, the
     // link is not read (backpressure on this client only).
     let mut backlog: VecDeque<Dispatch> = VecDeque::new();
@@ -156,7 +158,7 @@ pub(crate) async fn run<L: Link>(
                     return DisconnectReason::HeartbeatTimeout;
                 }
                 if now >= next_ping {
-                    next_ping = now + config.ping_interval;
+                    next_ping = now + ping_interval;
                     if let Err(error) = link.ping().await {
                         return DisconnectReason::TransportError(error.to_string());
                     }
