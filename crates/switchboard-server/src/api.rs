@@ -311,7 +311,7 @@ async fn publish(State(state): State<ApiState>, body: Bytes) -> Result<Response,
 
 async fn stats(State(state): State<ApiState>) -> Response {
     let stats = state.hub.stats();
-    axum::Json(json!({
+    let mut body = json!({
         "connections": stats.connections,
         "rooms": stats.rooms,
         "messages_in": stats.messages_in,
@@ -324,26 +324,61 @@ async fn stats(State(state): State<ApiState>) -> Response {
         "slow_consumers": stats.slow_consumers,
         "handshakes_refused": stats.handshakes_refused,
         "errors": stats.errors,
-    }))
-    .into_response()
+    });
+    let cluster = state.hub.cluster();
+    if cluster.is_clustered() {
+        // PROTOCOL.md section 9: live nodes seen, and whether the backend
+        // is connected. `cluster_detail` adds what an operator needs.
+        let status = cluster.status();
+        let counters = cluster.stats();
+        body["nodes"] = json!(status.nodes());
+        body["cluster"] = json!(if status.backend_up { "ok" } else { "degraded" });
+        body["cluster_detail"] = json!({
+            "node": state.hub.node_id(),
+            "peers": status.peers,
+            "published": counters.published,
+            "received": counters.received,
+            "dropped": counters.dropped,
+            "reconnects": counters.reconnects,
+        });
+    }
+    axum::Json(body).into_response()
 }
 
+/// Cluster-wide when clustered: every node that answers within the cluster
+/// timeout adds its members; `missing` lists the live nodes that did not.
 async fn room_members(State(state): State<ApiState>, Path(room): Path<String>) -> Response {
-    let members = state.hub.members(&room);
-    axum::Json(json!({"room": room, "members": members})).into_response()
+    let members = state.hub.cluster().members(&room).await;
+    let mut body = json!({"room": room, "members": members.value});
+    if state.hub.cluster().is_clustered() {
+        body["nodes"] = json!(members.answered.len());
+        body["missing"] = json!(members.missing);
+    }
+    axum::Json(body).into_response()
 }
 
+/// Kicks the socket wherever it is in the cluster; `404` when no node that
+/// answered holds it.
 async fn kick(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.hub.disconnect(&id, CloseCode::Kicked) {
+    let answer = state.hub.cluster().disconnect(&id, CloseCode::Kicked).await;
+    if answer.value {
         tracing::info!(socket = %id, "kicked through the API");
         Ok(StatusCode::NO_CONTENT)
     } else {
+        let unanswered = if answer.is_complete() {
+            String::new()
+        } else {
+            format!(
+                " (nodes that did not answer: {})",
+                answer.missing.join(", ")
+            )
+        };
         Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("no socket with id {id:?}"),
+            format!("no socket with id {id:?}{unanswered}"),
         ))
     }
 }

@@ -12,10 +12,11 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use switchboard::Hub;
+use switchboard::adapter::{ClusterAdapter, ClusterOptions};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
-use crate::config::Config;
+use crate::config::{ClusterBackend, Config, ConfigError};
 use crate::{assets, metrics};
 
 /// A configured server: its hub and its routes.
@@ -26,12 +27,32 @@ pub struct Server {
     router: Router,
 }
 
-/// Builds the hub of a configuration: its limits, origins and the
-/// `--rooms` join policy (relays keep the hub's default policy: members
-/// may relay to their rooms).
-pub fn build_hub(config: &Config) -> Hub {
+/// Builds the hub of a configuration: its limits, origins, the `--rooms`
+/// join policy (relays keep the hub's default policy: members may relay to
+/// their rooms) and, with `--redis` or `--nats`, its cluster adapter. A
+/// clustered hub must be built inside a Tokio runtime; it connects to the
+/// backend in the background (and keeps retrying while it is down).
+pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
     let rooms = Arc::new(config.rooms.clone());
-    Hub::builder()
+    let mut builder = Hub::builder();
+    if let Some(backend) = &config.cluster {
+        let options = ClusterOptions::default().prefix(config.cluster_prefix.clone());
+        let invalid = |flag: &str, e: switchboard::adapter::DriverError| {
+            ConfigError::new(format!("{flag}: {e}"))
+        };
+        builder = match backend {
+            ClusterBackend::Redis(url) => builder.adapter(ClusterAdapter::new(
+                switchboard_redis::RedisDriver::new(url).map_err(|e| invalid("--redis", e))?,
+                options,
+            )),
+            ClusterBackend::Nats(url) => builder.adapter(ClusterAdapter::new(
+                switchboard_nats::NatsDriver::new(url).map_err(|e| invalid("--nats", e))?,
+                options,
+            )),
+        };
+    }
+    Ok(builder
+        .cluster_timeout(config.cluster_timeout)
         .max_connections(config.max_connections)
         .max_message_size(config.max_message_size)
         .ping_interval(config.ping_interval)
@@ -52,13 +73,14 @@ pub fn build_hub(config: &Config) -> Hub {
             }
             async move { allowed }
         })
-        .build()
+        .build())
 }
 
 impl Server {
-    /// A server for `config`, with a new hub.
-    pub fn new(config: Config) -> Self {
-        let hub = build_hub(&config);
+    /// A server for `config`, with a new hub (inside a Tokio runtime when
+    /// clustered). Fails on a cluster backend URL its driver refuses.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        let hub = build_hub(&config)?;
         let state = ApiState {
             hub: hub.clone(),
             api_key: config.api_key.as_deref().map(Arc::from),
@@ -71,11 +93,11 @@ impl Server {
             .route("/metrics", get(metrics_text).with_state(state.clone()))
             .nest("/api", api::router(state.clone()))
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") });
-        Self {
+        Ok(Self {
             config,
             state,
             router,
-        }
+        })
     }
 
     /// The hub.
@@ -101,12 +123,25 @@ impl Server {
             Some(_) => "needs Authorization: Bearer <key>".to_owned(),
             None => "answers loopback callers only (no --api-key set)".to_owned(),
         };
-        vec![
+        let mut lines = vec![
             format!("switchboard listening on http://{addr}"),
             format!("hub (WebSocket) at ws://{addr}{}", self.config.path),
             format!("demo page at http://{addr}/"),
             format!("HTTP API at http://{addr}/api/ {api}"),
-        ]
+        ];
+        if let Some(backend) = &self.config.cluster {
+            let (kind, url) = match backend {
+                ClusterBackend::Redis(url) => ("Redis", url),
+                ClusterBackend::Nats(url) => ("NATS", url),
+            };
+            lines.push(format!(
+                "cluster node {} over {kind} at {} (prefix {})",
+                self.hub().node_id(),
+                redact(url),
+                self.config.cluster_prefix
+            ));
+        }
+        lines
     }
 
     /// Serves on `listener` until `shutdown` resolves, then shuts the hub
@@ -137,8 +172,49 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// A URL without its password, for printing.
+fn redact(url: &str) -> String {
+    url.split(',')
+        .map(|server| match (server.find("://"), server.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let credentials = &server[scheme + 3..at];
+                match credentials.split_once(':') {
+                    Some((user, _)) => {
+                        format!("{}{user}:***{}", &server[..scheme + 3], &server[at..])
+                    }
+                    None => format!("{}***{}", &server[..scheme + 3], &server[at..]),
+                }
+            }
+            _ => server.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 async fn metrics_text(State(state): State<ApiState>) -> impl IntoResponse {
     let hub = &state.hub;
-    let body = metrics::render(&hub.stats(), hub.session_count(), state.started.elapsed());
+    let cluster = hub.cluster();
+    let clustered = cluster
+        .is_clustered()
+        .then(|| (cluster.status(), cluster.stats()));
+    let body = metrics::render(
+        &hub.stats(),
+        hub.session_count(),
+        state.started.elapsed(),
+        clustered.as_ref(),
+    );
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(super::redact("redis://u:pw@h:1/0"), "redis://u:***@h:1/0");
+        assert_eq!(
+            super::redact("nats://tok@h:1,nats://h2:2"),
+            "nats://***@h:1,nats://h2:2"
+        );
+        assert_eq!(super::redact("nats://h:1"), "nats://h:1");
+    }
 }

@@ -100,11 +100,37 @@ pub struct Cli {
     /// 5m; 0 turns resume off (PROTOCOL.md section 5) [default: 120s]
     #[arg(long, env = "SWITCHBOARD_RESUME_WINDOW", value_name = "DURATION")]
     pub resume_window: Option<String>,
-    //
-    // Options of later issues go here, each with its env variable, its
-    // config key in `config::OPTIONS` and its parsing in `Config::resolve`:
-    //   --redis URL, --nats URL    (clustering)
-    // Do not add them before they do something.
+
+    /// Join a cluster over Redis pub/sub at this URL
+    /// (redis://[user:pass@]host:port[/db]) [default: no cluster]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_REDIS",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "nats"
+    )]
+    pub redis: Option<String>,
+
+    /// Join a cluster over NATS at this URL (nats://[user:pass@]host:port,
+    /// or several servers separated by commas) [default: no cluster]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_NATS",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub nats: Option<String>,
+
+    /// Channel prefix of the cluster: nodes with the same prefix on the same
+    /// backend form one cluster [default: switchboard]
+    #[arg(long, env = "SWITCHBOARD_CLUSTER_PREFIX", value_name = "NAME")]
+    pub cluster_prefix: Option<String>,
+
+    /// How long cluster-wide answers (room members, stats, kicks) wait for
+    /// the other nodes [default: 1s]
+    #[arg(long, env = "SWITCHBOARD_CLUSTER_TIMEOUT", value_name = "DURATION")]
+    pub cluster_timeout: Option<String>,
 }
 
 /// The clap command, for parsing with value sources and for `--help`.

@@ -83,12 +83,22 @@ pub const PING_TIMEOUT: OptionName = OptionName::one("ping_timeout", "SWITCHBOAR
 pub const COMPRESSION: OptionName = OptionName::one("compression", "SWITCHBOARD_COMPRESSION");
 /// `--resume-window`.
 pub const RESUME_WINDOW: OptionName = OptionName::one("resume_window", "SWITCHBOARD_RESUME_WINDOW");
+/// `--redis`.
+pub const REDIS: OptionName = OptionName::one("redis", "SWITCHBOARD_REDIS");
+/// `--nats`.
+pub const NATS: OptionName = OptionName::one("nats", "SWITCHBOARD_NATS");
+/// `--cluster-prefix`.
+pub const CLUSTER_PREFIX: OptionName =
+    OptionName::one("cluster_prefix", "SWITCHBOARD_CLUSTER_PREFIX");
+/// `--cluster-timeout`.
+pub const CLUSTER_TIMEOUT: OptionName =
+    OptionName::one("cluster_timeout", "SWITCHBOARD_CLUSTER_TIMEOUT");
 /// `--log-level`.
 pub const LOG_LEVEL: OptionName = OptionName::one("log_level", "SWITCHBOARD_LOG_LEVEL");
 
 /// Every option that may come from any source (`--config` itself is only a
 /// flag or an environment variable).
-pub const OPTIONS: [OptionName; 12] = [
+pub const OPTIONS: [OptionName; 16] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -100,6 +110,10 @@ pub const OPTIONS: [OptionName; 12] = [
     PING_TIMEOUT,
     COMPRESSION,
     RESUME_WINDOW,
+    REDIS,
+    NATS,
+    CLUSTER_PREFIX,
+    CLUSTER_TIMEOUT,
     LOG_LEVEL,
 ];
 
@@ -118,6 +132,11 @@ const RESERVED_PATHS: [&str; 6] = [
 pub struct ConfigError(String);
 
 impl ConfigError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
     fn invalid(option: &OptionName, source: &Source, value: &str, reason: &str) -> Self {
         let from = match source {
             Source::Flag => String::new(),
@@ -233,6 +252,15 @@ impl RawOptions {
     }
 }
 
+/// The backend a clustered server joins through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterBackend {
+    /// Redis pub/sub at this URL.
+    Redis(String),
+    /// NATS at this URL.
+    Nats(String),
+}
+
 /// The server's resolved settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -259,6 +287,12 @@ pub struct Config {
     /// How long a dropped session waits for a resume (default 120 s;
     /// zero turns resume off).
     pub resume_window: Duration,
+    /// The cluster backend, if clustered (default none: a single node).
+    pub cluster: Option<ClusterBackend>,
+    /// The cluster's channel prefix (default `switchboard`).
+    pub cluster_prefix: String,
+    /// How long cluster-wide answers wait for other nodes (default 1 s).
+    pub cluster_timeout: Duration,
     /// The log filter, when set by an option (else `RUST_LOG`, else `info`).
     pub log_level: Option<String>,
 }
@@ -277,6 +311,9 @@ impl Default for Config {
             ping_timeout: Duration::from_secs(20),
             compression: true,
             resume_window: Duration::from_secs(120),
+            cluster: None,
+            cluster_prefix: "switchboard".to_owned(),
+            cluster_timeout: Duration::from_secs(1),
             log_level: None,
         }
     }
@@ -340,6 +377,24 @@ impl Config {
         if let Some(v) = one(raw, &RESUME_WINDOW, parse_duration)? {
             config.resume_window = v;
         }
+        let redis = one(raw, &REDIS, |s| parse_backend_url(s, &["redis", "rediss"]))?;
+        let nats = one(raw, &NATS, |s| parse_backend_url(s, &["nats", "tls"]))?;
+        config.cluster = match (redis, nats) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "--redis and --nats are both set: a node joins one cluster backend".to_owned(),
+                ));
+            }
+            (Some(url), None) => Some(ClusterBackend::Redis(url)),
+            (None, Some(url)) => Some(ClusterBackend::Nats(url)),
+            (None, None) => None,
+        };
+        if let Some(v) = one(raw, &CLUSTER_PREFIX, parse_cluster_prefix)? {
+            config.cluster_prefix = v;
+        }
+        if let Some(v) = one(raw, &CLUSTER_TIMEOUT, positive_duration)? {
+            config.cluster_timeout = v;
+        }
         config.log_level = one(raw, &LOG_LEVEL, parse_log_level)?;
         Ok(config)
     }
@@ -401,6 +456,40 @@ fn parse_path(text: &str) -> Result<String, String> {
         return Err(format!(
             "{text} is used by the server itself (the demo page, /lib, /api, /healthz, /metrics)"
         ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A backend URL with one of `schemes` (every server of a comma-separated
+/// list, for NATS); the driver checks the rest when it is built.
+fn parse_backend_url(text: &str, schemes: &[&str]) -> Result<String, String> {
+    let text = text.trim();
+    let expected = || {
+        let examples: Vec<String> = schemes
+            .iter()
+            .map(|s| format!("{s}://127.0.0.1:PORT"))
+            .collect();
+        format!("expected a URL such as {}", examples.join(" or "))
+    };
+    for server in text.split(',') {
+        let (scheme, rest) = server.trim().split_once("://").ok_or_else(expected)?;
+        if !schemes.contains(&scheme) || rest.is_empty() {
+            return Err(expected());
+        }
+    }
+    Ok(text.to_owned())
+}
+
+/// A channel prefix: letters, digits, `-` and `_` (valid for Redis channels
+/// and NATS subjects alike).
+fn parse_cluster_prefix(text: &str) -> Result<String, String> {
+    if text.is_empty()
+        || text.len() > 64
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("expected 1 to 64 letters, digits, - or _".to_owned());
     }
     Ok(text.to_owned())
 }
@@ -499,6 +588,52 @@ mod tests {
         assert_eq!(c.ping_timeout, Duration::from_secs(20));
         assert!(c.compression);
         assert_eq!(c.log_level, None);
+    }
+
+    #[test]
+    fn cluster_options() {
+        let c = Config::resolve(&RawOptions::default()).unwrap();
+        assert_eq!(c.cluster, None);
+        assert_eq!(c.cluster_prefix, "switchboard");
+        assert_eq!(c.cluster_timeout, Duration::from_secs(1));
+        let c = Config::resolve(&raw(&[
+            (REDIS, &["redis://127.0.0.1:6380/2"], Source::Flag),
+            (CLUSTER_PREFIX, &["chat-eu_1"], Source::Env),
+            (CLUSTER_TIMEOUT, &["250ms"], Source::Flag),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.cluster,
+            Some(ClusterBackend::Redis("redis://127.0.0.1:6380/2".into()))
+        );
+        assert_eq!(c.cluster_prefix, "chat-eu_1");
+        assert_eq!(c.cluster_timeout, Duration::from_millis(250));
+        let c = Config::resolve(&raw(&[(
+            NATS,
+            &["nats://a:4222,nats://b:4222"],
+            Source::Flag,
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.cluster,
+            Some(ClusterBackend::Nats("nats://a:4222,nats://b:4222".into()))
+        );
+        let error = |pairs: &[(OptionName, &[&str], Source)]| {
+            Config::resolve(&raw(pairs)).unwrap_err().to_string()
+        };
+        assert!(
+            error(&[
+                (REDIS, &["redis://a:1"], Source::Flag),
+                (NATS, &["nats://b:2"], Source::Flag)
+            ])
+            .contains("both set")
+        );
+        assert!(
+            error(&[(REDIS, &["nats://a:1"], Source::Flag)]).contains("redis://127.0.0.1:PORT")
+        );
+        assert!(error(&[(NATS, &["localhost:4222"], Source::Env)]).contains("SWITCHBOARD_NATS"));
+        assert!(error(&[(CLUSTER_PREFIX, &["a.b"], Source::Flag)]).contains("letters, digits"));
+        assert!(error(&[(CLUSTER_TIMEOUT, &["0s"], Source::Flag)]).contains("--cluster-timeout"));
     }
 
     #[test]

@@ -45,7 +45,13 @@ async fn run(config: Config) -> ExitCode {
         }
     };
     let signals = Signals::install();
-    let server = Server::new(config);
+    let server = match Server::new(config) {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::from(2);
+        }
+    };
     for line in server.startup_lines(addr) {
         #[allow(clippy::print_stdout)] // the start-up lines are the binary's output
         {

@@ -4,14 +4,21 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use switchboard::adapter::{ClusterStats, ClusterStatus};
 use switchboard::{ErrorCode, HubStats};
 
 /// The `Content-Type` of the exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Renders the metrics of a hub: `stats`, its sessions (live or waiting for
-/// a resume) and the server's uptime.
-pub fn render(stats: &HubStats, sessions: usize, uptime: Duration) -> String {
+/// a resume), the server's uptime and, when clustered, the cluster's state
+/// and counters.
+pub fn render(
+    stats: &HubStats,
+    sessions: usize,
+    uptime: Duration,
+    cluster: Option<&(ClusterStatus, ClusterStats)>,
+) -> String {
     let mut out = String::with_capacity(2048);
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
         let _ = write!(
@@ -85,6 +92,9 @@ pub fn render(stats: &HubStats, sessions: usize, uptime: Duration) -> String {
         "Seconds since the server started.",
         format!("{:.3}", uptime.as_secs_f64()),
     );
+    if let Some((status, counters)) = cluster {
+        render_cluster(&mut metric, status, counters);
+    }
     let _ = write!(
         out,
         "# HELP switchboard_errors_sent_total Errors sent to clients, by protocol error code.\n\
@@ -105,6 +115,61 @@ pub fn render(stats: &HubStats, sessions: usize, uptime: Duration) -> String {
         );
     }
     out
+}
+
+fn render_cluster(
+    metric: &mut impl FnMut(&str, &str, &str, String),
+    status: &ClusterStatus,
+    counters: &ClusterStats,
+) {
+    metric(
+        "cluster_nodes",
+        "gauge",
+        "Live cluster nodes seen, this one included.",
+        status.nodes().to_string(),
+    );
+    metric(
+        "cluster_backend_up",
+        "gauge",
+        "1 while the cluster backend (Redis or NATS) is connected.",
+        u8::from(status.backend_up).to_string(),
+    );
+    metric(
+        "cluster_published_total",
+        "counter",
+        "Messages published to the cluster backend.",
+        counters.published.to_string(),
+    );
+    metric(
+        "cluster_received_total",
+        "counter",
+        "Messages received from other nodes.",
+        counters.received.to_string(),
+    );
+    metric(
+        "cluster_dropped_total",
+        "counter",
+        "Messages that could not cross nodes (backend down, refused, or queue full).",
+        counters.dropped.to_string(),
+    );
+    metric(
+        "cluster_undecodable_total",
+        "counter",
+        "Messages from the backend that could not be read.",
+        counters.undecodable.to_string(),
+    );
+    metric(
+        "cluster_reconnects_total",
+        "counter",
+        "Reconnections to the cluster backend after a loss.",
+        counters.reconnects.to_string(),
+    );
+    metric(
+        "cluster_incomplete_requests_total",
+        "counter",
+        "Cluster-wide questions some live node did not answer in time.",
+        counters.incomplete_requests.to_string(),
+    );
 }
 
 #[cfg(test)]
@@ -133,7 +198,18 @@ mod tests {
 
     #[test]
     fn exposition_format() {
-        let text = render(&stats(), 4, Duration::from_millis(1500));
+        let cluster = (
+            ClusterStatus {
+                backend_up: true,
+                peers: vec!["b".into(), "c".into()],
+            },
+            ClusterStats {
+                dropped: 6,
+                ..ClusterStats::default()
+            },
+        );
+        let text = render(&stats(), 4, Duration::from_millis(1500), Some(&cluster));
+        assert!(!render(&stats(), 4, Duration::ZERO, None).contains("cluster"));
         assert!(text.ends_with('\n'));
         for line in [
             "switchboard_connections 3",
@@ -147,6 +223,9 @@ mod tests {
             "switchboard_slow_consumer_closes_total 1",
             "switchboard_handshakes_refused_total 4",
             "switchboard_uptime_seconds 1.500",
+            "switchboard_cluster_nodes 3",
+            "switchboard_cluster_backend_up 1",
+            "switchboard_cluster_dropped_total 6",
             "switchboard_errors_sent_total{code=\"bad_message\"} 7",
             "switchboard_errors_sent_total{code=\"no_handler\"} 0",
             "switchboard_errors_sent_total{code=\"forbidden\"} 2",

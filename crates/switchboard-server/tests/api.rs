@@ -465,7 +465,7 @@ async fn without_a_key_callers_without_a_known_loopback_address_are_refused() {
     // The router alone, served without ConnectInfo: the peer is unknown,
     // so the loopback rule refuses it (the predicate itself is unit-tested
     // in api.rs; non-loopback addresses cannot be used on this machine).
-    let server = switchboard_server::Server::new(Config::default());
+    let server = switchboard_server::Server::new(Config::default()).expect("server");
     let request = axum::http::Request::get("/api/stats")
         .body(axum::body::Body::empty())
         .unwrap();

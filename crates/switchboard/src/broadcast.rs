@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_protocol::{CloseCode, Codec, Message};
 
+use crate::adapter::{Operation, Query, Reply, Target};
 use crate::error::{AckError, SendError};
 use crate::hub::Hub;
 use crate::send_queue::Outgoing;
@@ -46,13 +47,14 @@ impl<'a> SharedFrames<'a> {
 
 /// Selects recipients: `hub.to("room").except(id).emit("event", data)`.
 ///
-/// With no room, every socket of the hub is a recipient.
+/// With no room, every socket is a recipient. In a cluster the operation
+/// reaches the recipients on every node, unless [`BroadcastOperator::local`]
+/// keeps it on this one; the counts returned are this node's.
 #[derive(Debug, Clone)]
 #[must_use = "a broadcast operator does nothing until you emit"]
 pub struct BroadcastOperator {
     hub: Hub,
-    rooms: Vec<String>,
-    except: Vec<String>,
+    target: Target,
     local: bool,
 }
 
@@ -60,22 +62,38 @@ impl BroadcastOperator {
     pub(crate) fn new(hub: Hub) -> Self {
         Self {
             hub,
-            rooms: Vec::new(),
-            except: Vec::new(),
+            target: Target::default(),
             local: false,
+        }
+    }
+
+    /// An operator for another node's operation: this node only.
+    pub(crate) fn for_target(hub: Hub, target: Target) -> Self {
+        Self {
+            hub,
+            target,
+            local: true,
         }
     }
 
     /// Adds a room to the recipients (a socket in several rooms receives once).
     pub fn to(mut self, room: &str) -> Self {
-        self.rooms.push(room.to_owned());
+        self.target.rooms.push(room.to_owned());
         self
     }
 
     /// Leaves out the socket with this id.
     pub fn except(mut self, socket_id: &str) -> Self {
-        self.except.push(socket_id.to_owned());
+        self.target.except.push(socket_id.to_owned());
         self
+    }
+
+    /// Hands `operation` to the adapter unless this operator is local.
+    fn publish(&self, operation: impl FnOnce(Target) -> Operation) {
+        let adapter = &self.hub.inner.adapter;
+        if !self.local && adapter.is_clustered() {
+            adapter.publish(operation(self.target.clone()));
+        }
     }
 
     /// Keeps the broadcast on this node, even when the hub is clustered.
@@ -93,8 +111,8 @@ impl BroadcastOperator {
     /// through (`None` for a broadcast to all).
     fn for_each_recipient(&self, mut f: impl FnMut(Option<&str>, &Arc<SocketShared>)) {
         let inner = &self.hub.inner;
-        let excluded = |s: &Arc<SocketShared>| self.except.iter().any(|e| **e == *s.id);
-        if self.rooms.is_empty() {
+        let excluded = |s: &Arc<SocketShared>| self.target.except.iter().any(|e| **e == *s.id);
+        if self.target.rooms.is_empty() {
             inner.sockets.for_each(|s| {
                 if !excluded(s) {
                     f(None, s);
@@ -103,8 +121,8 @@ impl BroadcastOperator {
             return;
         }
         let mut seen: HashSet<Arc<str>> = HashSet::new();
-        let dedupe = self.rooms.len() > 1;
-        for room in &self.rooms {
+        let dedupe = self.target.rooms.len() > 1;
+        for room in &self.target.rooms {
             inner.rooms.for_each_member(room, |s| {
                 if excluded(s) || (dedupe && !seen.insert(s.id.clone())) {
                     return;
@@ -114,22 +132,34 @@ impl BroadcastOperator {
         }
     }
 
-    /// Sends an event to every recipient; returns how many it was queued
-    /// for. A message reaching a socket through a room carries `room`.
+    /// Sends an event to every recipient; returns how many sockets of this
+    /// node it was queued for. A message reaching a socket through a room
+    /// carries `room`.
     pub fn emit(self, event: &str, data: impl Serialize) -> Result<usize, SendError> {
         let mut message = Message::event(event, to_value(data)?);
         // Set the room here so a one-room broadcast never copies the payload.
-        if let [room] = self.rooms.as_slice() {
+        if let [room] = self.target.rooms.as_slice() {
             message.room = Some(room.clone());
         }
         Ok(self.send_message(&message))
     }
 
-    /// Sends an already-built message (its `room` is set per room reached).
+    /// Sends an already-built message (its `room` is set per room reached)
+    /// here and, unless local, on every other node.
     pub(crate) fn send_message(&self, message: &Message) -> usize {
+        let delivered = self.send_message_here(message);
+        self.publish(|target| Operation::Broadcast {
+            target,
+            message: message.clone(),
+        });
+        delivered
+    }
+
+    fn send_message_here(&self, message: &Message) -> usize {
         let mut delivered = 0usize;
-        if self.rooms.len() <= 1 {
-            let message = match self.rooms.first() {
+        let rooms = &self.target.rooms;
+        if rooms.len() <= 1 {
+            let message = match rooms.first() {
                 Some(room) if message.room.as_deref() != Some(room) => {
                     &message.clone().with_room(room.clone())
                 }
@@ -142,16 +172,14 @@ impl BroadcastOperator {
                 }
             });
         } else {
-            let per_room: Vec<Message> = self
-                .rooms
+            let per_room: Vec<Message> = rooms
                 .iter()
                 .map(|room| message.clone().with_room(room.clone()))
                 .collect();
             let mut frames: Vec<SharedFrames<'_>> =
                 per_room.iter().map(SharedFrames::new).collect();
             self.for_each_recipient(|room, s| {
-                let index = self
-                    .rooms
+                let index = rooms
                     .iter()
                     .position(|r| Some(r.as_str()) == room)
                     .unwrap_or(0);
@@ -164,8 +192,14 @@ impl BroadcastOperator {
         delivered
     }
 
-    /// Sends a frame as it is to every recipient (raw mode).
+    /// Sends a frame as it is to every recipient (raw mode); returns how
+    /// many sockets of this node it was queued for.
     pub fn send_raw(self, frame: Bytes, binary: bool) -> usize {
+        self.publish(|target| Operation::BroadcastRaw {
+            target,
+            frame: frame.clone(),
+            binary,
+        });
         let frame = if binary {
             Outgoing::Binary(frame)
         } else {
@@ -182,34 +216,83 @@ impl BroadcastOperator {
     }
 
     /// Sends an event asking each recipient for an ack, and collects every
-    /// reply (or its error) within `timeout`, by socket id.
+    /// reply (or its error) within `timeout`, by socket id. In a cluster the
+    /// other nodes ask their own recipients and send back what they got
+    /// (their answers may take up to the adapter's request timeout past
+    /// `timeout` to arrive; a node that does not answer by then is left out).
     pub async fn emit_with_ack<R: DeserializeOwned>(
         self,
         event: &str,
         data: impl Serialize,
         timeout: Duration,
     ) -> Result<Vec<(String, Result<R, AckError>)>, SendError> {
-        let data = to_value(data)?;
-        let sockets = self.sockets();
-        let calls = sockets.iter().map(|socket| {
-            let data = data.clone();
-            async move {
-                let result = socket.emit_with_ack::<R>(event, data, timeout).await;
-                (socket.id().to_owned(), result)
-            }
+        let message = Message::event(event, to_value(data)?);
+        let adapter = self.hub.inner.adapter.clone();
+        let remote = (!self.local && adapter.is_clustered()).then(|| {
+            let grace = self.hub.cluster_request_timeout();
+            adapter.request(
+                Query::Ack {
+                    target: self.target.clone(),
+                    message: Box::new(message.clone()),
+                    timeout,
+                },
+                timeout + grace,
+            )
         });
-        Ok(join_all(calls).await)
+        let (mut replies, remote) = match remote {
+            Some(remote) => {
+                let (local, remote) = tokio::join!(self.local_acks(&message, timeout), remote);
+                (local, Some(remote))
+            }
+            None => (self.local_acks(&message, timeout).await, None),
+        };
+        for (_, reply) in remote.map(|r| r.replies).unwrap_or_default() {
+            if let Reply::Acks(acks) = reply {
+                replies.extend(
+                    acks.into_iter()
+                        .map(|(id, outcome)| (id, outcome.into_result(timeout))),
+                );
+            }
+        }
+        Ok(replies
+            .into_iter()
+            .map(|(id, result)| {
+                let decoded = result.and_then(|value| {
+                    serde_json::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
+                });
+                (id, decoded)
+            })
+            .collect())
     }
 
-    /// The recipients as socket handles.
+    /// Asks this node's recipients for an ack with `message`.
+    pub(crate) async fn local_acks(
+        &self,
+        message: &Message,
+        timeout: Duration,
+    ) -> Vec<(String, Result<serde_json::Value, AckError>)> {
+        let sockets = self.sockets();
+        let calls = sockets.iter().map(|socket| async move {
+            let result = socket.ack_value(message.clone(), timeout).await;
+            (socket.id().to_owned(), result)
+        });
+        join_all(calls).await
+    }
+
+    /// The recipients on this node, as socket handles.
     pub fn sockets(&self) -> Vec<Socket> {
         let mut sockets = Vec::new();
         self.for_each_recipient(|_, s| sockets.push(self.hub.socket_handle(s.clone())));
         sockets
     }
 
-    /// Closes every recipient's connection with `code`.
+    /// Closes every recipient's connection with `code`; returns how many
+    /// sockets of this node it closed.
     pub fn disconnect(self, code: CloseCode) -> usize {
+        self.publish(|target| Operation::Disconnect {
+            target,
+            code: code.as_u16(),
+        });
         let mut count = 0;
         self.for_each_recipient(|_, s| {
             self.hub.close_session(s, code);

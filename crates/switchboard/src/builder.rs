@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::adapter::{Adapter, LocalAdapter};
 use crate::config::{AllowedOrigins, HubConfig, RateLimit};
 use crate::error::{DisconnectReason, HandlerError, HubError};
 use crate::events::handler::erase_event;
@@ -37,6 +38,7 @@ pub struct HubBuilder {
     router: EventRouter,
     policies: Policies,
     raw: bool,
+    adapter: Option<Arc<dyn Adapter>>,
 }
 
 impl HubBuilder {
@@ -132,6 +134,21 @@ impl HubBuilder {
     /// (default 25 s).
     pub fn poll_timeout(mut self, timeout: Duration) -> Self {
         self.config.poll_timeout = timeout;
+        self
+    }
+
+    /// How long cluster-wide questions wait for the other nodes
+    /// (default 1 s).
+    pub fn cluster_timeout(mut self, timeout: Duration) -> Self {
+        self.config.cluster_timeout = timeout;
+        self
+    }
+
+    /// Joins a cluster through `adapter` (default: [`LocalAdapter`], a
+    /// single hub). A clustered hub must be built inside a Tokio runtime:
+    /// the adapter starts its tasks then.
+    pub fn adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapter = Some(Arc::new(adapter));
         self
     }
 
@@ -255,14 +272,28 @@ impl HubBuilder {
 
     /// Builds the hub.
     pub fn build(self) -> Hub {
-        Hub::from_parts(self.config, self.router, self.policies, self.raw, None)
+        self.build_parts(None)
+    }
+
+    fn build_parts(self, stream_tx: Option<mpsc::Sender<crate::stream::Inbound>>) -> Hub {
+        let adapter = self
+            .adapter
+            .unwrap_or_else(|| Arc::new(LocalAdapter::default()));
+        Hub::from_parts(
+            self.config,
+            self.router,
+            self.policies,
+            self.raw,
+            stream_tx,
+            adapter,
+        )
     }
 
     /// Builds the hub with a [`MessageStream`] of every inbound message no
     /// handler takes, holding at most `capacity` messages.
     pub fn build_with_stream(self, capacity: usize) -> (Hub, MessageStream) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let hub = Hub::from_parts(self.config, self.router, self.policies, self.raw, Some(tx));
+        let hub = self.build_parts(Some(tx));
         (hub, MessageStream { rx })
     }
 }

@@ -73,6 +73,9 @@ pub struct HubConfig {
     /// How long a long-polling `GET` is held when nothing is queued
     /// (default 25 s).
     pub poll_timeout: Duration,
+    /// How long a cluster-wide question (members, rooms of, count, kick)
+    /// waits for the other nodes' answers (default 1 s).
+    pub cluster_timeout: Duration,
 }
 
 impl Default for HubConfig {
@@ -94,6 +97,7 @@ impl Default for HubConfig {
             resume_buffer: 1000,
             resume_window: Duration::from_secs(120),
             poll_timeout: Duration::from_secs(25),
+            cluster_timeout: Duration::from_secs(1),
         }
     }
 }

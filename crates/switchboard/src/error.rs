@@ -39,6 +39,9 @@ pub enum AckError {
     /// The event could not be sent.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// The socket is on another node, which could not send the event to it.
+    #[error("the socket's node could not ask it: {0}")]
+    Cluster(String),
 }
 
 /// The error a handler returns: it becomes the reply's `error` when the event

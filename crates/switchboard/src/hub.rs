@@ -9,7 +9,9 @@ use serde::Serialize;
 use switchboard_protocol::{CloseCode, Codec, Message};
 use tokio::sync::{Notify, mpsc, watch};
 
+use crate::adapter::{Adapter, NodeHandle, Operation};
 use crate::broadcast::BroadcastOperator;
+use crate::cluster_view::ClusterView;
 use crate::config::HubConfig;
 use crate::error::{DisconnectReason, SendError};
 use crate::events::EventRouter;
@@ -31,6 +33,8 @@ pub(crate) struct HubInner {
     pub(crate) stats: Arc<Counters>,
     pub(crate) stream_tx: Option<mpsc::Sender<Inbound>>,
     pub(crate) sessions: SessionTable,
+    /// The cluster seam (a [`crate::adapter::LocalAdapter`] for a single hub).
+    pub(crate) adapter: Arc<dyn Adapter>,
     /// Links admitted under the connection limit (handshake or live).
     admitted: AtomicUsize,
     /// Sessions whose dispatcher has not finished yet.
@@ -103,12 +107,13 @@ impl Hub {
         policies: Policies,
         raw: bool,
         stream_tx: Option<mpsc::Sender<Inbound>>,
+        adapter: Arc<dyn Adapter>,
     ) -> Self {
         let pong = Message::event(
             switchboard_protocol::reserved::PONG,
             serde_json::Value::Null,
         );
-        Self {
+        let hub = Self {
             inner: Arc::new(HubInner {
                 config,
                 router,
@@ -119,6 +124,7 @@ impl Hub {
                 stats: Arc::default(),
                 stream_tx,
                 sessions: SessionTable::default(),
+                adapter,
                 admitted: AtomicUsize::new(0),
                 sessions_alive: AtomicUsize::new(0),
                 shutting_down: AtomicBool::new(false),
@@ -127,7 +133,11 @@ impl Hub {
                 pong_json: Codec::Json.encode(&pong),
                 pong_msgpack: Codec::MsgPack.encode(&pong),
             }),
-        }
+        };
+        hub.inner
+            .adapter
+            .start(NodeHandle::new(Arc::downgrade(&hub.inner)));
+        hub
     }
 
     /// The options the hub was built with.
@@ -162,17 +172,43 @@ impl Hub {
         BroadcastOperator::new(self.clone()).local()
     }
 
-    /// Sends an event to one socket by id.
+    /// This node's id: unique in the cluster, random for a single hub.
+    pub fn node_id(&self) -> &str {
+        self.inner.adapter.node_id()
+    }
+
+    /// Cluster-wide questions (members, rooms of a socket, counts, kicks)
+    /// and the cluster's state. A single hub answers them alone.
+    pub fn cluster(&self) -> ClusterView {
+        ClusterView::new(self.clone())
+    }
+
+    pub(crate) fn cluster_request_timeout(&self) -> std::time::Duration {
+        self.inner.config.cluster_timeout
+    }
+
+    /// Sends an event to one socket by id. A socket on this node gets it at
+    /// once; in a cluster, an id not held here is sent to the other nodes
+    /// (fire-and-forget: `Ok` even if no node holds it). A single hub
+    /// answers [`SendError::UnknownSocket`] for an unknown id.
     pub fn send_to(
         &self,
         socket_id: &str,
         event: &str,
         data: impl Serialize,
     ) -> Result<(), SendError> {
-        let socket = self
-            .socket(socket_id)
-            .ok_or_else(|| SendError::UnknownSocket(socket_id.to_owned()))?;
-        socket.send_message(&Message::event(event, to_value(data)?))
+        let message = Message::event(event, to_value(data)?);
+        match self.socket(socket_id) {
+            Some(socket) => socket.send_message(&message),
+            None if self.inner.adapter.is_clustered() => {
+                self.inner.adapter.publish(Operation::SendTo {
+                    socket: socket_id.to_owned(),
+                    message,
+                });
+                Ok(())
+            }
+            None => Err(SendError::UnknownSocket(socket_id.to_owned())),
+        }
     }
 
     /// The socket with this id, if connected here.
@@ -183,7 +219,8 @@ impl Hub {
             .map(|s| self.socket_handle(s))
     }
 
-    /// Closes the socket with this id with `code`; false if unknown.
+    /// Closes the socket with this id with `code`; false if this node does
+    /// not hold it (see [`ClusterView::disconnect`] for any node).
     pub fn disconnect(&self, socket_id: &str, code: CloseCode) -> bool {
         match self.inner.sockets.get(socket_id) {
             Some(socket) => {
@@ -194,25 +231,27 @@ impl Hub {
         }
     }
 
-    /// The ids of the members of `room`, sorted (empty for an unknown room).
+    /// The ids of this node's members of `room`, sorted (empty for an
+    /// unknown room); [`ClusterView::members`] asks every node.
     pub fn members(&self, room: &str) -> Vec<String> {
         self.inner.rooms.member_ids(room)
     }
 
-    /// The rooms of the socket with this id, sorted (empty if unknown).
+    /// The rooms of the socket with this id, sorted (empty if this node
+    /// does not hold it); [`ClusterView::rooms_of`] asks every node.
     pub fn rooms_of(&self, socket_id: &str) -> Vec<String> {
         self.socket(socket_id)
             .map(|s| s.rooms())
             .unwrap_or_default()
     }
 
-    /// The names of every room with members, sorted.
+    /// The names of every room with members on this node, sorted.
     pub fn rooms(&self) -> Vec<String> {
         self.inner.rooms.names()
     }
 
-    /// The number of live connections (sessions waiting for a resume are
-    /// not counted).
+    /// The number of live connections to this node (sessions waiting for a
+    /// resume are not counted); [`ClusterView::count`] adds every node's.
     pub fn count(&self) -> usize {
         let mut live = 0;
         self.inner.sockets.for_each(|s| {
@@ -223,7 +262,7 @@ impl Hub {
         live
     }
 
-    /// The ids of every live connection, sorted.
+    /// The ids of every live connection to this node, sorted.
     pub fn list(&self) -> Vec<String> {
         let mut ids = Vec::new();
         self.inner.sockets.for_each(|s| {
@@ -276,12 +315,14 @@ impl Hub {
         })
     }
 
-    /// Graceful shutdown: refuses new connections (`503`), closes every
-    /// socket with `1001`, waits up to the configured `shutdown_timeout`,
-    /// then drops what is left. Returns when every socket is gone.
+    /// Graceful shutdown: leaves the cluster, refuses new connections
+    /// (`503`), closes every socket with `1001`, waits up to the configured
+    /// `shutdown_timeout`, then drops what is left. Returns when every
+    /// socket is gone.
     pub async fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::Release);
         self.inner.shutdown_tx.send_replace(true);
+        self.inner.adapter.stop().await;
         for session in self.inner.sessions.all() {
             if session.queue.is_attached() {
                 session.queue.request_close(CloseCode::GoingAway);

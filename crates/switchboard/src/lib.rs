@@ -65,9 +65,11 @@
 //! with `1008`. A handler that fails or panics answers `internal` and the
 //! socket and hub keep running.
 
+pub mod adapter;
 mod broadcast;
 mod builder;
 mod channel;
+mod cluster_view;
 mod config;
 mod connection;
 mod error;
@@ -87,6 +89,7 @@ mod transport;
 pub use broadcast::BroadcastOperator;
 pub use builder::HubBuilder;
 pub use channel::{ChannelControl, ChannelReceiver, ChannelSender, SocketChannel};
+pub use cluster_view::{ClusterAnswer, ClusterView};
 pub use config::{AllowedOrigins, HubConfig, RateLimit};
 pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
 pub use events::RawFrame;

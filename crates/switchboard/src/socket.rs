@@ -201,9 +201,20 @@ impl Socket {
         data: impl Serialize,
         timeout: Duration,
     ) -> Result<R, AckError> {
-        let data = to_value(data)?;
+        let value = self
+            .ack_value(Message::event(event, to_value(data)?), timeout)
+            .await?;
+        serde_json::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
+    }
+
+    /// Sends `message` with a new ack id and waits for the reply's data.
+    pub(crate) async fn ack_value(
+        &self,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, AckError> {
         let (ack, reply) = self.shared.acks.register();
-        if let Err(error) = self.send_message(&Message::event(event, data).with_ack(ack)) {
+        if let Err(error) = self.send_message(&message.with_ack(ack)) {
             self.shared.acks.cancel(ack);
             return Err(error.into());
         }
@@ -215,8 +226,7 @@ impl Socket {
                 return Err(AckError::Timeout(timeout));
             }
         };
-        let value = result.map_err(AckError::Remote)?;
-        serde_json::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
+        result.map_err(AckError::Remote)
     }
 
     /// Sends a frame as it is, without the message envelope (raw mode).

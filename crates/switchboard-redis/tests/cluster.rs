@@ -1,0 +1,38 @@
+//! The cluster scenarios over a private redis-server: three hubs, every
+//! operation across nodes, nodes leaving, and Redis stopped and restarted
+//! under traffic.
+
+use switchboard_redis::RedisDriver;
+use switchboard_testkit::Backend;
+use switchboard_testkit::cluster::{self, ServerBackend};
+
+async fn backend() -> Option<ServerBackend<impl Fn(&str) -> RedisDriver + Send>> {
+    ServerBackend::start(Backend::Redis, |url: &str| {
+        RedisDriver::new(url).expect("valid Redis URL")
+    })
+    .await
+}
+
+#[tokio::test]
+async fn every_operation_crosses_nodes() {
+    let Some(backend) = backend().await else {
+        return;
+    };
+    cluster::every_operation_crosses_nodes(&backend).await;
+}
+
+#[tokio::test]
+async fn nodes_come_and_go() {
+    let Some(backend) = backend().await else {
+        return;
+    };
+    cluster::nodes_come_and_go(&backend).await;
+}
+
+#[tokio::test]
+async fn backend_outage_mid_traffic() {
+    let Some(mut backend) = backend().await else {
+        return;
+    };
+    cluster::backend_outage_mid_traffic(&mut backend).await;
+}

@@ -1,0 +1,209 @@
+//! Test support shared by the workspace's cluster tests.
+//!
+//! - [`BackendServer`] starts a private `redis-server` or `nats-server` on a
+//!   free port, can stop and restart it on the same port (to test a backend
+//!   outage), and kills it when dropped. Tests never touch the machine's own
+//!   Redis or NATS. When the binary is missing, [`BackendServer::start`]
+//!   returns `None` after printing why, so the calling test can skip; with
+//!   `CI=true` it panics, so a CI machine without the server fails instead
+//!   of passing silently.
+//! - [`WsClient`] is a plain JSON WebSocket client (tokio-tungstenite), not
+//!   our own client, speaking PROTOCOL.md by hand.
+//! - [`cluster`] holds the scenarios every cluster backend must pass, so the
+//!   memory bus, Redis and NATS run the very same checks.
+
+pub mod cluster;
+mod ws_client;
+
+pub use ws_client::{Ended, WAIT, WsClient};
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+/// Which backend to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `redis-server`.
+    Redis,
+    /// `nats-server`.
+    Nats,
+}
+
+impl Backend {
+    fn binary(self) -> &'static str {
+        match self {
+            Backend::Redis => "redis-server",
+            Backend::Nats => "nats-server",
+        }
+    }
+
+    /// The URL scheme clients use.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Backend::Redis => "redis",
+            Backend::Nats => "nats",
+        }
+    }
+}
+
+/// A private backend server process on a free loopback port.
+#[derive(Debug)]
+pub struct BackendServer {
+    backend: Backend,
+    binary: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+/// Finds `name` on `PATH` or in the sbin directories Debian installs to.
+fn find_binary(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/usr/bin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// Whether a missing tool must fail the test (CI) rather than skip it.
+pub fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+impl BackendServer {
+    /// Starts the server on a free port and waits until it accepts
+    /// connections. `None` (after printing why) when the binary is missing
+    /// outside CI; panics when it is missing with `CI=true` or when it does
+    /// not come up.
+    pub async fn start(backend: Backend) -> Option<Self> {
+        let Some(binary) = find_binary(backend.binary()) else {
+            let why = format!(
+                "{} not found on PATH (Debian: apt-get install {}); cluster test skipped",
+                backend.binary(),
+                backend.binary()
+            );
+            if required() {
+                panic!("CI=true: {why}");
+            }
+            #[allow(clippy::print_stderr, reason = "a skipped test says why")]
+            {
+                eprintln!("SKIP: {why}");
+            }
+            return None;
+        };
+        let mut server = Self {
+            backend,
+            binary,
+            port: free_port(),
+            child: None,
+        };
+        server.spawn().await;
+        Some(server)
+    }
+
+    /// The URL clients connect to, e.g. `redis://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("{}://127.0.0.1:{}", self.backend.scheme(), self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Kills the process (an outage: clients see their connections drop)
+    /// and waits until the port refuses connections.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+            let _ = child.wait().await;
+        }
+    }
+
+    /// Starts the process again on the same port, and waits until it
+    /// accepts connections.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.spawn().await;
+    }
+
+    async fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let mut command = Command::new(&self.binary);
+        match self.backend {
+            Backend::Redis => {
+                command.args([
+                    "--port",
+                    &port,
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ]);
+            }
+            Backend::Nats => {
+                command.args(["-a", "127.0.0.1", "-p", &port]);
+            }
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
+        self.child = Some(child);
+        // Wait for the port to accept connections: an event, bounded.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "{} exited at start ({status}); port {} taken?",
+                    self.backend.binary(),
+                    self.port
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not accept connections on port {} within 10 s",
+                self.backend.binary(),
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for BackendServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}

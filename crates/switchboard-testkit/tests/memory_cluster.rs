@@ -1,0 +1,18 @@
+//! The cluster scenarios over the in-process memory bus.
+
+use switchboard_testkit::cluster::{self, MemoryBackend};
+
+#[tokio::test]
+async fn every_operation_crosses_nodes() {
+    cluster::every_operation_crosses_nodes(&MemoryBackend::default()).await;
+}
+
+#[tokio::test]
+async fn nodes_come_and_go() {
+    cluster::nodes_come_and_go(&MemoryBackend::default()).await;
+}
+
+#[tokio::test]
+async fn backend_outage_mid_traffic() {
+    cluster::backend_outage_mid_traffic(&mut MemoryBackend::default()).await;
+}

@@ -1,0 +1,439 @@
+//! The cluster adapter: node discovery, heartbeats, operations, requests and
+//! reconnection, written once over any [`Driver`].
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::Instant;
+
+use super::nodes::NodeTable;
+use super::requests::RequestTable;
+use super::wire::{Body, Envelope, all_channel, node_channel};
+use super::{
+    Adapter, ClusterOptions, ClusterStats, ClusterStatus, Driver, DriverError, DriverLink,
+    DriverPublisher, NodeHandle, Operation, Query, RemoteReplies,
+};
+
+/// A hub's link to the other nodes of its cluster, over any [`Driver`].
+///
+/// It connects at start and whenever the connection is lost (with
+/// exponential backoff), announces the node every heartbeat interval,
+/// forgets nodes that fall silent, publishes operations in the order the
+/// hub makes them, and collects replies to cluster-wide questions. While
+/// the backend is down, what should cross nodes is dropped and counted.
+pub struct ClusterAdapter {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ClusterAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterAdapter")
+            .field("node_id", &self.shared.node_id)
+            .field("driver", &self.shared.driver.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where an outbound message goes.
+enum Destination {
+    All,
+    Node(String),
+}
+
+struct Outbound {
+    destination: Destination,
+    payload: Bytes,
+}
+
+#[derive(Default)]
+struct Counters {
+    published: AtomicU64,
+    received: AtomicU64,
+    dropped: AtomicU64,
+    undecodable: AtomicU64,
+    reconnects: AtomicU64,
+    incomplete_requests: AtomicU64,
+}
+
+struct Shared {
+    node_id: String,
+    driver: Arc<dyn Driver>,
+    options: ClusterOptions,
+    all_channel: String,
+    nodes: Mutex<NodeTable>,
+    requests: RequestTable,
+    outbound_tx: mpsc::Sender<Outbound>,
+    outbound_rx: Mutex<Option<mpsc::Receiver<Outbound>>>,
+    /// The live link's publisher; `None` while the backend is down.
+    publisher: Mutex<Option<Arc<dyn DriverPublisher>>>,
+    /// Woken when a publish finds the link dead.
+    link_broken: Notify,
+    status: watch::Sender<ClusterStatus>,
+    counters: Counters,
+    stop: watch::Sender<bool>,
+    node: OnceLock<NodeHandle>,
+    connected_once: AtomicBool,
+}
+
+impl ClusterAdapter {
+    /// An adapter over `driver`; it connects when the hub is built.
+    pub fn new(driver: impl Driver, options: ClusterOptions) -> Self {
+        let (outbound_tx, outbound_rx) = mpsc::channel(options.outbound_capacity.max(1));
+        Self {
+            shared: Arc::new(Shared {
+                node_id: crate::id::new_socket_id(),
+                driver: Arc::new(driver),
+                all_channel: all_channel(&options.prefix),
+                nodes: Mutex::new(NodeTable::new(options.node_timeout)),
+                options,
+                requests: RequestTable::default(),
+                outbound_tx,
+                outbound_rx: Mutex::new(Some(outbound_rx)),
+                publisher: Mutex::new(None),
+                link_broken: Notify::new(),
+                status: watch::Sender::new(ClusterStatus::default()),
+                counters: Counters::default(),
+                stop: watch::Sender::new(false),
+                node: OnceLock::new(),
+                connected_once: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &ClusterOptions {
+        &self.shared.options
+    }
+}
+
+impl Adapter for ClusterAdapter {
+    fn start(&self, node: NodeHandle) {
+        if self.shared.node.set(node).is_err() {
+            tracing::warn!("a cluster adapter serves one hub: second start ignored");
+            return;
+        }
+        let Some(outbound) = self.shared.outbound_rx.lock().take() else {
+            return;
+        };
+        tokio::spawn(self.shared.clone().publish_loop(outbound));
+        tokio::spawn(self.shared.clone().connection_loop());
+    }
+
+    fn node_id(&self) -> &str {
+        &self.shared.node_id
+    }
+
+    fn is_clustered(&self) -> bool {
+        true
+    }
+
+    fn publish(&self, operation: Operation) {
+        self.shared
+            .send(Destination::All, Body::Operation(operation));
+    }
+
+    fn request(&self, query: Query, timeout: Duration) -> BoxFuture<'static, RemoteReplies> {
+        let shared = self.shared.clone();
+        Box::pin(async move { shared.request(query, timeout).await })
+    }
+
+    fn status(&self) -> watch::Receiver<ClusterStatus> {
+        self.shared.status.subscribe()
+    }
+
+    fn stats(&self) -> ClusterStats {
+        let c = &self.shared.counters;
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        ClusterStats {
+            published: get(&c.published),
+            received: get(&c.received),
+            dropped: get(&c.dropped),
+            undecodable: get(&c.undecodable),
+            reconnects: get(&c.reconnects),
+            incomplete_requests: get(&c.incomplete_requests),
+        }
+    }
+
+    fn stop(&self) -> BoxFuture<'static, ()> {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            if shared.stop.send_replace(true) {
+                return;
+            }
+            // Say goodbye directly, so peers stop waiting for this node now
+            // rather than at the node timeout.
+            let publisher = shared.publisher.lock().clone();
+            if let Some(publisher) = publisher {
+                let leave = Envelope::new(&shared.node_id, Body::Leave).encode();
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    publisher.publish(&shared.all_channel, leave),
+                )
+                .await;
+            }
+        })
+    }
+}
+
+impl Shared {
+    fn own_channel(&self) -> String {
+        node_channel(&self.options.prefix, &self.node_id)
+    }
+
+    fn drop_one(&self) {
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Queues an envelope for publishing; never waits. Returns whether it
+    /// was queued.
+    fn send(&self, destination: Destination, body: Body) -> bool {
+        if self.publisher.lock().is_none() {
+            self.drop_one();
+            return false;
+        }
+        let payload = Envelope::new(&self.node_id, body).encode();
+        match self.outbound_tx.try_send(Outbound {
+            destination,
+            payload,
+        }) {
+            Ok(()) => true,
+            Err(_) => {
+                self.drop_one();
+                false
+            }
+        }
+    }
+
+    async fn request(&self, query: Query, timeout: Duration) -> RemoteReplies {
+        let peers = self.nodes.lock().live(Instant::now());
+        if peers.is_empty() {
+            return RemoteReplies::default();
+        }
+        let (id, all_answered) = self.requests.open(&peers);
+        if self.send(Destination::All, Body::Request { id, query }) {
+            let _ = tokio::time::timeout(timeout, all_answered).await;
+        }
+        let replies = self.requests.close(id);
+        if !replies.missing.is_empty() {
+            self.counters
+                .incomplete_requests
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(missing = ?replies.missing, "cluster request incomplete");
+        }
+        replies
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Publishes queued envelopes one at a time, in order.
+    async fn publish_loop(self: Arc<Self>, mut outbound: mpsc::Receiver<Outbound>) {
+        let mut stop = self.stop.subscribe();
+        loop {
+            let next = tokio::select! {
+                next = outbound.recv() => next,
+                _ = stop.wait_for(|stopped| *stopped) => None,
+            };
+            let Some(Outbound {
+                destination,
+                payload,
+            }) = next
+            else {
+                return;
+            };
+            let publisher = self.publisher.lock().clone();
+            let Some(publisher) = publisher else {
+                self.drop_one();
+                continue;
+            };
+            let channel = match &destination {
+                Destination::All => self.all_channel.clone(),
+                Destination::Node(node) => node_channel(&self.options.prefix, node),
+            };
+            match publisher.publish(&channel, payload).await {
+                Ok(()) => {
+                    self.counters.published.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    self.drop_one();
+                    tracing::debug!(%error, "cluster publish failed");
+                    if matches!(error, DriverError::Unreachable(_)) {
+                        self.link_broken.notify_one();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Connects, serves the link until it is lost, and reconnects, until
+    /// the adapter stops or its hub is gone.
+    async fn connection_loop(self: Arc<Self>) {
+        let channels = vec![self.all_channel.clone(), self.own_channel()];
+        let mut stop = self.stop.subscribe();
+        let mut backoff = self.options.reconnect_min;
+        let mut failures = 0u32;
+        while !self.stopped() && self.hub_alive() {
+            let attempt = tokio::select! {
+                attempt = self.driver.connect(&channels) => attempt,
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            };
+            match attempt {
+                Ok(link) => {
+                    if self.connected_once.swap(true, Ordering::AcqRel) {
+                        self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(backend = self.driver.name(), "cluster backend reconnected");
+                    } else {
+                        tracing::info!(
+                            backend = self.driver.name(),
+                            node = %self.node_id,
+                            "joined the cluster"
+                        );
+                    }
+                    failures = 0;
+                    backoff = self.options.reconnect_min;
+                    self.serve_link(link).await;
+                    if self.stopped() {
+                        return;
+                    }
+                    tracing::warn!(
+                        backend = self.driver.name(),
+                        "cluster backend lost: serving local sockets only until it returns"
+                    );
+                }
+                Err(error) => {
+                    failures += 1;
+                    if failures == 1 {
+                        tracing::warn!(backend = self.driver.name(), %error, "cannot reach the cluster backend; retrying");
+                    } else {
+                        tracing::debug!(backend = self.driver.name(), %error, failures, "cluster backend still unreachable");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            backoff = (backoff * 2).min(self.options.reconnect_max);
+        }
+    }
+
+    fn hub_alive(&self) -> bool {
+        self.node.get().is_some_and(NodeHandle::is_alive)
+    }
+
+    /// Serves one live link: heartbeats out, envelopes in, until the link
+    /// is lost or the adapter stops.
+    async fn serve_link(self: &Arc<Self>, link: DriverLink) {
+        let DriverLink {
+            publisher,
+            mut incoming,
+        } = link;
+        *self.publisher.lock() = Some(Arc::from(publisher));
+        self.refresh_status();
+        let mut stop = self.stop.subscribe();
+        let mut heartbeat = tokio::time::interval(self.options.heartbeat_interval);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                message = incoming.recv() => match message {
+                    Some(bytes) => self.receive(&bytes),
+                    None => break,
+                },
+                _ = heartbeat.tick() => {
+                    if !self.hub_alive() {
+                        break;
+                    }
+                    self.send(Destination::All, Body::Heartbeat);
+                    self.prune_nodes();
+                }
+                _ = self.link_broken.notified() => break,
+                _ = stop.wait_for(|stopped| *stopped) => break,
+            }
+        }
+        if self.stopped() {
+            // Keep the publisher: `stop` says goodbye through it.
+            return;
+        }
+        // Peers stay known while the backend is down: questions report
+        // them missing. Those still silent a node timeout after the
+        // reconnection are dropped then.
+        *self.publisher.lock() = None;
+        self.refresh_status();
+    }
+
+    fn prune_nodes(&self) {
+        let gone = self.nodes.lock().prune(Instant::now());
+        if gone.is_empty() {
+            return;
+        }
+        for node in &gone {
+            tracing::info!(node = %node, "cluster node silent past the timeout: dropped");
+            self.requests.forget_node(node);
+        }
+        self.refresh_status();
+    }
+
+    fn refresh_status(&self) {
+        let backend_up = self.publisher.lock().is_some();
+        let peers = self.nodes.lock().live(Instant::now());
+        self.status.send_if_modified(|status| {
+            let changed = status.backend_up != backend_up || status.peers != peers;
+            status.backend_up = backend_up;
+            status.peers = peers;
+            changed
+        });
+    }
+
+    /// Handles one envelope from the backend.
+    fn receive(self: &Arc<Self>, bytes: &[u8]) {
+        let envelope = match Envelope::decode(bytes) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                self.counters.undecodable.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, "dropped an unreadable cluster message");
+                return;
+            }
+        };
+        let Envelope { from, body, .. } = envelope;
+        if from == self.node_id {
+            return; // our own broadcast, echoed back by the backend
+        }
+        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        if matches!(body, Body::Leave) {
+            if self.nodes.lock().remove(&from) {
+                tracing::info!(node = %from, "cluster node left");
+                self.requests.forget_node(&from);
+                self.refresh_status();
+            }
+            return;
+        }
+        if self.nodes.lock().heard(&from, Instant::now()) {
+            tracing::info!(node = %from, "cluster node joined");
+            self.refresh_status();
+            // Answer at once so the newcomer learns of this node now.
+            self.send(Destination::All, Body::Heartbeat);
+        }
+        let Some(node) = self.node.get() else { return };
+        match body {
+            Body::Heartbeat | Body::Leave => {}
+            Body::Operation(operation) => {
+                node.apply(operation);
+            }
+            Body::Request { id, query } => {
+                let answer = node.answer(query);
+                let shared = self.clone();
+                tokio::spawn(async move {
+                    let reply = answer.await;
+                    shared.send(Destination::Node(from), Body::Reply { id, reply });
+                });
+            }
+            Body::Reply { id, reply } => self.requests.answer(id, &from, reply),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The driver: the small interface a cluster backend implements.
+//!
+//! A driver only moves opaque byte messages: it connects, subscribes to a
+//! few channels and publishes. Everything else (node discovery, heartbeats,
+//! requests and their replies, acks across nodes, reconnecting) is written
+//! once in [`ClusterAdapter`](super::ClusterAdapter) on top of it.
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use tokio::sync::mpsc;
+
+/// Why a driver operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The backend could not be reached or the connection was lost.
+    #[error("cluster backend unreachable: {0}")]
+    Unreachable(String),
+    /// The backend refused an operation (authentication, permissions, a
+    /// malformed URL...).
+    #[error("cluster backend refused the operation: {0}")]
+    Refused(String),
+    /// A configuration error on this side (bad URL, bad option).
+    #[error("cluster backend misconfigured: {0}")]
+    Config(String),
+}
+
+/// A cluster backend (Redis, NATS, or the in-process [`MemoryBus`](super::MemoryBus)).
+///
+/// [`Driver::connect`] is called by the adapter whenever it needs a
+/// connection: once at start, and again (with backoff) after every loss.
+/// The driver does not reconnect by itself: when the connection is lost it
+/// closes the [`DriverLink::incoming`] channel and fails publishes, and the
+/// adapter calls `connect` again, subscribing afresh.
+pub trait Driver: Send + Sync + 'static {
+    /// Connects, subscribes to every channel in `channels`, and returns the
+    /// link once the subscriptions are in place (a message published on one
+    /// of them after `connect` returns must arrive on `incoming`).
+    fn connect<'a>(
+        &'a self,
+        channels: &'a [String],
+    ) -> BoxFuture<'a, Result<DriverLink, DriverError>>;
+
+    /// A short name for logs and metrics, e.g. `"redis"`.
+    fn name(&self) -> &'static str;
+}
+
+/// One live connection to the backend.
+pub struct DriverLink {
+    /// Publishes on this connection.
+    pub publisher: Box<dyn DriverPublisher>,
+    /// Every message published on a subscribed channel, by any node
+    /// (this one included), in the order the backend delivers them. The
+    /// driver closes it (drops the sender) when the connection is lost.
+    pub incoming: mpsc::Receiver<Bytes>,
+}
+
+impl std::fmt::Debug for DriverLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverLink").finish_non_exhaustive()
+    }
+}
+
+/// The publishing half of a [`DriverLink`].
+pub trait DriverPublisher: Send + Sync + 'static {
+    /// Publishes `payload` on `channel`. An error means the message may not
+    /// have reached the backend; the adapter counts it as lost and, for
+    /// [`DriverError::Unreachable`], reconnects.
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        payload: Bytes,
+    ) -> BoxFuture<'a, Result<(), DriverError>>;
+}

@@ -1,0 +1,126 @@
+//! An in-process backend: several hubs in one process form a cluster
+//! without Redis or NATS (tests, embedding, simulations of an outage).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+use super::{Driver, DriverError, DriverLink, DriverPublisher};
+
+/// Messages a subscriber may have waiting before the bus waits for it.
+const SUBSCRIBER_CAPACITY: usize = 4096;
+
+struct Subscriber {
+    channels: Vec<String>,
+    tx: mpsc::Sender<Bytes>,
+}
+
+#[derive(Default)]
+struct Bus {
+    subscribers: Mutex<Vec<Subscriber>>,
+    down: AtomicBool,
+}
+
+/// An in-process pub/sub bus. Clones share the bus: give each hub's
+/// [`ClusterAdapter`](super::ClusterAdapter) a clone.
+///
+/// [`MemoryBus::set_available`] simulates an outage: every link is cut,
+/// and connects and publishes fail until it is available again.
+#[derive(Clone, Default)]
+pub struct MemoryBus {
+    bus: Arc<Bus>,
+}
+
+impl std::fmt::Debug for MemoryBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBus")
+            .field("available", &!self.bus.down.load(Ordering::Acquire))
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryBus {
+    /// A new, empty bus.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Brings the bus down (cutting every link) or back up.
+    pub fn set_available(&self, available: bool) {
+        self.bus.down.store(!available, Ordering::Release);
+        if !available {
+            // Dropping the senders ends every link's `incoming`.
+            self.bus.subscribers.lock().clear();
+        }
+    }
+}
+
+impl Bus {
+    fn check_up(&self) -> Result<(), DriverError> {
+        if self.down.load(Ordering::Acquire) {
+            Err(DriverError::Unreachable("the memory bus is down".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Driver for MemoryBus {
+    fn connect<'a>(
+        &'a self,
+        channels: &'a [String],
+    ) -> BoxFuture<'a, Result<DriverLink, DriverError>> {
+        Box::pin(async move {
+            self.bus.check_up()?;
+            let (tx, incoming) = mpsc::channel(SUBSCRIBER_CAPACITY);
+            self.bus.subscribers.lock().push(Subscriber {
+                channels: channels.to_vec(),
+                tx,
+            });
+            Ok(DriverLink {
+                publisher: Box::new(MemoryPublisher {
+                    bus: self.bus.clone(),
+                }),
+                incoming,
+            })
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+}
+
+struct MemoryPublisher {
+    bus: Arc<Bus>,
+}
+
+impl DriverPublisher for MemoryPublisher {
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        payload: Bytes,
+    ) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(async move {
+            self.bus.check_up()?;
+            let receivers: Vec<mpsc::Sender<Bytes>> = {
+                let mut subscribers = self.bus.subscribers.lock();
+                subscribers.retain(|s| !s.tx.is_closed());
+                subscribers
+                    .iter()
+                    .filter(|s| s.channels.iter().any(|c| c == channel))
+                    .map(|s| s.tx.clone())
+                    .collect()
+            };
+            for tx in receivers {
+                // A receiver gone meanwhile just misses the message.
+                let _ = tx.send(payload.clone()).await;
+            }
+            Ok(())
+        })
+    }
+}

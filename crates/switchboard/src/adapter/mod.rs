@@ -1,0 +1,133 @@
+//! The cluster seam: how a hub reaches the sockets of other nodes.
+//!
+//! A hub does everything for its own sockets itself, and hands what must
+//! cross nodes to its [`Adapter`]:
+//! - [`LocalAdapter`], the default, has no other nodes: a single hub;
+//! - [`ClusterAdapter`] speaks to the other nodes over a [`Driver`] (Redis in
+//!   `switchboard-redis`, NATS in `switchboard-nats`, or the in-process
+//!   [`MemoryBus`]), and applies what they send through this node's
+//!   [`NodeHandle`], the local building block.
+//!
+//! ```no_run
+//! # async fn run(driver: impl switchboard::adapter::Driver) -> Result<(), switchboard::SendError> {
+//! use switchboard::Hub;
+//! use switchboard::adapter::{ClusterAdapter, ClusterOptions};
+//!
+//! let hub = Hub::builder()
+//!     .adapter(ClusterAdapter::new(driver, ClusterOptions::default()))
+//!     .build();
+//! // Reaches the room's members on every node:
+//! hub.to("lobby").emit("news", "hello")?;
+//! // Asks every live node (up to the request timeout):
+//! let members = hub.cluster().members("lobby").await;
+//! tracing::info!(?members.value, missing = ?members.missing, "lobby");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What crosses nodes: broadcasts (to all, to rooms, with `except`), raw
+//! broadcasts, `send_to` an id held elsewhere, relays, disconnects, acks
+//! (`emit_with_ack` collects replies from every node), and the cluster-wide
+//! questions of [`ClusterView`](crate::ClusterView). What stays on the node:
+//! [`BroadcastOperator::local`](crate::BroadcastOperator::local), room
+//! membership changes (a socket's rooms live with its node), sessions (a
+//! resume on another node starts a new session).
+//!
+//! While the backend is unreachable, each node goes on serving its own
+//! sockets; what should have crossed nodes meanwhile is dropped and counted
+//! ([`ClusterStats::dropped`]), cluster-wide answers come from this node
+//! alone and say so, and the adapter reconnects and resubscribes by itself.
+
+mod cluster;
+mod driver;
+mod local;
+mod memory;
+mod node;
+mod nodes;
+mod options;
+mod requests;
+mod wire;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+
+pub use cluster::ClusterAdapter;
+pub use driver::{Driver, DriverError, DriverLink, DriverPublisher};
+pub use local::LocalAdapter;
+pub use memory::MemoryBus;
+pub use node::NodeHandle;
+pub use options::ClusterOptions;
+pub use requests::RemoteReplies;
+pub use wire::{AckOutcome, Operation, Query, Reply, Target};
+
+/// The cluster seam of a hub: what must reach other nodes goes through it.
+///
+/// The hub applies every operation to its own sockets first, then hands it
+/// to the adapter for the others. Implement it only for a new kind of
+/// cluster; for a new backend implement the much smaller [`Driver`] and use
+/// [`ClusterAdapter`].
+pub trait Adapter: Send + Sync + 'static {
+    /// Called once, when the hub is built (inside a Tokio runtime), with
+    /// the handle that applies other nodes' operations to this node.
+    fn start(&self, node: NodeHandle);
+
+    /// This node's id, unique in the cluster.
+    fn node_id(&self) -> &str;
+
+    /// Whether other nodes can exist (false for [`LocalAdapter`]).
+    fn is_clustered(&self) -> bool;
+
+    /// Sends an operation to every other node; never waits (an operation
+    /// that cannot be sent is dropped and counted).
+    fn publish(&self, operation: Operation);
+
+    /// Asks every other live node, and waits for their replies up to
+    /// `timeout`.
+    fn request(&self, query: Query, timeout: Duration) -> BoxFuture<'static, RemoteReplies>;
+
+    /// The cluster's state as this node sees it.
+    fn status(&self) -> watch::Receiver<ClusterStatus>;
+
+    /// The adapter's counters.
+    fn stats(&self) -> ClusterStats;
+
+    /// Leaves the cluster (announcing it) and stops the adapter's tasks;
+    /// called by [`Hub::shutdown`](crate::Hub::shutdown).
+    fn stop(&self) -> BoxFuture<'static, ()>;
+}
+
+/// The cluster as one node sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterStatus {
+    /// Whether the backend is connected (always true for a single hub).
+    pub backend_up: bool,
+    /// The other nodes heard from within the node timeout, sorted.
+    pub peers: Vec<String>,
+}
+
+impl ClusterStatus {
+    /// The live nodes, this one included.
+    pub fn nodes(&self) -> usize {
+        self.peers.len() + 1
+    }
+}
+
+/// Counters of an adapter (all zero for a single hub).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterStats {
+    /// Messages published to the backend.
+    pub published: u64,
+    /// Messages received from other nodes.
+    pub received: u64,
+    /// Messages that could not cross nodes: published while the backend
+    /// was unreachable, refused by it, or over the outbound queue.
+    pub dropped: u64,
+    /// Messages from other nodes that could not be read.
+    pub undecodable: u64,
+    /// Successful connections to the backend after the first.
+    pub reconnects: u64,
+    /// Requests where at least one live node did not answer in time.
+    pub incomplete_requests: u64,
+}

@@ -1,0 +1,273 @@
+//! What nodes say to each other, and how it is encoded (MessagePack with
+//! named fields, versioned).
+//!
+//! Every node subscribes to two channels: `{prefix}.all`, which carries
+//! heartbeats, operations and requests to every node, and
+//! `{prefix}.node.{id}`, which carries the replies meant for it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use switchboard_protocol::{ErrorBody, Message};
+
+/// The version of the node-to-node format; a node drops (and counts)
+/// envelopes of another version.
+pub(crate) const WIRE_VERSION: u8 = 1;
+
+/// Which sockets an operation is for: every socket in any of `rooms` (all
+/// sockets when `rooms` is empty), but none of `except`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// Rooms whose members are reached; empty means every socket.
+    pub rooms: Vec<String>,
+    /// Socket ids left out.
+    pub except: Vec<String>,
+}
+
+/// An operation every other node applies to its own sockets, without
+/// answering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Send `message` to the target (its `room` set per room reached).
+    Broadcast {
+        /// The recipients.
+        target: Target,
+        /// The message, encoded by each node once per codec.
+        message: Message,
+    },
+    /// Send a frame as it is to the target (raw mode).
+    BroadcastRaw {
+        /// The recipients.
+        target: Target,
+        /// The frame.
+        frame: Bytes,
+        /// Whether it goes in a binary frame.
+        binary: bool,
+    },
+    /// Send `message` to the socket with this id, wherever it is.
+    SendTo {
+        /// The socket id.
+        socket: String,
+        /// The message.
+        message: Message,
+    },
+    /// Close every target socket with `code`.
+    Disconnect {
+        /// The recipients.
+        target: Target,
+        /// The close code.
+        code: u16,
+    },
+}
+
+/// A question every other live node answers with a [`Reply`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Query {
+    /// The ids of the node's members of a room.
+    Members {
+        /// The room.
+        room: String,
+    },
+    /// The rooms of a socket, if the node holds it.
+    RoomsOf {
+        /// The socket id.
+        socket: String,
+    },
+    /// The node's live connections.
+    Count,
+    /// Close the socket with this id if the node holds it.
+    DisconnectSocket {
+        /// The socket id.
+        socket: String,
+        /// The close code.
+        code: u16,
+    },
+    /// Send `message` to the target asking each for an ack, and answer
+    /// every reply that arrives within `timeout`.
+    Ack {
+        /// The recipients.
+        target: Target,
+        /// The message (its ack id is set per socket).
+        message: Box<Message>,
+        /// How long the node waits for its sockets' replies.
+        timeout: Duration,
+    },
+}
+
+/// One node's answer to a [`Query`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Reply {
+    /// Socket ids or room names.
+    Names(Vec<String>),
+    /// A number of connections.
+    Count(u64),
+    /// Whether the node held the socket.
+    Found(bool),
+    /// Each reached socket's ack outcome, by socket id.
+    Acks(Vec<(String, AckOutcome)>),
+}
+
+/// How one socket answered an ack request on another node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AckOutcome {
+    /// The client replied with this data.
+    Data(Value),
+    /// The client replied with an error.
+    Error(ErrorBody),
+    /// No reply within the timeout.
+    Timeout,
+    /// The socket went away first.
+    Disconnected,
+    /// The request could not be sent to the socket.
+    Failed(String),
+}
+
+/// One message on a cluster channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Envelope {
+    /// [`WIRE_VERSION`].
+    pub(crate) v: u8,
+    /// The sending node's id.
+    pub(crate) from: String,
+    pub(crate) body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Body {
+    /// "I am alive" (also the announcement of a new node).
+    Heartbeat,
+    /// "I am leaving" (graceful shutdown).
+    Leave,
+    Operation(Operation),
+    Request {
+        id: u64,
+        query: Query,
+    },
+    Reply {
+        id: u64,
+        reply: Reply,
+    },
+}
+
+/// Why an envelope could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WireError {
+    #[error("undecodable cluster message: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+    #[error("cluster message of wire version {0}, this node speaks {WIRE_VERSION}")]
+    Version(u8),
+}
+
+impl Envelope {
+    pub(crate) fn new(from: &str, body: Body) -> Self {
+        Self {
+            v: WIRE_VERSION,
+            from: from.to_owned(),
+            body,
+        }
+    }
+
+    pub(crate) fn encode(&self) -> Bytes {
+        // Serializing plain data into a Vec cannot fail.
+        Bytes::from(rmp_serde::to_vec_named(self).expect("cluster envelope serializes"))
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        let envelope: Envelope = rmp_serde::from_slice(bytes)?;
+        if envelope.v != WIRE_VERSION {
+            return Err(WireError::Version(envelope.v));
+        }
+        Ok(envelope)
+    }
+}
+
+/// The channel every node listens to.
+pub(crate) fn all_channel(prefix: &str) -> String {
+    format!("{prefix}.all")
+}
+
+/// The channel carrying replies to one node.
+pub(crate) fn node_channel(prefix: &str, node: &str) -> String {
+    format!("{prefix}.node.{node}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(body: Body) {
+        let envelope = Envelope::new("node-1", body);
+        let decoded = Envelope::decode(&envelope.encode()).unwrap();
+        assert_eq!(decoded, envelope);
+    }
+
+    #[test]
+    fn every_body_round_trips() {
+        let message = Message::event(
+            "chat",
+            serde_json::json!({"text": "hé", "n": [1, 2.5, null]}),
+        )
+        .with_room("r".to_owned());
+        let target = Target {
+            rooms: vec!["a".into(), "b".into()],
+            except: vec!["x".into()],
+        };
+        round_trip(Body::Heartbeat);
+        round_trip(Body::Leave);
+        round_trip(Body::Operation(Operation::Broadcast {
+            target: target.clone(),
+            message: message.clone(),
+        }));
+        round_trip(Body::Operation(Operation::BroadcastRaw {
+            target: target.clone(),
+            frame: Bytes::from_static(b"\x00\xffraw"),
+            binary: true,
+        }));
+        round_trip(Body::Operation(Operation::SendTo {
+            socket: "s".into(),
+            message: message.clone(),
+        }));
+        round_trip(Body::Request {
+            id: 7,
+            query: Query::Ack {
+                target,
+                message: Box::new(message),
+                timeout: Duration::from_millis(1500),
+            },
+        });
+        round_trip(Body::Reply {
+            id: 7,
+            reply: Reply::Acks(vec![
+                (
+                    "a".into(),
+                    AckOutcome::Data(serde_json::json!({"ok": true})),
+                ),
+                ("b".into(), AckOutcome::Timeout),
+                (
+                    "c".into(),
+                    AckOutcome::Error(ErrorBody {
+                        code: "internal".into(),
+                        message: "boom".into(),
+                    }),
+                ),
+            ]),
+        });
+    }
+
+    #[test]
+    fn garbage_and_other_versions_are_refused() {
+        assert!(Envelope::decode(b"\xc1garbage").is_err());
+        let mut envelope = Envelope::new("n", Body::Heartbeat);
+        envelope.v = 9;
+        assert!(matches!(
+            Envelope::decode(&envelope.encode()),
+            Err(WireError::Version(9))
+        ));
+    }
+}
