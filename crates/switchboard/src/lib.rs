@@ -57,6 +57,16 @@
 //! networks that block WebSockets; a session may move between transports.
 //! The disconnect handler runs once, when the session ends.
 //!
+//! ## Clusters
+//!
+//! Several hubs act as one through an [`adapter::Adapter`]: give the
+//! builder an [`adapter::ClusterAdapter`] over a Redis or NATS driver
+//! (`switchboard-redis`, `switchboard-nats`) and broadcasts, `send_to`,
+//! relays, acks and disconnects reach the sockets of every node, while
+//! [`Hub::cluster`] answers members, rooms and counts cluster-wide. The
+//! [`adapter`] module says what crosses nodes and what happens while the
+//! backend is down.
+//!
 //! ## Limits and failure
 //!
 //! Every socket has a bounded send queue; one that overflows is closed with

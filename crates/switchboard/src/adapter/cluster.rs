@@ -272,8 +272,13 @@ impl Shared {
     }
 
     /// Connects, serves the link until it is lost, and reconnects, until
-    /// the adapter stops or its hub is gone.
+    /// the adapter stops or its hub is gone; then stops the publisher too.
     async fn connection_loop(self: Arc<Self>) {
+        self.clone().serve_until_stopped().await;
+        self.stop.send_replace(true);
+    }
+
+    async fn serve_until_stopped(self: Arc<Self>) {
         let channels = vec![self.all_channel.clone(), self.own_channel()];
         let mut stop = self.stop.subscribe();
         let mut backoff = self.options.reconnect_min;
