@@ -6,12 +6,13 @@
 //! can build the same server in-process:
 //!
 //! ```no_run
-//! # async fn run() -> std::io::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use switchboard_server::{Config, Server};
 //!
-//! let server = Server::new(Config::default());
+//! let server = Server::new(Config::default())?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! server.serve(listener, std::future::pending()).await
+//! server.serve(listener, std::future::pending()).await?;
+//! # Ok(())
 //! # }
 //! ```
 

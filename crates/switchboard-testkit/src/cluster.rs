@@ -426,8 +426,9 @@ pub async fn backend_outage_mid_traffic<B: ClusterBackend>(backend: &mut B) {
     b.wait_status("B to see the backend down", |s| !s.backend_up)
         .await;
     let cut_at = *next_rx.borrow_and_update();
-    // Local traffic goes on while the backend is down.
-    read_until(&mut local, cut_at + 100, &mut local_seen).await;
+    // Local traffic goes on while the backend is down; the outage lasts
+    // past the node timeout (600 ms), so peers go stale meanwhile.
+    read_until(&mut local, cut_at + 900, &mut local_seen).await;
     let members = a.hub.cluster().members("r").await;
     assert_eq!(members.missing, [b_id], "B cannot answer while down");
     assert_eq!(members.value.len(), 1, "only A's member is known");

@@ -209,8 +209,21 @@ impl Shared {
         }
     }
 
+    /// The peers as this node sees them: those heard from within the node
+    /// timeout or, while the backend is down, every node known when it
+    /// went away (they cannot be heard, so they are neither live nor gone).
+    fn peers(&self) -> Vec<String> {
+        let backend_up = self.publisher.lock().is_some();
+        let nodes = self.nodes.lock();
+        if backend_up {
+            nodes.live(Instant::now())
+        } else {
+            nodes.known()
+        }
+    }
+
     async fn request(&self, query: Query, timeout: Duration) -> RemoteReplies {
-        let peers = self.nodes.lock().live(Instant::now());
+        let peers = self.peers();
         if peers.is_empty() {
             return RemoteReplies::default();
         }
@@ -386,7 +399,7 @@ impl Shared {
 
     fn refresh_status(&self) {
         let backend_up = self.publisher.lock().is_some();
-        let peers = self.nodes.lock().live(Instant::now());
+        let peers = self.peers();
         self.status.send_if_modified(|status| {
             let changed = status.backend_up != backend_up || status.peers != peers;
             status.backend_up = backend_up;
@@ -419,7 +432,7 @@ impl Shared {
             return;
         }
         if self.nodes.lock().heard(&from, Instant::now()) {
-            tracing::info!(node = %from, "cluster node joined");
+            tracing::info!(node = %from, "cluster node joined (or is back)");
             self.refresh_status();
             // Answer at once so the newcomer learns of this node now.
             self.send(Destination::All, Body::Heartbeat);

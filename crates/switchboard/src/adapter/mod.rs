@@ -103,7 +103,9 @@ pub trait Adapter: Send + Sync + 'static {
 pub struct ClusterStatus {
     /// Whether the backend is connected (always true for a single hub).
     pub backend_up: bool,
-    /// The other nodes heard from within the node timeout, sorted.
+    /// The other nodes heard from within the node timeout, sorted; while
+    /// the backend is down, the nodes known when it went away (they cannot
+    /// be asked: cluster-wide answers list them as missing).
     pub peers: Vec<String>,
 }
 

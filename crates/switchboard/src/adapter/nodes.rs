@@ -21,12 +21,15 @@ impl NodeTable {
         }
     }
 
-    /// Records that `node` spoke; returns whether it is new.
+    /// Records that `node` spoke; returns whether it was not live before
+    /// (new, or silent past the timeout and not yet pruned, e.g. across a
+    /// backend outage).
     pub(crate) fn heard(&mut self, node: &str, now: Instant) -> bool {
         match self.last_seen.get_mut(node) {
             Some(seen) => {
+                let was_live = now.saturating_duration_since(*seen) <= self.timeout;
                 *seen = now;
-                false
+                !was_live
             }
             None => {
                 self.last_seen.insert(node.to_owned(), now);
@@ -53,6 +56,14 @@ impl NodeTable {
         });
         gone.sort_unstable();
         gone
+    }
+
+    /// Every node not pruned yet, live or silent, sorted (while the
+    /// backend is down nobody can be heard, so nobody is pruned).
+    pub(crate) fn known(&self) -> Vec<String> {
+        let mut known: Vec<String> = self.last_seen.keys().cloned().collect();
+        known.sort_unstable();
+        known
     }
 
     /// The live nodes, sorted.
@@ -84,5 +95,17 @@ mod tests {
         assert_eq!(table.prune(t0 + Duration::from_secs(4)), ["a"]);
         assert!(table.remove("b"));
         assert!(table.live(t0).is_empty());
+    }
+
+    #[test]
+    fn a_node_heard_again_after_going_stale_counts_as_returning() {
+        // Across a backend outage nobody prunes; the first heartbeat after
+        // it must bring the node back into the live set as a change.
+        let mut table = NodeTable::new(Duration::from_secs(3));
+        let t0 = Instant::now();
+        assert!(table.heard("a", t0));
+        assert!(table.live(t0 + Duration::from_secs(10)).is_empty());
+        assert!(table.heard("a", t0 + Duration::from_secs(10)));
+        assert_eq!(table.live(t0 + Duration::from_secs(10)), ["a"]);
     }
 }
