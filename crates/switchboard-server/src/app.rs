@@ -11,9 +11,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use switchboard::Hub;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::api::{self, ApiState};
 use crate::config::{ClusterBackend, Config, ConfigError};
@@ -155,6 +156,13 @@ impl Server {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        // TCP_NODELAY: without it, small frames wait for the peer's delayed
+        // ACK (up to ~40 ms) behind an unacknowledged earlier one.
+        let listener = listener.tap_io(|tcp: &mut TcpStream| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
