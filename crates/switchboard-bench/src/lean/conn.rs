@@ -1,0 +1,318 @@
+//! One lean WebSocket connection over a tokio `TcpStream`: a fixed read
+//! buffer parsed in place (many frames per read, no allocation per frame),
+//! masked client frames written from one reused buffer, pings answered.
+
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use super::frame::{self, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_TEXT, Parsed};
+use super::handshake::{self, Response, WsUrl};
+use crate::{Error, Result, clock};
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The hub's URL.
+    pub url: WsUrl,
+    /// Its resolved address.
+    pub addr: SocketAddr,
+}
+
+impl Endpoint {
+    /// Parses and resolves `url` once, for many connections.
+    pub async fn resolve(url: &str) -> Result<Self> {
+        let url = WsUrl::parse(url)?;
+        let addr = url.resolve().await?;
+        Ok(Self { url, addr })
+    }
+}
+
+/// Whether the connection is still open after a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Open.
+    Open,
+    /// The hub sent a close frame (with this code, if any) or the stream
+    /// ended (`None`).
+    Closed(Option<u16>),
+}
+
+/// A client connection that has completed the upgrade.
+#[derive(Debug)]
+pub struct LeanWs {
+    stream: TcpStream,
+    /// Read buffer: bytes `start..end` are received and not yet parsed.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// A fragmented message being put together (rare: the hub sends one
+    /// message per frame).
+    message: Vec<u8>,
+    fragmented: bool,
+    /// Outgoing frames, reused.
+    out: Vec<u8>,
+    /// The payload of a ping still to answer.
+    pong: Option<Vec<u8>>,
+    /// Masking key state (xorshift).
+    mask_state: u32,
+    /// Whether this side has sent its close frame.
+    close_sent: bool,
+}
+
+impl LeanWs {
+    /// Connects to `endpoint` (from `source`, when given: bound before
+    /// connecting), upgrades, and keeps a read buffer of `buffer` bytes
+    /// (grown when a frame needs more).
+    pub async fn connect(
+        endpoint: &Endpoint,
+        source: Option<IpAddr>,
+        buffer: usize,
+    ) -> Result<Self> {
+        let stream = match source {
+            None => TcpStream::connect(endpoint.addr).await?,
+            Some(ip) => {
+                let socket = match ip {
+                    IpAddr::V4(_) => TcpSocket::new_v4()?,
+                    IpAddr::V6(_) => TcpSocket::new_v6()?,
+                };
+                socket.bind(SocketAddr::new(ip, 0))?;
+                socket.connect(endpoint.addr).await?
+            }
+        };
+        stream.set_nodelay(true)?;
+        let local = stream.local_addr()?;
+        let mut ws = Self {
+            stream,
+            buf: vec![0; buffer.max(512)],
+            start: 0,
+            end: 0,
+            message: Vec::new(),
+            fragmented: false,
+            out: Vec::with_capacity(256),
+            pong: None,
+            mask_state: u32::from(local.port()) | 0x9E37_0000,
+            close_sent: false,
+        };
+        ws.stream
+            .write_all(&handshake::upgrade_request(&endpoint.url))
+            .await?;
+        loop {
+            match handshake::parse_response(&ws.buf[..ws.end]) {
+                Response::Upgraded { head_len } => {
+                    ws.start = head_len;
+                    return Ok(ws);
+                }
+                Response::Refused { status } => return Err(Error::Refused(status)),
+                Response::Incomplete => {
+                    if ws.end == ws.buf.len() {
+                        return Err(Error::Protocol("upgrade answer too long".into()));
+                    }
+                    let n = ws.stream.read(&mut ws.buf[ws.end..]).await?;
+                    if n == 0 {
+                        return Err(Error::Protocol("closed during the upgrade".into()));
+                    }
+                    ws.end += n;
+                }
+            }
+        }
+    }
+
+    fn next_mask(&mut self) -> [u8; 4] {
+        let mut x = self.mask_state;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.mask_state = x;
+        x.to_ne_bytes()
+    }
+
+    /// Sends one text frame.
+    pub async fn send_text(&mut self, payload: &[u8]) -> Result<()> {
+        self.send_frame(OP_TEXT, payload).await
+    }
+
+    async fn send_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<()> {
+        let mask = self.next_mask();
+        self.out.clear();
+        frame::encode(&mut self.out, opcode, payload, mask);
+        self.stream.write_all(&self.out).await?;
+        Ok(())
+    }
+
+    /// Sends a close frame with `code` (the hub answers with its own and
+    /// closes the TCP connection).
+    pub async fn send_close(&mut self, code: u16) -> Result<()> {
+        self.close_sent = true;
+        self.send_frame(OP_CLOSE, &code.to_be_bytes()).await
+    }
+
+    /// Reads once from the socket and hands every complete text (or
+    /// binary) message to `on_message` with the time the read returned
+    /// (`clock::now_ns`); answers pings. Cancel-safe between reads.
+    pub async fn read_batch(&mut self, mut on_message: impl FnMut(&[u8], u64)) -> Result<Status> {
+        if self.end == self.buf.len() {
+            self.make_room(None);
+        }
+        let n = self.stream.read(&mut self.buf[self.end..]).await?;
+        if n == 0 {
+            return Ok(Status::Closed(None));
+        }
+        let arrived_ns = clock::now_ns();
+        self.end += n;
+        let mut closed = None;
+        loop {
+            let header = match frame::parse(&self.buf[self.start..self.end]) {
+                Parsed::Frame(header) => header,
+                Parsed::Incomplete { needed } => {
+                    self.make_room(needed);
+                    break;
+                }
+                Parsed::Invalid(why) => return Err(Error::Protocol(why.into())),
+            };
+            let payload = self.start + header.header_len..self.start + header.total_len();
+            self.start += header.total_len();
+            let payload = &self.buf[payload];
+            match header.opcode {
+                OP_TEXT | OP_BINARY if header.fin && !self.fragmented => {
+                    on_message(payload, arrived_ns);
+                }
+                OP_TEXT | OP_BINARY => {
+                    self.fragmented = true;
+                    self.message.clear();
+                    self.message.extend_from_slice(payload);
+                }
+                OP_CONTINUATION => {
+                    self.message.extend_from_slice(payload);
+                    if header.fin {
+                        self.fragmented = false;
+                        on_message(&self.message, arrived_ns);
+                    }
+                }
+                OP_PING => self.pong = Some(payload.to_vec()),
+                OP_CLOSE => {
+                    closed = Some(frame::close_code(payload));
+                    break;
+                }
+                _ => {} // a pong
+            }
+        }
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if let Some(ping) = self.pong.take() {
+            self.send_frame(frame::OP_PONG, &ping).await?;
+        }
+        match closed {
+            Some(code) => {
+                // Answer the close (best effort); the hub then ends TCP.
+                if !self.close_sent {
+                    let _ = self.send_close(code.unwrap_or(1000)).await;
+                }
+                Ok(Status::Closed(code))
+            }
+            None => Ok(Status::Open),
+        }
+    }
+
+    /// Moves unparsed bytes to the front, and grows the buffer when a
+    /// frame of `needed` bytes (or a full buffer) would not fit.
+    fn make_room(&mut self, needed: Option<usize>) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let needed = needed.unwrap_or(0).max(self.end + 1);
+        if needed > self.buf.len() {
+            self.buf.resize(needed.max(self.buf.len() * 2), 0);
+        }
+    }
+
+    /// The next message, copied (for setup steps, not the measured path).
+    /// Messages after it stay buffered for the next call or
+    /// [`LeanWs::read_batch`].
+    pub async fn next_message(&mut self) -> Result<Vec<u8>> {
+        loop {
+            loop {
+                let header = match frame::parse(&self.buf[self.start..self.end]) {
+                    Parsed::Frame(header) => header,
+                    Parsed::Incomplete { needed } => {
+                        self.make_room(needed);
+                        break;
+                    }
+                    Parsed::Invalid(why) => return Err(Error::Protocol(why.into())),
+                };
+                let payload = self.start + header.header_len..self.start + header.total_len();
+                self.start += header.total_len();
+                match header.opcode {
+                    OP_TEXT | OP_BINARY if header.fin => return Ok(self.buf[payload].to_vec()),
+                    OP_PING => {
+                        let ping = self.buf[payload].to_vec();
+                        self.send_frame(frame::OP_PONG, &ping).await?;
+                    }
+                    OP_CLOSE => {
+                        return Err(Error::Closed(frame::close_code(&self.buf[payload])));
+                    }
+                    frame::OP_PONG => {}
+                    _ => return Err(Error::Protocol("a fragmented message".into())),
+                }
+            }
+            let n = self.stream.read(&mut self.buf[self.end..]).await?;
+            if n == 0 {
+                return Err(Error::Closed(None));
+            }
+            self.end += n;
+        }
+    }
+
+    /// Reads messages until `$welcome`.
+    pub async fn expect_welcome(&mut self) -> Result<()> {
+        let message = self.next_message().await?;
+        if message.starts_with(br#"{"event":"$welcome""#) {
+            Ok(())
+        } else {
+            Err(Error::Protocol(format!(
+                "first message is not $welcome: {}",
+                String::from_utf8_lossy(&message)
+            )))
+        }
+    }
+
+    /// Joins `room` with ack number `ack` and waits for the reply; other
+    /// messages before it are dropped.
+    pub async fn join(&mut self, room: &str, ack: u64) -> Result<()> {
+        let request = serde_json::json!({"event": "$join", "data": {"room": room}, "ack": ack});
+        self.send_text(request.to_string().as_bytes()).await?;
+        let expected = format!("\"reply\":{ack}");
+        loop {
+            let message = self.next_message().await?;
+            if memchr::memmem::find(&message, expected.as_bytes()).is_some() {
+                if memchr::memmem::find(&message, b"\"error\"").is_some() {
+                    return Err(Error::Protocol(format!(
+                        "join {room} refused: {}",
+                        String::from_utf8_lossy(&message)
+                    )));
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    /// Connects, reads `$welcome`: the common first steps.
+    pub async fn open(endpoint: &Endpoint, source: Option<IpAddr>, buffer: usize) -> Result<Self> {
+        let mut ws = Self::connect(endpoint, source, buffer).await?;
+        ws.expect_welcome().await?;
+        Ok(ws)
+    }
+
+    /// Reads until the hub closes the connection or `limit` passes,
+    /// after [`LeanWs::send_close`]: the hub then closes TCP first, so the
+    /// TIME_WAIT state stays on its side, not on this client's port.
+    pub async fn wait_closed(&mut self, limit: std::time::Duration) {
+        let wait = async { while let Ok(Status::Open) = self.read_batch(|_, _| {}).await {} };
+        let _ = tokio::time::timeout(limit, wait).await;
+    }
+}

@@ -1,0 +1,54 @@
+//! The Switchboard load generator, as a library behind the
+//! `switchboard-bench` binary.
+//!
+//! Each workload is a module with its own `Args` (a clap subcommand), a
+//! `measure` that returns its report and a `run` that prints it; the
+//! binary only dispatches. Pieces any workload can use live beside them:
+//! - [`clock`]: `CLOCK_MONOTONIC` timestamps, comparable across processes;
+//! - [`histogram`]: latency histograms (microseconds), their summary, and
+//!   their counts for sending between processes;
+//! - [`sequence`]: loss, duplicate and reorder accounting of numbered
+//!   messages;
+//! - [`cpu`]: CPU time of this process or another (the hub), to see
+//!   whether the generator is the limit;
+//! - [`ws`]: a JSON WebSocket client over tokio-tungstenite (cluster-latency);
+//! - [`lean`]: a minimal WebSocket client for high receive rates;
+//! - [`stamp`]: stamped messages and reading their stamps back;
+//! - [`schedule`], [`publisher`]: the open-loop publisher;
+//! - [`deliveries`]: what receivers of stamped messages saw;
+//! - [`workers`]: spreading connections over worker processes;
+//! - [`target`]: the hub under test (`--url` or `--spawn-hub`);
+//! - [`options`], [`progress`], [`report`], [`sys`]: generator options,
+//!   live progress, report helpers, CPU pinning and file limits.
+//!
+//! Workloads: [`cluster_latency`] (the added latency of a cross-node
+//! delivery over a local one), [`fanout`] (one publisher, many receivers),
+//! [`echo`] (round trips), [`idle`] (memory per idle connection),
+//! [`handshake`] (sessions opened per second), [`poll_fanout`]
+//! (fan-out to long-polling clients).
+
+pub mod clock;
+pub mod cluster_latency;
+pub mod cpu;
+pub mod deliveries;
+pub mod echo;
+pub mod error;
+pub mod fanout;
+pub mod handshake;
+pub mod histogram;
+pub mod idle;
+pub mod lean;
+pub mod options;
+pub mod poll_fanout;
+pub mod progress;
+pub mod publisher;
+pub mod report;
+pub mod schedule;
+pub mod sequence;
+pub mod stamp;
+pub mod sys;
+pub mod target;
+pub mod workers;
+pub mod ws;
+
+pub use error::{Error, Result};

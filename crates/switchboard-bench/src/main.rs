@@ -1,0 +1,117 @@
+//! `switchboard-bench`: the Switchboard load generator. One subcommand per
+//! workload; see `switchboard-bench --help` and BENCHMARKS.md.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchboard_bench::options::GenArgs;
+use switchboard_bench::{
+    cluster_latency, echo, fanout, handshake, idle, poll_fanout, sys, workers,
+};
+use tracing_subscriber::EnvFilter;
+
+/// Load generator and benchmarks for Switchboard hubs and clusters.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The workloads. Add one as a variant holding its own `Args` and a module
+/// of its own in the library.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Added latency of a cross-node delivery over a local one, per cluster
+    /// backend (memory, Redis, NATS).
+    ClusterLatency(cluster_latency::Args),
+    /// One publisher at a fixed rate, N WebSocket receivers in one room:
+    /// deliveries/s, latency, losses.
+    Fanout(fanout::Args),
+    /// Round trips of N clients at a fixed rate each: relay acks (default)
+    /// or $ping/$pong.
+    Echo(echo::Args),
+    /// The hub's memory per idle WebSocket connection.
+    Idle(idle::Args),
+    /// New WebSocket sessions per second (connect, $welcome, close).
+    Handshake(handshake::Args),
+    /// One publisher at a fixed rate, N long-polling receivers in one room.
+    PollFanout(poll_fanout::Args),
+    /// A worker process of another workload (started by the generator
+    /// itself with --procs; reads its job on stdin).
+    #[command(hide = true)]
+    Worker {
+        /// The job's kind, e.g. `fanout`.
+        kind: String,
+    },
+}
+
+impl Command {
+    fn gen_args(&self) -> Option<&GenArgs> {
+        match self {
+            Command::Fanout(args) => Some(&args.gen_args),
+            Command::Echo(args) => Some(&args.gen_args),
+            Command::Idle(args) => Some(&args.gen_args),
+            Command::Handshake(args) => Some(&args.gen_args),
+            Command::PollFanout(args) => Some(&args.gen_args),
+            Command::ClusterLatency(_) | Command::Worker { .. } => None,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // Logs (the hub's warnings included) go to stderr; stdout holds the
+    // report only. RUST_LOG overrides the level.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    // Before any thread starts: threads and child processes inherit both.
+    if let Err(error) = sys::raise_nofile_limit() {
+        tracing::warn!(%error, "cannot raise the open-files limit");
+    }
+    if let Some(cpus) = cli.command.gen_args().and_then(|g| g.cpus.as_deref())
+        && let Err(error) = sys::pin_to_cpus(cpus)
+    {
+        return fail(&error);
+    }
+    // The connection workloads run on one thread (the lean clients are
+    // built for it; --procs adds processes); cluster-latency runs two hubs
+    // and wants both cores.
+    let runtime = match cli.command {
+        Command::ClusterLatency(_) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&error),
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::ClusterLatency(args) => cluster_latency::run(args).await,
+            Command::Fanout(args) => fanout::run(args).await,
+            Command::Echo(args) => echo::run(args).await,
+            Command::Idle(args) => idle::run(args).await,
+            Command::Handshake(args) => handshake::run(args).await,
+            Command::PollFanout(args) => poll_fanout::run(args).await,
+            Command::Worker { kind } => workers::child::serve_kind(&kind).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+#[allow(clippy::print_stderr, reason = "the binary reports its own failure")]
+fn fail(error: &dyn std::error::Error) -> ExitCode {
+    eprintln!("switchboard-bench: {error}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,97 @@
+//! A lean JSON WebSocket client (tokio-tungstenite): connects, reads its
+//! `$welcome`, joins rooms, and hands back raw text frames so a workload
+//! parses only what it needs.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::{Error, Result};
+
+/// A connected client that has read its `$welcome`.
+pub struct WsClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    id: String,
+    next_ack: u64,
+}
+
+impl std::fmt::Debug for WsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsClient")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WsClient {
+    /// Connects to `url` (e.g. `ws://127.0.0.1:1234/`) and reads `$welcome`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        // Nagle's algorithm off: a client's small frames go out at once.
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
+        let mut client = Self {
+            ws,
+            id: String::new(),
+            next_ack: 1,
+        };
+        let welcome = client.next_json().await?;
+        if welcome["event"] != "$welcome" {
+            return Err(Error::Protocol(format!(
+                "first message is not $welcome: {welcome}"
+            )));
+        }
+        client.id = welcome["data"]["id"]
+            .as_str()
+            .ok_or_else(|| Error::Protocol(format!("$welcome without an id: {welcome}")))?
+            .to_owned();
+        Ok(client)
+    }
+
+    /// The socket id the hub gave this client.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Joins `room` and waits for the hub's reply.
+    pub async fn join(&mut self, room: &str) -> Result<()> {
+        let ack = self.next_ack;
+        self.next_ack += 1;
+        let request = json!({"event": "$join", "data": {"room": room}, "ack": ack});
+        self.ws
+            .send(Message::Text(request.to_string().into()))
+            .await?;
+        let reply = self.next_json().await?;
+        if reply["reply"] != ack || reply.get("error").is_some() {
+            return Err(Error::Protocol(format!("join {room} refused: {reply}")));
+        }
+        Ok(())
+    }
+
+    /// The next text frame; `None` once the connection has ended. Control
+    /// frames are skipped (tungstenite answers pings by itself).
+    pub async fn next_text(&mut self) -> Result<Option<Utf8Bytes>> {
+        while let Some(frame) = self.ws.next().await {
+            match frame? {
+                Message::Text(text) => return Ok(Some(text)),
+                Message::Close(_) => return Ok(None),
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    async fn next_json(&mut self) -> Result<Value> {
+        let text = self
+            .next_text()
+            .await?
+            .ok_or_else(|| Error::Protocol("the hub closed the connection".into()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Protocol(format!("not a JSON message ({e}): {text}")))
+    }
+
+    /// Closes the connection politely (best effort).
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}

@@ -1,0 +1,48 @@
+//! `handshake` against an in-process hub: sessions open and close, from
+//! spread source addresses and from the kernel's choice.
+
+mod common;
+
+use switchboard_bench::handshake;
+
+async fn run(sources: &str) -> handshake::Report {
+    let (hub, url) = common::start_hub().await;
+    let args: handshake::Args = common::parse(&[
+        "--url",
+        &url,
+        "--concurrency",
+        "4",
+        "--duration",
+        "1",
+        "--sources",
+        sources,
+    ]);
+    let report = handshake::measure(&args).await.expect("the run completes");
+    // Every session was ended by its close frame.
+    for _ in 0..100 {
+        if hub.count() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(hub.count(), 0);
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opens_sessions_from_spread_sources() {
+    let report = run("254").await;
+    assert_eq!(report.sources, 254);
+    assert!(report.sessions > 50, "{report:?}");
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.latency.count, report.sessions);
+    assert!(report.sessions_per_s > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opens_sessions_without_binding() {
+    let report = run("0").await;
+    assert_eq!(report.sources, 0);
+    assert!(report.sessions > 50, "{report:?}");
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+}
