@@ -200,11 +200,7 @@ impl BroadcastOperator {
             frame: frame.clone(),
             binary,
         });
-        let frame = if binary {
-            Outgoing::Binary(frame)
-        } else {
-            Outgoing::Text(frame)
-        };
+        let frame = Outgoing::new(frame, binary);
         let mut delivered = 0usize;
         self.for_each_recipient(|_, s| {
             if s.push(frame.clone()).is_ok() {

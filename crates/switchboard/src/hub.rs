@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use bytes::Bytes;
 use serde::Serialize;
 use switchboard_protocol::{CloseCode, Codec, Message};
 use tokio::sync::{Notify, mpsc, watch};
@@ -43,8 +42,8 @@ pub(crate) struct HubInner {
     shutdown_tx: watch::Sender<bool>,
     /// Woken whenever a socket is removed.
     socket_gone: Notify,
-    pong_json: Bytes,
-    pong_msgpack: Bytes,
+    pong_json: Outgoing,
+    pong_msgpack: Outgoing,
 }
 
 impl HubInner {
@@ -59,8 +58,8 @@ impl HubInner {
 
     pub(crate) fn pong_frame(&self, codec: Codec) -> Outgoing {
         match codec {
-            Codec::Json => frame_for(codec, self.pong_json.clone()),
-            Codec::MsgPack => frame_for(codec, self.pong_msgpack.clone()),
+            Codec::Json => self.pong_json.clone(),
+            Codec::MsgPack => self.pong_msgpack.clone(),
         }
     }
 }
@@ -130,8 +129,8 @@ impl Hub {
                 shutting_down: AtomicBool::new(false),
                 shutdown_tx: watch::Sender::new(false),
                 socket_gone: Notify::new(),
-                pong_json: Codec::Json.encode(&pong),
-                pong_msgpack: Codec::MsgPack.encode(&pong),
+                pong_json: frame_for(Codec::Json, Codec::Json.encode(&pong)),
+                pong_msgpack: frame_for(Codec::MsgPack, Codec::MsgPack.encode(&pong)),
             }),
         };
         hub.inner

@@ -12,34 +12,48 @@
 //! superseded (a resume took the session over) and must stop.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use switchboard_protocol::CloseCode;
 use tokio::sync::Notify;
 
-/// One frame to write.
+/// One frame to write: a one-pointer handle on bytes shared by every
+/// queue it is in.
+///
+/// A broadcast's frame sits in the pending queue and the resume buffer of
+/// every recipient; a slot of eight bytes rather than forty keeps those
+/// buffers (1,000 frames per session by default) five times smaller and
+/// their pushes mostly in cache.
 #[derive(Debug, Clone)]
-pub(crate) enum Outgoing {
-    /// A text frame (JSON codec or raw text).
-    Text(Bytes),
-    /// A binary frame (MessagePack codec or raw binary).
-    Binary(Bytes),
+pub(crate) struct Outgoing(Arc<Frame>);
+
+#[derive(Debug)]
+struct Frame {
+    bytes: Bytes,
+    binary: bool,
 }
 
 impl Outgoing {
+    /// A text or binary frame.
+    pub(crate) fn new(bytes: Bytes, binary: bool) -> Self {
+        Self(Arc::new(Frame { bytes, binary }))
+    }
+
     /// The payload's length in bytes.
     pub(crate) fn len(&self) -> usize {
-        match self {
-            Self::Text(bytes) | Self::Binary(bytes) => bytes.len(),
-        }
+        self.0.bytes.len()
     }
 
     /// The payload.
     pub(crate) fn bytes(&self) -> &Bytes {
-        match self {
-            Self::Text(bytes) | Self::Binary(bytes) => bytes,
-        }
+        &self.0.bytes
+    }
+
+    /// Whether this is a binary frame.
+    pub(crate) fn is_binary(&self) -> bool {
+        self.0.binary
     }
 }
 
@@ -274,10 +288,12 @@ impl SendQueue {
     }
 
     /// Takes everything queued for `link`, waiting until there is something.
-    pub(crate) async fn drain(&self, link: u64) -> Drained {
+    /// `spare`, an emptied queue of an earlier drain, takes the place of
+    /// the frames taken, so a busy link allocates no queue per wake-up.
+    pub(crate) async fn drain(&self, link: u64, spare: &mut VecDeque<Outgoing>) -> Drained {
         loop {
             let notified = self.notify.notified();
-            let drained = self.try_drain(link);
+            let drained = self.take(link, Some(&mut *spare));
             if !drained.is_empty() {
                 return drained;
             }
@@ -287,6 +303,10 @@ impl SendQueue {
 
     /// Takes everything queued for `link` without waiting.
     pub(crate) fn try_drain(&self, link: u64) -> Drained {
+        self.take(link, None)
+    }
+
+    fn take(&self, link: u64, spare: Option<&mut VecDeque<Outgoing>>) -> Drained {
         let mut state = self.state.lock();
         if state.link != link || !state.attached {
             return Drained {
@@ -295,8 +315,14 @@ impl SendQueue {
                 ..Drained::default()
             };
         }
+        let frames = match spare {
+            Some(spare) if !state.pending.is_empty() => {
+                std::mem::replace(&mut state.pending, std::mem::take(spare))
+            }
+            _ => std::mem::take(&mut state.pending),
+        };
         Drained {
-            frames: std::mem::take(&mut state.pending),
+            frames,
             close: state.close,
             abort: state.abort,
             superseded: false,
@@ -330,7 +356,7 @@ mod tests {
     use super::*;
 
     fn text(s: &'static str) -> Outgoing {
-        Outgoing::Text(Bytes::from_static(s.as_bytes()))
+        Outgoing::new(Bytes::from_static(s.as_bytes()), false)
     }
 
     fn texts(frames: &VecDeque<Outgoing>) -> Vec<String> {
@@ -401,10 +427,11 @@ mod tests {
         let (link, _) = queue.attach(None, |_| text("w")).unwrap();
         queue.try_drain(link);
         let q = queue.clone();
-        let task = tokio::spawn(async move { q.drain(link).await.frames.len() });
+        let task =
+            tokio::spawn(async move { q.drain(link, &mut VecDeque::new()).await.frames.len() });
         tokio::task::yield_now().await;
         queue
-            .push(Outgoing::Binary(Bytes::from_static(b"x")), true)
+            .push(Outgoing::new(Bytes::from_static(b"x"), true), true)
             .unwrap();
         assert_eq!(task.await.unwrap(), 1);
     }

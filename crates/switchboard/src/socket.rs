@@ -130,11 +130,7 @@ impl SocketShared {
 
 /// Wraps encoded bytes in the frame type the codec uses.
 pub(crate) fn frame_for(codec: Codec, bytes: Bytes) -> Outgoing {
-    if codec.is_binary() {
-        Outgoing::Binary(bytes)
-    } else {
-        Outgoing::Text(bytes)
-    }
+    Outgoing::new(bytes, codec.is_binary())
 }
 
 pub(crate) fn to_value(data: impl Serialize) -> Result<serde_json::Value, SendError> {
@@ -231,11 +227,7 @@ impl Socket {
 
     /// Sends a frame as it is, without the message envelope (raw mode).
     pub fn send_raw(&self, frame: Bytes, binary: bool) -> Result<(), SendError> {
-        let frame = if binary {
-            Outgoing::Binary(frame)
-        } else {
-            Outgoing::Text(frame)
-        };
+        let frame = Outgoing::new(frame, binary);
         self.shared.push(frame)?;
         self.hub.inner.stats.message_out();
         Ok(())

@@ -7,9 +7,10 @@ mod rate_limit;
 use std::collections::VecDeque;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use switchboard_protocol::{ClientMessage, CloseCode, ErrorCode, Message, ProtocolError};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
 use self::rate_limit::TokenBucket;
 use crate::error::{DisconnectReason, HubError};
@@ -18,6 +19,9 @@ use crate::events::dispatch::Dispatch;
 use crate::send_queue::Outgoing;
 use crate::socket::Socket;
 use crate::transport::{Link, LinkError, Received};
+
+/// The largest emptied queue kept for reuse (a burst's bigger one is freed).
+const MAX_SPARE_FRAMES: usize = 64;
 
 /// Per-link state of the inbound checks.
 pub(crate) struct InboundChecks {
@@ -58,12 +62,22 @@ pub(crate) async fn run<L: Link>(
     // link is not read (backpressure on this client only).
     let mut backlog: VecDeque<Dispatch> = VecDeque::new();
     let queue = &socket.shared.queue;
+    // The emptied queue of the last write, reused by the next drain.
+    let mut spare: VecDeque<Outgoing> = VecDeque::new();
+
+    // One timer for the heartbeat, moved only when its deadline changes:
+    // re-arming a timer on every wake-up costs more than the wake-up.
+    let heartbeat = tokio::time::sleep_until(next_ping.min(last_seen + dead_after));
+    let mut heartbeat = std::pin::pin!(heartbeat);
 
     loop {
         let wake = next_ping.min(last_seen + dead_after);
+        if heartbeat.deadline() != wake {
+            heartbeat.as_mut().reset(wake);
+        }
         tokio::select! {
             biased;
-            drained = queue.drain(link_gen) => {
+            drained = queue.drain(link_gen, &mut spare) => {
                 if drained.abort {
                     return DisconnectReason::Aborted;
                 }
@@ -71,33 +85,15 @@ pub(crate) async fn run<L: Link>(
                     link.close(CloseCode::SessionTakenOver).await;
                     return DisconnectReason::ServerClosed(CloseCode::SessionTakenOver);
                 }
-                // Writes and closing handshakes wait on the peer: an abort
-                // (shutdown deadline) cuts them short.
-                let written = async {
-                    if !drained.frames.is_empty() {
-                        let bytes: usize = drained.frames.iter().map(Outgoing::len).sum();
-                        link.send_frames(drained.frames).await?;
-                        socket.hub.inner.stats.bytes_out(bytes as u64);
-                    }
-                    if let Some(code) = drained.close {
-                        link.close(code).await;
-                    }
-                    Ok::<_, LinkError>(drained.close)
-                };
-                tokio::select! {
-                    biased;
-                    () = queue.aborted_or_superseded(link_gen) => {
-                        return if queue.is_current(link_gen) {
-                            DisconnectReason::Aborted
-                        } else {
-                            DisconnectReason::ServerClosed(CloseCode::SessionTakenOver)
-                        };
-                    }
-                    result = written => match result {
-                        Ok(Some(code)) => return DisconnectReason::ServerClosed(code),
-                        Ok(None) => {}
-                        Err(error) => return DisconnectReason::TransportError(error.to_string()),
-                    },
+                let mut frames = drained.frames;
+                if let Err(reason) =
+                    write_drained(&mut link, &socket, link_gen, &mut frames, drained.close).await
+                {
+                    return reason;
+                }
+                frames.clear();
+                if frames.capacity() <= MAX_SPARE_FRAMES {
+                    spare = frames;
                 }
             }
             permit = dispatch.reserve(), if !backlog.is_empty() => {
@@ -151,7 +147,7 @@ pub(crate) async fn run<L: Link>(
                     }
                 }
             }
-            () = sleep_until(wake) => {
+            () = heartbeat.as_mut() => {
                 let now = Instant::now();
                 if now >= last_seen + dead_after {
                     tracing::debug!(socket = socket.id(), "heartbeat timeout");
@@ -165,6 +161,52 @@ pub(crate) async fn run<L: Link>(
                 }
             }
         }
+    }
+}
+
+/// Writes what a drain took, then the close it asked for. Writes and
+/// closing handshakes wait on the peer, so an abort (shutdown deadline) or a
+/// takeover cuts them short. `Err` says why the link ends.
+async fn write_drained<L: Link>(
+    link: &mut L,
+    socket: &Socket,
+    link_gen: u64,
+    frames: &mut VecDeque<Outgoing>,
+    close: Option<CloseCode>,
+) -> Result<(), DisconnectReason> {
+    let queue = &socket.shared.queue;
+    let written = async {
+        if !frames.is_empty() {
+            let bytes: usize = frames.iter().map(Outgoing::len).sum();
+            link.send_frames(frames).await?;
+            socket.hub.inner.stats.bytes_out(bytes as u64);
+        }
+        if let Some(code) = close {
+            link.close(code).await;
+        }
+        Ok::<_, LinkError>(())
+    };
+    // Most writes complete at once (the socket buffer has room): only one
+    // that waits on the peer races the abort.
+    let mut written = std::pin::pin!(written);
+    let result = match written.as_mut().now_or_never() {
+        Some(result) => result,
+        None => tokio::select! {
+            biased;
+            () = queue.aborted_or_superseded(link_gen) => {
+                return Err(if queue.is_current(link_gen) {
+                    DisconnectReason::Aborted
+                } else {
+                    DisconnectReason::ServerClosed(CloseCode::SessionTakenOver)
+                });
+            }
+            result = written => result,
+        },
+    };
+    match (result, close) {
+        (Err(error), _) => Err(DisconnectReason::TransportError(error.to_string())),
+        (Ok(()), Some(code)) => Err(DisconnectReason::ServerClosed(code)),
+        (Ok(()), None) => Ok(()),
     }
 }
 

@@ -57,7 +57,7 @@ pub(crate) trait Link: Send + 'static {
     /// and flushes once.
     fn send_frames(
         &mut self,
-        frames: VecDeque<Outgoing>,
+        frames: &mut VecDeque<Outgoing>,
     ) -> impl Future<Output = Result<(), LinkError>> + Send;
 
     /// Sends a transport-level heartbeat probe (WebSocket Ping).

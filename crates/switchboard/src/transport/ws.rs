@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use sockudo_ws::deflate::DeflateConfig;
 use sockudo_ws::{CompressedWebSocketStream, Config, Error as WsError, Message, WebSocketStream};
 use switchboard_protocol::CloseCode;
@@ -161,19 +161,28 @@ where
         }))
     }
 
-    async fn send_frames(&mut self, frames: VecDeque<Outgoing>) -> Result<(), LinkError> {
+    async fn send_frames(&mut self, frames: &mut VecDeque<Outgoing>) -> Result<(), LinkError> {
         let timeout = self.write_timeout;
         let write = async {
-            for frame in frames {
-                let message = match frame {
-                    Outgoing::Text(bytes) => Message::Text(bytes),
-                    Outgoing::Binary(bytes) => Message::Binary(bytes),
+            for frame in frames.drain(..) {
+                let bytes = frame.bytes().clone();
+                let message = if frame.is_binary() {
+                    Message::Binary(bytes)
+                } else {
+                    Message::Text(bytes)
                 };
                 self.feed(message).await?;
             }
             self.flush().await
         };
-        match tokio::time::timeout(timeout, write).await {
+        // Most writes complete at once: the timer is armed only for one
+        // that has to wait for the peer.
+        let mut write = std::pin::pin!(write);
+        let result = match write.as_mut().now_or_never() {
+            Some(result) => Ok(result),
+            None => tokio::time::timeout(timeout, write).await,
+        };
+        match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(LinkError::Lost(error.to_string())),
             Err(_) => Err(LinkError::Lost(format!(
