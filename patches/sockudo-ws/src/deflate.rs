@@ -379,28 +379,39 @@ impl Drop for RawDeflateDecoder {
 
 /// Deflate decompressor for incoming messages
 pub struct DeflateDecoder {
-    decompress: RawDeflateDecoder,
+    // Created by the first message it inflates: a peer that never sends a
+    // compressed message costs no inflate state.
+    decompress: Option<RawDeflateDecoder>,
+    window_bits: u8,
     no_context_takeover: bool,
 }
 
 impl DeflateDecoder {
     /// Create a new decoder
     pub fn new(window_bits: DeflateWindowBits, no_context_takeover: bool) -> Self {
-        // Use raw deflate (no zlib header) with the negotiated window_bits
-        let decompress = RawDeflateDecoder::new(window_bits.into());
-
+        // Raw deflate (no zlib header) with the negotiated window_bits; the
+        // inflate state is allocated on first use.
         Self {
-            decompress,
+            decompress: None,
+            window_bits: window_bits.into(),
             no_context_takeover,
         }
     }
 
     /// Decompress a message payload
     pub fn decompress(&mut self, data: &[u8], max_size: usize) -> Result<Bytes> {
-        // Reset context if required
-        if self.no_context_takeover {
-            self.decompress.reset(false);
-        }
+        // Reset context if required; a new inflate state starts empty.
+        let decompress = match self.decompress.as_mut() {
+            Some(decompress) => {
+                if self.no_context_takeover {
+                    decompress.reset(false);
+                }
+                decompress
+            }
+            None => self
+                .decompress
+                .insert(RawDeflateDecoder::new(self.window_bits)),
+        };
 
         // Per RFC 7692: Append 0x00 0x00 0xff 0xff before decompressing
         let mut input = BytesMut::with_capacity(data.len() + 4);
@@ -435,7 +446,7 @@ impl DeflateDecoder {
                 let mut probe = [std::mem::MaybeUninit::uninit()];
                 offered = probe.len();
                 (status, consumed, produced) =
-                    self.decompress.inflate(&input[total_in..], &mut probe)?;
+                    decompress.inflate(&input[total_in..], &mut probe)?;
             } else {
                 // Ensure we have space in the output buffer.
                 if output.len() == output.capacity() {
@@ -455,8 +466,7 @@ impl DeflateDecoder {
                 // Keep `offered` equal to the u32-sized output range passed to inflate.
                 let spare = &mut spare[..writable.min(u32::MAX as usize)];
                 offered = spare.len();
-                (status, consumed, produced) =
-                    self.decompress.inflate(&input[total_in..], spare)?;
+                (status, consumed, produced) = decompress.inflate(&input[total_in..], spare)?;
 
                 // SAFETY: inflate initialized exactly `produced` bytes in the spare capacity.
                 // We're only extending the length by the number of bytes that were initialized.
@@ -474,7 +484,7 @@ impl DeflateDecoder {
             if status == Status::StreamEnd {
                 // RFC 7692 permits BFINAL blocks. Start the next raw stream
                 // while retaining the current message's LZ77 dictionary.
-                self.decompress.reset(true);
+                decompress.reset(true);
                 if total_in >= data.len() {
                     // The final stream either ended at the payload boundary or
                     // consumed the synthetic trailer appended for decompression.
@@ -505,7 +515,9 @@ impl DeflateDecoder {
 
     /// Reset the decompression context (for no_context_takeover)
     pub fn reset(&mut self) {
-        self.decompress.reset(false);
+        if let Some(decompress) = &mut self.decompress {
+            decompress.reset(false);
+        }
     }
 }
 
@@ -804,6 +816,32 @@ mod tests {
         match enc.compress(msg)? {
             Some(compressed) => dec.decompress(&compressed, 1 << 20).map(|b| b.to_vec()),
             None => Ok(msg.to_vec()),
+        }
+    }
+
+    #[test]
+    fn inflate_state_is_created_by_the_first_compressed_message() {
+        for no_context_takeover in [false, true] {
+            let config = DeflateConfig {
+                server_no_context_takeover: no_context_takeover,
+                client_no_context_takeover: no_context_takeover,
+                compression_threshold: 0,
+                ..Default::default()
+            };
+            let mut client = DeflateContext::client(config.clone());
+            let mut server = DeflateContext::server(config);
+            assert!(server.decoder.decompress.is_none());
+            // A reset before any message is a no-op, not an allocation.
+            server.decoder.reset();
+            assert!(server.decoder.decompress.is_none());
+            let message = b"the same words, the same words, the same words".repeat(4);
+            for _ in 0..3 {
+                assert_eq!(
+                    round_trip(&mut client, &mut server, &message).unwrap(),
+                    message
+                );
+                assert!(server.decoder.decompress.is_some());
+            }
         }
     }
 
