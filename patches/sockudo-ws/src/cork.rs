@@ -48,6 +48,8 @@ pub struct CorkBuffer {
     segments: VecDeque<Bytes>,
     /// Total bytes in `segments`
     segment_bytes: usize,
+    /// Allocate `buffer` on first use and release it once drained
+    lazy: bool,
 }
 
 /// Payloads at least this large are queued by reference instead of copied.
@@ -67,6 +69,51 @@ impl CorkBuffer {
             state: CorkState::Uncorked,
             segments: VecDeque::new(),
             segment_bytes: 0,
+            lazy: false,
+        }
+    }
+
+    /// Create a cork buffer that allocates its open buffer (of `capacity`
+    /// bytes) only on the first write, and can give it back with
+    /// [`CorkBuffer::release_if_empty`] once everything has been written.
+    pub fn lazy(capacity: usize) -> Self {
+        Self {
+            buffer: BytesMut::new(),
+            max_size: capacity,
+            state: CorkState::Uncorked,
+            segments: VecDeque::new(),
+            segment_bytes: 0,
+            lazy: true,
+        }
+    }
+
+    /// Release the memory held while nothing is pending (lazy buffers only).
+    ///
+    /// The next write allocates the open buffer again.
+    #[inline]
+    pub fn release_if_empty(&mut self) {
+        if !self.lazy || self.has_data() {
+            return;
+        }
+        if self.buffer.capacity() != 0 {
+            self.buffer = BytesMut::new();
+        }
+        if self.segments.capacity() != 0 {
+            self.segments = VecDeque::new();
+        }
+    }
+
+    /// Capacity of the open buffer (tests of the release policy).
+    #[cfg(test)]
+    pub(crate) fn open_capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    /// Give a lazy buffer its full capacity before its first write.
+    #[inline]
+    fn ensure_allocated(&mut self) {
+        if self.lazy && self.buffer.capacity() == 0 {
+            self.buffer.reserve(self.max_size);
         }
     }
 
@@ -118,6 +165,7 @@ impl CorkBuffer {
     /// `false` once it has grown past it, which is the caller's cue to flush.
     #[inline]
     pub fn write(&mut self, data: &[u8]) -> bool {
+        self.ensure_allocated();
         self.buffer.extend_from_slice(data);
         self.buffer.len() <= self.max_size
     }
@@ -130,6 +178,7 @@ impl CorkBuffer {
     #[inline]
     pub fn write_bytes(&mut self, data: Bytes) {
         if data.len() < ZERO_COPY_MIN {
+            self.ensure_allocated();
             self.buffer.extend_from_slice(&data);
             return;
         }
@@ -218,7 +267,12 @@ impl CorkBuffer {
     /// This is used when we need to move the data elsewhere. Queued segments
     /// are unaffected.
     pub fn take_buffer(&mut self) -> BytesMut {
-        std::mem::replace(&mut self.buffer, BytesMut::with_capacity(self.max_size))
+        let fresh = if self.lazy {
+            BytesMut::new()
+        } else {
+            BytesMut::with_capacity(self.max_size)
+        };
+        std::mem::replace(&mut self.buffer, fresh)
     }
 
     /// Clear all pending data
@@ -239,6 +293,7 @@ impl CorkBuffer {
     /// here is ordered after every segment queued so far.
     #[inline]
     pub fn buffer_mut(&mut self) -> &mut BytesMut {
+        self.ensure_allocated();
         &mut self.buffer
     }
 }
@@ -413,5 +468,49 @@ mod tests {
 
         cork.consume(7); // "hello" + "wo"
         assert_eq!(cork.pending_bytes(), 3); // "rld"
+    }
+
+    #[test]
+    fn lazy_cork_allocates_on_first_write_and_releases_when_drained() {
+        let mut cork = CorkBuffer::lazy(1024);
+        assert_eq!(cork.buffer.capacity(), 0);
+        cork.release_if_empty();
+        assert_eq!(cork.buffer.capacity(), 0);
+
+        assert!(cork.write(b"hello"));
+        assert!(cork.buffer.capacity() >= 1024);
+        // Pending data is never released.
+        cork.release_if_empty();
+        assert_eq!(cork.pending_bytes(), 5);
+        assert_eq!(cork.chunk(), b"hello");
+
+        cork.consume(5);
+        cork.release_if_empty();
+        assert_eq!(cork.buffer.capacity(), 0);
+
+        // Direct encoding and segments work after a release, in order.
+        cork.buffer_mut().extend_from_slice(b"head");
+        assert!(cork.buffer.capacity() >= 1024);
+        let big = Bytes::from(vec![7; ZERO_COPY_MIN]);
+        cork.write_bytes(big.clone());
+        cork.write(b"tail");
+        let slices = cork.get_write_slices();
+        assert_eq!(slices.len(), 3);
+        assert_eq!(&slices[0][..], b"head");
+        assert_eq!(slices[1].as_ptr(), big.as_ptr());
+        assert_eq!(&slices[2][..], b"tail");
+        cork.consume(4 + ZERO_COPY_MIN + 4);
+        cork.release_if_empty();
+        assert_eq!(cork.buffer.capacity(), 0);
+        assert_eq!(cork.segments.capacity(), 0);
+        assert!(cork.take_buffer().is_empty());
+        assert_eq!(cork.buffer.capacity(), 0);
+    }
+
+    #[test]
+    fn eager_cork_is_never_released() {
+        let mut cork = CorkBuffer::with_capacity(1024);
+        cork.release_if_empty();
+        assert!(cork.buffer.capacity() >= 1024);
     }
 }

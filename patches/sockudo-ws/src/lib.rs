@@ -575,6 +575,19 @@ pub struct Config {
     /// waiting for replies or pausing reads. The read path also flushes before
     /// waiting for more transport input. One message may exceed either threshold.
     pub write_coalescing: bool,
+    /// Hold the receive and cork buffers only while they hold data
+    /// (default: false).
+    ///
+    /// When enabled, a unified stream allocates no receive window until
+    /// input arrives: an empty window is released, and the next read goes
+    /// through a small stack buffer first, so a connection waiting for input
+    /// owns no receive buffer. The cork buffer is allocated on the first
+    /// write and released once a flush has written everything. Payloads
+    /// already delivered keep their own reference to the bytes they came
+    /// from. This trades one allocation per read burst and per flush for
+    /// memory: meant for servers holding many mostly idle connections.
+    /// Split streams ignore it.
+    pub release_idle_buffers: bool,
     /// Per-message deflate configuration (requires `permessage-deflate` feature)
     #[cfg(feature = "permessage-deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
@@ -608,6 +621,7 @@ impl Default for Config {
             pong_timeout_close_reason: "Pong reply not received in time".to_string(),
             close_timeout: 5,
             write_coalescing: true,
+            release_idle_buffers: false,
             #[cfg(feature = "permessage-deflate")]
             deflate: None,
             #[cfg(feature = "http2")]
@@ -646,6 +660,7 @@ impl Config {
             pong_timeout_close_reason: "Pong reply not received in time".to_string(),
             close_timeout: 5,
             write_coalescing: true,
+            release_idle_buffers: false,
             #[cfg(feature = "permessage-deflate")]
             deflate: None,
             #[cfg(feature = "http2")]
@@ -713,6 +728,13 @@ impl ConfigBuilder {
     /// Set maximum backpressure before dropping connection (uWS: maxBackpressure)
     pub fn max_backpressure(mut self, bytes: usize) -> Self {
         self.config.max_backpressure = bytes;
+        self
+    }
+
+    /// Hold the receive and cork buffers only while they hold data; see
+    /// [`Config::release_idle_buffers`].
+    pub fn release_idle_buffers(mut self, enabled: bool) -> Self {
+        self.config.release_idle_buffers = enabled;
         self
     }
 

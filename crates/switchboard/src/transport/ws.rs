@@ -29,6 +29,10 @@ pub(crate) fn codec_config(max_message_size: usize) -> Config {
         pong_timeout: 0,
         close_timeout: CLOSE_GRACE.as_secs() as u32,
         write_buffer_size: 4 * 1024,
+        // Idle connections hold no receive window nor cork buffer: they are
+        // allocated when input arrives or frames are written, and released
+        // once empty (the vendored patch, patches/sockudo-ws/SWITCHBOARD.md).
+        release_idle_buffers: true,
         ..Config::default()
     }
 }

@@ -209,11 +209,16 @@ struct UnifiedOutput {
 }
 
 impl UnifiedOutput {
-    fn new(write_buffer_size: usize) -> Self {
+    fn new(write_buffer_size: usize, release_idle_buffers: bool) -> Self {
         let wakers = Arc::new(HalfWakers::default());
         let waker = Waker::from(wakers.clone());
+        let write_buf = if release_idle_buffers {
+            CorkBuffer::lazy(write_buffer_size)
+        } else {
+            CorkBuffer::with_capacity(write_buffer_size)
+        };
         Self {
-            write_buf: CorkBuffer::with_capacity(write_buffer_size),
+            write_buf,
             pending_pong: None,
             ping_flush_pending: false,
             ready_flush_pending: false,
@@ -350,6 +355,8 @@ impl UnifiedOutput {
                 }
             }
         }
+        // Everything is written: a lazy cork buffer gives its memory back.
+        self.write_buf.release_if_empty();
 
         // Flush underlying stream
         match Pin::new(inner).poll_flush(cx) {
@@ -434,6 +441,55 @@ impl UnifiedOutput {
     }
 }
 
+/// Bytes a released receive window reads through the stack before it
+/// allocates again ([`Config::release_idle_buffers`]).
+const RELEASED_READ_PROBE: usize = 4096;
+
+/// The receive window a new unified stream starts with.
+fn initial_read_buf(config: &Config) -> BytesMut {
+    if config.release_idle_buffers {
+        BytesMut::new()
+    } else {
+        BytesMut::with_capacity(crate::RECV_BUFFER_SIZE)
+    }
+}
+
+/// Reads while the receive window is empty and idle buffers are released
+/// ([`Config::release_idle_buffers`]).
+///
+/// The empty window is dropped (delivered payloads keep their own reference
+/// to its bytes) and the transport is read through a stack buffer, so a
+/// stream waiting for input owns no receive buffer. Input that arrives is
+/// copied into a new window: of its own size when the read returned less
+/// than the probe holds, else a full [`crate::RECV_BUFFER_SIZE`] window for
+/// the rest of the burst.
+fn poll_read_released<S: AsyncRead + Unpin>(
+    output: &mut UnifiedOutput,
+    inner: Pin<&mut S>,
+    waker: &Waker,
+    read_buf: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    debug_assert!(read_buf.is_empty());
+    if read_buf.capacity() != 0 {
+        *read_buf = BytesMut::new();
+    }
+    let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); RELEASED_READ_PROBE];
+    let mut probe = ReadBuf::uninit(&mut probe);
+    match output.poll_read(inner, waker, &mut probe) {
+        Poll::Ready(Ok(())) => {
+            let filled = probe.filled();
+            let n = filled.len();
+            if n == RELEASED_READ_PROBE {
+                read_buf.reserve(crate::RECV_BUFFER_SIZE);
+            }
+            read_buf.extend_from_slice(filled);
+            Poll::Ready(Ok(n))
+        }
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StreamState {
     /// Normal operation
@@ -484,7 +540,7 @@ where
     ) -> Self {
         let protocol = Protocol::new(role, config.max_frame_size, config.max_message_size)
             .with_text_utf8_validation(config.validate_text_utf8);
-        let mut read_buf = BytesMut::with_capacity(crate::RECV_BUFFER_SIZE);
+        let mut read_buf = initial_read_buf(&config);
         if let Some(leftover) = leftover {
             read_buf.extend_from_slice(&leftover);
         }
@@ -498,7 +554,7 @@ where
             read_buf,
             reclaim_read_window: false,
             has_unprocessed_read_data,
-            output: UnifiedOutput::new(config.write_buffer_size),
+            output: UnifiedOutput::new(config.write_buffer_size, config.release_idle_buffers),
             state: StreamState::Open,
             closing_deadline: None,
             post_expiry_read_attempted: false,
@@ -715,6 +771,11 @@ where
     /// Read more data from the underlying stream
     fn poll_read_more(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.project();
+
+        if this.config.release_idle_buffers && this.read_buf.is_empty() {
+            *this.reclaim_read_window = false;
+            return poll_read_released(this.output, this.inner, cx.waker(), this.read_buf);
+        }
 
         // Ensure we have space in the buffer
         // Reuse an empty receive window when no delivered payload still owns it.
@@ -2700,7 +2761,7 @@ where
         )
         .with_text_utf8_validation(config.validate_text_utf8);
 
-        let mut read_buf = BytesMut::with_capacity(crate::RECV_BUFFER_SIZE);
+        let mut read_buf = initial_read_buf(&config);
         if let Some(leftover) = leftover {
             read_buf.extend_from_slice(&leftover);
         }
@@ -2713,7 +2774,7 @@ where
             read_buf,
             reclaim_read_window: false,
             has_unprocessed_read_data,
-            output: UnifiedOutput::new(config.write_buffer_size),
+            output: UnifiedOutput::new(config.write_buffer_size, config.release_idle_buffers),
             state: StreamState::Open,
             closing_deadline: None,
             post_expiry_read_attempted: false,
@@ -2754,7 +2815,7 @@ where
         )
         .with_text_utf8_validation(config.validate_text_utf8);
 
-        let mut read_buf = BytesMut::with_capacity(crate::RECV_BUFFER_SIZE);
+        let mut read_buf = initial_read_buf(&config);
         if let Some(leftover) = leftover {
             read_buf.extend_from_slice(&leftover);
         }
@@ -2767,7 +2828,7 @@ where
             read_buf,
             reclaim_read_window: false,
             has_unprocessed_read_data,
-            output: UnifiedOutput::new(config.write_buffer_size),
+            output: UnifiedOutput::new(config.write_buffer_size, config.release_idle_buffers),
             state: StreamState::Open,
             closing_deadline: None,
             post_expiry_read_attempted: false,
@@ -2885,6 +2946,11 @@ where
     /// Read more data from the underlying stream
     fn poll_read_more(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let this = self.project();
+
+        if this.config.release_idle_buffers && this.read_buf.is_empty() {
+            *this.reclaim_read_window = false;
+            return poll_read_released(this.output, this.inner, cx.waker(), this.read_buf);
+        }
 
         // Reuse an empty receive window when no delivered payload still owns it.
         if *this.reclaim_read_window && this.read_buf.is_empty() {
@@ -3848,6 +3914,10 @@ mod terminal_publication_tests;
 #[cfg(test)]
 #[path = "split_write_tests.rs"]
 mod split_write_tests;
+
+#[cfg(test)]
+#[path = "release_idle_tests.rs"]
+mod release_idle_tests;
 
 #[cfg(test)]
 mod tests {
