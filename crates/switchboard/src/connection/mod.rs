@@ -304,7 +304,7 @@ pub(crate) fn handle_messages(
                     );
                 }
             }
-            other => backlog.push_back(Dispatch::Client(other)),
+            other => backlog.push_back(Dispatch::Client(Box::new(other))),
         }
     }
 }

@@ -14,14 +14,21 @@ use crate::socket::Socket;
 use crate::stream::{Inbound, InboundEvent};
 
 /// Work the connection task hands to the dispatcher.
+///
+/// Kept small: the dispatcher's channel allocates a block of 32 slots of
+/// this type, so a client message (over 100 bytes) is boxed and a `Dispatch`
+/// is the size of a raw frame (40 bytes).
 #[derive(Debug)]
 pub(crate) enum Dispatch {
     /// A validated client message (not `$ping` nor a reply: those are
     /// answered by the connection task at once).
-    Client(ClientMessage),
+    Client(Box<ClientMessage>),
     /// A frame of a raw-mode hub.
     Raw(RawFrame),
 }
+
+// The dispatcher's channel holds 32 of these per block.
+const _: () = assert!(std::mem::size_of::<Dispatch>() <= 40);
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
@@ -120,7 +127,7 @@ pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
     }
     while let Some(work) = rx.recv().await {
         match work {
-            Dispatch::Client(message) => handle_client(&socket, message).await,
+            Dispatch::Client(message) => handle_client(&socket, *message).await,
             Dispatch::Raw(frame) => handle_raw(&socket, frame).await,
         }
     }
