@@ -36,8 +36,12 @@ pub(crate) struct HubInner {
     pub(crate) adapter: Arc<dyn Adapter>,
     /// Links admitted under the connection limit (handshake or live).
     admitted: AtomicUsize,
-    /// Sessions whose dispatcher has not finished yet.
+    /// Sessions not yet finished: open, or ended with their disconnect
+    /// handler still to run.
     sessions_alive: AtomicUsize,
+    /// The runtime the first session opened on: tasks started when a
+    /// session ends (possibly outside any runtime) are spawned there.
+    pub(crate) runtime: std::sync::OnceLock<tokio::runtime::Handle>,
     shutting_down: AtomicBool,
     shutdown_tx: watch::Sender<bool>,
     /// Woken whenever a socket is removed.
@@ -126,6 +130,7 @@ impl Hub {
                 adapter,
                 admitted: AtomicUsize::new(0),
                 sessions_alive: AtomicUsize::new(0),
+                runtime: std::sync::OnceLock::new(),
                 shutting_down: AtomicBool::new(false),
                 shutdown_tx: watch::Sender::new(false),
                 socket_gone: Notify::new(),

@@ -18,7 +18,7 @@ use crate::events::dispatch::{self, Dispatch};
 use crate::hub::Hub;
 use crate::id;
 use crate::send_queue::ResumeRefused;
-use crate::socket::SocketShared;
+use crate::socket::{Inbox, SocketShared};
 
 /// Sessions by their secret token.
 #[derive(Default)]
@@ -54,7 +54,8 @@ pub(crate) struct Attached {
 }
 
 impl Hub {
-    /// Opens a new session: registers it and starts its dispatcher.
+    /// Opens a new session and registers it. Its dispatcher starts now when
+    /// the hub has a connect handler, else with its first work.
     fn open_session(&self, codec: Codec, extensions: http::Extensions) -> Arc<SocketShared> {
         let inner = &self.inner;
         let resume_buffer = if inner.raw {
@@ -70,19 +71,53 @@ impl Hub {
             extensions,
             inner.stats.clone(),
         ));
-        let (tx, rx) = mpsc::channel::<Dispatch>(inner.config.inbound_queue_capacity.max(1));
-        *shared.dispatch.lock() = Some(tx);
+        inner.runtime.get_or_init(tokio::runtime::Handle::current);
         inner.sockets.insert(shared.clone());
         inner.sessions.insert(shared.clone());
         inner.session_opened();
         inner.stats.connection_opened();
-        let socket = self.socket_handle(shared.clone());
+        if inner.router.connect.is_some() {
+            let _ = self.dispatcher(&shared);
+        }
+        shared
+    }
+
+    /// The session's dispatcher queue, starting the dispatcher if it has
+    /// not started yet; `None` once the session has ended.
+    pub(crate) fn dispatcher(&self, session: &Arc<SocketShared>) -> Option<mpsc::Sender<Dispatch>> {
+        let (tx, rx) = {
+            let mut inbox = session.dispatch.lock();
+            match &*inbox {
+                Inbox::Open(tx) => return Some(tx.clone()),
+                Inbox::Closed => return None,
+                Inbox::NotStarted => {}
+            }
+            let capacity = self.inner.config.inbound_queue_capacity.max(1);
+            let (tx, rx) = mpsc::channel::<Dispatch>(capacity);
+            *inbox = Inbox::Open(tx.clone());
+            (tx, rx)
+        };
+        let socket = self.socket_handle(session.clone());
         let hub = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             dispatch::run(socket, rx).await;
             hub.inner.session_finished();
         });
-        shared
+        Some(tx)
+    }
+
+    /// Spawns on the hub's runtime (the one its first session opened on),
+    /// so sessions can end from outside it.
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.spawn(task),
+            Err(_) => self
+                .inner
+                .runtime
+                .get()
+                .expect("a session opened on a runtime")
+                .spawn(task),
+        };
     }
 
     /// Attaches a new link: resumes the session named by `resume` when it
@@ -215,7 +250,21 @@ impl Hub {
         inner.rooms.leave_all(session);
         inner.sockets.remove(&session.id);
         inner.sessions.remove(&session.session);
-        session.mark_closed(reason);
+        let never_dispatched = session.mark_closed(reason);
         session.poll.lock().take();
+        if never_dispatched {
+            // No dispatcher ever ran: run the disconnect handler here.
+            if inner.router.disconnect.is_some() {
+                let socket = self.socket_handle(session.clone());
+                let hub = self.clone();
+                self.spawn(async move {
+                    dispatch::disconnected(&socket).await;
+                    hub.inner.session_finished();
+                });
+            } else {
+                session.tap.lock().take();
+                inner.session_finished();
+            }
+        }
     }
 }

@@ -34,9 +34,9 @@ pub(crate) struct SocketShared {
     stats: Arc<Counters>,
     /// Where events without a handler go when the socket is bound as channels.
     pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<crate::stream::InboundEvent>>>,
-    /// The dispatcher's inbox; taken when the session ends so the
-    /// dispatcher can finish.
-    pub(crate) dispatch: Mutex<Option<tokio::sync::mpsc::Sender<Dispatch>>>,
+    /// The dispatcher's inbox: started with the session's first work, and
+    /// closed when the session ends so the dispatcher can finish.
+    pub(crate) dispatch: Mutex<Inbox>,
     /// Long-polling link state, when the current link is long-polling.
     pub(crate) poll: Mutex<Option<PollLink>>,
     closed: OnceLock<DisconnectReason>,
@@ -62,7 +62,7 @@ impl SocketShared {
             extensions,
             stats,
             tap: Mutex::new(None),
-            dispatch: Mutex::new(None),
+            dispatch: Mutex::new(Inbox::NotStarted),
             poll: Mutex::new(None),
             closed: OnceLock::new(),
             closed_notify: Notify::new(),
@@ -99,18 +99,16 @@ impl SocketShared {
         }
     }
 
-    /// The dispatcher's inbox, while the session lives.
-    pub(crate) fn dispatcher(&self) -> Option<tokio::sync::mpsc::Sender<Dispatch>> {
-        self.dispatch.lock().clone()
-    }
-
     /// Records why the session ended and wakes every `closed()` waiter.
-    pub(crate) fn mark_closed(&self, reason: DisconnectReason) {
+    /// Returns true when this call closed an inbox whose dispatcher never
+    /// started: the caller then runs the disconnect handler.
+    pub(crate) fn mark_closed(&self, reason: DisconnectReason) -> bool {
         let _ = self.closed.set(reason);
         self.queue.end();
         self.acks.fail_all();
-        self.dispatch.lock().take();
+        let inbox = std::mem::replace(&mut *self.dispatch.lock(), Inbox::Closed);
         self.closed_notify.notify_waiters();
+        matches!(inbox, Inbox::NotStarted)
     }
 
     pub(crate) fn closed_reason(&self) -> Option<&DisconnectReason> {
@@ -126,6 +124,21 @@ impl SocketShared {
             notified.await;
         }
     }
+}
+
+/// The inbox of a session's dispatcher.
+///
+/// The dispatcher (a task and its channel, a few KiB) is started only when
+/// there is work for it: at once when the hub has a connect handler, else
+/// with the first event, `$join`/`$leave` or raw frame. An idle socket has
+/// none; its disconnect handler still runs when it ends.
+pub(crate) enum Inbox {
+    /// No dispatcher yet.
+    NotStarted,
+    /// The running dispatcher's queue.
+    Open(tokio::sync::mpsc::Sender<Dispatch>),
+    /// The session has ended.
+    Closed,
 }
 
 /// Wraps encoded bytes in the frame type the codec uses.

@@ -240,3 +240,45 @@ async fn shutdown_drops_sockets_that_do_not_close_by_the_deadline() {
         Some(503)
     );
 }
+
+/// A socket that never sends anything has no dispatcher (it starts with the
+/// first work): its disconnect handler must still run, once, and shutdown
+/// must still wait for it.
+#[tokio::test]
+async fn a_socket_that_never_sent_anything_still_gets_its_disconnect_handler() {
+    let (events_tx, mut events) = mpsc::unbounded_channel::<String>();
+    let server = TestServer::start(Hub::builder().on_disconnect(move |socket, reason| {
+        let tx = events_tx.clone();
+        async move {
+            let _ = tx.send(format!("disconnect {} {reason:?}", socket.id()));
+        }
+    }))
+    .await;
+
+    // Closed by the client.
+    let (mut client, id) = server.joined_client().await;
+    client.close().await;
+    let expected = format!("disconnect {id} {:?}", DisconnectReason::ClientClosed(1000));
+    assert_eq!(common::within(events.recv()).await.unwrap(), expected);
+
+    // Kicked by the application.
+    let (mut client, id) = server.joined_client().await;
+    assert!(server.hub.disconnect(&id, CloseCode::Kicked));
+    assert_eq!(client.closed().await, Ended::Close(4000));
+    let expected = format!(
+        "disconnect {id} {:?}",
+        DisconnectReason::ServerClosed(CloseCode::Kicked)
+    );
+    assert_eq!(common::within(events.recv()).await.unwrap(), expected);
+
+    // Ended by shutdown, which returns only once the handler has run.
+    let (mut client, id) = server.joined_client().await;
+    common::within(server.hub.shutdown()).await;
+    let expected = format!(
+        "disconnect {id} {:?}",
+        DisconnectReason::ServerClosed(CloseCode::GoingAway)
+    );
+    assert_eq!(events.try_recv().unwrap(), expected);
+    assert_eq!(client.closed().await, Ended::Close(1001));
+    assert!(events.try_recv().is_err(), "each handler ran once");
+}

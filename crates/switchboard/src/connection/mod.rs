@@ -47,10 +47,12 @@ pub(crate) async fn run<L: Link>(
     link_gen: u64,
     raw: bool,
 ) -> DisconnectReason {
-    let Some(dispatch) = socket.shared.dispatcher() else {
+    if socket.shared.closed_reason().is_some() {
         link.close(CloseCode::Normal).await;
         return DisconnectReason::ServerClosed(CloseCode::Normal);
-    };
+    }
+    // The dispatcher's queue, taken when there is first work for it.
+    let mut dispatch: Option<mpsc::Sender<Dispatch>> = None;
     // Copy the two durations the loop needs; the connection holds no copy
     // of the whole configuration.
     let ping_interval = socket.hub.inner.config.ping_interval;
@@ -96,7 +98,7 @@ pub(crate) async fn run<L: Link>(
                     spare = frames;
                 }
             }
-            permit = dispatch.reserve(), if !backlog.is_empty() => {
+            permit = reserve(dispatch.as_ref()), if !backlog.is_empty() => {
                 match permit {
                     Ok(permit) => permit.send(backlog.pop_front().expect("backlog is not empty")),
                     Err(_) => backlog.clear(),
@@ -132,20 +134,6 @@ pub(crate) async fn run<L: Link>(
                 } else {
                     handle_frame(&socket, &frame.data, &mut checks, &mut backlog);
                 }
-                // Hand over what fits now without waiting.
-                while let Some(work) = backlog.pop_front() {
-                    match dispatch.try_send(work) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(work)) => {
-                            backlog.push_front(work);
-                            break;
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            backlog.clear();
-                            break;
-                        }
-                    }
-                }
             }
             () = heartbeat.as_mut() => {
                 let now = Instant::now();
@@ -159,6 +147,48 @@ pub(crate) async fn run<L: Link>(
                         return DisconnectReason::TransportError(error.to_string());
                     }
                 }
+            }
+        }
+        if !backlog.is_empty() {
+            hand_over(&socket, &mut dispatch, &mut backlog);
+        }
+    }
+}
+
+/// Waits for room in the dispatcher's queue (never resolves without one).
+async fn reserve(
+    dispatch: Option<&mpsc::Sender<Dispatch>>,
+) -> Result<mpsc::Permit<'_, Dispatch>, mpsc::error::SendError<()>> {
+    match dispatch {
+        Some(dispatch) => dispatch.reserve().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands over the backlog, as much as fits now without waiting; starts the
+/// dispatcher on its first work. Work for an ended session is dropped.
+fn hand_over(
+    socket: &Socket,
+    dispatch: &mut Option<mpsc::Sender<Dispatch>>,
+    backlog: &mut VecDeque<Dispatch>,
+) {
+    if dispatch.is_none() {
+        *dispatch = socket.hub.dispatcher(&socket.shared);
+    }
+    let Some(sender) = dispatch else {
+        backlog.clear();
+        return;
+    };
+    while let Some(work) = backlog.pop_front() {
+        match sender.try_send(work) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(work)) => {
+                backlog.push_front(work);
+                break;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                backlog.clear();
+                break;
             }
         }
     }

@@ -131,11 +131,17 @@ pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
             Dispatch::Raw(frame) => handle_raw(&socket, frame).await,
         }
     }
+    disconnected(&socket).await;
+}
+
+/// The end of a session's dispatching: releases a bound channel's sender
+/// and, once the session has ended, runs the disconnect handler.
+pub(crate) async fn disconnected(socket: &Socket) {
     // A bound channel's receiver ends once it has taken what was queued.
     socket.shared.tap.lock().take();
     let reason = socket.closed().await;
     if let Some(disconnect) = socket.hub.inner.router.disconnect.clone() {
-        guarded(&socket, "disconnect", disconnect(socket.clone(), reason)).await;
+        guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
     }
 }
 

@@ -366,7 +366,10 @@ async fn post(hub: Hub, sid: &str, body: Body) -> Response {
         };
         handle_messages(&socket, messages, &mut state.checks, &mut backlog);
     }
-    if let Some(dispatcher) = session.dispatcher() {
+    if backlog.is_empty() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if let Some(dispatcher) = hub.dispatcher(&session) {
         for work in backlog {
             // Waiting here is the backpressure of a busy session.
             if dispatcher.send(work).await.is_err() {
