@@ -54,7 +54,8 @@ pub(crate) trait Link: Send + 'static {
     fn recv(&mut self) -> impl Future<Output = Option<Result<Received, LinkError>>> + Send;
 
     /// Writes frames, coalesced into as few writes as the transport allows,
-    /// and flushes once.
+    /// and flushes once. Takes the frames out of `frames` and leaves its
+    /// capacity, so the caller can reuse the queue.
     fn send_frames(
         &mut self,
         frames: &mut VecDeque<Outgoing>,
