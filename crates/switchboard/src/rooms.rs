@@ -3,8 +3,13 @@
 //!
 //! Locks are short and never held across an `.await`. Lock order is always
 //! the registry first, then a socket's room set.
+//!
+//! When a session ends it leaves the registry for good
+//! ([`RoomRegistry::leave_for_good`]) but keeps its own set, so work it sent
+//! before its close (a relay, say) still sees the rooms it was in; a later
+//! join is refused, so an ended socket never becomes a member again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -13,6 +18,16 @@ use crate::socket::SocketShared;
 
 type Members = HashMap<Arc<str>, Arc<SocketShared>>;
 
+/// A socket's own view of its rooms (socket -> rooms).
+#[derive(Default)]
+pub(crate) struct RoomSet {
+    /// The rooms the socket is in (for an ended session: was in when it
+    /// ended, less what it left since).
+    pub(crate) names: HashSet<Arc<str>>,
+    /// Set when the session has ended: it joins nothing any more.
+    ended: bool,
+}
+
 /// Every room on this node and its local members.
 #[derive(Default)]
 pub(crate) struct RoomRegistry {
@@ -20,16 +35,22 @@ pub(crate) struct RoomRegistry {
 }
 
 impl RoomRegistry {
-    /// Adds `socket` to `room`; returns whether it was newly added.
+    /// Adds `socket` to `room`; returns whether it was newly added (never
+    /// for a socket whose session has ended).
     pub(crate) fn join(&self, room: &str, socket: &Arc<SocketShared>) -> bool {
         let mut rooms = self.rooms.write();
+        let mut own = socket.rooms.lock();
+        if own.ended {
+            tracing::debug!(socket = %socket.id, room, "join after the session ended: ignored");
+            return false;
+        }
         let key = match rooms.get_key_value(room) {
             Some((key, _)) => key.clone(),
             None => Arc::from(room),
         };
         let members = rooms.entry(key.clone()).or_default();
         let added = members.insert(socket.id.clone(), socket.clone()).is_none();
-        socket.rooms.lock().insert(key);
+        own.names.insert(key);
         added
     }
 
@@ -46,20 +67,36 @@ impl RoomRegistry {
             }
             None => false,
         };
-        socket.rooms.lock().remove(room);
+        socket.rooms.lock().names.remove(room);
         removed
     }
 
     /// Removes `socket` from every room it is in.
     pub(crate) fn leave_all(&self, socket: &SocketShared) {
         let mut rooms = self.rooms.write();
-        let joined = std::mem::take(&mut *socket.rooms.lock());
-        for room in joined {
-            if let Some(members) = rooms.get_mut(&room) {
-                members.remove(&socket.id);
-                if members.is_empty() {
-                    rooms.remove(&room);
-                }
+        let joined = std::mem::take(&mut socket.rooms.lock().names);
+        for room in &joined {
+            Self::remove_member(&mut rooms, room, socket);
+        }
+    }
+
+    /// Removes an ending session from every room it is in and refuses its
+    /// later joins. Its own set is kept: work it sent before it closed is
+    /// still handled as from a member (PROTOCOL.md section 4).
+    pub(crate) fn leave_for_good(&self, socket: &SocketShared) {
+        let mut rooms = self.rooms.write();
+        let mut own = socket.rooms.lock();
+        own.ended = true;
+        for room in &own.names {
+            Self::remove_member(&mut rooms, room, socket);
+        }
+    }
+
+    fn remove_member(rooms: &mut HashMap<Arc<str>, Members>, room: &str, socket: &SocketShared) {
+        if let Some(members) = rooms.get_mut(room) {
+            members.remove(&socket.id);
+            if members.is_empty() {
+                rooms.remove(room);
             }
         }
     }

@@ -247,7 +247,7 @@ impl Hub {
         }
         tracing::debug!(socket = %session.id, %reason, "connection closed");
         let inner = &self.inner;
-        inner.rooms.leave_all(session);
+        inner.rooms.leave_for_good(session);
         inner.sockets.remove(&session.id);
         inner.sessions.remove(&session.session);
         let never_dispatched = session.mark_closed(reason);

@@ -1,6 +1,5 @@
 //! A connected socket and the handle applications use to talk to it.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,6 +15,7 @@ use crate::error::{AckError, DisconnectReason, SendError};
 use crate::events::ack::AckTable;
 use crate::events::dispatch::Dispatch;
 use crate::hub::Hub;
+use crate::rooms::RoomSet;
 use crate::send_queue::{Outgoing, PushError, SendQueue};
 use crate::stats::Counters;
 use crate::transport::polling::PollLink;
@@ -28,7 +28,7 @@ pub(crate) struct SocketShared {
     pub(crate) session: Box<str>,
     pub(crate) codec: Codec,
     pub(crate) queue: SendQueue,
-    pub(crate) rooms: Mutex<HashSet<Arc<str>>>,
+    pub(crate) rooms: Mutex<RoomSet>,
     pub(crate) acks: AckTable,
     pub(crate) extensions: http::Extensions,
     stats: Arc<Counters>,
@@ -57,7 +57,7 @@ impl SocketShared {
             session: session.into(),
             codec,
             queue: SendQueue::new(capacities.0, capacities.1),
-            rooms: Mutex::new(HashSet::new()),
+            rooms: Mutex::new(RoomSet::default()),
             acks: AckTable::default(),
             extensions,
             stats,
@@ -247,6 +247,8 @@ impl Socket {
     }
 
     /// Joins a room (no policy check: this is the application acting).
+    /// A socket whose session has ended joins nothing (in a disconnect
+    /// handler, say).
     pub fn join(&self, room: &str) {
         self.hub.inner.rooms.join(room, &self.shared);
     }
@@ -261,12 +263,15 @@ impl Socket {
         self.hub.inner.rooms.leave_all(&self.shared);
     }
 
-    /// The rooms this socket is in, sorted.
+    /// The rooms this socket is in, sorted. Once the session has ended
+    /// (in a disconnect handler, say): the rooms it was in when it ended,
+    /// though it is no longer a member of any.
     pub fn rooms(&self) -> Vec<String> {
         let mut rooms: Vec<String> = self
             .shared
             .rooms
             .lock()
+            .names
             .iter()
             .map(|r| r.to_string())
             .collect();
@@ -274,9 +279,10 @@ impl Socket {
         rooms
     }
 
-    /// Whether the socket is in `room`.
+    /// Whether the socket is in `room` (once the session has ended: was in
+    /// it when it ended, as [`Socket::rooms`]).
     pub fn in_room(&self, room: &str) -> bool {
-        self.shared.rooms.lock().contains(room)
+        self.shared.rooms.lock().names.contains(room)
     }
 
     /// Closes the connection with `code` once what is queued before it is

@@ -3,6 +3,8 @@
 mod common;
 
 use common::TestServer;
+use std::sync::Arc;
+
 use serde_json::json;
 use switchboard::{HandlerError, Hub};
 
@@ -203,4 +205,59 @@ async fn relay_policy_decides_and_local_reaches_this_node() {
     assert_eq!(op.emit("local", 1).unwrap(), 2);
     assert_eq!(a.recv().await["event"], "local");
     assert_eq!(b.recv().await["event"], "local");
+}
+
+/// Work a client sent before its close frame is handled after the session
+/// has ended: a relay still reaches the room, a late `$join` (or a join in
+/// the disconnect handler) does not make the ended socket a member again.
+#[tokio::test]
+async fn work_sent_before_close_is_done_and_leaves_no_member() {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (ended_tx, mut ended_rx) = tokio::sync::mpsc::unbounded_channel();
+    let handler_gate = gate.clone();
+    let builder = Hub::builder()
+        .on("gate", move |_socket, _: serde_json::Value| {
+            let gate = handler_gate.clone();
+            async move {
+                gate.notified().await;
+                Ok::<_, HandlerError>(())
+            }
+        })
+        .on_disconnect(move |socket, _reason| {
+            let ended_tx = ended_tx.clone();
+            async move {
+                let rooms_at_end = socket.rooms();
+                socket.join("from-disconnect");
+                let _ = ended_tx.send((socket.id().to_owned(), rooms_at_end));
+            }
+        });
+    let server = TestServer::start(builder).await;
+    let (mut a, a_id) = server.joined_client().await;
+    let (mut b, b_id) = server.joined_client().await;
+    a.call("$join", json!({"room": "lobby"}), 1).await;
+    b.call("$join", json!({"room": "lobby"}), 1).await;
+    // Held back by the gate, the relay and the join are handled only once
+    // the close has ended the session.
+    a.send(json!({"event": "gate", "data": null})).await;
+    a.send(json!({"event": "chat", "data": "last", "room": "lobby"}))
+        .await;
+    a.send(json!({"event": "$join", "data": {"room": "late"}}))
+        .await;
+    a.close().await;
+    common::eventually("the session to end", || server.hub.socket(&a_id).is_none()).await;
+    assert_eq!(server.hub.members("lobby"), vec![b_id.clone()]);
+    gate.notify_one();
+    assert_eq!(
+        b.recv().await,
+        json!({"event": "chat", "data": "last", "room": "lobby", "from": a_id})
+    );
+    let (ended, rooms_at_end) = tokio::time::timeout(common::WAIT, ended_rx.recv())
+        .await
+        .expect("disconnect handler ran")
+        .unwrap();
+    assert_eq!(ended, a_id);
+    assert_eq!(rooms_at_end, vec!["lobby".to_owned()]);
+    assert_eq!(server.hub.rooms(), vec!["lobby".to_owned()]);
+    assert_eq!(server.hub.members("lobby"), vec![b_id]);
+    assert!(server.hub.rooms_of(&a_id).is_empty());
 }
