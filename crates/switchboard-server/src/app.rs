@@ -60,6 +60,7 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
         .ping_timeout(config.ping_timeout)
         .compression(config.compression)
         .resume_window(config.resume_window)
+        .broadcast_coalesce(config.broadcast_coalesce)
         // A zero window turns resume off: a dropped link ends its session.
         .resume_buffer(if config.resume_window.is_zero() {
             0

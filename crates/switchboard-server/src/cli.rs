@@ -101,6 +101,12 @@ pub struct Cli {
     #[arg(long, env = "SWITCHBOARD_RESUME_WINDOW", value_name = "DURATION")]
     pub resume_window: Option<String>,
 
+    /// How long broadcast frames may wait to share one write with the next
+    /// ones, e.g. 5ms, at most 1s; a reply or direct message is never held
+    /// (see README "Tuning") [default: 0]
+    #[arg(long, env = "SWITCHBOARD_BROADCAST_COALESCE", value_name = "DURATION")]
+    pub broadcast_coalesce: Option<String>,
+
     /// Join a cluster over Redis pub/sub at this URL
     /// (redis://[user:pass@]host:port[/db]) [default: no cluster]
     #[arg(

@@ -83,6 +83,9 @@ pub const PING_TIMEOUT: OptionName = OptionName::one("ping_timeout", "SWITCHBOAR
 pub const COMPRESSION: OptionName = OptionName::one("compression", "SWITCHBOARD_COMPRESSION");
 /// `--resume-window`.
 pub const RESUME_WINDOW: OptionName = OptionName::one("resume_window", "SWITCHBOARD_RESUME_WINDOW");
+/// `--broadcast-coalesce`.
+pub const BROADCAST_COALESCE: OptionName =
+    OptionName::one("broadcast_coalesce", "SWITCHBOARD_BROADCAST_COALESCE");
 /// `--redis`.
 pub const REDIS: OptionName = OptionName::one("redis", "SWITCHBOARD_REDIS");
 /// `--nats`.
@@ -98,7 +101,7 @@ pub const LOG_LEVEL: OptionName = OptionName::one("log_level", "SWITCHBOARD_LOG_
 
 /// Every option that may come from any source (`--config` itself is only a
 /// flag or an environment variable).
-pub const OPTIONS: [OptionName; 16] = [
+pub const OPTIONS: [OptionName; 17] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -110,12 +113,16 @@ pub const OPTIONS: [OptionName; 16] = [
     PING_TIMEOUT,
     COMPRESSION,
     RESUME_WINDOW,
+    BROADCAST_COALESCE,
     REDIS,
     NATS,
     CLUSTER_PREFIX,
     CLUSTER_TIMEOUT,
     LOG_LEVEL,
 ];
+
+/// The longest coalescing window `--broadcast-coalesce` takes.
+const MAX_BROADCAST_COALESCE: Duration = Duration::from_secs(1);
 
 /// Paths the server serves itself, which the hub's path may not take.
 const RESERVED_PATHS: [&str; 6] = [
@@ -287,6 +294,9 @@ pub struct Config {
     /// How long a dropped session waits for a resume (default 120 s;
     /// zero turns resume off).
     pub resume_window: Duration,
+    /// How long broadcast frames may wait to share a write (default 0;
+    /// at most 1 s).
+    pub broadcast_coalesce: Duration,
     /// The cluster backend, if clustered (default none: a single node).
     pub cluster: Option<ClusterBackend>,
     /// The cluster's channel prefix (default `switchboard`).
@@ -311,6 +321,7 @@ impl Default for Config {
             ping_timeout: Duration::from_secs(20),
             compression: true,
             resume_window: Duration::from_secs(120),
+            broadcast_coalesce: Duration::ZERO,
             cluster: None,
             cluster_prefix: "switchboard".to_owned(),
             cluster_timeout: Duration::from_secs(1),
@@ -376,6 +387,18 @@ impl Config {
         }
         if let Some(v) = one(raw, &RESUME_WINDOW, parse_duration)? {
             config.resume_window = v;
+        }
+        if let Some(v) = one(raw, &BROADCAST_COALESCE, |s| {
+            let window = parse_duration(s)?;
+            if window > MAX_BROADCAST_COALESCE {
+                return Err(format!(
+                    "at most {}ms: broadcast frames would wait that long",
+                    MAX_BROADCAST_COALESCE.as_millis()
+                ));
+            }
+            Ok(window)
+        })? {
+            config.broadcast_coalesce = v;
         }
         let redis = one(raw, &REDIS, |s| parse_backend_url(s, &["redis", "rediss"]))?;
         let nats = one(raw, &NATS, |s| parse_backend_url(s, &["nats", "tls"]))?;
@@ -634,6 +657,7 @@ mod tests {
         assert!(error(&[(NATS, &["localhost:4222"], Source::Env)]).contains("SWITCHBOARD_NATS"));
         assert!(error(&[(CLUSTER_PREFIX, &["a.b"], Source::Flag)]).contains("letters, digits"));
         assert!(error(&[(CLUSTER_TIMEOUT, &["0s"], Source::Flag)]).contains("--cluster-timeout"));
+        assert!(error(&[(BROADCAST_COALESCE, &["2s"], Source::Flag)]).contains("at most 1000ms"));
     }
 
     #[test]
@@ -653,6 +677,7 @@ mod tests {
             (PING_INTERVAL, &["500ms"], Source::Flag),
             (PING_TIMEOUT, &["2m"], Source::Flag),
             (COMPRESSION, &["false"], Source::Flag),
+            (BROADCAST_COALESCE, &["10ms"], Source::Flag),
             (LOG_LEVEL, &["switchboard=debug,warn"], Source::Flag),
         ]))
         .unwrap();
@@ -672,6 +697,7 @@ mod tests {
         assert_eq!(c.ping_interval, Duration::from_millis(500));
         assert_eq!(c.ping_timeout, Duration::from_secs(120));
         assert!(!c.compression);
+        assert_eq!(c.broadcast_coalesce, Duration::from_millis(10));
         assert_eq!(c.log_level.as_deref(), Some("switchboard=debug,warn"));
     }
 

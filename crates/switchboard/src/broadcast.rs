@@ -111,7 +111,16 @@ impl BroadcastOperator {
     /// through (`None` for a broadcast to all).
     fn for_each_recipient(&self, mut f: impl FnMut(Option<&str>, &Arc<SocketShared>)) {
         let inner = &self.hub.inner;
-        let excluded = |s: &Arc<SocketShared>| self.target.except.iter().any(|e| **e == *s.id);
+        // Excluded sockets are found once and then compared by address:
+        // ids all have the same length, so comparing them per recipient
+        // costs a `memcmp` each. An id not on this node excludes nothing.
+        let except: Vec<Arc<SocketShared>> = self
+            .target
+            .except
+            .iter()
+            .filter_map(|id| inner.sockets.get(id))
+            .collect();
+        let excluded = |s: &Arc<SocketShared>| except.iter().any(|e| Arc::ptr_eq(e, s));
         if self.target.rooms.is_empty() {
             inner.sockets.for_each(|s| {
                 if !excluded(s) {
@@ -167,7 +176,7 @@ impl BroadcastOperator {
             };
             let mut frames = SharedFrames::new(message);
             self.for_each_recipient(|_, s| {
-                if s.push(frames.get(s.codec)).is_ok() {
+                if s.push_broadcast(frames.get(s.codec)).is_ok() {
                     delivered += 1;
                 }
             });
@@ -183,7 +192,7 @@ impl BroadcastOperator {
                     .iter()
                     .position(|r| Some(r.as_str()) == room)
                     .unwrap_or(0);
-                if s.push(frames[index].get(s.codec)).is_ok() {
+                if s.push_broadcast(frames[index].get(s.codec)).is_ok() {
                     delivered += 1;
                 }
             });
@@ -203,7 +212,7 @@ impl BroadcastOperator {
         let frame = Outgoing::new(frame, binary);
         let mut delivered = 0usize;
         self.for_each_recipient(|_, s| {
-            if s.push(frame.clone()).is_ok() {
+            if s.push_broadcast(frame.clone()).is_ok() {
                 delivered += 1;
             }
         });

@@ -144,6 +144,13 @@ impl HubBuilder {
         self
     }
 
+    /// How long broadcast frames may wait to share one write (default 0:
+    /// written at once); see [`HubConfig::broadcast_coalesce`].
+    pub fn broadcast_coalesce(mut self, window: Duration) -> Self {
+        self.config.broadcast_coalesce = window;
+        self
+    }
+
     /// Joins a cluster through `adapter` (default: [`LocalAdapter`], a
     /// single hub). A clustered hub must be built inside a Tokio runtime:
     /// the adapter starts its tasks then.

@@ -7,6 +7,12 @@
 //! everything queued at once so it can coalesce it into one write. Buffered
 //! frames are `Bytes` handles: a broadcast's bytes are shared, never copied.
 //!
+//! Broadcast frames may wait a short while to share a write (the
+//! coalescing window, [`crate::HubConfig::broadcast_coalesce`]): after a
+//! writer has written broadcast frames, later ones are queued without
+//! waking it until its window ends, unless a frame for this socket alone
+//! (a reply, `$pong`, an emit) comes, which takes them all along at once.
+//!
 //! A session outlives its links. Each link attached to it gets a new
 //! generation number; a link whose generation is no longer current has been
 //! superseded (a resume took the session over) and must stop.
@@ -57,6 +63,19 @@ impl Outgoing {
     }
 }
 
+/// How a frame is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// For this socket alone (a reply, an emit, `$error`): counted for
+    /// resume, and written at once.
+    Direct,
+    /// `$pong`: neither counted nor buffered while no link is attached.
+    Uncounted,
+    /// Part of a broadcast: counted, and it may wait for the writer's
+    /// coalescing window.
+    Broadcast,
+}
+
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PushError {
@@ -94,6 +113,12 @@ struct State {
     abort: bool,
     /// The session has ended.
     ended: bool,
+    /// A frame that must not wait for the coalescing window is pending.
+    urgent: bool,
+    /// A broadcast frame is pending.
+    broadcast_pending: bool,
+    /// Broadcast frames wait for the writer's coalescing window to end.
+    deferring: bool,
 }
 
 /// What a writer takes from the queue in one go.
@@ -104,6 +129,10 @@ pub(crate) struct Drained {
     pub(crate) abort: bool,
     /// This link was superseded by a resume on another link.
     pub(crate) superseded: bool,
+    /// Broadcast frames were taken and coalescing is on: the writer starts
+    /// a coalescing window once it has written them, and calls
+    /// [`SendQueue::end_window`] when it ends.
+    pub(crate) window_started: bool,
 }
 
 impl Drained {
@@ -136,6 +165,9 @@ impl SendQueue {
                 close: None,
                 abort: false,
                 ended: false,
+                urgent: false,
+                broadcast_pending: false,
+                deferring: false,
             }),
             notify: Notify::new(),
             capacity: capacity.max(1),
@@ -147,8 +179,9 @@ impl SendQueue {
     /// resume buffer; while no link is attached it waits only there, and an
     /// uncounted one (`$pong`) is dropped. On [`PushError::Full`] the caller
     /// applies the slow-consumer policy.
-    pub(crate) fn push(&self, frame: Outgoing, counted: bool) -> Result<(), PushError> {
-        {
+    pub(crate) fn push(&self, frame: Outgoing, delivery: Delivery) -> Result<(), PushError> {
+        let counted = delivery != Delivery::Uncounted;
+        let wake = {
             let mut state = self.state.lock();
             if state.ended || state.close.is_some() || state.abort {
                 return Err(PushError::Closed);
@@ -173,9 +206,26 @@ impl SendQueue {
             } else if !counted {
                 return Ok(());
             }
+            if delivery == Delivery::Broadcast {
+                // A writer inside its window is not woken: it takes this
+                // frame when the window ends.
+                state.broadcast_pending = true;
+                !state.deferring
+            } else {
+                state.urgent = true;
+                true
+            }
+        };
+        if wake {
+            self.notify.notify_waiters();
         }
-        self.notify.notify_waiters();
         Ok(())
+    }
+
+    /// Ends the writer's coalescing window: what waited is taken by its
+    /// next drain.
+    pub(crate) fn end_window(&self) {
+        self.state.lock().deferring = false;
     }
 
     /// Attaches a new link. `resume_from` is the client's `last` for a
@@ -208,6 +258,9 @@ impl SendQueue {
             state.pending = pending;
             state.attached = true;
             state.close = None;
+            state.urgent = false;
+            state.broadcast_pending = false;
+            state.deferring = false;
             state.link += 1;
             (state.link, missed)
         };
@@ -227,6 +280,9 @@ impl SendQueue {
         state.attached = false;
         state.pending = VecDeque::new();
         state.close = None;
+        state.urgent = false;
+        state.broadcast_pending = false;
+        state.deferring = false;
         true
     }
 
@@ -287,13 +343,20 @@ impl SendQueue {
         self.notify.notify_waiters();
     }
 
-    /// Takes everything queued for `link`, waiting until there is something.
-    /// `spare`, an emptied queue of an earlier drain, takes the place of
-    /// the frames taken, so a busy link allocates no queue per wake-up.
-    pub(crate) async fn drain(&self, link: u64, spare: &mut VecDeque<Outgoing>) -> Drained {
+    /// Takes everything queued for `link`, waiting until there is something
+    /// (and, with `coalesce`, until broadcast frames are due: see
+    /// [`Drained::window_started`]). `spare`, an emptied queue of an
+    /// earlier drain, takes the place of the frames taken, so a busy link
+    /// allocates no queue per wake-up.
+    pub(crate) async fn drain(
+        &self,
+        link: u64,
+        spare: &mut VecDeque<Outgoing>,
+        coalesce: bool,
+    ) -> Drained {
         loop {
             let notified = self.notify.notified();
-            let drained = self.take(link, Some(&mut *spare));
+            let drained = self.take(link, Some(&mut *spare), coalesce);
             if !drained.is_empty() {
                 return drained;
             }
@@ -303,10 +366,10 @@ impl SendQueue {
 
     /// Takes everything queued for `link` without waiting.
     pub(crate) fn try_drain(&self, link: u64) -> Drained {
-        self.take(link, None)
+        self.take(link, None, false)
     }
 
-    fn take(&self, link: u64, spare: Option<&mut VecDeque<Outgoing>>) -> Drained {
+    fn take(&self, link: u64, spare: Option<&mut VecDeque<Outgoing>>, coalesce: bool) -> Drained {
         let mut state = self.state.lock();
         if state.link != link || !state.attached {
             return Drained {
@@ -315,17 +378,28 @@ impl SendQueue {
                 ..Drained::default()
             };
         }
+        let waits = state.deferring && !state.urgent && state.close.is_none() && !state.abort;
+        if waits {
+            return Drained::default();
+        }
         let frames = match spare {
             Some(spare) if !state.pending.is_empty() => {
                 std::mem::replace(&mut state.pending, std::mem::take(spare))
             }
             _ => std::mem::take(&mut state.pending),
         };
+        let window_started = coalesce && state.broadcast_pending;
+        state.urgent = false;
+        state.broadcast_pending = false;
+        if window_started {
+            state.deferring = true;
+        }
         Drained {
             frames,
             close: state.close,
             abort: state.abort,
             superseded: false,
+            window_started,
         }
     }
 
@@ -353,6 +427,8 @@ impl SendQueue {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
+
     use super::*;
 
     fn text(s: &'static str) -> Outgoing {
@@ -370,14 +446,20 @@ mod tests {
     fn full_queue_refuses_and_close_wins() {
         let queue = SendQueue::new(3, 10);
         let (link, _) = queue.attach(None, |_| text("w")).unwrap();
-        queue.push(text("1"), true).unwrap();
-        queue.push(text("2"), true).unwrap();
-        assert_eq!(queue.push(text("3"), true).unwrap_err(), PushError::Full);
+        queue.push(text("1"), Delivery::Direct).unwrap();
+        queue.push(text("2"), Delivery::Direct).unwrap();
+        assert_eq!(
+            queue.push(text("3"), Delivery::Direct).unwrap_err(),
+            PushError::Full
+        );
         queue.request_close(CloseCode::SlowConsumer);
         let drained = queue.try_drain(link);
         assert!(drained.frames.is_empty());
         assert_eq!(drained.close, Some(CloseCode::SlowConsumer));
-        assert_eq!(queue.push(text("4"), true).unwrap_err(), PushError::Closed);
+        assert_eq!(
+            queue.push(text("4"), Delivery::Direct).unwrap_err(),
+            PushError::Closed
+        );
     }
 
     #[test]
@@ -385,17 +467,17 @@ mod tests {
         let queue = SendQueue::new(100, 3);
         let (first, _) = queue.attach(None, |_| text("w")).unwrap();
         for f in ["1", "2"] {
-            queue.push(text(f), true).unwrap();
+            queue.push(text(f), Delivery::Direct).unwrap();
         }
-        queue.push(text("pong"), false).unwrap();
+        queue.push(text("pong"), Delivery::Uncounted).unwrap();
         assert_eq!(
             texts(&queue.try_drain(first).frames),
             ["w", "1", "2", "pong"]
         );
         assert!(queue.detach(first));
         // While detached: counted messages are buffered, uncounted dropped.
-        queue.push(text("3"), true).unwrap();
-        queue.push(text("pong"), false).unwrap();
+        queue.push(text("3"), Delivery::Direct).unwrap();
+        queue.push(text("pong"), Delivery::Uncounted).unwrap();
         let (second, missed) = queue
             .attach(Some(1), |m| if m == 2 { text("w2") } else { text("bad") })
             .unwrap();
@@ -403,7 +485,7 @@ mod tests {
         assert_eq!(texts(&queue.try_drain(second).frames), ["w2", "2", "3"]);
         assert!(queue.try_drain(first).superseded);
         // Beyond the last sent, or older than the buffer (holds 1..=3 then 2..=4).
-        queue.push(text("4"), true).unwrap();
+        queue.push(text("4"), Delivery::Direct).unwrap();
         assert_eq!(
             queue.attach(Some(5), |_| text("w")).unwrap_err(),
             ResumeRefused::OutOfRange
@@ -427,12 +509,73 @@ mod tests {
         let (link, _) = queue.attach(None, |_| text("w")).unwrap();
         queue.try_drain(link);
         let q = queue.clone();
-        let task =
-            tokio::spawn(async move { q.drain(link, &mut VecDeque::new()).await.frames.len() });
+        let task = tokio::spawn(async move {
+            q.drain(link, &mut VecDeque::new(), false)
+                .await
+                .frames
+                .len()
+        });
         tokio::task::yield_now().await;
         queue
-            .push(Outgoing::new(Bytes::from_static(b"x"), true), true)
+            .push(
+                Outgoing::new(Bytes::from_static(b"x"), true),
+                Delivery::Direct,
+            )
             .unwrap();
         assert_eq!(task.await.unwrap(), 1);
+    }
+
+    #[test]
+    fn broadcast_frames_wait_for_the_window_unless_a_direct_frame_comes() {
+        let queue = SendQueue::new(8, 8);
+        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
+        let mut spare = VecDeque::new();
+        let mut drain = |queue: &SendQueue| {
+            queue
+                .drain(link, &mut spare, true)
+                .now_or_never()
+                .map(|d| (texts(&d.frames), d.window_started))
+        };
+        // The welcome is direct: no window.
+        assert_eq!(drain(&queue), Some((vec!["w".to_owned()], false)));
+        // A broadcast frame goes at once and opens a window...
+        queue.push(text("a"), Delivery::Broadcast).unwrap();
+        assert_eq!(drain(&queue), Some((vec!["a".to_owned()], true)));
+        // ...in which the next one waits,
+        queue.push(text("b"), Delivery::Broadcast).unwrap();
+        assert_eq!(drain(&queue), None);
+        // until a direct frame takes it along (a new window: `b` was in it).
+        queue.push(text("pong"), Delivery::Uncounted).unwrap();
+        assert_eq!(
+            drain(&queue),
+            Some((vec!["b".to_owned(), "pong".to_owned()], true))
+        );
+        queue.push(text("c"), Delivery::Broadcast).unwrap();
+        assert_eq!(drain(&queue), None);
+        queue.end_window();
+        assert_eq!(drain(&queue), Some((vec!["c".to_owned()], true)));
+        // A close never waits; without coalescing nothing waits.
+        queue.push(text("d"), Delivery::Broadcast).unwrap();
+        queue.request_close(CloseCode::Normal);
+        let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
+        assert_eq!(
+            (texts(&drained.frames), drained.close),
+            (vec!["d".to_owned()], Some(CloseCode::Normal))
+        );
+    }
+
+    #[test]
+    fn without_coalescing_no_window_opens() {
+        let queue = SendQueue::new(8, 8);
+        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
+        let mut spare = VecDeque::new();
+        for f in ["w", "a", "b"] {
+            if f != "w" {
+                queue.push(text(f), Delivery::Broadcast).unwrap();
+            }
+            let drained = queue.drain(link, &mut spare, false).now_or_never().unwrap();
+            assert_eq!(texts(&drained.frames), [f]);
+            assert!(!drained.window_started);
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::events::ack::AckTable;
 use crate::events::dispatch::Dispatch;
 use crate::hub::Hub;
 use crate::rooms::RoomSet;
-use crate::send_queue::{Outgoing, PushError, SendQueue};
+use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
 use crate::stats::Counters;
 use crate::transport::polling::PollLink;
 
@@ -74,19 +74,25 @@ impl SocketShared {
         frame_for(self.codec, self.codec.encode(message))
     }
 
-    /// Queues a counted frame, applying the slow-consumer policy when the
-    /// queue is full.
+    /// Queues a counted frame for this socket alone, applying the
+    /// slow-consumer policy when the queue is full.
     pub(crate) fn push(&self, frame: Outgoing) -> Result<(), SendError> {
-        self.push_frame(frame, true)
+        self.push_frame(frame, Delivery::Direct)
     }
 
     /// Queues a frame that is not counted for resume (`$pong`).
     pub(crate) fn push_uncounted(&self, frame: Outgoing) -> Result<(), SendError> {
-        self.push_frame(frame, false)
+        self.push_frame(frame, Delivery::Uncounted)
     }
 
-    fn push_frame(&self, frame: Outgoing, counted: bool) -> Result<(), SendError> {
-        match self.queue.push(frame, counted) {
+    /// Queues a counted frame of a broadcast (it may wait for the writer's
+    /// coalescing window).
+    pub(crate) fn push_broadcast(&self, frame: Outgoing) -> Result<(), SendError> {
+        self.push_frame(frame, Delivery::Broadcast)
+    }
+
+    fn push_frame(&self, frame: Outgoing, delivery: Delivery) -> Result<(), SendError> {
+        match self.queue.push(frame, delivery) {
             Ok(()) => Ok(()),
             Err(PushError::Closed) => Err(SendError::Closed),
             Err(PushError::Full) => {

@@ -261,3 +261,32 @@ async fn work_sent_before_close_is_done_and_leaves_no_member() {
     assert_eq!(server.hub.members("lobby"), vec![b_id]);
     assert!(server.hub.rooms_of(&a_id).is_empty());
 }
+
+/// With a coalescing window, a broadcast right after another waits for the
+/// window (or for a direct frame, which takes it along); order is kept.
+#[tokio::test]
+async fn broadcast_coalescing_holds_broadcasts_not_replies() {
+    let window = std::time::Duration::from_secs(1);
+    let server = TestServer::start(Hub::builder().broadcast_coalesce(window)).await;
+    let (mut client, _) = server.joined_client().await;
+    client.call("$join", json!({"room": "r"}), 1).await;
+    let emit = |n: u64| {
+        server.hub.to("r").emit("n", n).unwrap();
+    };
+    // The first broadcast goes at once and opens the window.
+    emit(1);
+    assert_eq!(client.recv().await["data"], 1);
+    // The next waits for the window to end.
+    let held = tokio::time::Instant::now();
+    emit(2);
+    client.assert_silent(300).await;
+    assert_eq!(client.recv().await["data"], 2);
+    assert!(held.elapsed() >= window / 2, "{:?}", held.elapsed());
+    // One held in the window that `2` opened goes out with a `$pong`.
+    emit(3);
+    let asked = tokio::time::Instant::now();
+    client.send(json!({"event": "$ping"})).await;
+    assert_eq!(client.recv().await["data"], 3);
+    assert_eq!(client.recv().await["event"], "$pong");
+    assert!(asked.elapsed() < window / 2, "{:?}", asked.elapsed());
+}

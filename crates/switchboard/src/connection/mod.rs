@@ -57,6 +57,9 @@ pub(crate) async fn run<L: Link>(
     // of the whole configuration.
     let ping_interval = socket.hub.inner.config.ping_interval;
     let dead_after = ping_interval + socket.hub.inner.config.ping_timeout;
+    let coalesce = socket.hub.inner.config.broadcast_coalesce;
+    // The end of the current coalescing window, if one is open.
+    let mut window_ends: Option<Instant> = None;
     let mut last_seen = Instant::now();
     let mut next_ping = last_seen + ping_interval;
     let mut checks = InboundChecks::new(&socket.hub.inner.config);
@@ -67,19 +70,21 @@ pub(crate) async fn run<L: Link>(
     // The emptied queue of the last write, reused by the next drain.
     let mut spare: VecDeque<Outgoing> = VecDeque::new();
 
-    // One timer for the heartbeat, moved only when its deadline changes:
-    // re-arming a timer on every wake-up costs more than the wake-up.
-    let heartbeat = tokio::time::sleep_until(next_ping.min(last_seen + dead_after));
-    let mut heartbeat = std::pin::pin!(heartbeat);
+    // One timer for the heartbeat and the coalescing window, moved only
+    // when its deadline changes: re-arming a timer on every wake-up costs
+    // more than the wake-up.
+    let timer = tokio::time::sleep_until(next_ping.min(last_seen + dead_after));
+    let mut timer = std::pin::pin!(timer);
 
     loop {
-        let wake = next_ping.min(last_seen + dead_after);
-        if heartbeat.deadline() != wake {
-            heartbeat.as_mut().reset(wake);
+        let heartbeat_due = next_ping.min(last_seen + dead_after);
+        let wake = window_ends.map_or(heartbeat_due, |end| end.min(heartbeat_due));
+        if timer.deadline() != wake {
+            timer.as_mut().reset(wake);
         }
         tokio::select! {
             biased;
-            drained = queue.drain(link_gen, &mut spare) => {
+            drained = queue.drain(link_gen, &mut spare, !coalesce.is_zero()) => {
                 if drained.abort {
                     return DisconnectReason::Aborted;
                 }
@@ -88,6 +93,7 @@ pub(crate) async fn run<L: Link>(
                     return DisconnectReason::ServerClosed(CloseCode::SessionTakenOver);
                 }
                 let mut frames = drained.frames;
+                let window_started = drained.window_started;
                 if let Err(reason) =
                     write_drained(&mut link, &socket, link_gen, &mut frames, drained.close).await
                 {
@@ -96,6 +102,9 @@ pub(crate) async fn run<L: Link>(
                 frames.clear();
                 if frames.capacity() <= MAX_SPARE_FRAMES {
                     spare = frames;
+                }
+                if window_started {
+                    window_ends = Some(Instant::now() + coalesce);
                 }
             }
             permit = reserve(dispatch.as_ref()), if !backlog.is_empty() => {
@@ -135,8 +144,12 @@ pub(crate) async fn run<L: Link>(
                     handle_frame(&socket, &frame.data, &mut checks, &mut backlog);
                 }
             }
-            () = heartbeat.as_mut() => {
+            () = timer.as_mut() => {
                 let now = Instant::now();
+                if window_ends.is_some_and(|end| now >= end) {
+                    window_ends = None;
+                    queue.end_window();
+                }
                 if now >= last_seen + dead_after {
                     tracing::debug!(socket = socket.id(), "heartbeat timeout");
                     return DisconnectReason::HeartbeatTimeout;
