@@ -103,7 +103,7 @@ pub struct Cli {
 
     /// How long broadcast frames may wait to share one write with the next
     /// ones, e.g. 5ms, at most 1s; a reply or direct message is never held
-    /// (see README "Tuning") [default: 0]
+    /// (see README "Tuning") [default: 0, off]
     #[arg(long, env = "SWITCHBOARD_BROADCAST_COALESCE", value_name = "DURATION")]
     pub broadcast_coalesce: Option<String>,
 

@@ -4,12 +4,17 @@
 use std::time::Duration;
 
 /// Parses a duration: one or more `<number><unit>` parts with units `ms`,
-/// `s`, `m`, `h` (`500ms`, `25s`, `2m`, `1m30s`).
+/// `s`, `m`, `h` (`500ms`, `25s`, `2m`, `1m30s`), or a bare `0`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     const EXPECTED: &str = "expected a duration such as 500ms, 25s, 2m or 1h";
     let text = text.trim();
     if text.is_empty() {
         return Err(EXPECTED.to_owned());
+    }
+    // Zero is zero in any unit: options whose 0 turns something off take
+    // it as written.
+    if text.bytes().all(|b| b == b'0') {
+        return Ok(Duration::ZERO);
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -85,6 +90,7 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration(" 0s "), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         for bad in ["", "25", "s", "25x", "-1s", "1.5s", "25 s", "ms25"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
