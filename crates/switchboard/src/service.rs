@@ -148,18 +148,26 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     if let Some((header_value, _)) = &deflate {
         response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, header_value.as_str());
     }
+    // The connection's task keeps only what it needs: not the token, nor
+    // the negotiated header.
     let codec = query.codec;
-    tokio::spawn(async move {
+    let resume = query
+        .resume()
+        .map(|(session, last)| (Box::<str>::from(session), last));
+    drop(query);
+    let deflate = deflate.map(|(_, config)| config);
+    let task = async move {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let config = &hub.inner.config;
                 let link = WsLink::server(
                     TokioIo::new(upgraded),
                     codec_config(config.max_message_size),
-                    deflate.map(|(_, config)| config),
+                    deflate,
                     config.write_timeout,
                 );
-                let attached = hub.attach_link(codec, extensions, query.resume());
+                let resume = resume.as_ref().map(|(session, last)| (&**session, *last));
+                let attached = hub.attach_link(codec, extensions, resume);
                 let socket = hub.socket_handle(attached.session.clone());
                 let raw = hub.inner.raw;
                 let reason = crate::connection::run(link, socket, attached.link, raw).await;
@@ -168,7 +176,8 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
             }
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }
-    });
+    };
+    tokio::spawn(task);
     response.body(Body::empty()).map_err(|e| {
         HandshakeRefusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
     })

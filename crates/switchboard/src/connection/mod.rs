@@ -47,8 +47,11 @@ pub(crate) async fn run<L: Link>(
     link_gen: u64,
     raw: bool,
 ) -> DisconnectReason {
+    // Rare awaits (closing, failing, pinging) are boxed: a future awaited
+    // inline takes its size in this task's state for the connection's whole
+    // life, and these would make every idle connection ~700 bytes bigger.
     if socket.shared.closed_reason().is_some() {
-        link.close(CloseCode::Normal).await;
+        Box::pin(link.close(CloseCode::Normal)).await;
         return DisconnectReason::ServerClosed(CloseCode::Normal);
     }
     // The dispatcher's queue, taken when there is first work for it.
@@ -89,7 +92,7 @@ pub(crate) async fn run<L: Link>(
                     return DisconnectReason::Aborted;
                 }
                 if drained.superseded {
-                    link.close(CloseCode::SessionTakenOver).await;
+                    Box::pin(link.close(CloseCode::SessionTakenOver)).await;
                     return DisconnectReason::ServerClosed(CloseCode::SessionTakenOver);
                 }
                 let mut frames = drained.frames;
@@ -122,13 +125,13 @@ pub(crate) async fn run<L: Link>(
                     None => return DisconnectReason::TransportError("connection closed without a close frame".into()),
                     Some(Err(LinkError::Protocol { code, reason })) => {
                         tracing::debug!(socket = socket.id(), %reason, "protocol error");
-                        link.fail(code).await;
+                        Box::pin(link.fail(code)).await;
                         return DisconnectReason::ServerClosed(code);
                     }
                     Some(Err(LinkError::Lost(error))) => return DisconnectReason::TransportError(error),
                     Some(Ok(Received::Close(code))) => {
                         // Let the codec finish the closing handshake.
-                        link.close(CloseCode::Normal).await;
+                        Box::pin(link.close(CloseCode::Normal)).await;
                         return DisconnectReason::ClientClosed(code);
                     }
                     Some(Ok(Received::Control)) => continue,
@@ -156,7 +159,7 @@ pub(crate) async fn run<L: Link>(
                 }
                 if now >= next_ping {
                     next_ping = now + ping_interval;
-                    if let Err(error) = link.ping().await {
+                    if let Err(error) = Box::pin(link.ping()).await {
                         return DisconnectReason::TransportError(error.to_string());
                     }
                 }
@@ -225,7 +228,7 @@ async fn write_drained<L: Link>(
             socket.hub.inner.stats.bytes_out(bytes as u64);
         }
         if let Some(code) = close {
-            link.close(code).await;
+            Box::pin(link.close(code)).await;
         }
         Ok::<_, LinkError>(())
     };
@@ -349,5 +352,33 @@ pub(crate) fn handle_messages(
             }
             other => backlog.push_back(Dispatch::Client(Box::new(other))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use switchboard_protocol::Codec;
+
+    use super::run;
+    use crate::Hub;
+    use crate::transport::ws::{WsLink, codec_config};
+
+    /// The connection task's state is held for the connection's whole
+    /// life, idle or not: a future awaited inline in `run` adds its size to
+    /// every connection (rare awaits are boxed for this reason). 1,232
+    /// bytes in debug and release builds when written; raise the bound only
+    /// knowingly (BENCHMARKS.md, memory per idle connection).
+    #[tokio::test]
+    async fn connection_task_state_stays_small() {
+        let hub = Hub::builder().build();
+        let attached = hub.attach_link(Codec::Json, http::Extensions::new(), None);
+        let (io, _peer) = tokio::io::duplex(64);
+        let link = WsLink::server(io, codec_config(1024), None, Duration::from_secs(1));
+        let socket = hub.socket_handle(attached.session.clone());
+        let task = run(link, socket, attached.link, false);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1300, "connection task state is {size} bytes");
     }
 }

@@ -179,12 +179,13 @@ where
             }
             self.flush().await
         };
-        // Most writes complete at once: the timer is armed only for one
-        // that has to wait for the peer.
+        // Most writes complete at once: the timer is armed (and boxed, to
+        // keep it out of every connection's state) only for one that has to
+        // wait for the peer.
         let mut write = std::pin::pin!(write);
         let result = match write.as_mut().now_or_never() {
             Some(result) => Ok(result),
-            None => tokio::time::timeout(timeout, write).await,
+            None => Box::pin(tokio::time::timeout(timeout, write)).await,
         };
         match result {
             Ok(Ok(())) => Ok(()),
