@@ -148,12 +148,13 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     if let Some((header_value, _)) = &deflate {
         response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, header_value.as_str());
     }
-    // The connection's task keeps only what it needs: not the token, nor
-    // the negotiated header.
+    // The connection's task keeps only what it needs, for its whole life:
+    // not the token, nor the negotiated header; the rare resume request is
+    // boxed (every 8 bytes here count: tokio rounds a task up to 128).
     let codec = query.codec;
     let resume = query
         .resume()
-        .map(|(session, last)| (Box::<str>::from(session), last));
+        .map(|(session, last)| Box::new((Box::<str>::from(session), last)));
     drop(query);
     let deflate = deflate.map(|(_, config)| config);
     let task = async move {
@@ -166,7 +167,7 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
                     deflate,
                     config.write_timeout,
                 );
-                let resume = resume.as_ref().map(|(session, last)| (&**session, *last));
+                let resume = resume.as_deref().map(|(session, last)| (&**session, *last));
                 let attached = hub.attach_link(codec, extensions, resume);
                 let socket = hub.socket_handle(attached.session.clone());
                 let raw = hub.inner.raw;

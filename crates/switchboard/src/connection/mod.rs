@@ -56,15 +56,14 @@ pub(crate) async fn run<L: Link>(
     }
     // The dispatcher's queue, taken when there is first work for it.
     let mut dispatch: Option<mpsc::Sender<Dispatch>> = None;
-    // Copy the two durations the loop needs; the connection holds no copy
-    // of the whole configuration.
-    let ping_interval = socket.hub.inner.config.ping_interval;
-    let dead_after = ping_interval + socket.hub.inner.config.ping_timeout;
-    let coalesce = socket.hub.inner.config.broadcast_coalesce;
+    // Read through the hub, not copied: every byte of this task's state is
+    // held by every connection.
+    let config = &socket.hub.inner.config;
+    let dead_after = || config.ping_interval + config.ping_timeout;
     // The end of the current coalescing window, if one is open.
     let mut window_ends: Option<Instant> = None;
     let mut last_seen = Instant::now();
-    let mut next_ping = last_seen + ping_interval;
+    let mut next_ping = last_seen + config.ping_interval;
     let mut checks = InboundChecks::new(&socket.hub.inner.config);
     // Work waiting for room in the dispatcher's queue; while any waits, the
     // link is not read (backpressure on this client only).
@@ -76,18 +75,20 @@ pub(crate) async fn run<L: Link>(
     // One timer for the heartbeat and the coalescing window, moved only
     // when its deadline changes: re-arming a timer on every wake-up costs
     // more than the wake-up.
-    let timer = tokio::time::sleep_until(next_ping.min(last_seen + dead_after));
+    let timer = tokio::time::sleep_until(next_ping.min(last_seen + dead_after()));
     let mut timer = std::pin::pin!(timer);
 
     loop {
-        let heartbeat_due = next_ping.min(last_seen + dead_after);
-        let wake = window_ends.map_or(heartbeat_due, |end| end.min(heartbeat_due));
-        if timer.deadline() != wake {
-            timer.as_mut().reset(wake);
+        {
+            let heartbeat_due = next_ping.min(last_seen + dead_after());
+            let wake = window_ends.map_or(heartbeat_due, |end| end.min(heartbeat_due));
+            if timer.deadline() != wake {
+                timer.as_mut().reset(wake);
+            }
         }
         tokio::select! {
             biased;
-            drained = queue.drain(link_gen, &mut spare, !coalesce.is_zero()) => {
+            drained = queue.drain(link_gen, &mut spare, !config.broadcast_coalesce.is_zero()) => {
                 if drained.abort {
                     return DisconnectReason::Aborted;
                 }
@@ -107,7 +108,7 @@ pub(crate) async fn run<L: Link>(
                     spare = frames;
                 }
                 if window_started {
-                    window_ends = Some(Instant::now() + coalesce);
+                    window_ends = Some(Instant::now() + config.broadcast_coalesce);
                 }
             }
             permit = reserve(dispatch.as_ref()), if !backlog.is_empty() => {
@@ -153,12 +154,12 @@ pub(crate) async fn run<L: Link>(
                     window_ends = None;
                     queue.end_window();
                 }
-                if now >= last_seen + dead_after {
+                if now >= last_seen + dead_after() {
                     tracing::debug!(socket = socket.id(), "heartbeat timeout");
                     return DisconnectReason::HeartbeatTimeout;
                 }
                 if now >= next_ping {
-                    next_ping = now + ping_interval;
+                    next_ping = now + config.ping_interval;
                     if let Err(error) = Box::pin(link.ping()).await {
                         return DisconnectReason::TransportError(error.to_string());
                     }
@@ -367,7 +368,7 @@ mod tests {
 
     /// The connection task's state is held for the connection's whole
     /// life, idle or not: a future awaited inline in `run` adds its size to
-    /// every connection (rare awaits are boxed for this reason). 1,232
+    /// every connection (rare awaits are boxed for this reason). 1,168
     /// bytes in debug and release builds when written; raise the bound only
     /// knowingly (BENCHMARKS.md, memory per idle connection).
     #[tokio::test]
@@ -379,6 +380,6 @@ mod tests {
         let socket = hub.socket_handle(attached.session.clone());
         let task = run(link, socket, attached.link, false);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 1300, "connection task state is {size} bytes");
+        assert!(size <= 1250, "connection task state is {size} bytes");
     }
 }
