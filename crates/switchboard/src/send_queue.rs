@@ -63,6 +63,10 @@ impl Outgoing {
     }
 }
 
+/// The most frames a coalescing window holds back: once this many wait,
+/// the writer takes them at once.
+const MAX_HELD_FRAMES: usize = 64;
+
 /// How a frame is queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Delivery {
@@ -208,9 +212,14 @@ impl SendQueue {
             }
             if delivery == Delivery::Broadcast {
                 // A writer inside its window is not woken: it takes this
-                // frame when the window ends.
+                // frame when the window ends, or once enough are held that
+                // waiting longer saves nothing (and a long window cannot
+                // fill the queue of a fast reader).
                 state.broadcast_pending = true;
-                !state.deferring
+                if state.deferring && state.pending.len() >= MAX_HELD_FRAMES {
+                    state.urgent = true;
+                }
+                !state.deferring || state.urgent
             } else {
                 state.urgent = true;
                 true
@@ -562,6 +571,24 @@ mod tests {
             (texts(&drained.frames), drained.close),
             (vec!["d".to_owned()], Some(CloseCode::Normal))
         );
+    }
+
+    #[test]
+    fn a_full_window_is_written_at_once() {
+        let queue = SendQueue::new(1024, 0);
+        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
+        let mut spare = VecDeque::new();
+        queue.push(text("a"), Delivery::Broadcast).unwrap();
+        let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
+        assert_eq!(texts(&drained.frames), ["w", "a"]);
+        assert!(drained.window_started);
+        for _ in 1..MAX_HELD_FRAMES {
+            queue.push(text("b"), Delivery::Broadcast).unwrap();
+        }
+        assert!(queue.drain(link, &mut spare, true).now_or_never().is_none());
+        queue.push(text("c"), Delivery::Broadcast).unwrap();
+        let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
+        assert_eq!(drained.frames.len(), MAX_HELD_FRAMES);
     }
 
     #[test]
