@@ -24,6 +24,7 @@ pub mod config;
 pub mod glob;
 pub mod logging;
 pub mod metrics;
+pub mod option_names;
 pub mod units;
 
 pub use app::Server;
