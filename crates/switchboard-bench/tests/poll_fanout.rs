@@ -32,11 +32,8 @@ async fn long_polling_receivers_get_every_message_once() {
     assert_eq!(report.disconnected, 0);
     assert_eq!(report.latency.count, 400);
     // The sessions were ended with DELETE.
-    for _ in 0..100 {
-        if hub.count() == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(std::time::Duration::from_secs(5), hub.wait_idle())
+        .await
+        .expect("every session ends");
     assert_eq!(hub.count(), 0);
 }

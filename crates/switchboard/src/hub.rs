@@ -338,7 +338,7 @@ impl Hub {
             }
         }
         let deadline = self.inner.config.shutdown_timeout;
-        if tokio::time::timeout(deadline, self.wait_empty())
+        if tokio::time::timeout(deadline, self.wait_idle())
             .await
             .is_err()
         {
@@ -347,11 +347,15 @@ impl Hub {
                 "shutdown deadline passed: dropping the remaining sockets"
             );
             self.inner.sockets.for_each(|s| s.queue.abort());
-            self.wait_empty().await;
+            self.wait_idle().await;
         }
     }
 
-    async fn wait_empty(&self) {
+    /// Resolves once this node holds no connection and no session (one
+    /// waiting for a resume included), and every disconnect handler has
+    /// run. It resolves at once on an idle hub; it may resolve again later,
+    /// when new connections have come and gone.
+    pub async fn wait_idle(&self) {
         loop {
             let notified = self.inner.socket_gone.notified();
             if self.inner.admitted.load(Ordering::Acquire) == 0

@@ -9,7 +9,12 @@ use tokio::net::TcpListener;
 /// A hub serving WebSocket at `/` (long-polling at `/poll`) on a free
 /// loopback port; returns its URL.
 pub async fn start_hub() -> (Hub, String) {
-    let hub = Hub::builder().build();
+    start_hub_with(Hub::builder()).await
+}
+
+/// As [`start_hub`], with the hub built from `builder`.
+pub async fn start_hub_with(builder: switchboard::HubBuilder) -> (Hub, String) {
+    let hub = builder.build();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let serving = hub.clone();

@@ -1,0 +1,111 @@
+//! The names of the server's options in each source: flag, environment
+//! variable and config file key, and where a value came from.
+
+use std::path::PathBuf;
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag,
+    /// An environment variable.
+    Env,
+    /// The config file at this path.
+    File(PathBuf),
+}
+
+/// One option's names in each source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionName {
+    /// The config file key, also the clap argument id (`max_connections`).
+    pub key: &'static str,
+    /// The environment variable (`SWITCHBOARD_MAX_CONNECTIONS`).
+    pub env: &'static str,
+    /// Whether the option may be given several times.
+    pub repeatable: bool,
+}
+
+impl OptionName {
+    const fn one(key: &'static str, env: &'static str) -> Self {
+        Self {
+            key,
+            env,
+            repeatable: false,
+        }
+    }
+
+    const fn many(key: &'static str, env: &'static str) -> Self {
+        Self {
+            key,
+            env,
+            repeatable: true,
+        }
+    }
+
+    /// The flag, e.g. `--max-connections`.
+    pub fn flag(&self) -> String {
+        format!("--{}", self.key.replace('_', "-"))
+    }
+}
+
+/// `--listen`.
+pub const LISTEN: OptionName = OptionName::one("listen", "SWITCHBOARD_LISTEN");
+/// `--path`.
+pub const PATH: OptionName = OptionName::one("path", "SWITCHBOARD_PATH");
+/// `--api-key`.
+pub const API_KEY: OptionName = OptionName::one("api_key", "SWITCHBOARD_API_KEY");
+/// `--allow-origin`.
+pub const ALLOW_ORIGIN: OptionName = OptionName::many("allow_origin", "SWITCHBOARD_ALLOW_ORIGIN");
+/// `--rooms`.
+pub const ROOMS: OptionName = OptionName::many("rooms", "SWITCHBOARD_ROOMS");
+/// `--max-connections`.
+pub const MAX_CONNECTIONS: OptionName =
+    OptionName::one("max_connections", "SWITCHBOARD_MAX_CONNECTIONS");
+/// `--max-message-size`.
+pub const MAX_MESSAGE_SIZE: OptionName =
+    OptionName::one("max_message_size", "SWITCHBOARD_MAX_MESSAGE_SIZE");
+/// `--ping-interval`.
+pub const PING_INTERVAL: OptionName = OptionName::one("ping_interval", "SWITCHBOARD_PING_INTERVAL");
+/// `--ping-timeout`.
+pub const PING_TIMEOUT: OptionName = OptionName::one("ping_timeout", "SWITCHBOARD_PING_TIMEOUT");
+/// `--compression`.
+pub const COMPRESSION: OptionName = OptionName::one("compression", "SWITCHBOARD_COMPRESSION");
+/// `--resume-window`.
+pub const RESUME_WINDOW: OptionName = OptionName::one("resume_window", "SWITCHBOARD_RESUME_WINDOW");
+/// `--broadcast-coalesce`.
+pub const BROADCAST_COALESCE: OptionName =
+    OptionName::one("broadcast_coalesce", "SWITCHBOARD_BROADCAST_COALESCE");
+/// `--redis`.
+pub const REDIS: OptionName = OptionName::one("redis", "SWITCHBOARD_REDIS");
+/// `--nats`.
+pub const NATS: OptionName = OptionName::one("nats", "SWITCHBOARD_NATS");
+/// `--cluster-prefix`.
+pub const CLUSTER_PREFIX: OptionName =
+    OptionName::one("cluster_prefix", "SWITCHBOARD_CLUSTER_PREFIX");
+/// `--cluster-timeout`.
+pub const CLUSTER_TIMEOUT: OptionName =
+    OptionName::one("cluster_timeout", "SWITCHBOARD_CLUSTER_TIMEOUT");
+/// `--log-level`.
+pub const LOG_LEVEL: OptionName = OptionName::one("log_level", "SWITCHBOARD_LOG_LEVEL");
+
+/// Every option that may come from any source (`--config` itself is only a
+/// flag or an environment variable).
+pub const OPTIONS: [OptionName; 17] = [
+    LISTEN,
+    PATH,
+    API_KEY,
+    ALLOW_ORIGIN,
+    ROOMS,
+    MAX_CONNECTIONS,
+    MAX_MESSAGE_SIZE,
+    PING_INTERVAL,
+    PING_TIMEOUT,
+    COMPRESSION,
+    RESUME_WINDOW,
+    BROADCAST_COALESCE,
+    REDIS,
+    NATS,
+    CLUSTER_PREFIX,
+    CLUSTER_TIMEOUT,
+    LOG_LEVEL,
+];
