@@ -285,16 +285,7 @@ impl Config {
         if let Some(v) = one(raw, &RESUME_WINDOW, parse_duration)? {
             config.resume_window = v;
         }
-        if let Some(v) = one(raw, &BROADCAST_COALESCE, |s| {
-            let window = parse_duration(s)?;
-            if window > MAX_BROADCAST_COALESCE {
-                return Err(format!(
-                    "at most {}ms: broadcast frames would wait that long",
-                    MAX_BROADCAST_COALESCE.as_millis()
-                ));
-            }
-            Ok(window)
-        })? {
+        if let Some(v) = one(raw, &BROADCAST_COALESCE, parse_coalesce_window)? {
             config.broadcast_coalesce = v;
         }
         let redis = one(raw, &REDIS, |s| parse_backend_url(s, &["redis", "rediss"]))?;
@@ -460,6 +451,17 @@ fn positive_usize(value: Option<usize>) -> Result<usize, String> {
         Some(n) if n > 0 => Ok(n),
         _ => Err("expected a whole number greater than 0".to_owned()),
     }
+}
+
+fn parse_coalesce_window(text: &str) -> Result<Duration, String> {
+    let window = parse_duration(text)?;
+    if window > MAX_BROADCAST_COALESCE {
+        return Err(format!(
+            "at most {}ms: broadcast frames would wait that long",
+            MAX_BROADCAST_COALESCE.as_millis()
+        ));
+    }
+    Ok(window)
 }
 
 fn positive_duration(text: &str) -> Result<Duration, String> {

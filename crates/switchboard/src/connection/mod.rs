@@ -64,7 +64,7 @@ pub(crate) async fn run<L: Link>(
     let mut window_ends: Option<Instant> = None;
     let mut last_seen = Instant::now();
     let mut next_ping = last_seen + config.ping_interval;
-    let mut checks = InboundChecks::new(&socket.hub.inner.config);
+    let mut checks = InboundChecks::new(config);
     // Work waiting for room in the dispatcher's queue; while any waits, the
     // link is not read (backpressure on this client only).
     let mut backlog: VecDeque<Dispatch> = VecDeque::new();
