@@ -17,6 +17,8 @@
 //! generation number; a link whose generation is no longer current has been
 //! superseded (a resume took the session over) and must stop.
 
+mod resume_ring;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -24,6 +26,8 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use switchboard_protocol::CloseCode;
 use tokio::sync::Notify;
+
+use self::resume_ring::ResumeRing;
 
 /// One frame to write: a one-pointer handle on bytes shared by every
 /// queue it is in.
@@ -103,11 +107,8 @@ pub(crate) enum ResumeRefused {
 struct State {
     /// Frames for the current link, in order.
     pending: VecDeque<Outgoing>,
-    /// The last counted messages; `ring[i]` is number `first_seq + i`.
-    ring: VecDeque<Outgoing>,
-    first_seq: u64,
-    /// The number the next counted message gets (the first is 1).
-    next_seq: u64,
+    /// The last counted messages, by number.
+    ring: ResumeRing,
     attached: bool,
     /// Generation of the current link.
     link: u64,
@@ -123,6 +124,10 @@ struct State {
     broadcast_pending: bool,
     /// Broadcast frames wait for the writer's coalescing window to end.
     deferring: bool,
+    /// A push has woken the writer and no drain has looked since: later
+    /// pushes need not wake it again (a busy writer's frames arrive several
+    /// per wake-up, and a wake takes the notifier's lock).
+    woken: bool,
 }
 
 /// What a writer takes from the queue in one go.
@@ -151,7 +156,6 @@ pub(crate) struct SendQueue {
     state: Mutex<State>,
     notify: Notify,
     capacity: usize,
-    resume_capacity: usize,
 }
 
 impl SendQueue {
@@ -161,9 +165,7 @@ impl SendQueue {
         Self {
             state: Mutex::new(State {
                 pending: VecDeque::new(),
-                ring: VecDeque::new(),
-                first_seq: 1,
-                next_seq: 1,
+                ring: ResumeRing::new(resume_capacity),
                 attached: false,
                 link: 0,
                 close: None,
@@ -172,10 +174,10 @@ impl SendQueue {
                 urgent: false,
                 broadcast_pending: false,
                 deferring: false,
+                woken: false,
             }),
             notify: Notify::new(),
             capacity: capacity.max(1),
-            resume_capacity,
         }
     }
 
@@ -194,23 +196,14 @@ impl SendQueue {
                 return Err(PushError::Full);
             }
             if counted {
-                state.next_seq += 1;
-                if self.resume_capacity > 0 {
-                    state.ring.push_back(frame.clone());
-                    if state.ring.len() > self.resume_capacity {
-                        state.ring.pop_front();
-                        state.first_seq += 1;
-                    }
-                } else {
-                    state.first_seq = state.next_seq;
-                }
+                state.ring.push(&frame);
             }
             if state.attached {
                 state.pending.push_back(frame);
             } else if !counted {
                 return Ok(());
             }
-            if delivery == Delivery::Broadcast {
+            let due = if delivery == Delivery::Broadcast {
                 // A writer inside its window is not woken: it takes this
                 // frame when the window ends, or once enough are held that
                 // waiting longer saves nothing (and a long window cannot
@@ -223,7 +216,10 @@ impl SendQueue {
             } else {
                 state.urgent = true;
                 true
-            }
+            };
+            let wake = due && !state.woken;
+            state.woken |= wake;
+            wake
         };
         if wake {
             self.notify.notify_waiters();
@@ -251,25 +247,27 @@ impl SendQueue {
             if state.ended {
                 return Err(ResumeRefused::Ended);
             }
-            let last_sent = state.next_seq - 1;
-            let (missed, from_index) = match resume_from {
-                None => (0, state.ring.len()),
+            let last_sent = state.ring.last_seq();
+            let from = match resume_from {
+                None => last_sent,
                 Some(last) => {
-                    if last > last_sent || last + 1 < state.first_seq {
+                    if last > last_sent || last + 1 < state.ring.first_seq() {
                         return Err(ResumeRefused::OutOfRange);
                     }
-                    (last_sent - last, (last + 1 - state.first_seq) as usize)
+                    last
                 }
             };
+            let missed = last_sent - from;
             let mut pending = VecDeque::with_capacity(1 + missed as usize);
             pending.push_back(welcome(missed));
-            pending.extend(state.ring.iter().skip(from_index).cloned());
+            pending.extend(state.ring.after(from).cloned());
             state.pending = pending;
             state.attached = true;
             state.close = None;
             state.urgent = false;
             state.broadcast_pending = false;
             state.deferring = false;
+            state.woken = false;
             state.link += 1;
             (state.link, missed)
         };
@@ -347,7 +345,7 @@ impl SendQueue {
             state.ended = true;
             state.attached = false;
             state.pending = VecDeque::new();
-            state.ring = VecDeque::new();
+            state.ring.clear();
         }
         self.notify.notify_waiters();
     }
@@ -380,6 +378,9 @@ impl SendQueue {
 
     fn take(&self, link: u64, spare: Option<&mut VecDeque<Outgoing>>, coalesce: bool) -> Drained {
         let mut state = self.state.lock();
+        // Whatever it finds, the caller waits for the next change after
+        // this: the next push must wake it.
+        state.woken = false;
         if state.link != link || !state.attached {
             return Drained {
                 superseded: true,
@@ -428,7 +429,9 @@ impl SendQueue {
     }
 
     /// A future resolving at the next change of the queue; it sees every
-    /// change made after this call, even before it is first polled.
+    /// change made after this call, even before it is first polled. Call
+    /// [`SendQueue::try_drain`] after it: a frame pushed while an earlier
+    /// wake-up has not been followed by a drain wakes no one again.
     pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
         self.notify.notified()
     }
@@ -532,6 +535,30 @@ mod tests {
             )
             .unwrap();
         assert_eq!(task.await.unwrap(), 1);
+    }
+
+    /// Pushes after an unanswered wake-up do not wake again, and a drain
+    /// re-arms the wake: a writer never sleeps on frames it has not seen.
+    #[test]
+    fn a_writer_is_woken_once_per_drain() {
+        let queue = SendQueue::new(8, 0);
+        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
+        queue.try_drain(link);
+        let (mut spare, mut spare2) = (VecDeque::new(), VecDeque::new());
+        let mut drain = std::pin::pin!(queue.drain(link, &mut spare, false));
+        assert!(drain.as_mut().now_or_never().is_none());
+        queue.push(text("1"), Delivery::Direct).unwrap();
+        assert!(queue.state.lock().woken);
+        queue.push(text("2"), Delivery::Broadcast).unwrap();
+        assert_eq!(
+            texts(&drain.as_mut().now_or_never().unwrap().frames),
+            ["1", "2"]
+        );
+        assert!(!queue.state.lock().woken);
+        let mut drain = std::pin::pin!(queue.drain(link, &mut spare2, false));
+        assert!(drain.as_mut().now_or_never().is_none());
+        queue.push(text("3"), Delivery::Broadcast).unwrap();
+        assert_eq!(texts(&drain.now_or_never().unwrap().frames), ["3"]);
     }
 
     #[test]
