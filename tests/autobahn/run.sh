@@ -63,7 +63,7 @@ trap 'exit 130' INT TERM
 
 start_server() {
   if [[ ! -x "$ECHO_BIN" ]]; then
-    log "echo server $ECHO_BIN not found: build it with 'cargo build --release --example echo', or set ECHO_URL"
+    log "echo server $ECHO_BIN not found: build it with 'cargo build --release -p switchboard --example echo', or set ECHO_URL"
     exit 1
   fi
   local out="$OUTDIR/echo.stdout"
