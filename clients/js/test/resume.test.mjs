@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '../switchboard.js';
-import { serverMissing, startServer, waitFor, within } from '../support/harness.mjs';
+import { serverMissing, startServer, waitFor, waitState, within } from '../support/harness.mjs';
 import { startProxy } from '../support/proxy.mjs';
 
 const skip = serverMissing() ?? false;
@@ -148,7 +148,12 @@ describe('resume and long-polling against the server', { skip }, () => {
       const last = waitFor(client, 'n', { filter: (d) => d === N, timeout: 30000 });
       let severed = 0;
       for (let n = 1; n <= N; n++) {
-        if (cuts.has(n)) severed += px.sever() > 0 ? 1 : 0;
+        if (cuts.has(n)) {
+          // Cut a live link: two cuts a few messages apart could otherwise fall while the
+          // client is still reconnecting from the first, and find nothing to cut.
+          await waitState(client, 'connected');
+          severed += px.sever() > 0 ? 1 : 0;
+        }
         await publish({ event: 'n', data: n, room });
       }
       await last;
