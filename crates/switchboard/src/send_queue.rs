@@ -146,9 +146,6 @@ struct State {
     /// pushes need not wake it again (a busy writer's frames arrive several
     /// per wake-up, and a wake takes the notifier's lock).
     woken: bool,
-    /// A task waits for the queue to fall below its high-water mark: the
-    /// next drain wakes it.
-    room_wanted: bool,
 }
 
 impl State {
@@ -205,7 +202,6 @@ impl SendQueue {
                 broadcast_pending: false,
                 deferring: false,
                 woken: false,
-                room_wanted: false,
             }),
             notify: Notify::new(),
             capacity: capacity.max(1),
@@ -285,7 +281,7 @@ impl SendQueue {
         loop {
             let notified = self.notify.notified();
             {
-                let mut state = self.state.lock();
+                let state = self.state.lock();
                 let full = state.attached
                     && state.pending.len() >= self.high_water()
                     && !state.ended
@@ -294,8 +290,8 @@ impl SendQueue {
                 if !full {
                     return;
                 }
-                state.room_wanted = true;
             }
+            // The drain that takes these frames wakes it.
             notified.await;
         }
     }
@@ -372,7 +368,6 @@ impl SendQueue {
             state.urgent = false;
             state.broadcast_pending = false;
             state.deferring = false;
-            state.room_wanted = false;
             state.ring.bytes()
         };
         // A dispatcher waiting for room goes on: nothing is pending now.
@@ -483,6 +478,8 @@ impl SendQueue {
         if waits {
             return Drained::default();
         }
+        // A dispatcher may wait for a queue this full to drain: wake it.
+        let was_full = state.pending.len() >= self.high_water();
         let frames = match spare {
             Some(spare) if !state.pending.is_empty() => {
                 std::mem::replace(&mut state.pending, std::mem::take(spare))
@@ -495,7 +492,6 @@ impl SendQueue {
         if window_started {
             state.deferring = true;
         }
-        let room_wanted = std::mem::take(&mut state.room_wanted);
         let drained = Drained {
             frames,
             close: state.close,
@@ -504,7 +500,7 @@ impl SendQueue {
             window_started,
         };
         drop(state);
-        if room_wanted {
+        if was_full {
             // Wakes the dispatcher waiting for room (and, spuriously, any
             // other waiter: a rare case, only under a flood).
             self.notify.notify_waiters();

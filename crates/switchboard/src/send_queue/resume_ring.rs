@@ -4,7 +4,7 @@
 use super::Outgoing;
 
 /// The last counted messages, at most `capacity` of them and at most
-/// `max_bytes` of payload; message `n` sits in slot `(n - base) % capacity`.
+/// `max_bytes` of payload; message `n` sits in slot `(n - 1) % capacity`.
 ///
 /// Once full, a push overwrites the oldest message in the very slot it
 /// reads: one cache line per push. (A `VecDeque` that pushes at the back and
@@ -17,21 +17,26 @@ use super::Outgoing;
 /// what is kept fits; a message larger than the bound on its own is not
 /// kept at all. A frame shared by many sessions (a broadcast) counts its
 /// full length in every session that keeps it.
+///
+/// Counts and bytes are `u32` (bounds above 4 Gi are taken as 4 Gi): every
+/// session holds a ring, and these 48 bytes are what it held before the
+/// byte bound.
 #[derive(Debug)]
 pub(super) struct ResumeRing {
     slots: Vec<Option<Outgoing>>,
-    capacity: usize,
-    /// The number of the message in the first slot when the ring started
-    /// filling.
-    base: u64,
     /// The number the next counted message gets (the first is 1).
     next_seq: u64,
+    capacity: u32,
     /// How many of the last messages are kept (the others' slots are
     /// empty).
-    kept: usize,
+    kept: u32,
     /// The payload bytes of the messages kept.
-    bytes: usize,
-    max_bytes: usize,
+    bytes: u32,
+    max_bytes: u32,
+}
+
+fn clamp(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl ResumeRing {
@@ -40,12 +45,11 @@ impl ResumeRing {
     pub(super) fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             slots: Vec::new(),
-            capacity,
-            base: 1,
             next_seq: 1,
+            capacity: clamp(capacity),
             kept: 0,
             bytes: 0,
-            max_bytes,
+            max_bytes: clamp(max_bytes),
         }
     }
 
@@ -58,10 +62,9 @@ impl ResumeRing {
             return 0;
         }
         let before = self.bytes;
-        let len = frame.len();
         // A message larger than the bound on its own is not kept, and a
         // resume can continue from nothing before it: nothing is kept.
-        let keep = len <= self.max_bytes;
+        let keep = frame.len() <= self.max_bytes as usize;
         if !keep {
             self.clear_kept();
         }
@@ -70,22 +73,25 @@ impl ResumeRing {
         if slot < self.slots.len() {
             // Full: the slot holds message `seq - capacity`, kept or not.
             if let Some(oldest) = std::mem::replace(&mut self.slots[slot], kept) {
-                self.bytes -= oldest.len();
+                self.bytes -= oldest.len() as u32;
                 self.kept -= 1;
             }
         } else {
-            // Not full yet: `slot` is the next one. Grow by doubling, but
-            // never past `capacity` (a plain push would round 1,000 up to
-            // 1,024).
-            if self.slots.len() == self.slots.capacity() {
-                let room = self.capacity - self.slots.len();
-                self.slots.reserve_exact(self.slots.len().max(4).min(room));
+            // Not full yet: `slot` is the next one (or, after a clear, a
+            // later one). Grow by doubling, but never past `capacity` (a
+            // plain push would round 1,000 up to 1,024).
+            while self.slots.len() <= slot {
+                if self.slots.len() == self.slots.capacity() {
+                    let room = self.capacity as usize - self.slots.len();
+                    self.slots.reserve_exact(self.slots.len().max(4).min(room));
+                }
+                self.slots.push(None);
             }
-            self.slots.push(kept);
+            self.slots[slot] = kept;
         }
         if keep {
             self.kept += 1;
-            self.bytes += len;
+            self.bytes += frame.len() as u32;
             while self.bytes > self.max_bytes {
                 self.drop_oldest();
             }
@@ -96,7 +102,7 @@ impl ResumeRing {
     fn drop_oldest(&mut self) {
         let slot = self.slot(self.first_seq());
         if let Some(oldest) = self.slots[slot].take() {
-            self.bytes -= oldest.len();
+            self.bytes -= oldest.len() as u32;
         }
         self.kept -= 1;
     }
@@ -110,7 +116,7 @@ impl ResumeRing {
     }
 
     fn slot(&self, seq: u64) -> usize {
-        ((seq - self.base) % self.capacity.max(1) as u64) as usize
+        ((seq - 1) % u64::from(self.capacity.max(1))) as usize
     }
 
     /// The number of the last message pushed (0 before the first).
@@ -121,12 +127,12 @@ impl ResumeRing {
     /// The number of the oldest message kept (`last_seq() + 1` when none
     /// is).
     pub(super) fn first_seq(&self) -> u64 {
-        self.next_seq - self.kept as u64
+        self.next_seq - u64::from(self.kept)
     }
 
     /// The payload bytes of the messages kept.
     pub(super) fn bytes(&self) -> usize {
-        self.bytes
+        self.bytes as usize
     }
 
     /// The messages after number `last`, oldest first; `last` must be
@@ -139,7 +145,6 @@ impl ResumeRing {
     /// Frees the messages kept; numbering goes on.
     pub(super) fn clear(&mut self) {
         self.slots = Vec::new();
-        self.base = self.next_seq;
         self.kept = 0;
         self.bytes = 0;
     }
