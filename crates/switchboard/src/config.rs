@@ -96,7 +96,9 @@ pub struct HubConfig {
     /// count of `resume_buffer` (default 1 MiB): past it the oldest
     /// messages are dropped, and a resume from before the oldest kept one
     /// gets a new session. A frame shared by many sessions (a broadcast)
-    /// counts its full length in each session that keeps it.
+    /// counts its full length in each session that keeps it. A message
+    /// larger than this on its own is not kept (nor anything before it).
+    /// Values over 4 GiB are taken as 4 GiB.
     pub resume_buffer_bytes: usize,
     /// Most sessions waiting for a resume at once, hub-wide (default
     /// 10,000); past it the oldest detached sessions end first (their

@@ -253,6 +253,10 @@ impl Hub {
                 inner.stats.detached.sub(entry.rooms_bytes);
                 (entry, evicted)
             };
+            // A resume that took it since it left the ledger keeps it.
+            if entry.session.queue.is_attached() {
+                continue;
+            }
             if evicted {
                 tracing::debug!(socket = %entry.session.id, "detached-session bound passed: the oldest ends");
                 inner.stats.detached_session_evicted();
