@@ -19,16 +19,20 @@ pub enum ErrorCode {
     RateLimited,
     /// `internal`: a handler failed or panicked; the hub keeps running.
     Internal,
+    /// `limit`: a per-socket limit, such as the number of rooms, was
+    /// reached.
+    Limit,
 }
 
 impl ErrorCode {
     /// Every error code, in the order of PROTOCOL.md.
-    pub const ALL: [ErrorCode; 5] = [
+    pub const ALL: [ErrorCode; 6] = [
         ErrorCode::BadMessage,
         ErrorCode::NoHandler,
         ErrorCode::Forbidden,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
+        ErrorCode::Limit,
     ];
 
     /// The code as it appears on the wire, e.g. `"bad_message"`.
@@ -39,6 +43,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
+            ErrorCode::Limit => "limit",
         }
     }
 }

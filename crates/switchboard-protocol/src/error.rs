@@ -44,6 +44,18 @@ pub enum ProtocolError {
     /// The `codec` query parameter names no codec.
     #[error("unknown codec `{0}` (expected `json` or `msgpack`)")]
     UnknownCodec(String),
+    /// A WebSocket frame of the wrong type for the codec: the JSON codec
+    /// takes text frames, the MessagePack codec binary frames (sections 2
+    /// and 8).
+    #[error("the {codec} codec takes {expected} frames, not {received} frames")]
+    WrongFrameType {
+        /// The codec's name (`json`, `msgpack`).
+        codec: &'static str,
+        /// The frame type it takes (`text`, `binary`).
+        expected: &'static str,
+        /// The frame type received.
+        received: &'static str,
+    },
 }
 
 impl ProtocolError {
@@ -100,6 +112,11 @@ mod tests {
             ProtocolError::ReservedEvent("$x".into()),
             ProtocolError::InvalidRoom("x".into()),
             ProtocolError::UnknownCodec("x".into()),
+            ProtocolError::WrongFrameType {
+                codec: "json",
+                expected: "text",
+                received: "binary",
+            },
         ];
         for err in all {
             assert_eq!(err.code(), ErrorCode::BadMessage);

@@ -324,6 +324,7 @@ async fn stats(State(state): State<ApiState>) -> Response {
         "slow_consumers": stats.slow_consumers,
         "handshakes_refused": stats.handshakes_refused,
         "errors": stats.errors,
+        "resources": stats.resources,
     });
     let cluster = state.hub.cluster();
     if cluster.is_clustered() {

@@ -61,6 +61,13 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
         .compression(config.compression)
         .resume_window(config.resume_window)
         .broadcast_coalesce(config.broadcast_coalesce)
+        // Resource bounds (issue 15).
+        .resume_buffer_bytes(config.resume_buffer_bytes)
+        .max_detached_sessions(config.max_detached_sessions)
+        .detached_budget(config.detached_budget)
+        .max_rooms_per_socket(config.max_rooms_per_socket)
+        .max_pending_polls(config.max_pending_polls)
+        .pending_poll_timeout(config.pending_poll_timeout)
         // A zero window turns resume off: a dropped link ends its session.
         .resume_buffer(if config.resume_window.is_zero() {
             0

@@ -107,6 +107,43 @@ pub struct Cli {
     #[arg(long, env = "SWITCHBOARD_BROADCAST_COALESCE", value_name = "DURATION")]
     pub broadcast_coalesce: Option<String>,
 
+    // Resource bounds (issue 15): what one client can make the hub hold.
+    /// Payload bytes kept per session for a resume, beside its last 1,000
+    /// messages; the oldest are dropped past it [default: 1MiB]
+    #[arg(long, env = "SWITCHBOARD_RESUME_BUFFER_BYTES", value_name = "SIZE")]
+    pub resume_buffer_bytes: Option<String>,
+
+    /// Most sessions waiting for a resume at once; past it the oldest end
+    /// first (their resume gets a new session) [default: 10000]
+    #[arg(long, env = "SWITCHBOARD_MAX_DETACHED_SESSIONS", value_name = "N")]
+    pub max_detached_sessions: Option<String>,
+
+    /// Bytes all sessions waiting for a resume may hold together (resume
+    /// buffers and room memberships); past it the oldest end first
+    /// [default: 128MiB]
+    #[arg(long, env = "SWITCHBOARD_DETACHED_BUDGET", value_name = "SIZE")]
+    pub detached_budget: Option<String>,
+
+    /// Rooms one socket may be in through `$join`; further joins get the
+    /// error `limit` [default: 1000]
+    #[arg(long, env = "SWITCHBOARD_MAX_ROOMS_PER_SOCKET", value_name = "N")]
+    pub max_rooms_per_socket: Option<String>,
+
+    /// Long-polling sessions opened that have not sent their first GET yet
+    /// (they take no connection slot); further opens get 503
+    /// [default: 1000]
+    #[arg(long, env = "SWITCHBOARD_MAX_PENDING_POLLS", value_name = "N")]
+    pub max_pending_polls: Option<String>,
+
+    /// How long a long-polling session may wait for its first GET before
+    /// its link counts as dropped [default: 10s]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_PENDING_POLL_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub pending_poll_timeout: Option<String>,
+
     /// Join a cluster over Redis pub/sub at this URL
     /// (redis://[user:pass@]host:port[/db]) [default: no cluster]
     #[arg(

@@ -194,6 +194,20 @@ pub struct Config {
     /// How long broadcast frames may wait to share a write (default 0;
     /// at most 1 s).
     pub broadcast_coalesce: Duration,
+    // Resource bounds (issue 15).
+    /// Payload bytes kept per session for a resume (default 1 MiB).
+    pub resume_buffer_bytes: usize,
+    /// Most sessions waiting for a resume (default 10,000).
+    pub max_detached_sessions: usize,
+    /// Bytes detached sessions may hold together (default 128 MiB).
+    pub detached_budget: usize,
+    /// Rooms one socket may `$join` (default 1,000).
+    pub max_rooms_per_socket: usize,
+    /// Long-polling links waiting for their first `GET` (default 1,000).
+    pub max_pending_polls: usize,
+    /// How long a long-polling link may wait for its first `GET`
+    /// (default 10 s).
+    pub pending_poll_timeout: Duration,
     /// The cluster backend, if clustered (default none: a single node).
     pub cluster: Option<ClusterBackend>,
     /// The cluster's channel prefix (default `switchboard`).
@@ -219,6 +233,13 @@ impl Default for Config {
             compression: true,
             resume_window: Duration::from_secs(120),
             broadcast_coalesce: Duration::ZERO,
+            // Resource bounds (issue 15).
+            resume_buffer_bytes: 1024 * 1024,
+            max_detached_sessions: 10_000,
+            detached_budget: 128 * 1024 * 1024,
+            max_rooms_per_socket: 1000,
+            max_pending_polls: 1000,
+            pending_poll_timeout: Duration::from_secs(10),
             cluster: None,
             cluster_prefix: "switchboard".to_owned(),
             cluster_timeout: Duration::from_secs(1),
@@ -287,6 +308,31 @@ impl Config {
         }
         if let Some(v) = one(raw, &BROADCAST_COALESCE, parse_coalesce_window)? {
             config.broadcast_coalesce = v;
+        }
+        // Resource bounds (issue 15).
+        if let Some(v) = one(raw, &RESUME_BUFFER_BYTES, positive_size)? {
+            config.resume_buffer_bytes = v;
+        }
+        if let Some(v) = one(raw, &MAX_DETACHED_SESSIONS, |s| {
+            positive_usize(s.trim().parse().ok())
+        })? {
+            config.max_detached_sessions = v;
+        }
+        if let Some(v) = one(raw, &DETACHED_BUDGET, positive_size)? {
+            config.detached_budget = v;
+        }
+        if let Some(v) = one(raw, &MAX_ROOMS_PER_SOCKET, |s| {
+            positive_usize(s.trim().parse().ok())
+        })? {
+            config.max_rooms_per_socket = v;
+        }
+        if let Some(v) = one(raw, &MAX_PENDING_POLLS, |s| {
+            positive_usize(s.trim().parse().ok())
+        })? {
+            config.max_pending_polls = v;
+        }
+        if let Some(v) = one(raw, &PENDING_POLL_TIMEOUT, positive_duration)? {
+            config.pending_poll_timeout = v;
         }
         let redis = one(raw, &REDIS, |s| parse_backend_url(s, &["redis", "rediss"]))?;
         let nats = one(raw, &NATS, |s| parse_backend_url(s, &["nats", "tls"]))?;
@@ -453,6 +499,12 @@ fn positive_usize(value: Option<usize>) -> Result<usize, String> {
     }
 }
 
+/// A size in bytes greater than 0.
+fn positive_size(text: &str) -> Result<usize, String> {
+    let bytes = parse_size(text)?;
+    positive_usize(usize::try_from(bytes).ok())
+}
+
 fn parse_coalesce_window(text: &str) -> Result<Duration, String> {
     let window = parse_duration(text)?;
     if window > MAX_BROADCAST_COALESCE {
@@ -510,6 +562,42 @@ mod tests {
         assert_eq!(c.ping_timeout, Duration::from_secs(20));
         assert!(c.compression);
         assert_eq!(c.log_level, None);
+        assert_eq!(c.resume_buffer_bytes, 1 << 20);
+        assert_eq!(c.max_detached_sessions, 10_000);
+        assert_eq!(c.detached_budget, 128 << 20);
+        assert_eq!(c.max_rooms_per_socket, 1000);
+        assert_eq!(c.max_pending_polls, 1000);
+        assert_eq!(c.pending_poll_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn resource_bounds_parse() {
+        let c = Config::resolve(&raw(&[
+            (RESUME_BUFFER_BYTES, &["64KiB"], Source::Flag),
+            (MAX_DETACHED_SESSIONS, &["50"], Source::Env),
+            (DETACHED_BUDGET, &["1MiB"], Source::Flag),
+            (MAX_ROOMS_PER_SOCKET, &["10"], Source::Flag),
+            (MAX_PENDING_POLLS, &["7"], Source::Flag),
+            (PENDING_POLL_TIMEOUT, &["2s"], Source::Flag),
+        ]))
+        .unwrap();
+        assert_eq!(c.resume_buffer_bytes, 64 << 10);
+        assert_eq!(c.max_detached_sessions, 50);
+        assert_eq!(c.detached_budget, 1 << 20);
+        assert_eq!(c.max_rooms_per_socket, 10);
+        assert_eq!(c.max_pending_polls, 7);
+        assert_eq!(c.pending_poll_timeout, Duration::from_secs(2));
+        for (option, bad) in [
+            (RESUME_BUFFER_BYTES, "0"),
+            (MAX_DETACHED_SESSIONS, "0"),
+            (DETACHED_BUDGET, "lots"),
+            (MAX_ROOMS_PER_SOCKET, "-1"),
+            (MAX_PENDING_POLLS, "0"),
+            (PENDING_POLL_TIMEOUT, "0s"),
+        ] {
+            let e = Config::resolve(&raw(&[(option, &[bad], Source::Flag)])).unwrap_err();
+            assert!(e.to_string().contains(&option.flag()), "{e}");
+        }
     }
 
     #[test]

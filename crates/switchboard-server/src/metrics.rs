@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use switchboard::adapter::{ClusterStats, ClusterStatus};
-use switchboard::{ErrorCode, HubStats};
+use switchboard::{ErrorCode, HubStats, ResourceStats};
 
 /// The `Content-Type` of the exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -86,6 +86,7 @@ pub fn render(
         "Handshakes answered with an HTTP error.",
         stats.handshakes_refused.to_string(),
     );
+    render_resources(&mut metric, &stats.resources);
     metric(
         "uptime_seconds",
         "gauge",
@@ -107,6 +108,7 @@ pub fn render(
             ErrorCode::Forbidden => stats.errors.forbidden,
             ErrorCode::RateLimited => stats.errors.rate_limited,
             ErrorCode::Internal => stats.errors.internal,
+            ErrorCode::Limit => stats.errors.limit,
         };
         let _ = writeln!(
             out,
@@ -115,6 +117,52 @@ pub fn render(
         );
     }
     out
+}
+
+/// The resource bounds (issue 15): what they hold and what they refused.
+fn render_resources(metric: &mut impl FnMut(&str, &str, &str, String), resources: &ResourceStats) {
+    metric(
+        "detached_sessions",
+        "gauge",
+        "Sessions waiting for a resume.",
+        resources.detached_sessions.to_string(),
+    );
+    metric(
+        "detached_bytes",
+        "gauge",
+        "Bytes held by sessions waiting for a resume (resume buffers and memberships).",
+        resources.detached_bytes.to_string(),
+    );
+    metric(
+        "detached_sessions_evicted_total",
+        "counter",
+        "Detached sessions ended early by --max-detached-sessions or --detached-budget.",
+        resources.detached_sessions_evicted.to_string(),
+    );
+    metric(
+        "answers_shed_total",
+        "counter",
+        "$pong and $error answers dropped at a socket's send-queue high-water mark.",
+        resources.answers_shed.to_string(),
+    );
+    metric(
+        "pending_polls",
+        "gauge",
+        "Long-polling sessions opened that have not sent their first GET.",
+        resources.pending_polls.to_string(),
+    );
+    metric(
+        "pending_polls_refused_total",
+        "counter",
+        "Long-polling opens refused with 503 by --max-pending-polls.",
+        resources.pending_polls_refused.to_string(),
+    );
+    metric(
+        "pending_polls_expired_total",
+        "counter",
+        "Long-polling sessions whose first GET did not come within --pending-poll-timeout.",
+        resources.pending_polls_expired.to_string(),
+    );
 }
 
 fn render_cluster(
@@ -193,6 +241,7 @@ mod tests {
                 forbidden: 2,
                 ..ErrorCounts::default()
             },
+            resources: ResourceStats::default(),
         }
     }
 

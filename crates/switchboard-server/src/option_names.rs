@@ -75,6 +75,26 @@ pub const RESUME_WINDOW: OptionName = OptionName::one("resume_window", "SWITCHBO
 /// `--broadcast-coalesce`.
 pub const BROADCAST_COALESCE: OptionName =
     OptionName::one("broadcast_coalesce", "SWITCHBOARD_BROADCAST_COALESCE");
+// Resource bounds (issue 15).
+/// `--resume-buffer-bytes`.
+pub const RESUME_BUFFER_BYTES: OptionName =
+    OptionName::one("resume_buffer_bytes", "SWITCHBOARD_RESUME_BUFFER_BYTES");
+/// `--max-detached-sessions`.
+pub const MAX_DETACHED_SESSIONS: OptionName =
+    OptionName::one("max_detached_sessions", "SWITCHBOARD_MAX_DETACHED_SESSIONS");
+/// `--detached-budget`.
+pub const DETACHED_BUDGET: OptionName =
+    OptionName::one("detached_budget", "SWITCHBOARD_DETACHED_BUDGET");
+/// `--max-rooms-per-socket`.
+pub const MAX_ROOMS_PER_SOCKET: OptionName =
+    OptionName::one("max_rooms_per_socket", "SWITCHBOARD_MAX_ROOMS_PER_SOCKET");
+/// `--max-pending-polls`.
+pub const MAX_PENDING_POLLS: OptionName =
+    OptionName::one("max_pending_polls", "SWITCHBOARD_MAX_PENDING_POLLS");
+/// `--pending-poll-timeout`.
+pub const PENDING_POLL_TIMEOUT: OptionName =
+    OptionName::one("pending_poll_timeout", "SWITCHBOARD_PENDING_POLL_TIMEOUT");
+
 /// `--redis`.
 pub const REDIS: OptionName = OptionName::one("redis", "SWITCHBOARD_REDIS");
 /// `--nats`.
@@ -90,7 +110,7 @@ pub const LOG_LEVEL: OptionName = OptionName::one("log_level", "SWITCHBOARD_LOG_
 
 /// Every option that may come from any source (`--config` itself is only a
 /// flag or an environment variable).
-pub const OPTIONS: [OptionName; 17] = [
+pub const OPTIONS: [OptionName; 23] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -103,6 +123,13 @@ pub const OPTIONS: [OptionName; 17] = [
     COMPRESSION,
     RESUME_WINDOW,
     BROADCAST_COALESCE,
+    // Resource bounds (issue 15).
+    RESUME_BUFFER_BYTES,
+    MAX_DETACHED_SESSIONS,
+    DETACHED_BUDGET,
+    MAX_ROOMS_PER_SOCKET,
+    MAX_PENDING_POLLS,
+    PENDING_POLL_TIMEOUT,
     REDIS,
     NATS,
     CLUSTER_PREFIX,

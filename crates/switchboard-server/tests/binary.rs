@@ -84,6 +84,36 @@ async fn help_documents_every_option_and_its_default() {
             "[default: true]",
         ),
         (
+            "--resume-buffer-bytes",
+            "SWITCHBOARD_RESUME_BUFFER_BYTES",
+            "[default: 1MiB]",
+        ),
+        (
+            "--max-detached-sessions",
+            "SWITCHBOARD_MAX_DETACHED_SESSIONS",
+            "[default: 10000]",
+        ),
+        (
+            "--detached-budget",
+            "SWITCHBOARD_DETACHED_BUDGET",
+            "[default: 128MiB]",
+        ),
+        (
+            "--max-rooms-per-socket",
+            "SWITCHBOARD_MAX_ROOMS_PER_SOCKET",
+            "[default: 1000]",
+        ),
+        (
+            "--max-pending-polls",
+            "SWITCHBOARD_MAX_PENDING_POLLS",
+            "[default: 1000]",
+        ),
+        (
+            "--pending-poll-timeout",
+            "SWITCHBOARD_PENDING_POLL_TIMEOUT",
+            "[default: 10s]",
+        ),
+        (
             "--resume-window",
             "SWITCHBOARD_RESUME_WINDOW",
             "[default: 120s]",

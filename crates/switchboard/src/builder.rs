@@ -151,6 +151,48 @@ impl HubBuilder {
         self
     }
 
+    /// Payload bytes kept per session for a resume, beside the message
+    /// count (default 1 MiB); see [`HubConfig::resume_buffer_bytes`].
+    pub fn resume_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.config.resume_buffer_bytes = bytes;
+        self
+    }
+
+    /// Most sessions waiting for a resume at once (default 10,000); the
+    /// oldest end first.
+    pub fn max_detached_sessions(mut self, sessions: usize) -> Self {
+        self.config.max_detached_sessions = sessions;
+        self
+    }
+
+    /// Bytes all sessions waiting for a resume may hold together (default
+    /// 128 MiB); see [`HubConfig::detached_budget`].
+    pub fn detached_budget(mut self, bytes: usize) -> Self {
+        self.config.detached_budget = bytes;
+        self
+    }
+
+    /// Rooms one socket may be in through client `$join`s (default
+    /// 1,000); see [`HubConfig::max_rooms_per_socket`].
+    pub fn max_rooms_per_socket(mut self, rooms: usize) -> Self {
+        self.config.max_rooms_per_socket = rooms;
+        self
+    }
+
+    /// Long-polling links waiting for their first `GET`, hub-wide (default
+    /// 1,000); see [`HubConfig::max_pending_polls`].
+    pub fn max_pending_polls(mut self, links: usize) -> Self {
+        self.config.max_pending_polls = links;
+        self
+    }
+
+    /// How long a long-polling link may wait for its first `GET` (default
+    /// 10 s).
+    pub fn pending_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.config.pending_poll_timeout = timeout;
+        self
+    }
+
     /// Joins a cluster through `adapter` (default: [`LocalAdapter`], a
     /// single hub). A clustered hub must be built inside a Tokio runtime:
     /// the adapter starts its tasks then.

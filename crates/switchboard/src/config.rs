@@ -90,6 +90,38 @@ pub struct HubConfig {
     /// one broadcast per window it only adds latency. Long-polling links
     /// are not affected.
     pub broadcast_coalesce: Duration,
+
+    // Resource bounds (issue 15): what one client can make the hub hold.
+    /// Payload bytes kept per session for a resume, beside the message
+    /// count of `resume_buffer` (default 1 MiB): past it the oldest
+    /// messages are dropped, and a resume from before the oldest kept one
+    /// gets a new session. A frame shared by many sessions (a broadcast)
+    /// counts its full length in each session that keeps it. A message
+    /// larger than this on its own is not kept (nor anything before it).
+    /// Values over 4 GiB are taken as 4 GiB.
+    pub resume_buffer_bytes: usize,
+    /// Most sessions waiting for a resume at once, hub-wide (default
+    /// 10,000); past it the oldest detached sessions end first (their
+    /// resume gets a new session).
+    pub max_detached_sessions: usize,
+    /// Bytes all sessions waiting for a resume may hold together, hub-wide
+    /// (default 128 MiB): their resume buffers' payload bytes plus, per
+    /// room membership, the room name's length and 128 bytes of registry
+    /// overhead (counted when the link drops). Past it the oldest detached
+    /// sessions end first.
+    pub detached_budget: usize,
+    /// Rooms one socket may be in through client `$join`s (default 1,000);
+    /// further `$join`s get the error `limit`. Joins made by the
+    /// application ([`crate::Socket::join`]) are not limited, but count.
+    pub max_rooms_per_socket: usize,
+    /// Long-polling sessions opened (`POST P/poll`) that have not sent
+    /// their first `GET` yet, hub-wide (default 1,000); further opens get
+    /// `503` `unavailable`. Such pending links take no connection slot.
+    pub max_pending_polls: usize,
+    /// How long a long-polling link may wait for its first `GET` before it
+    /// counts as dropped (default 10 s; the heartbeat window,
+    /// `ping_interval + ping_timeout`, when that is shorter).
+    pub pending_poll_timeout: Duration,
 }
 
 impl Default for HubConfig {
@@ -113,6 +145,12 @@ impl Default for HubConfig {
             poll_timeout: Duration::from_secs(25),
             cluster_timeout: Duration::from_secs(1),
             broadcast_coalesce: Duration::ZERO,
+            resume_buffer_bytes: 1024 * 1024,
+            max_detached_sessions: 10_000,
+            detached_budget: 128 * 1024 * 1024,
+            max_rooms_per_socket: 1000,
+            max_pending_polls: 1000,
+            pending_poll_timeout: Duration::from_secs(10),
         }
     }
 }

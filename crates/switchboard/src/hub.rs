@@ -12,6 +12,7 @@ use crate::adapter::{Adapter, NodeHandle, Operation};
 use crate::broadcast::BroadcastOperator;
 use crate::cluster_view::ClusterView;
 use crate::config::HubConfig;
+use crate::detached::DetachedSessions;
 use crate::error::{DisconnectReason, SendError};
 use crate::events::EventRouter;
 use crate::policy::Policies;
@@ -19,7 +20,7 @@ use crate::rooms::{RoomRegistry, SocketRegistry};
 use crate::send_queue::Outgoing;
 use crate::session::SessionTable;
 use crate::socket::{Socket, SocketShared, frame_for, to_value};
-use crate::stats::{Counters, HubStats};
+use crate::stats::{Counters, HubStats, ResourceGauges};
 use crate::stream::Inbound;
 
 pub(crate) struct HubInner {
@@ -48,6 +49,11 @@ pub(crate) struct HubInner {
     socket_gone: Notify,
     pong_json: Outgoing,
     pong_msgpack: Outgoing,
+    // Resource bounds (issue 15).
+    /// Sessions waiting for a resume.
+    pub(crate) detached: DetachedSessions,
+    /// Long-polling links opened that have not sent their first `GET`.
+    pub(crate) pending_polls: AtomicUsize,
 }
 
 impl HubInner {
@@ -116,6 +122,8 @@ impl Hub {
             switchboard_protocol::reserved::PONG,
             serde_json::Value::Null,
         );
+        let stats = Counters::default();
+        stats.detached.set_budget(config.detached_budget);
         let hub = Self {
             inner: Arc::new(HubInner {
                 config,
@@ -124,7 +132,7 @@ impl Hub {
                 raw,
                 sockets: SocketRegistry::default(),
                 rooms: RoomRegistry::default(),
-                stats: Arc::default(),
+                stats: Arc::new(stats),
                 stream_tx,
                 sessions: SessionTable::default(),
                 adapter,
@@ -136,6 +144,8 @@ impl Hub {
                 socket_gone: Notify::new(),
                 pong_json: frame_for(Codec::Json, Codec::Json.encode(&pong)),
                 pong_msgpack: frame_for(Codec::MsgPack, Codec::MsgPack.encode(&pong)),
+                detached: DetachedSessions::default(),
+                pending_polls: AtomicUsize::new(0),
             }),
         };
         hub.inner
@@ -285,9 +295,13 @@ impl Hub {
 
     /// A snapshot of the hub's counters.
     pub fn stats(&self) -> HubStats {
+        let gauges = ResourceGauges {
+            detached_sessions: self.inner.detached.len(),
+            pending_polls: self.inner.pending_polls.load(Ordering::Acquire),
+        };
         self.inner
             .stats
-            .snapshot(self.count(), self.inner.rooms.len())
+            .snapshot(self.count(), self.inner.rooms.len(), gauges)
     }
 
     /// Whether [`Hub::shutdown`] has begun.

@@ -51,7 +51,10 @@
 //! A socket is a session: a link that drops without a close frame leaves it
 //! waiting for `resume_window` (default 120 s), still in its rooms and
 //! buffering what is sent to it (the last `resume_buffer` messages, shared
-//! `Bytes`, default 1,000). A client that reconnects with
+//! `Bytes`, default 1,000, and at most `resume_buffer_bytes` of payload,
+//! default 1 MiB). Hub-wide, at most `max_detached_sessions` (10,000) wait
+//! at once, holding at most `detached_budget` (128 MiB) together; past
+//! either, the oldest end first. A client that reconnects with
 //! `resume=<session>&last=<n>` gets the same id and exactly the messages it
 //! missed. [`Hub::router`] also serves long-polling at `{path}/poll` for
 //! networks that block WebSockets; a session may move between transports.
@@ -74,6 +77,17 @@
 //! limit close with `1009`, bad messages get `$error` and ten in a row close
 //! with `1008`. A handler that fails or panics answers `internal` and the
 //! socket and hub keep running.
+//!
+//! What one client can make the hub hold is bounded: a socket `$join`s at
+//! most `max_rooms_per_socket` rooms (default 1,000; past it the error
+//! `limit`); the hub's own answers (`$pong`, `$error`) are shed past half
+//! the send queue instead of overflowing it, and a socket's next message
+//! waits until its queue is below that mark; a JSON socket's binary frames
+//! and a MessagePack socket's text frames are bad messages; long-polling
+//! opens that have not sent their first `GET` take no connection slot
+//! (at most `max_pending_polls`, default 1,000, for at most
+//! `pending_poll_timeout`, default 10 s). [`HubStats::resources`] counts
+//! what these bounds hold and refused.
 
 pub mod adapter;
 mod broadcast;
@@ -82,6 +96,7 @@ mod channel;
 mod cluster_view;
 mod config;
 mod connection;
+mod detached;
 mod error;
 mod events;
 mod hub;
@@ -106,7 +121,7 @@ pub use events::RawFrame;
 pub use hub::Hub;
 pub use policy::{AuthRejection, HandshakeRequest, RelayRequest};
 pub use socket::Socket;
-pub use stats::{ErrorCounts, HubStats};
+pub use stats::{ErrorCounts, HubStats, ResourceStats};
 pub use stream::{Inbound, InboundEvent, MessageStream};
 pub use transport::handshake::HandshakeRefusal;
 

@@ -38,11 +38,26 @@ impl RoomRegistry {
     /// Adds `socket` to `room`; returns whether it was newly added (never
     /// for a socket whose session has ended).
     pub(crate) fn join(&self, room: &str, socket: &Arc<SocketShared>) -> bool {
+        self.join_within(room, socket, usize::MAX).unwrap_or(false)
+    }
+
+    /// Adds `socket` to `room` unless that would make it a member of more
+    /// than `max_rooms` rooms: `None` then, else whether it was newly
+    /// added (never for a socket whose session has ended).
+    pub(crate) fn join_within(
+        &self,
+        room: &str,
+        socket: &Arc<SocketShared>,
+        max_rooms: usize,
+    ) -> Option<bool> {
         let mut rooms = self.rooms.write();
         let mut own = socket.rooms.lock();
         if own.ended {
             tracing::debug!(socket = %socket.id, room, "join after the session ended: ignored");
-            return false;
+            return Some(false);
+        }
+        if own.names.len() >= max_rooms && !own.names.contains(room) {
+            return None;
         }
         let key = match rooms.get_key_value(room) {
             Some((key, _)) => key.clone(),
@@ -51,7 +66,7 @@ impl RoomRegistry {
         let members = rooms.entry(key.clone()).or_default();
         let added = members.insert(socket.id.clone(), socket.clone()).is_none();
         own.names.insert(key);
-        added
+        Some(added)
     }
 
     /// Removes `socket` from `room`; returns whether it was a member.

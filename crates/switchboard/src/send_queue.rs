@@ -13,6 +13,17 @@
 //! waking it until its window ends, unless a frame for this socket alone
 //! (a reply, `$pong`, an emit) comes, which takes them all along at once.
 //!
+//! The hub's own answers to a client (`$pong`, and the `$error` of a bad or
+//! rate-limited message) never overflow the queue into a `4001`: past the
+//! high-water mark (half the capacity) they are shed and counted, and the
+//! dispatcher waits for the queue to fall below it before it handles the
+//! socket's next message ([`SendQueue::room_for_answers`]), so a flood of
+//! control messages is slowed, not turned into a false slow consumer.
+//!
+//! While no link is attached (the session waits for a resume), a push
+//! reports how much the resume buffer grew, for the hub's budget of
+//! detached sessions.
+//!
 //! A session outlives its links. Each link attached to it gets a new
 //! generation number; a link whose generation is no longer current has been
 //! superseded (a resume took the session over) and must stop.
@@ -77,8 +88,12 @@ pub(crate) enum Delivery {
     /// For this socket alone (a reply, an emit, `$error`): counted for
     /// resume, and written at once.
     Direct,
-    /// `$pong`: neither counted nor buffered while no link is attached.
+    /// `$pong`: neither counted nor buffered while no link is attached;
+    /// shed past the high-water mark.
     Uncounted,
+    /// The hub's `$error` answer to a client's bad or rate-limited message:
+    /// counted, but shed past the high-water mark.
+    Answer,
     /// Part of a broadcast: counted, and it may wait for the writer's
     /// coalescing window.
     Broadcast,
@@ -91,6 +106,9 @@ pub(crate) enum PushError {
     Full,
     /// The session is closing or has ended.
     Closed,
+    /// An answer ([`Delivery::Uncounted`], [`Delivery::Answer`]) found the
+    /// queue at its high-water mark and was dropped.
+    Shed,
 }
 
 /// Why a resume was refused: the client gets a new session.
@@ -130,6 +148,14 @@ struct State {
     woken: bool,
 }
 
+impl State {
+    /// Whether no link is attached to a session that had one and has not
+    /// ended: its resume buffer counts in the hub's detached budget.
+    fn is_detached(&self) -> bool {
+        !self.attached && !self.ended && self.link > 0
+    }
+}
+
 /// What a writer takes from the queue in one go.
 #[derive(Debug, Default)]
 pub(crate) struct Drained {
@@ -160,12 +186,13 @@ pub(crate) struct SendQueue {
 
 impl SendQueue {
     /// `capacity` bounds what waits for a link (overflow: slow consumer);
-    /// `resume_capacity` bounds the resume buffer (0: resume off).
-    pub(crate) fn new(capacity: usize, resume_capacity: usize) -> Self {
+    /// `resume` bounds the resume buffer in messages (0: resume off) and in
+    /// payload bytes.
+    pub(crate) fn new(capacity: usize, resume: (usize, usize)) -> Self {
         Self {
             state: Mutex::new(State {
                 pending: VecDeque::new(),
-                ring: ResumeRing::new(resume_capacity),
+                ring: ResumeRing::new(resume.0, resume.1),
                 attached: false,
                 link: 0,
                 close: None,
@@ -181,27 +208,46 @@ impl SendQueue {
         }
     }
 
+    /// The high-water mark: answers are shed at this many pending frames.
+    fn high_water(&self) -> usize {
+        (self.capacity / 2).max(1)
+    }
+
     /// Queues a frame. A counted frame gets the next number and enters the
     /// resume buffer; while no link is attached it waits only there, and an
     /// uncounted one (`$pong`) is dropped. On [`PushError::Full`] the caller
     /// applies the slow-consumer policy.
-    pub(crate) fn push(&self, frame: Outgoing, delivery: Delivery) -> Result<(), PushError> {
+    ///
+    /// Returns how many bytes the resume buffer of a detached session grew
+    /// (negative: shrank); 0 while a link is attached.
+    pub(crate) fn push(&self, frame: Outgoing, delivery: Delivery) -> Result<isize, PushError> {
         let counted = delivery != Delivery::Uncounted;
+        let mut detached_growth = 0;
         let wake = {
             let mut state = self.state.lock();
             if state.ended || state.close.is_some() || state.abort {
                 return Err(PushError::Closed);
             }
-            if state.attached && state.pending.len() >= self.capacity {
-                return Err(PushError::Full);
+            if state.attached {
+                let pending = state.pending.len();
+                if pending >= self.capacity {
+                    return Err(PushError::Full);
+                }
+                let answer = matches!(delivery, Delivery::Uncounted | Delivery::Answer);
+                if answer && pending >= self.high_water() {
+                    return Err(PushError::Shed);
+                }
             }
             if counted {
-                state.ring.push(&frame);
+                let growth = state.ring.push(&frame);
+                if state.is_detached() {
+                    detached_growth = growth;
+                }
             }
             if state.attached {
                 state.pending.push_back(frame);
-            } else if !counted {
-                return Ok(());
+            } else {
+                return Ok(detached_growth);
             }
             let due = if delivery == Delivery::Broadcast {
                 // A writer inside its window is not woken: it takes this
@@ -224,7 +270,30 @@ impl SendQueue {
         if wake {
             self.notify.notify_waiters();
         }
-        Ok(())
+        Ok(0)
+    }
+
+    /// Resolves once the queue of the current link is below its high-water
+    /// mark, or no link is attached, or the session is closing: the
+    /// dispatcher awaits this before each client message, so the answers
+    /// of a flood never overflow the queue.
+    pub(crate) async fn room_for_answers(&self) {
+        loop {
+            let notified = self.notify.notified();
+            {
+                let state = self.state.lock();
+                let full = state.attached
+                    && state.pending.len() >= self.high_water()
+                    && !state.ended
+                    && state.close.is_none()
+                    && !state.abort;
+                if !full {
+                    return;
+                }
+            }
+            // The drain that takes these frames wakes it.
+            notified.await;
+        }
     }
 
     /// Ends the writer's coalescing window: what waited is taken by its
@@ -236,17 +305,24 @@ impl SendQueue {
     /// Attaches a new link. `resume_from` is the client's `last` for a
     /// resume, `None` for a new session. `welcome` builds the `$welcome`
     /// frame from the number of missed messages; it goes first, then the
-    /// missed messages. Returns the link's generation and the count missed.
+    /// missed messages. Returns the link's generation, the count missed,
+    /// and the resume buffer's bytes when the session was detached (they no
+    /// longer count in the detached budget; else 0).
     pub(crate) fn attach(
         &self,
         resume_from: Option<u64>,
         welcome: impl FnOnce(u64) -> Outgoing,
-    ) -> Result<(u64, u64), ResumeRefused> {
+    ) -> Result<(u64, u64, usize), ResumeRefused> {
         let generation = {
             let mut state = self.state.lock();
             if state.ended {
                 return Err(ResumeRefused::Ended);
             }
+            let released = if state.is_detached() {
+                state.ring.bytes()
+            } else {
+                0
+            };
             let last_sent = state.ring.last_seq();
             let from = match resume_from {
                 None => last_sent,
@@ -269,7 +345,7 @@ impl SendQueue {
             state.deferring = false;
             state.woken = false;
             state.link += 1;
-            (state.link, missed)
+            (state.link, missed, released)
         };
         // Wakes a superseded link's tasks so they stop.
         self.notify.notify_waiters();
@@ -278,30 +354,31 @@ impl SendQueue {
 
     /// Detaches `link` if it is still the current one; what it had not
     /// written is dropped (counted messages stay in the resume buffer).
-    /// Returns whether it was current.
-    pub(crate) fn detach(&self, link: u64) -> bool {
-        let mut state = self.state.lock();
-        if state.link != link || !state.attached {
-            return false;
-        }
-        state.attached = false;
-        state.pending = VecDeque::new();
-        state.close = None;
-        state.urgent = false;
-        state.broadcast_pending = false;
-        state.deferring = false;
-        true
+    /// Returns the resume buffer's bytes if it was current (they now count
+    /// in the detached budget), else `None`.
+    pub(crate) fn detach(&self, link: u64) -> Option<usize> {
+        let bytes = {
+            let mut state = self.state.lock();
+            if state.link != link || !state.attached || state.ended {
+                return None;
+            }
+            state.attached = false;
+            state.pending = VecDeque::new();
+            state.close = None;
+            state.urgent = false;
+            state.broadcast_pending = false;
+            state.deferring = false;
+            state.ring.bytes()
+        };
+        // A dispatcher waiting for room goes on: nothing is pending now.
+        self.notify.notify_waiters();
+        Some(bytes)
     }
 
     /// Whether `link` is the current, attached link.
     pub(crate) fn is_current(&self, link: u64) -> bool {
         let state = self.state.lock();
         state.attached && state.link == link
-    }
-
-    /// The generation of the newest link.
-    pub(crate) fn current_link(&self) -> u64 {
-        self.state.lock().link
     }
 
     /// The close requested on the current link, if any.
@@ -338,16 +415,25 @@ impl SendQueue {
         self.notify.notify_waiters();
     }
 
-    /// Ends the session: later pushes fail, buffers are released.
-    pub(crate) fn end(&self) {
-        {
+    /// Ends the session: later pushes fail, buffers are released. Returns
+    /// the resume buffer's bytes when the session was detached (they no
+    /// longer count in the detached budget; else 0).
+    pub(crate) fn end(&self) -> usize {
+        let released = {
             let mut state = self.state.lock();
+            let released = if state.is_detached() {
+                state.ring.bytes()
+            } else {
+                0
+            };
             state.ended = true;
             state.attached = false;
             state.pending = VecDeque::new();
             state.ring.clear();
-        }
+            released
+        };
         self.notify.notify_waiters();
+        released
     }
 
     /// Takes everything queued for `link`, waiting until there is something
@@ -392,6 +478,8 @@ impl SendQueue {
         if waits {
             return Drained::default();
         }
+        // A dispatcher may wait for a queue this full to drain: wake it.
+        let was_full = state.pending.len() >= self.high_water();
         let frames = match spare {
             Some(spare) if !state.pending.is_empty() => {
                 std::mem::replace(&mut state.pending, std::mem::take(spare))
@@ -404,13 +492,20 @@ impl SendQueue {
         if window_started {
             state.deferring = true;
         }
-        Drained {
+        let drained = Drained {
             frames,
             close: state.close,
             abort: state.abort,
             superseded: false,
             window_started,
+        };
+        drop(state);
+        if was_full {
+            // Wakes the dispatcher waiting for room (and, spuriously, any
+            // other waiter: a rare case, only under a flood).
+            self.notify.notify_waiters();
         }
+        drained
     }
 
     /// Resolves once [`SendQueue::abort`] has been called or `link` is no
@@ -438,198 +533,4 @@ impl SendQueue {
 }
 
 #[cfg(test)]
-mod tests {
-    use futures_util::FutureExt;
-
-    use super::*;
-
-    fn text(s: &'static str) -> Outgoing {
-        Outgoing::new(Bytes::from_static(s.as_bytes()), false)
-    }
-
-    fn texts(frames: &VecDeque<Outgoing>) -> Vec<String> {
-        frames
-            .iter()
-            .map(|f| String::from_utf8(f.bytes().to_vec()).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn full_queue_refuses_and_close_wins() {
-        let queue = SendQueue::new(3, 10);
-        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
-        queue.push(text("1"), Delivery::Direct).unwrap();
-        queue.push(text("2"), Delivery::Direct).unwrap();
-        assert_eq!(
-            queue.push(text("3"), Delivery::Direct).unwrap_err(),
-            PushError::Full
-        );
-        queue.request_close(CloseCode::SlowConsumer);
-        let drained = queue.try_drain(link);
-        assert!(drained.frames.is_empty());
-        assert_eq!(drained.close, Some(CloseCode::SlowConsumer));
-        assert_eq!(
-            queue.push(text("4"), Delivery::Direct).unwrap_err(),
-            PushError::Closed
-        );
-    }
-
-    #[test]
-    fn resume_replays_what_was_missed_under_original_numbers() {
-        let queue = SendQueue::new(100, 3);
-        let (first, _) = queue.attach(None, |_| text("w")).unwrap();
-        for f in ["1", "2"] {
-            queue.push(text(f), Delivery::Direct).unwrap();
-        }
-        queue.push(text("pong"), Delivery::Uncounted).unwrap();
-        assert_eq!(
-            texts(&queue.try_drain(first).frames),
-            ["w", "1", "2", "pong"]
-        );
-        assert!(queue.detach(first));
-        // While detached: counted messages are buffered, uncounted dropped.
-        queue.push(text("3"), Delivery::Direct).unwrap();
-        queue.push(text("pong"), Delivery::Uncounted).unwrap();
-        let (second, missed) = queue
-            .attach(Some(1), |m| if m == 2 { text("w2") } else { text("bad") })
-            .unwrap();
-        assert_eq!(missed, 2);
-        assert_eq!(texts(&queue.try_drain(second).frames), ["w2", "2", "3"]);
-        assert!(queue.try_drain(first).superseded);
-        // Beyond the last sent, or older than the buffer (holds 1..=3 then 2..=4).
-        queue.push(text("4"), Delivery::Direct).unwrap();
-        assert_eq!(
-            queue.attach(Some(5), |_| text("w")).unwrap_err(),
-            ResumeRefused::OutOfRange
-        );
-        assert_eq!(
-            queue.attach(Some(0), |_| text("w")).unwrap_err(),
-            ResumeRefused::OutOfRange
-        );
-        let (_, missed) = queue.attach(Some(1), |_| text("w")).unwrap();
-        assert_eq!(missed, 3);
-        queue.end();
-        assert_eq!(
-            queue.attach(Some(4), |_| text("w")).unwrap_err(),
-            ResumeRefused::Ended
-        );
-    }
-
-    #[tokio::test]
-    async fn drain_waits_for_a_push() {
-        let queue = std::sync::Arc::new(SendQueue::new(8, 0));
-        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
-        queue.try_drain(link);
-        let q = queue.clone();
-        let task = tokio::spawn(async move {
-            q.drain(link, &mut VecDeque::new(), false)
-                .await
-                .frames
-                .len()
-        });
-        tokio::task::yield_now().await;
-        queue
-            .push(
-                Outgoing::new(Bytes::from_static(b"x"), true),
-                Delivery::Direct,
-            )
-            .unwrap();
-        assert_eq!(task.await.unwrap(), 1);
-    }
-
-    /// Pushes after an unanswered wake-up do not wake again, and a drain
-    /// re-arms the wake: a writer never sleeps on frames it has not seen.
-    #[test]
-    fn a_writer_is_woken_once_per_drain() {
-        let queue = SendQueue::new(8, 0);
-        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
-        queue.try_drain(link);
-        let (mut spare, mut spare2) = (VecDeque::new(), VecDeque::new());
-        let mut drain = std::pin::pin!(queue.drain(link, &mut spare, false));
-        assert!(drain.as_mut().now_or_never().is_none());
-        queue.push(text("1"), Delivery::Direct).unwrap();
-        assert!(queue.state.lock().woken);
-        queue.push(text("2"), Delivery::Broadcast).unwrap();
-        assert_eq!(
-            texts(&drain.as_mut().now_or_never().unwrap().frames),
-            ["1", "2"]
-        );
-        assert!(!queue.state.lock().woken);
-        let mut drain = std::pin::pin!(queue.drain(link, &mut spare2, false));
-        assert!(drain.as_mut().now_or_never().is_none());
-        queue.push(text("3"), Delivery::Broadcast).unwrap();
-        assert_eq!(texts(&drain.now_or_never().unwrap().frames), ["3"]);
-    }
-
-    #[test]
-    fn broadcast_frames_wait_for_the_window_unless_a_direct_frame_comes() {
-        let queue = SendQueue::new(8, 8);
-        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
-        let mut spare = VecDeque::new();
-        let mut drain = |queue: &SendQueue| {
-            queue
-                .drain(link, &mut spare, true)
-                .now_or_never()
-                .map(|d| (texts(&d.frames), d.window_started))
-        };
-        // The welcome is direct: no window.
-        assert_eq!(drain(&queue), Some((vec!["w".to_owned()], false)));
-        // A broadcast frame goes at once and opens a window...
-        queue.push(text("a"), Delivery::Broadcast).unwrap();
-        assert_eq!(drain(&queue), Some((vec!["a".to_owned()], true)));
-        // ...in which the next one waits,
-        queue.push(text("b"), Delivery::Broadcast).unwrap();
-        assert_eq!(drain(&queue), None);
-        // until a direct frame takes it along (a new window: `b` was in it).
-        queue.push(text("pong"), Delivery::Uncounted).unwrap();
-        assert_eq!(
-            drain(&queue),
-            Some((vec!["b".to_owned(), "pong".to_owned()], true))
-        );
-        queue.push(text("c"), Delivery::Broadcast).unwrap();
-        assert_eq!(drain(&queue), None);
-        queue.end_window();
-        assert_eq!(drain(&queue), Some((vec!["c".to_owned()], true)));
-        // A close never waits; without coalescing nothing waits.
-        queue.push(text("d"), Delivery::Broadcast).unwrap();
-        queue.request_close(CloseCode::Normal);
-        let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
-        assert_eq!(
-            (texts(&drained.frames), drained.close),
-            (vec!["d".to_owned()], Some(CloseCode::Normal))
-        );
-    }
-
-    #[test]
-    fn a_full_window_is_written_at_once() {
-        let queue = SendQueue::new(1024, 0);
-        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
-        let mut spare = VecDeque::new();
-        queue.push(text("a"), Delivery::Broadcast).unwrap();
-        let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
-        assert_eq!(texts(&drained.frames), ["w", "a"]);
-        assert!(drained.window_started);
-        for _ in 1..MAX_HELD_FRAMES {
-            queue.push(text("b"), Delivery::Broadcast).unwrap();
-        }
-        assert!(queue.drain(link, &mut spare, true).now_or_never().is_none());
-        queue.push(text("c"), Delivery::Broadcast).unwrap();
-        let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
-        assert_eq!(drained.frames.len(), MAX_HELD_FRAMES);
-    }
-
-    #[test]
-    fn without_coalescing_no_window_opens() {
-        let queue = SendQueue::new(8, 8);
-        let (link, _) = queue.attach(None, |_| text("w")).unwrap();
-        let mut spare = VecDeque::new();
-        for f in ["w", "a", "b"] {
-            if f != "w" {
-                queue.push(text(f), Delivery::Broadcast).unwrap();
-            }
-            let drained = queue.drain(link, &mut spare, false).now_or_never().unwrap();
-            assert_eq!(texts(&drained.frames), [f]);
-            assert!(!drained.window_started);
-        }
-    }
-}
+mod tests;

@@ -67,7 +67,10 @@ impl Hub {
             id::new_socket_id(),
             id::new_session_token(),
             codec,
-            (inner.config.send_queue_capacity, resume_buffer),
+            (
+                inner.config.send_queue_capacity,
+                (resume_buffer, inner.config.resume_buffer_bytes),
+            ),
             extensions,
             inner.stats.clone(),
         ));
@@ -160,17 +163,28 @@ impl Hub {
     ) -> Result<u64, ResumeRefused> {
         let config = &self.inner.config;
         let raw = self.inner.raw;
-        let (link, _missed) = session.queue.attach(last, |missed| {
-            let welcome = Welcome {
-                id: session.id.to_string(),
-                session: session.session.to_string(),
-                ping_interval_ms: config.ping_interval.as_millis() as u64,
-                ping_timeout_ms: config.ping_timeout.as_millis() as u64,
-                resumed: last.is_some(),
-                missed,
-            };
-            session.encode(&welcome.into_message())
-        })?;
+        let attach = || {
+            session
+                .queue
+                .attach(last, |missed| {
+                    let welcome = Welcome {
+                        id: session.id.to_string(),
+                        session: session.session.to_string(),
+                        ping_interval_ms: config.ping_interval.as_millis() as u64,
+                        ping_timeout_ms: config.ping_timeout.as_millis() as u64,
+                        resumed: last.is_some(),
+                        missed,
+                    };
+                    session.encode(&welcome.into_message())
+                })
+                .map(|(link, _missed, released)| (link, released))
+        };
+        // A resume takes a detached session out of the detached ledger.
+        let link = if last.is_some() {
+            self.resume_detached(session, attach)?
+        } else {
+            attach()?.0
+        };
         if raw {
             // Raw mode has no envelope: drop the welcome again.
             let _ = session.queue.try_drain(link);
@@ -223,20 +237,9 @@ impl Hub {
             self.end_session(session, reason);
             return;
         }
-        if !session.queue.detach(link) {
-            return;
-        }
         tracing::debug!(socket = %session.id, %reason, "link dropped: session waits for a resume");
-        let hub = self.clone();
-        let session = session.clone();
-        let window = self.inner.config.resume_window;
-        tokio::spawn(async move {
-            tokio::time::sleep(window).await;
-            if !session.queue.is_attached() && session.queue.current_link() == link {
-                tracing::debug!(socket = %session.id, "resume window passed");
-                hub.end_session(&session, reason);
-            }
-        });
+        // The hub's detached-session task ends it when its window passes.
+        self.detach_link(session, link, reason);
     }
 
     /// Ends a session for good: it leaves its rooms and tables, waiters see
@@ -250,7 +253,7 @@ impl Hub {
         inner.rooms.leave_for_good(session);
         inner.sockets.remove(&session.id);
         inner.sessions.remove(&session.session);
-        let never_dispatched = session.mark_closed(reason);
+        let never_dispatched = self.end_detached(session, || session.mark_closed(reason));
         session.poll.lock().take();
         if never_dispatched {
             // No dispatcher ever ran: run the disconnect handler here.

@@ -48,7 +48,7 @@ impl SocketShared {
         id: String,
         session: String,
         codec: Codec,
-        capacities: (usize, usize),
+        capacities: (usize, (usize, usize)),
         extensions: http::Extensions,
         stats: Arc<Counters>,
     ) -> Self {
@@ -80,20 +80,38 @@ impl SocketShared {
         self.push_frame(frame, Delivery::Direct)
     }
 
-    /// Queues a frame that is not counted for resume (`$pong`).
-    pub(crate) fn push_uncounted(&self, frame: Outgoing) -> Result<(), SendError> {
-        self.push_frame(frame, Delivery::Uncounted)
-    }
-
     /// Queues a counted frame of a broadcast (it may wait for the writer's
     /// coalescing window).
     pub(crate) fn push_broadcast(&self, frame: Outgoing) -> Result<(), SendError> {
         self.push_frame(frame, Delivery::Broadcast)
     }
 
+    /// Queues the hub's own answer to a client message (`$pong`, or the
+    /// `$error` of a bad or rate-limited message): shed, and counted, when
+    /// the queue is at its high-water mark. Returns whether it was queued.
+    pub(crate) fn push_answer(&self, frame: Outgoing, counted: bool) -> bool {
+        let delivery = if counted {
+            Delivery::Answer
+        } else {
+            Delivery::Uncounted
+        };
+        match self.push_frame(frame, delivery) {
+            Ok(()) => true,
+            Err(_) => false,
+        }
+    }
+
     fn push_frame(&self, frame: Outgoing, delivery: Delivery) -> Result<(), SendError> {
         match self.queue.push(frame, delivery) {
-            Ok(()) => Ok(()),
+            Ok(0) => Ok(()),
+            Ok(detached_growth) => {
+                self.stats.detached.change(detached_growth);
+                Ok(())
+            }
+            Err(PushError::Shed) => {
+                self.stats.answer_shed();
+                Err(SendError::Closed)
+            }
             Err(PushError::Closed) => Err(SendError::Closed),
             Err(PushError::Full) => {
                 if self.queue.request_close(CloseCode::SlowConsumer) {
@@ -107,14 +125,24 @@ impl SocketShared {
 
     /// Records why the session ended and wakes every `closed()` waiter.
     /// Returns true when this call closed an inbox whose dispatcher never
-    /// started: the caller then runs the disconnect handler.
-    pub(crate) fn mark_closed(&self, reason: DisconnectReason) -> bool {
+    /// started (the caller then runs the disconnect handler), and the bytes
+    /// its resume buffer held if it was detached.
+    pub(crate) fn mark_closed(&self, reason: DisconnectReason) -> (bool, usize) {
+        // The reason is set before the queue ends: a link that sees the
+        // end knows why (a `DELETE` is a plain end, not a takeover).
         let _ = self.closed.set(reason);
-        self.queue.end();
+        let released = self.queue.end();
         self.acks.fail_all();
         let inbox = std::mem::replace(&mut *self.dispatch.lock(), Inbox::Closed);
         self.closed_notify.notify_waiters();
-        matches!(inbox, Inbox::NotStarted)
+        (matches!(inbox, Inbox::NotStarted), released)
+    }
+
+    /// Whether joining `room` keeps this socket within `max_rooms` rooms
+    /// (a room it is in already always does).
+    pub(crate) fn may_join(&self, room: &str, max_rooms: usize) -> bool {
+        let rooms = self.rooms.lock();
+        rooms.names.len() < max_rooms || rooms.names.contains(room)
     }
 
     pub(crate) fn closed_reason(&self) -> Option<&DisconnectReason> {
@@ -208,6 +236,14 @@ impl Socket {
         Ok(())
     }
 
+    /// Sends the hub's own `$error` answer to a client message: shed (and
+    /// counted) when the socket's queue is at its high-water mark.
+    pub(crate) fn send_answer(&self, message: &Message) {
+        if self.shared.push_answer(self.shared.encode(message), true) {
+            self.hub.inner.stats.message_out();
+        }
+    }
+
     /// Sends an event asking for an ack, and waits up to `timeout` for the
     /// client's reply, decoded as `R`.
     pub async fn emit_with_ack<R: DeserializeOwned>(
@@ -255,6 +291,11 @@ impl Socket {
     /// Joins a room (no policy check: this is the application acting).
     /// A socket whose session has ended joins nothing (in a disconnect
     /// handler, say).
+    ///
+    /// Nor is [`crate::HubConfig::max_rooms_per_socket`] applied: it bounds
+    /// what clients ask for with `$join`, and the application is trusted.
+    /// The rooms joined here do count toward it, so a client cannot `$join`
+    /// past the limit on top of them.
     pub fn join(&self, room: &str) {
         self.hub.inner.rooms.join(room, &self.shared);
     }

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use switchboard_protocol::ErrorCode;
 
+use crate::detached::DetachedBytes;
+
 /// Live counters; read them with [`crate::Hub::stats`].
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -15,7 +17,14 @@ pub(crate) struct Counters {
     connections_total: AtomicU64,
     handshakes_refused: AtomicU64,
     /// One counter per [`ErrorCode`], in `ErrorCode::ALL` order.
-    errors: [AtomicU64; 5],
+    errors: [AtomicU64; ErrorCode::ALL.len()],
+    // Resource bounds (issue 15).
+    /// The bytes detached sessions hold, and their budget.
+    pub(crate) detached: DetachedBytes,
+    detached_evicted: AtomicU64,
+    answers_shed: AtomicU64,
+    pending_polls_refused: AtomicU64,
+    pending_polls_expired: AtomicU64,
 }
 
 fn error_index(code: ErrorCode) -> usize {
@@ -58,6 +67,27 @@ impl Counters {
         self.handshakes_refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A detached session ended before its resume window by a detached
+    /// bound.
+    pub(crate) fn detached_session_evicted(&self) {
+        self.detached_evicted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An answer (`$pong`, `$error`) dropped at the high-water mark.
+    pub(crate) fn answer_shed(&self) {
+        self.answers_shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A long-polling open refused at the pending-link limit.
+    pub(crate) fn pending_poll_refused(&self) {
+        self.pending_polls_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A long-polling link that sent no `GET` in time.
+    pub(crate) fn pending_poll_expired(&self) {
+        self.pending_polls_expired.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts an error sent to a client, by its protocol code; application
     /// codes are not counted here.
     pub(crate) fn error_sent(&self, code: &str) {
@@ -66,7 +96,12 @@ impl Counters {
         }
     }
 
-    pub(crate) fn snapshot(&self, connections: usize, rooms: usize) -> HubStats {
+    pub(crate) fn snapshot(
+        &self,
+        connections: usize,
+        rooms: usize,
+        gauges: ResourceGauges,
+    ) -> HubStats {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         HubStats {
             connections,
@@ -84,6 +119,16 @@ impl Counters {
                 forbidden: load(&self.errors[error_index(ErrorCode::Forbidden)]),
                 rate_limited: load(&self.errors[error_index(ErrorCode::RateLimited)]),
                 internal: load(&self.errors[error_index(ErrorCode::Internal)]),
+                limit: load(&self.errors[error_index(ErrorCode::Limit)]),
+            },
+            resources: ResourceStats {
+                detached_sessions: gauges.detached_sessions,
+                detached_bytes: self.detached.get(),
+                detached_sessions_evicted: load(&self.detached_evicted),
+                answers_shed: load(&self.answers_shed),
+                pending_polls: gauges.pending_polls,
+                pending_polls_refused: load(&self.pending_polls_refused),
+                pending_polls_expired: load(&self.pending_polls_expired),
             },
         }
     }
@@ -102,6 +147,38 @@ pub struct ErrorCounts {
     pub rate_limited: u64,
     /// `internal`.
     pub internal: u64,
+    /// `limit` (a `$join` past the rooms-per-socket limit).
+    pub limit: u64,
+}
+
+/// Gauges the hub reads for a snapshot.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ResourceGauges {
+    pub(crate) detached_sessions: usize,
+    pub(crate) pending_polls: usize,
+}
+
+/// What the resource bounds hold and refused (issue 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ResourceStats {
+    /// Sessions waiting for a resume now.
+    pub detached_sessions: usize,
+    /// Bytes they hold: resume buffers' payload and memberships (see
+    /// [`crate::HubConfig::detached_budget`]).
+    pub detached_bytes: usize,
+    /// Detached sessions ended before their resume window because
+    /// `max_detached_sessions` or `detached_budget` was passed.
+    pub detached_sessions_evicted: u64,
+    /// The hub's answers (`$pong`, `$error`) dropped because the socket's
+    /// send queue was at its high-water mark.
+    pub answers_shed: u64,
+    /// Long-polling links opened that have not sent their first `GET` yet.
+    pub pending_polls: usize,
+    /// Long-polling opens refused with `503` at `max_pending_polls`.
+    pub pending_polls_refused: u64,
+    /// Long-polling links dropped for sending no first `GET` within
+    /// `pending_poll_timeout`.
+    pub pending_polls_expired: u64,
 }
 
 /// A snapshot of a hub's counters.
@@ -127,4 +204,6 @@ pub struct HubStats {
     pub handshakes_refused: u64,
     /// Errors sent to clients, by code.
     pub errors: ErrorCounts,
+    /// The resource bounds: what they hold and what they refused.
+    pub resources: ResourceStats,
 }

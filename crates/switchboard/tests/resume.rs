@@ -333,3 +333,72 @@ async fn kicking_a_session_that_waits_for_resume_ends_it_at_once() {
     let (_, welcome) = Counting::connect(&server, Some((&token, last))).await;
     assert_eq!(welcome["resumed"], false);
 }
+
+#[tokio::test]
+async fn the_oldest_detached_sessions_end_past_the_detached_limit() {
+    let (gone_tx, mut gone) = mpsc::unbounded_channel();
+    let server = TestServer::start(hub().max_detached_sessions(2).on_disconnect(
+        move |socket, reason| {
+            let gone_tx = gone_tx.clone();
+            async move {
+                let _ = gone_tx.send((socket.id().to_owned(), reason));
+            }
+        },
+    ))
+    .await;
+    let mut cut = Vec::new();
+    for n in 1..=3 {
+        let (a, _) = Counting::connect(&server, None).await;
+        let id = a.id.clone();
+        cut.push((id, a.cut()));
+        common::eventually("the link drop is seen", || {
+            server.hub.count() == 0 && server.hub.session_count() == n.min(2)
+        })
+        .await;
+    }
+    // The first one ended at once, with the reason its link dropped.
+    let (id, reason) = common::within(gone.recv()).await.unwrap();
+    assert_eq!(id, cut[0].0);
+    assert!(
+        matches!(reason, DisconnectReason::TransportError(_)),
+        "{reason}"
+    );
+    assert_eq!(server.hub.stats().resources.detached_sessions_evicted, 1);
+    // (Connections kept open: a dropped one would detach a session too.)
+    let mut open = Vec::new();
+    for (id, (token, last)) in &cut[1..] {
+        let (client, welcome) = Counting::connect(&server, Some((token, *last))).await;
+        assert_eq!(welcome["resumed"], true);
+        assert_eq!(welcome["id"], id.as_str());
+        open.push(client);
+    }
+    let (_client, welcome) = Counting::connect(&server, Some((&cut[0].1.0, 0))).await;
+    assert_eq!(welcome["resumed"], false);
+    assert_eq!(server.hub.stats().resources.detached_sessions, 0);
+}
+
+#[tokio::test]
+async fn the_resume_buffer_is_bounded_in_bytes() {
+    let server = TestServer::start(hub().resume_buffer_bytes(1000)).await;
+    let (mut a, _) = Counting::connect(&server, None).await;
+    a.client.call("$join", json!({"room": "r"}), 1).await;
+    a.received += 1;
+    let (token, last) = a.cut();
+    common::eventually("the link drop is seen", || server.hub.count() == 0).await;
+    // Ten messages of ~300 bytes: the last three fit in 1,000 bytes.
+    for n in 1..=10 {
+        server.hub.to("r").emit("n", format!("{n:0>280}")).unwrap();
+    }
+    let held = server.hub.stats().resources.detached_bytes;
+    assert!((900..=1000 + 256).contains(&held), "{held}");
+    // Numbers: 1 the join's reply, 2..=11 the messages; 9..=11 are kept.
+    assert_eq!(last, 1);
+    let (_, welcome) = Counting::connect(&server, Some((&token, 7))).await;
+    assert_eq!(welcome["resumed"], false, "message 8 is no longer kept");
+    let (mut b, welcome) = Counting::connect(&server, Some((&token, 8))).await;
+    assert_eq!(welcome["resumed"], true);
+    assert_eq!(welcome["missed"], 3);
+    for n in 8..=10 {
+        assert_eq!(b.recv().await["data"], format!("{n:0>280}"));
+    }
+}

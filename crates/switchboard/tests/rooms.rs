@@ -290,3 +290,43 @@ async fn broadcast_coalescing_holds_broadcasts_not_replies() {
     assert_eq!(client.recv().await["event"], "$pong");
     assert!(asked.elapsed() < window / 2, "{:?}", asked.elapsed());
 }
+
+#[tokio::test]
+async fn client_joins_stop_at_the_rooms_per_socket_limit() {
+    let server = TestServer::start(
+        hub()
+            .max_rooms_per_socket(3)
+            .on_connect(|socket| async move {
+                // The application's own joins are not limited, but count.
+                socket.join("app");
+            }),
+    )
+    .await;
+    let (mut client, id) = server.joined_client().await;
+    common::eventually("the connect handler ran", || {
+        server.hub.rooms_of(&id) == ["app"]
+    })
+    .await;
+    for (ack, room) in [(1, "a"), (2, "b")] {
+        let reply = client.call("$join", json!({ "room": room }), ack).await;
+        assert_eq!(reply["data"]["room"], room, "{reply}");
+    }
+    let reply = client.call("$join", json!({"room": "c"}), 3).await;
+    assert_eq!(reply["error"]["code"], "limit", "{reply}");
+    // Without an ack: `$error` limit.
+    client
+        .send(json!({"event": "$join", "data": {"room": "d"}}))
+        .await;
+    let error = client.recv().await;
+    assert_eq!(error["event"], "$error");
+    assert_eq!(error["data"]["code"], "limit");
+    // A room it is in already is fine; leaving one makes room.
+    let reply = client.call("$join", json!({"room": "a"}), 4).await;
+    assert_eq!(reply["data"]["room"], "a");
+    client.call("$leave", json!({"room": "b"}), 5).await;
+    let reply = client.call("$join", json!({"room": "c"}), 6).await;
+    assert_eq!(reply["data"]["room"], "c");
+    server.hub.socket(&id).unwrap().join("app-2");
+    assert_eq!(server.hub.rooms_of(&id), ["a", "app", "app-2", "c"]);
+    assert_eq!(server.hub.stats().errors.limit, 2);
+}

@@ -12,6 +12,13 @@
 mod common;
 mod support;
 
+// Resource bounds of the hub (issue 15, points 1-4, 7-9).
+mod control_flood;
+mod detached_sessions;
+mod poll_flood;
+mod rooms_per_socket;
+mod wire_checks;
+
 /// The probe itself works against an unattacked server, and a server at
 /// rest does not grow.
 #[tokio::test]

@@ -62,12 +62,31 @@ impl Target {
         );
     }
 
+    /// The value of metric `name` (its full sample name, labels included:
+    /// `switchboard_errors_sent_total{code="limit"}`) in `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        metric(self.addr, name).await
+    }
+
     /// A normal client is served: it connects, joins a room, and a relay to
     /// a second member of that room arrives (and is acknowledged) within
     /// [`NORMAL_ROUND_TRIP`]. Returns the round trip.
     pub async fn assert_served(&self) -> Duration {
         normal_round_trip(self.addr).await
     }
+}
+
+/// The value of the sample `name` in the server's `/metrics`.
+pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    let response = crate::common::get(addr, "/metrics").await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let text = response.text();
+    text.lines()
+        .find_map(|line| {
+            let (sample, value) = line.rsplit_once(' ')?;
+            (sample == name).then(|| value.parse().expect("a number"))
+        })
+        .unwrap_or_else(|| panic!("no sample {name} in /metrics:\n{text}"))
 }
 
 /// The `VmRSS` of process `pid`, KiB.
@@ -117,4 +136,28 @@ pub async fn normal_round_trip(addr: SocketAddr) -> Duration {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(Instant::now())
+}
+
+/// Awaits `condition` (checked every 20 ms) for up to the test timeout,
+/// failing the test with `what` if it never holds.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    within(what, async {
+        while !condition().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+/// Drops a WebSocket's TCP connection with a reset: no close frame, no
+/// FIN (the hub sees a link drop, and its session waits for a resume).
+pub fn reset(ws: crate::common::Ws) {
+    if let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+        tcp.set_zero_linger().expect("SO_LINGER 0");
+    }
+    drop(ws);
 }

@@ -6,9 +6,8 @@ mod rate_limit;
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
 use futures_util::FutureExt;
-use switchboard_protocol::{ClientMessage, CloseCode, ErrorCode, Message, ProtocolError};
+use switchboard_protocol::{ClientMessage, CloseCode, Codec, ErrorCode, Message, ProtocolError};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -93,8 +92,16 @@ pub(crate) async fn run<L: Link>(
                     return DisconnectReason::Aborted;
                 }
                 if drained.superseded {
-                    Box::pin(link.close(CloseCode::SessionTakenOver)).await;
-                    return DisconnectReason::ServerClosed(CloseCode::SessionTakenOver);
+                    // Taken over by a resume elsewhere, or ended from
+                    // outside the link (a long-polling `DELETE` of its
+                    // token): that is a plain end.
+                    let code = if socket.shared.closed_reason().is_some() {
+                        CloseCode::Normal
+                    } else {
+                        CloseCode::SessionTakenOver
+                    };
+                    Box::pin(link.close(code)).await;
+                    return DisconnectReason::ServerClosed(code);
                 }
                 let mut frames = drained.frames;
                 let window_started = drained.window_started;
@@ -145,7 +152,7 @@ pub(crate) async fn run<L: Link>(
                         backlog.push_back(Dispatch::Raw(frame));
                     }
                 } else {
-                    handle_frame(&socket, &frame.data, &mut checks, &mut backlog);
+                    handle_frame(&socket, &frame, &mut checks, &mut backlog);
                 }
             }
             () = timer.as_mut() => {
@@ -273,7 +280,7 @@ impl InboundChecks {
             .inner
             .stats
             .error_sent(ErrorCode::RateLimited.as_str());
-        let _ = socket.send_message(&Message::error_event(
+        socket.send_answer(&Message::error_event(
             ErrorCode::RateLimited,
             "too many messages: slow down",
         ));
@@ -290,22 +297,42 @@ impl InboundChecks {
         socket.hub.inner.stats.error_sent(error.code().as_str());
         let hub_error = HubError::BadMessage(error.to_string());
         tracing::debug!(socket = socket.id(), %hub_error);
-        let _ = socket.send_message(&Message::error_event(error.code(), error.to_string()));
+        socket.send_answer(&Message::error_event(error.code(), error.to_string()));
         if self.bad_in_row >= socket.hub.inner.config.max_bad_messages {
             socket.shared.queue.request_close(CloseCode::Policy);
         }
     }
 }
 
+/// The error for a frame whose type the codec does not take: the JSON
+/// codec takes text frames, the MessagePack codec binary frames.
+fn wrong_frame_type(codec: Codec, binary: bool) -> Option<ProtocolError> {
+    if binary == codec.is_binary() {
+        return None;
+    }
+    let name = |binary: bool| if binary { "binary" } else { "text" };
+    Some(ProtocolError::WrongFrameType {
+        codec: codec.as_str(),
+        expected: name(codec.is_binary()),
+        received: name(binary),
+    })
+}
+
 /// Decodes one frame of the envelope protocol and sorts its messages:
 /// `$ping` and replies are answered here, the rest goes to the dispatcher.
+/// A frame of the wrong type for the codec is a bad message.
 pub(crate) fn handle_frame(
     socket: &Socket,
-    data: &Bytes,
+    frame: &RawFrame,
     checks: &mut InboundChecks,
     backlog: &mut VecDeque<Dispatch>,
 ) {
-    let messages = match socket.shared.codec.decode(data) {
+    if let Some(error) = wrong_frame_type(socket.shared.codec, frame.binary) {
+        socket.hub.inner.stats.message_in(1);
+        checks.bad(socket, &error);
+        return;
+    }
+    let messages = match socket.shared.codec.decode(&frame.data) {
         Ok(messages) => messages,
         Err(error) => {
             socket.hub.inner.stats.message_in(1);
@@ -339,8 +366,10 @@ pub(crate) fn handle_messages(
         }
         match message {
             ClientMessage::Ping => {
+                // Shed (and counted) past the queue's high-water mark: a
+                // flood of pings never closes its sender with 4001.
                 let pong = socket.hub.inner.pong_frame(socket.shared.codec);
-                let _ = socket.shared.push_uncounted(pong);
+                socket.shared.push_answer(pong, false);
             }
             ClientMessage::Reply { reply, result } => {
                 if !socket.shared.acks.resolve(reply, result) {

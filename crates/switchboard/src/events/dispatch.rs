@@ -127,7 +127,14 @@ pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
     }
     while let Some(work) = rx.recv().await {
         match work {
-            Dispatch::Client(message) => handle_client(&socket, *message).await,
+            Dispatch::Client(message) => {
+                // Backpressure: the answers to this client's earlier
+                // messages are written before the next is handled, so a
+                // flood of acked messages is slowed, never turned into a
+                // false 4001 (the link is not read meanwhile).
+                socket.shared.queue.room_for_answers().await;
+                handle_client(&socket, *message).await;
+            }
             Dispatch::Raw(frame) => handle_raw(&socket, frame).await,
         }
     }
@@ -174,6 +181,13 @@ async fn handle_client(socket: &Socket, message: ClientMessage) {
             room: None,
         } => handle_event(socket, event, data, ack).await,
         ClientMessage::Join { room, ack } => {
+            // Past the limit, the policy is not asked (a flood of joins
+            // costs the least); `join_limited` checks again as it joins.
+            let max = socket.hub.inner.config.max_rooms_per_socket;
+            if !socket.shared.may_join(&room, max) {
+                refuse_limit(socket, ack, max);
+                return;
+            }
             let allowed = match &socket.hub.inner.policies.join {
                 Some(policy) => {
                     guarded(socket, "$join policy", policy(socket.clone(), room.clone()))
@@ -183,10 +197,7 @@ async fn handle_client(socket: &Socket, message: ClientMessage) {
                 None => true,
             };
             if allowed {
-                socket.join(&room);
-                if let Some(ack) = ack {
-                    let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
-                }
+                join_limited(socket, room, ack);
             } else {
                 refuse(socket, ack, format!("joining room `{room}` is not allowed"));
             }
@@ -200,6 +211,41 @@ async fn handle_client(socket: &Socket, message: ClientMessage) {
         // The connection task answers these itself.
         ClientMessage::Ping | ClientMessage::Reply { .. } => {}
     }
+}
+
+/// A client's `$join` the policy allowed, within the rooms-per-socket
+/// limit (over it: the error `limit`, as a reply or `$error`).
+fn join_limited(socket: &Socket, room: String, ack: Option<u64>) {
+    let inner = &socket.hub.inner;
+    let max = inner.config.max_rooms_per_socket;
+    if inner
+        .rooms
+        .join_within(&room, &socket.shared, max)
+        .is_some()
+    {
+        if let Some(ack) = ack {
+            let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
+        }
+        return;
+    }
+    tracing::debug!(
+        socket = socket.id(),
+        room,
+        max,
+        "join refused: rooms-per-socket limit"
+    );
+    refuse_limit(socket, ack, max);
+}
+
+/// Answers a `$join` past the rooms-per-socket limit with the error `limit`.
+fn refuse_limit(socket: &Socket, ack: Option<u64>, max: usize) {
+    socket.hub.inner.stats.error_sent(ErrorCode::Limit.as_str());
+    let message = format!("a socket may be in at most {max} rooms: `$leave` one first");
+    let reply = match ack {
+        Some(ack) => Message::reply_error(ack, ErrorBody::new(ErrorCode::Limit, message)),
+        None => Message::error_event(ErrorCode::Limit, message),
+    };
+    let _ = socket.send_message(&reply);
 }
 
 async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u64>) {

@@ -5,9 +5,19 @@
 //! WebSocket frames, and one small task per link watches its heartbeat: a
 //! link with no `GET` held or answered for `ping_interval + ping_timeout`
 //! has dropped, and its session waits for a resume.
+//!
+//! A link opened by `POST P/poll` takes no connection slot until its first
+//! `GET`: until then it is *pending*, counted under
+//! [`crate::HubConfig::max_pending_polls`] (further opens get `503`
+//! `unavailable`), and it drops if no `GET` comes within
+//! [`crate::HubConfig::pending_poll_timeout`]. Its first `GET` takes a slot
+//! under the connection limit; when the hub is full then, that `GET` gets
+//! `503` `unavailable` and the session ends. A flood of opens that never
+//! poll thus holds no slot a WebSocket client could use.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -19,7 +29,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::connection::{InboundChecks, handle_messages};
 use crate::error::DisconnectReason;
-use crate::hub::{ConnectionSlot, Hub};
+use crate::hub::{ConnectionSlot, Hub, HubInner};
 use crate::send_queue::Outgoing;
 use crate::service::{HandshakeQuery, admit_link, parse_query};
 use crate::socket::SocketShared;
@@ -30,9 +40,65 @@ pub(crate) struct PollLink {
     link: u64,
     /// A `GET` is held open right now.
     get_held: bool,
-    /// When a `GET` was last held or answered.
+    /// When a `GET` was last held or answered (or the link opened).
     last_alive: Instant,
     checks: InboundChecks,
+    /// What the link holds: a pending place, then, from its first `GET`, a
+    /// connection slot. Released with the link.
+    admission: Admission,
+}
+
+enum Admission {
+    /// Opened, no `GET` yet.
+    Pending(#[allow(dead_code)] PendingPoll),
+    /// A place under the connection limit.
+    Admitted(#[allow(dead_code)] ConnectionSlot),
+}
+
+/// A place under [`crate::HubConfig::max_pending_polls`]; released when
+/// dropped.
+struct PendingPoll {
+    hub: Arc<HubInner>,
+}
+
+impl PendingPoll {
+    /// Takes a place; `None` at the limit.
+    fn take(hub: &Hub) -> Option<Self> {
+        let max = hub.inner.config.max_pending_polls;
+        hub.inner
+            .pending_polls
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()?;
+        Some(Self {
+            hub: hub.inner.clone(),
+        })
+    }
+}
+
+impl Drop for PendingPoll {
+    fn drop(&mut self) {
+        self.hub.pending_polls.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl PollLink {
+    /// How long the link may go without a `GET` before it counts as
+    /// dropped: the heartbeat window, and before its first `GET` the
+    /// pending timeout when that is shorter.
+    fn silence_allowed(&self, hub: &Hub) -> std::time::Duration {
+        let config = &hub.inner.config;
+        let heartbeat = config.ping_interval + config.ping_timeout;
+        match self.admission {
+            Admission::Pending(_) => config.pending_poll_timeout.min(heartbeat),
+            Admission::Admitted(_) => heartbeat,
+        }
+    }
+}
+
+fn unavailable(message: &str) -> Response {
+    error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -145,6 +211,12 @@ async fn open(
         Ok(resume) => resume,
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
+    let Some(pending) = PendingPoll::take(&hub) else {
+        hub.inner.stats.handshake_refused();
+        hub.inner.stats.pending_poll_refused();
+        tracing::warn!("long-polling open refused: too many links wait for their first GET");
+        return unavailable("too many long-polling sessions wait for their first GET");
+    };
     let (slot, extensions) = match admit_link(&hub, parts, query).await {
         Ok(admitted) => admitted,
         Err(refusal) => {
@@ -152,6 +224,9 @@ async fn open(
             return refusal.into_response();
         }
     };
+    // The open passed the connection limit; the slot itself is taken at
+    // the first `GET`.
+    drop(slot);
     let attached = hub.attach_link(
         query.codec,
         extensions,
@@ -164,27 +239,28 @@ async fn open(
         get_held: false,
         last_alive: Instant::now(),
         checks: InboundChecks::new(&hub.inner.config),
+        admission: Admission::Pending(pending),
     });
     let drained = session.queue.try_drain(link);
     hub.inner
         .stats
         .bytes_out(drained.frames.iter().map(Outgoing::len).sum::<usize>() as u64);
-    tokio::spawn(watch_link(hub.clone(), session.clone(), link, slot));
+    tokio::spawn(watch_link(hub.clone(), session.clone(), link));
     batch_response(session.codec, drained.frames)
 }
 
-/// Ends a long-polling link whose client stopped polling, or that was
-/// superseded, aborted or ended; holds its place under the connection limit.
-async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64, slot: ConnectionSlot) {
-    let config = &hub.inner.config;
-    let dead_after = config.ping_interval + config.ping_timeout;
+/// Ends a long-polling link whose client stopped polling (or never sent a
+/// first `GET`), or that was superseded, aborted or ended; its place
+/// (pending, or a connection slot) is released with it.
+async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
     loop {
         let deadline = match &*session.poll.lock() {
             Some(poll) if poll.link == link => {
+                let allowed = poll.silence_allowed(&hub);
                 if poll.get_held {
-                    Instant::now() + dead_after
+                    Instant::now() + allowed
                 } else {
-                    poll.last_alive + dead_after
+                    poll.last_alive + allowed
                 }
             }
             _ => break,
@@ -197,13 +273,19 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64, slot: Conne
                 break;
             }
             () = sleep_until(deadline) => {
-                let expired = match &*session.poll.lock() {
-                    Some(poll) if poll.link == link => {
-                        !poll.get_held && Instant::now() >= poll.last_alive + dead_after
-                    }
-                    _ => true,
+                let (expired, pending) = match &*session.poll.lock() {
+                    Some(poll) if poll.link == link => (
+                        !poll.get_held
+                            && Instant::now() >= poll.last_alive + poll.silence_allowed(&hub),
+                        matches!(poll.admission, Admission::Pending(_)),
+                    ),
+                    _ => (true, false),
                 };
                 if expired {
+                    if pending {
+                        tracing::debug!(socket = %session.id, "no first GET in time: the link counts as dropped");
+                        hub.inner.stats.pending_poll_expired();
+                    }
                     let reason = match session.queue.requested_close() {
                         Some(code) => DisconnectReason::ServerClosed(code),
                         None => DisconnectReason::HeartbeatTimeout,
@@ -215,7 +297,9 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64, slot: Conne
             }
         }
     }
-    drop(slot);
+    // Releases the link's place if the session still holds it (taken over
+    // by a WebSocket, say).
+    clear_poll(&session, link);
 }
 
 fn clear_poll(session: &SocketShared, link: u64) {
@@ -280,7 +364,7 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         Ok(found) => found,
         Err(response) => return *response,
     };
-    {
+    let admitted = {
         let mut poll = session.poll.lock();
         let Some(state) = poll.as_mut().filter(|p| p.link == link) else {
             return unknown_session();
@@ -292,8 +376,31 @@ async fn poll(hub: Hub, sid: &str) -> Response {
                 "a GET is already held open for this session",
             );
         }
-        state.get_held = true;
-        state.last_alive = Instant::now();
+        // The first `GET` takes the link's slot under the connection limit.
+        let admitted = match state.admission {
+            Admission::Admitted(_) => true,
+            Admission::Pending(_) => match hub.admit() {
+                Some(slot) => {
+                    state.admission = Admission::Admitted(slot);
+                    true
+                }
+                // Shutting down: the `GET` goes on to its `410 shutdown`.
+                None => hub.is_shutting_down(),
+            },
+        };
+        if admitted {
+            state.get_held = true;
+            state.last_alive = Instant::now();
+        }
+        admitted
+    };
+    if !admitted {
+        hub.inner.stats.handshake_refused();
+        hub.end_session(
+            &session,
+            DisconnectReason::ServerClosed(CloseCode::GoingAway),
+        );
+        return unavailable("the hub is at its connection limit: the session has ended");
     }
     let _held = HeldGet {
         session: session.clone(),
@@ -380,7 +487,8 @@ async fn post(hub: Hub, sid: &str, body: Body) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// `DELETE P/poll?sid=`: the client ends its session.
+/// `DELETE P/poll?sid=`: the client ends its session (a WebSocket link it
+/// has is closed with `1000`: a plain end, the client's own).
 fn delete(hub: &Hub, sid: &str) -> Response {
     let Some(session) = hub.inner.sessions.get(sid) else {
         return unknown_session();
