@@ -1,8 +1,8 @@
 //! The hub: the registry of sockets and rooms, and the handle applications
 //! use to reach them.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 
 use serde::Serialize;
 use switchboard_protocol::{CloseCode, Codec, Message};
@@ -48,6 +48,11 @@ pub(crate) struct HubInner {
     socket_gone: Notify,
     pong_json: Outgoing,
     pong_msgpack: Outgoing,
+    /// The slot owner of links without per-address limits (loopback, no
+    /// peer address, limits off).
+    pub(crate) unlimited_owner: Arc<SlotOwner>,
+    /// Client addresses under the per-address limits.
+    pub(crate) addresses: crate::edge::address_limits::AddressTable<SlotOwner>,
 }
 
 impl HubInner {
@@ -87,14 +92,25 @@ impl std::fmt::Debug for Hub {
 
 /// A place under the connection limit, held from the handshake until the
 /// socket's disconnect handler has run; released when dropped.
+///
+/// One pointer (it lives in every connection's task): to the owner that
+/// the links of one client address share, whose strong count is that
+/// address's live connections.
 pub(crate) struct ConnectionSlot {
-    hub: Arc<HubInner>,
+    owner: Arc<SlotOwner>,
+}
+
+/// What the slots of one client address (or every unlimited slot) share.
+pub(crate) struct SlotOwner {
+    hub: Weak<HubInner>,
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        self.hub.admitted.fetch_sub(1, Ordering::AcqRel);
-        self.hub.socket_gone.notify_waiters();
+        if let Some(hub) = self.owner.hub.upgrade() {
+            hub.admitted.fetch_sub(1, Ordering::AcqRel);
+            hub.socket_gone.notify_waiters();
+        }
     }
 }
 
@@ -117,7 +133,7 @@ impl Hub {
             serde_json::Value::Null,
         );
         let hub = Self {
-            inner: Arc::new(HubInner {
+            inner: Arc::new_cyclic(|weak| HubInner {
                 config,
                 router,
                 policies,
@@ -136,6 +152,8 @@ impl Hub {
                 socket_gone: Notify::new(),
                 pong_json: frame_for(Codec::Json, Codec::Json.encode(&pong)),
                 pong_msgpack: frame_for(Codec::MsgPack, Codec::MsgPack.encode(&pong)),
+                unlimited_owner: Arc::new(SlotOwner { hub: weak.clone() }),
+                addresses: Default::default(),
             }),
         };
         hub.inner
@@ -301,9 +319,16 @@ impl Hub {
         let _ = rx.wait_for(|started| *started).await;
     }
 
-    /// Takes a place under the connection limit; `None` when the hub is full
-    /// or shutting down.
-    pub(crate) fn admit(&self) -> Option<ConnectionSlot> {
+    /// A new owner for the slots of one client address.
+    pub(crate) fn new_slot_owner(&self) -> Arc<SlotOwner> {
+        Arc::new(SlotOwner {
+            hub: Arc::downgrade(&self.inner),
+        })
+    }
+
+    /// Takes a place under the connection limit for a link whose client
+    /// address shares `owner`; `None` when the hub is full or shutting down.
+    pub(crate) fn admit_for(&self, owner: Arc<SlotOwner>) -> Option<ConnectionSlot> {
         if self.is_shutting_down() {
             return None;
         }
@@ -314,9 +339,7 @@ impl Hub {
                 (n < max).then_some(n + 1)
             })
             .ok()?;
-        Some(ConnectionSlot {
-            hub: self.inner.clone(),
-        })
+        Some(ConnectionSlot { owner })
     }
 
     /// Graceful shutdown: leaves the cluster, refuses new connections

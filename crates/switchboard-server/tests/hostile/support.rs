@@ -27,7 +27,39 @@ impl Target {
     pub async fn start(args: &[&str]) -> Self {
         let mut all = vec!["--listen", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let server = Binary::start(command(&all)).await;
+        Self::start_command(command(&all)).await
+    }
+
+    /// Starts the binary under `prlimit --nofile=N:N` (at most `nofile`
+    /// open descriptors), on a free loopback port with `args` added.
+    pub async fn start_with_nofile(nofile: u32, args: &[&str]) -> Self {
+        let mut all = vec!["--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let program = command(&[]).as_std().get_program().to_owned();
+        // `prlimit` execs the binary: the child's pid is the server's.
+        let mut limited = tokio::process::Command::new("prlimit");
+        limited
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(program)
+            .args(&all);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("SWITCHBOARD_") {
+                limited.env_remove(name);
+            }
+        }
+        limited
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        Self::start_command(limited).await
+    }
+
+    /// Starts `command` (the binary, listening on a free port).
+    pub async fn start_command(command: tokio::process::Command) -> Self {
+        let server = Binary::start(command).await;
         let addr = server.addr;
         let mut target = Self {
             server,
@@ -45,6 +77,25 @@ impl Target {
     pub fn rss_kib(&self) -> u64 {
         let pid = self.server.child.id().expect("the server is running");
         rss_kib(pid)
+    }
+
+    /// The number of descriptors the process has open.
+    pub fn open_fds(&self) -> usize {
+        let pid = self.server.child.id().expect("the server is running");
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|dir| dir.count())
+            .unwrap_or_else(|e| panic!("reading /proc/{pid}/fd: {e}"))
+    }
+
+    /// The value of the sample `name` (with its labels, e.g.
+    /// `switchboard_x_total{reason="a"}`) in `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = crate::common::get(self.addr, "/metrics").await.text();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .map(|value| value as u64)
+            .unwrap_or_else(|| panic!("no sample {name} in /metrics:\n{text}"))
     }
 
     /// How much the process has grown since it started, KiB.
