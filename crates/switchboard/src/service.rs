@@ -122,7 +122,11 @@ async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
         Ok(response) => response,
         Err(refusal) => {
             hub.inner.stats.handshake_refused();
-            if refusal.status != StatusCode::METHOD_NOT_ALLOWED {
+            // Refusals an attacker can cause at will (405, 429) are counted,
+            // not logged one by one.
+            if refusal.status != StatusCode::METHOD_NOT_ALLOWED
+                && refusal.status != StatusCode::TOO_MANY_REQUESTS
+            {
                 tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
             }
             refusal.into_response()
@@ -249,8 +253,9 @@ impl Hub {
     ///   connections may be without a complete request head: a new one
     ///   over it, or running out of file descriptors, closes the oldest of
     ///   them, so that new clients are still served under a slowloris;
-    /// - failed `accept` calls pause (5 ms, doubling up to 500 ms) instead
-    ///   of spinning;
+    /// - a failed `accept` (out of descriptors) closes the oldest such
+    ///   connection and retries after 1 ms; with none to close it pauses,
+    ///   1 ms doubling up to 500 ms, instead of spinning;
     /// - every request carries `axum::extract::ConnectInfo<SocketAddr>`,
     ///   which the per-address limits need;
     /// - every connection gets `TCP_NODELAY`: small frames go out at once

@@ -89,7 +89,8 @@ async fn long_polling_answers_cors_for_allowed_origins_only() {
     assert_eq!(bad.header("access-control-allow-origin"), Some(APP));
     // Another origin: no CORS header (the browser withholds the answer),
     // and its handshake is refused as on WebSocket.
-    let other = http(target.addr, "GET", &path, &[("Origin", EVIL)], b"").await;
+    let other = http(target.addr, "POST", &path, &[("Origin", EVIL), json], ping).await;
+    assert_eq!(other.status, 204);
     assert_eq!(other.header("access-control-allow-origin"), None);
     let other_open = http(
         target.addr,

@@ -17,19 +17,22 @@ const ATTACKERS: usize = 1000;
 /// The partial head each attacker sends (no blank line: never complete).
 const PARTIAL_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
 
-/// Opens `n` connections that each send [`PARTIAL_HEAD`]; connections
-/// the server refuses or closes at once are counted, not kept.
+/// Opens `n` connections at once that each send [`PARTIAL_HEAD`];
+/// connections that fail, or do not connect within 5 s (a full listen
+/// backlog drops SYNs), are left out.
 async fn open_partial_heads(target: &Target, n: usize) -> Vec<TcpStream> {
-    let mut streams = Vec::with_capacity(n);
-    for _ in 0..n {
-        let Ok(mut stream) = TcpStream::connect(target.addr).await else {
-            continue;
-        };
-        if stream.write_all(PARTIAL_HEAD).await.is_ok() {
-            streams.push(stream);
-        }
-    }
-    streams
+    let addr = target.addr;
+    let attempts = (0..n).map(|_| async move {
+        let connect = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr));
+        let mut stream = connect.await.ok()?.ok()?;
+        stream.write_all(PARTIAL_HEAD).await.ok()?;
+        Some(stream)
+    });
+    futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Waits until the server has closed `stream` (EOF or reset); returns when.

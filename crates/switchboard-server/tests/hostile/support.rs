@@ -59,7 +59,16 @@ impl Target {
 
     /// Starts `command` (the binary, listening on a free port).
     pub async fn start_command(command: tokio::process::Command) -> Self {
-        let server = Binary::start(command).await;
+        let mut server = Binary::start(command).await;
+        // Keep reading what it logs: an attack makes it log, and a full
+        // pipe would stall the server on a write, not on the attack.
+        if let Some(stderr) = server.child.stderr.take() {
+            tokio::spawn(async move {
+                use tokio::io::AsyncBufReadExt;
+                let mut lines = tokio::io::BufReader::new(stderr).lines();
+                while let Ok(Some(_)) = lines.next_line().await {}
+            });
+        }
         let addr = server.addr;
         let mut target = Self {
             server,

@@ -27,7 +27,7 @@ use crate::edge::pending::{PendingConnections, PendingEntry};
 use crate::hub::Hub;
 
 /// The first and the longest pause after a failed `accept`.
-const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_millis(500));
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(500));
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops
 /// accepting, lets each connection finish the request it is serving and
@@ -43,6 +43,9 @@ pub(crate) async fn serve_router(
     // Each connection task holds a sender: `recv` ends when all are gone.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut backoff = ACCEPT_BACKOFF.0;
+    // Failed accepts since the last success (logged once per streak: an
+    // attacker must not turn them into a flood of log lines).
+    let mut failures = 0u64;
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -51,25 +54,37 @@ pub(crate) async fn serve_router(
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => {
+                if failures > 0 {
+                    tracing::info!(failures, "accepting again");
+                    failures = 0;
+                }
                 backoff = ACCEPT_BACKOFF.0;
                 accepted
             }
             // The peer gave up before we took it: nothing to wait for.
             Err(error) if is_connection_error(&error) => continue,
             Err(error) => {
-                // Out of descriptors (or memory): free one by closing the
-                // oldest connection still sending its head, and pause
-                // instead of spinning.
                 hub.inner.stats.edge.accept_error();
-                if pending.evict_oldest() {
-                    hub.inner.stats.edge.pending_evicted(1);
+                if failures == 0 {
+                    tracing::warn!(%error, "accept failed: closing the oldest connections without a request, pausing");
                 }
-                tracing::warn!(%error, pause = ?backoff, "accept failed");
+                failures += 1;
+                // Out of descriptors (or memory): free one by closing the
+                // oldest connection still sending its head and try again
+                // as soon as it is gone; with none to close, pause longer
+                // each time instead of spinning.
+                let pause = if pending.evict_oldest() {
+                    hub.inner.stats.edge.pending_evicted(1);
+                    ACCEPT_BACKOFF.0
+                } else {
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
+                    pause
+                };
                 tokio::select! {
                     () = &mut shutdown => break,
-                    () = sleep(backoff) => {}
+                    () = sleep(pause) => {}
                 }
-                backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
                 continue;
             }
         };
