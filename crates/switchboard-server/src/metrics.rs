@@ -135,6 +135,11 @@ pub fn render_edge(edge: &EdgeCounts, api: &KeylessRefusalCounts) -> String {
         edge.header_timeouts,
     );
     metric(
+        "http_body_timeouts_total",
+        "Connections closed because a request body did not arrive within the header timeout of its head.",
+        edge.body_timeouts,
+    );
+    metric(
         "http_idle_closed_total",
         "Keep-alive connections closed after the idle timeout.",
         edge.idle_closed,

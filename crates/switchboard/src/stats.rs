@@ -24,6 +24,7 @@ pub(crate) struct Counters {
 #[derive(Debug, Default)]
 pub(crate) struct EdgeCounters {
     header_timeouts: AtomicU64,
+    body_timeouts: AtomicU64,
     idle_closed: AtomicU64,
     pending_evicted: AtomicU64,
     accept_errors: AtomicU64,
@@ -36,6 +37,10 @@ pub(crate) struct EdgeCounters {
 impl EdgeCounters {
     pub(crate) fn header_timeout(&self) {
         self.header_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn body_timeout(&self) {
+        self.body_timeouts.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn idle_closed(&self) {
@@ -68,6 +73,7 @@ impl EdgeCounters {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         EdgeCounts {
             header_timeouts: load(&self.header_timeouts),
+            body_timeouts: load(&self.body_timeouts),
             idle_closed: load(&self.idle_closed),
             pending_evicted: load(&self.pending_evicted),
             accept_errors: load(&self.accept_errors),
@@ -85,6 +91,9 @@ pub struct EdgeCounts {
     /// Connections closed because their request head did not arrive within
     /// the header timeout.
     pub header_timeouts: u64,
+    /// Connections closed because a request body did not arrive within
+    /// the header timeout of its head.
+    pub body_timeouts: u64,
     /// Keep-alive connections closed after the idle timeout.
     pub idle_closed: u64,
     /// Connections without a complete request head closed to make room

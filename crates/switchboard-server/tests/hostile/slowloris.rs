@@ -162,3 +162,52 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     );
     assert!(target.metric("switchboard_http_idle_closed_total").await >= 1);
 }
+
+#[tokio::test]
+async fn slow_request_bodies_are_closed_after_the_header_timeout() {
+    // Slow POST: a complete head, then a body that never ends. The body
+    // must arrive within the header timeout of its head (here 3 s).
+    let timeout = Duration::from_secs(3);
+    let target = Target::start(&["--http-header-timeout", "3s"]).await;
+    let addr = target.addr;
+    let started = Instant::now();
+    let attempts = (0..ATTACKERS).map(|i| async move {
+        let connect = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr));
+        let mut stream = connect.await.ok()?.ok()?;
+        let path = if i % 2 == 0 {
+            "/ws/poll"
+        } else {
+            "/api/publish"
+        };
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: 1000\r\n\r\n{{\"event\":"
+        );
+        stream.write_all(head.as_bytes()).await.ok()?;
+        Some(stream)
+    });
+    let attackers: Vec<TcpStream> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(attackers.len(), ATTACKERS, "every attacker connected");
+    assert_eq!(get(addr, "/healthz").await.text(), "ok");
+    target.assert_served().await;
+    let closes = futures_util::future::join_all(attackers.into_iter().map(closed_by_server));
+    let closed = tokio::time::timeout(timeout + Duration::from_secs(10), closes)
+        .await
+        .expect("the server closed every slow body");
+    let first = closed.iter().min().unwrap().duration_since(started);
+    assert!(
+        first >= timeout - Duration::from_millis(200),
+        "a slow body was closed after {first:?}, before the {timeout:?} timeout"
+    );
+    let timeouts = target.metric("switchboard_http_body_timeouts_total").await;
+    assert!(
+        timeouts >= ATTACKERS as u64,
+        "{timeouts} body timeouts counted"
+    );
+    target.assert_growth_below("1,000 slow request bodies", 48 * 1024);
+    target.assert_served().await;
+}

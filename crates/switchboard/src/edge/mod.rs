@@ -2,6 +2,7 @@
 //! client is and the limits per client address, and long-polling CORS.
 
 pub(crate) mod address_limits;
+pub(crate) mod body;
 pub(crate) mod client_addr;
 pub(crate) mod cors;
 pub(crate) mod pending;

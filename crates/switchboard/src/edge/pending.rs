@@ -19,6 +19,11 @@ pub(crate) struct PendingEntry {
 }
 
 impl PendingEntry {
+    /// Whether the connection is no longer pending.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.settled.load(Ordering::Acquire)
+    }
+
     /// Resolves when the connection has been evicted.
     pub(crate) async fn evicted(&self) {
         self.evict.notified().await;
@@ -47,7 +52,7 @@ impl PendingConnections {
         let mut evicted = 0;
         while inner.1.len() >= self.cap {
             if let Some((_, oldest)) = inner.1.pop_first() {
-                Self::evict(&oldest);
+                Self::close(&oldest);
                 evicted += 1;
             }
         }
@@ -66,14 +71,20 @@ impl PendingConnections {
         let oldest = self.inner.lock().1.pop_first();
         match oldest {
             Some((_, oldest)) => {
-                Self::evict(&oldest);
+                Self::close(&oldest);
                 true
             }
             None => false,
         }
     }
 
-    fn evict(entry: &PendingEntry) {
+    /// Closes this pending connection (its request is too slow).
+    pub(crate) fn evict(&self, entry: &PendingEntry) {
+        self.inner.lock().1.remove(&entry.id);
+        Self::close(entry);
+    }
+
+    fn close(entry: &PendingEntry) {
         entry.settled.store(true, Ordering::Release);
         // `notify_one` keeps the wake-up for a task not yet waiting.
         entry.evict.notify_one();

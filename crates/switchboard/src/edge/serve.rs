@@ -23,6 +23,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 use tower::Service as _;
 
+use crate::edge::body::EdgeBody;
 use crate::edge::pending::{PendingConnections, PendingEntry};
 use crate::hub::Hub;
 
@@ -141,6 +142,8 @@ impl Connection {
         let idle_timeout = config.http_idle_timeout;
         let activity = Arc::new(Activity::default());
         let service = ConnectionService {
+            body_timeout: config.http_header_timeout,
+            stats: self.hub.inner.stats.clone(),
             router: self.router.clone(),
             peer: self.peer,
             pending: self.pending.clone(),
@@ -181,6 +184,10 @@ impl Connection {
                     shutting = true;
                 }
                 _ = closing.wait_for(|closing| *closing), if !shutting => {
+                    // Without a complete request there is nothing to finish.
+                    if !self.entry.is_settled() {
+                        break;
+                    }
                     conn.as_mut().graceful_shutdown();
                     shutting = true;
                 }
@@ -237,10 +244,12 @@ impl Activity {
     }
 }
 
-/// The hyper service of one connection: marks its head complete, adds
-/// `ConnectInfo`, calls the router.
+/// The hyper service of one connection: watches the body (the connection
+/// is pending until it has ended), adds `ConnectInfo`, calls the router.
 #[derive(Clone)]
 struct ConnectionService {
+    body_timeout: Duration,
+    stats: Arc<crate::stats::Counters>,
     router: Router,
     peer: SocketAddr,
     pending: Arc<PendingConnections>,
@@ -253,8 +262,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Error = Infallible;
     type Future = Answer;
 
-    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
-        self.pending.settle(&self.entry);
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let deadline = (!self.body_timeout.is_zero()).then(|| Instant::now() + self.body_timeout);
+        let mut request = request
+            .map(|body| EdgeBody::new(body, &self.pending, &self.entry, deadline, &self.stats));
         request.extensions_mut().insert(ConnectInfo(self.peer));
         self.activity.started();
         let mut router = self.router.clone();
