@@ -97,21 +97,32 @@ pub struct HubConfig {
     // ---- The HTTP edge: timeouts, per-address limits, origins (issue 15).
     /// How long a connection may take to send a complete request head,
     /// counted from its accept and, on a keep-alive connection, from the
-    /// end of its previous answer (default 10 s). A connection over it is
-    /// closed without an answer. Applies to [`crate::Hub::serve`] and
-    /// [`crate::Hub::serve_router`].
+    /// end of its previous answer; and then the request's body, counted
+    /// from its head (default 10 s). A connection over it is closed
+    /// without an answer. Like every `http_` option, it applies to
+    /// [`crate::Hub::serve`] and [`crate::Hub::serve_router`] (not to a
+    /// [`crate::Hub::router`] served by `axum::serve`).
     pub http_header_timeout: Duration,
     /// How long a keep-alive connection may wait, after an answer, for its
     /// next request (default 5 s; the header timeout bounds it too).
     pub http_idle_timeout: Duration,
     /// Most accepted connections that have not yet sent a complete request
-    /// head (default 1,024). A new connection over it closes the oldest of
-    /// them, as does running out of file descriptors, so that new clients
-    /// and `/healthz` are still served under a slowloris.
+    /// (head and body; default 1,024). A new connection over it closes the
+    /// oldest of them, as does running out of file descriptors, so that
+    /// new clients and `/healthz` are still served under a slowloris. Keep
+    /// it under the process's descriptor limit.
     pub http_max_pending: usize,
     /// Most live connections (WebSocket or long-polling) from one client
     /// address (default 1,000; 0: no limit). Over it the handshake gets
     /// `429` `too_many_connections`. IPv6 clients count by their /64.
+    ///
+    /// The per-address limits need the TCP peer's address, as
+    /// `axum::extract::ConnectInfo<SocketAddr>` in the request's
+    /// extensions: [`crate::Hub::serve`] and [`crate::Hub::serve_router`]
+    /// add it; an application serving [`crate::Hub::router`] otherwise
+    /// must use `into_make_service_with_connect_info::<SocketAddr>()`, or
+    /// the per-address limits do not apply (every request is admitted as
+    /// if from an exempt address).
     pub max_connections_per_address: usize,
     /// Handshakes per second allowed from one client address, with a burst
     /// (default 100/s, burst 200; `None`: no limit). Over it the handshake
@@ -127,8 +138,11 @@ pub struct HubConfig {
     /// address that is not itself a trusted proxy.
     pub trusted_proxies: Vec<IpNetwork>,
     /// Most client addresses tracked at once for the per-address limits
-    /// (default 65,536). Idle addresses are dropped; when every tracked
-    /// address is busy, a handshake from a new one gets `503`
+    /// (default 65,536; an entry is about 100 bytes). Addresses with no
+    /// live connection and a full handshake bucket are dropped (every 30 s,
+    /// and when the table is full); a full table also drops the rate state
+    /// of addresses with no live connection. When every tracked address
+    /// holds a live connection, a handshake from a new one gets `503`
     /// `address_table_full`.
     pub max_tracked_addresses: usize,
     /// The hub's public origin (`https://chat.example.com`), if it is

@@ -74,6 +74,20 @@
 //! limit close with `1009`, bad messages get `$error` and ten in a row close
 //! with `1008`. A handler that fails or panics answers `internal` and the
 //! socket and hub keep running.
+//!
+//! ## On the internet
+//!
+//! [`Hub::serve`] and [`Hub::serve_router`] (an application's own router
+//! with the hub merged in) serve with what `axum::serve` lacks: a header
+//! (and body) timeout, an idle keep-alive timeout, a cap on connections
+//! without a complete request that closes the oldest of them (also when
+//! descriptors run out), and per-client-address limits on connections and
+//! handshake rate (`429`), with trusted proxies named by
+//! [`HubConfig::trusted_proxies`]. Loopback clients are exempt from the
+//! per-address limits by default ([`HubConfig::exempt_loopback`]).
+//! Long-polling answers CORS for the origins [`AllowedOrigins`] names, and
+//! [`HubConfig::public_origin`] keeps DNS-rebinding pages out of the
+//! same-host origin rule.
 
 pub mod adapter;
 mod broadcast;

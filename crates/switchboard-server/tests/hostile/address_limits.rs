@@ -197,3 +197,53 @@ async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
             >= 1
     );
 }
+
+#[tokio::test]
+async fn the_address_table_is_bounded() {
+    // 2,000 addresses (one connection each) against a table of 1,000:
+    // the first 1,000 are tracked, the others refused 503 while all are
+    // busy; once an address's connections are gone, a new one fits.
+    let target = Target::start(&[
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--max-tracked-addresses",
+        "1000",
+    ])
+    .await;
+    let mut held = Vec::new();
+    let mut full = 0;
+    for i in 0..2000u32 {
+        let xff = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+        match handshake_from(&target, &xff).await {
+            (101, Some(stream)) => held.push(stream),
+            (503, _) => full += 1,
+            (status, _) => panic!("unexpected {status} for {xff}"),
+        }
+    }
+    assert_eq!(held.len(), 1000, "the table's 1,000 addresses got in");
+    assert_eq!(full, 1000);
+    refused_handshake(&target, "192.0.2.200")
+        .await
+        .api_error(503, "address_table_full");
+    target.assert_served().await;
+    assert_eq!(
+        target
+            .metric("switchboard_address_refused_total{reason=\"table_full\"}")
+            .await,
+        1001
+    );
+    target.assert_growth_below("2,000 client addresses", 48 * 1024);
+    // An address whose connections are gone (and whose bucket has
+    // refilled) is forgotten to make room.
+    drop(held.pop());
+    within("room in the table", async {
+        loop {
+            match handshake_from(&target, "192.0.2.201").await.0 {
+                101 => return,
+                503 => tokio::task::yield_now().await,
+                status => panic!("unexpected {status}"),
+            }
+        }
+    })
+    .await;
+}

@@ -18,6 +18,10 @@ use crate::edge::client_addr::AddressKey;
 /// How often idle addresses are swept out of a table that is not full.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
+/// How long a full table of busy addresses refuses new ones before it is
+/// swept again (a sweep walks the whole table).
+const FULL_SWEEP_PAUSE: Duration = Duration::from_millis(100);
+
 /// Why a handshake from an address was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AddressRefusal {
@@ -25,7 +29,8 @@ pub(crate) enum AddressRefusal {
     TooManyConnections,
     /// The address has used its handshakes for now.
     TooManyHandshakes,
-    /// Every tracked address is busy and the table is full.
+    /// Every tracked address holds a live connection and the table is
+    /// full.
     TableFull,
 }
 
@@ -105,16 +110,29 @@ impl<T> AddressTable<T> {
     ) -> Result<Arc<T>, AddressRefusal> {
         let now = Instant::now();
         let mut inner = self.inner.lock();
-        if !inner.map.contains_key(&key)
-            && (inner.map.len() >= limits.capacity
-                || now.saturating_duration_since(inner.last_sweep) >= SWEEP_EVERY)
-        {
-            inner.last_sweep = now;
-            inner
-                .map
-                .retain(|_, tracked| !tracked.is_idle(limits.rate, now));
-            if inner.map.len() >= limits.capacity {
+        if !inner.map.contains_key(&key) {
+            let since_sweep = now.saturating_duration_since(inner.last_sweep);
+            let full = inner.map.len() >= limits.capacity;
+            if full && since_sweep < FULL_SWEEP_PAUSE {
+                // Swept a moment ago and still full: not again per miss.
                 return Err(AddressRefusal::TableFull);
+            }
+            if full || since_sweep >= SWEEP_EVERY {
+                inner.last_sweep = now;
+                inner
+                    .map
+                    .retain(|_, tracked| !tracked.is_idle(limits.rate, now));
+                if inner.map.len() >= limits.capacity {
+                    // Under pressure, addresses with no live connection
+                    // lose their rate state (a fresh burst if they come
+                    // back) rather than lock new addresses out.
+                    inner
+                        .map
+                        .retain(|_, tracked| tracked.owner.strong_count() > 0);
+                }
+                if inner.map.len() >= limits.capacity {
+                    return Err(AddressRefusal::TableFull);
+                }
             }
         }
         let tracked = inner.map.entry(key).or_insert_with(|| Tracked {
@@ -213,8 +231,25 @@ mod tests {
         // A tracked address still gets in.
         let _a2 = table.admit(key(1), &limits, || Arc::new(())).unwrap();
         drop(b);
+        // Swept a moment ago: still refused until the pause has passed.
+        assert_eq!(
+            table.admit(key(3), &limits, || Arc::new(())).unwrap_err(),
+            AddressRefusal::TableFull
+        );
+        table.inner.lock().last_sweep -= FULL_SWEEP_PAUSE;
         let _c = table.admit(key(3), &limits, || Arc::new(())).unwrap();
         assert_eq!(table.len(), 2);
         drop(a);
+    }
+
+    #[test]
+    fn under_pressure_addresses_without_connections_lose_their_rate_state() {
+        let table = AddressTable::<()>::default();
+        let limits = limits(10, Some((1, 5)), 1);
+        // Address 1 made a handshake (its bucket is not full) and left.
+        drop(table.admit(key(1), &limits, || Arc::new(())).unwrap());
+        table.inner.lock().last_sweep -= FULL_SWEEP_PAUSE;
+        let _b = table.admit(key(2), &limits, || Arc::new(())).unwrap();
+        assert_eq!(table.len(), 1);
     }
 }
