@@ -122,10 +122,11 @@ async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
         Ok(response) => response,
         Err(refusal) => {
             hub.inner.stats.handshake_refused();
-            // Refusals an attacker can cause at will (405, 429) are counted,
-            // not logged one by one.
+            // Refusals an attacker can cause at will (405, the per-address
+            // limits) are counted, not logged one by one.
             if refusal.status != StatusCode::METHOD_NOT_ALLOWED
                 && refusal.status != StatusCode::TOO_MANY_REQUESTS
+                && refusal.code != "address_table_full"
             {
                 tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
             }

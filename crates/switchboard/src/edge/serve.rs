@@ -27,6 +27,9 @@ use crate::edge::body::EdgeBody;
 use crate::edge::pending::{PendingConnections, PendingEntry};
 use crate::hub::Hub;
 
+/// How often failed `accept` calls may be logged.
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// The first and the longest pause after a failed `accept`.
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(500));
 
@@ -44,9 +47,10 @@ pub(crate) async fn serve_router(
     // Each connection task holds a sender: `recv` ends when all are gone.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut backoff = ACCEPT_BACKOFF.0;
-    // Failed accepts since the last success (logged once per streak: an
-    // attacker must not turn them into a flood of log lines).
+    // Failed accepts are logged at most once per ACCEPT_LOG_EVERY, with
+    // their count: an attacker must not turn them into a flood of lines.
     let mut failures = 0u64;
+    let mut logged: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -55,10 +59,6 @@ pub(crate) async fn serve_router(
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => {
-                if failures > 0 {
-                    tracing::info!(failures, "accepting again");
-                    failures = 0;
-                }
                 backoff = ACCEPT_BACKOFF.0;
                 accepted
             }
@@ -66,10 +66,16 @@ pub(crate) async fn serve_router(
             Err(error) if is_connection_error(&error) => continue,
             Err(error) => {
                 hub.inner.stats.edge.accept_error();
-                if failures == 0 {
-                    tracing::warn!(%error, "accept failed: closing the oldest connections without a request, pausing");
-                }
                 failures += 1;
+                if logged.is_none_or(|at| at.elapsed() >= ACCEPT_LOG_EVERY) {
+                    tracing::warn!(
+                        %error,
+                        failures,
+                        "accept failed: closing the oldest connections without a request, pausing"
+                    );
+                    logged = Some(Instant::now());
+                    failures = 0;
+                }
                 // Out of descriptors (or memory): free one by closing the
                 // oldest connection still sending its head and try again
                 // as soon as it is gone; with none to close, pause longer
