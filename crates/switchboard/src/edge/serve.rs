@@ -1,6 +1,6 @@
 //! The accept loop: HTTP/1.1 over hyper with the edge's timeouts, the cap
-//! on connections still sending their request head, WebSocket upgrades,
-//! `ConnectInfo`, `TCP_NODELAY`, and graceful shutdown.
+//! on connections still sending their request (head or body), WebSocket
+//! upgrades, `ConnectInfo`, `TCP_NODELAY`, and graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -77,7 +77,7 @@ pub(crate) async fn serve_router(
                     failures = 0;
                 }
                 // Out of descriptors (or memory): free one by closing the
-                // oldest connection still sending its head and try again
+                // oldest connection still sending its request and try again
                 // as soon as it is gone; with none to close, pause longer
                 // each time instead of spinning.
                 let pause = if pending.evict_oldest() {
@@ -181,7 +181,7 @@ impl Connection {
                 }
                 () = self.entry.evicted() => {
                     // Counted by whoever evicted it.
-                    tracing::debug!(peer = %self.peer, "closed: too many connections without a request");
+                    tracing::debug!(peer = %self.peer, "closed: its request was too slow, or made room for others");
                     break;
                 }
                 () = &mut idle, if !shutting && !idle_timeout.is_zero() => {
