@@ -143,8 +143,8 @@ pub struct Cli {
 
     // ---- The HTTP edge: timeouts, per-address limits, origins (issue 15).
     /// How long a connection may take to send a complete request head,
-    /// from its accept or its previous answer; slower ones are closed
-    /// (slowloris) [default: 10s]
+    /// from its accept or its previous answer, and then its body; slower
+    /// ones are closed (slowloris) [default: 10s]
     #[arg(long, env = "SWITCHBOARD_HTTP_HEADER_TIMEOUT", value_name = "DURATION")]
     pub http_header_timeout: Option<String>,
 
@@ -153,8 +153,9 @@ pub struct Cli {
     #[arg(long, env = "SWITCHBOARD_HTTP_IDLE_TIMEOUT", value_name = "DURATION")]
     pub http_idle_timeout: Option<String>,
 
-    /// Most connections without a complete request head; a new one over it
-    /// closes the oldest of them [default: 1024]
+    /// Most connections without a complete request (head and body); a new
+    /// one over it, or running out of descriptors, closes the oldest of
+    /// them; keep it under `ulimit -n` [default: 1024]
     #[arg(long, env = "SWITCHBOARD_HTTP_MAX_PENDING", value_name = "N")]
     pub http_max_pending: Option<String>,
 
