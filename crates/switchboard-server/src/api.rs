@@ -2,7 +2,8 @@
 //! `/api`: publish, stats, room members, kick.
 //!
 //! With an API key every request needs `Authorization: Bearer KEY`;
-//! without one only loopback callers are served. Every error answer is
+//! without one only loopback callers are served, under the rules of
+//! [`crate::keyless`] (Host, Origin, Content-Type). Every error answer is
 //! `{"error":{"code":"...","message":"..."}}`.
 
 use std::net::{IpAddr, SocketAddr};
@@ -19,6 +20,8 @@ use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 use switchboard::{CloseCode, Hub, SendError};
 
+use crate::keyless::KeylessRules;
+
 /// What the API handlers share.
 #[derive(Debug, Clone)]
 pub struct ApiState {
@@ -28,6 +31,8 @@ pub struct ApiState {
     pub api_key: Option<Arc<str>>,
     /// When the server started, for `uptime_s`.
     pub started: Instant,
+    /// What a keyless request must also pass.
+    pub keyless: Arc<KeylessRules>,
 }
 
 /// An API error answer: a status and `{"error":{"code","message"}}`.
@@ -142,7 +147,7 @@ async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> R
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip());
             match peer {
-                Some(ip) if is_loopback(ip) => Ok(()),
+                Some(ip) if is_loopback(ip) => state.keyless.check(request.headers()),
                 _ => Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "without --api-key the API answers loopback callers only",
@@ -286,7 +291,14 @@ fn optional_string(
     }
 }
 
-async fn publish(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+async fn publish(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if state.api_key.is_none() {
+        state.keyless.check_body(&headers)?;
+    }
     let publish = Publish::parse(&body)?;
     let hub = &state.hub;
     let (event, data) = (publish.event.as_str(), &publish.data);

@@ -11,13 +11,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
-use switchboard::Hub;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions};
-use tokio::net::{TcpListener, TcpStream};
+use switchboard::{Hub, RateLimit};
+use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
 use crate::config::{ClusterBackend, Config, ConfigError};
+use crate::keyless::KeylessRules;
 use crate::{assets, metrics};
 
 /// A configured server: its hub and its routes.
@@ -75,6 +75,21 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
             1000
         })
         .allowed_origins(config.allowed_origins.clone())
+        // The HTTP edge (issue 15).
+        .http_header_timeout(config.http_header_timeout)
+        .http_idle_timeout(config.http_idle_timeout)
+        .http_max_pending(config.http_max_pending)
+        .max_connections_per_address(config.max_connections_per_address)
+        .handshake_rate_per_address(
+            (config.handshake_rate_per_address > 0).then_some(RateLimit {
+                per_second: config.handshake_rate_per_address,
+                burst: config.handshake_burst_per_address,
+            }),
+        )
+        .exempt_loopback(config.exempt_loopback)
+        .trusted_proxies(config.trusted_proxies.clone())
+        .max_tracked_addresses(config.max_tracked_addresses)
+        .public_origin(config.public_origin.clone())
         .join_policy(move |socket, room: String| {
             let allowed = rooms.allows(&room);
             if !allowed {
@@ -94,6 +109,7 @@ impl Server {
             hub: hub.clone(),
             api_key: config.api_key.as_deref().map(Arc::from),
             started: Instant::now(),
+            keyless: Arc::new(keyless_rules(&config)),
         };
         let router = Router::new()
             .merge(hub.router(&config.path))
@@ -161,26 +177,34 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let hub = self.state.hub.clone();
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        // TCP_NODELAY: without it, small frames wait for the peer's delayed
-        // ACK (up to ~40 ms) behind an unacknowledged earlier one.
-        let listener = listener.tap_io(|tcp: &mut TcpStream| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!(
-                    connections = hub.count(),
-                    "shutting down: closing connections with 1001"
-                );
-                hub.shutdown().await;
-            })
-            .await
+        // The hub's accept loop: header and idle timeouts, the cap on
+        // connections without a request, ConnectInfo, TCP_NODELAY.
+        let stopping = hub.clone();
+        hub.serve_router(listener, self.router, async move {
+            shutdown.await;
+            tracing::info!(
+                connections = stopping.count(),
+                "shutting down: closing connections with 1001"
+            );
+            stopping.shutdown().await;
+        })
+        .await
+    }
+}
+
+/// The keyless API's rules: `--allow-origin`, `--public-origin`, and the
+/// hosts it answers to (`--allow-host` and the listen address).
+fn keyless_rules(config: &Config) -> KeylessRules {
+    let mut allowed_hosts = config.allowed_hosts.clone();
+    let listen = config.listen.ip();
+    if !listen.is_unspecified() {
+        allowed_hosts.push(listen.to_string());
+    }
+    KeylessRules {
+        allowed_origins: config.allowed_origins.clone(),
+        public_origin: config.public_origin.clone(),
+        allowed_hosts,
+        refused: Default::default(),
     }
 }
 
@@ -213,12 +237,17 @@ async fn metrics_text(State(state): State<ApiState>) -> impl IntoResponse {
     let clustered = cluster
         .is_clustered()
         .then(|| (cluster.status(), cluster.stats()));
-    let body = metrics::render(
-        &hub.stats(),
+    let stats = hub.stats();
+    let mut body = metrics::render(
+        &stats,
         hub.session_count(),
         state.started.elapsed(),
         clustered.as_ref(),
     );
+    body.push_str(&metrics::render_edge(
+        &stats.edge,
+        &state.keyless.refused.snapshot(),
+    ));
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }
 

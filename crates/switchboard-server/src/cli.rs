@@ -17,7 +17,10 @@ Repeatable options take a comma-separated list in their environment variable.
 Durations: 500ms, 25s, 2m, 1h, 1m30s. Sizes: 65536, 64KiB, 1MiB (also KB/MB =
 powers of 1000). Booleans: true/false, yes/no, on/off, 1/0.
 
-Without --api-key the HTTP API (/api/...) answers loopback callers only.";
+Without --api-key the HTTP API (/api/...) answers loopback callers only, and
+refuses requests with an Origin not allowed by --allow-origin (403), a Host
+other than loopback, localhost, the listen address or --allow-host (421), and
+bodies that are not Content-Type: application/json (415).";
 
 /// `switchboard`: a real-time messaging hub with an HTTP API and a demo page.
 #[derive(Debug, Parser)]
@@ -174,6 +177,85 @@ pub struct Cli {
     /// the other nodes [default: 1s]
     #[arg(long, env = "SWITCHBOARD_CLUSTER_TIMEOUT", value_name = "DURATION")]
     pub cluster_timeout: Option<String>,
+
+    // ---- The HTTP edge: timeouts, per-address limits, origins (issue 15).
+    /// How long a connection may take to send a complete request head,
+    /// from its accept or its previous answer, and then its body; slower
+    /// ones are closed (slowloris) [default: 10s]
+    #[arg(long, env = "SWITCHBOARD_HTTP_HEADER_TIMEOUT", value_name = "DURATION")]
+    pub http_header_timeout: Option<String>,
+
+    /// How long a keep-alive connection may wait for its next request
+    /// [default: 5s]
+    #[arg(long, env = "SWITCHBOARD_HTTP_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub http_idle_timeout: Option<String>,
+
+    /// Most connections without a complete request (head and body); a new
+    /// one over it, or running out of descriptors, closes the oldest of
+    /// them; keep it under `ulimit -n` [default: 1024]
+    #[arg(long, env = "SWITCHBOARD_HTTP_MAX_PENDING", value_name = "N")]
+    pub http_max_pending: Option<String>,
+
+    /// Most live connections from one client address (IPv6: per /64);
+    /// over it the handshake gets 429; 0 for no limit [default: 1000]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MAX_CONNECTIONS_PER_ADDRESS",
+        value_name = "N"
+    )]
+    pub max_connections_per_address: Option<String>,
+
+    /// Handshakes per second from one client address; over it 429 with
+    /// Retry-After; 0 for no limit [default: 100]
+    #[arg(long, env = "SWITCHBOARD_HANDSHAKE_RATE_PER_ADDRESS", value_name = "N")]
+    pub handshake_rate_per_address: Option<String>,
+
+    /// Handshakes one client address may make at once before its rate
+    /// applies [default: 200]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HANDSHAKE_BURST_PER_ADDRESS",
+        value_name = "N"
+    )]
+    pub handshake_burst_per_address: Option<String>,
+
+    /// Exempt loopback clients (127.0.0.0/8, ::1) from the per-address
+    /// limits (true/false) [default: true]
+    #[arg(long, env = "SWITCHBOARD_EXEMPT_LOOPBACK", value_name = "BOOL")]
+    pub exempt_loopback: Option<String>,
+
+    /// Proxy trusted to name the client in X-Forwarded-For or Forwarded,
+    /// as an address or network (10.0.0.0/8, ::1) (repeatable)
+    /// [default: none]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_TRUSTED_PROXY",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxy: Vec<String>,
+
+    /// Most client addresses tracked for the per-address limits
+    /// [default: 65536]
+    #[arg(long, env = "SWITCHBOARD_MAX_TRACKED_ADDRESSES", value_name = "N")]
+    pub max_tracked_addresses: Option<String>,
+
+    /// The server's public origin (https://chat.example.com): browsers'
+    /// same-host Origin checks compare with it instead of the request's
+    /// Host [default: none]
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_ORIGIN", value_name = "ORIGIN")]
+    pub public_origin: Option<String>,
+
+    /// Host name the keyless HTTP API answers to, beside loopback
+    /// addresses, localhost and the listen address (DNS rebinding guard)
+    /// (repeatable) [default: none]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ALLOW_HOST",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub allow_host: Vec<String>,
 }
 
 /// The clap command, for parsing with value sources and for `--help`.

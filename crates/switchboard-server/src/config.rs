@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
-use switchboard::AllowedOrigins;
+use switchboard::{AllowedOrigins, IpNetwork};
 
 use crate::glob::RoomPatterns;
 use crate::units::{parse_bool, parse_duration, parse_size};
@@ -216,6 +216,34 @@ pub struct Config {
     pub cluster_timeout: Duration,
     /// The log filter, when set by an option (else `RUST_LOG`, else `info`).
     pub log_level: Option<String>,
+
+    // ---- The HTTP edge: timeouts, per-address limits, origins (issue 15).
+    /// Longest time to a complete request head (default 10 s).
+    pub http_header_timeout: Duration,
+    /// Longest wait of a keep-alive connection for its next request
+    /// (default 5 s).
+    pub http_idle_timeout: Duration,
+    /// Most connections without a complete request head (default 1,024).
+    pub http_max_pending: usize,
+    /// Most live connections per client address (default 1,000; 0: none).
+    pub max_connections_per_address: usize,
+    /// Handshakes per second per client address (default 100; 0: none).
+    pub handshake_rate_per_address: u32,
+    /// Handshake burst per client address (default 200).
+    pub handshake_burst_per_address: u32,
+    /// Whether loopback clients are exempt from per-address limits
+    /// (default true).
+    pub exempt_loopback: bool,
+    /// Proxies trusted to name the client (default none).
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// Most client addresses tracked (default 65,536).
+    pub max_tracked_addresses: usize,
+    /// The server's public origin, for same-host origin checks (default
+    /// none: the request's `Host`).
+    pub public_origin: Option<String>,
+    /// Extra host names the keyless API answers to (default none: only
+    /// loopback addresses, `localhost` and the listen address).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -244,6 +272,17 @@ impl Default for Config {
             cluster_prefix: "switchboard".to_owned(),
             cluster_timeout: Duration::from_secs(1),
             log_level: None,
+            http_header_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(5),
+            http_max_pending: 1024,
+            max_connections_per_address: 1000,
+            handshake_rate_per_address: 100,
+            handshake_burst_per_address: 200,
+            exempt_loopback: true,
+            trusted_proxies: Vec::new(),
+            max_tracked_addresses: 65_536,
+            public_origin: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -353,7 +392,65 @@ impl Config {
             config.cluster_timeout = v;
         }
         config.log_level = one(raw, &LOG_LEVEL, parse_log_level)?;
+        config.resolve_edge(raw)?;
         Ok(config)
+    }
+
+    /// The HTTP edge's options (issue 15).
+    fn resolve_edge(&mut self, raw: &RawOptions) -> Result<(), ConfigError> {
+        let whole = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| "expected a whole number (0 or more)".to_owned())
+        };
+        let rate = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| "expected a whole number (0 or more)".to_owned())
+        };
+        if let Some(v) = one(raw, &HTTP_HEADER_TIMEOUT, positive_duration)? {
+            self.http_header_timeout = v;
+        }
+        if let Some(v) = one(raw, &HTTP_IDLE_TIMEOUT, positive_duration)? {
+            self.http_idle_timeout = v;
+        }
+        if let Some(v) = one(raw, &HTTP_MAX_PENDING, |s| {
+            positive_usize(s.trim().parse().ok())
+        })? {
+            self.http_max_pending = v;
+        }
+        if let Some(v) = one(raw, &MAX_CONNECTIONS_PER_ADDRESS, whole)? {
+            self.max_connections_per_address = v;
+        }
+        if let Some(v) = one(raw, &HANDSHAKE_RATE_PER_ADDRESS, rate)? {
+            self.handshake_rate_per_address = v;
+        }
+        if let Some(v) = one(raw, &HANDSHAKE_BURST_PER_ADDRESS, |s| match rate(s)? {
+            0 => Err("expected a whole number greater than 0".to_owned()),
+            n => Ok(n),
+        })? {
+            self.handshake_burst_per_address = v;
+        }
+        if let Some(v) = one(raw, &EXEMPT_LOOPBACK, parse_bool)? {
+            self.exempt_loopback = v;
+        }
+        if let Some(v) = many(raw, &TRUSTED_PROXY, |s| {
+            s.parse::<IpNetwork>().map_err(|e| e.to_string())
+        })? {
+            self.trusted_proxies = v;
+        }
+        if let Some(v) = one(raw, &MAX_TRACKED_ADDRESSES, |s| {
+            positive_usize(s.trim().parse().ok())
+        })? {
+            self.max_tracked_addresses = v;
+        }
+        if let Some(v) = one(raw, &PUBLIC_ORIGIN, parse_public_origin)? {
+            self.public_origin = Some(v);
+        }
+        if let Some(v) = many(raw, &ALLOW_HOST, parse_allowed_host)? {
+            self.allowed_hosts = v;
+        }
+        Ok(())
     }
 }
 
@@ -483,6 +580,26 @@ fn parse_origin(text: &str) -> Result<String, String> {
         return Err(format!("{EXPECTED} (no path, no trailing /)"));
     }
     Ok(text.to_owned())
+}
+
+fn parse_public_origin(text: &str) -> Result<String, String> {
+    match parse_origin(text)? {
+        star if star == "*" => Err("the public origin is one origin, not *".to_owned()),
+        origin => Ok(origin),
+    }
+}
+
+/// A host name or address as it appears in `Host` (without a port).
+fn parse_allowed_host(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let ok = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !ok {
+        return Err("expected a host name or address such as chat.example.com".to_owned());
+    }
+    Ok(text.to_ascii_lowercase())
 }
 
 fn parse_room_pattern(text: &str) -> Result<String, String> {
@@ -785,6 +902,63 @@ mod tests {
             e.to_string().contains("key `max_connections` in sb.toml"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn edge_options() {
+        let c = Config::resolve(&RawOptions::default()).unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http_idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.http_max_pending, 1024);
+        assert_eq!(c.max_connections_per_address, 1000);
+        assert_eq!(c.handshake_rate_per_address, 100);
+        assert_eq!(c.handshake_burst_per_address, 200);
+        assert!(c.exempt_loopback);
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.max_tracked_addresses, 65_536);
+        assert_eq!(c.public_origin, None);
+        assert!(c.allowed_hosts.is_empty());
+        let c = Config::resolve(&raw(&[
+            (HTTP_HEADER_TIMEOUT, &["2s"], Source::Flag),
+            (HTTP_IDLE_TIMEOUT, &["500ms"], Source::Flag),
+            (HTTP_MAX_PENDING, &["64"], Source::Env),
+            (MAX_CONNECTIONS_PER_ADDRESS, &["0"], Source::Flag),
+            (HANDSHAKE_RATE_PER_ADDRESS, &["5"], Source::Flag),
+            (HANDSHAKE_BURST_PER_ADDRESS, &["7"], Source::Flag),
+            (EXEMPT_LOOPBACK, &["false"], Source::Flag),
+            (TRUSTED_PROXY, &["127.0.0.1", "10.0.0.0/8"], Source::Flag),
+            (MAX_TRACKED_ADDRESSES, &["9"], Source::Flag),
+            (PUBLIC_ORIGIN, &["https://chat.example.com"], Source::Flag),
+            (ALLOW_HOST, &["Chat.Example.com"], Source::Flag),
+        ]))
+        .unwrap();
+        assert_eq!(c.http_header_timeout, Duration::from_secs(2));
+        assert_eq!(c.http_idle_timeout, Duration::from_millis(500));
+        assert_eq!(c.http_max_pending, 64);
+        assert_eq!(c.max_connections_per_address, 0);
+        assert_eq!(c.handshake_rate_per_address, 5);
+        assert_eq!(c.handshake_burst_per_address, 7);
+        assert!(!c.exempt_loopback);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.max_tracked_addresses, 9);
+        assert_eq!(c.public_origin.as_deref(), Some("https://chat.example.com"));
+        assert_eq!(c.allowed_hosts, ["chat.example.com"]);
+        for (option, value) in [
+            (HTTP_HEADER_TIMEOUT, "0s"),
+            (HTTP_MAX_PENDING, "0"),
+            (MAX_CONNECTIONS_PER_ADDRESS, "-1"),
+            (HANDSHAKE_BURST_PER_ADDRESS, "0"),
+            (TRUSTED_PROXY, "10.0.0.0/40"),
+            (TRUSTED_PROXY, "proxy.local"),
+            (PUBLIC_ORIGIN, "*"),
+            (PUBLIC_ORIGIN, "chat.example.com"),
+            (ALLOW_HOST, "a b"),
+            (MAX_TRACKED_ADDRESSES, "0"),
+        ] {
+            let e = Config::resolve(&raw(&[(option, &[value], Source::Flag)]))
+                .expect_err(&format!("{} {value:?} should be refused", option.flag()));
+            assert!(e.to_string().contains(&option.flag()), "{e}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod glob;
+pub mod keyless;
 pub mod logging;
 pub mod metrics;
 pub mod option_names;

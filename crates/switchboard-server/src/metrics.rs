@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use switchboard::adapter::{ClusterStats, ClusterStatus};
-use switchboard::{ErrorCode, HubStats, ResourceStats};
+use switchboard::{EdgeCounts, ErrorCode, HubStats, ResourceStats};
+
+use crate::keyless::KeylessRefusalCounts;
 
 /// The `Content-Type` of the exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -165,6 +167,67 @@ fn render_resources(metric: &mut impl FnMut(&str, &str, &str, String), resources
     );
 }
 
+/// Renders what the HTTP edge refused or closed (issue 15): the hub's
+/// accept loop and per-address limits, and the keyless API's rules.
+pub fn render_edge(edge: &EdgeCounts, api: &KeylessRefusalCounts) -> String {
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, help: &str, value: u64| {
+        let _ = write!(
+            out,
+            "# HELP switchboard_{name} {help}\n# TYPE switchboard_{name} counter\nswitchboard_{name} {value}\n"
+        );
+    };
+    metric(
+        "http_header_timeouts_total",
+        "Connections closed because their request head did not arrive within the header timeout.",
+        edge.header_timeouts,
+    );
+    metric(
+        "http_body_timeouts_total",
+        "Connections closed because a request body did not arrive within the header timeout of its head.",
+        edge.body_timeouts,
+    );
+    metric(
+        "http_idle_closed_total",
+        "Keep-alive connections closed after the idle timeout.",
+        edge.idle_closed,
+    );
+    metric(
+        "http_pending_evicted_total",
+        "Connections without a complete request head closed to make room (pending cap or no descriptors).",
+        edge.pending_evicted,
+    );
+    metric(
+        "http_accept_errors_total",
+        "Failed accept calls (e.g. out of file descriptors).",
+        edge.accept_errors,
+    );
+    metric(
+        "cors_preflights_refused_total",
+        "Long-polling CORS preflights refused: origin not allowed.",
+        edge.cors_refused,
+    );
+    let _ = write!(
+        out,
+        "# HELP switchboard_address_refused_total Handshakes refused by the per-client-address limits, by reason.\n\
+         # TYPE switchboard_address_refused_total counter\n\
+         switchboard_address_refused_total{{reason=\"connections\"}} {}\n\
+         switchboard_address_refused_total{{reason=\"handshake_rate\"}} {}\n\
+         switchboard_address_refused_total{{reason=\"table_full\"}} {}\n",
+        edge.address_connections_refused, edge.address_handshakes_refused, edge.address_table_full
+    );
+    let _ = write!(
+        out,
+        "# HELP switchboard_api_refused_total Keyless API requests refused, by rule.\n\
+         # TYPE switchboard_api_refused_total counter\n\
+         switchboard_api_refused_total{{reason=\"host\"}} {}\n\
+         switchboard_api_refused_total{{reason=\"origin\"}} {}\n\
+         switchboard_api_refused_total{{reason=\"content_type\"}} {}\n",
+        api.host, api.origin, api.content_type
+    );
+    out
+}
+
 fn render_cluster(
     metric: &mut impl FnMut(&str, &str, &str, String),
     status: &ClusterStatus,
@@ -242,6 +305,36 @@ mod tests {
                 ..ErrorCounts::default()
             },
             resources: ResourceStats::default(),
+            edge: EdgeCounts::default(),
+        }
+    }
+
+    #[test]
+    fn edge_counters() {
+        let edge = EdgeCounts {
+            header_timeouts: 3,
+            pending_evicted: 4,
+            address_handshakes_refused: 5,
+            ..EdgeCounts::default()
+        };
+        let api = KeylessRefusalCounts {
+            content_type: 6,
+            ..KeylessRefusalCounts::default()
+        };
+        let text = render_edge(&edge, &api);
+        for line in [
+            "switchboard_http_header_timeouts_total 3",
+            "switchboard_http_pending_evicted_total 4",
+            "switchboard_http_idle_closed_total 0",
+            "switchboard_address_refused_total{reason=\"handshake_rate\"} 5",
+            "switchboard_address_refused_total{reason=\"connections\"} 0",
+            "switchboard_api_refused_total{reason=\"content_type\"} 6",
+            "# TYPE switchboard_api_refused_total counter",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 

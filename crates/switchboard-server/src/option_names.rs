@@ -108,9 +108,48 @@ pub const CLUSTER_TIMEOUT: OptionName =
 /// `--log-level`.
 pub const LOG_LEVEL: OptionName = OptionName::one("log_level", "SWITCHBOARD_LOG_LEVEL");
 
+// ---- The HTTP edge: timeouts, per-address limits, origins (issue 15).
+/// `--http-header-timeout`.
+pub const HTTP_HEADER_TIMEOUT: OptionName =
+    OptionName::one("http_header_timeout", "SWITCHBOARD_HTTP_HEADER_TIMEOUT");
+/// `--http-idle-timeout`.
+pub const HTTP_IDLE_TIMEOUT: OptionName =
+    OptionName::one("http_idle_timeout", "SWITCHBOARD_HTTP_IDLE_TIMEOUT");
+/// `--http-max-pending`.
+pub const HTTP_MAX_PENDING: OptionName =
+    OptionName::one("http_max_pending", "SWITCHBOARD_HTTP_MAX_PENDING");
+/// `--max-connections-per-address`.
+pub const MAX_CONNECTIONS_PER_ADDRESS: OptionName = OptionName::one(
+    "max_connections_per_address",
+    "SWITCHBOARD_MAX_CONNECTIONS_PER_ADDRESS",
+);
+/// `--handshake-rate-per-address`.
+pub const HANDSHAKE_RATE_PER_ADDRESS: OptionName = OptionName::one(
+    "handshake_rate_per_address",
+    "SWITCHBOARD_HANDSHAKE_RATE_PER_ADDRESS",
+);
+/// `--handshake-burst-per-address`.
+pub const HANDSHAKE_BURST_PER_ADDRESS: OptionName = OptionName::one(
+    "handshake_burst_per_address",
+    "SWITCHBOARD_HANDSHAKE_BURST_PER_ADDRESS",
+);
+/// `--exempt-loopback`.
+pub const EXEMPT_LOOPBACK: OptionName =
+    OptionName::one("exempt_loopback", "SWITCHBOARD_EXEMPT_LOOPBACK");
+/// `--trusted-proxy`.
+pub const TRUSTED_PROXY: OptionName =
+    OptionName::many("trusted_proxy", "SWITCHBOARD_TRUSTED_PROXY");
+/// `--max-tracked-addresses`.
+pub const MAX_TRACKED_ADDRESSES: OptionName =
+    OptionName::one("max_tracked_addresses", "SWITCHBOARD_MAX_TRACKED_ADDRESSES");
+/// `--public-origin`.
+pub const PUBLIC_ORIGIN: OptionName = OptionName::one("public_origin", "SWITCHBOARD_PUBLIC_ORIGIN");
+/// `--allow-host`.
+pub const ALLOW_HOST: OptionName = OptionName::many("allow_host", "SWITCHBOARD_ALLOW_HOST");
+
 /// Every option that may come from any source (`--config` itself is only a
 /// flag or an environment variable).
-pub const OPTIONS: [OptionName; 23] = [
+pub const OPTIONS: [OptionName; 34] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -135,4 +174,16 @@ pub const OPTIONS: [OptionName; 23] = [
     CLUSTER_PREFIX,
     CLUSTER_TIMEOUT,
     LOG_LEVEL,
+    // The HTTP edge (issue 15).
+    HTTP_HEADER_TIMEOUT,
+    HTTP_IDLE_TIMEOUT,
+    HTTP_MAX_PENDING,
+    MAX_CONNECTIONS_PER_ADDRESS,
+    HANDSHAKE_RATE_PER_ADDRESS,
+    HANDSHAKE_BURST_PER_ADDRESS,
+    EXEMPT_LOOPBACK,
+    TRUSTED_PROXY,
+    MAX_TRACKED_ADDRESSES,
+    PUBLIC_ORIGIN,
+    ALLOW_HOST,
 ];

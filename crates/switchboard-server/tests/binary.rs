@@ -119,6 +119,58 @@ async fn help_documents_every_option_and_its_default() {
             "[default: 120s]",
         ),
         ("--log-level", "SWITCHBOARD_LOG_LEVEL", "[default: info]"),
+        // The HTTP edge (issue 15).
+        (
+            "--http-header-timeout",
+            "SWITCHBOARD_HTTP_HEADER_TIMEOUT",
+            "[default: 10s]",
+        ),
+        (
+            "--http-idle-timeout",
+            "SWITCHBOARD_HTTP_IDLE_TIMEOUT",
+            "[default: 5s]",
+        ),
+        (
+            "--http-max-pending",
+            "SWITCHBOARD_HTTP_MAX_PENDING",
+            "[default: 1024]",
+        ),
+        (
+            "--max-connections-per-address",
+            "SWITCHBOARD_MAX_CONNECTIONS_PER_ADDRESS",
+            "[default: 1000]",
+        ),
+        (
+            "--handshake-rate-per-address",
+            "SWITCHBOARD_HANDSHAKE_RATE_PER_ADDRESS",
+            "[default: 100]",
+        ),
+        (
+            "--handshake-burst-per-address",
+            "SWITCHBOARD_HANDSHAKE_BURST_PER_ADDRESS",
+            "[default: 200]",
+        ),
+        (
+            "--exempt-loopback",
+            "SWITCHBOARD_EXEMPT_LOOPBACK",
+            "[default: true]",
+        ),
+        (
+            "--trusted-proxy",
+            "SWITCHBOARD_TRUSTED_PROXY",
+            "[default: none]",
+        ),
+        (
+            "--max-tracked-addresses",
+            "SWITCHBOARD_MAX_TRACKED_ADDRESSES",
+            "[default: 65536]",
+        ),
+        (
+            "--public-origin",
+            "SWITCHBOARD_PUBLIC_ORIGIN",
+            "[default: none]",
+        ),
+        ("--allow-host", "SWITCHBOARD_ALLOW_HOST", "[default: none]"),
     ] {
         assert!(help.contains(flag), "{flag} missing in\n{help}");
         assert!(help.contains(env), "{env} missing in\n{help}");

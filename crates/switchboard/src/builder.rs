@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::adapter::{Adapter, LocalAdapter};
-use crate::config::{AllowedOrigins, HubConfig, RateLimit};
+use crate::config::{AllowedOrigins, HubConfig, IpNetwork, RateLimit};
 use crate::error::{DisconnectReason, HandlerError, HubError};
 use crate::events::handler::erase_event;
 use crate::events::{EventRouter, RawFrame};
@@ -190,6 +190,70 @@ impl HubBuilder {
     /// 10 s).
     pub fn pending_poll_timeout(mut self, timeout: Duration) -> Self {
         self.config.pending_poll_timeout = timeout;
+        self
+    }
+
+    // ---- The HTTP edge: timeouts, per-address limits, origins (issue 15).
+
+    /// Longest time to receive a complete request head (default 10 s);
+    /// see [`HubConfig::http_header_timeout`].
+    pub fn http_header_timeout(mut self, timeout: Duration) -> Self {
+        self.config.http_header_timeout = timeout;
+        self
+    }
+
+    /// Longest wait of a keep-alive connection for its next request
+    /// (default 5 s).
+    pub fn http_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.http_idle_timeout = timeout;
+        self
+    }
+
+    /// Most connections that have not yet sent a complete request head
+    /// (default 1,024); see [`HubConfig::http_max_pending`].
+    pub fn http_max_pending(mut self, connections: usize) -> Self {
+        self.config.http_max_pending = connections.max(1);
+        self
+    }
+
+    /// Most live connections from one client address (default 1,000; 0:
+    /// no limit).
+    pub fn max_connections_per_address(mut self, connections: usize) -> Self {
+        self.config.max_connections_per_address = connections;
+        self
+    }
+
+    /// Handshakes per second from one client address (default 100/s,
+    /// burst 200; `None`: no limit).
+    pub fn handshake_rate_per_address(mut self, limit: Option<RateLimit>) -> Self {
+        self.config.handshake_rate_per_address = limit;
+        self
+    }
+
+    /// Whether loopback clients are exempt from the per-address limits
+    /// (default true).
+    pub fn exempt_loopback(mut self, exempt: bool) -> Self {
+        self.config.exempt_loopback = exempt;
+        self
+    }
+
+    /// Proxies trusted to name the client in `X-Forwarded-For` /
+    /// `Forwarded` (default none); see [`HubConfig::trusted_proxies`].
+    pub fn trusted_proxies(mut self, proxies: Vec<IpNetwork>) -> Self {
+        self.config.trusted_proxies = proxies;
+        self
+    }
+
+    /// Most client addresses tracked at once (default 65,536).
+    pub fn max_tracked_addresses(mut self, addresses: usize) -> Self {
+        self.config.max_tracked_addresses = addresses.max(1);
+        self
+    }
+
+    /// The hub's public origin, for the same-host origin rule (default
+    /// none: the request's `Host`); see [`HubConfig::public_origin`].
+    pub fn public_origin(mut self, origin: Option<String>) -> Self {
+        self.config.public_origin = origin;
         self
     }
 

@@ -2,13 +2,16 @@
 
 use std::time::Duration;
 
+pub use crate::edge::client_addr::IpNetwork;
+
 /// Which browser origins may open a connection.
 ///
 /// A handshake without an `Origin` header comes from a non-browser client and
 /// always passes (PROTOCOL.md section 1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum AllowedOrigins {
-    /// Only origins whose host and port equal the request's `Host` (default).
+    /// Only origins whose host and port equal the request's `Host`, or the
+    /// hub's public origin when one is set (default).
     #[default]
     SameHost,
     /// The same host, plus these origins (`scheme://host[:port]`, compared
@@ -122,6 +125,63 @@ pub struct HubConfig {
     /// counts as dropped (default 10 s; the heartbeat window,
     /// `ping_interval + ping_timeout`, when that is shorter).
     pub pending_poll_timeout: Duration,
+
+    // ---- The HTTP edge: timeouts, per-address limits, origins (issue 15).
+    /// How long a connection may take to send a complete request head,
+    /// counted from its accept and, on a keep-alive connection, from the
+    /// end of its previous answer; and then the request's body, counted
+    /// from its head (default 10 s). A connection over it is closed
+    /// without an answer. Like every `http_` option, it applies to
+    /// [`crate::Hub::serve`] and [`crate::Hub::serve_router`] (not to a
+    /// [`crate::Hub::router`] served by `axum::serve`).
+    pub http_header_timeout: Duration,
+    /// How long a keep-alive connection may wait, after an answer, for its
+    /// next request (default 5 s; the header timeout bounds it too).
+    pub http_idle_timeout: Duration,
+    /// Most accepted connections that have not yet sent a complete request
+    /// (head and body; default 1,024). A new connection over it closes the
+    /// oldest of them, as does running out of file descriptors, so that
+    /// new clients and `/healthz` are still served under a slowloris. Keep
+    /// it under the process's descriptor limit.
+    pub http_max_pending: usize,
+    /// Most live connections (WebSocket or long-polling) from one client
+    /// address (default 1,000; 0: no limit). Over it the handshake gets
+    /// `429` `too_many_connections`. IPv6 clients count by their /64.
+    ///
+    /// The per-address limits need the TCP peer's address, as
+    /// `axum::extract::ConnectInfo<SocketAddr>` in the request's
+    /// extensions: [`crate::Hub::serve`] and [`crate::Hub::serve_router`]
+    /// add it; an application serving [`crate::Hub::router`] otherwise
+    /// must use `into_make_service_with_connect_info::<SocketAddr>()`, or
+    /// the per-address limits do not apply (every request is admitted as
+    /// if from an exempt address).
+    pub max_connections_per_address: usize,
+    /// Handshakes per second allowed from one client address, with a burst
+    /// (default 100/s, burst 200; `None`: no limit). Over it the handshake
+    /// gets `429` `too_many_handshakes` with `Retry-After: 1`.
+    pub handshake_rate_per_address: Option<RateLimit>,
+    /// Whether loopback clients (127.0.0.0/8, ::1) are exempt from the
+    /// per-address limits (default true: a reverse proxy on the same host,
+    /// load tests). The other bounds still apply to them.
+    pub exempt_loopback: bool,
+    /// Proxies trusted to name the client (default none). Only when the
+    /// TCP peer is one of these is the client address taken from
+    /// `X-Forwarded-For` (or, without it, `Forwarded: for=`): the rightmost
+    /// address that is not itself a trusted proxy.
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// Most client addresses tracked at once for the per-address limits
+    /// (default 65,536; an entry is about 100 bytes). Addresses with no
+    /// live connection and a full handshake bucket are dropped (every 30 s,
+    /// and when the table is full); a full table also drops the rate state
+    /// of addresses with no live connection. When every tracked address
+    /// holds a live connection, a handshake from a new one gets `503`
+    /// `address_table_full`.
+    pub max_tracked_addresses: usize,
+    /// The hub's public origin (`https://chat.example.com`), if it is
+    /// known (default none). When set, the same-host origin rule compares
+    /// a browser's `Origin` with it instead of the request's `Host`, which
+    /// a DNS-rebinding page controls.
+    pub public_origin: Option<String>,
 }
 
 impl Default for HubConfig {
@@ -151,6 +211,18 @@ impl Default for HubConfig {
             max_rooms_per_socket: 1000,
             max_pending_polls: 1000,
             pending_poll_timeout: Duration::from_secs(10),
+            http_header_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(5),
+            http_max_pending: 1024,
+            max_connections_per_address: 1000,
+            handshake_rate_per_address: Some(RateLimit {
+                per_second: 100,
+                burst: 200,
+            }),
+            exempt_loopback: true,
+            trusted_proxies: Vec::new(),
+            max_tracked_addresses: 65_536,
+            public_origin: None,
         }
     }
 }

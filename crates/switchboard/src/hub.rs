@@ -1,8 +1,8 @@
 //! The hub: the registry of sockets and rooms, and the handle applications
 //! use to reach them.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 
 use serde::Serialize;
 use switchboard_protocol::{CloseCode, Codec, Message};
@@ -54,6 +54,11 @@ pub(crate) struct HubInner {
     pub(crate) detached: DetachedSessions,
     /// Long-polling links opened that have not sent their first `GET`.
     pub(crate) pending_polls: AtomicUsize,
+    /// The slot owner of links without per-address limits (loopback, no
+    /// peer address, limits off).
+    pub(crate) unlimited_owner: Arc<SlotOwner>,
+    /// Client addresses under the per-address limits.
+    pub(crate) addresses: crate::edge::address_limits::AddressTable<SlotOwner>,
 }
 
 impl HubInner {
@@ -93,14 +98,34 @@ impl std::fmt::Debug for Hub {
 
 /// A place under the connection limit, held from the handshake until the
 /// socket's disconnect handler has run; released when dropped.
+///
+/// One pointer (it lives in every connection's task): to the owner that
+/// the links of one client address share, whose strong count is that
+/// address's live connections.
 pub(crate) struct ConnectionSlot {
-    hub: Arc<HubInner>,
+    owner: Arc<SlotOwner>,
+}
+
+/// What the slots of one client address (or every unlimited slot) share.
+pub(crate) struct SlotOwner {
+    hub: Weak<HubInner>,
+}
+
+impl ConnectionSlot {
+    /// Gives the place under the connection limit back, keeping the client
+    /// address's share: a long-polling link waiting for its first `GET`
+    /// holds no slot but still counts under its address's limit.
+    pub(crate) fn into_owner(self) -> Arc<SlotOwner> {
+        self.owner.clone()
+    }
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        self.hub.admitted.fetch_sub(1, Ordering::AcqRel);
-        self.hub.socket_gone.notify_waiters();
+        if let Some(hub) = self.owner.hub.upgrade() {
+            hub.admitted.fetch_sub(1, Ordering::AcqRel);
+            hub.socket_gone.notify_waiters();
+        }
     }
 }
 
@@ -125,7 +150,7 @@ impl Hub {
         let stats = Counters::default();
         stats.detached.set_budget(config.detached_budget);
         let hub = Self {
-            inner: Arc::new(HubInner {
+            inner: Arc::new_cyclic(|weak| HubInner {
                 config,
                 router,
                 policies,
@@ -146,6 +171,8 @@ impl Hub {
                 pong_msgpack: frame_for(Codec::MsgPack, Codec::MsgPack.encode(&pong)),
                 detached: DetachedSessions::default(),
                 pending_polls: AtomicUsize::new(0),
+                unlimited_owner: Arc::new(SlotOwner { hub: weak.clone() }),
+                addresses: Default::default(),
             }),
         };
         hub.inner
@@ -315,9 +342,16 @@ impl Hub {
         let _ = rx.wait_for(|started| *started).await;
     }
 
-    /// Takes a place under the connection limit; `None` when the hub is full
-    /// or shutting down.
-    pub(crate) fn admit(&self) -> Option<ConnectionSlot> {
+    /// A new owner for the slots of one client address.
+    pub(crate) fn new_slot_owner(&self) -> Arc<SlotOwner> {
+        Arc::new(SlotOwner {
+            hub: Arc::downgrade(&self.inner),
+        })
+    }
+
+    /// Takes a place under the connection limit for a link whose client
+    /// address shares `owner`; `None` when the hub is full or shutting down.
+    pub(crate) fn admit_for(&self, owner: Arc<SlotOwner>) -> Option<ConnectionSlot> {
         if self.is_shutting_down() {
             return None;
         }
@@ -328,9 +362,7 @@ impl Hub {
                 (n < max).then_some(n + 1)
             })
             .ok()?;
-        Some(ConnectionSlot {
-            hub: self.inner.clone(),
-        })
+        Some(ConnectionSlot { owner })
     }
 
     /// Graceful shutdown: leaves the cluster, refuses new connections

@@ -88,6 +88,20 @@
 //! (at most `max_pending_polls`, default 1,000, for at most
 //! `pending_poll_timeout`, default 10 s). [`HubStats::resources`] counts
 //! what these bounds hold and refused.
+//!
+//! ## On the internet
+//!
+//! [`Hub::serve`] and [`Hub::serve_router`] (an application's own router
+//! with the hub merged in) serve with what `axum::serve` lacks: a header
+//! (and body) timeout, an idle keep-alive timeout, a cap on connections
+//! without a complete request that closes the oldest of them (also when
+//! descriptors run out), and per-client-address limits on connections and
+//! handshake rate (`429`), with trusted proxies named by
+//! [`HubConfig::trusted_proxies`]. Loopback clients are exempt from the
+//! per-address limits by default ([`HubConfig::exempt_loopback`]).
+//! Long-polling answers CORS for the origins [`AllowedOrigins`] names, and
+//! [`HubConfig::public_origin`] keeps DNS-rebinding pages out of the
+//! same-host origin rule.
 
 pub mod adapter;
 mod broadcast;
@@ -97,6 +111,7 @@ mod cluster_view;
 mod config;
 mod connection;
 mod detached;
+mod edge;
 mod error;
 mod events;
 mod hub;
@@ -115,13 +130,15 @@ pub use broadcast::BroadcastOperator;
 pub use builder::HubBuilder;
 pub use channel::{ChannelControl, ChannelReceiver, ChannelSender, SocketChannel};
 pub use cluster_view::{ClusterAnswer, ClusterView};
+pub use config::IpNetwork;
 pub use config::{AllowedOrigins, HubConfig, RateLimit};
+pub use edge::client_addr::IpNetworkError;
 pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
 pub use events::RawFrame;
 pub use hub::Hub;
 pub use policy::{AuthRejection, HandshakeRequest, RelayRequest};
 pub use socket::Socket;
-pub use stats::{ErrorCounts, HubStats, ResourceStats};
+pub use stats::{EdgeCounts, ErrorCounts, HubStats, ResourceStats};
 pub use stream::{Inbound, InboundEvent, MessageStream};
 pub use transport::handshake::HandshakeRefusal;
 

@@ -6,11 +6,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::serve::ListenerExt;
 use http::{HeaderValue, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use switchboard_protocol::Codec;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use crate::hub::Hub;
 use crate::policy::HandshakeRequest;
@@ -27,6 +26,11 @@ impl IntoResponse for HandshakeRefusal {
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        }
+        if self.code == "too_many_handshakes" {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -75,15 +79,21 @@ pub(crate) fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, Handsha
 }
 
 /// The checks every new link passes, on either transport: origin, the
-/// connection limit, authentication. Returns the admitted slot and the app
+/// client address's limits, the connection limit, authentication. Returns the admitted slot and the app
 /// data for a new session.
 pub(crate) async fn admit_link(
     hub: &Hub,
     parts: &http::request::Parts,
     query: &HandshakeQuery,
 ) -> Result<(crate::hub::ConnectionSlot, http::Extensions), HandshakeRefusal> {
-    check_origin(&parts.headers, &hub.inner.config.allowed_origins)?;
-    let slot = hub.admit().ok_or_else(|| {
+    let config = &hub.inner.config;
+    check_origin(
+        &parts.headers,
+        &config.allowed_origins,
+        config.public_origin.as_deref(),
+    )?;
+    let owner = crate::edge::admit_address(hub, parts)?;
+    let slot = hub.admit_for(owner).ok_or_else(|| {
         let message = if hub.is_shutting_down() {
             "the hub is shutting down"
         } else {
@@ -112,7 +122,12 @@ async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
         Ok(response) => response,
         Err(refusal) => {
             hub.inner.stats.handshake_refused();
-            if refusal.status != StatusCode::METHOD_NOT_ALLOWED {
+            // Refusals an attacker can cause at will (405, the per-address
+            // limits) are counted, not logged one by one.
+            if refusal.status != StatusCode::METHOD_NOT_ALLOWED
+                && refusal.status != StatusCode::TOO_MANY_REQUESTS
+                && refusal.code != "address_table_full"
+            {
                 tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
             }
             refusal.into_response()
@@ -207,29 +222,56 @@ impl Hub {
         };
         Router::new()
             .route(path, any(handshake))
-            .route(&poll_path, any(crate::transport::polling::handle))
+            .route(&poll_path, any(crate::edge::cors::handle_poll))
             .with_state(self.clone())
     }
 
     /// Serves the hub at `/` on `listener` until [`Hub::shutdown`] is
-    /// called and every connection is gone.
-    ///
-    /// Every accepted connection gets `TCP_NODELAY`: small frames go out at
-    /// once instead of waiting (up to ~40 ms) for the peer's delayed ACK.
-    /// When serving [`Hub::router`] yourself, do the same with
-    /// `axum::serve::ListenerExt::tap_io`.
+    /// called and every connection is gone: [`Hub::serve_router`] with
+    /// [`Hub::router`]`("/")`.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         let hub = self.clone();
-        axum::serve(listener.tap_io(set_nodelay), self.router("/"))
-            .with_graceful_shutdown(async move { hub.shutdown_started().await })
-            .await
+        self.serve_router(listener, self.router("/"), async move {
+            hub.shutdown_started().await;
+        })
+        .await
     }
-}
 
-/// Turns off Nagle's algorithm on an accepted connection; a failure only
-/// costs latency, so it is logged and the connection kept.
-fn set_nodelay(stream: &mut TcpStream) {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, "could not set TCP_NODELAY");
+    /// Serves `router` (which should hold [`Hub::router`]) on `listener`
+    /// until `shutdown` resolves, then stops accepting, lets every
+    /// connection finish the request it is serving and returns once they
+    /// are gone (upgraded WebSockets are the hub's: [`Hub::shutdown`]
+    /// closes them with `1001`).
+    ///
+    /// It is HTTP/1.1 with WebSocket upgrades, and what `axum::serve`
+    /// leaves out for a server on the internet:
+    /// - each request head must arrive within
+    ///   [`HubConfig::http_header_timeout`](crate::HubConfig::http_header_timeout),
+    ///   and a keep-alive connection waits at most
+    ///   [`HubConfig::http_idle_timeout`](crate::HubConfig::http_idle_timeout)
+    ///   for its next request;
+    /// - at most [`HubConfig::http_max_pending`](crate::HubConfig::http_max_pending)
+    ///   connections may be without a complete request head: a new one
+    ///   over it, or running out of file descriptors, closes the oldest of
+    ///   them, so that new clients are still served under a slowloris;
+    /// - a failed `accept` (out of descriptors) closes the oldest such
+    ///   connection and retries after 1 ms; with none to close it pauses,
+    ///   1 ms doubling up to 500 ms, instead of spinning;
+    /// - every request carries `axum::extract::ConnectInfo<SocketAddr>`,
+    ///   which the per-address limits need;
+    /// - every connection gets `TCP_NODELAY`: small frames go out at once
+    ///   instead of waiting (up to ~40 ms) for the peer's delayed ACK.
+    ///
+    /// Served another way (`axum::serve`), [`Hub::router`] works but has
+    /// none of these; without `ConnectInfo<SocketAddr>` in the request
+    /// extensions (`into_make_service_with_connect_info`), the
+    /// per-address limits do not apply.
+    pub async fn serve_router(
+        &self,
+        listener: TcpListener,
+        router: Router,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        crate::edge::serve::serve_router(self, listener, router, shutdown).await
     }
 }

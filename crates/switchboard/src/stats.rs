@@ -25,6 +25,99 @@ pub(crate) struct Counters {
     answers_shed: AtomicU64,
     pending_polls_refused: AtomicU64,
     pending_polls_expired: AtomicU64,
+    /// What the HTTP edge refused or closed (issue 15).
+    pub(crate) edge: EdgeCounters,
+}
+
+/// Live counters of the HTTP edge; one method per refusal.
+#[derive(Debug, Default)]
+pub(crate) struct EdgeCounters {
+    header_timeouts: AtomicU64,
+    body_timeouts: AtomicU64,
+    idle_closed: AtomicU64,
+    pending_evicted: AtomicU64,
+    accept_errors: AtomicU64,
+    address_connections_refused: AtomicU64,
+    address_handshakes_refused: AtomicU64,
+    address_table_full: AtomicU64,
+    cors_refused: AtomicU64,
+}
+
+impl EdgeCounters {
+    pub(crate) fn header_timeout(&self) {
+        self.header_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn body_timeout(&self) {
+        self.body_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn idle_closed(&self) {
+        self.idle_closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn pending_evicted(&self, n: u64) {
+        self.pending_evicted.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn address_refused(&self, refusal: crate::edge::AddressRefusal) {
+        use crate::edge::AddressRefusal as R;
+        let counter = match refusal {
+            R::TooManyConnections => &self.address_connections_refused,
+            R::TooManyHandshakes => &self.address_handshakes_refused,
+            R::TableFull => &self.address_table_full,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn cors_refused(&self) {
+        self.cors_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> EdgeCounts {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        EdgeCounts {
+            header_timeouts: load(&self.header_timeouts),
+            body_timeouts: load(&self.body_timeouts),
+            idle_closed: load(&self.idle_closed),
+            pending_evicted: load(&self.pending_evicted),
+            accept_errors: load(&self.accept_errors),
+            address_connections_refused: load(&self.address_connections_refused),
+            address_handshakes_refused: load(&self.address_handshakes_refused),
+            address_table_full: load(&self.address_table_full),
+            cors_refused: load(&self.cors_refused),
+        }
+    }
+}
+
+/// What the HTTP edge refused or closed, since start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct EdgeCounts {
+    /// Connections closed because their request head did not arrive within
+    /// the header timeout.
+    pub header_timeouts: u64,
+    /// Connections closed because a request body did not arrive within
+    /// the header timeout of its head.
+    pub body_timeouts: u64,
+    /// Keep-alive connections closed after the idle timeout.
+    pub idle_closed: u64,
+    /// Connections without a complete request head closed to make room
+    /// (over the pending cap, or out of file descriptors).
+    pub pending_evicted: u64,
+    /// Failed `accept` calls (e.g. out of file descriptors).
+    pub accept_errors: u64,
+    /// Handshakes refused `429` for a client address's connection limit.
+    pub address_connections_refused: u64,
+    /// Handshakes refused `429` for a client address's handshake rate.
+    pub address_handshakes_refused: u64,
+    /// Handshakes refused `503` because the address table was full.
+    pub address_table_full: u64,
+    /// Long-polling CORS preflights refused (origin not allowed).
+    pub cors_refused: u64,
 }
 
 fn error_index(code: ErrorCode) -> usize {
@@ -130,6 +223,7 @@ impl Counters {
                 pending_polls_refused: load(&self.pending_polls_refused),
                 pending_polls_expired: load(&self.pending_polls_expired),
             },
+            edge: self.edge.snapshot(),
         }
     }
 }
@@ -206,4 +300,6 @@ pub struct HubStats {
     pub errors: ErrorCounts,
     /// The resource bounds: what they hold and what they refused.
     pub resources: ResourceStats,
+    /// What the HTTP edge refused or closed.
+    pub edge: EdgeCounts,
 }

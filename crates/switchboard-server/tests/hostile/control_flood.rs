@@ -63,7 +63,7 @@ async fn control_floods_are_answered_or_shed_never_closed_with_4001() {
         pongs += round_pongs;
         target.assert_served().await;
     }
-    let shed = target.metric("switchboard_answers_shed_total").await;
+    let shed = target.metric_f64("switchboard_answers_shed_total").await;
     assert_eq!(
         shed as usize + pongs,
         11_000,
@@ -100,11 +100,11 @@ async fn control_floods_are_answered_or_shed_never_closed_with_4001() {
             }
         })
         .collect();
-    let shed_before = target.metric("switchboard_answers_shed_total").await;
+    let shed_before = target.metric_f64("switchboard_answers_shed_total").await;
     let seen = flood(&mut client, mixed, 6000).await;
     let answered = count(&seen, "$error") + count(&seen, "$pong");
     assert!(count(&seen, "$error") >= 1 && count(&seen, "$pong") >= 1);
-    let shed = target.metric("switchboard_answers_shed_total").await - shed_before;
+    let shed = target.metric_f64("switchboard_answers_shed_total").await - shed_before;
     assert_eq!(
         answered + shed as usize,
         2000,
@@ -113,7 +113,7 @@ async fn control_floods_are_answered_or_shed_never_closed_with_4001() {
 
     assert_eq!(
         target
-            .metric("switchboard_slow_consumer_closes_total")
+            .metric_f64("switchboard_slow_consumer_closes_total")
             .await,
         0.0,
         "no false 4001"

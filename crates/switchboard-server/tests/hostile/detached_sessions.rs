@@ -69,7 +69,7 @@ async fn resume_buffers_are_bounded_in_bytes() {
         victims.push(welcome);
     }
     eventually("two detached sessions", || async {
-        target.metric("switchboard_detached_sessions").await == 2.0
+        target.metric_f64("switchboard_detached_sessions").await == 2.0
     })
     .await;
     // A connected reader that reads everything, and the sender.
@@ -105,7 +105,7 @@ async fn resume_buffers_are_bounded_in_bytes() {
 
     // Each detached session holds at most 1 MiB of payload, plus its one
     // membership.
-    let held = target.metric("switchboard_detached_bytes").await;
+    let held = target.metric_f64("switchboard_detached_bytes").await;
     assert!(held <= 2.0 * (1024.0 * 1024.0 + 200.0), "held {held}");
     assert!(held >= 2.0 * (1024.0 * 1024.0 - 2.0 * MESSAGE_BYTES as f64));
     target.assert_growth_below(
@@ -196,17 +196,20 @@ async fn detached_sessions_are_bounded_in_number() {
         "every reset link seen and the oldest sessions ended",
         || async {
             target
-                .metric("switchboard_detached_sessions_evicted_total")
+                .metric_f64("switchboard_detached_sessions_evicted_total")
                 .await
                 >= (ROUNDS - 500) as f64
         },
     )
     .await;
-    assert_eq!(target.metric("switchboard_detached_sessions").await, 500.0);
+    assert_eq!(
+        target.metric_f64("switchboard_detached_sessions").await,
+        500.0
+    );
     // Sessions: the 500 detached ones (the probes' are gone).
-    assert!(target.metric("switchboard_sessions").await <= 502.0);
+    assert!(target.metric_f64("switchboard_sessions").await <= 502.0);
     // Each round's rooms are its own: rooms are memberships here.
-    let rooms = target.metric("switchboard_rooms").await;
+    let rooms = target.metric_f64("switchboard_rooms").await;
     assert!(rooms <= (500 * ROOMS_PER_ROUND + 2) as f64, "{rooms} rooms");
     target.assert_served().await;
     target.assert_growth_below("2,000 detached sessions with 50 rooms each", 32 * 1024);
@@ -220,19 +223,19 @@ async fn detached_sessions_are_bounded_in_bytes() {
     eventually(
         "every reset link seen and the oldest sessions ended",
         || async {
-            let detached = target.metric("switchboard_detached_sessions").await;
+            let detached = target.metric_f64("switchboard_detached_sessions").await;
             let evicted = target
-                .metric("switchboard_detached_sessions_evicted_total")
+                .metric_f64("switchboard_detached_sessions_evicted_total")
                 .await;
             detached + evicted >= ROUNDS as f64
         },
     )
     .await;
-    let held = target.metric("switchboard_detached_bytes").await;
+    let held = target.metric_f64("switchboard_detached_bytes").await;
     assert!(held <= 1024.0 * 1024.0, "{held} bytes held");
-    let detached = target.metric("switchboard_detached_sessions").await;
+    let detached = target.metric_f64("switchboard_detached_sessions").await;
     assert!((100.0..=160.0).contains(&detached), "{detached} detached");
-    let rooms = target.metric("switchboard_rooms").await;
+    let rooms = target.metric_f64("switchboard_rooms").await;
     assert!(
         rooms <= 160.0 * ROOMS_PER_ROUND as f64 + 2.0,
         "{rooms} rooms"

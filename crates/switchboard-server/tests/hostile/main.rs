@@ -18,6 +18,11 @@ mod detached_sessions;
 mod poll_flood;
 mod rooms_per_socket;
 mod wire_checks;
+// The HTTP edge (issue 15: attacks 5, 6, 10 and per-address limits).
+mod address_limits;
+mod cors;
+mod keyless_api;
+mod slowloris;
 
 /// The probe itself works against an unattacked server, and a server at
 /// rest does not grow.

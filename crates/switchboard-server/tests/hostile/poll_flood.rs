@@ -83,7 +83,7 @@ async fn pending_polls_hold_no_connection_slot() {
         }
     })
     .await;
-    assert_eq!(target.metric("switchboard_pending_polls").await, 300.0);
+    assert_eq!(target.metric_f64("switchboard_pending_polls").await, 300.0);
     // Every slot is still free for WebSocket clients: 298 of them connect
     // while the 300 pending links wait, and a normal client is served.
     let mut clients = Vec::new();
@@ -92,17 +92,17 @@ async fn pending_polls_hold_no_connection_slot() {
     }
     target.assert_served().await;
     // The gauge counts every live link, the pending ones too.
-    assert_eq!(target.metric("switchboard_connections").await, 598.0);
+    assert_eq!(target.metric_f64("switchboard_connections").await, 598.0);
     drop(clients);
     // No first GET within the pending timeout: the links count as dropped.
     eventually("the pending links to expire", || async {
         target
-            .metric("switchboard_pending_polls_expired_total")
+            .metric_f64("switchboard_pending_polls_expired_total")
             .await
             == 300.0
     })
     .await;
-    assert_eq!(target.metric("switchboard_pending_polls").await, 0.0);
+    assert_eq!(target.metric_f64("switchboard_pending_polls").await, 0.0);
     // A GET after that finds a session waiting for a resume, not a link.
     let (status, _) = attacker
         .request("GET", &format!("/ws/poll?sid={}", sessions[0]))
@@ -134,7 +134,7 @@ async fn pending_polls_are_bounded_and_the_first_get_takes_a_slot() {
     assert_eq!((opened.len(), refused), (100, 200));
     assert_eq!(
         target
-            .metric("switchboard_pending_polls_refused_total")
+            .metric_f64("switchboard_pending_polls_refused_total")
             .await,
         200.0
     );
@@ -147,7 +147,7 @@ async fn pending_polls_are_bounded_and_the_first_get_takes_a_slot() {
         async move { http(addr, "GET", &poll, &[], b"").await }
     });
     eventually("the first GET to take its slot", || async {
-        target.metric("switchboard_pending_polls").await == 99.0
+        target.metric_f64("switchboard_pending_polls").await == 99.0
     })
     .await;
     let one = Client::connect(target.addr, "/ws").await;

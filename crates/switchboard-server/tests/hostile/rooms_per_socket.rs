@@ -91,11 +91,11 @@ async fn a_socket_joins_at_most_max_rooms() {
     assert_eq!(reply["data"]["code"], "bad_message", "{reply}");
 
     let limited = target
-        .metric("switchboard_errors_sent_total{code=\"limit\"}")
+        .metric_f64("switchboard_errors_sent_total{code=\"limit\"}")
         .await;
     assert_eq!(limited as usize, JOINS - MAX_ROOMS);
     // The server's own probe rooms come and go; this socket holds 1,000.
-    assert!(target.metric("switchboard_rooms").await as usize <= MAX_ROOMS + 2);
+    assert!(target.metric_f64("switchboard_rooms").await as usize <= MAX_ROOMS + 2);
     target.assert_served().await;
     target.assert_growth_below("400,000 $join on one socket", 24 * 1024);
 }

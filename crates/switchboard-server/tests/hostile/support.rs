@@ -27,7 +27,48 @@ impl Target {
     pub async fn start(args: &[&str]) -> Self {
         let mut all = vec!["--listen", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let server = Binary::start(command(&all)).await;
+        Self::start_command(command(&all)).await
+    }
+
+    /// Starts the binary under `prlimit --nofile=N:N` (at most `nofile`
+    /// open descriptors), on a free loopback port with `args` added.
+    pub async fn start_with_nofile(nofile: u32, args: &[&str]) -> Self {
+        let mut all = vec!["--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let program = command(&[]).as_std().get_program().to_owned();
+        // `prlimit` execs the binary: the child's pid is the server's.
+        let mut limited = tokio::process::Command::new("prlimit");
+        limited
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(program)
+            .args(&all);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("SWITCHBOARD_") {
+                limited.env_remove(name);
+            }
+        }
+        limited
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        Self::start_command(limited).await
+    }
+
+    /// Starts `command` (the binary, listening on a free port).
+    pub async fn start_command(command: tokio::process::Command) -> Self {
+        let mut server = Binary::start(command).await;
+        // Keep reading what it logs: an attack makes it log, and a full
+        // pipe would stall the server on a write, not on the attack.
+        if let Some(stderr) = server.child.stderr.take() {
+            tokio::spawn(async move {
+                use tokio::io::AsyncBufReadExt;
+                let mut lines = tokio::io::BufReader::new(stderr).lines();
+                while let Ok(Some(_)) = lines.next_line().await {}
+            });
+        }
         let addr = server.addr;
         let mut target = Self {
             server,
@@ -47,6 +88,14 @@ impl Target {
         rss_kib(pid)
     }
 
+    /// The number of descriptors the process has open.
+    pub fn open_fds(&self) -> usize {
+        let pid = self.server.child.id().expect("the server is running");
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|dir| dir.count())
+            .unwrap_or_else(|e| panic!("reading /proc/{pid}/fd: {e}"))
+    }
+
     /// How much the process has grown since it started, KiB.
     pub fn growth_kib(&self) -> u64 {
         self.rss_kib().saturating_sub(self.rss_at_start_kib)
@@ -64,8 +113,14 @@ impl Target {
 
     /// The value of metric `name` (its full sample name, labels included:
     /// `switchboard_errors_sent_total{code="limit"}`) in `/metrics`.
-    pub async fn metric(&self, name: &str) -> f64 {
+    pub async fn metric(&self, name: &str) -> u64 {
         metric(self.addr, name).await
+    }
+
+    /// [`Target::metric`] as a float, for arithmetic on byte and session
+    /// bounds.
+    pub async fn metric_f64(&self, name: &str) -> f64 {
+        self.metric(name).await as f64
     }
 
     /// A normal client is served: it connects, joins a room, and a relay to
@@ -76,15 +131,16 @@ impl Target {
     }
 }
 
-/// The value of the sample `name` in the server's `/metrics`.
-pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
+/// The value of the sample `name` in the server's `/metrics` (every
+/// sample the server exposes is a whole number).
+pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
     let response = crate::common::get(addr, "/metrics").await;
     assert_eq!(response.status, 200, "{}", response.text());
     let text = response.text();
     text.lines()
         .find_map(|line| {
             let (sample, value) = line.rsplit_once(' ')?;
-            (sample == name).then(|| value.parse().expect("a number"))
+            (sample == name).then(|| value.parse().expect("a whole number"))
         })
         .unwrap_or_else(|| panic!("no sample {name} in /metrics:\n{text}"))
 }

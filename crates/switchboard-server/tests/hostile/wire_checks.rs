@@ -80,7 +80,7 @@ async fn a_poll_delete_of_a_websocket_session_is_a_plain_end() {
 async fn frames_of_the_wrong_type_are_bad_messages() {
     let target = Target::start(&[]).await;
     let bad_before = target
-        .metric("switchboard_errors_sent_total{code=\"bad_message\"}")
+        .metric_f64("switchboard_errors_sent_total{code=\"bad_message\"}")
         .await;
     // JSON codec, a binary frame holding valid JSON.
     let (mut ws, _) = connect(&target, "").await;
@@ -118,7 +118,7 @@ async fn frames_of_the_wrong_type_are_bad_messages() {
     );
 
     let bad = target
-        .metric("switchboard_errors_sent_total{code=\"bad_message\"}")
+        .metric_f64("switchboard_errors_sent_total{code=\"bad_message\"}")
         .await;
     assert_eq!(bad - bad_before, 2.0, "each counted as a bad message");
     target.assert_served().await;

@@ -168,42 +168,59 @@ fn same_authority(origin: &Authority, host_header: &str) -> bool {
     }
 }
 
+impl AllowedOrigins {
+    /// Whether a browser `origin` may connect to a server reached as
+    /// `host` (the request's `Host`), or, when `public_origin` is set
+    /// (see [`crate::HubConfig::public_origin`]), to that public origin:
+    /// same-host origins are compared with it instead of `host`.
+    pub fn allows(&self, origin: &str, host: Option<&str>, public_origin: Option<&str>) -> bool {
+        if *self == Self::Any {
+            return true;
+        }
+        let Some(parsed) = parse_origin(origin) else {
+            return false;
+        };
+        let same_host = match public_origin {
+            Some(public) => parse_origin(public).is_some_and(|p| p == parsed),
+            None => host.is_some_and(|h| same_authority(&parsed, h)),
+        };
+        same_host || self.listed(origin)
+    }
+
+    /// Whether `origin` is named by this policy itself (in its list, or
+    /// any origin): such an origin may also use long-polling across
+    /// origins (CORS).
+    pub fn listed(&self, origin: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::SameHost => false,
+            Self::List(list) => parse_origin(origin).is_some_and(|parsed| {
+                list.iter()
+                    .filter_map(|o| parse_origin(o))
+                    .any(|o| o == parsed)
+            }),
+        }
+    }
+}
+
 /// Applies the origin policy: `Ok` when the handshake may go on.
 pub(crate) fn check_origin(
     headers: &HeaderMap,
     allowed: &AllowedOrigins,
+    public_origin: Option<&str>,
 ) -> Result<(), HandshakeRefusal> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    if *allowed == AllowedOrigins::Any {
-        return Ok(());
-    }
-    let refused = || {
-        HandshakeRefusal::new(
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match origin.to_str() {
+        Ok(text) if allowed.allows(text, host, public_origin) => Ok(()),
+        _ => Err(HandshakeRefusal::new(
             StatusCode::FORBIDDEN,
             "origin_refused",
             format!("origin {origin:?} is not allowed"),
-        )
-    };
-    let parsed = origin
-        .to_str()
-        .ok()
-        .and_then(parse_origin)
-        .ok_or_else(refused)?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    if host.is_some_and(|h| same_authority(&parsed, h)) {
-        return Ok(());
+        )),
     }
-    if let AllowedOrigins::List(list) = allowed
-        && list
-            .iter()
-            .filter_map(|o| parse_origin(o))
-            .any(|o| o == parsed)
-    {
-        return Ok(());
-    }
-    Err(refused())
 }
 
 #[cfg(test)]
@@ -217,6 +234,29 @@ mod tests {
             h.insert(header::ORIGIN, o.parse().unwrap());
         }
         h
+    }
+
+    fn check_origin(headers: &HeaderMap, allowed: &AllowedOrigins) -> Result<(), HandshakeRefusal> {
+        super::check_origin(headers, allowed, None)
+    }
+
+    #[test]
+    fn a_public_origin_replaces_the_host_in_the_same_host_rule() {
+        let same = AllowedOrigins::SameHost;
+        let public = Some("https://chat.example.com");
+        let rebinding = headers(Some("http://evil.example:8080"), "evil.example:8080");
+        assert!(super::check_origin(&rebinding, &same, None).is_ok());
+        assert!(super::check_origin(&rebinding, &same, public).is_err());
+        let good = headers(Some("https://chat.example.com"), "internal:8080");
+        assert!(super::check_origin(&good, &same, public).is_ok());
+        let list = AllowedOrigins::List(vec!["https://app.example".into()]);
+        let listed = headers(Some("https://app.example"), "x");
+        assert!(super::check_origin(&listed, &list, public).is_ok());
+        assert!(super::check_origin(&rebinding, &list, public).is_err());
+        assert!(list.listed("https://app.example:443"));
+        assert!(!list.listed("https://chat.example.com"));
+        assert!(!same.listed("https://chat.example.com"));
+        assert!(AllowedOrigins::Any.listed("null"));
     }
 
     #[test]

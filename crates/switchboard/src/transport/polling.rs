@@ -29,7 +29,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::connection::{InboundChecks, handle_messages};
 use crate::error::DisconnectReason;
-use crate::hub::{ConnectionSlot, Hub, HubInner};
+use crate::hub::{ConnectionSlot, Hub, HubInner, SlotOwner};
 use crate::send_queue::Outgoing;
 use crate::service::{HandshakeQuery, admit_link, parse_query};
 use crate::socket::SocketShared;
@@ -49,8 +49,10 @@ pub(crate) struct PollLink {
 }
 
 enum Admission {
-    /// Opened, no `GET` yet.
-    Pending(#[allow(dead_code)] PendingPoll),
+    /// Opened, no `GET` yet: a pending place, and the client address's
+    /// share (its live links count under the per-address limit), with
+    /// which the first `GET` takes its slot.
+    Pending(#[allow(dead_code)] PendingPoll, Arc<SlotOwner>),
     /// A place under the connection limit.
     Admitted(#[allow(dead_code)] ConnectionSlot),
 }
@@ -91,7 +93,7 @@ impl PollLink {
         let config = &hub.inner.config;
         let heartbeat = config.ping_interval + config.ping_timeout;
         match self.admission {
-            Admission::Pending(_) => config.pending_poll_timeout.min(heartbeat),
+            Admission::Pending(..) => config.pending_poll_timeout.min(heartbeat),
             Admission::Admitted(_) => heartbeat,
         }
     }
@@ -225,8 +227,8 @@ async fn open(
         }
     };
     // The open passed the connection limit; the slot itself is taken at
-    // the first `GET`.
-    drop(slot);
+    // the first `GET`, for the same client address.
+    let owner = slot.into_owner();
     let attached = hub.attach_link(
         query.codec,
         extensions,
@@ -239,7 +241,7 @@ async fn open(
         get_held: false,
         last_alive: Instant::now(),
         checks: InboundChecks::new(&hub.inner.config),
-        admission: Admission::Pending(pending),
+        admission: Admission::Pending(pending, owner),
     });
     let drained = session.queue.try_drain(link);
     hub.inner
@@ -277,7 +279,7 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
                     Some(poll) if poll.link == link => (
                         !poll.get_held
                             && Instant::now() >= poll.last_alive + poll.silence_allowed(&hub),
-                        matches!(poll.admission, Admission::Pending(_)),
+                        matches!(poll.admission, Admission::Pending(..)),
                     ),
                     _ => (true, false),
                 };
@@ -379,7 +381,7 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         // The first `GET` takes the link's slot under the connection limit.
         let admitted = match state.admission {
             Admission::Admitted(_) => true,
-            Admission::Pending(_) => match hub.admit() {
+            Admission::Pending(_, ref owner) => match hub.admit_for(owner.clone()) {
                 Some(slot) => {
                     state.admission = Admission::Admitted(slot);
                     true

@@ -1,0 +1,308 @@
+//! The accept loop: HTTP/1.1 over hyper with the edge's timeouts, the cap
+//! on connections still sending their request (head or body), WebSocket
+//! upgrades, `ConnectInfo`, `TCP_NODELAY`, and graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use parking_lot::Mutex;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::{Instant, sleep, sleep_until};
+use tower::Service as _;
+
+use crate::edge::body::EdgeBody;
+use crate::edge::pending::{PendingConnections, PendingEntry};
+use crate::hub::Hub;
+
+/// How often failed `accept` calls may be logged.
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The first and the longest pause after a failed `accept`.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(500));
+
+/// Serves `router` on `listener` until `shutdown` resolves; then stops
+/// accepting, lets each connection finish the request it is serving and
+/// returns once every connection not upgraded is gone.
+pub(crate) async fn serve_router(
+    hub: &Hub,
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let pending = Arc::new(PendingConnections::new(hub.inner.config.http_max_pending));
+    let (closing_tx, closing_rx) = watch::channel(false);
+    // Each connection task holds a sender: `recv` ends when all are gone.
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let mut backoff = ACCEPT_BACKOFF.0;
+    // Failed accepts are logged at most once per ACCEPT_LOG_EVERY, with
+    // their count: an attacker must not turn them into a flood of lines.
+    let mut failures = 0u64;
+    let mut logged: Option<Instant> = None;
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff = ACCEPT_BACKOFF.0;
+                accepted
+            }
+            // The peer gave up before we took it: nothing to wait for.
+            Err(error) if is_connection_error(&error) => continue,
+            Err(error) => {
+                hub.inner.stats.edge.accept_error();
+                failures += 1;
+                if logged.is_none_or(|at| at.elapsed() >= ACCEPT_LOG_EVERY) {
+                    tracing::warn!(
+                        %error,
+                        failures,
+                        "accept failed: closing the oldest connections without a request, pausing"
+                    );
+                    logged = Some(Instant::now());
+                    failures = 0;
+                }
+                // Out of descriptors (or memory): free one by closing the
+                // oldest connection still sending its request and try again
+                // as soon as it is gone; with none to close, pause longer
+                // each time instead of spinning.
+                let pause = if pending.evict_oldest() {
+                    hub.inner.stats.edge.pending_evicted(1);
+                    ACCEPT_BACKOFF.0
+                } else {
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
+                    pause
+                };
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = sleep(pause) => {}
+                }
+                continue;
+            }
+        };
+        let (entry, evicted) = pending.insert();
+        if evicted > 0 {
+            hub.inner.stats.edge.pending_evicted(evicted as u64);
+        }
+        let connection = Connection {
+            hub: hub.clone(),
+            router: router.clone(),
+            peer,
+            pending: pending.clone(),
+            entry,
+        };
+        tokio::spawn(connection.run(stream, closing_rx.clone(), alive_tx.clone()));
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    drop(alive_tx);
+    let _ = alive_rx.recv().await;
+    Ok(())
+}
+
+/// Errors of one incoming connection, not of the listener.
+fn is_connection_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        error.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
+}
+
+/// One accepted connection and what it shares with the accept loop.
+struct Connection {
+    hub: Hub,
+    router: Router,
+    peer: SocketAddr,
+    pending: Arc<PendingConnections>,
+    entry: Arc<PendingEntry>,
+}
+
+impl Connection {
+    async fn run(
+        self,
+        stream: TcpStream,
+        mut closing: watch::Receiver<bool>,
+        _alive: mpsc::Sender<()>,
+    ) {
+        if let Err(error) = stream.set_nodelay(true) {
+            // Only latency is lost: small frames wait for delayed ACKs.
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+        let config = &self.hub.inner.config;
+        let idle_timeout = config.http_idle_timeout;
+        let activity = Arc::new(Activity::default());
+        let service = ConnectionService {
+            body_timeout: config.http_header_timeout,
+            stats: self.hub.inner.stats.clone(),
+            router: self.router.clone(),
+            peer: self.peer,
+            pending: self.pending.clone(),
+            entry: self.entry.clone(),
+            activity: activity.clone(),
+        };
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new());
+        builder.header_read_timeout(
+            (!config.http_header_timeout.is_zero()).then_some(config.http_header_timeout),
+        );
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        tokio::pin!(conn);
+        let idle = activity.idle_for(idle_timeout);
+        tokio::pin!(idle);
+        let mut shutting = false;
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(error) = result {
+                        if error.is_timeout() {
+                            self.hub.inner.stats.edge.header_timeout();
+                        }
+                        tracing::debug!(peer = %self.peer, %error, "HTTP connection ended");
+                    }
+                    break;
+                }
+                () = self.entry.evicted() => {
+                    // Counted by whoever evicted it.
+                    tracing::debug!(peer = %self.peer, "closed: its request was too slow, or made room for others");
+                    break;
+                }
+                () = &mut idle, if !shutting && !idle_timeout.is_zero() => {
+                    self.hub.inner.stats.edge.idle_closed();
+                    conn.as_mut().graceful_shutdown();
+                    shutting = true;
+                }
+                _ = closing.wait_for(|closing| *closing), if !shutting => {
+                    // Without a complete request there is nothing to finish.
+                    if !self.entry.is_settled() {
+                        break;
+                    }
+                    conn.as_mut().graceful_shutdown();
+                    shutting = true;
+                }
+            }
+        }
+        self.pending.settle(&self.entry);
+    }
+}
+
+/// Whether a connection is serving a request, and since when it has not.
+#[derive(Default)]
+struct Activity {
+    in_flight: AtomicUsize,
+    /// When the last answer was produced; `None` before the first.
+    answered: Mutex<Option<Instant>>,
+    changed: Notify,
+}
+
+impl Activity {
+    fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_one();
+    }
+
+    fn finished(&self) {
+        *self.answered.lock() = Some(Instant::now());
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.changed.notify_one();
+    }
+
+    /// Resolves once the connection has answered at least once and has
+    /// had no request for `timeout` since its last answer. (Before the
+    /// first request the header timeout applies.)
+    async fn idle_for(&self, timeout: Duration) {
+        loop {
+            let changed = self.changed.notified();
+            let since = *self.answered.lock();
+            match since {
+                Some(since) if self.in_flight.load(Ordering::Acquire) == 0 => {
+                    tokio::select! {
+                        () = sleep_until(since + timeout) => {
+                            if self.in_flight.load(Ordering::Acquire) == 0
+                                && *self.answered.lock() == Some(since)
+                            {
+                                return;
+                            }
+                        }
+                        () = changed => {}
+                    }
+                }
+                _ => changed.await,
+            }
+        }
+    }
+}
+
+/// The hyper service of one connection: watches the body (the connection
+/// is pending until it has ended), adds `ConnectInfo`, calls the router.
+#[derive(Clone)]
+struct ConnectionService {
+    body_timeout: Duration,
+    stats: Arc<crate::stats::Counters>,
+    router: Router,
+    peer: SocketAddr,
+    pending: Arc<PendingConnections>,
+    entry: Arc<PendingEntry>,
+    activity: Arc<Activity>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnectionService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let deadline = (!self.body_timeout.is_zero()).then(|| Instant::now() + self.body_timeout);
+        let mut request = request
+            .map(|body| EdgeBody::new(body, &self.pending, &self.entry, deadline, &self.stats));
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        self.activity.started();
+        let mut router = self.router.clone();
+        Answer {
+            inner: Box::pin(router.call(request)),
+            _guard: InFlight(self.activity.clone()),
+        }
+    }
+}
+
+/// A request being answered; counted in flight until dropped.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.finished();
+    }
+}
+
+type RouterFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+/// The router's answer to one request.
+struct Answer {
+    inner: RouterFuture,
+    _guard: InFlight,
+}
+
+impl Future for Answer {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
