@@ -27,10 +27,11 @@
 //!         })
 //!         .build();
 //!
-//!     // Mount it in your own axum app...
+//!     // Mount it in your own axum app, served with the hub's HTTP timeouts
+//!     // and per-address limits (`axum::serve` works too, without them)...
 //!     let app = axum::Router::new().merge(hub.router("/ws"));
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//!     axum::serve(listener, app).await
+//!     hub.serve_router(listener, app, std::future::pending()).await
 //!     // ...or run it alone: `hub.serve(listener).await`.
 //! }
 //! ```

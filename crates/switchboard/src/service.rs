@@ -122,14 +122,10 @@ async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
         Ok(response) => response,
         Err(refusal) => {
             hub.inner.stats.handshake_refused();
-            // Refusals an attacker can cause at will (405, the per-address
-            // limits) are counted, not logged one by one.
-            if refusal.status != StatusCode::METHOD_NOT_ALLOWED
-                && refusal.status != StatusCode::TOO_MANY_REQUESTS
-                && refusal.code != "address_table_full"
-            {
-                tracing::warn!(status = %refusal.status, reason = %refusal.message, "handshake refused");
-            }
+            // Counted (`handshakes_refused`), logged at debug only: an
+            // attacker can cause refusals at will, and must not be able to
+            // flood the log with them.
+            tracing::debug!(status = %refusal.status, reason = %refusal.message, "handshake refused");
             refusal.into_response()
         }
     }

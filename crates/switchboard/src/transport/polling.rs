@@ -216,7 +216,7 @@ async fn open(
     let Some(pending) = PendingPoll::take(&hub) else {
         hub.inner.stats.handshake_refused();
         hub.inner.stats.pending_poll_refused();
-        tracing::warn!("long-polling open refused: too many links wait for their first GET");
+        tracing::debug!("long-polling open refused: too many links wait for their first GET");
         return unavailable("too many long-polling sessions wait for their first GET");
     };
     let (slot, extensions) = match admit_link(&hub, parts, query).await {
