@@ -1,7 +1,7 @@
 //! What every attack test needs: a server process to attack, its memory,
 //! and a normal client's round trip to prove it is still served.
 
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
