@@ -457,11 +457,12 @@ mod tests {
                 "depth limit exceeded".into()
             ))
         );
-        // JSON's limit (serde_json's 128) holds on the same stack.
+        // serde_json skips an unknown field's value without recursing: any
+        // depth fits the same stack, and is accepted as before.
         let deep_json = format!(
             r#"{{"resume":"x","last":1,"j":{}{}}}"#,
-            "[".repeat(1_000),
-            "]".repeat(1_000)
+            "[".repeat(10_000),
+            "]".repeat(10_000)
         );
         let json = std::thread::Builder::new()
             .stack_size(2 << 20)
@@ -469,6 +470,6 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
-        assert!(matches!(json, Err(HandshakeError::InvalidOpenBody(_))));
+        assert!(matches!(json, Ok(Some(_))), "{json:?}");
     }
 }
