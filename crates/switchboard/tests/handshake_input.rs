@@ -104,8 +104,14 @@ async fn a_deeply_nested_msgpack_open_body_is_refused_and_the_hub_serves_on() {
 async fn a_malformed_query_says_what_is_wrong() {
     let server = TestServer::start(Hub::builder()).await;
     let cases = [
-        ("codec=xml", "unknown codec `xml` (expected `json` or `msgpack`)"),
-        ("last=-1", "`last` must be a non-negative integer, not \"-1\""),
+        (
+            "codec=xml",
+            "unknown codec `xml` (expected `json` or `msgpack`)",
+        ),
+        (
+            "last=-1",
+            "`last` must be a non-negative integer, not \"-1\"",
+        ),
     ];
     for (query, says) in cases {
         let path = format!("/ws/poll?{query}");
