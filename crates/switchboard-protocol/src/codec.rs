@@ -103,7 +103,9 @@ impl Codec {
         }
     }
 
-    fn encode_value<T: serde::Serialize + ?Sized>(self, value: &T) -> Option<Bytes> {
+    /// `value` in this codec (MessagePack: a map with named keys), or
+    /// `None` should the encoder refuse it.
+    pub(crate) fn encode_value<T: serde::Serialize + ?Sized>(self, value: &T) -> Option<Bytes> {
         let bytes = match self {
             Codec::Json => serde_json::to_vec(value).ok()?,
             Codec::MsgPack => rmp_serde::to_vec_named(value).ok()?,

@@ -1,7 +1,8 @@
 //! The Switchboard wire protocol (see `PROTOCOL.md`): the [`Message`]
 //! envelope, the JSON and MessagePack [`Codec`]s with batch decoding, the
-//! checks a client's message must pass ([`ClientMessage`]), and the error
-//! and close codes. Pure: no I/O, no async runtime.
+//! checks a client's message must pass ([`ClientMessage`]), the handshake's
+//! query and long-polling open body ([`HandshakeQuery`], [`parse_open_body`]),
+//! and the error and close codes. Pure: no I/O, no async runtime.
 //!
 //! ```
 //! use serde_json::json;
@@ -41,6 +42,7 @@ mod client;
 mod codec;
 mod codes;
 mod error;
+mod handshake;
 mod json;
 mod message;
 mod msgpack;
@@ -51,5 +53,8 @@ pub use client::{ClientMessage, MAX_NAME_LEN};
 pub use codec::{Codec, encode_raw_batch};
 pub use codes::{CloseCode, ErrorCode, UnknownErrorCode};
 pub use error::ProtocolError;
+pub use handshake::{
+    HandshakeError, HandshakeQuery, MAX_SESSION_TOKEN_LEN, ResumeRequest, parse_open_body,
+};
 pub use message::{ErrorBody, Message};
 pub use welcome::Welcome;

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http::{HeaderValue, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use switchboard_protocol::Codec;
 use tokio::net::TcpListener;
 
 use crate::hub::Hub;
@@ -36,46 +35,16 @@ impl IntoResponse for HandshakeRefusal {
     }
 }
 
-/// The query parameters of a handshake (PROTOCOL.md section 1).
-#[derive(Debug, Default)]
-pub(crate) struct HandshakeQuery {
-    pub(crate) codec: Codec,
-    pub(crate) token: Option<String>,
-    pub(crate) resume: Option<String>,
-    pub(crate) last: Option<u64>,
-    pub(crate) sid: Option<String>,
-}
+/// The query parameters of a handshake (PROTOCOL.md section 1), parsed in
+/// the protocol crate.
+pub(crate) use switchboard_protocol::HandshakeQuery;
 
-impl HandshakeQuery {
-    /// The session to resume and the client's count, when both are given.
-    pub(crate) fn resume(&self) -> Option<(&str, u64)> {
-        Some((self.resume.as_deref()?, self.last?))
-    }
-}
-
+/// The handshake's query (`None`: there is none); a malformed one is
+/// refused `400`.
 pub(crate) fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, HandshakeRefusal> {
-    let bad =
-        |message: String| HandshakeRefusal::new(StatusCode::BAD_REQUEST, "bad_request", message);
-    let mut parsed = HandshakeQuery::default();
-    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        match &*key {
-            "codec" => {
-                parsed.codec = Codec::from_query_value(&value).map_err(|e| bad(e.to_string()))?;
-            }
-            "token" => parsed.token = Some(value.into_owned()),
-            "resume" => parsed.resume = Some(value.into_owned()),
-            "sid" => parsed.sid = Some(value.into_owned()),
-            "last" => {
-                parsed.last = Some(value.parse().map_err(|_| {
-                    bad(format!(
-                        "`last` must be a non-negative integer, not {value:?}"
-                    ))
-                })?);
-            }
-            _ => {}
-        }
-    }
-    Ok(parsed)
+    HandshakeQuery::parse(query.unwrap_or("")).map_err(|error| {
+        HandshakeRefusal::new(StatusCode::BAD_REQUEST, "bad_request", error.to_string())
+    })
 }
 
 /// The checks every new link passes, on either transport: origin, the

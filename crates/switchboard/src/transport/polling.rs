@@ -23,8 +23,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
-use serde::Deserialize;
-use switchboard_protocol::{CloseCode, Codec, encode_raw_batch};
+use switchboard_protocol::{CloseCode, Codec, ResumeRequest, encode_raw_batch, parse_open_body};
 use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::connection::{InboundChecks, handle_messages};
@@ -172,23 +171,10 @@ fn batch_response(codec: Codec, frames: VecDeque<Outgoing>) -> Response {
     response
 }
 
-#[derive(Deserialize)]
-struct ResumeBody {
-    resume: String,
-    last: u64,
-}
-
-fn parse_resume(codec: Codec, body: &[u8]) -> Result<Option<ResumeBody>, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let parsed = match codec {
-        Codec::Json => serde_json::from_slice::<ResumeBody>(body).map_err(|e| e.to_string()),
-        Codec::MsgPack => rmp_serde::from_slice::<ResumeBody>(body).map_err(|e| e.to_string()),
-    };
-    parsed
-        .map(Some)
-        .map_err(|e| format!("the body must be empty or {{\"resume\": token, \"last\": n}}: {e}"))
+/// The open body: empty for a new session, or the session to resume; a
+/// malformed one is the message of a `400`.
+fn parse_resume(codec: Codec, body: &[u8]) -> Result<Option<ResumeRequest>, String> {
+    parse_open_body(codec, body).map_err(|error| error.to_string())
 }
 
 /// `POST P/poll`: a new session, or a resume, over long-polling.
