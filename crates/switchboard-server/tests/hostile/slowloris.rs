@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::{get, within};
-use crate::support::Target;
+use crate::support::{Target, eventually};
 
 /// The attack's size: the 1,000 connections.
 const ATTACKERS: usize = 1000;
@@ -100,13 +100,15 @@ async fn a_slowloris_over_the_pending_cap_closes_the_oldest_first() {
     // /healthz and a normal client each make room for themselves.
     assert_eq!(get(target.addr, "/healthz").await.text(), "ok");
     target.assert_served().await;
-    let evicted = target
-        .metric("switchboard_http_pending_evicted_total")
-        .await;
-    assert!(
-        evicted >= (ATTACKERS - 200) as u64,
-        "{evicted} connections evicted over the cap of 200"
-    );
+    // The kernel completes connections before the server accepts them:
+    // the last of the attack may still wait in the listen backlog.
+    eventually("800 connections evicted over the cap of 200", || async {
+        target
+            .metric("switchboard_http_pending_evicted_total")
+            .await
+            >= (ATTACKERS - 200) as u64
+    })
+    .await;
     // The oldest attackers are the ones closed.
     let oldest = attackers.into_iter().next().unwrap();
     within("the oldest attacker's close", closed_by_server(oldest)).await;
