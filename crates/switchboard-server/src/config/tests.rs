@@ -1,0 +1,321 @@
+//! Tests of the server's settings: every option from every source.
+
+use super::*;
+
+fn raw(pairs: &[(OptionName, &[&str], Source)]) -> RawOptions {
+    let mut raw = RawOptions::default();
+    for (option, values, source) in pairs {
+        raw.set(
+            option,
+            values.iter().map(|v| v.to_string()).collect(),
+            source.clone(),
+        );
+    }
+    raw
+}
+
+#[test]
+fn defaults() {
+    let c = Config::resolve(&RawOptions::default()).unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.path, "/ws");
+    assert_eq!(c.api_key, None);
+    assert_eq!(c.allowed_origins, AllowedOrigins::SameHost);
+    assert!(c.rooms.allows("anything"));
+    assert_eq!(c.max_connections, 100_000);
+    assert_eq!(c.max_message_size, 65536);
+    assert_eq!(c.ping_interval, Duration::from_secs(25));
+    assert_eq!(c.ping_timeout, Duration::from_secs(20));
+    assert!(c.compression);
+    assert_eq!(c.log_level, None);
+    assert_eq!(c.resume_buffer_bytes, 1 << 20);
+    assert_eq!(c.max_detached_sessions, 10_000);
+    assert_eq!(c.detached_budget, 128 << 20);
+    assert_eq!(c.max_rooms_per_socket, 1000);
+    assert_eq!(c.max_pending_polls, 1000);
+    assert_eq!(c.pending_poll_timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn resource_bounds_parse() {
+    let c = Config::resolve(&raw(&[
+        (RESUME_BUFFER_BYTES, &["64KiB"], Source::Flag),
+        (MAX_DETACHED_SESSIONS, &["50"], Source::Env),
+        (DETACHED_BUDGET, &["1MiB"], Source::Flag),
+        (MAX_ROOMS_PER_SOCKET, &["10"], Source::Flag),
+        (MAX_PENDING_POLLS, &["7"], Source::Flag),
+        (PENDING_POLL_TIMEOUT, &["2s"], Source::Flag),
+    ]))
+    .unwrap();
+    assert_eq!(c.resume_buffer_bytes, 64 << 10);
+    assert_eq!(c.max_detached_sessions, 50);
+    assert_eq!(c.detached_budget, 1 << 20);
+    assert_eq!(c.max_rooms_per_socket, 10);
+    assert_eq!(c.max_pending_polls, 7);
+    assert_eq!(c.pending_poll_timeout, Duration::from_secs(2));
+    for (option, bad) in [
+        (RESUME_BUFFER_BYTES, "0"),
+        (MAX_DETACHED_SESSIONS, "0"),
+        (DETACHED_BUDGET, "lots"),
+        (MAX_ROOMS_PER_SOCKET, "-1"),
+        (MAX_PENDING_POLLS, "0"),
+        (PENDING_POLL_TIMEOUT, "0s"),
+    ] {
+        let e = Config::resolve(&raw(&[(option, &[bad], Source::Flag)])).unwrap_err();
+        assert!(e.to_string().contains(&option.flag()), "{e}");
+    }
+}
+
+#[test]
+fn cluster_options() {
+    let c = Config::resolve(&RawOptions::default()).unwrap();
+    assert_eq!(c.cluster, None);
+    assert_eq!(c.cluster_prefix, "switchboard");
+    assert_eq!(c.cluster_timeout, Duration::from_secs(1));
+    let c = Config::resolve(&raw(&[
+        (REDIS, &["redis://127.0.0.1:6380/2"], Source::Flag),
+        (CLUSTER_PREFIX, &["chat-eu_1"], Source::Env),
+        (CLUSTER_TIMEOUT, &["250ms"], Source::Flag),
+    ]))
+    .unwrap();
+    assert_eq!(
+        c.cluster,
+        Some(ClusterBackend::Redis("redis://127.0.0.1:6380/2".into()))
+    );
+    assert_eq!(c.cluster_prefix, "chat-eu_1");
+    assert_eq!(c.cluster_timeout, Duration::from_millis(250));
+    let c = Config::resolve(&raw(&[(
+        NATS,
+        &["nats://a:4222,nats://b:4222"],
+        Source::Flag,
+    )]))
+    .unwrap();
+    assert_eq!(
+        c.cluster,
+        Some(ClusterBackend::Nats("nats://a:4222,nats://b:4222".into()))
+    );
+    let error = |pairs: &[(OptionName, &[&str], Source)]| {
+        Config::resolve(&raw(pairs)).unwrap_err().to_string()
+    };
+    assert!(
+        error(&[
+            (REDIS, &["redis://a:1"], Source::Flag),
+            (NATS, &["nats://b:2"], Source::Flag)
+        ])
+        .contains("both set")
+    );
+    assert!(error(&[(REDIS, &["nats://a:1"], Source::Flag)]).contains("redis://127.0.0.1:PORT"));
+    assert!(error(&[(NATS, &["localhost:4222"], Source::Env)]).contains("SWITCHBOARD_NATS"));
+    assert!(error(&[(CLUSTER_PREFIX, &["a.b"], Source::Flag)]).contains("letters, digits"));
+    assert!(error(&[(CLUSTER_TIMEOUT, &["0s"], Source::Flag)]).contains("--cluster-timeout"));
+    assert!(error(&[(BROADCAST_COALESCE, &["2s"], Source::Flag)]).contains("at most 1000ms"));
+}
+
+#[test]
+fn every_option_parses() {
+    let c = Config::resolve(&raw(&[
+        (LISTEN, &["0.0.0.0:9000"], Source::Flag),
+        (PATH, &["/hub"], Source::Flag),
+        (API_KEY, &["s3cret"], Source::Flag),
+        (
+            ALLOW_ORIGIN,
+            &["https://a.example", "http://localhost:3000"],
+            Source::Flag,
+        ),
+        (ROOMS, &["lobby", "team-*"], Source::Flag),
+        (MAX_CONNECTIONS, &["10"], Source::Flag),
+        (MAX_MESSAGE_SIZE, &["1MiB"], Source::Flag),
+        (PING_INTERVAL, &["500ms"], Source::Flag),
+        (PING_TIMEOUT, &["2m"], Source::Flag),
+        (COMPRESSION, &["false"], Source::Flag),
+        (BROADCAST_COALESCE, &["10ms"], Source::Flag),
+        (LOG_LEVEL, &["switchboard=debug,warn"], Source::Flag),
+    ]))
+    .unwrap();
+    assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+    assert_eq!(c.path, "/hub");
+    assert_eq!(c.api_key.as_deref(), Some("s3cret"));
+    assert_eq!(
+        c.allowed_origins,
+        AllowedOrigins::List(vec![
+            "https://a.example".into(),
+            "http://localhost:3000".into()
+        ])
+    );
+    assert!(c.rooms.allows("team-a") && c.rooms.allows("lobby") && !c.rooms.allows("x"));
+    assert_eq!(c.max_connections, 10);
+    assert_eq!(c.max_message_size, 1 << 20);
+    assert_eq!(c.ping_interval, Duration::from_millis(500));
+    assert_eq!(c.ping_timeout, Duration::from_secs(120));
+    assert!(!c.compression);
+    assert_eq!(c.broadcast_coalesce, Duration::from_millis(10));
+    assert_eq!(c.log_level.as_deref(), Some("switchboard=debug,warn"));
+}
+
+#[test]
+fn star_origin_means_any() {
+    let c = Config::resolve(&raw(&[(
+        ALLOW_ORIGIN,
+        &["https://a.example", "*"],
+        Source::Env,
+    )]))
+    .unwrap();
+    assert_eq!(c.allowed_origins, AllowedOrigins::Any);
+}
+
+#[test]
+fn errors_name_the_option_and_its_source() {
+    let e = Config::resolve(&raw(&[(MAX_CONNECTIONS, &["lots"], Source::Flag)])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value \"lots\" for --max-connections: expected a whole number greater than 0"
+    );
+    let e = Config::resolve(&raw(&[(PING_INTERVAL, &["25"], Source::Env)])).unwrap_err();
+    assert!(e.to_string().starts_with(
+        "invalid value \"25\" for --ping-interval (from environment variable SWITCHBOARD_PING_INTERVAL)"
+    ));
+    let file = Source::File(PathBuf::from("/etc/sb.toml"));
+    let e = Config::resolve(&raw(&[(COMPRESSION, &["maybe"], file)])).unwrap_err();
+    assert!(e.to_string().contains(
+        "for --compression (from key `compression` in /etc/sb.toml): expected true or false"
+    ));
+}
+
+#[test]
+fn bad_values_per_option() {
+    let bad: &[(OptionName, &str)] = &[
+        (LISTEN, "localhost"),
+        (LISTEN, "127.0.0.1:99999"),
+        (PATH, "ws"),
+        (PATH, "/"),
+        (PATH, "/api/ws"),
+        (PATH, "/healthz"),
+        (PATH, "/{x}"),
+        (API_KEY, ""),
+        (API_KEY, "has space"),
+        (ALLOW_ORIGIN, "example.com"),
+        (ALLOW_ORIGIN, "https://example.com/"),
+        (ROOMS, ""),
+        (MAX_CONNECTIONS, "0"),
+        (MAX_CONNECTIONS, "-3"),
+        (MAX_MESSAGE_SIZE, "0"),
+        (MAX_MESSAGE_SIZE, "64 parsecs"),
+        (PING_INTERVAL, "0s"),
+        (PING_TIMEOUT, "soon"),
+        (COMPRESSION, "2"),
+        (LOG_LEVEL, "loud=[[["),
+    ];
+    for (option, value) in bad {
+        let e = Config::resolve(&raw(&[(*option, &[value], Source::Flag)]))
+            .expect_err(&format!("{} {value:?} should be refused", option.flag()));
+        assert!(e.to_string().contains(&option.flag()), "{e}");
+    }
+}
+
+#[test]
+fn toml_files() {
+    let path = Path::new("sb.toml");
+    let file = RawOptions::from_toml(
+        r#"
+        listen = "127.0.0.1:0"
+        rooms = ["a", "b-*"]
+        allow_origin = "*"
+        max_connections = 7
+        max_message_size = "2KiB"
+        compression = false
+        "#,
+        path,
+    )
+    .unwrap();
+    let c = Config::resolve(&file).unwrap();
+    assert_eq!(c.listen.port(), 0);
+    assert!(c.rooms.allows("b-1") && !c.rooms.allows("c"));
+    assert_eq!(c.allowed_origins, AllowedOrigins::Any);
+    assert_eq!(c.max_connections, 7);
+    assert_eq!(c.max_message_size, 2048);
+    assert!(!c.compression);
+
+    let e = RawOptions::from_toml("colour = 1", path).unwrap_err();
+    assert!(e.to_string().contains("unknown key `colour`"), "{e}");
+    let e = RawOptions::from_toml("listen = [\"a\"]", path).unwrap_err();
+    assert!(e.to_string().contains("key `listen`"), "{e}");
+    let e = RawOptions::from_toml("rooms = [{ a = 1 }]", path).unwrap_err();
+    assert!(e.to_string().contains("key `rooms`"), "{e}");
+    let e = RawOptions::from_toml("listen = ", path).unwrap_err();
+    assert!(e.to_string().contains("not valid TOML"), "{e}");
+    let file = RawOptions::from_toml("max_connections = 1.5", path).unwrap();
+    let e = Config::resolve(&file).unwrap_err();
+    assert!(
+        e.to_string().contains("key `max_connections` in sb.toml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn edge_options() {
+    let c = Config::resolve(&RawOptions::default()).unwrap();
+    assert_eq!(c.http_header_timeout, Duration::from_secs(10));
+    assert_eq!(c.http_idle_timeout, Duration::from_secs(5));
+    assert_eq!(c.http_max_pending, 1024);
+    assert_eq!(c.max_connections_per_address, 1000);
+    assert_eq!(c.handshake_rate_per_address, 100);
+    assert_eq!(c.handshake_burst_per_address, 200);
+    assert!(c.exempt_loopback);
+    assert!(c.trusted_proxies.is_empty());
+    assert_eq!(c.max_tracked_addresses, 65_536);
+    assert_eq!(c.public_origin, None);
+    assert!(c.allowed_hosts.is_empty());
+    let c = Config::resolve(&raw(&[
+        (HTTP_HEADER_TIMEOUT, &["2s"], Source::Flag),
+        (HTTP_IDLE_TIMEOUT, &["500ms"], Source::Flag),
+        (HTTP_MAX_PENDING, &["64"], Source::Env),
+        (MAX_CONNECTIONS_PER_ADDRESS, &["0"], Source::Flag),
+        (HANDSHAKE_RATE_PER_ADDRESS, &["5"], Source::Flag),
+        (HANDSHAKE_BURST_PER_ADDRESS, &["7"], Source::Flag),
+        (EXEMPT_LOOPBACK, &["false"], Source::Flag),
+        (TRUSTED_PROXY, &["127.0.0.1", "10.0.0.0/8"], Source::Flag),
+        (MAX_TRACKED_ADDRESSES, &["9"], Source::Flag),
+        (PUBLIC_ORIGIN, &["https://chat.example.com"], Source::Flag),
+        (ALLOW_HOST, &["Chat.Example.com"], Source::Flag),
+    ]))
+    .unwrap();
+    assert_eq!(c.http_header_timeout, Duration::from_secs(2));
+    assert_eq!(c.http_idle_timeout, Duration::from_millis(500));
+    assert_eq!(c.http_max_pending, 64);
+    assert_eq!(c.max_connections_per_address, 0);
+    assert_eq!(c.handshake_rate_per_address, 5);
+    assert_eq!(c.handshake_burst_per_address, 7);
+    assert!(!c.exempt_loopback);
+    assert_eq!(c.trusted_proxies.len(), 2);
+    assert_eq!(c.max_tracked_addresses, 9);
+    assert_eq!(c.public_origin.as_deref(), Some("https://chat.example.com"));
+    assert_eq!(c.allowed_hosts, ["chat.example.com"]);
+    for (option, value) in [
+        (HTTP_HEADER_TIMEOUT, "0s"),
+        (HTTP_MAX_PENDING, "0"),
+        (MAX_CONNECTIONS_PER_ADDRESS, "-1"),
+        (HANDSHAKE_BURST_PER_ADDRESS, "0"),
+        (TRUSTED_PROXY, "10.0.0.0/40"),
+        (TRUSTED_PROXY, "proxy.local"),
+        (PUBLIC_ORIGIN, "*"),
+        (PUBLIC_ORIGIN, "chat.example.com"),
+        (ALLOW_HOST, "a b"),
+        (MAX_TRACKED_ADDRESSES, "0"),
+    ] {
+        let e = Config::resolve(&raw(&[(option, &[value], Source::Flag)]))
+            .expect_err(&format!("{} {value:?} should be refused", option.flag()));
+        assert!(e.to_string().contains(&option.flag()), "{e}");
+    }
+}
+
+#[test]
+fn higher_sources_win() {
+    let file = raw(&[
+        (MAX_CONNECTIONS, &["1"], Source::File("f".into())),
+        (PATH, &["/file"], Source::File("f".into())),
+    ]);
+    let cli = raw(&[(MAX_CONNECTIONS, &["2"], Source::Env)]);
+    let c = Config::resolve(&file.overlay(cli)).unwrap();
+    assert_eq!(c.max_connections, 2);
+    assert_eq!(c.path, "/file");
+}
