@@ -7,33 +7,15 @@
 // Set SCREENSHOT_DIR to keep screenshots of both pages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { IN_CI, serverMissing, startServer } from '../support/harness.mjs';
+import { startServer } from '../support/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumPrerequisites } from '../support/chromium.mjs';
 import { startProxy } from '../support/proxy.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const STEP = 20000; // ms for each wait on the page
 
-async function prerequisites() {
-  const missing = serverMissing();
-  if (missing) return missing;
-  let why = null;
-  let chromium = null;
-  try {
-    ({ chromium } = await import('playwright-core'));
-  } catch {
-    why = 'playwright-core is not installed (run `npm ci` in clients/js)';
-  }
-  if (!why && !existsSync(CHROMIUM)) why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
-  if (why && IN_CI) throw new Error(why);
-  if (why) console.log(`# skipped: ${why}`);
-  return why ? why : { chromium };
-}
 
-const pre = await prerequisites();
+const pre = await chromiumPrerequisites();
 const skip = typeof pre === 'string' ? pre : false;
 
 describe('the demo page in headless Chromium', { skip }, () => {
@@ -41,7 +23,7 @@ describe('the demo page in headless Chromium', { skip }, () => {
   let server;
 
   before(async () => {
-    browser = await pre.chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    browser = await pre.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     server = await startServer();
   });
   after(async () => {

@@ -10,31 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IN_CI, serverMissing, startServer } from '../support/harness.mjs';
+import { startServer } from '../support/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumPrerequisites } from '../support/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const CLIENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>another origin</title>
 <script type="module">import { connect } from '/switchboard.js'; window.connect = connect;</script>`;
-
-async function prerequisites() {
-  const missing = serverMissing();
-  if (missing) return missing;
-  let why = null;
-  let chromium = null;
-  try {
-    ({ chromium } = await import('playwright-core'));
-  } catch {
-    why = 'playwright-core is not installed (run `npm ci` in clients/js)';
-  }
-  if (!why && !existsSync(CHROMIUM)) why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`;
-  if (why && IN_CI) throw new Error(why);
-  if (why) console.log(`# skipped: ${why}`);
-  return why ? why : { chromium };
-}
 
 /** Serves the page and the client's modules (`/switchboard.js`, `/lib/*.js`) on 127.0.0.1. */
 function startPageServer() {
@@ -63,7 +45,7 @@ function startPageServer() {
   });
 }
 
-const pre = await prerequisites();
+const pre = await chromiumPrerequisites();
 const skip = typeof pre === 'string' ? pre : false;
 
 describe('a page on another allowed origin', { skip }, () => {
@@ -73,7 +55,7 @@ describe('a page on another allowed origin', { skip }, () => {
   let strict;
 
   before(async () => {
-    browser = await pre.chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    browser = await pre.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     site = await startPageServer();
     allowing = await startServer({ args: ['--allow-origin', site.origin] });
     strict = await startServer();
