@@ -79,6 +79,7 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
         .http_header_timeout(config.http_header_timeout)
         .http_idle_timeout(config.http_idle_timeout)
         .http_max_pending(config.http_max_pending)
+        .http_max_head_size(config.http_max_head_size)
         .max_connections_per_address(config.max_connections_per_address)
         .handshake_rate_per_address(
             (config.handshake_rate_per_address > 0).then_some(RateLimit {

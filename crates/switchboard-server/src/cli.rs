@@ -196,6 +196,11 @@ pub struct Cli {
     #[arg(long, env = "SWITCHBOARD_HTTP_MAX_PENDING", value_name = "N")]
     pub http_max_pending: Option<String>,
 
+    /// Largest request head (request line and headers), at least 8KiB; a
+    /// larger one gets 431 and its connection is closed [default: 64KiB]
+    #[arg(long, env = "SWITCHBOARD_HTTP_MAX_HEAD_SIZE", value_name = "SIZE")]
+    pub http_max_head_size: Option<String>,
+
     /// Most live connections from one client address (IPv6: per /64);
     /// over it the handshake gets 429; 0 for no limit [default: 1000]
     #[arg(

@@ -228,6 +228,8 @@ pub struct Config {
     pub http_idle_timeout: Duration,
     /// Most connections without a complete request head (default 1,024).
     pub http_max_pending: usize,
+    /// Largest request head in bytes (default 64 KiB, at least 8 KiB).
+    pub http_max_head_size: usize,
     /// Most live connections per client address (default 1,000; 0: none).
     pub max_connections_per_address: usize,
     /// Handshakes per second per client address (default 100; 0: none).
@@ -278,6 +280,7 @@ impl Default for Config {
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(5),
             http_max_pending: 1024,
+            http_max_head_size: 64 * 1024,
             max_connections_per_address: 1000,
             handshake_rate_per_address: 100,
             handshake_burst_per_address: 200,
@@ -421,6 +424,9 @@ impl Config {
             positive_usize(s.trim().parse().ok())
         })? {
             self.http_max_pending = v;
+        }
+        if let Some(v) = one(raw, &HTTP_MAX_HEAD_SIZE, parse_head_size)? {
+            self.http_max_head_size = v;
         }
         if let Some(v) = one(raw, &MAX_CONNECTIONS_PER_ADDRESS, whole)? {
             self.max_connections_per_address = v;

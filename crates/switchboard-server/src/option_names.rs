@@ -118,6 +118,9 @@ pub const HTTP_IDLE_TIMEOUT: OptionName =
 /// `--http-max-pending`.
 pub const HTTP_MAX_PENDING: OptionName =
     OptionName::one("http_max_pending", "SWITCHBOARD_HTTP_MAX_PENDING");
+/// `--http-max-head-size`.
+pub const HTTP_MAX_HEAD_SIZE: OptionName =
+    OptionName::one("http_max_head_size", "SWITCHBOARD_HTTP_MAX_HEAD_SIZE");
 /// `--max-connections-per-address`.
 pub const MAX_CONNECTIONS_PER_ADDRESS: OptionName = OptionName::one(
     "max_connections_per_address",
@@ -149,7 +152,7 @@ pub const ALLOW_HOST: OptionName = OptionName::many("allow_host", "SWITCHBOARD_A
 
 /// Every option that may come from any source (`--config` itself is only a
 /// flag or an environment variable).
-pub const OPTIONS: [OptionName; 34] = [
+pub const OPTIONS: [OptionName; 35] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -178,6 +181,7 @@ pub const OPTIONS: [OptionName; 34] = [
     HTTP_HEADER_TIMEOUT,
     HTTP_IDLE_TIMEOUT,
     HTTP_MAX_PENDING,
+    HTTP_MAX_HEAD_SIZE,
     MAX_CONNECTIONS_PER_ADDRESS,
     HANDSHAKE_RATE_PER_ADDRESS,
     HANDSHAKE_BURST_PER_ADDRESS,

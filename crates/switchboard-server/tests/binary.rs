@@ -136,6 +136,11 @@ async fn help_documents_every_option_and_its_default() {
             "[default: 1024]",
         ),
         (
+            "--http-max-head-size",
+            "SWITCHBOARD_HTTP_MAX_HEAD_SIZE",
+            "[default: 64KiB]",
+        ),
+        (
             "--max-connections-per-address",
             "SWITCHBOARD_MAX_CONNECTIONS_PER_ADDRESS",
             "[default: 1000]",

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::adapter::{Adapter, LocalAdapter};
-use crate::config::{AllowedOrigins, HubConfig, IpNetwork, RateLimit};
+use crate::config::{AllowedOrigins, HubConfig, IpNetwork, MIN_HTTP_HEAD_SIZE, RateLimit};
 use crate::error::{DisconnectReason, HandlerError, HubError};
 use crate::events::handler::erase_event;
 use crate::events::{EventRouter, RawFrame};
@@ -213,6 +213,13 @@ impl HubBuilder {
     /// (default 1,024); see [`HubConfig::http_max_pending`].
     pub fn http_max_pending(mut self, connections: usize) -> Self {
         self.config.http_max_pending = connections.max(1);
+        self
+    }
+
+    /// Largest request head in bytes (default 64 KiB, at least 8 KiB); see
+    /// [`HubConfig::http_max_head_size`].
+    pub fn http_max_head_size(mut self, bytes: usize) -> Self {
+        self.config.http_max_head_size = bytes.max(MIN_HTTP_HEAD_SIZE);
         self
     }
 

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 pub use crate::edge::client_addr::IpNetwork;
 
+/// The smallest request-head bound hyper takes, in bytes
+/// ([`HubConfig::http_max_head_size`]).
+pub(crate) const MIN_HTTP_HEAD_SIZE: usize = 8 * 1024;
+
 /// Which browser origins may open a connection.
 ///
 /// A handshake without an `Origin` header comes from a non-browser client and
@@ -144,6 +148,12 @@ pub struct HubConfig {
     /// new clients and `/healthz` are still served under a slowloris. Keep
     /// it under the process's descriptor limit.
     pub http_max_pending: usize,
+    /// Largest request head (request line and headers) a connection may
+    /// send, in bytes (default 64 KiB, at least 8 KiB): hyper buffers a
+    /// head until it is complete, so this times `http_max_pending` bounds
+    /// what a slowloris of large heads can make the server hold. A larger
+    /// head gets `431` and the connection is closed.
+    pub http_max_head_size: usize,
     /// Most live connections (WebSocket or long-polling) from one client
     /// address (default 1,000; 0: no limit). Over it the handshake gets
     /// `429` `too_many_connections`. IPv6 clients count by their /64.
@@ -214,6 +224,7 @@ impl Default for HubConfig {
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(5),
             http_max_pending: 1024,
+            http_max_head_size: 64 * 1024,
             max_connections_per_address: 1000,
             handshake_rate_per_address: Some(RateLimit {
                 per_second: 100,

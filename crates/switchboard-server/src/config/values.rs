@@ -175,6 +175,14 @@ pub(super) fn positive_size(text: &str) -> Result<usize, String> {
     positive_usize(usize::try_from(bytes).ok())
 }
 
+pub(super) fn parse_head_size(text: &str) -> Result<usize, String> {
+    let bytes = positive_size(text)?;
+    if bytes < 8 * 1024 {
+        return Err("the smallest request head bound is 8KiB".into());
+    }
+    Ok(bytes)
+}
+
 pub(super) fn parse_coalesce_window(text: &str) -> Result<Duration, String> {
     let window = parse_duration(text)?;
     if window > MAX_BROADCAST_COALESCE {

@@ -213,3 +213,44 @@ async fn slow_request_bodies_are_closed_after_the_header_timeout() {
     target.assert_growth_below("1,000 slow request bodies", 48 * 1024);
     target.assert_served().await;
 }
+
+/// Large heads: hyper buffers a head until it is complete, so 600
+/// connections each sending 384 KiB of one header made the server hold
+/// +234 MiB before `--http-max-head-size` (hyper's default bound is
+/// ~408 KiB per connection). Now a head over 64 KiB gets `431` and its
+/// connection is closed: the attack leaves the server about where it was.
+#[tokio::test]
+async fn large_partial_heads_are_bounded_by_the_head_size() {
+    const HEADS: usize = 600;
+    const HEAD_BYTES: usize = 384 * 1024;
+    let target = Target::start(&[]).await;
+    let addr = target.addr;
+    let pad = vec![b'a'; HEAD_BYTES];
+    let attempts = (0..HEADS).map(|_| {
+        let pad = &pad;
+        async move {
+            let mut stream = TcpStream::connect(addr).await.ok()?;
+            stream.write_all(PARTIAL_HEAD).await.ok()?;
+            // The server answers 431 and closes once the head passes the
+            // bound: the rest of the write may fail, which is the point.
+            let _ = stream.write_all(pad).await;
+            let mut answer = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+                .await;
+            Some(answer)
+        }
+    });
+    let answers = within("the large heads", futures_util::future::join_all(attempts)).await;
+    let refused = answers
+        .iter()
+        .flatten()
+        .filter(|answer| answer.starts_with(b"HTTP/1.1 431"))
+        .count();
+    assert!(
+        refused >= HEADS * 9 / 10,
+        "{refused} of {HEADS} large heads answered 431"
+    );
+    assert_eq!(get(target.addr, "/healthz").await.text(), "ok");
+    target.assert_served().await;
+    target.assert_growth_below("600 partial heads of 384 KiB", 64 * 1024);
+}

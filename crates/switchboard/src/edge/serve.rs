@@ -158,6 +158,13 @@ impl Connection {
         };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new());
+        // hyper buffers a request head until it is complete: this bounds
+        // what each connection without a complete request can hold.
+        builder.max_buf_size(
+            config
+                .http_max_head_size
+                .max(crate::config::MIN_HTTP_HEAD_SIZE),
+        );
         builder.header_read_timeout(
             (!config.http_header_timeout.is_zero()).then_some(config.http_header_timeout),
         );
