@@ -183,6 +183,11 @@ pub fn render_edge(edge: &EdgeCounts, api: &KeylessRefusalCounts) -> String {
         edge.header_timeouts,
     );
     metric(
+        "http_heads_too_large_total",
+        "Requests answered 431 because their head was over --http-max-head-size.",
+        edge.heads_too_large,
+    );
+    metric(
         "http_body_timeouts_total",
         "Connections closed because a request body did not arrive within the header timeout of its head.",
         edge.body_timeouts,

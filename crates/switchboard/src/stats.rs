@@ -33,6 +33,7 @@ pub(crate) struct Counters {
 #[derive(Debug, Default)]
 pub(crate) struct EdgeCounters {
     header_timeouts: AtomicU64,
+    heads_too_large: AtomicU64,
     body_timeouts: AtomicU64,
     idle_closed: AtomicU64,
     pending_evicted: AtomicU64,
@@ -46,6 +47,10 @@ pub(crate) struct EdgeCounters {
 impl EdgeCounters {
     pub(crate) fn header_timeout(&self) {
         self.header_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn head_too_large(&self) {
+        self.heads_too_large.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn body_timeout(&self) {
@@ -82,6 +87,7 @@ impl EdgeCounters {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         EdgeCounts {
             header_timeouts: load(&self.header_timeouts),
+            heads_too_large: load(&self.heads_too_large),
             body_timeouts: load(&self.body_timeouts),
             idle_closed: load(&self.idle_closed),
             pending_evicted: load(&self.pending_evicted),
@@ -100,6 +106,9 @@ pub struct EdgeCounts {
     /// Connections closed because their request head did not arrive within
     /// the header timeout.
     pub header_timeouts: u64,
+    /// Requests answered `431` because their head was over the head size
+    /// bound (the connection is closed).
+    pub heads_too_large: u64,
     /// Connections closed because a request body did not arrive within
     /// the header timeout of its head.
     pub body_timeouts: u64,

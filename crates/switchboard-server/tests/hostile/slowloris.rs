@@ -250,6 +250,13 @@ async fn large_partial_heads_are_bounded_by_the_head_size() {
         refused >= HEADS * 9 / 10,
         "{refused} of {HEADS} large heads answered 431"
     );
+    let counted = target
+        .metric("switchboard_http_heads_too_large_total")
+        .await;
+    assert!(
+        counted >= refused as u64,
+        "{counted} heads counted too large"
+    );
     assert_eq!(get(target.addr, "/healthz").await.text(), "ok");
     target.assert_served().await;
     target.assert_growth_below("600 partial heads of 384 KiB", 64 * 1024);

@@ -181,6 +181,8 @@ impl Connection {
                     if let Err(error) = result {
                         if error.is_timeout() {
                             self.hub.inner.stats.edge.header_timeout();
+                        } else if error.is_parse_too_large() {
+                            self.hub.inner.stats.edge.head_too_large();
                         }
                         tracing::debug!(peer = %self.peer, %error, "HTTP connection ended");
                     }
