@@ -235,27 +235,38 @@ async fn large_partial_heads_are_bounded_by_the_head_size() {
             // bound: the rest of the write may fail, which is the point.
             let _ = stream.write_all(pad).await;
             let mut answer = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
-                .await;
-            Some(answer)
+            // Closed by the server (EOF, or a reset when it closed with
+            // the rest of our head unread), or still open after 10 s.
+            let closed =
+                tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+                    .await
+                    .is_ok();
+            Some((closed, answer))
         }
     });
     let answers = within("the large heads", futures_util::future::join_all(attempts)).await;
-    let refused = answers
-        .iter()
-        .flatten()
-        .filter(|answer| answer.starts_with(b"HTTP/1.1 431"))
-        .count();
-    assert!(
-        refused >= HEADS * 9 / 10,
-        "{refused} of {HEADS} large heads answered 431"
+    let made: Vec<_> = answers.into_iter().flatten().collect();
+    let closed = made.iter().filter(|(closed, _)| *closed).count();
+    assert_eq!(
+        closed,
+        made.len(),
+        "every large head's connection is closed"
     );
+    // A reset can discard the 431 before the client reads it (the server
+    // closes with the rest of the head unread), so not every client sees
+    // it; the server counts every one.
+    let refused = made
+        .iter()
+        .filter(|(_, answer)| answer.starts_with(b"HTTP/1.1 431"))
+        .count();
+    assert!(refused > 0, "no large head was answered 431");
     let counted = target
         .metric("switchboard_http_heads_too_large_total")
         .await;
     assert!(
-        counted >= refused as u64,
-        "{counted} heads counted too large"
+        counted >= (made.len() * 9 / 10) as u64,
+        "{counted} of {} large heads counted too large",
+        made.len()
     );
     assert_eq!(get(target.addr, "/healthz").await.text(), "ok");
     target.assert_served().await;
