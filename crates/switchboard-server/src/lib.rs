@@ -10,7 +10,7 @@
 //! use switchboard_server::{Config, Server};
 //!
 //! let server = Server::new(Config::default())?;
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let listener = switchboard::listen(([127, 0, 0, 1], 0)).await?;
 //! server.serve(listener, std::future::pending()).await?;
 //! # Ok(())
 //! # }

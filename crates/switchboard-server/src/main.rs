@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use switchboard_server::{Config, Server, cli, logging};
-use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
     let matches = cli::command().get_matches();
@@ -30,7 +29,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
-    let listener = match TcpListener::bind(config.listen).await {
+    let listener = match switchboard::listen(config.listen).await {
         Ok(listener) => listener,
         Err(error) => {
             tracing::error!(%error, "cannot listen on {} (--listen)", config.listen);

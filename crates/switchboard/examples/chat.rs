@@ -57,7 +57,8 @@ async fn main() -> std::io::Result<()> {
         })
         .build();
     let app = axum::Router::new().merge(hub.router("/ws"));
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let addr: std::net::SocketAddr = addr.parse().expect("the address is an IP:port");
+    let listener = switchboard::listen(addr).await?;
     println!("chat hub on ws://{}/ws", listener.local_addr()?);
     let stopper = hub.clone();
     axum::serve(listener, app)

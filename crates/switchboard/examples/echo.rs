@@ -35,7 +35,8 @@ async fn main() -> std::io::Result<()> {
             let _ = socket.send_raw(frame.data, frame.binary);
         })
         .build();
-    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let addr: std::net::SocketAddr = listen.parse().expect("--listen needs an IP:port");
+    let listener = switchboard::listen(addr).await?;
     println!("listening on {}", listener.local_addr()?);
     let stopper = hub.clone();
     tokio::spawn(async move {

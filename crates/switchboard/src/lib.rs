@@ -30,7 +30,9 @@
 //!     // Mount it in your own axum app, served with the hub's HTTP timeouts
 //!     // and per-address limits (`axum::serve` works too, without them)...
 //!     let app = axum::Router::new().merge(hub.router("/ws"));
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     // `listen` binds with a backlog for reconnection storms (tokio's
+//!     // `TcpListener::bind` asks the kernel for 128).
+//!     let listener = switchboard::listen(([127, 0, 0, 1], 8080)).await?;
 //!     hub.serve_router(listener, app, std::future::pending()).await
 //!     // ...or run it alone: `hub.serve(listener).await`.
 //! }
@@ -134,6 +136,7 @@ pub use cluster_view::{ClusterAnswer, ClusterView};
 pub use config::IpNetwork;
 pub use config::{AllowedOrigins, HubConfig, RateLimit};
 pub use edge::client_addr::IpNetworkError;
+pub use edge::listen::{LISTEN_BACKLOG, listen};
 pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
 pub use events::RawFrame;
 pub use hub::Hub;

@@ -5,17 +5,11 @@
 
 use std::time::Instant;
 
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use crate::common::{HttpResponse, http, raw_handshake, within};
 use crate::support::Target;
-
-const UPGRADE: [(&str, &str); 4] = [
-    ("Upgrade", "websocket"),
-    ("Connection", "Upgrade"),
-    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-    ("Sec-WebSocket-Version", "13"),
-];
 
 /// A WebSocket handshake from the client `xff` (through the trusted
 /// proxy): its status and, when upgraded, the open stream.
@@ -24,11 +18,28 @@ async fn handshake_from(target: &Target, xff: &str) -> (u16, Option<TcpStream>) 
     (status, (status == 101).then_some(stream))
 }
 
-/// A handshake expected to be refused: the whole answer.
+/// A handshake expected to be refused: the whole answer. A handshake
+/// accepted after all is answered `101` with no body (its connection,
+/// now a WebSocket, is dropped rather than read to its end).
 async fn refused_handshake(target: &Target, xff: &str) -> HttpResponse {
-    let mut headers = UPGRADE.to_vec();
-    headers.push(("X-Forwarded-For", xff));
-    http(target.addr, "GET", "/ws", &headers, b"").await
+    let (status, headers, mut stream) =
+        raw_handshake(target.addr, "/ws", &[("X-Forwarded-For", xff)]).await;
+    let mut answer = HttpResponse {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if status != 101 {
+        let length = answer
+            .header("content-length")
+            .and_then(|length| length.parse().ok())
+            .expect("a refusal has a Content-Length");
+        answer.body = vec![0; length];
+        within("the refusal's body", stream.read_exact(&mut answer.body))
+            .await
+            .expect("read the refusal's body");
+    }
+    answer
 }
 
 async fn poll_open(target: &Target, xff: &str) -> HttpResponse {

@@ -260,14 +260,16 @@ async fn large_partial_heads_are_bounded_by_the_head_size() {
         .filter(|(_, answer)| answer.starts_with(b"HTTP/1.1 431"))
         .count();
     assert!(refused > 0, "no large head was answered 431");
-    let counted = target
-        .metric("switchboard_http_heads_too_large_total")
-        .await;
-    assert!(
-        counted >= (made.len() * 9 / 10) as u64,
-        "{counted} of {} large heads counted too large",
-        made.len()
-    );
+    // Every one was read and refused: none was dropped by the kernel for a
+    // full accept queue (with the standard backlog of 128 under load,
+    // some were reset unread; `switchboard::listen` asks for 4096).
+    eventually("every large head to be counted too large", || async {
+        target
+            .metric("switchboard_http_heads_too_large_total")
+            .await
+            == made.len() as u64
+    })
+    .await;
     assert_eq!(get(target.addr, "/healthz").await.text(), "ok");
     target.assert_served().await;
     target.assert_growth_below("600 partial heads of 384 KiB", 64 * 1024);

@@ -5,6 +5,7 @@ pub(crate) mod address_limits;
 pub(crate) mod body;
 pub(crate) mod client_addr;
 pub(crate) mod cors;
+pub(crate) mod listen;
 pub(crate) mod pending;
 pub(crate) mod serve;
 
