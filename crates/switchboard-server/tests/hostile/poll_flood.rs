@@ -8,6 +8,7 @@
 //! the session when the hub is full.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -72,7 +73,10 @@ impl KeepAlive {
 
 #[tokio::test]
 async fn pending_polls_hold_no_connection_slot() {
-    let target = Target::start(&["--max-connections", "300", "--pending-poll-timeout", "3s"]).await;
+    // The pending timeout is long enough for 298 WebSocket clients to
+    // connect on a loaded CI machine while the 300 links wait.
+    let target =
+        Target::start(&["--max-connections", "300", "--pending-poll-timeout", "10s"]).await;
     let mut attacker = KeepAlive::open(target.addr).await;
     let mut sessions = Vec::new();
     within("300 long-polling opens", async {
@@ -93,6 +97,11 @@ async fn pending_polls_hold_no_connection_slot() {
     target.assert_served().await;
     // The gauge counts every live link, the pending ones too (once the
     // normal client's link, just closed, is gone).
+    let pending = target.metric_f64("switchboard_pending_polls").await;
+    assert_eq!(
+        pending, 300.0,
+        "the pending links expired while clients connected"
+    );
     eventually(
         "the gauge to count 298 clients and 300 pending links",
         || async { target.metric_f64("switchboard_connections").await == 598.0 },
@@ -100,16 +109,23 @@ async fn pending_polls_hold_no_connection_slot() {
     .await;
     drop(clients);
     // No first GET within the pending timeout: the links count as dropped.
-    eventually("the pending links to expire", || async {
-        target
+    let expiry = tokio::time::timeout(Duration::from_secs(30), async {
+        while target
             .metric_f64("switchboard_pending_polls_expired_total")
             .await
-            == 300.0
-    })
-    .await;
+            < 300.0
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    expiry
+        .await
+        .expect("the 300 pending links expired within 30 s");
     assert_eq!(target.metric_f64("switchboard_pending_polls").await, 0.0);
-    // A GET after that finds a session waiting for a resume, not a link.
-    let (status, _) = attacker
+    // A GET after that finds a session waiting for a resume, not a link
+    // (on a new connection: the server closed the idle one meanwhile).
+    let (status, _) = KeepAlive::open(target.addr)
+        .await
         .request("GET", &format!("/ws/poll?sid={}", sessions[0]))
         .await;
     assert_eq!(status, 404);
