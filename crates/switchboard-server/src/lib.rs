@@ -17,6 +17,7 @@
 //! ```
 
 pub mod api;
+pub mod api_error;
 pub mod app;
 pub mod assets;
 pub mod cli;
