@@ -26,7 +26,7 @@ pub mod glob;
 pub mod keyless;
 pub mod logging;
 pub mod metrics;
-pub mod option_names;
+pub mod options;
 pub mod units;
 
 pub use app::Server;
