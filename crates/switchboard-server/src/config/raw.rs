@@ -54,8 +54,9 @@ impl RawOptions {
 
     /// The options of a TOML config file.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let file_error = |message: String| {
-            ConfigError::new(format!("config file {}: {message}", path.display()))
+        let file_error = |message: String| ConfigError::BadFile {
+            path: path.to_owned(),
+            problem: message,
         };
         let table: toml::Table = text
             .parse()
@@ -97,8 +98,9 @@ impl RawOptions {
 
     /// Reads and parses a config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(format!("--config: cannot read {}: {e}", path.display()))
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::UnreadableFile {
+            path: path.to_owned(),
+            reason: e.to_string(),
         })?;
         Self::from_toml(&text, path)
     }
