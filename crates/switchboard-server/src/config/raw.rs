@@ -28,6 +28,7 @@ impl RawOptions {
         self
     }
 
+    /// An option's values and their source, if any source set it.
     pub(super) fn get(&self, option: &OptionSpec) -> Option<(&[String], &Source)> {
         self.values
             .get(option.key)
