@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use redis::io::tcp::{TcpSettings, socket2::TcpKeepalive};
-use redis::{AsyncConnectionConfig, Client, ErrorKind, IntoConnectionInfo, RedisError};
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisError};
 use switchboard::adapter::{Driver, DriverError, DriverLink};
 
+use crate::error::driver_error;
 use crate::link;
 
 /// Bound on a whole [`Driver::connect`]: both connections, the handshake
@@ -124,19 +125,5 @@ impl Driver for RedisDriver {
 
     fn name(&self) -> &'static str {
         "redis"
-    }
-}
-
-/// Maps a redis-rs error to the driver's three kinds: what the server
-/// answered is `Refused`, a bad configuration is `Config`, and everything
-/// else (I/O errors, timeouts, a broken protocol stream) is `Unreachable`.
-pub(crate) fn driver_error(context: &str, e: &RedisError) -> DriverError {
-    let message = format!("{context}: {e}");
-    match e.kind() {
-        ErrorKind::AuthenticationFailed | ErrorKind::Server(_) | ErrorKind::Extension => {
-            DriverError::Refused(message)
-        }
-        ErrorKind::InvalidClientConfig => DriverError::Config(message),
-        _ => DriverError::Unreachable(message),
     }
 }

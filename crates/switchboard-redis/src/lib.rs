@@ -30,6 +30,7 @@
 //! build) and is rejected with a configuration error.
 
 mod driver;
+mod error;
 mod link;
 
 pub use driver::RedisDriver;

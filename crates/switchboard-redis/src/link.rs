@@ -10,7 +10,7 @@ use redis::aio::{MultiplexedConnection, PubSub, PubSubStream};
 use switchboard::adapter::{DriverError, DriverLink, DriverPublisher};
 use tokio::sync::{mpsc, watch};
 
-use crate::driver::driver_error;
+use crate::error::driver_error;
 
 /// Capacity of [`DriverLink::incoming`].
 const INCOMING_CAPACITY: usize = 4096;

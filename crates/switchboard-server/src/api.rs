@@ -20,6 +20,7 @@ use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 use switchboard::{CloseCode, Hub, SendError};
 
+pub use crate::api_error::ApiError;
 use crate::keyless::KeylessRules;
 
 /// What the API handlers share.
@@ -33,55 +34,6 @@ pub struct ApiState {
     pub started: Instant,
     /// What a keyless request must also pass.
     pub keyless: Arc<KeylessRules>,
-}
-
-/// An API error answer: a status and `{"error":{"code","message"}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// A short machine-readable code, e.g. `bad_request`.
-    pub code: &'static str,
-    /// What went wrong, for people.
-    pub message: String,
-}
-
-impl ApiError {
-    /// A `400 bad_request`.
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    /// An error with the code that goes with `status`.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code_for(status),
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, axum::Json(body)).into_response()
-    }
-}
-
-/// The error code for an HTTP status.
-fn code_for(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        s if s.is_client_error() => "bad_request",
-        _ => "internal",
-    }
 }
 
 /// The API's routes, to nest at `/api`.
@@ -223,12 +175,12 @@ pub struct Publish {
     /// Its data (`null` when absent).
     pub data: Value,
     /// Where it goes.
-    pub target: Target,
+    pub target: PublishTarget,
 }
 
 /// The recipients of a publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum PublishTarget {
     /// Every member of a room (messages carry `room`).
     Room(String),
     /// One socket by id.
@@ -263,9 +215,9 @@ impl Publish {
                     "give `room` or `to`, not both (neither publishes to everyone)",
                 ));
             }
-            (Some(room), None) => Target::Room(room),
-            (None, Some(id)) => Target::Socket(id),
-            (None, None) => Target::All,
+            (Some(room), None) => PublishTarget::Room(room),
+            (None, Some(id)) => PublishTarget::Socket(id),
+            (None, None) => PublishTarget::All,
         };
         Ok(Self {
             event,
@@ -303,9 +255,9 @@ async fn publish(
     let hub = &state.hub;
     let (event, data) = (publish.event.as_str(), &publish.data);
     let result = match &publish.target {
-        Target::Room(room) => hub.to(room).emit(event, data).map(|_| ()),
-        Target::All => hub.to_all().emit(event, data).map(|_| ()),
-        Target::Socket(id) => hub.send_to(id, event, data),
+        PublishTarget::Room(room) => hub.to(room).emit(event, data).map(|_| ()),
+        PublishTarget::All => hub.to_all().emit(event, data).map(|_| ()),
+        PublishTarget::Socket(id) => hub.send_to(id, event, data),
     };
     match result {
         // Fire-and-forget: a socket that is unknown, closing or slow is
@@ -454,15 +406,15 @@ mod tests {
     fn publish_bodies() {
         let ok = |b: &str| Publish::parse(b.as_bytes()).unwrap();
         let bad = |b: &str| Publish::parse(b.as_bytes()).unwrap_err().message;
-        assert_eq!(ok(r#"{"event":"e"}"#).target, Target::All);
+        assert_eq!(ok(r#"{"event":"e"}"#).target, PublishTarget::All);
         assert_eq!(ok(r#"{"event":"e"}"#).data, Value::Null);
         assert_eq!(
             ok(r#"{"event":"e","data":[1],"room":"r"}"#).target,
-            Target::Room("r".into())
+            PublishTarget::Room("r".into())
         );
         assert_eq!(
             ok(r#"{"event":"e","to":"id","room":null}"#).target,
-            Target::Socket("id".into())
+            PublishTarget::Socket("id".into())
         );
         assert!(bad("nope").contains("not valid JSON"));
         assert!(bad("[1]").contains("JSON object"));

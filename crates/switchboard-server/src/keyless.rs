@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::http::{HeaderMap, StatusCode, header};
 use switchboard::AllowedOrigins;
 
-use crate::api::ApiError;
+use crate::api_error::ApiError;
 
 /// The keyless API's rules, from the configuration.
 #[derive(Debug, Default)]

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod api;
+pub mod api_error;
 pub mod app;
 pub mod assets;
 pub mod cli;
@@ -25,7 +26,7 @@ pub mod glob;
 pub mod keyless;
 pub mod logging;
 pub mod metrics;
-pub mod option_names;
+pub mod options;
 pub mod units;
 
 pub use app::Server;

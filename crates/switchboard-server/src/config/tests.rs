@@ -1,8 +1,10 @@
 //! Tests of the server's settings: every option from every source.
 
+use std::path::Path;
+
 use super::*;
 
-fn raw(pairs: &[(OptionName, &[&str], Source)]) -> RawOptions {
+fn raw(pairs: &[(OptionSpec, &[&str], Source)]) -> RawOptions {
     let mut raw = RawOptions::default();
     for (option, values, source) in pairs {
         raw.set(
@@ -34,6 +36,18 @@ fn defaults() {
     assert_eq!(c.max_rooms_per_socket, 1000);
     assert_eq!(c.max_pending_polls, 1000);
     assert_eq!(c.pending_poll_timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn every_declared_default_parses_and_names_follow_the_key() {
+    let _ = Config::default();
+    for option in &OPTIONS {
+        assert_eq!(
+            option.env,
+            format!("SWITCHBOARD_{}", option.key.to_uppercase())
+        );
+        assert!(!option.help().is_empty());
+    }
 }
 
 #[test]
@@ -94,7 +108,7 @@ fn cluster_options() {
         c.cluster,
         Some(ClusterBackend::Nats("nats://a:4222,nats://b:4222".into()))
     );
-    let error = |pairs: &[(OptionName, &[&str], Source)]| {
+    let error = |pairs: &[(OptionSpec, &[&str], Source)]| {
         Config::resolve(&raw(pairs)).unwrap_err().to_string()
     };
     assert!(
@@ -183,7 +197,7 @@ fn errors_name_the_option_and_its_source() {
 
 #[test]
 fn bad_values_per_option() {
-    let bad: &[(OptionName, &str)] = &[
+    let bad: &[(OptionSpec, &str)] = &[
         (LISTEN, "localhost"),
         (LISTEN, "127.0.0.1:99999"),
         (PATH, "ws"),

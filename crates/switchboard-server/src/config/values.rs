@@ -5,12 +5,30 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::*;
+use switchboard::IpNetwork;
+
+use super::error::ConfigError;
+use super::raw::RawOptions;
+use crate::options::OptionSpec;
+use crate::units::{parse_duration, parse_size};
+
+/// The longest coalescing window `--broadcast-coalesce` takes.
+const MAX_BROADCAST_COALESCE: Duration = Duration::from_secs(1);
+
+/// Paths the server serves itself, which the hub's path may not take.
+const RESERVED_PATHS: [&str; 6] = [
+    "/",
+    "/app.js",
+    "/style.css",
+    "/switchboard.js",
+    "/healthz",
+    "/metrics",
+];
 
 /// Parses a single-valued option, if set.
-pub(super) fn one<T>(
+pub(super) fn optional<T>(
     raw: &RawOptions,
-    option: &OptionName,
+    option: &OptionSpec,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Option<T>, ConfigError> {
     let Some((values, source)) = raw.get(option) else {
@@ -22,10 +40,22 @@ pub(super) fn one<T>(
         .map_err(|reason| ConfigError::invalid(option, source, value, &reason))
 }
 
-/// Parses each value of a repeatable option, if set.
-pub(super) fn many<T>(
+/// Parses a single-valued option, or its declared default.
+pub(super) fn value<T>(
     raw: &RawOptions,
-    option: &OptionName,
+    option: &OptionSpec,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    match optional(raw, option, &parse)? {
+        Some(value) => Ok(value),
+        None => parse_default(option, parse),
+    }
+}
+
+/// Parses each value of a repeatable option, if set.
+pub(super) fn optional_list<T>(
+    raw: &RawOptions,
+    option: &OptionSpec,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Option<Vec<T>>, ConfigError> {
     let Some((values, source)) = raw.get(option) else {
@@ -36,6 +66,39 @@ pub(super) fn many<T>(
         .map(|v| parse(v).map_err(|reason| ConfigError::invalid(option, source, v, &reason)))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// Parses each value of a repeatable option, or its declared default (one
+/// value).
+pub(super) fn list<T>(
+    raw: &RawOptions,
+    option: &OptionSpec,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, ConfigError> {
+    match optional_list(raw, option, &parse)? {
+        Some(values) => Ok(values),
+        None => parse_default(option, parse).map(|value| vec![value]),
+    }
+}
+
+/// An option's declared default, parsed (a declaration without one, or
+/// with one its parser refuses, is a mistake of this crate).
+fn parse_default<T>(
+    option: &OptionSpec,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let text = option.default.value().ok_or_else(|| {
+        ConfigError::new(format!(
+            "{} is declared without a default value",
+            option.flag()
+        ))
+    })?;
+    parse(text).map_err(|reason| {
+        ConfigError::new(format!(
+            "the declared default {text:?} of {} does not parse: {reason}",
+            option.flag()
+        ))
+    })
 }
 
 pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
@@ -167,6 +230,38 @@ pub(super) fn positive_usize(value: Option<usize>) -> Result<usize, String> {
         Some(n) if n > 0 => Ok(n),
         _ => Err("expected a whole number greater than 0".to_owned()),
     }
+}
+
+/// A whole number greater than 0.
+pub(super) fn positive_count(text: &str) -> Result<usize, String> {
+    positive_usize(text.trim().parse().ok())
+}
+
+/// A whole number, 0 or more.
+pub(super) fn whole_count(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "expected a whole number (0 or more)".to_owned())
+}
+
+/// A per-second rate, 0 or more.
+pub(super) fn whole_rate(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "expected a whole number (0 or more)".to_owned())
+}
+
+/// A rate or burst greater than 0.
+pub(super) fn positive_rate(text: &str) -> Result<u32, String> {
+    match whole_rate(text)? {
+        0 => Err("expected a whole number greater than 0".to_owned()),
+        n => Ok(n),
+    }
+}
+
+/// A proxy's address or network.
+pub(super) fn parse_trusted_proxy(text: &str) -> Result<IpNetwork, String> {
+    text.parse::<IpNetwork>().map_err(|e| e.to_string())
 }
 
 /// A size in bytes greater than 0.

@@ -1,0 +1,114 @@
+//! Tests of the `/metrics` text.
+
+use switchboard::{EdgeCounts, ErrorCounts, ResourceStats};
+
+use super::*;
+use crate::keyless::KeylessRefusalCounts;
+
+fn stats() -> HubStats {
+    HubStats {
+        connections: 3,
+        rooms: 2,
+        messages_in: 10,
+        messages_out: 20,
+        bytes_in: 100,
+        bytes_out: 200,
+        slow_consumers: 1,
+        connections_total: 5,
+        handshakes_refused: 4,
+        errors: ErrorCounts {
+            bad_message: 7,
+            forbidden: 2,
+            ..ErrorCounts::default()
+        },
+        resources: ResourceStats::default(),
+        edge: EdgeCounts::default(),
+    }
+}
+
+#[test]
+fn edge_counters() {
+    let edge = EdgeCounts {
+        header_timeouts: 3,
+        pending_evicted: 4,
+        address_handshakes_refused: 5,
+        ..EdgeCounts::default()
+    };
+    let api = KeylessRefusalCounts {
+        content_type: 6,
+        ..KeylessRefusalCounts::default()
+    };
+    let text = render_edge(&edge, &api);
+    for line in [
+        "switchboard_http_header_timeouts_total 3",
+        "switchboard_http_pending_evicted_total 4",
+        "switchboard_http_idle_closed_total 0",
+        "switchboard_address_refused_total{reason=\"handshake_rate\"} 5",
+        "switchboard_address_refused_total{reason=\"connections\"} 0",
+        "switchboard_api_refused_total{reason=\"content_type\"} 6",
+        "# TYPE switchboard_api_refused_total counter",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}
+
+#[test]
+fn exposition_format() {
+    let cluster = (
+        ClusterStatus {
+            backend_up: true,
+            peers: vec!["b".into(), "c".into()],
+        },
+        ClusterStats {
+            dropped: 6,
+            ..ClusterStats::default()
+        },
+    );
+    let text = render(&stats(), 4, Duration::from_millis(1500), Some(&cluster));
+    assert!(!render(&stats(), 4, Duration::ZERO, None).contains("cluster"));
+    assert!(text.ends_with('\n'));
+    for line in [
+        "switchboard_connections 3",
+        "switchboard_sessions 4",
+        "switchboard_rooms 2",
+        "switchboard_connections_opened_total 5",
+        "switchboard_messages_in_total 10",
+        "switchboard_messages_out_total 20",
+        "switchboard_bytes_in_total 100",
+        "switchboard_bytes_out_total 200",
+        "switchboard_slow_consumer_closes_total 1",
+        "switchboard_handshakes_refused_total 4",
+        "switchboard_uptime_seconds 1.500",
+        "switchboard_cluster_nodes 3",
+        "switchboard_cluster_backend_up 1",
+        "switchboard_cluster_dropped_total 6",
+        "switchboard_errors_sent_total{code=\"bad_message\"} 7",
+        "switchboard_errors_sent_total{code=\"no_handler\"} 0",
+        "switchboard_errors_sent_total{code=\"forbidden\"} 2",
+        "switchboard_errors_sent_total{code=\"rate_limited\"} 0",
+        "switchboard_errors_sent_total{code=\"internal\"} 0",
+        "# TYPE switchboard_connections gauge",
+        "# TYPE switchboard_errors_sent_total counter",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // Every sample follows its family's HELP and TYPE lines, and each
+    // family is described once.
+    let mut described = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(described.insert(name.to_owned()), "{name} twice");
+        } else if !line.starts_with('#') {
+            let name = line.split(['{', ' ']).next().unwrap();
+            assert!(described.contains(name), "{name} has no TYPE line");
+            assert!(name.starts_with("switchboard_"));
+        }
+    }
+}
