@@ -11,24 +11,18 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_rustls::rustls::ClientConfig;
 
-use super::actor::{Actor, Settings};
+use crate::dial::DialError;
+use crate::dial::tls::tls_config;
+use crate::dial::url::WsUrl;
+use crate::dial::websocket::DialOptions;
+
+use super::actor::Actor;
 use super::backoff::Backoff;
-use super::dial::{DialOptions, tls_config};
-use super::error::{ConnectError, DialError, HandlerError};
+use super::error::{ConnectError, HandlerError};
 use super::handle::{Client, Shared, State};
 use super::handler::erase;
 use super::link::Transports;
-use super::url::WsUrl;
-
-/// Batching: messages sent within `max_delay` of each other, up to
-/// `max_messages`, go out as one batch frame (PROTOCOL.md section 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Batching {
-    /// The most messages in one batch frame.
-    pub max_messages: usize,
-    /// How long the first message of a batch may wait for others.
-    pub max_delay: Duration,
-}
+use super::settings::{Batching, Settings};
 
 /// Options for a [`Client`]; made by [`connect`](super::connect).
 pub struct ClientBuilder {
@@ -245,6 +239,7 @@ impl ClientBuilder {
                 headers: self.headers,
                 compression: self.compression,
                 max_message_size: self.max_message_size,
+                write_buffer_size: 16 * 1024,
             },
             backoff: self.backoff,
             max_attempts: self.max_attempts,

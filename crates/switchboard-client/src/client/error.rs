@@ -3,34 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-/// Why a WebSocket dial failed. Shared with the pool's dial code.
-#[derive(Debug, thiserror::Error)]
-pub enum DialError {
-    /// The URL could not be parsed or has an unsupported scheme.
-    #[error("invalid URL {0}")]
-    InvalidUrl(String),
-    /// TCP connect, read or write failed.
-    #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
-    /// The TLS setup or handshake failed.
-    #[error("TLS error: {0}")]
-    Tls(String),
-    /// The server answered the upgrade with a plain HTTP status.
-    #[error("handshake refused with HTTP {status}: {body}")]
-    Refused {
-        /// The HTTP status, e.g. 403 or 503.
-        status: u16,
-        /// The start of the answer's body.
-        body: String,
-    },
-    /// The server's answer is not a valid WebSocket upgrade.
-    #[error("bad upgrade response: {0}")]
-    Handshake(String),
-    /// The dial, handshake or `$welcome` took too long.
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-}
-
 /// Why [`Client::emit`](super::Client::emit) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {

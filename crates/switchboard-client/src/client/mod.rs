@@ -47,19 +47,21 @@
 mod actor;
 mod backoff;
 mod builder;
-pub(crate) mod dial;
 mod error;
 mod handle;
 mod handler;
 mod link;
 mod poll;
-pub(crate) mod url;
+mod settings;
+mod stop_rules;
 
+pub use crate::dial::DialError;
 pub use backoff::Backoff;
-pub use builder::{Batching, ClientBuilder};
-pub use error::{AckError, ConnectError, DialError, DisconnectReason, EmitError, HandlerError};
+pub use builder::ClientBuilder;
+pub use error::{AckError, ConnectError, DisconnectReason, EmitError, HandlerError};
 pub use handle::{Client, Event, RoomOperator, State};
 pub use link::{Transport, Transports};
+pub use settings::Batching;
 
 /// Starts building a client for the hub at `url` (`ws://`, `wss://`,
 /// `http://` or `https://`, with the hub's path, e.g. `ws://host:8080/ws`).

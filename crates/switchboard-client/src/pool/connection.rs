@@ -8,56 +8,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use sockudo_ws::{Error as WsError, Message};
+use switchboard_protocol::CloseCode;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::dial::{Target, WsStream, dial};
-use super::error::{DialError, PoolError};
+use crate::dial::DialError;
+use crate::dial::url::WsUrl;
+use crate::dial::websocket::{DialOptions, WsStream, dial_uncompressed};
+
 use super::events::{DisconnectReason, Frame, PoolEvent, ProducerGuard};
 use super::options::{ConnectionOptions, HookFuture};
+use super::sender::ConnectionSender;
 
 /// How long a close handshake may take before the socket is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How many queued frames one write gathers before flushing.
 const WRITE_BATCH: usize = 64;
-
-/// A handle that sends frames on one connection of the pool; the
-/// `on_connect` hook receives one. It does not keep the connection alive:
-/// once the connection leaves the pool, sends fail with
-/// [`PoolError::Closed`].
-#[derive(Debug, Clone)]
-pub struct ConnectionSender {
-    id: Arc<str>,
-    tx: mpsc::WeakSender<Frame>,
-}
-
-impl ConnectionSender {
-    pub(crate) fn new(id: Arc<str>, tx: mpsc::WeakSender<Frame>) -> Self {
-        Self { id, tx }
-    }
-
-    /// The connection's id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Queues `frame` for this connection without waiting; frames queued
-    /// while it is down go out after it reconnects.
-    pub fn send(&self, frame: Frame) -> Result<(), PoolError> {
-        let tx = self
-            .tx
-            .upgrade()
-            .ok_or_else(|| PoolError::Closed(self.id.to_string()))?;
-        try_queue(&self.id, &tx, frame)
-    }
-}
-
-pub(crate) fn try_queue(id: &str, tx: &mpsc::Sender<Frame>, frame: Frame) -> Result<(), PoolError> {
-    tx.try_send(frame).map_err(|e| match e {
-        mpsc::error::TrySendError::Full(_) => PoolError::QueueFull(id.to_owned()),
-        mpsc::error::TrySendError::Closed(_) => PoolError::Closed(id.to_owned()),
-    })
-}
 
 /// The channels a connection task is driven by.
 struct Control {
@@ -79,7 +45,8 @@ async fn closing(close: &mut watch::Receiver<bool>) {
 /// A dialed connection's task state.
 pub(crate) struct Dialed {
     pub(crate) id: Arc<str>,
-    pub(crate) target: Target,
+    pub(crate) url: WsUrl,
+    dial: DialOptions,
     pub(crate) options: ConnectionOptions,
     pub(crate) events: ProducerGuard,
     pub(crate) connected: Arc<AtomicBool>,
@@ -91,7 +58,7 @@ impl Dialed {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: Arc<str>,
-        target: Target,
+        url: WsUrl,
         options: ConnectionOptions,
         events: ProducerGuard,
         connected: Arc<AtomicBool>,
@@ -101,7 +68,8 @@ impl Dialed {
     ) -> Self {
         Self {
             id,
-            target,
+            dial: options.dial_options(url.tls),
+            url,
             options,
             events,
             connected,
@@ -115,14 +83,12 @@ impl Dialed {
     pub(crate) async fn run(mut self) -> ProducerGuard {
         let mut failures = 0u32;
         loop {
-            let dialing = tokio::time::timeout(
-                self.options.connect_timeout,
-                dial(&self.target, &self.options),
-            );
+            let timeout = self.options.connect_timeout;
+            let dialing = tokio::time::timeout(timeout, dial_uncompressed(&self.url, &self.dial));
             let result = tokio::select! {
                 biased;
                 () = closing(&mut self.control.close) => break,
-                result = dialing => result.unwrap_or(Err(DialError::Timeout)),
+                result = dialing => result.unwrap_or(Err(DialError::Timeout(timeout))),
             };
             let error = match result {
                 Ok(mut ws) => {
@@ -210,20 +176,20 @@ impl Dialed {
                 biased;
                 () = closing(&mut control.close) => {
                     drain_queue(ws, &mut control.frames, write_timeout).await;
-                    close(ws, 1000).await;
+                    close(ws, CloseCode::Normal).await;
                     return DisconnectReason::Local;
                 }
                 result = async { hook.as_mut().expect("guarded").await }, if hook.is_some() => {
                     hook = None;
                     if let Err(error) = result {
                         tracing::warn!(id = %self.id, %error, "on_connect hook failed");
-                        close(ws, 1011).await;
+                        close(ws, CloseCode::Internal).await;
                         return DisconnectReason::Hook(error.to_string());
                     }
                 }
                 frame = control.frames.recv() => {
                     let Some(frame) = frame else {
-                        close(ws, 1000).await;
+                        close(ws, CloseCode::Normal).await;
                         return DisconnectReason::Local;
                     };
                     if let Err(reason) = write_frames(ws, &mut control.frames, frame, write_timeout).await {
@@ -270,7 +236,7 @@ impl Dialed {
                             _ = &mut push => break,
                             () = closing(&mut control.close) => {
                                 drain_queue(ws, &mut control.frames, write_timeout).await;
-                                close(ws, 1000).await;
+                                close(ws, CloseCode::Normal).await;
                                 return DisconnectReason::Local;
                             }
                             Some(frame) = control.frames.recv() => {
@@ -345,9 +311,9 @@ fn to_message(frame: Frame) -> Message {
 }
 
 /// Sends a close frame and waits (bounded) for the peer's.
-async fn close(ws: &mut WsStream, code: u16) {
+async fn close(ws: &mut WsStream, code: CloseCode) {
     let closing = async {
-        if ws.close(code, "").await.is_ok() {
+        if ws.close(code.as_u16(), "").await.is_ok() {
             drain_close(ws).await;
         }
     };

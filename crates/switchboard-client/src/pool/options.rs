@@ -7,9 +7,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use super::connection::ConnectionSender;
+use super::sender::ConnectionSender;
+use crate::dial::tls::{system_tls, tls_config_with_roots};
+use crate::dial::websocket::DialOptions;
 
 /// The error an `on_connect` hook returns; the connection is dropped and
 /// retried with backoff.
@@ -108,6 +110,25 @@ impl Default for ConnectionOptions {
 }
 
 impl ConnectionOptions {
+    /// What the dial of a connection to a `wss://` (`tls`) or `ws://` URL
+    /// needs: no compression (raw frames), a small write buffer, and the
+    /// system's roots unless [`ConnectionOptions::tls`] says otherwise
+    /// (loaded only for `wss://`).
+    pub(crate) fn dial_options(&self, tls: bool) -> DialOptions {
+        let tls = match (&self.tls, tls) {
+            (Some(config), _) => config.clone(),
+            (None, true) => system_tls(),
+            (None, false) => tls_config_with_roots(RootCertStore::empty()),
+        };
+        DialOptions {
+            tls,
+            headers: self.headers.clone(),
+            compression: false,
+            max_message_size: self.max_message_size,
+            write_buffer_size: 4 * 1024,
+        }
+    }
+
     /// The defaults: backoff 500 ms to 30 s with 50 % jitter, unlimited
     /// attempts, ping every 20 s with a 10 s pong timeout, 10 s connect
     /// timeout, 256 queued sends, 16 MiB messages, system TLS roots.

@@ -3,7 +3,7 @@
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
-use switchboard_protocol::ProtocolError;
+use switchboard_protocol::{CloseCode, ProtocolError};
 
 use super::*;
 use crate::client::error::HandlerError;
@@ -39,7 +39,9 @@ impl Actor {
                         LinkItem::Frame(bytes) => self.on_frame(conn, &bytes).await,
                         LinkItem::Control => Ok(()),
                         // The hub handed the session to our probe: switch.
-                        LinkItem::Closed { code: 4002, .. } if probe.is_some() => {
+                        LinkItem::Closed { code, .. }
+                            if code == CloseCode::SessionTakenOver.as_u16() && probe.is_some() =>
+                        {
                             let (dialing, last) = probe.take().expect("checked");
                             match self.switch(conn, dialing.await, last).await {
                                 true => {

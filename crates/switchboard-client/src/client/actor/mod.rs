@@ -14,40 +14,14 @@ use switchboard_protocol::{Codec, ErrorBody, Message, Welcome, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
-use super::backoff::Backoff;
-use super::builder::Batching;
-use super::dial::{DialOptions, WsConn, dial};
-use super::error::{AckError, DialError, DisconnectReason, EmitError};
+use super::error::{AckError, DisconnectReason, EmitError};
 use super::handle::{Command, Event, RequestKind, Shared, State};
 use super::link::{Link, LinkItem, Transports};
 use super::poll::PollLink;
-use super::url::WsUrl;
-
-/// Close codes after which the client does not reconnect: the hub meant it
-/// (`1000` normal, `1008` policy, `4000` kicked, `4002` taken over).
-pub(crate) fn close_code_is_final(code: u16) -> bool {
-    matches!(code, 1000 | 1008 | 4000 | 4002)
-}
-
-/// A refused handshake that is final: any `4xx` (`503` is retried).
-fn refusal_is_final(status: u16) -> bool {
-    (400..500).contains(&status)
-}
-
-/// The fixed settings of one client.
-pub(crate) struct Settings {
-    pub(crate) url: WsUrl,
-    pub(crate) token: Option<String>,
-    pub(crate) dial: DialOptions,
-    pub(crate) backoff: Backoff,
-    pub(crate) max_attempts: Option<u32>,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) write_timeout: Duration,
-    pub(crate) queue_capacity: usize,
-    pub(crate) batching: Option<Batching>,
-    pub(crate) transports: Transports,
-    pub(crate) upgrade_retry: Duration,
-}
+use super::settings::Settings;
+use super::stop_rules::{close_code_is_final, refusal_is_final};
+use crate::dial::DialError;
+use crate::dial::websocket::{WsConn, dial};
 
 /// The resumable session: its token and the count of counted messages.
 struct Session {
@@ -619,27 +593,6 @@ impl LinkEnd {
             LinkItem::Frame(_) | LinkItem::Control => {
                 LinkEnd::Lost("unexpected write result".into())
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn close_codes_decide_reconnects() {
-        for code in [1000, 1008, 4000, 4002] {
-            assert!(close_code_is_final(code), "{code} stops");
-        }
-        for code in [1001, 1002, 1005, 1007, 1009, 1011, 4001] {
-            assert!(!close_code_is_final(code), "{code} reconnects");
-        }
-        for status in [400, 403, 404, 405] {
-            assert!(refusal_is_final(status), "{status} stops");
-        }
-        for status in [500, 502, 503] {
-            assert!(!refusal_is_final(status), "{status} is retried");
         }
     }
 }
