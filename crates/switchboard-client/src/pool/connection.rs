@@ -16,7 +16,7 @@ use crate::dial::DialError;
 use crate::dial::url::WsUrl;
 use crate::dial::websocket::{DialOptions, WsStream, dial_uncompressed};
 
-use super::events::{DisconnectReason, Frame, PoolEvent, ProducerGuard};
+use super::events::{DisconnectReason, EventQueue, Frame, PoolEvent, ProducerGuard};
 use super::options::{ConnectionOptions, HookFuture};
 use super::sender::ConnectionSender;
 
@@ -162,12 +162,7 @@ impl Dialed {
             .on_connect
             .as_ref()
             .map(|hook| hook(self.sender.clone()));
-        let interval = self.options.ping_interval;
-        let mut ping = interval.map(|every| {
-            let mut ping = tokio::time::interval_at(Instant::now() + every, every);
-            ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            ping
-        });
+        let mut ping = self.options.ping_interval.map(ping_timer);
         let mut pong_deadline: Option<Instant> = None;
         let queue = self.events.queue();
         let control = &mut self.control;
@@ -175,9 +170,7 @@ impl Dialed {
             tokio::select! {
                 biased;
                 () = closing(&mut control.close) => {
-                    drain_queue(ws, &mut control.frames, write_timeout).await;
-                    close(ws, CloseCode::Normal).await;
-                    return DisconnectReason::Local;
+                    return close_locally(ws, &mut control.frames, write_timeout).await;
                 }
                 result = async { hook.as_mut().expect("guarded").await }, if hook.is_some() => {
                     hook = None;
@@ -213,42 +206,83 @@ impl Dialed {
                 message = ws.next() => {
                     // Anything from the peer proves it is alive.
                     pong_deadline = None;
-                    let frame = match message {
-                        None => return DisconnectReason::Transport("connection closed".into()),
-                        Some(Err(WsError::Closed(reason))) => return peer_closed(reason),
-                        Some(Err(error)) => return DisconnectReason::Transport(error.to_string()),
-                        Some(Ok(Message::Text(data))) => Frame::Text(data),
-                        Some(Ok(Message::Binary(data))) => Frame::Binary(data),
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        Some(Ok(Message::Close(reason))) => {
-                            drain_close(ws).await;
-                            return peer_closed(reason);
-                        }
+                    let frame = match incoming(ws, message).await {
+                        Ok(Some(frame)) => frame,
+                        Ok(None) => continue,
+                        Err(reason) => return reason,
                     };
                     let event = PoolEvent::Frame { id: self.id.clone(), frame };
-                    let push = queue.push(event);
-                    tokio::pin!(push);
-                    // Under backpressure this waits for room, still writing
-                    // what the application sends and honouring close.
-                    loop {
-                        tokio::select! {
-                            biased;
-                            _ = &mut push => break,
-                            () = closing(&mut control.close) => {
-                                drain_queue(ws, &mut control.frames, write_timeout).await;
-                                close(ws, CloseCode::Normal).await;
-                                return DisconnectReason::Local;
-                            }
-                            Some(frame) = control.frames.recv() => {
-                                if let Err(reason) = write_frames(ws, &mut control.frames, frame, write_timeout).await {
-                                    return reason;
-                                }
-                            }
-                        }
+                    if let Err(reason) = deliver(ws, control, queue, event, write_timeout).await {
+                        return reason;
                     }
                     // The wait was not the peer's fault.
                     pong_deadline = None;
                 }
+            }
+        }
+    }
+}
+
+/// A ping timer firing every `every`, first after one period.
+fn ping_timer(every: Duration) -> tokio::time::Interval {
+    let mut ping = tokio::time::interval_at(Instant::now() + every, every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping
+}
+
+/// Closes the connection on the pool's request: what is queued is written
+/// first, then a `1000` close frame.
+async fn close_locally(
+    ws: &mut WsStream,
+    frames: &mut mpsc::Receiver<Frame>,
+    write_timeout: Duration,
+) -> DisconnectReason {
+    drain_queue(ws, frames, write_timeout).await;
+    close(ws, CloseCode::Normal).await;
+    DisconnectReason::Local
+}
+
+/// What a message from the peer means: a frame to deliver, nothing
+/// (control frames), or the end of the connection.
+async fn incoming(
+    ws: &mut WsStream,
+    message: Option<Result<Message, WsError>>,
+) -> Result<Option<Frame>, DisconnectReason> {
+    match message {
+        None => Err(DisconnectReason::Transport("connection closed".into())),
+        Some(Err(WsError::Closed(reason))) => Err(peer_closed(reason)),
+        Some(Err(error)) => Err(DisconnectReason::Transport(error.to_string())),
+        Some(Ok(Message::Text(data))) => Ok(Some(Frame::Text(data))),
+        Some(Ok(Message::Binary(data))) => Ok(Some(Frame::Binary(data))),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
+        Some(Ok(Message::Close(reason))) => {
+            drain_close(ws).await;
+            Err(peer_closed(reason))
+        }
+    }
+}
+
+/// Puts a received frame on the merged stream. Under backpressure this
+/// waits for room, still writing what the application sends and honouring
+/// close.
+async fn deliver(
+    ws: &mut WsStream,
+    control: &mut Control,
+    queue: &EventQueue,
+    event: PoolEvent,
+    write_timeout: Duration,
+) -> Result<(), DisconnectReason> {
+    let push = queue.push(event);
+    tokio::pin!(push);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut push => return Ok(()),
+            () = closing(&mut control.close) => {
+                return Err(close_locally(ws, &mut control.frames, write_timeout).await);
+            }
+            Some(frame) = control.frames.recv() => {
+                write_frames(ws, &mut control.frames, frame, write_timeout).await?;
             }
         }
     }
