@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use switchboard_client::client::{self, Backoff, DisconnectReason, Event, State};
+use switchboard_client::client::{self, Backoff, ClientDisconnect, Event, State};
 use tokio::net::TcpListener;
 
 #[test]
@@ -85,7 +85,7 @@ async fn reconnect_loop_follows_the_schedule() {
         );
     }
     assert!(
-        matches!(reason, DisconnectReason::GaveUp { attempts: 5, .. }),
+        matches!(reason, ClientDisconnect::GaveUp { attempts: 5, .. }),
         "{reason:?}"
     );
     assert!(matches!(&*client.state().borrow(), State::Closed(_)));

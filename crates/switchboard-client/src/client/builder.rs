@@ -274,7 +274,7 @@ impl ClientBuilder {
     pub async fn connect(self) -> Result<Client, ConnectError> {
         let client = self
             .build()
-            .map_err(|e| ConnectError(super::DisconnectReason::DialFailed(e.to_string())))?;
+            .map_err(|e| ConnectError(super::ClientDisconnect::DialFailed(e.to_string())))?;
         client.connected().await.map_err(ConnectError)?;
         Ok(client)
     }

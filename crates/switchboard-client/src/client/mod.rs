@@ -27,7 +27,7 @@
 //! - Every message after `$welcome` except `$pong` is counted; a reconnect
 //!   sends `resume=<session>&last=<count>`. A new session (resume refused)
 //!   rejoins the client's rooms before `Connected` is announced, and fails
-//!   the requests in flight with [`AckError::Disconnected`].
+//!   the requests in flight with [`ClientAckError::Disconnected`].
 //! - Emits while disconnected are queued (bounded: [`EmitError::QueueFull`])
 //!   and sent after the next `$welcome`.
 //! - Close codes `1000`, `1008`, `4000`, `4002` and a refused handshake
@@ -58,10 +58,18 @@ mod stop_rules;
 pub use crate::dial::DialError;
 pub use backoff::Backoff;
 pub use builder::ClientBuilder;
-pub use error::{AckError, ConnectError, DisconnectReason, EmitError, HandlerError};
+pub use error::{ClientAckError, ClientDisconnect, ConnectError, EmitError, HandlerError};
 pub use handle::{Client, Event, RoomOperator, State};
 pub use link::{Transport, Transports};
 pub use settings::Batching;
+
+/// The old name of [`ClientDisconnect`].
+#[deprecated(note = "renamed `ClientDisconnect` (the hub has its own `DisconnectReason`)")]
+pub type DisconnectReason = ClientDisconnect;
+
+/// The old name of [`ClientAckError`].
+#[deprecated(note = "renamed `ClientAckError` (the hub has its own `AckError`)")]
+pub type AckError = ClientAckError;
 
 /// Starts building a client for the hub at `url` (`ws://`, `wss://`,
 /// `http://` or `https://`, with the hub's path, e.g. `ws://host:8080/ws`).

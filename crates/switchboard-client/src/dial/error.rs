@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// Why a WebSocket dial failed: the URL, TCP, TLS or the HTTP/1.1 upgrade.
 /// The reconnecting client reports it in
-/// [`DisconnectReason::DialFailed`](crate::client::DisconnectReason::DialFailed),
+/// [`ClientDisconnect::DialFailed`](crate::client::ClientDisconnect::DialFailed),
 /// the pool in [`PoolEvent::Reconnecting`](crate::pool::PoolEvent::Reconnecting);
 /// both retry with backoff.
 #[derive(Debug, thiserror::Error)]

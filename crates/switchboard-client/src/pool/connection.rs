@@ -16,7 +16,7 @@ use crate::dial::DialError;
 use crate::dial::url::WsUrl;
 use crate::dial::websocket::{DialOptions, WsStream, dial_uncompressed};
 
-use super::events::{DisconnectReason, EventQueue, Frame, PoolEvent, ProducerGuard};
+use super::events::{EventQueue, Frame, PoolDisconnect, PoolEvent, ProducerGuard};
 use super::options::{ConnectionOptions, HookFuture};
 use super::sender::ConnectionSender;
 
@@ -102,7 +102,7 @@ impl Dialed {
                     let reason = self.serve(&mut ws).await;
                     self.connected.store(false, Ordering::Release);
                     tracing::debug!(id = %self.id, %reason, "disconnected");
-                    let local = reason == DisconnectReason::Local;
+                    let local = reason == PoolDisconnect::Local;
                     let error = reason.to_string();
                     self.state(PoolEvent::Disconnected {
                         id: self.id.clone(),
@@ -155,7 +155,7 @@ impl Dialed {
     }
 
     /// Serves one live socket until it goes down; returns why.
-    async fn serve(&mut self, ws: &mut WsStream) -> DisconnectReason {
+    async fn serve(&mut self, ws: &mut WsStream) -> PoolDisconnect {
         let write_timeout = self.options.pong_timeout;
         let mut hook: Option<HookFuture> = self
             .options
@@ -177,13 +177,13 @@ impl Dialed {
                     if let Err(error) = result {
                         tracing::warn!(id = %self.id, %error, "on_connect hook failed");
                         close(ws, CloseCode::Internal).await;
-                        return DisconnectReason::Hook(error.to_string());
+                        return PoolDisconnect::Hook(error.to_string());
                     }
                 }
                 frame = control.frames.recv() => {
                     let Some(frame) = frame else {
                         close(ws, CloseCode::Normal).await;
-                        return DisconnectReason::Local;
+                        return PoolDisconnect::Local;
                     };
                     if let Err(reason) = write_frames(ws, &mut control.frames, frame, write_timeout).await {
                         return reason;
@@ -191,15 +191,15 @@ impl Dialed {
                 }
                 () = async { tokio::time::sleep_until(pong_deadline.expect("guarded")).await }, if pong_deadline.is_some() => {
                     tracing::debug!(id = %self.id, "pong timeout");
-                    return DisconnectReason::PingTimeout;
+                    return PoolDisconnect::PingTimeout;
                 }
                 _ = async { ping.as_mut().expect("guarded").tick().await }, if ping.is_some() => {
                     if pong_deadline.is_none() {
                         let sent = tokio::time::timeout(write_timeout, ws.send(Message::Ping(Bytes::new()))).await;
                         match sent {
                             Ok(Ok(())) => pong_deadline = Some(Instant::now() + self.options.pong_timeout),
-                            Ok(Err(error)) => return DisconnectReason::Transport(error.to_string()),
-                            Err(_) => return DisconnectReason::PingTimeout,
+                            Ok(Err(error)) => return PoolDisconnect::Transport(error.to_string()),
+                            Err(_) => return PoolDisconnect::PingTimeout,
                         }
                     }
                 }
@@ -236,10 +236,10 @@ async fn close_locally(
     ws: &mut WsStream,
     frames: &mut mpsc::Receiver<Frame>,
     write_timeout: Duration,
-) -> DisconnectReason {
+) -> PoolDisconnect {
     drain_queue(ws, frames, write_timeout).await;
     close(ws, CloseCode::Normal).await;
-    DisconnectReason::Local
+    PoolDisconnect::Local
 }
 
 /// What a message from the peer means: a frame to deliver, nothing
@@ -247,11 +247,11 @@ async fn close_locally(
 async fn incoming(
     ws: &mut WsStream,
     message: Option<Result<Message, WsError>>,
-) -> Result<Option<Frame>, DisconnectReason> {
+) -> Result<Option<Frame>, PoolDisconnect> {
     match message {
-        None => Err(DisconnectReason::Transport("connection closed".into())),
+        None => Err(PoolDisconnect::Transport("connection closed".into())),
         Some(Err(WsError::Closed(reason))) => Err(peer_closed(reason)),
-        Some(Err(error)) => Err(DisconnectReason::Transport(error.to_string())),
+        Some(Err(error)) => Err(PoolDisconnect::Transport(error.to_string())),
         Some(Ok(Message::Text(data))) => Ok(Some(Frame::Text(data))),
         Some(Ok(Message::Binary(data))) => Ok(Some(Frame::Binary(data))),
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
@@ -271,7 +271,7 @@ async fn deliver(
     queue: &EventQueue,
     event: PoolEvent,
     write_timeout: Duration,
-) -> Result<(), DisconnectReason> {
+) -> Result<(), PoolDisconnect> {
     let push = queue.push(event);
     tokio::pin!(push);
     loop {
@@ -288,13 +288,13 @@ async fn deliver(
     }
 }
 
-fn peer_closed(reason: Option<sockudo_ws::error::CloseReason>) -> DisconnectReason {
+fn peer_closed(reason: Option<sockudo_ws::error::CloseReason>) -> PoolDisconnect {
     match reason {
-        Some(r) => DisconnectReason::PeerClosed {
+        Some(r) => PoolDisconnect::PeerClosed {
             code: r.code,
             reason: r.reason.to_string(),
         },
-        None => DisconnectReason::PeerClosed {
+        None => PoolDisconnect::PeerClosed {
             code: 1005,
             reason: String::new(),
         },
@@ -307,7 +307,7 @@ async fn write_frames(
     frames: &mut mpsc::Receiver<Frame>,
     first: Frame,
     timeout: Duration,
-) -> Result<(), DisconnectReason> {
+) -> Result<(), PoolDisconnect> {
     let write = async {
         ws.feed(to_message(first)).await?;
         for _ in 1..WRITE_BATCH {
@@ -320,8 +320,8 @@ async fn write_frames(
     };
     match tokio::time::timeout(timeout, write).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(DisconnectReason::Transport(error.to_string())),
-        Err(_) => Err(DisconnectReason::Transport(format!(
+        Ok(Err(error)) => Err(PoolDisconnect::Transport(error.to_string())),
+        Err(_) => Err(PoolDisconnect::Transport(format!(
             "write timed out after {timeout:?}"
         ))),
     }

@@ -77,9 +77,13 @@ use tokio::task::JoinHandle;
 
 pub use crate::dial::{DialError, tls_config_with_roots};
 pub use error::PoolError;
-pub use events::{DisconnectReason, Frame, OverflowPolicy, PoolEvent, PoolEvents};
+pub use events::{Frame, OverflowPolicy, PoolDisconnect, PoolEvent, PoolEvents};
 pub use options::{Backoff, ConnectionOptions, HookError};
 pub use sender::ConnectionSender;
+
+/// The old name of [`PoolDisconnect`].
+#[deprecated(note = "renamed `PoolDisconnect` (the client and the hub have their own)")]
+pub type DisconnectReason = PoolDisconnect;
 
 use crate::dial::url::WsUrl;
 use connection::Dialed;

@@ -317,7 +317,7 @@ impl Actor {
             return;
         };
         let result = match message.error {
-            Some(error) => Err(AckError::Remote {
+            Some(error) => Err(ClientAckError::Remote {
                 code: error.code,
                 message: error.message,
             }),

@@ -14,7 +14,7 @@ use switchboard_protocol::{Codec, ErrorBody, Message, Welcome, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
-use super::error::{AckError, DisconnectReason, EmitError};
+use super::error::{ClientAckError, ClientDisconnect, EmitError};
 use super::handle::{Command, Event, RequestKind, Shared, State};
 use super::link::{Link, LinkItem, Transports};
 use super::poll::PollLink;
@@ -30,7 +30,7 @@ struct Session {
 }
 
 struct Pending {
-    reply: oneshot::Sender<Result<Value, AckError>>,
+    reply: oneshot::Sender<Result<Value, ClientAckError>>,
     kind: RequestKind,
 }
 
@@ -39,9 +39,9 @@ type DialFuture = Pin<Box<dyn Future<Output = Result<(Link, Welcome), DialError>
 /// How a phase ended.
 enum Outcome {
     /// Try again (after the backoff) with this reason.
-    Retry(DisconnectReason),
+    Retry(ClientDisconnect),
     /// Stop for good.
-    Stop(DisconnectReason),
+    Stop(ClientDisconnect),
 }
 
 /// The connection task.
@@ -132,7 +132,7 @@ impl Actor {
             if let Some(max) = self.settings.max_attempts {
                 if attempt > max {
                     let attempts = attempt - 1;
-                    return self.stop(DisconnectReason::GaveUp {
+                    return self.stop(ClientDisconnect::GaveUp {
                         attempts,
                         last: Box::new(reason),
                     });
@@ -153,15 +153,15 @@ impl Actor {
     }
 
     /// Stops for good: fails what waits, announces the reason.
-    fn stop(&mut self, reason: DisconnectReason) {
+    fn stop(&mut self, reason: ClientDisconnect) {
         tracing::debug!(%reason, "client stopped");
         let why = reason.to_string();
         for (_, p) in self.pending.drain() {
-            let _ = p.reply.send(Err(AckError::Disconnected(why.clone())));
+            let _ = p.reply.send(Err(ClientAckError::Disconnected(why.clone())));
         }
         self.queue.clear();
         self.set_state(State::Closed(reason.clone()));
-        if !matches!(reason, DisconnectReason::ClientClosed) {
+        if !matches!(reason, ClientDisconnect::ClientClosed) {
             self.event(Event::Disconnected {
                 reason,
                 will_reconnect: false,
@@ -173,9 +173,9 @@ impl Actor {
     /// Closes at the client's request while no link is live.
     fn close_offline(&mut self, done: Option<oneshot::Sender<()>>) {
         for (_, p) in self.pending.drain() {
-            let _ = p.reply.send(Err(AckError::Closed));
+            let _ = p.reply.send(Err(ClientAckError::Closed));
         }
-        self.stop(DisconnectReason::ClientClosed);
+        self.stop(ClientDisconnect::ClientClosed);
         if let Some(done) = done {
             let _ = done.send(());
         }
@@ -245,7 +245,7 @@ impl Actor {
                     return match result {
                         Ok(ok) => Ok(Some(ok)),
                         Err(DialError::Refused { status, body }) => {
-                            let reason = DisconnectReason::Refused { status, body };
+                            let reason = ClientDisconnect::Refused { status, body };
                             if refusal_is_final(status) {
                                 Err(Outcome::Stop(reason))
                             } else {
@@ -253,11 +253,11 @@ impl Actor {
                             }
                         }
                         Err(error @ DialError::InvalidUrl(_)) => {
-                            Err(Outcome::Stop(DisconnectReason::DialFailed(error.to_string())))
+                            Err(Outcome::Stop(ClientDisconnect::DialFailed(error.to_string())))
                         }
                         Err(error) => {
                             self.event(Event::Error { code: "dial".into(), message: error.to_string() });
-                            Err(Outcome::Retry(DisconnectReason::DialFailed(error.to_string())))
+                            Err(Outcome::Retry(ClientDisconnect::DialFailed(error.to_string())))
                         }
                     };
                 }
@@ -360,7 +360,7 @@ impl Actor {
         &mut self,
         message: Message,
         kind: RequestKind,
-        reply: oneshot::Sender<Result<Value, AckError>>,
+        reply: oneshot::Sender<Result<Value, ClientAckError>>,
     ) -> Option<Message> {
         if reply.is_closed() {
             return None;
@@ -390,7 +390,7 @@ impl Actor {
         };
         match link {
             LinkEnd::Closed { code, reason } => {
-                let reason = DisconnectReason::Closed { code, reason };
+                let reason = ClientDisconnect::Closed { code, reason };
                 if close_code_is_final(code) {
                     Outcome::Stop(reason)
                 } else {
@@ -405,7 +405,7 @@ impl Actor {
                 // Dropped without a close frame: a client close frame would
                 // end the session (PROTOCOL.md section 3).
                 drop(conn);
-                let reason = DisconnectReason::LinkLost(why);
+                let reason = ClientDisconnect::LinkLost(why);
                 self.event(Event::Disconnected {
                     reason: reason.clone(),
                     will_reconnect: true,
@@ -416,10 +416,10 @@ impl Actor {
                 conn.close().await;
                 self.close_offline(done);
                 self.event(Event::Disconnected {
-                    reason: DisconnectReason::ClientClosed,
+                    reason: ClientDisconnect::ClientClosed,
                     will_reconnect: false,
                 });
-                Outcome::Stop(DisconnectReason::ClientClosed)
+                Outcome::Stop(ClientDisconnect::ClientClosed)
             }
         }
     }
@@ -447,9 +447,9 @@ impl Actor {
                 .collect();
             for ack in lost {
                 if let Some(p) = self.pending.remove(&ack) {
-                    let _ = p
-                        .reply
-                        .send(Err(AckError::Disconnected("the session was lost".into())));
+                    let _ = p.reply.send(Err(ClientAckError::Disconnected(
+                        "the session was lost".into(),
+                    )));
                 }
             }
             // Answers to the old session's acks mean nothing to the new one.
