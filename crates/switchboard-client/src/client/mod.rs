@@ -30,8 +30,9 @@
 //!   the requests in flight with [`ClientAckError::Disconnected`].
 //! - Emits while disconnected are queued (bounded: [`EmitError::QueueFull`])
 //!   and sent after the next `$welcome`.
-//! - Close codes `1000`, `1008`, `4000`, `4002` and a refused handshake
-//!   (HTTP 4xx) stop the client; `1001`, `4001`, other codes, network loss
+//! - Close codes `1000`, `1008`, `4000`, `4002`
+//!   ([`CloseCode::is_final`](switchboard_protocol::CloseCode::is_final))
+//!   and a refused handshake (HTTP 4xx) stop the client; `1001`, `4001`, other codes, network loss
 //!   and `503` reconnect. A dead link (no frame for `ping_interval_ms +
 //!   ping_timeout_ms`) is dropped without a close frame, so the session
 //!   stays resumable.

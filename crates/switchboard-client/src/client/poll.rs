@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ClientConfig;
 
 use crate::dial::DialError;
+use crate::dial::stream::open;
 use crate::dial::url::WsUrl;
-use crate::dial::websocket::open;
 
 /// Wait before retrying a `GET` answered `409 poll_in_progress`.
 const CONFLICT_RETRY: Duration = Duration::from_millis(200);

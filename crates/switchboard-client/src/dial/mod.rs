@@ -1,9 +1,11 @@
 //! The one dial stack of the crate, used by the reconnecting client and by
-//! the pool: the URL parser ([`url`]), the TLS setup ([`tls`]), the HTTP/1.1
-//! upgrade ([`upgrade`]) and the WebSocket over the pinned `sockudo-ws`
-//! codec ([`websocket`]); one [`DialError`] for all of it.
+//! the pool: the URL parser ([`url`]), the TLS setup ([`tls`]), the byte
+//! stream ([`stream`]), the HTTP/1.1 upgrade ([`upgrade`]) and the
+//! WebSocket over the pinned `sockudo-ws` codec ([`websocket`]); one
+//! [`DialError`] for all of it.
 
 mod error;
+pub(crate) mod stream;
 pub(crate) mod tls;
 pub(crate) mod upgrade;
 pub(crate) mod url;

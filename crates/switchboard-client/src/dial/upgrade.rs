@@ -10,8 +10,8 @@ use sockudo_ws::handshake::{generate_key, validate_accept_key};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::DialError;
+use super::stream::BoxIo;
 use super::url::WsUrl;
-use super::websocket::BoxIo;
 
 /// The largest upgrade response head read.
 const MAX_HEAD: usize = 16 * 1024;

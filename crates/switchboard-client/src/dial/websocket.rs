@@ -7,21 +7,12 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use sockudo_ws::{CompressedWebSocketStream, Config, Error as WsError, Message, WebSocketStream};
 use switchboard_protocol::CloseCode;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::error::DialError;
-use super::tls::connect_tls;
+use super::stream::{BoxIo, open};
 use super::upgrade::{Upgraded, upgrade};
 use super::url::WsUrl;
-
-/// Any byte stream a link can run on.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
-
-/// A boxed byte stream: TCP or TLS over TCP.
-pub(crate) type BoxIo = Box<dyn Io>;
 
 /// What a dial needs besides the URL.
 #[derive(Clone)]
@@ -36,18 +27,6 @@ pub(crate) struct DialOptions {
     pub(crate) max_message_size: usize,
     /// The codec's write buffer.
     pub(crate) write_buffer_size: usize,
-}
-
-/// Opens TCP (and TLS for `wss://`) to the URL's host.
-pub(crate) async fn open(url: &WsUrl, tls: &Arc<ClientConfig>) -> Result<BoxIo, DialError> {
-    let tcp = TcpStream::connect((url.host.as_str(), url.port))
-        .await
-        .map_err(DialError::Connect)?;
-    let _ = tcp.set_nodelay(true);
-    if !url.tls {
-        return Ok(Box::new(tcp));
-    }
-    Ok(Box::new(connect_tls(&url.host, tcp, tls).await?))
 }
 
 /// The codec settings of a client link: heartbeats and timeouts are the

@@ -435,25 +435,7 @@ impl Actor {
             _ => 0,
         };
         if !resumed && self.ever_connected {
-            // Replies awaited from the lost session will never come; the
-            // requests still queued (never sent) keep waiting.
-            let queued: std::collections::HashSet<u64> =
-                self.queue.iter().filter_map(|m| m.ack).collect();
-            let lost: Vec<u64> = self
-                .pending
-                .keys()
-                .copied()
-                .filter(|ack| !queued.contains(ack))
-                .collect();
-            for ack in lost {
-                if let Some(p) = self.pending.remove(&ack) {
-                    let _ = p.reply.send(Err(ClientAckError::Disconnected(
-                        "the session was lost".into(),
-                    )));
-                }
-            }
-            // Answers to the old session's acks mean nothing to the new one.
-            self.queue.retain(|m| m.reply.is_none());
+            self.forget_lost_session();
         }
         if self.ever_connected {
             self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -464,34 +446,12 @@ impl Actor {
             token: welcome.session.clone(),
             received,
         });
-        let mut first: Vec<Message> = Vec::new();
         self.rejoins = 0;
-        if !resumed && self.ever_connected {
-            let rooms = self
-                .shared
-                .rooms
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            for room in rooms {
-                let (reply, _unused) = oneshot::channel();
-                let ack = self.next_ack;
-                self.next_ack += 1;
-                // The receiver is dropped: only the kind matters for rejoins.
-                self.pending.insert(
-                    ack,
-                    Pending {
-                        reply,
-                        kind: RequestKind::Rejoin(room.clone()),
-                    },
-                );
-                first.push(
-                    Message::event(reserved::JOIN, serde_json::json!({ "room": room }))
-                        .with_ack(ack),
-                );
-                self.rejoins += 1;
-            }
-        }
+        let mut first = if !resumed && self.ever_connected {
+            self.rejoin_requests()
+        } else {
+            Vec::new()
+        };
         self.ever_connected = true;
         self.watchdog_interval = Duration::from_millis(
             welcome
@@ -521,6 +481,7 @@ impl Actor {
 }
 
 mod live;
+mod new_session;
 
 /// Why a live link ended.
 enum LinkEnd {
