@@ -59,22 +59,7 @@ impl Actor {
                     }
                 }
                 command = self.rx.recv() => {
-                    let result = match command {
-                        None => return LinkEnd::ClientClosed(None),
-                        Some(Command::Close { done }) => return LinkEnd::ClientClosed(Some(done)),
-                        Some(Command::Send { message, done }) => {
-                            let _ = done.send(Ok(()));
-                            self.out(conn, message, &mut batch_timer).await
-                        }
-                        Some(Command::Request { message, kind, reply }) => {
-                            match self.register(message, kind, reply) {
-                                Some(message) => self.out(conn, message, &mut batch_timer).await,
-                                None => Ok(()),
-                            }
-                        }
-                        Some(Command::Reply(message)) => self.out(conn, message, &mut batch_timer).await,
-                    };
-                    if let Err(end) = result {
+                    if let Err(end) = self.on_command(conn, command, &mut batch_timer).await {
                         return end;
                     }
                 }
@@ -102,6 +87,33 @@ impl Actor {
                     }
                 }
             }
+        }
+    }
+
+    /// Carries out a handle's command on the live link; `Err` ends the link
+    /// (the client closes, or a write failed).
+    async fn on_command(
+        &mut self,
+        conn: &mut Link,
+        command: Option<Command>,
+        batch_timer: &mut Option<Pin<Box<Sleep>>>,
+    ) -> Result<(), LinkEnd> {
+        match command {
+            None => Err(LinkEnd::ClientClosed(None)),
+            Some(Command::Close { done }) => Err(LinkEnd::ClientClosed(Some(done))),
+            Some(Command::Send { message, done }) => {
+                let _ = done.send(Ok(()));
+                self.out(conn, message, batch_timer).await
+            }
+            Some(Command::Request {
+                message,
+                kind,
+                reply,
+            }) => match self.register(message, kind, reply) {
+                Some(message) => self.out(conn, message, batch_timer).await,
+                None => Ok(()),
+            },
+            Some(Command::Reply(message)) => self.out(conn, message, batch_timer).await,
         }
     }
 
