@@ -17,7 +17,7 @@ use crate::dial::url::WsUrl;
 use crate::dial::websocket::DialOptions;
 
 use super::actor::Actor;
-use super::backoff::Backoff;
+use super::backoff::ClientBackoff;
 use super::error::{ConnectError, HandlerError};
 use super::handle::{Client, Shared, State};
 use super::handler::erase;
@@ -27,7 +27,7 @@ use super::settings::{Batching, Settings};
 /// Options for a [`Client`]; made by [`connect`](super::connect).
 pub struct ClientBuilder {
     url: String,
-    backoff: Backoff,
+    backoff: ClientBackoff,
     max_attempts: Option<u32>,
     headers: Vec<(String, String)>,
     token: Option<String>,
@@ -62,7 +62,7 @@ impl ClientBuilder {
     pub(crate) fn new(url: &str) -> Self {
         Self {
             url: url.to_owned(),
-            backoff: Backoff::default(),
+            backoff: ClientBackoff::default(),
             max_attempts: None,
             headers: Vec::new(),
             token: None,
@@ -103,7 +103,7 @@ impl ClientBuilder {
     }
 
     /// The whole reconnect schedule at once.
-    pub fn backoff(mut self, backoff: Backoff) -> Self {
+    pub fn backoff(mut self, backoff: ClientBackoff) -> Self {
         self.backoff = backoff;
         self
     }

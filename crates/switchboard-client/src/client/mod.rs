@@ -52,25 +52,20 @@ mod error;
 mod handle;
 mod handler;
 mod link;
+mod old_names;
 mod poll;
 mod settings;
 mod stop_rules;
 
 pub use crate::dial::DialError;
-pub use backoff::Backoff;
+pub use backoff::ClientBackoff;
 pub use builder::ClientBuilder;
 pub use error::{ClientAckError, ClientDisconnect, ConnectError, EmitError, HandlerError};
 pub use handle::{Client, Event, RoomOperator, State};
 pub use link::{Transport, Transports};
+#[allow(deprecated)]
+pub use old_names::{AckError, Backoff, DisconnectReason};
 pub use settings::Batching;
-
-/// The old name of [`ClientDisconnect`].
-#[deprecated(note = "renamed `ClientDisconnect` (the hub has its own `DisconnectReason`)")]
-pub type DisconnectReason = ClientDisconnect;
-
-/// The old name of [`ClientAckError`].
-#[deprecated(note = "renamed `ClientAckError` (the hub has its own `AckError`)")]
-pub type AckError = ClientAckError;
 
 /// Starts building a client for the hub at `url` (`ws://`, `wss://`,
 /// `http://` or `https://`, with the hub's path, e.g. `ws://host:8080/ws`).

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::backoff::Backoff;
+use super::backoff::ClientBackoff;
 use super::link::Transports;
 
 use crate::dial::url::WsUrl;
@@ -24,7 +24,7 @@ pub(crate) struct Settings {
     pub(crate) url: WsUrl,
     pub(crate) token: Option<String>,
     pub(crate) dial: DialOptions,
-    pub(crate) backoff: Backoff,
+    pub(crate) backoff: ClientBackoff,
     pub(crate) max_attempts: Option<u32>,
     pub(crate) connect_timeout: Duration,
     pub(crate) write_timeout: Duration,

@@ -61,6 +61,7 @@ mod adopted;
 mod connection;
 mod error;
 mod events;
+mod old_names;
 mod options;
 mod sender;
 
@@ -78,12 +79,10 @@ use tokio::task::JoinHandle;
 pub use crate::dial::{DialError, tls_config_with_roots};
 pub use error::PoolError;
 pub use events::{Frame, OverflowPolicy, PoolDisconnect, PoolEvent, PoolEvents};
-pub use options::{Backoff, ConnectionOptions, HookError};
+#[allow(deprecated)]
+pub use old_names::{Backoff, DisconnectReason};
+pub use options::{ConnectionOptions, HookError, PoolBackoff};
 pub use sender::ConnectionSender;
-
-/// The old name of [`PoolDisconnect`].
-#[deprecated(note = "renamed `PoolDisconnect` (the client and the hub have their own)")]
-pub type DisconnectReason = PoolDisconnect;
 
 use crate::dial::url::WsUrl;
 use connection::Dialed;

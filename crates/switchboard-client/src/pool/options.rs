@@ -24,7 +24,7 @@ pub(crate) type ConnectHook = Arc<dyn Fn(ConnectionSender) -> HookFuture + Send 
 /// `min(initial * 2^(n-1), max)`, less a random part of up to `jitter` of it
 /// (`jitter` = 0.5: between 50 % and 100 % of the step).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
+pub struct PoolBackoff {
     /// The first delay (default 500 ms).
     pub initial: Duration,
     /// The largest delay (default 30 s).
@@ -33,7 +33,7 @@ pub struct Backoff {
     pub jitter: f64,
 }
 
-impl Default for Backoff {
+impl Default for PoolBackoff {
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(500),
@@ -43,7 +43,7 @@ impl Default for Backoff {
     }
 }
 
-impl Backoff {
+impl PoolBackoff {
     /// The delay before attempt `attempt` (from 1), with `random` in `[0, 1)`
     /// choosing the jitter. A pure function, for tests and for reasoning.
     pub fn delay_with(&self, attempt: u32, random: f64) -> Duration {
@@ -63,7 +63,7 @@ impl Backoff {
 /// How one connection is dialed and kept alive. Cheap to clone.
 #[derive(Clone)]
 pub struct ConnectionOptions {
-    pub(crate) backoff: Backoff,
+    pub(crate) backoff: PoolBackoff,
     pub(crate) max_attempts: Option<u32>,
     pub(crate) ping_interval: Option<Duration>,
     pub(crate) pong_timeout: Duration,
@@ -95,7 +95,7 @@ impl fmt::Debug for ConnectionOptions {
 impl Default for ConnectionOptions {
     fn default() -> Self {
         Self {
-            backoff: Backoff::default(),
+            backoff: PoolBackoff::default(),
             max_attempts: None,
             ping_interval: Some(Duration::from_secs(20)),
             pong_timeout: Duration::from_secs(10),
@@ -137,7 +137,7 @@ impl ConnectionOptions {
     }
 
     /// The reconnect backoff.
-    pub fn backoff(mut self, backoff: Backoff) -> Self {
+    pub fn backoff(mut self, backoff: PoolBackoff) -> Self {
         self.backoff = backoff;
         self
     }
