@@ -18,16 +18,17 @@
  * (`WebSocketTransport` and `PollingTransport` move JSON texts for one link),
  * `client.js` (`Client`, the session state: welcome, resume, acks, rooms, queue,
  * heartbeat, reconnect, fallback and upgrade), `options.js` (the options and their
- * defaults), `reconnect.js` (final close codes, backoff) and `urls.js`.
+ * defaults), `reconnect.js` (`CloseCode`, the named close codes; which are final; backoff) and `urls.js`.
  *
  * @module switchboard
  */
 
 import { Client } from './lib/client.js';
 import { SwitchboardError } from './lib/errors.js';
+import { CloseCode } from './lib/reconnect.js';
 import { pollingUrl } from './lib/urls.js';
 
-export { Client, SwitchboardError, pollingUrl };
+export { Client, CloseCode, SwitchboardError, pollingUrl };
 
 /** @typedef {import('./lib/options.js').ConnectOptions} ConnectOptions */
 

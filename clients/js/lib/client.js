@@ -10,7 +10,7 @@ import { Emitter, report } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { withDefaults } from './options.js';
 import { PollingTransport } from './polling-transport.js';
-import { backoffDelay, FINAL_CLOSE_CODES } from './reconnect.js';
+import { backoffDelay, CloseCode, FINAL_CLOSE_CODES } from './reconnect.js';
 import { pollingHandshakeUrl, pollingUrl, resolveUrl, sessionUrl, websocketUrl } from './urls.js';
 import { WebSocketTransport } from './websocket-transport.js';
 
@@ -183,7 +183,7 @@ export class Client {
     this._cancelProbe();
     const t = this.transport;
     if (t && t.opened && !t.closed) {
-      t.close(1000, 'client closed');
+      t.close(CloseCode.NORMAL, 'client closed');
     } else {
       if (t) t.abandon();
       if (this.session.token && this.kinds.includes('polling')) {
@@ -192,7 +192,7 @@ export class Client {
     }
     for (const old of this.abandoned.splice(0)) old.release();
     this._failPending('closed', 'the client was closed', true);
-    if (wasLive) this.emitter.fire('disconnect', { code: 1000, reason: 'client closed', willReconnect: false });
+    if (wasLive) this.emitter.fire('disconnect', { code: CloseCode.NORMAL, reason: 'client closed', willReconnect: false });
   }
 
   // ------------------------------------------------------------ internals
@@ -254,7 +254,7 @@ export class Client {
       return;
     }
     // The hub handed the long-polling session to the WebSocket we are trying: switch.
-    if (t.kind === 'polling' && code === 4002 && this.probe) {
+    if (t.kind === 'polling' && code === CloseCode.SESSION_TAKEN_OVER && this.probe) {
       this._switchTo(this.probe);
       return;
     }

@@ -7,10 +7,9 @@
  */
 
 import { SwitchboardError } from './errors.js';
+import { CloseCode, GONE_CLOSE_CODES } from './reconnect.js';
 import { sessionUrl } from './urls.js';
 
-/** Long-polling `error.code` of a 410 answer → the WebSocket close code it stands for. */
-const GONE_CODES = { kicked: 4000, policy: 1008, shutdown: 1001, slow_consumer: 4001 };
 /** Wait before retrying a `GET` answered 409 (another `GET` still held by the hub). */
 const POLL_CONFLICT_RETRY_MS = 200;
 
@@ -74,12 +73,12 @@ export class PollingTransport {
         body: resume ? JSON.stringify({ resume: resume.token, last: resume.last }) : '',
       });
     } catch (err) {
-      this.fail(1006, `long-polling handshake failed: ${(err && err.message) || err}`);
+      this.fail(CloseCode.ABNORMAL, `long-polling handshake failed: ${(err && err.message) || err}`);
       return;
     }
     if (!res) return;
     if (res.status !== 200) {
-      this.fail(1006, `long-polling handshake answered ${res.status}`);
+      this.fail(CloseCode.ABNORMAL, `long-polling handshake answered ${res.status}`);
       return;
     }
     let welcome;
@@ -88,7 +87,7 @@ export class PollingTransport {
     } catch { /* checked below */ }
     const sid = Array.isArray(welcome) && welcome[0] && welcome[0].data && welcome[0].data.session;
     if (typeof sid !== 'string') {
-      this.fail(1002, 'long-polling handshake without $welcome');
+      this.fail(CloseCode.PROTOCOL_ERROR, 'long-polling handshake without $welcome');
       return;
     }
     this.sid = sid;
@@ -107,7 +106,7 @@ export class PollingTransport {
       try {
         res = await this.request(this.sidUrl(), { method: 'GET' });
       } catch (err) {
-        this.fail(1006, `long-polling GET failed: ${(err && err.message) || err}`);
+        this.fail(CloseCode.ABNORMAL, `long-polling GET failed: ${(err && err.message) || err}`);
         return;
       }
       if (!res) return;
@@ -128,10 +127,10 @@ export class PollingTransport {
 
   /** The session cannot go on on this link: 404, 409 taken over, 410, or another status. */
   gone(status, code) {
-    if (status === 410) this.fail(GONE_CODES[code] || 1011, code || 'gone');
-    else if (status === 409) this.fail(4002, code);
-    else if (status === 404) this.fail(1006, 'session not found (404)');
-    else this.fail(1006, `long-polling answered ${status}`);
+    if (status === 410) this.fail(GONE_CLOSE_CODES[code] || CloseCode.INTERNAL, code || 'gone');
+    else if (status === 409) this.fail(CloseCode.SESSION_TAKEN_OVER, code);
+    else if (status === 404) this.fail(CloseCode.ABNORMAL, 'session not found (404)');
+    else this.fail(CloseCode.ABNORMAL, `long-polling answered ${status}`);
   }
 
   send(text) {
@@ -155,7 +154,7 @@ export class PollingTransport {
     } catch (err) {
       // Whether the hub took the body is unknown: at most once, as on a WebSocket.
       this.posting = false;
-      this.fail(1006, `long-polling POST failed: ${(err && err.message) || err}`);
+      this.fail(CloseCode.ABNORMAL, `long-polling POST failed: ${(err && err.message) || err}`);
       return;
     }
     this.posting = false;

@@ -6,6 +6,7 @@
  */
 
 import { SwitchboardError } from './errors.js';
+import { CloseCode } from './reconnect.js';
 
 /*
  * A transport moves JSON texts for one link. Both (this one and `PollingTransport` in
@@ -40,7 +41,7 @@ export class WebSocketTransport {
       if (this.closed) return;
       callbacks.onError(new SwitchboardError('transport', 'WebSocket error'));
       // A handshake that failed is over (some WebSocket implementations never fire close then).
-      if (!this.opened) this.fail(1006, 'handshake failed');
+      if (!this.opened) this.fail(CloseCode.ABNORMAL, 'handshake failed');
     };
     ws.onclose = (e) => this.finish(e.code, e.reason);
   }
@@ -53,7 +54,7 @@ export class WebSocketTransport {
     this.closed = true;
     this.detach();
     try {
-      this.ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : undefined, reason);
+      this.ws.close(code === CloseCode.NORMAL || (code >= 3000 && code <= 4999) ? code : undefined, reason);
     } catch { /* already closed */ }
   }
   /**
@@ -72,7 +73,7 @@ export class WebSocketTransport {
   }
   /** After `abandon`: ends an abandoned socket that is still open with a close frame. */
   release() {
-    try { this.ws.close(1000, 'released'); } catch { /* already closed */ }
+    try { this.ws.close(CloseCode.NORMAL, 'released'); } catch { /* already closed */ }
   }
   detach() {
     const ws = this.ws;
@@ -88,6 +89,6 @@ export class WebSocketTransport {
     if (this.closed) return;
     this.closed = true;
     this.detach();
-    this.callbacks.onClose(code || 1006, reason || '');
+    this.callbacks.onClose(code || CloseCode.ABNORMAL, reason || '');
   }
 }

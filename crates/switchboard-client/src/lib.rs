@@ -6,4 +6,5 @@
 //! ([`pool`]).
 
 pub mod client;
+mod dial;
 pub mod pool;

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use switchboard_client::client::{self, Backoff, DisconnectReason, Event, State};
+use switchboard_client::client::{self, ClientBackoff, ClientDisconnect, Event, State};
 use tokio::net::TcpListener;
 
 #[test]
 fn ceilings_double_from_one_second_to_thirty() {
-    let backoff = Backoff::default();
+    let backoff = ClientBackoff::default();
     assert_eq!(backoff.initial, Duration::from_secs(1));
     assert_eq!(backoff.max, Duration::from_secs(30));
     assert!(backoff.jitter);
@@ -26,7 +26,7 @@ fn ceilings_double_from_one_second_to_thirty() {
 
 #[test]
 fn full_jitter_spans_zero_to_the_ceiling() {
-    let backoff = Backoff::default();
+    let backoff = ClientBackoff::default();
     assert_eq!(backoff.delay_with(3, 0.0), Duration::ZERO);
     assert_eq!(backoff.delay_with(3, 0.5), Duration::from_secs(2));
     assert_eq!(backoff.delay_with(3, 1.0), Duration::from_secs(4));
@@ -36,9 +36,9 @@ fn full_jitter_spans_zero_to_the_ceiling() {
             assert!(delay <= backoff.ceiling(attempt), "{delay:?} at {attempt}");
         }
     }
-    let fixed = Backoff {
+    let fixed = ClientBackoff {
         jitter: false,
-        ..Backoff::default()
+        ..ClientBackoff::default()
     };
     assert_eq!(fixed.delay_with(2, 0.1), Duration::from_secs(2));
 }
@@ -85,7 +85,7 @@ async fn reconnect_loop_follows_the_schedule() {
         );
     }
     assert!(
-        matches!(reason, DisconnectReason::GaveUp { attempts: 5, .. }),
+        matches!(reason, ClientDisconnect::GaveUp { attempts: 5, .. }),
         "{reason:?}"
     );
     assert!(matches!(&*client.state().borrow(), State::Closed(_)));

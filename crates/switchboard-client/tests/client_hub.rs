@@ -28,18 +28,18 @@ async fn connects_emits_and_acks_typed() {
     assert_eq!(back, Point { x: 1, y: -2 });
 
     match client.emit_with_ack::<Value>("fail", 1, None).await {
-        Err(AckError::Remote { code, message }) => {
+        Err(ClientAckError::Remote { code, message }) => {
             assert_eq!(code, "nope");
             assert_eq!(message, "refused by the app");
         }
         other => panic!("expected a remote error, got {other:?}"),
     }
     match client.emit_with_ack::<Value>("nobody", 1, None).await {
-        Err(AckError::Remote { code, .. }) => assert_eq!(code, "no_handler"),
+        Err(ClientAckError::Remote { code, .. }) => assert_eq!(code, "no_handler"),
         other => panic!("expected no_handler, got {other:?}"),
     }
     match client.emit_with_ack::<u32>("echo", "text", None).await {
-        Err(AckError::Decode(_)) => {}
+        Err(ClientAckError::Decode(_)) => {}
         other => panic!("expected a decode error, got {other:?}"),
     }
     assert!(matches!(
@@ -52,11 +52,11 @@ async fn connects_emits_and_acks_typed() {
         .emit_with_ack::<Value>("never", 1, Duration::from_millis(100))
         .await
     {
-        Err(AckError::Timeout(t)) => assert_eq!(t, Duration::from_millis(100)),
+        Err(ClientAckError::Timeout(t)) => assert_eq!(t, Duration::from_millis(100)),
         other => panic!("expected a timeout, got {other:?}"),
     }
     client.close().await;
-    assert_eq!(closed_reason(&client).await, DisconnectReason::ClientClosed);
+    assert_eq!(closed_reason(&client).await, ClientDisconnect::ClientClosed);
     assert!(matches!(
         client.emit("echo", 1).await,
         Err(EmitError::Closed)
@@ -134,7 +134,7 @@ async fn join_leave_rooms_and_relay() {
     assert_eq!(recv_n(&mut b_rx, 1).await, vec![8]);
     // A relay to a room the sender is not in is refused.
     match a.to("elsewhere").emit_with_ack("n", 9, None).await {
-        Err(AckError::Remote { code, .. }) => assert_eq!(code, "forbidden"),
+        Err(ClientAckError::Remote { code, .. }) => assert_eq!(code, "forbidden"),
         other => panic!("expected forbidden, got {other:?}"),
     }
 
@@ -170,7 +170,7 @@ async fn cut_link_resumes_without_loss_or_duplicates() {
     })
     .await;
     assert!(
-        matches!(reason, DisconnectReason::LinkLost(_)),
+        matches!(reason, ClientDisconnect::LinkLost(_)),
         "{reason:?}"
     );
     // Sent while the link is down: buffered by the hub for the resume.
@@ -261,7 +261,7 @@ async fn emits_queue_while_disconnected_and_queue_full_is_an_error() {
         other => panic!("expected QueueFull, got {other:?}"),
     }
     match client.emit_with_ack::<Value>("q", 5, None).await {
-        Err(AckError::QueueFull { capacity: 3 }) => {}
+        Err(ClientAckError::QueueFull { capacity: 3 }) => {}
         other => panic!("expected QueueFull, got {other:?}"),
     }
 
@@ -297,7 +297,7 @@ async fn kick_4000_stops_reconnecting() {
     );
     let reason = closed_reason(&client).await;
     assert!(
-        matches!(reason, DisconnectReason::Closed { code: 4000, .. }),
+        matches!(reason, ClientDisconnect::Closed { code: 4000, .. }),
         "{reason:?}"
     );
     let will = next_event(&mut events, |e| match e {
@@ -308,7 +308,7 @@ async fn kick_4000_stops_reconnecting() {
     assert!(!will);
     assert!(matches!(
         client.emit_with_ack::<Value>("x", 1, None).await,
-        Err(AckError::Closed)
+        Err(ClientAckError::Closed)
     ));
 }
 
@@ -323,7 +323,7 @@ async fn policy_1008_stops_reconnecting() {
     );
     let reason = closed_reason(&client).await;
     assert!(
-        matches!(reason, DisconnectReason::Closed { code: 1008, .. }),
+        matches!(reason, ClientDisconnect::Closed { code: 1008, .. }),
         "{reason:?}"
     );
 }
@@ -333,7 +333,7 @@ async fn refused_handshake_stops_with_the_status() {
     let server = TestHub::start(Hub::builder()).await;
     let url = format!("ws://{}/nowhere", server.addr);
     match fast(&url).connect().await {
-        Err(client::ConnectError(DisconnectReason::Refused { status, .. })) => {
+        Err(client::ConnectError(ClientDisconnect::Refused { status, .. })) => {
             assert_eq!(status, 404)
         }
         other => panic!("expected a refusal, got {other:?}"),
@@ -357,7 +357,7 @@ async fn hub_shutdown_1001_reconnects_to_a_restarted_hub() {
     })
     .await;
     assert!(
-        matches!(reason, DisconnectReason::Closed { code: 1001, .. }),
+        matches!(reason, ClientDisconnect::Closed { code: 1001, .. }),
         "{reason:?}"
     );
 
@@ -384,9 +384,9 @@ async fn max_attempts_gives_up() {
         .connect()
         .await;
     match result {
-        Err(client::ConnectError(DisconnectReason::GaveUp { attempts, last })) => {
+        Err(client::ConnectError(ClientDisconnect::GaveUp { attempts, last })) => {
             assert_eq!(attempts, 2);
-            assert!(matches!(*last, DisconnectReason::DialFailed(_)), "{last:?}");
+            assert!(matches!(*last, ClientDisconnect::DialFailed(_)), "{last:?}");
         }
         other => panic!("expected GaveUp, got {other:?}"),
     }
@@ -489,7 +489,7 @@ async fn token_and_headers_reach_the_hub_and_403_stops() {
     client.close().await;
 
     match fast(&server.url()).token("wrong").connect().await {
-        Err(client::ConnectError(DisconnectReason::Refused { status, .. })) => {
+        Err(client::ConnectError(ClientDisconnect::Refused { status, .. })) => {
             assert_eq!(status, 403)
         }
         other => panic!("expected 403, got {other:?}"),
@@ -530,7 +530,7 @@ async fn silent_link_is_dropped_by_the_watchdog_and_resumed() {
     })
     .await;
     assert!(
-        matches!(reason, DisconnectReason::LinkLost(_)),
+        matches!(reason, ClientDisconnect::LinkLost(_)),
         "{reason:?}"
     );
     next_event(&mut events, |e| match e {
@@ -612,5 +612,5 @@ async fn close_while_disconnected_deletes_the_waiting_session() {
     );
     client.close().await;
     assert_eq!(server.hub.session_count(), 0, "close() ended it");
-    assert_eq!(closed_reason(&client).await, DisconnectReason::ClientClosed);
+    assert_eq!(closed_reason(&client).await, ClientDisconnect::ClientClosed);
 }

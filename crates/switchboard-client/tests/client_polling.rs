@@ -44,7 +44,7 @@ async fn long_polling_emits_acks_rooms_and_answers_hub_acks() {
     );
     let reason = closed_reason(&client).await;
     assert!(
-        matches!(reason, DisconnectReason::Closed { code: 4000, .. }),
+        matches!(reason, ClientDisconnect::Closed { code: 4000, .. }),
         "{reason:?}"
     );
 }
@@ -110,7 +110,7 @@ async fn blocked_websocket_falls_back_to_long_polling() {
     assert!(
         matches!(
             result,
-            Err(client::ConnectError(DisconnectReason::GaveUp { .. }))
+            Err(client::ConnectError(ClientDisconnect::GaveUp { .. }))
         ),
         "{result:?}"
     );

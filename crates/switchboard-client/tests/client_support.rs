@@ -10,8 +10,8 @@ pub use std::time::Duration;
 pub use serde_json::Value;
 pub use switchboard::{CloseCode, Hub, HubBuilder};
 pub use switchboard_client::client::{
-    self, AckError, Client, DisconnectReason, EmitError, Event, HandlerError, State, Transport,
-    Transports,
+    self, Client, ClientAckError, ClientDisconnect, EmitError, Event, HandlerError, State,
+    Transport, Transports,
 };
 pub use tokio::net::{TcpListener, TcpStream};
 pub use tokio::sync::{broadcast, mpsc, watch};
@@ -158,7 +158,7 @@ pub async fn next_event<T>(
     .await
 }
 
-pub async fn closed_reason(client: &Client) -> DisconnectReason {
+pub async fn closed_reason(client: &Client) -> ClientDisconnect {
     let mut state = client.state();
     let state = within(
         "the client to close",

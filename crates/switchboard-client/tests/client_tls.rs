@@ -8,7 +8,7 @@ use std::time::Duration;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use switchboard::{HandlerError, Hub};
-use switchboard_client::client::{self, ConnectError, DisconnectReason};
+use switchboard_client::client::{self, ClientDisconnect, ConnectError};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
@@ -98,8 +98,8 @@ async fn wss_refuses_an_untrusted_certificate() {
         .await
         .unwrap();
     match result {
-        Err(ConnectError(DisconnectReason::GaveUp { last, .. })) => match *last {
-            DisconnectReason::DialFailed(why) => assert!(why.contains("TLS"), "{why}"),
+        Err(ConnectError(ClientDisconnect::GaveUp { last, .. })) => match *last {
+            ClientDisconnect::DialFailed(why) => assert!(why.contains("TLS"), "{why}"),
             other => panic!("expected a TLS failure, got {other:?}"),
         },
         other => panic!("expected GaveUp, got {other:?}"),

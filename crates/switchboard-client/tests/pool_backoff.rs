@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use switchboard_client::pool::Backoff;
+use switchboard_client::pool::PoolBackoff;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -10,7 +10,7 @@ fn ms(n: u64) -> Duration {
 
 #[test]
 fn the_schedule_doubles_up_to_the_maximum() {
-    let backoff = Backoff {
+    let backoff = PoolBackoff {
         initial: ms(100),
         max: ms(1_000),
         jitter: 0.5,
@@ -35,7 +35,7 @@ fn the_schedule_doubles_up_to_the_maximum() {
 
 #[test]
 fn jitter_takes_at_most_its_fraction_of_each_step() {
-    let backoff = Backoff {
+    let backoff = PoolBackoff {
         initial: ms(100),
         max: ms(1_000),
         jitter: 0.5,
@@ -49,7 +49,7 @@ fn jitter_takes_at_most_its_fraction_of_each_step() {
             assert!(delay <= full && delay >= full / 2, "{attempt}: {delay:?}");
         }
     }
-    let none = Backoff {
+    let none = PoolBackoff {
         jitter: 0.0,
         ..backoff
     };
@@ -67,7 +67,7 @@ async fn the_reconnect_loop_follows_the_schedule_in_virtual_time() {
     drop(listener);
     let (pool, mut events) = Pool::new();
     let options = ConnectionOptions::new()
-        .backoff(Backoff {
+        .backoff(PoolBackoff {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(8),
             jitter: 0.0,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use switchboard_client::pool::{
-    ConnectionOptions, DisconnectReason, Frame, Pool, PoolError, PoolEvent, Source,
+    ConnectionOptions, Frame, Pool, PoolDisconnect, PoolError, PoolEvent, Source,
 };
 use tokio::sync::mpsc;
 
@@ -69,7 +69,7 @@ async fn a_killed_server_is_redialed_and_the_hook_resubscribes() {
     server.kill().await;
     let event = next(&mut events).await;
     assert!(
-        matches!(&event, PoolEvent::Disconnected { id, reason: DisconnectReason::Transport(_) | DisconnectReason::PeerClosed { .. } } if &**id == "feed"),
+        matches!(&event, PoolEvent::Disconnected { id, reason: PoolDisconnect::Transport(_) | PoolDisconnect::PeerClosed { .. } } if &**id == "feed"),
         "{event:?}"
     );
     let event = next(&mut events).await;
@@ -193,7 +193,7 @@ async fn a_peer_that_stops_answering_pings_is_detected() {
         event,
         PoolEvent::Disconnected {
             id: "mute".into(),
-            reason: DisconnectReason::PingTimeout
+            reason: PoolDisconnect::PingTimeout
         }
     );
     assert!(matches!(next(&mut events).await, PoolEvent::Removed { .. }));

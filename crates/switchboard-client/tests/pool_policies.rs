@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_client::pool::{
-    ConnectionOptions, DisconnectReason, Frame, OverflowPolicy, Pool, PoolError, PoolEvent, Source,
+    ConnectionOptions, Frame, OverflowPolicy, Pool, PoolDisconnect, PoolError, PoolEvent, Source,
     tls_config_with_roots,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,7 +42,7 @@ async fn close_all_drains_every_connection() {
     while let Some(event) = tokio::time::timeout(WAIT, events.recv()).await.unwrap() {
         match event {
             PoolEvent::Disconnected { id, reason } => {
-                assert_eq!(reason, DisconnectReason::Local, "{id}");
+                assert_eq!(reason, PoolDisconnect::Local, "{id}");
             }
             PoolEvent::Removed { id } => removed.push(id.to_string()),
             PoolEvent::Reconnecting { .. } | PoolEvent::Connected { .. } => {}

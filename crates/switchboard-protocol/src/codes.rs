@@ -181,6 +181,28 @@ impl CloseCode {
         }
     }
 
+    /// Whether a client must not reconnect after the hub closed its link
+    /// with this code: the hub meant it. `1000` normal, `1008` policy,
+    /// `4000` kicked and `4002` (the session goes on, on the link that took
+    /// it over). After any other code a client reconnects (and resumes
+    /// where [`CloseCode::ends_session`] allows it); after `1001` or `4001`
+    /// too, as after a dropped link.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            CloseCode::Normal | CloseCode::Policy | CloseCode::Kicked | CloseCode::SessionTakenOver
+        )
+    }
+
+    /// The close code of a session the long-polling `410` answer says the
+    /// hub ended, from its `error.code` (the inverse of
+    /// [`CloseCode::poll_gone_code`]); `None` for any other string.
+    pub fn from_poll_gone_code(code: &str) -> Option<Self> {
+        CloseCode::ALL
+            .into_iter()
+            .find(|c| c.poll_gone_code() == Some(code))
+    }
+
     /// The `error.code` of the long-polling `410` answer for a session the
     /// hub ended with this code (PROTOCOL.md section 6): `kicked`,
     /// `shutdown`, `slow_consumer` or `policy`; `None` for the others.
@@ -236,6 +258,26 @@ mod tests {
         for never in [0, 999, 1005, 1006, 1010, 3000, 4003] {
             assert_eq!(CloseCode::from_u16(never), None);
         }
+    }
+
+    #[test]
+    fn final_codes_stop_a_client() {
+        let fin: Vec<u16> = CloseCode::ALL
+            .into_iter()
+            .filter(|c| c.is_final())
+            .map(u16::from)
+            .collect();
+        assert_eq!(fin, [1000, 1008, 4000, 4002]);
+    }
+
+    #[test]
+    fn poll_gone_codes_round_trip() {
+        for code in CloseCode::ALL {
+            if let Some(gone) = code.poll_gone_code() {
+                assert_eq!(CloseCode::from_poll_gone_code(gone), Some(code));
+            }
+        }
+        assert_eq!(CloseCode::from_poll_gone_code("nope"), None);
     }
 
     #[test]

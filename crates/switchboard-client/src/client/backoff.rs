@@ -1,6 +1,5 @@
-//! The reconnect schedule: exponential growth with full jitter.
-//!
-//! Shared: the pool reconnects on the same schedule.
+//! The client's reconnect schedule: exponential growth with full jitter
+//! (the pool's is [`PoolBackoff`](crate::pool::PoolBackoff)).
 
 use std::time::Duration;
 
@@ -8,7 +7,7 @@ use std::time::Duration;
 /// waits a random time between zero and `min(max, initial * 2^(n-1))`
 /// ("full jitter"), or exactly that ceiling when jitter is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
+pub struct ClientBackoff {
     /// The first ceiling (default 1 s).
     pub initial: Duration,
     /// The largest ceiling (default 30 s).
@@ -17,7 +16,7 @@ pub struct Backoff {
     pub jitter: bool,
 }
 
-impl Default for Backoff {
+impl Default for ClientBackoff {
     fn default() -> Self {
         Self {
             initial: Duration::from_secs(1),
@@ -27,7 +26,7 @@ impl Default for Backoff {
     }
 }
 
-impl Backoff {
+impl ClientBackoff {
     /// The ceiling before attempt `attempt` (1-based; 0 counts as 1):
     /// `min(max, initial * 2^(attempt-1))`, never overflowing.
     pub fn ceiling(&self, attempt: u32) -> Duration {
@@ -61,7 +60,7 @@ mod tests {
 
     #[test]
     fn ceiling_doubles_to_max() {
-        let b = Backoff::default();
+        let b = ClientBackoff::default();
         let secs: Vec<u64> = (1..=8).map(|n| b.ceiling(n).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
         assert_eq!(b.ceiling(u32::MAX), b.max);

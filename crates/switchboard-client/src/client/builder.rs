@@ -11,29 +11,23 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_rustls::rustls::ClientConfig;
 
-use super::actor::{Actor, Settings};
-use super::backoff::Backoff;
-use super::dial::{DialOptions, tls_config};
-use super::error::{ConnectError, DialError, HandlerError};
+use crate::dial::DialError;
+use crate::dial::tls::tls_config;
+use crate::dial::url::WsUrl;
+use crate::dial::websocket::DialOptions;
+
+use super::actor::Actor;
+use super::backoff::ClientBackoff;
+use super::error::{ConnectError, HandlerError};
 use super::handle::{Client, Shared, State};
 use super::handler::erase;
 use super::link::Transports;
-use super::url::WsUrl;
-
-/// Batching: messages sent within `max_delay` of each other, up to
-/// `max_messages`, go out as one batch frame (PROTOCOL.md section 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Batching {
-    /// The most messages in one batch frame.
-    pub max_messages: usize,
-    /// How long the first message of a batch may wait for others.
-    pub max_delay: Duration,
-}
+use super::settings::{Batching, Settings};
 
 /// Options for a [`Client`]; made by [`connect`](super::connect).
 pub struct ClientBuilder {
     url: String,
-    backoff: Backoff,
+    backoff: ClientBackoff,
     max_attempts: Option<u32>,
     headers: Vec<(String, String)>,
     token: Option<String>,
@@ -68,7 +62,7 @@ impl ClientBuilder {
     pub(crate) fn new(url: &str) -> Self {
         Self {
             url: url.to_owned(),
-            backoff: Backoff::default(),
+            backoff: ClientBackoff::default(),
             max_attempts: None,
             headers: Vec::new(),
             token: None,
@@ -109,7 +103,7 @@ impl ClientBuilder {
     }
 
     /// The whole reconnect schedule at once.
-    pub fn backoff(mut self, backoff: Backoff) -> Self {
+    pub fn backoff(mut self, backoff: ClientBackoff) -> Self {
         self.backoff = backoff;
         self
     }
@@ -245,6 +239,7 @@ impl ClientBuilder {
                 headers: self.headers,
                 compression: self.compression,
                 max_message_size: self.max_message_size,
+                write_buffer_size: 16 * 1024,
             },
             backoff: self.backoff,
             max_attempts: self.max_attempts,
@@ -279,7 +274,7 @@ impl ClientBuilder {
     pub async fn connect(self) -> Result<Client, ConnectError> {
         let client = self
             .build()
-            .map_err(|e| ConnectError(super::DisconnectReason::DialFailed(e.to_string())))?;
+            .map_err(|e| ConnectError(super::ClientDisconnect::DialFailed(e.to_string())))?;
         client.connected().await.map_err(ConnectError)?;
         Ok(client)
     }

@@ -3,34 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-/// Why a WebSocket dial failed. Shared with the pool's dial code.
-#[derive(Debug, thiserror::Error)]
-pub enum DialError {
-    /// The URL could not be parsed or has an unsupported scheme.
-    #[error("invalid URL {0}")]
-    InvalidUrl(String),
-    /// TCP connect, read or write failed.
-    #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
-    /// The TLS setup or handshake failed.
-    #[error("TLS error: {0}")]
-    Tls(String),
-    /// The server answered the upgrade with a plain HTTP status.
-    #[error("handshake refused with HTTP {status}: {body}")]
-    Refused {
-        /// The HTTP status, e.g. 403 or 503.
-        status: u16,
-        /// The start of the answer's body.
-        body: String,
-    },
-    /// The server's answer is not a valid WebSocket upgrade.
-    #[error("bad upgrade response: {0}")]
-    Handshake(String),
-    /// The dial, handshake or `$welcome` took too long.
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-}
-
 /// Why [`Client::emit`](super::Client::emit) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
@@ -52,9 +24,10 @@ pub enum EmitError {
 }
 
 /// Why an acknowledged request ([`Client::emit_with_ack`](super::Client::emit_with_ack),
-/// [`Client::join`](super::Client::join), ...) failed.
+/// [`Client::join`](super::Client::join), ...) failed: the client's side of
+/// an ack (the hub's own is `switchboard::AckError`).
 #[derive(Debug, thiserror::Error)]
-pub enum AckError {
+pub enum ClientAckError {
     /// No reply within the timeout.
     #[error("no reply within {0:?}")]
     Timeout(Duration),
@@ -90,13 +63,13 @@ pub enum AckError {
     InvalidEvent(String),
 }
 
-impl From<EmitError> for AckError {
+impl From<EmitError> for ClientAckError {
     fn from(e: EmitError) -> Self {
         match e {
-            EmitError::QueueFull { capacity } => AckError::QueueFull { capacity },
-            EmitError::Closed => AckError::Closed,
-            EmitError::Encode(e) => AckError::Encode(e),
-            EmitError::InvalidEvent(name) => AckError::InvalidEvent(name),
+            EmitError::QueueFull { capacity } => ClientAckError::QueueFull { capacity },
+            EmitError::Closed => ClientAckError::Closed,
+            EmitError::Encode(e) => ClientAckError::Encode(e),
+            EmitError::InvalidEvent(name) => ClientAckError::InvalidEvent(name),
         }
     }
 }
@@ -105,7 +78,7 @@ impl From<EmitError> for AckError {
 /// the client stopped before its first `$welcome`.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("could not connect: {0}")]
-pub struct ConnectError(pub DisconnectReason);
+pub struct ConnectError(pub ClientDisconnect);
 
 /// A handler's failure; its code and message answer the hub's ack. Any
 /// `std::error::Error` converts into it (code `internal`).
@@ -144,9 +117,11 @@ impl<E: std::error::Error> From<E> for HandlerError {
     }
 }
 
-/// Why a link ended or why the client stopped.
+/// Why a link of the [`Client`](super::Client) ended or why the client
+/// stopped (not to be confused with the hub's `switchboard::DisconnectReason`
+/// nor the pool's [`PoolDisconnect`](crate::pool::PoolDisconnect)).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DisconnectReason {
+pub enum ClientDisconnect {
     /// The hub sent a close frame with this code and reason.
     Closed {
         /// The close code (e.g. `4000` kicked, `1001` going away).
@@ -171,14 +146,14 @@ pub enum DisconnectReason {
         /// (equal to `max_attempts`).
         attempts: u32,
         /// The last failure.
-        last: Box<DisconnectReason>,
+        last: Box<ClientDisconnect>,
     },
     /// [`Client::close`](super::Client::close) was called or every handle
     /// was dropped.
     ClientClosed,
 }
 
-impl fmt::Display for DisconnectReason {
+impl fmt::Display for ClientDisconnect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Closed { code, reason } => write!(f, "closed by the hub ({code} {reason})"),
@@ -193,4 +168,4 @@ impl fmt::Display for DisconnectReason {
     }
 }
 
-impl std::error::Error for DisconnectReason {}
+impl std::error::Error for ClientDisconnect {}

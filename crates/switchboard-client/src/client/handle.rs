@@ -12,7 +12,7 @@ use serde_json::Value;
 use switchboard_protocol::{Message, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::error::{AckError, DisconnectReason, EmitError, HandlerError};
+use super::error::{ClientAckError, ClientDisconnect, EmitError, HandlerError};
 use super::handler::{Handlers, erase};
 
 /// The client's connection state, on a `watch` ([`Client::state`]).
@@ -26,7 +26,7 @@ pub enum State {
     /// The link was lost; waiting or dialing to reconnect.
     Reconnecting,
     /// Stopped for good, with the reason.
-    Closed(DisconnectReason),
+    Closed(ClientDisconnect),
 }
 
 /// Lifecycle events ([`Client::events`]).
@@ -49,7 +49,7 @@ pub enum Event {
     /// A live link ended.
     Disconnected {
         /// Why.
-        reason: DisconnectReason,
+        reason: ClientDisconnect,
         /// Whether the client tries again.
         will_reconnect: bool,
     },
@@ -94,7 +94,7 @@ pub(crate) enum Command {
     Request {
         message: Message,
         kind: RequestKind,
-        reply: oneshot::Sender<Result<Value, AckError>>,
+        reply: oneshot::Sender<Result<Value, ClientAckError>>,
     },
     /// A handler's answer to the hub's ack: sent only on the live link.
     Reply(Message),
@@ -158,9 +158,9 @@ impl Client {
         event: &str,
         data: impl Serialize,
         timeout: impl Into<Option<Duration>>,
-    ) -> Result<T, AckError> {
+    ) -> Result<T, ClientAckError> {
         checked_event(event)?;
-        let data = serde_json::to_value(data).map_err(AckError::Encode)?;
+        let data = serde_json::to_value(data).map_err(ClientAckError::Encode)?;
         let value = self
             .request(
                 Message::event(event, data),
@@ -168,7 +168,7 @@ impl Client {
                 timeout.into(),
             )
             .await?;
-        serde_json::from_value(value).map_err(AckError::Decode)
+        serde_json::from_value(value).map_err(ClientAckError::Decode)
     }
 
     /// Handles event `event` from the hub. Its data is decoded into `T`
@@ -188,7 +188,7 @@ impl Client {
 
     /// Joins a room (an acknowledged `$join`); joined rooms are rejoined
     /// when a reconnect starts a new session.
-    pub async fn join(&self, room: &str) -> Result<(), AckError> {
+    pub async fn join(&self, room: &str) -> Result<(), ClientAckError> {
         let message = Message::event(reserved::JOIN, serde_json::json!({ "room": room }));
         self.request(message, RequestKind::Join(room.to_owned()), None)
             .await
@@ -196,7 +196,7 @@ impl Client {
     }
 
     /// Leaves a room (an acknowledged `$leave`); it is no longer rejoined.
-    pub async fn leave(&self, room: &str) -> Result<(), AckError> {
+    pub async fn leave(&self, room: &str) -> Result<(), ClientAckError> {
         self.shared
             .rooms
             .write()
@@ -262,7 +262,7 @@ impl Client {
 
     /// Waits until the state is [`State::Connected`]; fails with the reason
     /// if the client closes first.
-    pub async fn connected(&self) -> Result<(), DisconnectReason> {
+    pub async fn connected(&self) -> Result<(), ClientDisconnect> {
         let mut state = self.state.clone();
         let result = state
             .wait_for(|s| matches!(s, State::Connected | State::Closed(_)))
@@ -270,12 +270,12 @@ impl Client {
         match result.as_deref() {
             Ok(State::Connected) => Ok(()),
             Ok(State::Closed(reason)) => Err(reason.clone()),
-            _ => Err(DisconnectReason::ClientClosed),
+            _ => Err(ClientDisconnect::ClientClosed),
         }
     }
 
     /// Ends the session for good (a close frame `1000`); pending and queued
-    /// requests fail with [`AckError::Closed`]. Returns once the connection
+    /// requests fail with [`ClientAckError::Closed`]. Returns once the connection
     /// task has finished.
     pub async fn close(&self) {
         let (done, wait) = oneshot::channel();
@@ -298,7 +298,7 @@ impl Client {
         message: Message,
         kind: RequestKind,
         timeout: Option<Duration>,
-    ) -> Result<Value, AckError> {
+    ) -> Result<Value, ClientAckError> {
         let timeout = timeout.unwrap_or(self.ack_timeout);
         let exchange = async {
             let (reply, wait) = oneshot::channel();
@@ -309,12 +309,12 @@ impl Client {
                     reply,
                 })
                 .await
-                .map_err(|_| AckError::Closed)?;
-            wait.await.unwrap_or(Err(AckError::Closed))
+                .map_err(|_| ClientAckError::Closed)?;
+            wait.await.unwrap_or(Err(ClientAckError::Closed))
         };
         tokio::time::timeout(timeout, exchange)
             .await
-            .unwrap_or(Err(AckError::Timeout(timeout)))
+            .unwrap_or(Err(ClientAckError::Timeout(timeout)))
     }
 }
 
@@ -340,9 +340,9 @@ impl RoomOperator<'_> {
         event: &str,
         data: impl Serialize,
         timeout: impl Into<Option<Duration>>,
-    ) -> Result<(), AckError> {
+    ) -> Result<(), ClientAckError> {
         checked_event(event)?;
-        let data = serde_json::to_value(data).map_err(AckError::Encode)?;
+        let data = serde_json::to_value(data).map_err(ClientAckError::Encode)?;
         let message = Message::event(event, data).with_room(&self.room);
         self.client
             .request(message, RequestKind::Plain, timeout.into())

@@ -2,10 +2,10 @@
 
 use bytes::Bytes;
 use sockudo_ws::{Error as WsError, Message as WsMessage};
-use switchboard_protocol::{Codec, Message};
+use switchboard_protocol::{CloseCode, Codec, Message};
 
-use super::dial::WsConn;
 use super::poll::{PollItem, PollLink};
+use crate::dial::websocket::WsConn;
 
 /// The transport a link runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,7 @@ impl Link {
     /// Ends the session for good: a close frame `1000`, or a `DELETE`.
     pub(crate) async fn close(&mut self) {
         match self {
-            Link::Ws(conn) => conn.close(1000, "client closed").await,
+            Link::Ws(conn) => conn.close(CloseCode::Normal, "client closed").await,
             Link::Poll(poll, _) => poll.close().await,
         }
     }

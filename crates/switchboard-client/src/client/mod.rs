@@ -27,11 +27,12 @@
 //! - Every message after `$welcome` except `$pong` is counted; a reconnect
 //!   sends `resume=<session>&last=<count>`. A new session (resume refused)
 //!   rejoins the client's rooms before `Connected` is announced, and fails
-//!   the requests in flight with [`AckError::Disconnected`].
+//!   the requests in flight with [`ClientAckError::Disconnected`].
 //! - Emits while disconnected are queued (bounded: [`EmitError::QueueFull`])
 //!   and sent after the next `$welcome`.
-//! - Close codes `1000`, `1008`, `4000`, `4002` and a refused handshake
-//!   (HTTP 4xx) stop the client; `1001`, `4001`, other codes, network loss
+//! - Close codes `1000`, `1008`, `4000`, `4002`
+//!   ([`CloseCode::is_final`](switchboard_protocol::CloseCode::is_final))
+//!   and a refused handshake (HTTP 4xx) stop the client; `1001`, `4001`, other codes, network loss
 //!   and `503` reconnect. A dead link (no frame for `ping_interval_ms +
 //!   ping_timeout_ms`) is dropped without a close frame, so the session
 //!   stays resumable.
@@ -47,19 +48,24 @@
 mod actor;
 mod backoff;
 mod builder;
-pub(crate) mod dial;
 mod error;
 mod handle;
 mod handler;
 mod link;
+mod old_names;
 mod poll;
-pub(crate) mod url;
+mod settings;
+mod stop_rules;
 
-pub use backoff::Backoff;
-pub use builder::{Batching, ClientBuilder};
-pub use error::{AckError, ConnectError, DialError, DisconnectReason, EmitError, HandlerError};
+pub use crate::dial::DialError;
+pub use backoff::ClientBackoff;
+pub use builder::ClientBuilder;
+pub use error::{ClientAckError, ClientDisconnect, ConnectError, EmitError, HandlerError};
 pub use handle::{Client, Event, RoomOperator, State};
 pub use link::{Transport, Transports};
+#[allow(deprecated)]
+pub use old_names::{AckError, Backoff, DisconnectReason};
+pub use settings::Batching;
 
 /// Starts building a client for the hub at `url` (`ws://`, `wss://`,
 /// `http://` or `https://`, with the hub's path, e.g. `ws://host:8080/ws`).

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::Value;
-use switchboard_protocol::{Codec, Message, Welcome, reserved};
+use switchboard_protocol::{CloseCode, Codec, Message, Welcome, reserved};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ClientConfig;
 
-use super::dial::open;
-use super::error::DialError;
-use super::url::WsUrl;
+use crate::dial::DialError;
+use crate::dial::stream::open;
+use crate::dial::url::WsUrl;
 
 /// Wait before retrying a `GET` answered `409 poll_in_progress`.
 const CONFLICT_RETRY: Duration = Duration::from_millis(200);
@@ -100,15 +100,12 @@ fn error_code(body: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-/// The close code a `410` error code stands for.
+/// The close code a `410` error code stands for (`1011` internal for a
+/// code the protocol does not name).
 fn gone_code(code: &str) -> u16 {
-    match code {
-        "kicked" => 4000,
-        "policy" => 1008,
-        "shutdown" => 1001,
-        "slow_consumer" => 4001,
-        _ => 1011,
-    }
+    CloseCode::from_poll_gone_code(code)
+        .unwrap_or(CloseCode::Internal)
+        .as_u16()
 }
 
 /// A long-polling session's link: one `GET` held at a time by a task,
@@ -250,7 +247,7 @@ fn ended(status: u16, body: &[u8]) -> PollItem {
             reason: code,
         },
         409 if code == "session_taken_over" => PollItem::Closed {
-            code: 4002,
+            code: CloseCode::SessionTakenOver.as_u16(),
             reason: code,
         },
         404 => PollItem::Lost("session not found (404)".into()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard::{CloseCode, Socket};
 use tokio::sync::watch;
 
-use super::events::{DisconnectReason, PoolEvent, ProducerGuard};
+use super::events::{PoolDisconnect, PoolEvent, ProducerGuard};
 
 /// How long a socket the pool disconnects may take to end.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
@@ -29,11 +29,11 @@ pub(crate) async fn run(
         }
     };
     let reason = tokio::select! {
-        reason = socket.closed() => DisconnectReason::Hub(reason.to_string()),
+        reason = socket.closed() => PoolDisconnect::Hub(reason.to_string()),
         () = closing => {
             socket.disconnect(CloseCode::Normal);
             let _ = tokio::time::timeout(CLOSE_GRACE, socket.closed()).await;
-            DisconnectReason::Local
+            PoolDisconnect::Local
         }
     };
     connected.store(false, Ordering::Release);
@@ -51,7 +51,7 @@ fn reason_is_local(event: &PoolEvent) -> bool {
     matches!(
         event,
         PoolEvent::Disconnected {
-            reason: DisconnectReason::Local,
+            reason: PoolDisconnect::Local,
             ..
         }
     )

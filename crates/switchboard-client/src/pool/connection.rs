@@ -8,56 +8,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use sockudo_ws::{Error as WsError, Message};
+use switchboard_protocol::CloseCode;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::dial::{Target, WsStream, dial};
-use super::error::{DialError, PoolError};
-use super::events::{DisconnectReason, Frame, PoolEvent, ProducerGuard};
+use crate::dial::DialError;
+use crate::dial::url::WsUrl;
+use crate::dial::websocket::{DialOptions, WsStream, dial_uncompressed};
+
+use super::events::{EventQueue, Frame, PoolDisconnect, PoolEvent, ProducerGuard};
 use super::options::{ConnectionOptions, HookFuture};
+use super::sender::ConnectionSender;
 
 /// How long a close handshake may take before the socket is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How many queued frames one write gathers before flushing.
 const WRITE_BATCH: usize = 64;
-
-/// A handle that sends frames on one connection of the pool; the
-/// `on_connect` hook receives one. It does not keep the connection alive:
-/// once the connection leaves the pool, sends fail with
-/// [`PoolError::Closed`].
-#[derive(Debug, Clone)]
-pub struct ConnectionSender {
-    id: Arc<str>,
-    tx: mpsc::WeakSender<Frame>,
-}
-
-impl ConnectionSender {
-    pub(crate) fn new(id: Arc<str>, tx: mpsc::WeakSender<Frame>) -> Self {
-        Self { id, tx }
-    }
-
-    /// The connection's id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Queues `frame` for this connection without waiting; frames queued
-    /// while it is down go out after it reconnects.
-    pub fn send(&self, frame: Frame) -> Result<(), PoolError> {
-        let tx = self
-            .tx
-            .upgrade()
-            .ok_or_else(|| PoolError::Closed(self.id.to_string()))?;
-        try_queue(&self.id, &tx, frame)
-    }
-}
-
-pub(crate) fn try_queue(id: &str, tx: &mpsc::Sender<Frame>, frame: Frame) -> Result<(), PoolError> {
-    tx.try_send(frame).map_err(|e| match e {
-        mpsc::error::TrySendError::Full(_) => PoolError::QueueFull(id.to_owned()),
-        mpsc::error::TrySendError::Closed(_) => PoolError::Closed(id.to_owned()),
-    })
-}
 
 /// The channels a connection task is driven by.
 struct Control {
@@ -79,7 +45,8 @@ async fn closing(close: &mut watch::Receiver<bool>) {
 /// A dialed connection's task state.
 pub(crate) struct Dialed {
     pub(crate) id: Arc<str>,
-    pub(crate) target: Target,
+    pub(crate) url: WsUrl,
+    dial: DialOptions,
     pub(crate) options: ConnectionOptions,
     pub(crate) events: ProducerGuard,
     pub(crate) connected: Arc<AtomicBool>,
@@ -91,7 +58,7 @@ impl Dialed {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: Arc<str>,
-        target: Target,
+        url: WsUrl,
         options: ConnectionOptions,
         events: ProducerGuard,
         connected: Arc<AtomicBool>,
@@ -101,7 +68,8 @@ impl Dialed {
     ) -> Self {
         Self {
             id,
-            target,
+            dial: options.dial_options(url.tls),
+            url,
             options,
             events,
             connected,
@@ -115,14 +83,12 @@ impl Dialed {
     pub(crate) async fn run(mut self) -> ProducerGuard {
         let mut failures = 0u32;
         loop {
-            let dialing = tokio::time::timeout(
-                self.options.connect_timeout,
-                dial(&self.target, &self.options),
-            );
+            let timeout = self.options.connect_timeout;
+            let dialing = tokio::time::timeout(timeout, dial_uncompressed(&self.url, &self.dial));
             let result = tokio::select! {
                 biased;
                 () = closing(&mut self.control.close) => break,
-                result = dialing => result.unwrap_or(Err(DialError::Timeout)),
+                result = dialing => result.unwrap_or(Err(DialError::Timeout(timeout))),
             };
             let error = match result {
                 Ok(mut ws) => {
@@ -136,7 +102,7 @@ impl Dialed {
                     let reason = self.serve(&mut ws).await;
                     self.connected.store(false, Ordering::Release);
                     tracing::debug!(id = %self.id, %reason, "disconnected");
-                    let local = reason == DisconnectReason::Local;
+                    let local = reason == PoolDisconnect::Local;
                     let error = reason.to_string();
                     self.state(PoolEvent::Disconnected {
                         id: self.id.clone(),
@@ -189,19 +155,14 @@ impl Dialed {
     }
 
     /// Serves one live socket until it goes down; returns why.
-    async fn serve(&mut self, ws: &mut WsStream) -> DisconnectReason {
+    async fn serve(&mut self, ws: &mut WsStream) -> PoolDisconnect {
         let write_timeout = self.options.pong_timeout;
         let mut hook: Option<HookFuture> = self
             .options
             .on_connect
             .as_ref()
             .map(|hook| hook(self.sender.clone()));
-        let interval = self.options.ping_interval;
-        let mut ping = interval.map(|every| {
-            let mut ping = tokio::time::interval_at(Instant::now() + every, every);
-            ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            ping
-        });
+        let mut ping = self.options.ping_interval.map(ping_timer);
         let mut pong_deadline: Option<Instant> = None;
         let queue = self.events.queue();
         let control = &mut self.control;
@@ -209,22 +170,20 @@ impl Dialed {
             tokio::select! {
                 biased;
                 () = closing(&mut control.close) => {
-                    drain_queue(ws, &mut control.frames, write_timeout).await;
-                    close(ws, 1000).await;
-                    return DisconnectReason::Local;
+                    return close_locally(ws, &mut control.frames, write_timeout).await;
                 }
                 result = async { hook.as_mut().expect("guarded").await }, if hook.is_some() => {
                     hook = None;
                     if let Err(error) = result {
                         tracing::warn!(id = %self.id, %error, "on_connect hook failed");
-                        close(ws, 1011).await;
-                        return DisconnectReason::Hook(error.to_string());
+                        close(ws, CloseCode::Internal).await;
+                        return PoolDisconnect::Hook(error.to_string());
                     }
                 }
                 frame = control.frames.recv() => {
                     let Some(frame) = frame else {
-                        close(ws, 1000).await;
-                        return DisconnectReason::Local;
+                        close(ws, CloseCode::Normal).await;
+                        return PoolDisconnect::Local;
                     };
                     if let Err(reason) = write_frames(ws, &mut control.frames, frame, write_timeout).await {
                         return reason;
@@ -232,53 +191,29 @@ impl Dialed {
                 }
                 () = async { tokio::time::sleep_until(pong_deadline.expect("guarded")).await }, if pong_deadline.is_some() => {
                     tracing::debug!(id = %self.id, "pong timeout");
-                    return DisconnectReason::PingTimeout;
+                    return PoolDisconnect::PingTimeout;
                 }
                 _ = async { ping.as_mut().expect("guarded").tick().await }, if ping.is_some() => {
                     if pong_deadline.is_none() {
                         let sent = tokio::time::timeout(write_timeout, ws.send(Message::Ping(Bytes::new()))).await;
                         match sent {
                             Ok(Ok(())) => pong_deadline = Some(Instant::now() + self.options.pong_timeout),
-                            Ok(Err(error)) => return DisconnectReason::Transport(error.to_string()),
-                            Err(_) => return DisconnectReason::PingTimeout,
+                            Ok(Err(error)) => return PoolDisconnect::Transport(error.to_string()),
+                            Err(_) => return PoolDisconnect::PingTimeout,
                         }
                     }
                 }
                 message = ws.next() => {
                     // Anything from the peer proves it is alive.
                     pong_deadline = None;
-                    let frame = match message {
-                        None => return DisconnectReason::Transport("connection closed".into()),
-                        Some(Err(WsError::Closed(reason))) => return peer_closed(reason),
-                        Some(Err(error)) => return DisconnectReason::Transport(error.to_string()),
-                        Some(Ok(Message::Text(data))) => Frame::Text(data),
-                        Some(Ok(Message::Binary(data))) => Frame::Binary(data),
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        Some(Ok(Message::Close(reason))) => {
-                            drain_close(ws).await;
-                            return peer_closed(reason);
-                        }
+                    let frame = match incoming(ws, message).await {
+                        Ok(Some(frame)) => frame,
+                        Ok(None) => continue,
+                        Err(reason) => return reason,
                     };
                     let event = PoolEvent::Frame { id: self.id.clone(), frame };
-                    let push = queue.push(event);
-                    tokio::pin!(push);
-                    // Under backpressure this waits for room, still writing
-                    // what the application sends and honouring close.
-                    loop {
-                        tokio::select! {
-                            biased;
-                            _ = &mut push => break,
-                            () = closing(&mut control.close) => {
-                                drain_queue(ws, &mut control.frames, write_timeout).await;
-                                close(ws, 1000).await;
-                                return DisconnectReason::Local;
-                            }
-                            Some(frame) = control.frames.recv() => {
-                                if let Err(reason) = write_frames(ws, &mut control.frames, frame, write_timeout).await {
-                                    return reason;
-                                }
-                            }
-                        }
+                    if let Err(reason) = deliver(ws, control, queue, event, write_timeout).await {
+                        return reason;
                     }
                     // The wait was not the peer's fault.
                     pong_deadline = None;
@@ -288,13 +223,78 @@ impl Dialed {
     }
 }
 
-fn peer_closed(reason: Option<sockudo_ws::error::CloseReason>) -> DisconnectReason {
+/// A ping timer firing every `every`, first after one period.
+fn ping_timer(every: Duration) -> tokio::time::Interval {
+    let mut ping = tokio::time::interval_at(Instant::now() + every, every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping
+}
+
+/// Closes the connection on the pool's request: what is queued is written
+/// first, then a `1000` close frame.
+async fn close_locally(
+    ws: &mut WsStream,
+    frames: &mut mpsc::Receiver<Frame>,
+    write_timeout: Duration,
+) -> PoolDisconnect {
+    drain_queue(ws, frames, write_timeout).await;
+    close(ws, CloseCode::Normal).await;
+    PoolDisconnect::Local
+}
+
+/// What a message from the peer means: a frame to deliver, nothing
+/// (control frames), or the end of the connection.
+async fn incoming(
+    ws: &mut WsStream,
+    message: Option<Result<Message, WsError>>,
+) -> Result<Option<Frame>, PoolDisconnect> {
+    match message {
+        None => Err(PoolDisconnect::Transport("connection closed".into())),
+        Some(Err(WsError::Closed(reason))) => Err(peer_closed(reason)),
+        Some(Err(error)) => Err(PoolDisconnect::Transport(error.to_string())),
+        Some(Ok(Message::Text(data))) => Ok(Some(Frame::Text(data))),
+        Some(Ok(Message::Binary(data))) => Ok(Some(Frame::Binary(data))),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
+        Some(Ok(Message::Close(reason))) => {
+            drain_close(ws).await;
+            Err(peer_closed(reason))
+        }
+    }
+}
+
+/// Puts a received frame on the merged stream. Under backpressure this
+/// waits for room, still writing what the application sends and honouring
+/// close.
+async fn deliver(
+    ws: &mut WsStream,
+    control: &mut Control,
+    queue: &EventQueue,
+    event: PoolEvent,
+    write_timeout: Duration,
+) -> Result<(), PoolDisconnect> {
+    let push = queue.push(event);
+    tokio::pin!(push);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut push => return Ok(()),
+            () = closing(&mut control.close) => {
+                return Err(close_locally(ws, &mut control.frames, write_timeout).await);
+            }
+            Some(frame) = control.frames.recv() => {
+                write_frames(ws, &mut control.frames, frame, write_timeout).await?;
+            }
+        }
+    }
+}
+
+fn peer_closed(reason: Option<sockudo_ws::error::CloseReason>) -> PoolDisconnect {
     match reason {
-        Some(r) => DisconnectReason::PeerClosed {
+        Some(r) => PoolDisconnect::PeerClosed {
             code: r.code,
             reason: r.reason.to_string(),
         },
-        None => DisconnectReason::PeerClosed {
+        None => PoolDisconnect::PeerClosed {
             code: 1005,
             reason: String::new(),
         },
@@ -307,7 +307,7 @@ async fn write_frames(
     frames: &mut mpsc::Receiver<Frame>,
     first: Frame,
     timeout: Duration,
-) -> Result<(), DisconnectReason> {
+) -> Result<(), PoolDisconnect> {
     let write = async {
         ws.feed(to_message(first)).await?;
         for _ in 1..WRITE_BATCH {
@@ -320,8 +320,8 @@ async fn write_frames(
     };
     match tokio::time::timeout(timeout, write).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(DisconnectReason::Transport(error.to_string())),
-        Err(_) => Err(DisconnectReason::Transport(format!(
+        Ok(Err(error)) => Err(PoolDisconnect::Transport(error.to_string())),
+        Err(_) => Err(PoolDisconnect::Transport(format!(
             "write timed out after {timeout:?}"
         ))),
     }
@@ -345,9 +345,9 @@ fn to_message(frame: Frame) -> Message {
 }
 
 /// Sends a close frame and waits (bounded) for the peer's.
-async fn close(ws: &mut WsStream, code: u16) {
+async fn close(ws: &mut WsStream, code: CloseCode) {
     let closing = async {
-        if ws.close(code, "").await.is_ok() {
+        if ws.close(code.as_u16(), "").await.is_ok() {
             drain_close(ws).await;
         }
     };

@@ -1,36 +1,5 @@
-//! The pool's error types, one per concern.
-
-use std::io;
-
-/// Why a dial attempt failed. Reported in [`super::PoolEvent::Reconnecting`]
-/// and the logs; the connection retries with backoff.
-#[derive(Debug, thiserror::Error)]
-pub enum DialError {
-    /// The URL is not a `ws://` or `wss://` URL.
-    #[error("invalid URL {0}")]
-    InvalidUrl(String),
-    /// An extra header has a name or value that cannot go on the wire.
-    #[error("invalid header `{0}`")]
-    InvalidHeader(String),
-    /// The TCP connection failed.
-    #[error("connect failed: {0}")]
-    Connect(io::Error),
-    /// The TLS handshake failed.
-    #[error("TLS handshake failed: {0}")]
-    Tls(io::Error),
-    /// Reading or writing the upgrade failed.
-    #[error("I/O error during the upgrade: {0}")]
-    Io(io::Error),
-    /// The server answered the upgrade with this HTTP status instead of 101.
-    #[error("the server refused the upgrade with HTTP {0}")]
-    Refused(u16),
-    /// The upgrade response was not a valid WebSocket handshake.
-    #[error("bad upgrade response: {0}")]
-    Handshake(String),
-    /// Connect, TLS and upgrade took longer than the connect timeout.
-    #[error("no connection within the connect timeout")]
-    Timeout,
-}
+//! The pool's error type ([`PoolError`]); why a dial failed is the crate's
+//! one [`DialError`](crate::dial::DialError).
 
 /// Why a pool operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

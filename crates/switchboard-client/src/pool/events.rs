@@ -53,9 +53,10 @@ impl Frame {
     }
 }
 
-/// Why a connection went down.
+/// Why a connection of the pool went down (the client's is
+/// [`ClientDisconnect`](crate::client::ClientDisconnect)).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DisconnectReason {
+pub enum PoolDisconnect {
     /// The peer sent a close frame (code 1005 when it gave none).
     PeerClosed {
         /// The close code.
@@ -76,7 +77,7 @@ pub enum DisconnectReason {
     Hub(String),
 }
 
-impl fmt::Display for DisconnectReason {
+impl fmt::Display for PoolDisconnect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::PeerClosed { code, reason } => write!(f, "peer closed ({code} {reason})"),
@@ -112,7 +113,7 @@ pub enum PoolEvent {
         /// The connection's id.
         id: Arc<str>,
         /// Why.
-        reason: DisconnectReason,
+        reason: PoolDisconnect,
     },
     /// Connection `id` waits `delay` before dial attempt number `attempt`
     /// (1 for the first retry). `error` says why the last attempt failed, or

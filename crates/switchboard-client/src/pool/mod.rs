@@ -59,10 +59,11 @@
 
 mod adopted;
 mod connection;
-mod dial;
 mod error;
 mod events;
+mod old_names;
 mod options;
+mod sender;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -75,12 +76,15 @@ use switchboard::{RawFrame, Socket};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use connection::ConnectionSender;
-pub use dial::tls_config_with_roots;
-pub use error::{DialError, PoolError};
-pub use events::{DisconnectReason, Frame, OverflowPolicy, PoolEvent, PoolEvents};
-pub use options::{Backoff, ConnectionOptions, HookError};
+pub use crate::dial::{DialError, tls_config_with_roots};
+pub use error::PoolError;
+pub use events::{Frame, OverflowPolicy, PoolDisconnect, PoolEvent, PoolEvents};
+#[allow(deprecated)]
+pub use old_names::{Backoff, DisconnectReason};
+pub use options::{ConnectionOptions, HookError, PoolBackoff};
+pub use sender::ConnectionSender;
 
+use crate::dial::url::WsUrl;
 use connection::Dialed;
 use events::{EventQueue, ProducerGuard};
 
@@ -270,7 +274,7 @@ impl Pool {
         url: &str,
         options: ConnectionOptions,
     ) -> Result<(), PoolError> {
-        let target = dial::Target::parse(url).map_err(|e| match e {
+        let ws_url = WsUrl::parse_ws(url).map_err(|e| match e {
             DialError::InvalidUrl(why) => PoolError::InvalidUrl(why),
             other => PoolError::InvalidUrl(other.to_string()),
         })?;
@@ -290,7 +294,7 @@ impl Pool {
         registry.next_key += 1;
         let dialed = Dialed::new(
             id.clone(),
-            target,
+            ws_url,
             options,
             self.inner.queue.producer(),
             connected.clone(),
@@ -555,7 +559,7 @@ fn send_on(
     frame: Frame,
 ) -> Result<(), PoolError> {
     match route {
-        Err(frames) => connection::try_queue(id, &frames, frame),
+        Err(frames) => sender::try_queue(id, &frames, frame),
         Ok(socket) => {
             let binary = frame.is_binary();
             let data = match frame {

@@ -7,9 +7,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use super::connection::ConnectionSender;
+use super::sender::ConnectionSender;
+use crate::dial::tls::{system_tls, tls_config_with_roots};
+use crate::dial::websocket::DialOptions;
 
 /// The error an `on_connect` hook returns; the connection is dropped and
 /// retried with backoff.
@@ -22,7 +24,7 @@ pub(crate) type ConnectHook = Arc<dyn Fn(ConnectionSender) -> HookFuture + Send 
 /// `min(initial * 2^(n-1), max)`, less a random part of up to `jitter` of it
 /// (`jitter` = 0.5: between 50 % and 100 % of the step).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
+pub struct PoolBackoff {
     /// The first delay (default 500 ms).
     pub initial: Duration,
     /// The largest delay (default 30 s).
@@ -31,7 +33,7 @@ pub struct Backoff {
     pub jitter: f64,
 }
 
-impl Default for Backoff {
+impl Default for PoolBackoff {
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(500),
@@ -41,7 +43,7 @@ impl Default for Backoff {
     }
 }
 
-impl Backoff {
+impl PoolBackoff {
     /// The delay before attempt `attempt` (from 1), with `random` in `[0, 1)`
     /// choosing the jitter. A pure function, for tests and for reasoning.
     pub fn delay_with(&self, attempt: u32, random: f64) -> Duration {
@@ -61,7 +63,7 @@ impl Backoff {
 /// How one connection is dialed and kept alive. Cheap to clone.
 #[derive(Clone)]
 pub struct ConnectionOptions {
-    pub(crate) backoff: Backoff,
+    pub(crate) backoff: PoolBackoff,
     pub(crate) max_attempts: Option<u32>,
     pub(crate) ping_interval: Option<Duration>,
     pub(crate) pong_timeout: Duration,
@@ -93,7 +95,7 @@ impl fmt::Debug for ConnectionOptions {
 impl Default for ConnectionOptions {
     fn default() -> Self {
         Self {
-            backoff: Backoff::default(),
+            backoff: PoolBackoff::default(),
             max_attempts: None,
             ping_interval: Some(Duration::from_secs(20)),
             pong_timeout: Duration::from_secs(10),
@@ -108,6 +110,25 @@ impl Default for ConnectionOptions {
 }
 
 impl ConnectionOptions {
+    /// What the dial of a connection to a `wss://` (`tls`) or `ws://` URL
+    /// needs: no compression (raw frames), a small write buffer, and the
+    /// system's roots unless [`ConnectionOptions::tls`] says otherwise
+    /// (loaded only for `wss://`).
+    pub(crate) fn dial_options(&self, tls: bool) -> DialOptions {
+        let tls = match (&self.tls, tls) {
+            (Some(config), _) => config.clone(),
+            (None, true) => system_tls(),
+            (None, false) => tls_config_with_roots(RootCertStore::empty()),
+        };
+        DialOptions {
+            tls,
+            headers: self.headers.clone(),
+            compression: false,
+            max_message_size: self.max_message_size,
+            write_buffer_size: 4 * 1024,
+        }
+    }
+
     /// The defaults: backoff 500 ms to 30 s with 50 % jitter, unlimited
     /// attempts, ping every 20 s with a 10 s pong timeout, 10 s connect
     /// timeout, 256 queued sends, 16 MiB messages, system TLS roots.
@@ -116,7 +137,7 @@ impl ConnectionOptions {
     }
 
     /// The reconnect backoff.
-    pub fn backoff(mut self, backoff: Backoff) -> Self {
+    pub fn backoff(mut self, backoff: PoolBackoff) -> Self {
         self.backoff = backoff;
         self
     }

@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use sockudo_ws::{Config, Message, Role, WebSocketStream};
 use switchboard_client::pool::{
-    ConnectionOptions, DisconnectReason, Frame, OverflowPolicy, Pool, PoolError, PoolEvent,
+    ConnectionOptions, Frame, OverflowPolicy, Pool, PoolDisconnect, PoolError, PoolEvent,
     PoolEvents, Source, tls_config_with_roots,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

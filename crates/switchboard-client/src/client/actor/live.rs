@@ -3,7 +3,7 @@
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
-use switchboard_protocol::ProtocolError;
+use switchboard_protocol::{CloseCode, ProtocolError};
 
 use super::*;
 use crate::client::error::HandlerError;
@@ -39,7 +39,9 @@ impl Actor {
                         LinkItem::Frame(bytes) => self.on_frame(conn, &bytes).await,
                         LinkItem::Control => Ok(()),
                         // The hub handed the session to our probe: switch.
-                        LinkItem::Closed { code: 4002, .. } if probe.is_some() => {
+                        LinkItem::Closed { code, .. }
+                            if code == CloseCode::SessionTakenOver.as_u16() && probe.is_some() =>
+                        {
                             let (dialing, last) = probe.take().expect("checked");
                             match self.switch(conn, dialing.await, last).await {
                                 true => {
@@ -57,22 +59,7 @@ impl Actor {
                     }
                 }
                 command = self.rx.recv() => {
-                    let result = match command {
-                        None => return LinkEnd::ClientClosed(None),
-                        Some(Command::Close { done }) => return LinkEnd::ClientClosed(Some(done)),
-                        Some(Command::Send { message, done }) => {
-                            let _ = done.send(Ok(()));
-                            self.out(conn, message, &mut batch_timer).await
-                        }
-                        Some(Command::Request { message, kind, reply }) => {
-                            match self.register(message, kind, reply) {
-                                Some(message) => self.out(conn, message, &mut batch_timer).await,
-                                None => Ok(()),
-                            }
-                        }
-                        Some(Command::Reply(message)) => self.out(conn, message, &mut batch_timer).await,
-                    };
-                    if let Err(end) = result {
+                    if let Err(end) = self.on_command(conn, command, &mut batch_timer).await {
                         return end;
                     }
                 }
@@ -100,6 +87,33 @@ impl Actor {
                     }
                 }
             }
+        }
+    }
+
+    /// Carries out a handle's command on the live link; `Err` ends the link
+    /// (the client closes, or a write failed).
+    async fn on_command(
+        &mut self,
+        conn: &mut Link,
+        command: Option<Command>,
+        batch_timer: &mut Option<Pin<Box<Sleep>>>,
+    ) -> Result<(), LinkEnd> {
+        match command {
+            None => Err(LinkEnd::ClientClosed(None)),
+            Some(Command::Close { done }) => Err(LinkEnd::ClientClosed(Some(done))),
+            Some(Command::Send { message, done }) => {
+                let _ = done.send(Ok(()));
+                self.out(conn, message, batch_timer).await
+            }
+            Some(Command::Request {
+                message,
+                kind,
+                reply,
+            }) => match self.register(message, kind, reply) {
+                Some(message) => self.out(conn, message, batch_timer).await,
+                None => Ok(()),
+            },
+            Some(Command::Reply(message)) => self.out(conn, message, batch_timer).await,
         }
     }
 
@@ -315,7 +329,7 @@ impl Actor {
             return;
         };
         let result = match message.error {
-            Some(error) => Err(AckError::Remote {
+            Some(error) => Err(ClientAckError::Remote {
                 code: error.code,
                 message: error.message,
             }),

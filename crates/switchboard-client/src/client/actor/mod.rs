@@ -14,40 +14,14 @@ use switchboard_protocol::{Codec, ErrorBody, Message, Welcome, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
-use super::backoff::Backoff;
-use super::builder::Batching;
-use super::dial::{DialOptions, WsConn, dial};
-use super::error::{AckError, DialError, DisconnectReason, EmitError};
+use super::error::{ClientAckError, ClientDisconnect, EmitError};
 use super::handle::{Command, Event, RequestKind, Shared, State};
 use super::link::{Link, LinkItem, Transports};
 use super::poll::PollLink;
-use super::url::WsUrl;
-
-/// Close codes after which the client does not reconnect: the hub meant it
-/// (`1000` normal, `1008` policy, `4000` kicked, `4002` taken over).
-pub(crate) fn close_code_is_final(code: u16) -> bool {
-    matches!(code, 1000 | 1008 | 4000 | 4002)
-}
-
-/// A refused handshake that is final: any `4xx` (`503` is retried).
-fn refusal_is_final(status: u16) -> bool {
-    (400..500).contains(&status)
-}
-
-/// The fixed settings of one client.
-pub(crate) struct Settings {
-    pub(crate) url: WsUrl,
-    pub(crate) token: Option<String>,
-    pub(crate) dial: DialOptions,
-    pub(crate) backoff: Backoff,
-    pub(crate) max_attempts: Option<u32>,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) write_timeout: Duration,
-    pub(crate) queue_capacity: usize,
-    pub(crate) batching: Option<Batching>,
-    pub(crate) transports: Transports,
-    pub(crate) upgrade_retry: Duration,
-}
+use super::settings::Settings;
+use super::stop_rules::{close_code_is_final, refusal_is_final};
+use crate::dial::DialError;
+use crate::dial::websocket::{WsConn, dial};
 
 /// The resumable session: its token and the count of counted messages.
 struct Session {
@@ -56,7 +30,7 @@ struct Session {
 }
 
 struct Pending {
-    reply: oneshot::Sender<Result<Value, AckError>>,
+    reply: oneshot::Sender<Result<Value, ClientAckError>>,
     kind: RequestKind,
 }
 
@@ -65,9 +39,9 @@ type DialFuture = Pin<Box<dyn Future<Output = Result<(Link, Welcome), DialError>
 /// How a phase ended.
 enum Outcome {
     /// Try again (after the backoff) with this reason.
-    Retry(DisconnectReason),
+    Retry(ClientDisconnect),
     /// Stop for good.
-    Stop(DisconnectReason),
+    Stop(ClientDisconnect),
 }
 
 /// The connection task.
@@ -158,7 +132,7 @@ impl Actor {
             if let Some(max) = self.settings.max_attempts {
                 if attempt > max {
                     let attempts = attempt - 1;
-                    return self.stop(DisconnectReason::GaveUp {
+                    return self.stop(ClientDisconnect::GaveUp {
                         attempts,
                         last: Box::new(reason),
                     });
@@ -179,15 +153,15 @@ impl Actor {
     }
 
     /// Stops for good: fails what waits, announces the reason.
-    fn stop(&mut self, reason: DisconnectReason) {
+    fn stop(&mut self, reason: ClientDisconnect) {
         tracing::debug!(%reason, "client stopped");
         let why = reason.to_string();
         for (_, p) in self.pending.drain() {
-            let _ = p.reply.send(Err(AckError::Disconnected(why.clone())));
+            let _ = p.reply.send(Err(ClientAckError::Disconnected(why.clone())));
         }
         self.queue.clear();
         self.set_state(State::Closed(reason.clone()));
-        if !matches!(reason, DisconnectReason::ClientClosed) {
+        if !matches!(reason, ClientDisconnect::ClientClosed) {
             self.event(Event::Disconnected {
                 reason,
                 will_reconnect: false,
@@ -199,9 +173,9 @@ impl Actor {
     /// Closes at the client's request while no link is live.
     fn close_offline(&mut self, done: Option<oneshot::Sender<()>>) {
         for (_, p) in self.pending.drain() {
-            let _ = p.reply.send(Err(AckError::Closed));
+            let _ = p.reply.send(Err(ClientAckError::Closed));
         }
-        self.stop(DisconnectReason::ClientClosed);
+        self.stop(ClientDisconnect::ClientClosed);
         if let Some(done) = done {
             let _ = done.send(());
         }
@@ -271,7 +245,7 @@ impl Actor {
                     return match result {
                         Ok(ok) => Ok(Some(ok)),
                         Err(DialError::Refused { status, body }) => {
-                            let reason = DisconnectReason::Refused { status, body };
+                            let reason = ClientDisconnect::Refused { status, body };
                             if refusal_is_final(status) {
                                 Err(Outcome::Stop(reason))
                             } else {
@@ -279,11 +253,11 @@ impl Actor {
                             }
                         }
                         Err(error @ DialError::InvalidUrl(_)) => {
-                            Err(Outcome::Stop(DisconnectReason::DialFailed(error.to_string())))
+                            Err(Outcome::Stop(ClientDisconnect::DialFailed(error.to_string())))
                         }
                         Err(error) => {
                             self.event(Event::Error { code: "dial".into(), message: error.to_string() });
-                            Err(Outcome::Retry(DisconnectReason::DialFailed(error.to_string())))
+                            Err(Outcome::Retry(ClientDisconnect::DialFailed(error.to_string())))
                         }
                     };
                 }
@@ -386,7 +360,7 @@ impl Actor {
         &mut self,
         message: Message,
         kind: RequestKind,
-        reply: oneshot::Sender<Result<Value, AckError>>,
+        reply: oneshot::Sender<Result<Value, ClientAckError>>,
     ) -> Option<Message> {
         if reply.is_closed() {
             return None;
@@ -416,7 +390,7 @@ impl Actor {
         };
         match link {
             LinkEnd::Closed { code, reason } => {
-                let reason = DisconnectReason::Closed { code, reason };
+                let reason = ClientDisconnect::Closed { code, reason };
                 if close_code_is_final(code) {
                     Outcome::Stop(reason)
                 } else {
@@ -431,7 +405,7 @@ impl Actor {
                 // Dropped without a close frame: a client close frame would
                 // end the session (PROTOCOL.md section 3).
                 drop(conn);
-                let reason = DisconnectReason::LinkLost(why);
+                let reason = ClientDisconnect::LinkLost(why);
                 self.event(Event::Disconnected {
                     reason: reason.clone(),
                     will_reconnect: true,
@@ -442,10 +416,10 @@ impl Actor {
                 conn.close().await;
                 self.close_offline(done);
                 self.event(Event::Disconnected {
-                    reason: DisconnectReason::ClientClosed,
+                    reason: ClientDisconnect::ClientClosed,
                     will_reconnect: false,
                 });
-                Outcome::Stop(DisconnectReason::ClientClosed)
+                Outcome::Stop(ClientDisconnect::ClientClosed)
             }
         }
     }
@@ -461,25 +435,7 @@ impl Actor {
             _ => 0,
         };
         if !resumed && self.ever_connected {
-            // Replies awaited from the lost session will never come; the
-            // requests still queued (never sent) keep waiting.
-            let queued: std::collections::HashSet<u64> =
-                self.queue.iter().filter_map(|m| m.ack).collect();
-            let lost: Vec<u64> = self
-                .pending
-                .keys()
-                .copied()
-                .filter(|ack| !queued.contains(ack))
-                .collect();
-            for ack in lost {
-                if let Some(p) = self.pending.remove(&ack) {
-                    let _ = p
-                        .reply
-                        .send(Err(AckError::Disconnected("the session was lost".into())));
-                }
-            }
-            // Answers to the old session's acks mean nothing to the new one.
-            self.queue.retain(|m| m.reply.is_none());
+            self.forget_lost_session();
         }
         if self.ever_connected {
             self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -490,34 +446,12 @@ impl Actor {
             token: welcome.session.clone(),
             received,
         });
-        let mut first: Vec<Message> = Vec::new();
         self.rejoins = 0;
-        if !resumed && self.ever_connected {
-            let rooms = self
-                .shared
-                .rooms
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            for room in rooms {
-                let (reply, _unused) = oneshot::channel();
-                let ack = self.next_ack;
-                self.next_ack += 1;
-                // The receiver is dropped: only the kind matters for rejoins.
-                self.pending.insert(
-                    ack,
-                    Pending {
-                        reply,
-                        kind: RequestKind::Rejoin(room.clone()),
-                    },
-                );
-                first.push(
-                    Message::event(reserved::JOIN, serde_json::json!({ "room": room }))
-                        .with_ack(ack),
-                );
-                self.rejoins += 1;
-            }
-        }
+        let mut first = if !resumed && self.ever_connected {
+            self.rejoin_requests()
+        } else {
+            Vec::new()
+        };
         self.ever_connected = true;
         self.watchdog_interval = Duration::from_millis(
             welcome
@@ -547,6 +481,7 @@ impl Actor {
 }
 
 mod live;
+mod new_session;
 
 /// Why a live link ended.
 enum LinkEnd {
@@ -619,27 +554,6 @@ impl LinkEnd {
             LinkItem::Frame(_) | LinkItem::Control => {
                 LinkEnd::Lost("unexpected write result".into())
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn close_codes_decide_reconnects() {
-        for code in [1000, 1008, 4000, 4002] {
-            assert!(close_code_is_final(code), "{code} stops");
-        }
-        for code in [1001, 1002, 1005, 1007, 1009, 1011, 4001] {
-            assert!(!close_code_is_final(code), "{code} reconnects");
-        }
-        for status in [400, 403, 404, 405] {
-            assert!(refusal_is_final(status), "{status} stops");
-        }
-        for status in [500, 502, 503] {
-            assert!(!refusal_is_final(status), "{status} is retried");
         }
     }
 }

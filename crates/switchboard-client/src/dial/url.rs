@@ -1,12 +1,11 @@
-//! Hub URLs: `ws://` / `wss://` (also `http://` / `https://`) parsed by hand.
-//!
-//! Shared: the pool's dial code may use [`WsUrl`] too.
+//! The one URL parser of the crate: `ws://` / `wss://` (the client also
+//! takes `http://` / `https://`), parsed by hand.
 
 use std::fmt::Write as _;
 
 use super::error::DialError;
 
-/// A parsed WebSocket URL. Shared with the pool (`pub(crate)`).
+/// A parsed WebSocket URL, for the client and the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WsUrl {
     /// Whether the link runs over TLS (`wss://` or `https://`).
@@ -22,14 +21,30 @@ pub(crate) struct WsUrl {
 }
 
 impl WsUrl {
-    /// Parses `ws://host[:port][/path][?query]`; `wss`, `http`, `https` too.
+    /// Parses `ws://host[:port][/path][?query]`; `wss`, `http`, `https` too
+    /// (a hub's URL: long-polling runs over `http`).
     pub(crate) fn parse(url: &str) -> Result<Self, DialError> {
+        Self::parse_schemes(url, true)
+    }
+
+    /// Parses a `ws://` or `wss://` URL only (a pool connection's).
+    pub(crate) fn parse_ws(url: &str) -> Result<Self, DialError> {
+        Self::parse_schemes(url, false)
+    }
+
+    fn parse_schemes(url: &str, http_too: bool) -> Result<Self, DialError> {
         let bad = |why: &str| DialError::InvalidUrl(format!("{url}: {why}"));
+        if !http_too && url.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(bad("whitespace or control characters"));
+        }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
         let tls = match scheme.to_ascii_lowercase().as_str() {
-            "ws" | "http" => false,
-            "wss" | "https" => true,
-            _ => return Err(bad("the scheme must be ws, wss, http or https")),
+            "ws" => false,
+            "wss" => true,
+            "http" if http_too => false,
+            "https" if http_too => true,
+            _ if http_too => return Err(bad("the scheme must be ws, wss, http or https")),
+            _ => return Err(bad("the scheme must be ws or wss")),
         };
         let rest = rest.split('#').next().unwrap_or_default();
         let (authority, path_query) = match rest.find(['/', '?']) {
@@ -140,5 +155,23 @@ mod tests {
         assert_eq!(u.host_header(), "[::1]:9");
         assert!(WsUrl::parse("ftp://x").is_err());
         assert!(WsUrl::parse("ws://:80/").is_err());
+    }
+
+    #[test]
+    fn parses_pool_urls() {
+        let t = WsUrl::parse_ws("ws://127.0.0.1:9000/feed?x=1").unwrap();
+        assert_eq!(
+            (t.tls, t.host.as_str(), t.port, t.target(&[]).as_str()),
+            (false, "127.0.0.1", 9000, "/feed?x=1")
+        );
+        let t = WsUrl::parse_ws("wss://example.com").unwrap();
+        assert!(t.tls);
+        assert_eq!((t.port, t.target(&[]).as_str()), (443, "/"));
+        assert_eq!(t.host_header(), "example.com");
+        let t = WsUrl::parse_ws("ws://[::1]:8080/").unwrap();
+        assert_eq!(t.host, "::1");
+        assert_eq!(t.host_header(), "[::1]:8080");
+        assert!(WsUrl::parse_ws("http://example.com").is_err());
+        assert!(WsUrl::parse_ws("not a url").is_err());
     }
 }
