@@ -26,12 +26,12 @@ use http::{HeaderValue, Method, StatusCode, header};
 use switchboard_protocol::{CloseCode, Codec, ResumeRequest, encode_raw_batch, parse_open_body};
 use tokio::time::{Instant, sleep, sleep_until};
 
-use crate::connection::{InboundChecks, handle_messages};
+use crate::connection::inbound::{InboundChecks, handle_messages};
 use crate::error::DisconnectReason;
 use crate::hub::{ConnectionSlot, Hub, HubInner, SlotOwner};
 use crate::send_queue::Outgoing;
-use crate::service::{HandshakeQuery, admit_link, parse_query};
 use crate::socket::SocketShared;
+use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
 
 /// The state of a session's current long-polling link.
 pub(crate) struct PollLink {
