@@ -15,9 +15,10 @@ use switchboard_protocol::{CloseCode, Codec, Message};
 
 use crate::adapter::{Operation, Query, Reply, Target};
 use crate::error::{AckError, SendError};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::send_queue::Outgoing;
-use crate::socket::{Socket, SocketShared, frame_for, to_value};
+use crate::session::shared::{SocketShared, frame_for, to_value};
+use crate::socket::Socket;
 
 /// Encodes a message lazily, once per codec.
 struct SharedFrames<'a> {

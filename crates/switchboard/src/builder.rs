@@ -14,7 +14,7 @@ use crate::config::{AllowedOrigins, HubConfig, IpNetwork, MIN_HTTP_HEAD_SIZE, Ra
 use crate::error::{DisconnectReason, HandlerError, HubError};
 use crate::events::handler::erase_event;
 use crate::events::{EventRouter, RawFrame};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::policy::{AuthRejection, HandshakeRequest, Policies, RelayRequest};
 use crate::socket::Socket;
 use crate::stream::MessageStream;

@@ -4,7 +4,7 @@ use switchboard_protocol::CloseCode;
 use tokio::sync::watch;
 
 use crate::adapter::{ClusterStats, ClusterStatus, Query, RemoteReplies, Reply};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 
 /// An answer gathered from every live node, with who answered.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use http::{StatusCode, header};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::transport::handshake::admission::{admit_link, parse_query};
 use crate::transport::handshake::{HandshakeRefusal, negotiate_deflate, validate_upgrade};
 use crate::transport::ws::{WsLink, codec_config};

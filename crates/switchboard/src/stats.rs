@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use switchboard_protocol::ErrorCode;
 
-use crate::detached::DetachedBytes;
+use crate::session::detached::DetachedBytes;
 
 /// Live counters; read them with [`crate::Hub::stats`].
 #[derive(Debug, Default)]

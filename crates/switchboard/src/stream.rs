@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 
 use crate::error::SendError;
 use crate::events::RawFrame;
-use crate::socket::{Socket, to_value};
+use crate::session::shared::to_value;
+use crate::socket::Socket;
 
 /// An event a client sent, with the means to answer its ack.
 #[derive(Debug)]

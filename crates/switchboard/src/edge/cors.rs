@@ -12,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::transport::handshake::HandshakeRefusal;
 
 /// How long a browser may keep a preflight's answer, seconds.

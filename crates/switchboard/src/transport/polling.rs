@@ -28,9 +28,9 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::connection::inbound::{InboundChecks, handle_messages};
 use crate::error::DisconnectReason;
-use crate::hub::{ConnectionSlot, Hub, HubInner, SlotOwner};
+use crate::hub::handle::{ConnectionSlot, Hub, HubInner, SlotOwner};
 use crate::send_queue::Outgoing;
-use crate::socket::SocketShared;
+use crate::session::shared::SocketShared;
 use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
 
 /// The state of a session's current long-polling link.

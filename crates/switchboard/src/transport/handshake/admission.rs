@@ -5,7 +5,7 @@
 use http::StatusCode;
 
 use super::{HandshakeRefusal, check_origin};
-use crate::hub::{ConnectionSlot, Hub};
+use crate::hub::handle::{ConnectionSlot, Hub};
 use crate::policy::HandshakeRequest;
 
 /// The query parameters of a handshake (PROTOCOL.md section 1), parsed in

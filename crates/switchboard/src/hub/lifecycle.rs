@@ -6,52 +6,18 @@
 //! come and go beneath it. The disconnect handler runs once, when the
 //! session ends.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use switchboard_protocol::{CloseCode, Codec, Welcome};
 use tokio::sync::mpsc;
 
 use crate::error::DisconnectReason;
 use crate::events::dispatch::{self, Dispatch};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::id;
 use crate::send_queue::ResumeRefused;
-use crate::socket::{Inbox, SocketShared};
-
-/// Sessions by their secret token.
-#[derive(Default)]
-pub(crate) struct SessionTable {
-    by_token: Mutex<HashMap<Box<str>, Arc<SocketShared>>>,
-}
-
-impl SessionTable {
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<SocketShared>> {
-        self.by_token.lock().get(token).cloned()
-    }
-
-    fn insert(&self, session: Arc<SocketShared>) {
-        self.by_token
-            .lock()
-            .insert(session.session.clone(), session);
-    }
-
-    fn remove(&self, token: &str) {
-        self.by_token.lock().remove(token);
-    }
-
-    pub(crate) fn all(&self) -> Vec<Arc<SocketShared>> {
-        self.by_token.lock().values().cloned().collect()
-    }
-}
-
-/// A link attached to a session.
-pub(crate) struct Attached {
-    pub(crate) session: Arc<SocketShared>,
-    /// The link's generation in the session's queue.
-    pub(crate) link: u64,
-}
+use crate::session::shared::{Inbox, SocketShared};
+use crate::session::table::Attached;
 
 impl Hub {
     /// Opens a new session and registers it. Its dispatcher starts now when

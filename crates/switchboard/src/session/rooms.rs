@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::socket::SocketShared;
+use crate::session::shared::SocketShared;
 
 type Members = HashMap<Arc<str>, Arc<SocketShared>>;
 
