@@ -307,3 +307,25 @@ impl BroadcastOperator {
         count
     }
 }
+
+impl Hub {
+    /// Recipients in `room`.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).to(room)
+    }
+
+    /// Every socket of the hub.
+    pub fn to_all(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone())
+    }
+
+    /// Every socket but the one with this id.
+    pub fn except(&self, socket_id: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).except(socket_id)
+    }
+
+    /// Every socket of this node only.
+    pub fn local(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).local()
+    }
+}

@@ -154,3 +154,11 @@ fn names(replies: &RemoteReplies) -> impl Iterator<Item = String> + '_ {
         _ => Vec::new(),
     })
 }
+
+impl Hub {
+    /// Cluster-wide questions (members, rooms of a socket, counts, kicks)
+    /// and the cluster's state. A single hub answers them alone.
+    pub fn cluster(&self) -> ClusterView {
+        ClusterView::new(self.clone())
+    }
+}

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_protocol::{CloseCode, Codec, Message};
 
+use crate::adapter::Operation;
 use crate::error::{AckError, DisconnectReason, SendError};
 use crate::hub::handle::Hub;
 use crate::send_queue::Outgoing;
@@ -182,5 +183,55 @@ impl Socket {
     /// Resolves when the socket has disconnected, with the reason.
     pub async fn closed(&self) -> DisconnectReason {
         self.shared.wait_closed().await
+    }
+}
+
+/// The hub's ways to a socket's handle.
+impl Hub {
+    pub(crate) fn socket_handle(&self, shared: Arc<SocketShared>) -> Socket {
+        Socket {
+            shared,
+            hub: self.clone(),
+        }
+    }
+
+    /// Sends an event to one socket by id. A socket on this node gets it at
+    /// once; in a cluster, an id not held here is sent to the other nodes
+    /// (fire-and-forget: `Ok` even if no node holds it). A single hub
+    /// answers [`SendError::UnknownSocket`] for an unknown id.
+    pub fn send_to(
+        &self,
+        socket_id: &str,
+        event: &str,
+        data: impl Serialize,
+    ) -> Result<(), SendError> {
+        let message = Message::event(event, to_value(data)?);
+        match self.socket(socket_id) {
+            Some(socket) => socket.send_message(&message),
+            None if self.inner.adapter.is_clustered() => {
+                self.inner.adapter.publish(Operation::SendTo {
+                    socket: socket_id.to_owned(),
+                    message,
+                });
+                Ok(())
+            }
+            None => Err(SendError::UnknownSocket(socket_id.to_owned())),
+        }
+    }
+
+    /// The socket with this id, if connected here.
+    pub fn socket(&self, socket_id: &str) -> Option<Socket> {
+        self.inner
+            .sockets
+            .get(socket_id)
+            .map(|s| self.socket_handle(s))
+    }
+
+    /// The rooms of the socket with this id, sorted (empty if this node
+    /// does not hold it); [`ClusterView::rooms_of`](crate::ClusterView::rooms_of) asks every node.
+    pub fn rooms_of(&self, socket_id: &str) -> Vec<String> {
+        self.socket(socket_id)
+            .map(|s| s.rooms())
+            .unwrap_or_default()
     }
 }

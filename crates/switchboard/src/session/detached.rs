@@ -10,7 +10,7 @@
 //!
 //! What a detached session holds is counted when its link drops: its
 //! resume buffer's payload bytes (kept up to date as messages keep
-//! arriving, see [`DetachedBytes`]) and its room memberships (the name's
+//! arriving, see [`DetachedBytes`](crate::stats::DetachedBytes)) and its room memberships (the name's
 //! length plus [`MEMBERSHIP_OVERHEAD`] each). A frame shared by many
 //! sessions counts its full length in each.
 //!
@@ -19,10 +19,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::error::DisconnectReason;
@@ -32,58 +31,6 @@ use crate::session::shared::SocketShared;
 /// beside its name: its entries in the room's member map and in the
 /// session's own room set.
 pub(crate) const MEMBERSHIP_OVERHEAD: usize = 128;
-
-/// The bytes all detached sessions hold, hub-wide. Resume buffers change
-/// while detached (a push reports its growth), so this lives beside the
-/// counters every session can reach, and a push past the budget wakes the
-/// hub's detached-session task.
-#[derive(Debug, Default)]
-pub(crate) struct DetachedBytes {
-    bytes: AtomicUsize,
-    budget: AtomicUsize,
-    pub(crate) over: Notify,
-}
-
-impl DetachedBytes {
-    pub(crate) fn set_budget(&self, budget: usize) {
-        self.budget.store(budget, Ordering::Relaxed);
-    }
-
-    /// Adds `n` bytes; wakes the detached-session task past the budget.
-    pub(crate) fn add(&self, n: usize) {
-        let total = self.bytes.fetch_add(n, Ordering::AcqRel) + n;
-        if total > self.budget.load(Ordering::Relaxed) {
-            self.over.notify_one();
-        }
-    }
-
-    pub(crate) fn sub(&self, n: usize) {
-        self.bytes.fetch_sub(n, Ordering::AcqRel);
-    }
-
-    /// Applies a detached resume buffer's growth (negative: it shrank).
-    pub(crate) fn change(&self, delta: isize) {
-        if delta >= 0 {
-            self.add(delta.unsigned_abs());
-        } else {
-            self.sub(delta.unsigned_abs());
-        }
-    }
-
-    /// The bytes held now.
-    pub(crate) fn get(&self) -> usize {
-        self.bytes.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn over_budget(&self) -> bool {
-        self.get() > self.budget.load(Ordering::Relaxed)
-    }
-
-    /// Wakes the detached-session task (a new entry, or the budget passed).
-    pub(crate) fn wake(&self) {
-        self.over.notify_one();
-    }
-}
 
 /// A detached session in the ledger.
 pub(crate) struct Entry {
