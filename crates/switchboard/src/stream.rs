@@ -7,7 +7,7 @@ use switchboard_protocol::{ErrorBody, ErrorCode, Message};
 use tokio::sync::mpsc;
 
 use crate::error::SendError;
-use crate::events::RawFrame;
+use crate::session::inbox::RawFrame;
 use crate::session::shared::to_value;
 use crate::socket::Socket;
 

@@ -1,6 +1,7 @@
 //! The inbound path both transports share: the checks of each client
 //! message (bad messages, rate limit), the answers given at once (`$pong`,
-//! ack replies), and the hand-over of the rest to the socket's dispatcher.
+//! ack replies), and the backlog of the rest for the socket's dispatcher
+//! (handed over by [`crate::events::dispatcher::hand_over`]).
 
 use std::collections::VecDeque;
 
@@ -9,8 +10,7 @@ use tokio::sync::mpsc;
 
 use super::rate_limit::TokenBucket;
 use crate::error::HubError;
-use crate::events::RawFrame;
-use crate::events::dispatch::Dispatch;
+use crate::session::inbox::{Dispatch, RawFrame};
 use crate::socket::Socket;
 
 /// Per-link state of the inbound checks.
@@ -37,35 +37,6 @@ pub(super) async fn reserve(
     match dispatch {
         Some(dispatch) => dispatch.reserve().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Hands over the backlog, as much as fits now without waiting; starts the
-/// dispatcher on its first work. Work for an ended session is dropped.
-pub(super) fn hand_over(
-    socket: &Socket,
-    dispatch: &mut Option<mpsc::Sender<Dispatch>>,
-    backlog: &mut VecDeque<Dispatch>,
-) {
-    if dispatch.is_none() {
-        *dispatch = socket.hub.dispatcher(&socket.shared);
-    }
-    let Some(sender) = dispatch else {
-        backlog.clear();
-        return;
-    };
-    while let Some(work) = backlog.pop_front() {
-        match sender.try_send(work) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(work)) => {
-                backlog.push_front(work);
-                break;
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                backlog.clear();
-                break;
-            }
-        }
     }
 }
 

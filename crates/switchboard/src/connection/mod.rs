@@ -12,11 +12,11 @@ use switchboard_protocol::CloseCode;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use self::inbound::{InboundChecks, hand_over, handle_frame, reserve};
+use self::inbound::{InboundChecks, handle_frame, reserve};
 use crate::error::DisconnectReason;
-use crate::events::RawFrame;
-use crate::events::dispatch::Dispatch;
+use crate::events::dispatcher::hand_over;
 use crate::send_queue::Outgoing;
+use crate::session::inbox::{Dispatch, RawFrame};
 use crate::socket::Socket;
 use crate::transport::{Link, LinkError, Received};
 

@@ -1,34 +1,18 @@
-//! The dispatcher: one task per socket that runs its handlers in order.
+//! Handling one piece of a socket's inbound work: events, relays, `$join`
+//! and `$leave`, raw frames, with the outcome answered and handler panics
+//! contained. The dispatcher that feeds it is [`super::dispatcher`].
 
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, Message};
-use tokio::sync::mpsc;
 
-use super::RawFrame;
 use crate::error::{HandlerError, HubError};
 use crate::policy::RelayRequest;
+use crate::session::inbox::RawFrame;
 use crate::socket::Socket;
 use crate::stream::{Inbound, InboundEvent};
-
-/// Work the connection task hands to the dispatcher.
-///
-/// Kept small: the dispatcher's channel allocates a block of 32 slots of
-/// this type, so a client message (over 100 bytes) is boxed and a `Dispatch`
-/// is the size of a raw frame (40 bytes).
-#[derive(Debug)]
-pub(crate) enum Dispatch {
-    /// A validated client message (not `$ping` nor a reply: those are
-    /// answered by the connection task at once).
-    Client(Box<ClientMessage>),
-    /// A frame of a raw-mode hub.
-    Raw(RawFrame),
-}
-
-// The dispatcher's channel holds 32 of these per block.
-const _: () = assert!(std::mem::size_of::<Dispatch>() <= 40);
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
@@ -41,7 +25,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `fut`, turning a panic into a reported error.
-async fn guarded<T>(socket: &Socket, what: &str, fut: impl Future<Output = T>) -> Option<T> {
+pub(super) async fn guarded<T>(
+    socket: &Socket,
+    what: &str,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(value) => Some(value),
         Err(panic) => {
@@ -119,40 +107,7 @@ fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
     let _ = socket.send_message(&reply);
 }
 
-/// Handles a socket's inbound work in order until the connection ends, then
-/// runs the disconnect handler once.
-pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
-    if let Some(connect) = socket.hub.inner.router.connect.clone() {
-        guarded(&socket, "connect", connect(socket.clone())).await;
-    }
-    while let Some(work) = rx.recv().await {
-        match work {
-            Dispatch::Client(message) => {
-                // Backpressure: the answers to this client's earlier
-                // messages are written before the next is handled, so a
-                // flood of acked messages is slowed, never turned into a
-                // false 4001 (the link is not read meanwhile).
-                socket.shared.queue.room_for_answers().await;
-                handle_client(&socket, *message).await;
-            }
-            Dispatch::Raw(frame) => handle_raw(&socket, frame).await,
-        }
-    }
-    disconnected(&socket).await;
-}
-
-/// The end of a session's dispatching: releases a bound channel's sender
-/// and, once the session has ended, runs the disconnect handler.
-pub(crate) async fn disconnected(socket: &Socket) {
-    // A bound channel's receiver ends once it has taken what was queued.
-    socket.shared.tap.lock().take();
-    let reason = socket.closed().await;
-    if let Some(disconnect) = socket.hub.inner.router.disconnect.clone() {
-        guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
-    }
-}
-
-async fn handle_raw(socket: &Socket, frame: RawFrame) {
+pub(super) async fn handle_raw(socket: &Socket, frame: RawFrame) {
     let inner = &socket.hub.inner;
     if let Some(raw) = &inner.router.raw {
         guarded(socket, "raw frame", raw(socket.clone(), frame)).await;
@@ -166,7 +121,7 @@ async fn handle_raw(socket: &Socket, frame: RawFrame) {
     }
 }
 
-async fn handle_client(socket: &Socket, message: ClientMessage) {
+pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
     match message {
         ClientMessage::Event {
             event,

@@ -9,14 +9,13 @@
 use std::sync::Arc;
 
 use switchboard_protocol::{CloseCode, Codec, Welcome};
-use tokio::sync::mpsc;
 
 use crate::error::DisconnectReason;
-use crate::events::dispatch::{self, Dispatch};
+use crate::events::dispatcher;
 use crate::hub::handle::Hub;
 use crate::id;
 use crate::send_queue::ResumeRefused;
-use crate::session::shared::{Inbox, SocketShared};
+use crate::session::shared::SocketShared;
 use crate::session::table::Attached;
 
 impl Hub {
@@ -51,33 +50,9 @@ impl Hub {
         shared
     }
 
-    /// The session's dispatcher queue, starting the dispatcher if it has
-    /// not started yet; `None` once the session has ended.
-    pub(crate) fn dispatcher(&self, session: &Arc<SocketShared>) -> Option<mpsc::Sender<Dispatch>> {
-        let (tx, rx) = {
-            let mut inbox = session.dispatch.lock();
-            match &*inbox {
-                Inbox::Open(tx) => return Some(tx.clone()),
-                Inbox::Closed => return None,
-                Inbox::NotStarted => {}
-            }
-            let capacity = self.inner.config.inbound_queue_capacity.max(1);
-            let (tx, rx) = mpsc::channel::<Dispatch>(capacity);
-            *inbox = Inbox::Open(tx.clone());
-            (tx, rx)
-        };
-        let socket = self.socket_handle(session.clone());
-        let hub = self.clone();
-        self.spawn(async move {
-            dispatch::run(socket, rx).await;
-            hub.inner.session_finished();
-        });
-        Some(tx)
-    }
-
     /// Spawns on the hub's runtime (the one its first session opened on),
     /// so sessions can end from outside it.
-    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle.spawn(task),
             Err(_) => self
@@ -227,7 +202,7 @@ impl Hub {
                 let socket = self.socket_handle(session.clone());
                 let hub = self.clone();
                 self.spawn(async move {
-                    dispatch::disconnected(&socket).await;
+                    dispatcher::disconnected(&socket).await;
                     hub.inner.session_finished();
                 });
             } else {

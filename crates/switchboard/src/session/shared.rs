@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 
 use crate::error::{DisconnectReason, SendError};
 use crate::events::ack::AckTable;
-use crate::events::dispatch::Dispatch;
 use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
+use crate::session::inbox::Inbox;
 use crate::session::rooms::RoomSet;
 use crate::stats::Counters;
 use crate::transport::polling::PollLink;
@@ -156,21 +156,6 @@ impl SocketShared {
             notified.await;
         }
     }
-}
-
-/// The inbox of a session's dispatcher.
-///
-/// The dispatcher (a task and its channel, a few KiB) is started only when
-/// there is work for it: at once when the hub has a connect handler, else
-/// with the first event, `$join`/`$leave` or raw frame. An idle socket has
-/// none; its disconnect handler still runs when it ends.
-pub(crate) enum Inbox {
-    /// No dispatcher yet.
-    NotStarted,
-    /// The running dispatcher's queue.
-    Open(tokio::sync::mpsc::Sender<Dispatch>),
-    /// The session has ended.
-    Closed,
 }
 
 /// Wraps encoded bytes in the frame type the codec uses.
