@@ -2,6 +2,7 @@
 //! rooms, pending acks, and the dispatcher's inbox. Shared by the session's
 //! links, the registries and every [`crate::Socket`] handle.
 
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -14,7 +15,6 @@ use crate::error::{DisconnectReason, SendError};
 use crate::events::ack::AckTable;
 use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
 use crate::session::inbox::Inbox;
-use crate::session::rooms::RoomSet;
 use crate::stats::Counters;
 use crate::transport::polling::PollLink;
 
@@ -156,6 +156,16 @@ impl SocketShared {
             notified.await;
         }
     }
+}
+
+/// A socket's own view of its rooms (socket -> rooms).
+#[derive(Default)]
+pub(crate) struct RoomSet {
+    /// The rooms the socket is in (for an ended session: was in when it
+    /// ended, less what it left since).
+    pub(crate) names: HashSet<Arc<str>>,
+    /// Set when the session has ended: it joins nothing any more.
+    pub(crate) ended: bool,
 }
 
 /// Wraps encoded bytes in the frame type the codec uses.
