@@ -198,7 +198,7 @@ impl BroadcastOperator {
                 }
             });
         }
-        self.hub.inner.stats.messages_out_n(delivered as u64);
+        self.hub.counters().messages_out_n(delivered as u64);
         delivered
     }
 
@@ -217,7 +217,7 @@ impl BroadcastOperator {
                 delivered += 1;
             }
         });
-        self.hub.inner.stats.messages_out_n(delivered as u64);
+        self.hub.counters().messages_out_n(delivered as u64);
         delivered
     }
 

@@ -19,7 +19,7 @@ async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
     match accept(hub.clone(), request).await {
         Ok(response) => response,
         Err(refusal) => {
-            hub.inner.stats.handshake_refused();
+            hub.counters().handshake_refused();
             // Counted (`handshakes_refused`), logged at debug only: an
             // attacker can cause refusals at will, and must not be able to
             // flood the log with them.
@@ -44,7 +44,7 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
                 "this connection cannot be upgraded (HTTP/1.1 is required)",
             )
         })?;
-    let deflate = if hub.inner.config.compression {
+    let deflate = if hub.config().compression {
         negotiate_deflate(upgrade.extensions.as_deref())
     } else {
         None
@@ -69,7 +69,7 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     let task = async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let config = &hub.inner.config;
+                let config = hub.config();
                 let link = WsLink::server(
                     TokioIo::new(upgraded),
                     codec_config(config.max_message_size),

@@ -63,7 +63,7 @@ impl Socket {
     pub(crate) fn send_message(&self, message: &Message) -> Result<(), SendError> {
         let frame = self.shared.encode(message);
         self.shared.push(frame)?;
-        self.hub.inner.stats.message_out();
+        self.hub.counters().message_out();
         Ok(())
     }
 
@@ -71,7 +71,7 @@ impl Socket {
     /// counted) when the socket's queue is at its high-water mark.
     pub(crate) fn send_answer(&self, message: &Message) {
         if self.shared.push_answer(self.shared.encode(message), true) {
-            self.hub.inner.stats.message_out();
+            self.hub.counters().message_out();
         }
     }
 
@@ -115,7 +115,7 @@ impl Socket {
     pub fn send_raw(&self, frame: Bytes, binary: bool) -> Result<(), SendError> {
         let frame = Outgoing::new(frame, binary);
         self.shared.push(frame)?;
-        self.hub.inner.stats.message_out();
+        self.hub.counters().message_out();
         Ok(())
     }
 

@@ -64,7 +64,7 @@ impl InboundEvent {
 
     pub(crate) fn answer_no_handler(&self) {
         if let Some(ack) = self.ack {
-            let stats = &self.socket.hub.inner.stats;
+            let stats = &self.socket.hub.counters();
             stats.error_sent(ErrorCode::NoHandler.as_str());
             let body = ErrorBody::new(
                 ErrorCode::NoHandler,

@@ -53,14 +53,13 @@ impl InboundChecks {
         self.limited_in_row += 1;
         socket
             .hub
-            .inner
-            .stats
+            .counters()
             .error_sent(ErrorCode::RateLimited.as_str());
         socket.send_answer(&Message::error_event(
             ErrorCode::RateLimited,
             "too many messages: slow down",
         ));
-        if self.limited_in_row >= socket.hub.inner.config.max_bad_messages {
+        if self.limited_in_row >= socket.hub.config().max_bad_messages {
             socket.shared.queue.request_close(CloseCode::Policy);
         }
         false
@@ -70,11 +69,11 @@ impl InboundChecks {
     /// `1008` after too many in a row.
     fn bad(&mut self, socket: &Socket, error: &ProtocolError) {
         self.bad_in_row += 1;
-        socket.hub.inner.stats.error_sent(error.code().as_str());
+        socket.hub.counters().error_sent(error.code().as_str());
         let hub_error = HubError::BadMessage(error.to_string());
         tracing::debug!(socket = socket.id(), %hub_error);
         socket.send_answer(&Message::error_event(error.code(), error.to_string()));
-        if self.bad_in_row >= socket.hub.inner.config.max_bad_messages {
+        if self.bad_in_row >= socket.hub.config().max_bad_messages {
             socket.shared.queue.request_close(CloseCode::Policy);
         }
     }
@@ -104,14 +103,14 @@ pub(crate) fn handle_frame(
     backlog: &mut VecDeque<Dispatch>,
 ) {
     if let Some(error) = wrong_frame_type(socket.shared.codec, frame.binary) {
-        socket.hub.inner.stats.message_in(1);
+        socket.hub.counters().message_in(1);
         checks.bad(socket, &error);
         return;
     }
     let messages = match socket.shared.codec.decode(&frame.data) {
         Ok(messages) => messages,
         Err(error) => {
-            socket.hub.inner.stats.message_in(1);
+            socket.hub.counters().message_in(1);
             checks.bad(socket, &error);
             return;
         }
@@ -127,7 +126,7 @@ pub(crate) fn handle_messages(
     checks: &mut InboundChecks,
     backlog: &mut VecDeque<Dispatch>,
 ) {
-    socket.hub.inner.stats.message_in(messages.len() as u64);
+    socket.hub.counters().message_in(messages.len() as u64);
     for message in messages {
         let message = match message.and_then(ClientMessage::try_from) {
             Ok(message) => message,

@@ -41,7 +41,7 @@ pub(crate) async fn run<L: Link>(
     let mut dispatch: Option<mpsc::Sender<Dispatch>> = None;
     // Read through the hub, not copied: every byte of this task's state is
     // held by every connection.
-    let config = &socket.hub.inner.config;
+    let config = socket.hub.config();
     let dead_after = || config.ping_interval + config.ping_timeout;
     // The end of the current coalescing window, if one is open.
     let mut window_ends: Option<Instant> = None;
@@ -111,7 +111,7 @@ pub(crate) async fn run<L: Link>(
             received = link.recv(), if backlog.is_empty() => {
                 last_seen = Instant::now();
                 if let Some(Ok(Received::Text(bytes) | Received::Binary(bytes))) = &received {
-                    socket.hub.inner.stats.bytes_in(bytes.len() as u64);
+                    socket.hub.counters().bytes_in(bytes.len() as u64);
                 }
                 let frame = match received {
                     None => return DisconnectReason::TransportError("connection closed without a close frame".into()),
@@ -131,7 +131,7 @@ pub(crate) async fn run<L: Link>(
                     Some(Ok(Received::Binary(bytes))) => RawFrame { data: bytes, binary: true },
                 };
                 if raw {
-                    socket.hub.inner.stats.message_in(1);
+                    socket.hub.counters().message_in(1);
                     if checks.allow(&socket) {
                         backlog.push_back(Dispatch::Raw(frame));
                     }
@@ -178,7 +178,7 @@ async fn write_drained<L: Link>(
         if !frames.is_empty() {
             let bytes: usize = frames.iter().map(Outgoing::len).sum();
             link.send_frames(frames).await?;
-            socket.hub.inner.stats.bytes_out(bytes as u64);
+            socket.hub.counters().bytes_out(bytes as u64);
         }
         if let Some(code) = close {
             Box::pin(link.close(code)).await;

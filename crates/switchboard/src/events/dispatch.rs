@@ -78,7 +78,7 @@ fn answer(
         )),
     };
     if let Err(body) = &outcome {
-        socket.hub.inner.stats.error_sent(&body.code);
+        socket.hub.counters().error_sent(&body.code);
     }
     let message = match (ack, outcome) {
         (Some(ack), Ok(value)) => Message::reply(ack, value),
@@ -96,8 +96,7 @@ fn answer(
 fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
     socket
         .hub
-        .inner
-        .stats
+        .counters()
         .error_sent(ErrorCode::Forbidden.as_str());
     let body = ErrorBody::new(ErrorCode::Forbidden, message);
     let reply = match ack {
@@ -138,7 +137,7 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
         ClientMessage::Join { room, ack } => {
             // Past the limit, the policy is not asked (a flood of joins
             // costs the least); `join_limited` checks again as it joins.
-            let max = socket.hub.inner.config.max_rooms_per_socket;
+            let max = socket.hub.config().max_rooms_per_socket;
             if !socket.shared.may_join(&room, max) {
                 refuse_limit(socket, ack, max);
                 return;
@@ -194,7 +193,7 @@ fn join_limited(socket: &Socket, room: String, ack: Option<u64>) {
 
 /// Answers a `$join` past the rooms-per-socket limit with the error `limit`.
 fn refuse_limit(socket: &Socket, ack: Option<u64>, max: usize) {
-    socket.hub.inner.stats.error_sent(ErrorCode::Limit.as_str());
+    socket.hub.counters().error_sent(ErrorCode::Limit.as_str());
     let message = format!("a socket may be in at most {max} rooms: `$leave` one first");
     let reply = match ack {
         Some(ack) => Message::reply_error(ack, ErrorBody::new(ErrorCode::Limit, message)),

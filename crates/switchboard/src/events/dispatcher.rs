@@ -25,7 +25,7 @@ impl Hub {
                 Inbox::Closed => return None,
                 Inbox::NotStarted => {}
             }
-            let capacity = self.inner.config.inbound_queue_capacity.max(1);
+            let capacity = self.config().inbound_queue_capacity.max(1);
             let (tx, rx) = mpsc::channel::<Dispatch>(capacity);
             *inbox = Inbox::Open(tx.clone());
             (tx, rx)

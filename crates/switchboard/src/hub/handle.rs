@@ -188,6 +188,11 @@ impl Hub {
         self.inner.adapter.node_id()
     }
 
+    /// The hub's counters, shared with its sockets and its HTTP edge.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.inner.stats
+    }
+
     pub(crate) fn cluster_request_timeout(&self) -> std::time::Duration {
         self.inner.config.cluster_timeout
     }

@@ -28,7 +28,7 @@ pub(crate) async fn admit_link(
     parts: &http::request::Parts,
     query: &HandshakeQuery,
 ) -> Result<(ConnectionSlot, http::Extensions), HandshakeRefusal> {
-    let config = &hub.inner.config;
+    let config = hub.config();
     check_origin(
         &parts.headers,
         &config.allowed_origins,
