@@ -15,9 +15,10 @@ use switchboard_protocol::{CloseCode, Codec, Message};
 
 use crate::adapter::{Operation, Query, Reply, Target};
 use crate::error::{AckError, SendError};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::send_queue::Outgoing;
-use crate::socket::{Socket, SocketShared, frame_for, to_value};
+use crate::session::shared::{SocketShared, frame_for, to_value};
+use crate::socket::Socket;
 
 /// Encodes a message lazily, once per codec.
 struct SharedFrames<'a> {
@@ -197,7 +198,7 @@ impl BroadcastOperator {
                 }
             });
         }
-        self.hub.inner.stats.messages_out_n(delivered as u64);
+        self.hub.counters().messages_out_n(delivered as u64);
         delivered
     }
 
@@ -216,7 +217,7 @@ impl BroadcastOperator {
                 delivered += 1;
             }
         });
-        self.hub.inner.stats.messages_out_n(delivered as u64);
+        self.hub.counters().messages_out_n(delivered as u64);
         delivered
     }
 
@@ -304,5 +305,27 @@ impl BroadcastOperator {
             count += 1;
         });
         count
+    }
+}
+
+impl Hub {
+    /// Recipients in `room`.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).to(room)
+    }
+
+    /// Every socket of the hub.
+    pub fn to_all(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone())
+    }
+
+    /// Every socket but the one with this id.
+    pub fn except(&self, socket_id: &str) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).except(socket_id)
+    }
+
+    /// Every socket of this node only.
+    pub fn local(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).local()
     }
 }

@@ -12,10 +12,11 @@ use tokio::sync::mpsc;
 use crate::adapter::{Adapter, LocalAdapter};
 use crate::config::{AllowedOrigins, HubConfig, IpNetwork, MIN_HTTP_HEAD_SIZE, RateLimit};
 use crate::error::{DisconnectReason, HandlerError, HubError};
+use crate::events::EventRouter;
 use crate::events::handler::erase_event;
-use crate::events::{EventRouter, RawFrame};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::policy::{AuthRejection, HandshakeRequest, Policies, RelayRequest};
+use crate::session::inbox::RawFrame;
 use crate::socket::Socket;
 use crate::stream::MessageStream;
 

@@ -4,7 +4,7 @@ use switchboard_protocol::CloseCode;
 use tokio::sync::watch;
 
 use crate::adapter::{ClusterStats, ClusterStatus, Query, RemoteReplies, Reply};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 
 /// An answer gathered from every live node, with who answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,4 +153,12 @@ fn names(replies: &RemoteReplies) -> impl Iterator<Item = String> + '_ {
         Reply::Names(names) => names.clone(),
         _ => Vec::new(),
     })
+}
+
+impl Hub {
+    /// Cluster-wide questions (members, rooms of a socket, counts, kicks)
+    /// and the cluster's state. A single hub answers them alone.
+    pub fn cluster(&self) -> ClusterView {
+        ClusterView::new(self.clone())
+    }
 }

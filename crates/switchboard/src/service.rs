@@ -6,91 +6,20 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use http::{HeaderValue, StatusCode, header};
+use http::{StatusCode, header};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::hub::Hub;
-use crate::policy::HandshakeRequest;
-use crate::transport::handshake::{
-    HandshakeRefusal, check_origin, negotiate_deflate, validate_upgrade,
-};
+use crate::hub::handle::Hub;
+use crate::transport::handshake::admission::{admit_link, parse_query};
+use crate::transport::handshake::{HandshakeRefusal, negotiate_deflate, validate_upgrade};
 use crate::transport::ws::{WsLink, codec_config};
-
-impl IntoResponse for HandshakeRefusal {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::METHOD_NOT_ALLOWED {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET"));
-        }
-        if self.code == "too_many_handshakes" {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        response
-    }
-}
-
-/// The query parameters of a handshake (PROTOCOL.md section 1), parsed in
-/// the protocol crate.
-pub(crate) use switchboard_protocol::HandshakeQuery;
-
-/// The handshake's query (`None`: there is none); a malformed one is
-/// refused `400`.
-pub(crate) fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, HandshakeRefusal> {
-    HandshakeQuery::parse(query.unwrap_or("")).map_err(|error| {
-        HandshakeRefusal::new(StatusCode::BAD_REQUEST, "bad_request", error.to_string())
-    })
-}
-
-/// The checks every new link passes, on either transport: origin, the
-/// client address's limits, the connection limit, authentication. Returns the admitted slot and the app
-/// data for a new session.
-pub(crate) async fn admit_link(
-    hub: &Hub,
-    parts: &http::request::Parts,
-    query: &HandshakeQuery,
-) -> Result<(crate::hub::ConnectionSlot, http::Extensions), HandshakeRefusal> {
-    let config = &hub.inner.config;
-    check_origin(
-        &parts.headers,
-        &config.allowed_origins,
-        config.public_origin.as_deref(),
-    )?;
-    let owner = crate::edge::admit_address(hub, parts)?;
-    let slot = hub.admit_for(owner).ok_or_else(|| {
-        let message = if hub.is_shutting_down() {
-            "the hub is shutting down"
-        } else {
-            "the hub is at its connection limit"
-        };
-        HandshakeRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-    })?;
-    let extensions = match &hub.inner.policies.auth {
-        Some(auth) => {
-            let request = HandshakeRequest {
-                headers: parts.headers.clone(),
-                uri: parts.uri.clone(),
-                token: query.token.clone(),
-            };
-            auth(request).await.map_err(|rejection| {
-                HandshakeRefusal::new(StatusCode::FORBIDDEN, "unauthorized", rejection.0)
-            })?
-        }
-        None => http::Extensions::new(),
-    };
-    Ok((slot, extensions))
-}
 
 async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
     match accept(hub.clone(), request).await {
         Ok(response) => response,
         Err(refusal) => {
-            hub.inner.stats.handshake_refused();
+            hub.counters().handshake_refused();
             // Counted (`handshakes_refused`), logged at debug only: an
             // attacker can cause refusals at will, and must not be able to
             // flood the log with them.
@@ -115,7 +44,7 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
                 "this connection cannot be upgraded (HTTP/1.1 is required)",
             )
         })?;
-    let deflate = if hub.inner.config.compression {
+    let deflate = if hub.config().compression {
         negotiate_deflate(upgrade.extensions.as_deref())
     } else {
         None
@@ -140,7 +69,7 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     let task = async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let config = &hub.inner.config;
+                let config = hub.config();
                 let link = WsLink::server(
                     TokioIo::new(upgraded),
                     codec_config(config.max_message_size),

@@ -1,188 +1,19 @@
-//! A connected socket and the handle applications use to talk to it.
+//! The handle applications use to talk to one connected socket.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_protocol::{CloseCode, Codec, Message};
-use tokio::sync::Notify;
 
+use crate::adapter::Operation;
 use crate::error::{AckError, DisconnectReason, SendError};
-use crate::events::ack::AckTable;
-use crate::events::dispatch::Dispatch;
-use crate::hub::Hub;
-use crate::rooms::RoomSet;
-use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
-use crate::stats::Counters;
-use crate::transport::polling::PollLink;
-
-/// The state of one session, shared by its links, the registries and every
-/// [`Socket`] handle. It outlives a dropped link while it waits for a
-/// resume (PROTOCOL.md section 5).
-pub(crate) struct SocketShared {
-    pub(crate) id: Arc<str>,
-    pub(crate) session: Box<str>,
-    pub(crate) codec: Codec,
-    pub(crate) queue: SendQueue,
-    pub(crate) rooms: Mutex<RoomSet>,
-    pub(crate) acks: AckTable,
-    pub(crate) extensions: http::Extensions,
-    stats: Arc<Counters>,
-    /// Where events without a handler go when the socket is bound as channels.
-    pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<crate::stream::InboundEvent>>>,
-    /// The dispatcher's inbox: started with the session's first work, and
-    /// closed when the session ends so the dispatcher can finish.
-    pub(crate) dispatch: Mutex<Inbox>,
-    /// Long-polling link state, when the current link is long-polling.
-    pub(crate) poll: Mutex<Option<PollLink>>,
-    closed: OnceLock<DisconnectReason>,
-    closed_notify: Notify,
-}
-
-impl SocketShared {
-    pub(crate) fn new(
-        id: String,
-        session: String,
-        codec: Codec,
-        capacities: (usize, (usize, usize)),
-        extensions: http::Extensions,
-        stats: Arc<Counters>,
-    ) -> Self {
-        Self {
-            id: id.into(),
-            session: session.into(),
-            codec,
-            queue: SendQueue::new(capacities.0, capacities.1),
-            rooms: Mutex::new(RoomSet::default()),
-            acks: AckTable::default(),
-            extensions,
-            stats,
-            tap: Mutex::new(None),
-            dispatch: Mutex::new(Inbox::NotStarted),
-            poll: Mutex::new(None),
-            closed: OnceLock::new(),
-            closed_notify: Notify::new(),
-        }
-    }
-
-    /// Encodes `message` in this socket's codec.
-    pub(crate) fn encode(&self, message: &Message) -> Outgoing {
-        frame_for(self.codec, self.codec.encode(message))
-    }
-
-    /// Queues a counted frame for this socket alone, applying the
-    /// slow-consumer policy when the queue is full.
-    pub(crate) fn push(&self, frame: Outgoing) -> Result<(), SendError> {
-        self.push_frame(frame, Delivery::Direct)
-    }
-
-    /// Queues a counted frame of a broadcast (it may wait for the writer's
-    /// coalescing window).
-    pub(crate) fn push_broadcast(&self, frame: Outgoing) -> Result<(), SendError> {
-        self.push_frame(frame, Delivery::Broadcast)
-    }
-
-    /// Queues the hub's own answer to a client message (`$pong`, or the
-    /// `$error` of a bad or rate-limited message): shed, and counted, when
-    /// the queue is at its high-water mark. Returns whether it was queued.
-    pub(crate) fn push_answer(&self, frame: Outgoing, counted: bool) -> bool {
-        let delivery = if counted {
-            Delivery::Answer
-        } else {
-            Delivery::Uncounted
-        };
-        match self.push_frame(frame, delivery) {
-            Ok(()) => true,
-            Err(_) => false,
-        }
-    }
-
-    fn push_frame(&self, frame: Outgoing, delivery: Delivery) -> Result<(), SendError> {
-        match self.queue.push(frame, delivery) {
-            Ok(0) => Ok(()),
-            Ok(detached_growth) => {
-                self.stats.detached.change(detached_growth);
-                Ok(())
-            }
-            Err(PushError::Shed) => {
-                self.stats.answer_shed();
-                Err(SendError::Closed)
-            }
-            Err(PushError::Closed) => Err(SendError::Closed),
-            Err(PushError::Full) => {
-                if self.queue.request_close(CloseCode::SlowConsumer) {
-                    tracing::warn!(socket = %self.id, "send queue full: closing slow consumer with 4001");
-                    self.stats.slow_consumer();
-                }
-                Err(SendError::SlowConsumer)
-            }
-        }
-    }
-
-    /// Records why the session ended and wakes every `closed()` waiter.
-    /// Returns true when this call closed an inbox whose dispatcher never
-    /// started (the caller then runs the disconnect handler), and the bytes
-    /// its resume buffer held if it was detached.
-    pub(crate) fn mark_closed(&self, reason: DisconnectReason) -> (bool, usize) {
-        // The reason is set before the queue ends: a link that sees the
-        // end knows why (a `DELETE` is a plain end, not a takeover).
-        let _ = self.closed.set(reason);
-        let released = self.queue.end();
-        self.acks.fail_all();
-        let inbox = std::mem::replace(&mut *self.dispatch.lock(), Inbox::Closed);
-        self.closed_notify.notify_waiters();
-        (matches!(inbox, Inbox::NotStarted), released)
-    }
-
-    /// Whether joining `room` keeps this socket within `max_rooms` rooms
-    /// (a room it is in already always does).
-    pub(crate) fn may_join(&self, room: &str, max_rooms: usize) -> bool {
-        let rooms = self.rooms.lock();
-        rooms.names.len() < max_rooms || rooms.names.contains(room)
-    }
-
-    pub(crate) fn closed_reason(&self) -> Option<&DisconnectReason> {
-        self.closed.get()
-    }
-
-    pub(crate) async fn wait_closed(&self) -> DisconnectReason {
-        loop {
-            let notified = self.closed_notify.notified();
-            if let Some(reason) = self.closed.get() {
-                return reason.clone();
-            }
-            notified.await;
-        }
-    }
-}
-
-/// The inbox of a session's dispatcher.
-///
-/// The dispatcher (a task and its channel, a few KiB) is started only when
-/// there is work for it: at once when the hub has a connect handler, else
-/// with the first event, `$join`/`$leave` or raw frame. An idle socket has
-/// none; its disconnect handler still runs when it ends.
-pub(crate) enum Inbox {
-    /// No dispatcher yet.
-    NotStarted,
-    /// The running dispatcher's queue.
-    Open(tokio::sync::mpsc::Sender<Dispatch>),
-    /// The session has ended.
-    Closed,
-}
-
-/// Wraps encoded bytes in the frame type the codec uses.
-pub(crate) fn frame_for(codec: Codec, bytes: Bytes) -> Outgoing {
-    Outgoing::new(bytes, codec.is_binary())
-}
-
-pub(crate) fn to_value(data: impl Serialize) -> Result<serde_json::Value, SendError> {
-    serde_json::to_value(data).map_err(|e| SendError::Encode(e.to_string()))
-}
+use crate::hub::handle::Hub;
+use crate::send_queue::Outgoing;
+use crate::session::shared::{SocketShared, to_value};
 
 /// A handle on one connected socket. Cheap to clone; handlers receive one.
 ///
@@ -232,7 +63,7 @@ impl Socket {
     pub(crate) fn send_message(&self, message: &Message) -> Result<(), SendError> {
         let frame = self.shared.encode(message);
         self.shared.push(frame)?;
-        self.hub.inner.stats.message_out();
+        self.hub.counters().message_out();
         Ok(())
     }
 
@@ -240,7 +71,7 @@ impl Socket {
     /// counted) when the socket's queue is at its high-water mark.
     pub(crate) fn send_answer(&self, message: &Message) {
         if self.shared.push_answer(self.shared.encode(message), true) {
-            self.hub.inner.stats.message_out();
+            self.hub.counters().message_out();
         }
     }
 
@@ -284,7 +115,7 @@ impl Socket {
     pub fn send_raw(&self, frame: Bytes, binary: bool) -> Result<(), SendError> {
         let frame = Outgoing::new(frame, binary);
         self.shared.push(frame)?;
-        self.hub.inner.stats.message_out();
+        self.hub.counters().message_out();
         Ok(())
     }
 
@@ -352,5 +183,55 @@ impl Socket {
     /// Resolves when the socket has disconnected, with the reason.
     pub async fn closed(&self) -> DisconnectReason {
         self.shared.wait_closed().await
+    }
+}
+
+/// The hub's ways to a socket's handle.
+impl Hub {
+    pub(crate) fn socket_handle(&self, shared: Arc<SocketShared>) -> Socket {
+        Socket {
+            shared,
+            hub: self.clone(),
+        }
+    }
+
+    /// Sends an event to one socket by id. A socket on this node gets it at
+    /// once; in a cluster, an id not held here is sent to the other nodes
+    /// (fire-and-forget: `Ok` even if no node holds it). A single hub
+    /// answers [`SendError::UnknownSocket`] for an unknown id.
+    pub fn send_to(
+        &self,
+        socket_id: &str,
+        event: &str,
+        data: impl Serialize,
+    ) -> Result<(), SendError> {
+        let message = Message::event(event, to_value(data)?);
+        match self.socket(socket_id) {
+            Some(socket) => socket.send_message(&message),
+            None if self.inner.adapter.is_clustered() => {
+                self.inner.adapter.publish(Operation::SendTo {
+                    socket: socket_id.to_owned(),
+                    message,
+                });
+                Ok(())
+            }
+            None => Err(SendError::UnknownSocket(socket_id.to_owned())),
+        }
+    }
+
+    /// The socket with this id, if connected here.
+    pub fn socket(&self, socket_id: &str) -> Option<Socket> {
+        self.inner
+            .sockets
+            .get(socket_id)
+            .map(|s| self.socket_handle(s))
+    }
+
+    /// The rooms of the socket with this id, sorted (empty if this node
+    /// does not hold it); [`ClusterView::rooms_of`](crate::ClusterView::rooms_of) asks every node.
+    pub fn rooms_of(&self, socket_id: &str) -> Vec<String> {
+        self.socket(socket_id)
+            .map(|s| s.rooms())
+            .unwrap_or_default()
     }
 }

@@ -1,10 +1,9 @@
 //! Counters of a hub's traffic, for stats endpoints and metrics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use switchboard_protocol::ErrorCode;
-
-use crate::detached::DetachedBytes;
+use tokio::sync::Notify;
 
 /// Live counters; read them with [`crate::Hub::stats`].
 #[derive(Debug, Default)]
@@ -69,8 +68,8 @@ impl EdgeCounters {
         self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn address_refused(&self, refusal: crate::edge::AddressRefusal) {
-        use crate::edge::AddressRefusal as R;
+    pub(crate) fn address_refused(&self, refusal: crate::edge::address_limits::AddressRefusal) {
+        use crate::edge::address_limits::AddressRefusal as R;
         let counter = match refusal {
             R::TooManyConnections => &self.address_connections_refused,
             R::TooManyHandshakes => &self.address_handshakes_refused,
@@ -311,4 +310,56 @@ pub struct HubStats {
     pub resources: ResourceStats,
     /// What the HTTP edge refused or closed.
     pub edge: EdgeCounts,
+}
+
+/// The bytes all detached sessions hold, hub-wide. Resume buffers change
+/// while detached (a push reports its growth), so this lives beside the
+/// counters every session can reach, and a push past the budget wakes the
+/// hub's detached-session task.
+#[derive(Debug, Default)]
+pub(crate) struct DetachedBytes {
+    bytes: AtomicUsize,
+    budget: AtomicUsize,
+    pub(crate) over: Notify,
+}
+
+impl DetachedBytes {
+    pub(crate) fn set_budget(&self, budget: usize) {
+        self.budget.store(budget, Ordering::Relaxed);
+    }
+
+    /// Adds `n` bytes; wakes the detached-session task past the budget.
+    pub(crate) fn add(&self, n: usize) {
+        let total = self.bytes.fetch_add(n, Ordering::AcqRel) + n;
+        if total > self.budget.load(Ordering::Relaxed) {
+            self.over.notify_one();
+        }
+    }
+
+    pub(crate) fn sub(&self, n: usize) {
+        self.bytes.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Applies a detached resume buffer's growth (negative: it shrank).
+    pub(crate) fn change(&self, delta: isize) {
+        if delta >= 0 {
+            self.add(delta.unsigned_abs());
+        } else {
+            self.sub(delta.unsigned_abs());
+        }
+    }
+
+    /// The bytes held now.
+    pub(crate) fn get(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn over_budget(&self) -> bool {
+        self.get() > self.budget.load(Ordering::Relaxed)
+    }
+
+    /// Wakes the detached-session task (a new entry, or the budget passed).
+    pub(crate) fn wake(&self) {
+        self.over.notify_one();
+    }
 }

@@ -7,8 +7,9 @@ use switchboard_protocol::{ErrorBody, ErrorCode, Message};
 use tokio::sync::mpsc;
 
 use crate::error::SendError;
-use crate::events::RawFrame;
-use crate::socket::{Socket, to_value};
+use crate::session::inbox::RawFrame;
+use crate::session::shared::to_value;
+use crate::socket::Socket;
 
 /// An event a client sent, with the means to answer its ack.
 #[derive(Debug)]
@@ -63,7 +64,7 @@ impl InboundEvent {
 
     pub(crate) fn answer_no_handler(&self) {
         if let Some(ack) = self.ack {
-            let stats = &self.socket.hub.inner.stats;
+            let stats = &self.socket.hub.counters();
             stats.error_sent(ErrorCode::NoHandler.as_str());
             let body = ErrorBody::new(
                 ErrorCode::NoHandler,

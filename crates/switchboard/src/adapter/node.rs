@@ -9,7 +9,7 @@ use switchboard_protocol::CloseCode;
 use super::{AckOutcome, Operation, Query, Reply};
 use crate::broadcast::BroadcastOperator;
 use crate::error::AckError;
-use crate::hub::{Hub, HubInner};
+use crate::hub::handle::{Hub, HubInner};
 
 /// A handle on this node's own sockets, given to an [`Adapter`](super::Adapter)
 /// at start: everything it does stays on this node. Holds the hub weakly,

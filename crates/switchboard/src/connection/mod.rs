@@ -2,42 +2,26 @@
 //! the bad-message and rate limits, and the writer that drains the send
 //! queue into one write.
 
+pub(crate) mod inbound;
 mod rate_limit;
 
 use std::collections::VecDeque;
 
 use futures_util::FutureExt;
-use switchboard_protocol::{ClientMessage, CloseCode, Codec, ErrorCode, Message, ProtocolError};
+use switchboard_protocol::CloseCode;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use self::rate_limit::TokenBucket;
-use crate::error::{DisconnectReason, HubError};
-use crate::events::RawFrame;
-use crate::events::dispatch::Dispatch;
+use self::inbound::{InboundChecks, handle_frame, reserve};
+use crate::error::DisconnectReason;
+use crate::events::dispatcher::hand_over;
 use crate::send_queue::Outgoing;
+use crate::session::inbox::{Dispatch, RawFrame};
 use crate::socket::Socket;
 use crate::transport::{Link, LinkError, Received};
 
 /// The largest emptied queue kept for reuse (a burst's bigger one is freed).
 const MAX_SPARE_FRAMES: usize = 64;
-
-/// Per-link state of the inbound checks.
-pub(crate) struct InboundChecks {
-    bad_in_row: u32,
-    limited_in_row: u32,
-    bucket: Option<TokenBucket>,
-}
-
-impl InboundChecks {
-    pub(crate) fn new(config: &crate::config::HubConfig) -> Self {
-        Self {
-            bad_in_row: 0,
-            limited_in_row: 0,
-            bucket: config.rate_limit.map(TokenBucket::new),
-        }
-    }
-}
 
 /// Drives one link of a session until it ends, and says why.
 pub(crate) async fn run<L: Link>(
@@ -57,7 +41,7 @@ pub(crate) async fn run<L: Link>(
     let mut dispatch: Option<mpsc::Sender<Dispatch>> = None;
     // Read through the hub, not copied: every byte of this task's state is
     // held by every connection.
-    let config = &socket.hub.inner.config;
+    let config = socket.hub.config();
     let dead_after = || config.ping_interval + config.ping_timeout;
     // The end of the current coalescing window, if one is open.
     let mut window_ends: Option<Instant> = None;
@@ -127,7 +111,7 @@ pub(crate) async fn run<L: Link>(
             received = link.recv(), if backlog.is_empty() => {
                 last_seen = Instant::now();
                 if let Some(Ok(Received::Text(bytes) | Received::Binary(bytes))) = &received {
-                    socket.hub.inner.stats.bytes_in(bytes.len() as u64);
+                    socket.hub.counters().bytes_in(bytes.len() as u64);
                 }
                 let frame = match received {
                     None => return DisconnectReason::TransportError("connection closed without a close frame".into()),
@@ -147,7 +131,7 @@ pub(crate) async fn run<L: Link>(
                     Some(Ok(Received::Binary(bytes))) => RawFrame { data: bytes, binary: true },
                 };
                 if raw {
-                    socket.hub.inner.stats.message_in(1);
+                    socket.hub.counters().message_in(1);
                     if checks.allow(&socket) {
                         backlog.push_back(Dispatch::Raw(frame));
                     }
@@ -179,45 +163,6 @@ pub(crate) async fn run<L: Link>(
     }
 }
 
-/// Waits for room in the dispatcher's queue (never resolves without one).
-async fn reserve(
-    dispatch: Option<&mpsc::Sender<Dispatch>>,
-) -> Result<mpsc::Permit<'_, Dispatch>, mpsc::error::SendError<()>> {
-    match dispatch {
-        Some(dispatch) => dispatch.reserve().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Hands over the backlog, as much as fits now without waiting; starts the
-/// dispatcher on its first work. Work for an ended session is dropped.
-fn hand_over(
-    socket: &Socket,
-    dispatch: &mut Option<mpsc::Sender<Dispatch>>,
-    backlog: &mut VecDeque<Dispatch>,
-) {
-    if dispatch.is_none() {
-        *dispatch = socket.hub.dispatcher(&socket.shared);
-    }
-    let Some(sender) = dispatch else {
-        backlog.clear();
-        return;
-    };
-    while let Some(work) = backlog.pop_front() {
-        match sender.try_send(work) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(work)) => {
-                backlog.push_front(work);
-                break;
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                backlog.clear();
-                break;
-            }
-        }
-    }
-}
-
 /// Writes what a drain took, then the close it asked for. Writes and
 /// closing handshakes wait on the peer, so an abort (shutdown deadline) or a
 /// takeover cuts them short. `Err` says why the link ends.
@@ -233,7 +178,7 @@ async fn write_drained<L: Link>(
         if !frames.is_empty() {
             let bytes: usize = frames.iter().map(Outgoing::len).sum();
             link.send_frames(frames).await?;
-            socket.hub.inner.stats.bytes_out(bytes as u64);
+            socket.hub.counters().bytes_out(bytes as u64);
         }
         if let Some(code) = close {
             Box::pin(link.close(code)).await;
@@ -261,127 +206,6 @@ async fn write_drained<L: Link>(
         (Err(error), _) => Err(DisconnectReason::TransportError(error.to_string())),
         (Ok(()), Some(code)) => Err(DisconnectReason::ServerClosed(code)),
         (Ok(()), None) => Ok(()),
-    }
-}
-
-impl InboundChecks {
-    /// Applies the rate limit to one message; false when it must be dropped.
-    fn allow(&mut self, socket: &Socket) -> bool {
-        let Some(bucket) = &mut self.bucket else {
-            return true;
-        };
-        if bucket.try_take() {
-            self.limited_in_row = 0;
-            return true;
-        }
-        self.limited_in_row += 1;
-        socket
-            .hub
-            .inner
-            .stats
-            .error_sent(ErrorCode::RateLimited.as_str());
-        socket.send_answer(&Message::error_event(
-            ErrorCode::RateLimited,
-            "too many messages: slow down",
-        ));
-        if self.limited_in_row >= socket.hub.inner.config.max_bad_messages {
-            socket.shared.queue.request_close(CloseCode::Policy);
-        }
-        false
-    }
-
-    /// Counts a refused message, answers it with `$error`, and closes with
-    /// `1008` after too many in a row.
-    fn bad(&mut self, socket: &Socket, error: &ProtocolError) {
-        self.bad_in_row += 1;
-        socket.hub.inner.stats.error_sent(error.code().as_str());
-        let hub_error = HubError::BadMessage(error.to_string());
-        tracing::debug!(socket = socket.id(), %hub_error);
-        socket.send_answer(&Message::error_event(error.code(), error.to_string()));
-        if self.bad_in_row >= socket.hub.inner.config.max_bad_messages {
-            socket.shared.queue.request_close(CloseCode::Policy);
-        }
-    }
-}
-
-/// The error for a frame whose type the codec does not take: the JSON
-/// codec takes text frames, the MessagePack codec binary frames.
-fn wrong_frame_type(codec: Codec, binary: bool) -> Option<ProtocolError> {
-    if binary == codec.is_binary() {
-        return None;
-    }
-    let name = |binary: bool| if binary { "binary" } else { "text" };
-    Some(ProtocolError::WrongFrameType {
-        codec: codec.as_str(),
-        expected: name(codec.is_binary()),
-        received: name(binary),
-    })
-}
-
-/// Decodes one frame of the envelope protocol and sorts its messages:
-/// `$ping` and replies are answered here, the rest goes to the dispatcher.
-/// A frame of the wrong type for the codec is a bad message.
-pub(crate) fn handle_frame(
-    socket: &Socket,
-    frame: &RawFrame,
-    checks: &mut InboundChecks,
-    backlog: &mut VecDeque<Dispatch>,
-) {
-    if let Some(error) = wrong_frame_type(socket.shared.codec, frame.binary) {
-        socket.hub.inner.stats.message_in(1);
-        checks.bad(socket, &error);
-        return;
-    }
-    let messages = match socket.shared.codec.decode(&frame.data) {
-        Ok(messages) => messages,
-        Err(error) => {
-            socket.hub.inner.stats.message_in(1);
-            checks.bad(socket, &error);
-            return;
-        }
-    };
-    handle_messages(socket, messages, checks, backlog);
-}
-
-/// Checks decoded messages one by one (section 3) and sorts them: `$ping`
-/// and replies are answered here, the rest is queued for the dispatcher.
-pub(crate) fn handle_messages(
-    socket: &Socket,
-    messages: Vec<Result<switchboard_protocol::Message, ProtocolError>>,
-    checks: &mut InboundChecks,
-    backlog: &mut VecDeque<Dispatch>,
-) {
-    socket.hub.inner.stats.message_in(messages.len() as u64);
-    for message in messages {
-        let message = match message.and_then(ClientMessage::try_from) {
-            Ok(message) => message,
-            Err(error) => {
-                checks.bad(socket, &error);
-                continue;
-            }
-        };
-        checks.bad_in_row = 0;
-        if !checks.allow(socket) {
-            continue;
-        }
-        match message {
-            ClientMessage::Ping => {
-                // Shed (and counted) past the queue's high-water mark: a
-                // flood of pings never closes its sender with 4001.
-                let pong = socket.hub.inner.pong_frame(socket.shared.codec);
-                socket.shared.push_answer(pong, false);
-            }
-            ClientMessage::Reply { reply, result } => {
-                if !socket.shared.acks.resolve(reply, result) {
-                    tracing::debug!(
-                        socket = socket.id(),
-                        reply,
-                        "reply to an unknown or expired ack"
-                    );
-                }
-            }
-            other => backlog.push_back(Dispatch::Client(Box::new(other))),
-        }
     }
 }
 

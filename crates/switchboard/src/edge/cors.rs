@@ -12,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 use crate::transport::handshake::HandshakeRefusal;
 
 /// How long a browser may keep a preflight's answer, seconds.
@@ -29,7 +29,7 @@ pub(crate) async fn handle_poll(State(hub): State<Hub>, request: Request) -> Res
         return match cors_origin {
             Some(origin) => preflight_answer(origin),
             None => {
-                hub.inner.stats.edge.cors_refused();
+                hub.counters().edge.cors_refused();
                 HandshakeRefusal::new(
                     StatusCode::FORBIDDEN,
                     "origin_refused",
@@ -52,8 +52,7 @@ pub(crate) async fn handle_poll(State(hub): State<Hub>, request: Request) -> Res
 fn cors_origin(hub: &Hub, headers: &HeaderMap) -> Option<HeaderValue> {
     let origin = headers.get(header::ORIGIN)?;
     let text = origin.to_str().ok()?;
-    hub.inner
-        .config
+    hub.config()
         .allowed_origins
         .listed(text)
         .then(|| origin.clone())

@@ -19,7 +19,7 @@ pub(crate) use address_limits::AddressRefusal;
 
 use crate::edge::address_limits::AddressLimits;
 use crate::edge::client_addr::{AddressKey, client_address};
-use crate::hub::{Hub, SlotOwner};
+use crate::hub::handle::{Hub, SlotOwner};
 use crate::transport::handshake::HandshakeRefusal;
 
 /// The owner a new link's slot shares: its client address's, or the
@@ -31,7 +31,7 @@ pub(crate) fn admit_address(
     hub: &Hub,
     parts: &http::request::Parts,
 ) -> Result<Arc<SlotOwner>, HandshakeRefusal> {
-    let config = &hub.inner.config;
+    let config = hub.config();
     let unlimited = || Ok(hub.inner.unlimited_owner.clone());
     if config.max_connections_per_address == 0 && config.handshake_rate_per_address.is_none() {
         return unlimited();
@@ -52,7 +52,7 @@ pub(crate) fn admit_address(
         .addresses
         .admit(AddressKey::of(client), &limits, || hub.new_slot_owner())
         .map_err(|refusal| {
-            hub.inner.stats.edge.address_refused(refusal);
+            hub.counters().edge.address_refused(refusal);
             tracing::debug!(%client, ?refusal, "handshake refused for its client address");
             match refusal {
                 AddressRefusal::TooManyConnections => HandshakeRefusal::new(

@@ -25,7 +25,7 @@ use tower::Service as _;
 
 use crate::edge::body::EdgeBody;
 use crate::edge::pending::{PendingConnections, PendingEntry};
-use crate::hub::Hub;
+use crate::hub::handle::Hub;
 
 /// How often failed `accept` calls may be logged.
 const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);

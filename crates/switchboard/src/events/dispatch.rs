@@ -1,34 +1,18 @@
-//! The dispatcher: one task per socket that runs its handlers in order.
+//! Handling one piece of a socket's inbound work: events, relays, `$join`
+//! and `$leave`, raw frames, with the outcome answered and handler panics
+//! contained. The dispatcher that feeds it is [`super::dispatcher`].
 
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, Message};
-use tokio::sync::mpsc;
 
-use super::RawFrame;
 use crate::error::{HandlerError, HubError};
 use crate::policy::RelayRequest;
+use crate::session::inbox::RawFrame;
 use crate::socket::Socket;
 use crate::stream::{Inbound, InboundEvent};
-
-/// Work the connection task hands to the dispatcher.
-///
-/// Kept small: the dispatcher's channel allocates a block of 32 slots of
-/// this type, so a client message (over 100 bytes) is boxed and a `Dispatch`
-/// is the size of a raw frame (40 bytes).
-#[derive(Debug)]
-pub(crate) enum Dispatch {
-    /// A validated client message (not `$ping` nor a reply: those are
-    /// answered by the connection task at once).
-    Client(Box<ClientMessage>),
-    /// A frame of a raw-mode hub.
-    Raw(RawFrame),
-}
-
-// The dispatcher's channel holds 32 of these per block.
-const _: () = assert!(std::mem::size_of::<Dispatch>() <= 40);
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
@@ -41,7 +25,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `fut`, turning a panic into a reported error.
-async fn guarded<T>(socket: &Socket, what: &str, fut: impl Future<Output = T>) -> Option<T> {
+pub(super) async fn guarded<T>(
+    socket: &Socket,
+    what: &str,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(value) => Some(value),
         Err(panic) => {
@@ -90,7 +78,7 @@ fn answer(
         )),
     };
     if let Err(body) = &outcome {
-        socket.hub.inner.stats.error_sent(&body.code);
+        socket.hub.counters().error_sent(&body.code);
     }
     let message = match (ack, outcome) {
         (Some(ack), Ok(value)) => Message::reply(ack, value),
@@ -108,8 +96,7 @@ fn answer(
 fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
     socket
         .hub
-        .inner
-        .stats
+        .counters()
         .error_sent(ErrorCode::Forbidden.as_str());
     let body = ErrorBody::new(ErrorCode::Forbidden, message);
     let reply = match ack {
@@ -119,40 +106,7 @@ fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
     let _ = socket.send_message(&reply);
 }
 
-/// Handles a socket's inbound work in order until the connection ends, then
-/// runs the disconnect handler once.
-pub(crate) async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
-    if let Some(connect) = socket.hub.inner.router.connect.clone() {
-        guarded(&socket, "connect", connect(socket.clone())).await;
-    }
-    while let Some(work) = rx.recv().await {
-        match work {
-            Dispatch::Client(message) => {
-                // Backpressure: the answers to this client's earlier
-                // messages are written before the next is handled, so a
-                // flood of acked messages is slowed, never turned into a
-                // false 4001 (the link is not read meanwhile).
-                socket.shared.queue.room_for_answers().await;
-                handle_client(&socket, *message).await;
-            }
-            Dispatch::Raw(frame) => handle_raw(&socket, frame).await,
-        }
-    }
-    disconnected(&socket).await;
-}
-
-/// The end of a session's dispatching: releases a bound channel's sender
-/// and, once the session has ended, runs the disconnect handler.
-pub(crate) async fn disconnected(socket: &Socket) {
-    // A bound channel's receiver ends once it has taken what was queued.
-    socket.shared.tap.lock().take();
-    let reason = socket.closed().await;
-    if let Some(disconnect) = socket.hub.inner.router.disconnect.clone() {
-        guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
-    }
-}
-
-async fn handle_raw(socket: &Socket, frame: RawFrame) {
+pub(super) async fn handle_raw(socket: &Socket, frame: RawFrame) {
     let inner = &socket.hub.inner;
     if let Some(raw) = &inner.router.raw {
         guarded(socket, "raw frame", raw(socket.clone(), frame)).await;
@@ -166,7 +120,7 @@ async fn handle_raw(socket: &Socket, frame: RawFrame) {
     }
 }
 
-async fn handle_client(socket: &Socket, message: ClientMessage) {
+pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
     match message {
         ClientMessage::Event {
             event,
@@ -183,7 +137,7 @@ async fn handle_client(socket: &Socket, message: ClientMessage) {
         ClientMessage::Join { room, ack } => {
             // Past the limit, the policy is not asked (a flood of joins
             // costs the least); `join_limited` checks again as it joins.
-            let max = socket.hub.inner.config.max_rooms_per_socket;
+            let max = socket.hub.config().max_rooms_per_socket;
             if !socket.shared.may_join(&room, max) {
                 refuse_limit(socket, ack, max);
                 return;
@@ -239,7 +193,7 @@ fn join_limited(socket: &Socket, room: String, ack: Option<u64>) {
 
 /// Answers a `$join` past the rooms-per-socket limit with the error `limit`.
 fn refuse_limit(socket: &Socket, ack: Option<u64>, max: usize) {
-    socket.hub.inner.stats.error_sent(ErrorCode::Limit.as_str());
+    socket.hub.counters().error_sent(ErrorCode::Limit.as_str());
     let message = format!("a socket may be in at most {max} rooms: `$leave` one first");
     let reply = match ack {
         Some(ack) => Message::reply_error(ack, ErrorBody::new(ErrorCode::Limit, message)),

@@ -5,12 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{DisconnectReason, HandlerError, HubError};
+use crate::session::inbox::RawFrame;
 use crate::socket::Socket;
 
 /// A boxed, sendable future.
@@ -25,15 +25,6 @@ pub(crate) type ErrorHandler = Arc<dyn Fn(&Socket, &HubError) + Send + Sync>;
 pub(crate) type FallbackHandler =
     Arc<dyn Fn(Socket, String, Value) -> BoxFuture<Result<Value, HandlerError>> + Send + Sync>;
 pub(crate) type RawHandler = Arc<dyn Fn(Socket, RawFrame) -> BoxFuture<()> + Send + Sync>;
-
-/// A frame received in raw mode, passed through without the envelope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFrame {
-    /// The frame's payload.
-    pub data: Bytes,
-    /// Whether it was a binary frame (else text, valid UTF-8).
-    pub binary: bool,
-}
 
 /// Where each kind of inbound traffic goes.
 #[derive(Clone, Default)]

@@ -3,7 +3,7 @@
 
 pub(crate) mod ack;
 pub(crate) mod dispatch;
+pub(crate) mod dispatcher;
 pub(crate) mod handler;
 
-pub use handler::RawFrame;
 pub(crate) use handler::{BoxFuture, EventRouter};

@@ -26,12 +26,12 @@ use http::{HeaderValue, Method, StatusCode, header};
 use switchboard_protocol::{CloseCode, Codec, ResumeRequest, encode_raw_batch, parse_open_body};
 use tokio::time::{Instant, sleep, sleep_until};
 
-use crate::connection::{InboundChecks, handle_messages};
+use crate::connection::inbound::{InboundChecks, handle_messages};
 use crate::error::DisconnectReason;
-use crate::hub::{ConnectionSlot, Hub, HubInner, SlotOwner};
+use crate::hub::handle::{ConnectionSlot, Hub, HubInner, SlotOwner};
 use crate::send_queue::Outgoing;
-use crate::service::{HandshakeQuery, admit_link, parse_query};
-use crate::socket::SocketShared;
+use crate::session::shared::SocketShared;
+use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
 
 /// The state of a session's current long-polling link.
 pub(crate) struct PollLink {
@@ -65,7 +65,7 @@ struct PendingPoll {
 impl PendingPoll {
     /// Takes a place; `None` at the limit.
     fn take(hub: &Hub) -> Option<Self> {
-        let max = hub.inner.config.max_pending_polls;
+        let max = hub.config().max_pending_polls;
         hub.inner
             .pending_polls
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -89,7 +89,7 @@ impl PollLink {
     /// dropped: the heartbeat window, and before its first `GET` the
     /// pending timeout when that is shorter.
     fn silence_allowed(&self, hub: &Hub) -> std::time::Duration {
-        let config = &hub.inner.config;
+        let config = hub.config();
         let heartbeat = config.ping_interval + config.ping_timeout;
         match self.admission {
             Admission::Pending(..) => config.pending_poll_timeout.min(heartbeat),
@@ -147,7 +147,7 @@ pub(crate) async fn handle(State(hub): State<Hub>, request: Request) -> Response
 }
 
 async fn read_body(hub: &Hub, body: Body) -> Result<Bytes, Box<Response>> {
-    let limit = hub.inner.config.max_message_size;
+    let limit = hub.config().max_message_size;
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -200,15 +200,15 @@ async fn open(
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
     let Some(pending) = PendingPoll::take(&hub) else {
-        hub.inner.stats.handshake_refused();
-        hub.inner.stats.pending_poll_refused();
+        hub.counters().handshake_refused();
+        hub.counters().pending_poll_refused();
         tracing::debug!("long-polling open refused: too many links wait for their first GET");
         return unavailable("too many long-polling sessions wait for their first GET");
     };
     let (slot, extensions) = match admit_link(&hub, parts, query).await {
         Ok(admitted) => admitted,
         Err(refusal) => {
-            hub.inner.stats.handshake_refused();
+            hub.counters().handshake_refused();
             return refusal.into_response();
         }
     };
@@ -226,12 +226,11 @@ async fn open(
         link,
         get_held: false,
         last_alive: Instant::now(),
-        checks: InboundChecks::new(&hub.inner.config),
+        checks: InboundChecks::new(hub.config()),
         admission: Admission::Pending(pending, owner),
     });
     let drained = session.queue.try_drain(link);
-    hub.inner
-        .stats
+    hub.counters()
         .bytes_out(drained.frames.iter().map(Outgoing::len).sum::<usize>() as u64);
     tokio::spawn(watch_link(hub.clone(), session.clone(), link));
     batch_response(session.codec, drained.frames)
@@ -272,7 +271,7 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
                 if expired {
                     if pending {
                         tracing::debug!(socket = %session.id, "no first GET in time: the link counts as dropped");
-                        hub.inner.stats.pending_poll_expired();
+                        hub.counters().pending_poll_expired();
                     }
                     let reason = match session.queue.requested_close() {
                         Some(code) => DisconnectReason::ServerClosed(code),
@@ -383,7 +382,7 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         admitted
     };
     if !admitted {
-        hub.inner.stats.handshake_refused();
+        hub.counters().handshake_refused();
         hub.end_session(
             &session,
             DisconnectReason::ServerClosed(CloseCode::GoingAway),
@@ -394,7 +393,7 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         session: session.clone(),
         link,
     };
-    let timeout = sleep(hub.inner.config.poll_timeout);
+    let timeout = sleep(hub.config().poll_timeout);
     tokio::pin!(timeout);
     loop {
         let changed = session.queue.changed();
@@ -413,7 +412,7 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         }
         if !drained.frames.is_empty() {
             let bytes: usize = drained.frames.iter().map(Outgoing::len).sum();
-            hub.inner.stats.bytes_out(bytes as u64);
+            hub.counters().bytes_out(bytes as u64);
             return batch_response(session.codec, drained.frames);
         }
         if drained.abort {
@@ -441,7 +440,7 @@ async fn post(hub: Hub, sid: &str, body: Body) -> Response {
         Ok(body) => body,
         Err(response) => return *response,
     };
-    hub.inner.stats.bytes_in(body.len() as u64);
+    hub.counters().bytes_in(body.len() as u64);
     let messages = match session.codec.decode(&body) {
         Ok(messages) => messages,
         Err(error_) => return error(StatusCode::BAD_REQUEST, "bad_request", error_.to_string()),

@@ -6,52 +6,17 @@
 //! come and go beneath it. The disconnect handler runs once, when the
 //! session ends.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use switchboard_protocol::{CloseCode, Codec, Welcome};
-use tokio::sync::mpsc;
 
 use crate::error::DisconnectReason;
-use crate::events::dispatch::{self, Dispatch};
-use crate::hub::Hub;
+use crate::events::dispatcher;
+use crate::hub::handle::Hub;
 use crate::id;
 use crate::send_queue::ResumeRefused;
-use crate::socket::{Inbox, SocketShared};
-
-/// Sessions by their secret token.
-#[derive(Default)]
-pub(crate) struct SessionTable {
-    by_token: Mutex<HashMap<Box<str>, Arc<SocketShared>>>,
-}
-
-impl SessionTable {
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<SocketShared>> {
-        self.by_token.lock().get(token).cloned()
-    }
-
-    fn insert(&self, session: Arc<SocketShared>) {
-        self.by_token
-            .lock()
-            .insert(session.session.clone(), session);
-    }
-
-    fn remove(&self, token: &str) {
-        self.by_token.lock().remove(token);
-    }
-
-    pub(crate) fn all(&self) -> Vec<Arc<SocketShared>> {
-        self.by_token.lock().values().cloned().collect()
-    }
-}
-
-/// A link attached to a session.
-pub(crate) struct Attached {
-    pub(crate) session: Arc<SocketShared>,
-    /// The link's generation in the session's queue.
-    pub(crate) link: u64,
-}
+use crate::session::shared::SocketShared;
+use crate::session::table::Attached;
 
 impl Hub {
     /// Opens a new session and registers it. Its dispatcher starts now when
@@ -85,33 +50,9 @@ impl Hub {
         shared
     }
 
-    /// The session's dispatcher queue, starting the dispatcher if it has
-    /// not started yet; `None` once the session has ended.
-    pub(crate) fn dispatcher(&self, session: &Arc<SocketShared>) -> Option<mpsc::Sender<Dispatch>> {
-        let (tx, rx) = {
-            let mut inbox = session.dispatch.lock();
-            match &*inbox {
-                Inbox::Open(tx) => return Some(tx.clone()),
-                Inbox::Closed => return None,
-                Inbox::NotStarted => {}
-            }
-            let capacity = self.inner.config.inbound_queue_capacity.max(1);
-            let (tx, rx) = mpsc::channel::<Dispatch>(capacity);
-            *inbox = Inbox::Open(tx.clone());
-            (tx, rx)
-        };
-        let socket = self.socket_handle(session.clone());
-        let hub = self.clone();
-        self.spawn(async move {
-            dispatch::run(socket, rx).await;
-            hub.inner.session_finished();
-        });
-        Some(tx)
-    }
-
     /// Spawns on the hub's runtime (the one its first session opened on),
     /// so sessions can end from outside it.
-    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle.spawn(task),
             Err(_) => self
@@ -261,7 +202,7 @@ impl Hub {
                 let socket = self.socket_handle(session.clone());
                 let hub = self.clone();
                 self.spawn(async move {
-                    dispatch::disconnected(&socket).await;
+                    dispatcher::disconnected(&socket).await;
                     hub.inner.session_finished();
                 });
             } else {

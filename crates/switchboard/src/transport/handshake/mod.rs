@@ -1,7 +1,11 @@
 //! Checks of the WebSocket upgrade request (RFC 6455 section 4.2.1) and of
-//! its `Origin` (PROTOCOL.md section 1).
+//! its `Origin` (PROTOCOL.md section 1), the refusal's HTTP answer, and
+//! the admission of a new link on either transport ([`admission`]).
 
-use http::{HeaderMap, Method, StatusCode, header};
+pub(crate) mod admission;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use sockudo_ws::deflate::{DeflateConfig, negotiate_server_deflate};
 
 use crate::config::AllowedOrigins;
@@ -220,6 +224,24 @@ pub(crate) fn check_origin(
             "origin_refused",
             format!("origin {origin:?} is not allowed"),
         )),
+    }
+}
+
+impl IntoResponse for HandshakeRefusal {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        }
+        if self.code == "too_many_handshakes" {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 

@@ -4,22 +4,19 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use serde::Serialize;
 use switchboard_protocol::{CloseCode, Codec, Message};
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::adapter::{Adapter, NodeHandle, Operation};
-use crate::broadcast::BroadcastOperator;
-use crate::cluster_view::ClusterView;
+use crate::adapter::{Adapter, NodeHandle};
 use crate::config::HubConfig;
-use crate::detached::DetachedSessions;
-use crate::error::{DisconnectReason, SendError};
+use crate::error::DisconnectReason;
 use crate::events::EventRouter;
 use crate::policy::Policies;
-use crate::rooms::{RoomRegistry, SocketRegistry};
 use crate::send_queue::Outgoing;
-use crate::session::SessionTable;
-use crate::socket::{Socket, SocketShared, frame_for, to_value};
+use crate::session::detached::DetachedSessions;
+use crate::session::rooms::{RoomRegistry, SocketRegistry};
+use crate::session::shared::frame_for;
+use crate::session::table::SessionTable;
 use crate::stats::{Counters, HubStats, ResourceGauges};
 use crate::stream::Inbound;
 
@@ -186,82 +183,22 @@ impl Hub {
         &self.inner.config
     }
 
-    pub(crate) fn socket_handle(&self, shared: Arc<SocketShared>) -> Socket {
-        Socket {
-            shared,
-            hub: self.clone(),
-        }
-    }
-
-    /// Recipients in `room`.
-    pub fn to(&self, room: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).to(room)
-    }
-
-    /// Every socket of the hub.
-    pub fn to_all(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone())
-    }
-
-    /// Every socket but the one with this id.
-    pub fn except(&self, socket_id: &str) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).except(socket_id)
-    }
-
-    /// Every socket of this node only.
-    pub fn local(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).local()
-    }
-
     /// This node's id: unique in the cluster, random for a single hub.
     pub fn node_id(&self) -> &str {
         self.inner.adapter.node_id()
     }
 
-    /// Cluster-wide questions (members, rooms of a socket, counts, kicks)
-    /// and the cluster's state. A single hub answers them alone.
-    pub fn cluster(&self) -> ClusterView {
-        ClusterView::new(self.clone())
+    /// The hub's counters, shared with its sockets and its HTTP edge.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.inner.stats
     }
 
     pub(crate) fn cluster_request_timeout(&self) -> std::time::Duration {
         self.inner.config.cluster_timeout
     }
 
-    /// Sends an event to one socket by id. A socket on this node gets it at
-    /// once; in a cluster, an id not held here is sent to the other nodes
-    /// (fire-and-forget: `Ok` even if no node holds it). A single hub
-    /// answers [`SendError::UnknownSocket`] for an unknown id.
-    pub fn send_to(
-        &self,
-        socket_id: &str,
-        event: &str,
-        data: impl Serialize,
-    ) -> Result<(), SendError> {
-        let message = Message::event(event, to_value(data)?);
-        match self.socket(socket_id) {
-            Some(socket) => socket.send_message(&message),
-            None if self.inner.adapter.is_clustered() => {
-                self.inner.adapter.publish(Operation::SendTo {
-                    socket: socket_id.to_owned(),
-                    message,
-                });
-                Ok(())
-            }
-            None => Err(SendError::UnknownSocket(socket_id.to_owned())),
-        }
-    }
-
-    /// The socket with this id, if connected here.
-    pub fn socket(&self, socket_id: &str) -> Option<Socket> {
-        self.inner
-            .sockets
-            .get(socket_id)
-            .map(|s| self.socket_handle(s))
-    }
-
     /// Closes the socket with this id with `code`; false if this node does
-    /// not hold it (see [`ClusterView::disconnect`] for any node).
+    /// not hold it (see [`ClusterView::disconnect`](crate::ClusterView::disconnect) for any node).
     pub fn disconnect(&self, socket_id: &str, code: CloseCode) -> bool {
         match self.inner.sockets.get(socket_id) {
             Some(socket) => {
@@ -273,17 +210,9 @@ impl Hub {
     }
 
     /// The ids of this node's members of `room`, sorted (empty for an
-    /// unknown room); [`ClusterView::members`] asks every node.
+    /// unknown room); [`ClusterView::members`](crate::ClusterView::members) asks every node.
     pub fn members(&self, room: &str) -> Vec<String> {
         self.inner.rooms.member_ids(room)
-    }
-
-    /// The rooms of the socket with this id, sorted (empty if this node
-    /// does not hold it); [`ClusterView::rooms_of`] asks every node.
-    pub fn rooms_of(&self, socket_id: &str) -> Vec<String> {
-        self.socket(socket_id)
-            .map(|s| s.rooms())
-            .unwrap_or_default()
     }
 
     /// The names of every room with members on this node, sorted.
@@ -292,7 +221,7 @@ impl Hub {
     }
 
     /// The number of live connections to this node (sessions waiting for a
-    /// resume are not counted); [`ClusterView::count`] adds every node's.
+    /// resume are not counted); [`ClusterView::count`](crate::ClusterView::count) adds every node's.
     pub fn count(&self) -> usize {
         let mut live = 0;
         self.inner.sockets.for_each(|s| {

@@ -9,24 +9,14 @@
 //! before its close (a relay, say) still sees the rooms it was in; a later
 //! join is refused, so an ended socket never becomes a member again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::socket::SocketShared;
+use crate::session::shared::SocketShared;
 
 type Members = HashMap<Arc<str>, Arc<SocketShared>>;
-
-/// A socket's own view of its rooms (socket -> rooms).
-#[derive(Default)]
-pub(crate) struct RoomSet {
-    /// The rooms the socket is in (for an ended session: was in when it
-    /// ended, less what it left since).
-    pub(crate) names: HashSet<Arc<str>>,
-    /// Set when the session has ended: it joins nothing any more.
-    ended: bool,
-}
 
 /// Every room on this node and its local members.
 #[derive(Default)]

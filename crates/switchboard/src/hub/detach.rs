@@ -1,140 +1,16 @@
-//! Sessions waiting for a resume (PROTOCOL.md section 5), and the hub-wide
-//! bounds on them: how many there may be ([`HubConfig::max_detached_sessions`])
-//! and how many bytes they may hold together ([`HubConfig::detached_budget`]).
-//!
-//! A session whose link dropped enters the ledger, in order; a resume takes
-//! it out. One task per hub ends the sessions whose resume window has
-//! passed (the oldest first: every session waits the same window) and,
-//! when a bound is passed, the oldest detached sessions first, even before
-//! their window ends; their resume then gets a new session.
-//!
-//! What a detached session holds is counted when its link drops: its
-//! resume buffer's payload bytes (kept up to date as messages keep
-//! arriving, see [`DetachedBytes`]) and its room memberships (the name's
-//! length plus [`MEMBERSHIP_OVERHEAD`] each). A frame shared by many
-//! sessions counts its full length in each.
-//!
-//! [`HubConfig::max_detached_sessions`]: crate::HubConfig::max_detached_sessions
-//! [`HubConfig::detached_budget`]: crate::HubConfig::detached_budget
+//! Detaching a dropped link's session, resuming it, and the hub's task that
+//! ends detached sessions past their window or the detached bounds.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use parking_lot::Mutex;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::error::DisconnectReason;
-use crate::hub::{Hub, HubInner};
-use crate::socket::SocketShared;
-
-/// The bytes one room membership of a detached session is counted for,
-/// beside its name: its entries in the room's member map and in the
-/// session's own room set.
-pub(crate) const MEMBERSHIP_OVERHEAD: usize = 128;
-
-/// The bytes all detached sessions hold, hub-wide. Resume buffers change
-/// while detached (a push reports its growth), so this lives beside the
-/// counters every session can reach, and a push past the budget wakes the
-/// hub's detached-session task.
-#[derive(Debug, Default)]
-pub(crate) struct DetachedBytes {
-    bytes: AtomicUsize,
-    budget: AtomicUsize,
-    over: Notify,
-}
-
-impl DetachedBytes {
-    pub(crate) fn set_budget(&self, budget: usize) {
-        self.budget.store(budget, Ordering::Relaxed);
-    }
-
-    /// Adds `n` bytes; wakes the detached-session task past the budget.
-    pub(crate) fn add(&self, n: usize) {
-        let total = self.bytes.fetch_add(n, Ordering::AcqRel) + n;
-        if total > self.budget.load(Ordering::Relaxed) {
-            self.over.notify_one();
-        }
-    }
-
-    pub(crate) fn sub(&self, n: usize) {
-        self.bytes.fetch_sub(n, Ordering::AcqRel);
-    }
-
-    /// Applies a detached resume buffer's growth (negative: it shrank).
-    pub(crate) fn change(&self, delta: isize) {
-        if delta >= 0 {
-            self.add(delta.unsigned_abs());
-        } else {
-            self.sub(delta.unsigned_abs());
-        }
-    }
-
-    /// The bytes held now.
-    pub(crate) fn get(&self) -> usize {
-        self.bytes.load(Ordering::Acquire)
-    }
-
-    fn over_budget(&self) -> bool {
-        self.get() > self.budget.load(Ordering::Relaxed)
-    }
-
-    /// Wakes the detached-session task (a new entry, or the budget passed).
-    fn wake(&self) {
-        self.over.notify_one();
-    }
-}
-
-struct Entry {
-    session: Arc<SocketShared>,
-    /// The bytes its memberships were counted for.
-    rooms_bytes: usize,
-    /// When its resume window ends.
-    deadline: Instant,
-    /// Why its link dropped: the reason it ends with if not resumed.
-    reason: DisconnectReason,
-}
-
-#[derive(Default)]
-struct Ledger {
-    /// Detached sessions in the order their links dropped.
-    by_order: BTreeMap<u64, Entry>,
-    /// Their place in `by_order`, by socket id.
-    order_of: HashMap<Arc<str>, u64>,
-    next: u64,
-}
-
-impl Ledger {
-    fn remove(&mut self, session: &SocketShared) -> Option<Entry> {
-        let order = self.order_of.remove(&session.id)?;
-        self.by_order.remove(&order)
-    }
-}
-
-/// The sessions of a hub that wait for a resume.
-#[derive(Default)]
-pub(crate) struct DetachedSessions {
-    ledger: Mutex<Ledger>,
-    task_started: AtomicBool,
-}
-
-impl DetachedSessions {
-    /// How many sessions wait for a resume.
-    pub(crate) fn len(&self) -> usize {
-        self.ledger.lock().by_order.len()
-    }
-}
-
-/// What a detached session's memberships are counted for.
-fn rooms_bytes(session: &SocketShared) -> usize {
-    let rooms = session.rooms.lock();
-    rooms
-        .names
-        .iter()
-        .map(|name| name.len() + MEMBERSHIP_OVERHEAD)
-        .sum()
-}
+use crate::hub::handle::{Hub, HubInner};
+use crate::send_queue::ResumeRefused;
+use crate::session::detached::{Entry, rooms_bytes};
+use crate::session::shared::SocketShared;
 
 impl Hub {
     /// Detaches `link` from its session if it is still current: the session
@@ -179,8 +55,8 @@ impl Hub {
     pub(crate) fn resume_detached<T>(
         &self,
         session: &SocketShared,
-        attach: impl FnOnce() -> Result<(T, usize), crate::send_queue::ResumeRefused>,
-    ) -> Result<T, crate::send_queue::ResumeRefused> {
+        attach: impl FnOnce() -> Result<(T, usize), ResumeRefused>,
+    ) -> Result<T, ResumeRefused> {
         let inner = &self.inner;
         let mut ledger = inner.detached.ledger.lock();
         let (attached, buffer_bytes) = attach()?;

@@ -1,0 +1,9 @@
+//! Session state, below the hub: one session's shared state (send queue,
+//! resume ring, rooms, acks), the room registry and the session table.
+//! Nothing here names the hub.
+
+pub(crate) mod detached;
+pub(crate) mod inbox;
+pub(crate) mod rooms;
+pub(crate) mod shared;
+pub(crate) mod table;
