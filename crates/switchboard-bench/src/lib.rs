@@ -36,6 +36,7 @@ pub mod error;
 pub mod fanout;
 pub mod handshake;
 pub mod histogram;
+pub mod hub_under_test;
 pub mod idle;
 pub mod lean;
 pub mod options;
@@ -47,7 +48,6 @@ pub mod schedule;
 pub mod sequence;
 pub mod stamp;
 pub mod sys;
-pub mod target;
 pub mod workers;
 pub mod ws;
 

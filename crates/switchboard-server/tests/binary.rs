@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Write as _;
 
-use common::{Binary, Client, command, get, http, raw_handshake, run_to_end, within};
+use common::{Binary, WsClient, command, get, http, raw_handshake, run_to_end, within};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
@@ -35,7 +35,7 @@ async fn start_up_prints_where_it_listens() {
     assert_eq!(get(addr, "/healthz").await.text(), "ok");
     assert_eq!(get(addr, "/").await.status, 200);
     assert_eq!(get(addr, "/api/stats").await.status, 200);
-    Client::connect(addr, "/ws").await;
+    WsClient::connect_at(addr, "/ws").await;
 }
 
 #[tokio::test]
@@ -224,7 +224,7 @@ async fn flags_set_path_key_rooms_and_limits() {
 
     // --path
     assert_eq!(raw_handshake(addr, "/ws", &[]).await.0, 404);
-    let mut a = Client::connect(addr, "/hub").await;
+    let mut a = WsClient::connect_at(addr, "/hub").await;
 
     // --rooms
     assert_eq!(a.join("team-red").await["data"]["room"], "team-red");
@@ -232,7 +232,7 @@ async fn flags_set_path_key_rooms_and_limits() {
     assert_eq!(a.join("lobby2").await["error"]["code"], "forbidden");
 
     // --max-connections: two live, the third refused with 503.
-    let _b = Client::connect(addr, "/hub").await;
+    let _b = WsClient::connect_at(addr, "/hub").await;
     assert_eq!(raw_handshake(addr, "/hub", &[]).await.0, 503);
 
     // --max-message-size: 1 KiB passes, more closes with 1009.
@@ -241,7 +241,7 @@ async fn flags_set_path_key_rooms_and_limits() {
     assert_eq!(a.recv().await["event"], "$pong");
     a.send(json!({"event": "big", "data": "x".repeat(1100)}))
         .await;
-    assert_eq!(a.closed().await, 1009);
+    assert_eq!(a.close_code().await, 1009);
 }
 
 #[tokio::test]
@@ -380,7 +380,7 @@ async fn environment_variables_set_options() {
         200
     );
     get(addr, "/api/stats").await.api_error(401, "unauthorized");
-    let mut c = Client::connect(addr, "/from-env").await;
+    let mut c = WsClient::connect_at(addr, "/from-env").await;
     assert!(c.join("a-1").await.get("data").is_some());
     assert!(c.join("b").await.get("data").is_some());
     assert_eq!(c.join("c").await["error"]["code"], "forbidden");
@@ -446,7 +446,7 @@ async fn a_config_file_sets_options() {
         http(addr, "GET", "/api/stats", &auth, b"").await.status,
         200
     );
-    let mut c = Client::connect(addr, "/from-file").await;
+    let mut c = WsClient::connect_at(addr, "/from-file").await;
     assert!(c.join("only-this").await.get("data").is_some());
     assert_eq!(c.join("other").await["error"]["code"], "forbidden");
 
@@ -481,7 +481,7 @@ async fn flags_beat_environment_beats_file_beats_defaults() {
     cmd.env("SWITCHBOARD_PATH", "/env");
     let server = Binary::start(cmd).await;
     assert_eq!(hub_path(&server), "/env");
-    let mut c = Client::connect(server.addr, "/env").await;
+    let mut c = WsClient::connect_at(server.addr, "/env").await;
     assert!(c.join("file-room").await.get("data").is_some());
     drop(server);
 
@@ -588,7 +588,7 @@ async fn log_of_a_connection(args: &[&str], env: &[(&str, &str)]) -> String {
         cmd.env(name, value);
     }
     let mut server = Binary::start(cmd).await;
-    let c = Client::connect(server.addr, "/ws").await;
+    let c = WsClient::connect_at(server.addr, "/ws").await;
     c.close_normally().await;
     server.terminate();
     assert!(server.wait().await.success());
@@ -628,11 +628,11 @@ async fn log_level_flag_and_rust_log() {
 #[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits_0() {
     let mut server = Binary::start(command(&["--listen", "127.0.0.1:0"])).await;
-    let mut a = Client::connect(server.addr, "/ws").await;
-    let mut b = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
+    let mut b = WsClient::connect_at(server.addr, "/ws").await;
     server.terminate();
-    assert_eq!(a.closed().await, 1001);
-    assert_eq!(b.closed().await, 1001);
+    assert_eq!(a.close_code().await, 1001);
+    assert_eq!(b.close_code().await, 1001);
     let status = server.wait().await;
     assert_eq!(status.code(), Some(0), "{status}");
     assert!(server.rest_of_stdout().await.is_empty());
@@ -641,14 +641,14 @@ async fn sigterm_closes_clients_with_1001_and_exits_0() {
 #[tokio::test]
 async fn ctrl_c_stops_gracefully_too() {
     let mut server = Binary::start(command(&["--listen", "127.0.0.1:0"])).await;
-    let mut a = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
     let pid = server.child.id().unwrap().to_string();
     let status = std::process::Command::new("kill")
         .args(["-INT", &pid])
         .status()
         .unwrap();
     assert!(status.success());
-    assert_eq!(a.closed().await, 1001);
+    assert_eq!(a.close_code().await, 1001);
     assert_eq!(server.wait().await.code(), Some(0));
 }
 

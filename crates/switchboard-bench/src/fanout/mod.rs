@@ -26,9 +26,9 @@ pub use plan::{Plan, drain};
 pub use report::{Report, Settings};
 pub use share::Share;
 
+use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
 use crate::report::emit;
-use crate::target::{Target, TargetArgs};
 use crate::{Error, Result};
 
 /// How long connecting and joining every receiver may take.
@@ -66,7 +66,7 @@ pub struct Args {
     pub buffer: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: TargetArgs,
+    pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
@@ -85,7 +85,7 @@ pub async fn measure(args: &Args) -> Result<Report> {
             "--rate and --duration must be positive".into(),
         ));
     }
-    let target = Target::start(&args.target).await?;
+    let target = HubUnderTest::start(&args.target).await?;
     let plan = Plan {
         benchmark: "fanout",
         clients: args.clients,

@@ -12,13 +12,13 @@ use crate::Result;
 use crate::cpu::CpuWindow;
 use crate::deliveries::Deliveries;
 use crate::histogram::LatencyHistogram;
+use crate::hub_under_test::HubUnderTest;
 use crate::lean::Endpoint;
 use crate::options::GenArgs;
 use crate::progress::ProgressPrinter;
 use crate::publisher::Publisher;
 use crate::report::{CpuReport, per_second};
 use crate::schedule::Schedule;
-use crate::target::Target;
 use crate::workers::{Job, Workers, split};
 
 /// What a fan-out run is asked to do.
@@ -47,7 +47,7 @@ impl Plan {
     /// `job(clients, schedule)`.
     pub async fn measure<J: Job<Output = Deliveries>>(
         &self,
-        target: &Target,
+        target: &HubUnderTest,
         job: impl Fn(usize, Schedule) -> J,
     ) -> Result<Report> {
         let args = self;

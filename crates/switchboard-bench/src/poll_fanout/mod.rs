@@ -18,9 +18,9 @@ mod share;
 pub use share::Share;
 
 use crate::fanout::{Plan, Report};
+use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
 use crate::report::emit;
-use crate::target::{Target, TargetArgs};
 use crate::{Error, Result};
 
 /// Options of `poll-fanout`.
@@ -49,7 +49,7 @@ pub struct Args {
     pub connect_parallel: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: TargetArgs,
+    pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
@@ -69,7 +69,7 @@ pub async fn measure(args: &Args) -> Result<Report> {
             "--rate and --duration must be positive".into(),
         ));
     }
-    let target = Target::start(&args.target).await?;
+    let target = HubUnderTest::start(&args.target).await?;
     let plan = Plan {
         benchmark: "poll-fanout",
         clients: args.clients,

@@ -16,11 +16,11 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::common::{Client, Ws, within};
-use crate::support::{Target, eventually, reset};
+use crate::common::{WsClient, WsStream, within};
+use crate::support::{AttackedServer, eventually_async, reset};
 
 /// A WebSocket session: the socket and its `$welcome` data.
-async fn connect(target: &Target, query: &str) -> (Ws, Value) {
+async fn connect(target: &AttackedServer, query: &str) -> (WsStream, Value) {
     let url = format!("ws://{}/ws{query}", target.addr);
     let (mut ws, _) = within("a handshake", tokio_tungstenite::connect_async(url))
         .await
@@ -30,7 +30,7 @@ async fn connect(target: &Target, query: &str) -> (Ws, Value) {
     (ws, welcome["data"].clone())
 }
 
-async fn next_message(ws: &mut Ws) -> Value {
+async fn next_message(ws: &mut WsStream) -> Value {
     within("a message", async {
         loop {
             match ws.next().await {
@@ -46,7 +46,7 @@ async fn next_message(ws: &mut Ws) -> Value {
 }
 
 /// Sends `messages` in one frame and reads until the reply to `last_ack`.
-async fn batch_and_wait(ws: &mut Ws, messages: Vec<Value>, last_ack: u64) {
+async fn batch_and_wait(ws: &mut WsStream, messages: Vec<Value>, last_ack: u64) {
     ws.send(WsMessage::text(Value::Array(messages).to_string()))
         .await
         .expect("send");
@@ -58,7 +58,7 @@ const MESSAGE_BYTES: usize = 65_000;
 
 #[tokio::test]
 async fn resume_buffers_are_bounded_in_bytes() {
-    let target = Target::start(&[]).await;
+    let target = AttackedServer::start(&[]).await;
     let join = |ack: u64| json!({"event": "$join", "data": {"room": "hot"}, "ack": ack});
     // Two sessions join the room and drop their links without a close.
     let mut victims = Vec::new();
@@ -68,14 +68,14 @@ async fn resume_buffers_are_bounded_in_bytes() {
         reset(ws);
         victims.push(welcome);
     }
-    eventually("two detached sessions", || async {
+    eventually_async("two detached sessions", || async {
         target.metric_f64("switchboard_detached_sessions").await == 2.0
     })
     .await;
     // A connected reader that reads everything, and the sender.
     let (mut reader, _) = connect(&target, "").await;
     batch_and_wait(&mut reader, vec![join(1)], 1).await;
-    let mut sender = Client::connect(target.addr, "/ws").await;
+    let mut sender = WsClient::connect_at(target.addr, "/ws").await;
     sender.join("hot").await;
     let reading = tokio::spawn(async move {
         for _ in 0..MESSAGES {
@@ -148,7 +148,7 @@ const WORKERS: usize = 8;
 
 /// `ROUNDS` of connect / join 50 rooms (each its own name) / TCP reset,
 /// by `WORKERS` clients at once.
-async fn churn(target: &Target) {
+async fn churn(target: &AttackedServer) {
     let addr = target.addr;
     let workers: Vec<_> = (0..WORKERS)
         .map(|worker| {
@@ -190,9 +190,9 @@ async fn churn(target: &Target) {
 #[tokio::test]
 async fn detached_sessions_are_bounded_in_number() {
     let target =
-        Target::start(&["--max-connections", "50", "--max-detached-sessions", "500"]).await;
+        AttackedServer::start(&["--max-connections", "50", "--max-detached-sessions", "500"]).await;
     churn(&target).await;
-    eventually(
+    eventually_async(
         "every reset link seen and the oldest sessions ended",
         || async {
             target
@@ -217,10 +217,11 @@ async fn detached_sessions_are_bounded_in_number() {
 
 #[tokio::test]
 async fn detached_sessions_are_bounded_in_bytes() {
-    let target = Target::start(&["--max-connections", "50", "--detached-budget", "1MiB"]).await;
+    let target =
+        AttackedServer::start(&["--max-connections", "50", "--detached-budget", "1MiB"]).await;
     churn(&target).await;
     // 50 memberships of a ~8-byte name count ~6.8 KB: ~150 sessions fit.
-    eventually(
+    eventually_async(
         "every reset link seen and the oldest sessions ended",
         || async {
             let detached = target.metric_f64("switchboard_detached_sessions").await;
