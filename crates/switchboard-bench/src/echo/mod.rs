@@ -27,10 +27,10 @@ pub use report::{Report, Settings};
 pub use share::{EVENT, Echoes, Share};
 
 use crate::cpu::CpuWindow;
-use crate::fanout::{SETUP_TIMEOUT, drain};
 use crate::histogram::LatencyHistogram;
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
+use crate::phases::{SETUP_TIMEOUT, drain};
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit, per_second};
 use crate::schedule::Schedule;

@@ -23,9 +23,9 @@ use serde::Serialize;
 pub use share::{Held, Share};
 
 use crate::cpu::CpuWindow;
-use crate::fanout::SETUP_TIMEOUT;
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
+use crate::phases::SETUP_TIMEOUT;
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit};
 use crate::workers::{Workers, split};
