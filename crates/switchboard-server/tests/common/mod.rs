@@ -4,6 +4,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs, unused_imports)]
 
+pub mod config_file;
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;

@@ -12,45 +12,23 @@
 //! detached sessions end first (counted in
 //! `switchboard_detached_sessions_evicted_total`).
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::common::{WsClient, WsStream, within};
-use crate::support::{AttackedServer, eventually_async, reset};
+use crate::common::{WsClient, within};
+use crate::support::{AttackedServer, eventually_async};
 
-/// A WebSocket session: the socket and its `$welcome` data.
-async fn connect(target: &AttackedServer, query: &str) -> (WsStream, Value) {
-    let url = format!("ws://{}/ws{query}", target.addr);
-    let (mut ws, _) = within("a handshake", tokio_tungstenite::connect_async(url))
-        .await
-        .expect("handshake");
-    let welcome = next_message(&mut ws).await;
+/// A WebSocket session: the client and its `$welcome` data.
+async fn connect(target: &AttackedServer, query: &str) -> (WsClient, Value) {
+    let mut client = WsClient::open(&format!("ws://{}/ws{query}", target.addr)).await;
+    let welcome = client.recv().await;
     assert_eq!(welcome["event"], "$welcome", "{welcome}");
-    (ws, welcome["data"].clone())
-}
-
-async fn next_message(ws: &mut WsStream) -> Value {
-    within("a message", async {
-        loop {
-            match ws.next().await {
-                Some(Ok(WsMessage::Text(text))) => {
-                    return serde_json::from_str(text.as_str()).unwrap();
-                }
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                other => panic!("expected a message, got {other:?}"),
-            }
-        }
-    })
-    .await
+    (client, welcome["data"].clone())
 }
 
 /// Sends `messages` in one frame and reads until the reply to `last_ack`.
-async fn batch_and_wait(ws: &mut WsStream, messages: Vec<Value>, last_ack: u64) {
-    ws.send(WsMessage::text(Value::Array(messages).to_string()))
-        .await
-        .expect("send");
-    while next_message(ws).await["reply"] != last_ack {}
+async fn batch_and_wait(client: &mut WsClient, messages: Vec<Value>, last_ack: u64) {
+    client.send(Value::Array(messages)).await;
+    while client.recv().await["reply"] != last_ack {}
 }
 
 const MESSAGES: u64 = 1000;
@@ -65,7 +43,7 @@ async fn resume_buffers_are_bounded_in_bytes() {
     for _ in 0..2 {
         let (mut ws, welcome) = connect(&target, "").await;
         batch_and_wait(&mut ws, vec![join(1)], 1).await;
-        reset(ws);
+        ws.reset();
         victims.push(welcome);
     }
     eventually_async("two detached sessions", || async {
@@ -79,7 +57,7 @@ async fn resume_buffers_are_bounded_in_bytes() {
     sender.join("hot").await;
     let reading = tokio::spawn(async move {
         for _ in 0..MESSAGES {
-            let message = next_message(&mut reader).await;
+            let message = reader.recv().await;
             assert_eq!(message["room"], "hot", "{message}");
         }
         reader
@@ -135,7 +113,7 @@ async fn resume_buffers_are_bounded_in_bytes() {
     assert_eq!(welcome["resumed"], true, "{welcome}");
     assert_eq!(welcome["missed"], 10, "{welcome}");
     for _ in 0..10 {
-        let message = next_message(&mut ws).await;
+        let message = ws.recv().await;
         assert_eq!(message["data"].as_str().map(str::len), Some(payload.len()));
     }
     drop((ws, reader));
@@ -154,17 +132,14 @@ async fn churn(target: &AttackedServer) {
         .map(|worker| {
             tokio::spawn(async move {
                 for round in (worker..ROUNDS).step_by(WORKERS) {
-                    let url = format!("ws://{addr}/ws");
-                    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-                        .await
-                        .expect("handshake");
+                    let mut ws = WsClient::open(&format!("ws://{addr}/ws")).await;
                     let joins: Vec<Value> = (0..ROOMS_PER_ROUND)
                         .map(|k| {
                             json!({"event": "$join", "data": {"room": format!("c{round}-{k}")}, "ack": k})
                         })
                         .collect();
                     batch_and_wait(&mut ws, joins, ROOMS_PER_ROUND as u64 - 1).await;
-                    reset(ws);
+                    ws.reset();
                 }
             })
         })

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::common::{Binary, WsClient, command, within};
-pub use crate::common::{eventually_async, reset};
+pub use crate::common::eventually_async;
 
 /// The longest a normal client's relayed round trip may take while an
 /// attack runs (a debug build on two busy cores; unloaded it is ~1 ms).
