@@ -11,13 +11,17 @@
 //!   messages;
 //! - [`cpu`]: CPU time of this process or another (the hub), to see
 //!   whether the generator is the limit;
-//! - [`ws`]: a JSON WebSocket client over tokio-tungstenite (cluster-latency);
+//! - [`ws`]: a JSON WebSocket client over tokio-tungstenite that returns
+//!   errors and hands back raw text frames (cluster-latency);
 //! - [`lean`]: a minimal WebSocket client for high receive rates;
 //! - [`stamp`]: stamped messages and reading their stamps back;
 //! - [`schedule`], [`publisher`]: the open-loop publisher;
 //! - [`deliveries`]: what receivers of stamped messages saw;
 //! - [`workers`]: spreading connections over worker processes;
-//! - [`target`]: the hub under test (`--url` or `--spawn-hub`);
+//! - [`hub_under_test`]: the hub under test (`--url` or `--spawn-hub`);
+//! - [`phases`]: the setup bound and the drain at the end of a run;
+//! - [`room_fanout`]: the runner `fanout` and `poll-fanout` share (plan,
+//!   schedule, deliveries, report), each bringing its receivers' transport;
 //! - [`options`], [`progress`], [`report`], [`sys`]: generator options,
 //!   live progress, report helpers, CPU pinning and file limits.
 //!
@@ -36,18 +40,20 @@ pub mod error;
 pub mod fanout;
 pub mod handshake;
 pub mod histogram;
+pub mod hub_under_test;
 pub mod idle;
 pub mod lean;
 pub mod options;
+pub mod phases;
 pub mod poll_fanout;
 pub mod progress;
 pub mod publisher;
 pub mod report;
+pub mod room_fanout;
 pub mod schedule;
 pub mod sequence;
 pub mod stamp;
 pub mod sys;
-pub mod target;
 pub mod workers;
 pub mod ws;
 

@@ -11,21 +11,21 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::{Error, Result};
 
 /// A connected client that has read its `$welcome`.
-pub struct WsClient {
+pub struct TextWsClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     id: String,
     next_ack: u64,
 }
 
-impl std::fmt::Debug for WsClient {
+impl std::fmt::Debug for TextWsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WsClient")
+        f.debug_struct("TextWsClient")
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
 }
 
-impl WsClient {
+impl TextWsClient {
     /// Connects to `url` (e.g. `ws://127.0.0.1:1234/`) and reads `$welcome`.
     pub async fn connect(url: &str) -> Result<Self> {
         // Nagle's algorithm off: a client's small frames go out at once.

@@ -17,14 +17,7 @@ pub use tokio::net::{TcpListener, TcpStream};
 pub use tokio::sync::{broadcast, mpsc, watch};
 pub use tokio::task::JoinHandle;
 
-/// How long any single wait may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(10);
-
-pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
+pub use switchboard_testkit::{WAIT, within};
 
 pub struct TestHub {
     pub hub: Hub,

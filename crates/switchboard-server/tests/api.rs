@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Client, TestServer, get, http, publish, within};
+use common::{TestServer, WsClient, get, http, publish, within};
 use serde_json::json;
 use switchboard_server::Config;
 use switchboard_server::assets::ASSETS;
@@ -137,7 +137,7 @@ async fn stats_and_metrics_follow_traffic() {
     );
     assert!(metrics.text().contains("\nswitchboard_connections 0\n"));
 
-    let mut a = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
     assert!(a.join("open").await["data"]["room"] == "open");
     let refused = a.join("closed").await;
     assert_eq!(refused["error"]["code"], "forbidden");
@@ -217,8 +217,8 @@ async fn publish_refuses_bad_bodies() {
 #[tokio::test]
 async fn publish_reaches_a_room_a_socket_or_everyone() {
     let server = TestServer::default().await;
-    let mut a = Client::connect(server.addr, "/ws").await;
-    let mut b = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
+    let mut b = WsClient::connect_at(server.addr, "/ws").await;
     a.join("news").await;
 
     // To a room: only its members, and the message carries `room`.
@@ -260,9 +260,9 @@ async fn publish_reaches_a_room_a_socket_or_everyone() {
 #[tokio::test]
 async fn rooms_list_their_members() {
     let server = TestServer::default().await;
-    let mut a = Client::connect(server.addr, "/ws").await;
-    let mut b = Client::connect(server.addr, "/ws").await;
-    let mut c = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
+    let mut b = WsClient::connect_at(server.addr, "/ws").await;
+    let mut c = WsClient::connect_at(server.addr, "/ws").await;
     a.join("lobby").await;
     b.join("lobby").await;
     c.join("elsewhere").await;
@@ -284,7 +284,7 @@ async fn rooms_list_their_members() {
         json!({"room": "a b/c", "members": [c.id.clone()]})
     );
 
-    b.call("$leave", json!({"room": "lobby"})).await;
+    b.request("$leave", json!({"room": "lobby"})).await;
     let r = get(server.addr, "/api/rooms/lobby").await;
     assert_eq!(r.json()["members"], json!([a.id.clone()]));
 }
@@ -292,14 +292,14 @@ async fn rooms_list_their_members() {
 #[tokio::test]
 async fn kicking_closes_with_4000_then_the_id_is_unknown() {
     let server = TestServer::default().await;
-    let mut a = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
     let socket = server.hub.socket(&a.id).expect("connected");
 
     let path = format!("/api/sockets/{}", a.id);
     let r = http(server.addr, "DELETE", &path, &[], b"").await;
     assert_eq!(r.status, 204, "{}", r.text());
     assert!(r.body.is_empty());
-    assert_eq!(a.closed().await, 4000);
+    assert_eq!(a.close_code().await, 4000);
     let id = a.id.clone();
     drop(a);
     within("the kicked socket to end", socket.closed()).await;
@@ -320,9 +320,9 @@ async fn room_patterns_limit_joins_and_members_relay() {
         ..Config::default()
     })
     .await;
-    let mut a = Client::connect(server.addr, "/ws").await;
-    let mut b = Client::connect(server.addr, "/ws").await;
-    let mut outsider = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
+    let mut b = WsClient::connect_at(server.addr, "/ws").await;
+    let mut outsider = WsClient::connect_at(server.addr, "/ws").await;
 
     for room in ["public-1", "public-", "lobby", "team-a"] {
         let reply = a.join(room).await;
@@ -352,7 +352,7 @@ async fn room_patterns_limit_joins_and_members_relay() {
         json!({"event": "chat", "data": "hi", "room": "lobby", "from": a.id})
     );
     // Non-members may not.
-    let reply = outsider.call("chat", json!("intruding")).await;
+    let reply = outsider.request("chat", json!("intruding")).await;
     assert!(
         reply.get("error").is_some(),
         "no handler for a plain event: {reply}"
@@ -484,10 +484,10 @@ async fn without_a_key_callers_without_a_known_loopback_address_are_refused() {
 #[tokio::test]
 async fn stopping_the_server_closes_clients_with_1001() {
     let server = TestServer::default().await;
-    let mut a = Client::connect(server.addr, "/ws").await;
+    let mut a = WsClient::connect_at(server.addr, "/ws").await;
     let addr = server.addr;
     let stopping = tokio::spawn(server.stop());
-    assert_eq!(a.closed().await, 1001);
+    assert_eq!(a.close_code().await, 1001);
     drop(a);
     within("the server to stop", stopping).await.unwrap();
     assert!(

@@ -1,11 +1,10 @@
-//! The `switchboard` binary: start-up output, every option from each
-//! source and their precedence, bad values, and signals.
+//! The `switchboard` binary: start-up output and the options given as
+//! flags. Other sources of options and bad values are in
+//! `binary_sources.rs`; logs and signals in `binary_lifecycle.rs`.
 
 mod common;
 
-use std::io::Write as _;
-
-use common::{Binary, Client, command, get, http, raw_handshake, run_to_end, within};
+use common::{Binary, WsClient, command, get, http, raw_handshake, run_to_end, within};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
@@ -35,7 +34,7 @@ async fn start_up_prints_where_it_listens() {
     assert_eq!(get(addr, "/healthz").await.text(), "ok");
     assert_eq!(get(addr, "/").await.status, 200);
     assert_eq!(get(addr, "/api/stats").await.status, 200);
-    Client::connect(addr, "/ws").await;
+    WsClient::connect_at(addr, "/ws").await;
 }
 
 #[tokio::test]
@@ -224,7 +223,7 @@ async fn flags_set_path_key_rooms_and_limits() {
 
     // --path
     assert_eq!(raw_handshake(addr, "/ws", &[]).await.0, 404);
-    let mut a = Client::connect(addr, "/hub").await;
+    let mut a = WsClient::connect_at(addr, "/hub").await;
 
     // --rooms
     assert_eq!(a.join("team-red").await["data"]["room"], "team-red");
@@ -232,7 +231,7 @@ async fn flags_set_path_key_rooms_and_limits() {
     assert_eq!(a.join("lobby2").await["error"]["code"], "forbidden");
 
     // --max-connections: two live, the third refused with 503.
-    let _b = Client::connect(addr, "/hub").await;
+    let _b = WsClient::connect_at(addr, "/hub").await;
     assert_eq!(raw_handshake(addr, "/hub", &[]).await.0, 503);
 
     // --max-message-size: 1 KiB passes, more closes with 1009.
@@ -241,7 +240,7 @@ async fn flags_set_path_key_rooms_and_limits() {
     assert_eq!(a.recv().await["event"], "$pong");
     a.send(json!({"event": "big", "data": "x".repeat(1100)}))
         .await;
-    assert_eq!(a.closed().await, 1009);
+    assert_eq!(a.close_code().await, 1009);
 }
 
 #[tokio::test]
@@ -357,329 +356,11 @@ async fn ping_interval_and_timeout_flags() {
     assert!(opcodes.contains(&0x9), "no ping in {opcodes:?}");
 }
 
-#[tokio::test]
-async fn environment_variables_set_options() {
-    let mut cmd = command(&[]);
-    cmd.env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_PATH", "/from-env")
-        .env("SWITCHBOARD_API_KEY", "env-key")
-        .env("SWITCHBOARD_ROOMS", "a-*,b")
-        .env(
-            "SWITCHBOARD_ALLOW_ORIGIN",
-            "https://x.example,https://y.example",
-        );
-    let server = Binary::start(cmd).await;
-    let addr = server.addr;
-    assert_eq!(
-        server.first_lines[1],
-        format!("hub (WebSocket) at ws://{addr}/from-env")
-    );
-    let auth = [("Authorization", "Bearer env-key")];
-    assert_eq!(
-        http(addr, "GET", "/api/stats", &auth, b"").await.status,
-        200
-    );
-    get(addr, "/api/stats").await.api_error(401, "unauthorized");
-    let mut c = Client::connect(addr, "/from-env").await;
-    assert!(c.join("a-1").await.get("data").is_some());
-    assert!(c.join("b").await.get("data").is_some());
-    assert_eq!(c.join("c").await["error"]["code"], "forbidden");
-    let y = [("Origin", "https://y.example")];
-    assert_eq!(raw_handshake(addr, "/from-env", &y).await.0, 101);
-}
-
-fn config_file(text: &str) -> tempfile_lite::TempFile {
-    tempfile_lite::TempFile::new(text)
-}
-
-/// A file removed on drop, without a dependency.
-mod tempfile_lite {
-    use std::path::PathBuf;
-
-    pub(crate) struct TempFile(pub(crate) PathBuf);
-
-    impl TempFile {
-        pub(crate) fn new(text: &str) -> Self {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "switchboard-test-{}-{}.toml",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::write(&path, text).expect("write config file");
-            Self(path)
-        }
-
-        pub(crate) fn path(&self) -> &str {
-            self.0.to_str().unwrap()
-        }
-    }
-
-    impl Drop for TempFile {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_config_file_sets_options() {
-    let file = config_file(
-        r#"
-        listen = "127.0.0.1:0"
-        path = "/from-file"
-        rooms = ["only-this"]
-        api_key = "file-key"
-        max_message_size = "2KiB"
-        compression = false
-        "#,
-    );
-    let server = Binary::start(command(&["--config", file.path()])).await;
-    let addr = server.addr;
-    assert_eq!(
-        server.first_lines[1],
-        format!("hub (WebSocket) at ws://{addr}/from-file")
-    );
-    let auth = [("Authorization", "Bearer file-key")];
-    assert_eq!(
-        http(addr, "GET", "/api/stats", &auth, b"").await.status,
-        200
-    );
-    let mut c = Client::connect(addr, "/from-file").await;
-    assert!(c.join("only-this").await.get("data").is_some());
-    assert_eq!(c.join("other").await["error"]["code"], "forbidden");
-
-    // SWITCHBOARD_CONFIG names the file too.
-    let mut cmd = command(&[]);
-    cmd.env("SWITCHBOARD_CONFIG", file.path());
-    let server = Binary::start(cmd).await;
-    assert!(server.first_lines[1].ends_with("/from-file"));
-}
-
-#[tokio::test]
-async fn flags_beat_environment_beats_file_beats_defaults() {
-    let file = config_file(
-        r#"
-        listen = "127.0.0.1:0"
-        path = "/file"
-        rooms = "file-room"
-        "#,
-    );
-    let hub_path = |server: &Binary| {
-        let line = &server.first_lines[1];
-        line[line.rfind('/').unwrap()..].to_owned()
-    };
-
-    // File alone.
-    let server = Binary::start(command(&["--config", file.path()])).await;
-    assert_eq!(hub_path(&server), "/file");
-    drop(server);
-
-    // Environment over file (the file still gives what env does not).
-    let mut cmd = command(&["--config", file.path()]);
-    cmd.env("SWITCHBOARD_PATH", "/env");
-    let server = Binary::start(cmd).await;
-    assert_eq!(hub_path(&server), "/env");
-    let mut c = Client::connect(server.addr, "/env").await;
-    assert!(c.join("file-room").await.get("data").is_some());
-    drop(server);
-
-    // Flags over environment and file.
-    let mut cmd = command(&["--config", file.path(), "--path", "/flag"]);
-    cmd.env("SWITCHBOARD_PATH", "/env");
-    let server = Binary::start(cmd).await;
-    assert_eq!(hub_path(&server), "/flag");
-    drop(server);
-
-    // Defaults under everything: /ws.
-    let server = Binary::start(command(&["--listen", "127.0.0.1:0"])).await;
-    assert_eq!(hub_path(&server), "/ws");
-}
-
-/// Runs the binary expecting a start-up failure; returns its stderr.
-async fn refused(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut cmd = command(args);
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    let output = run_to_end(cmd).await;
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        !output.status.success(),
-        "{args:?} {env:?} should fail; stdout: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    assert!(output.stdout.is_empty(), "nothing served, nothing printed");
-    stderr
-}
-
-#[tokio::test]
-async fn bad_values_stop_start_up_naming_the_option() {
-    let cases: &[(&[&str], &str)] = &[
-        (&["--listen", "not-an-address"], "--listen"),
-        (&["--listen", "127.0.0.1:70000"], "--listen"),
-        (&["--path", "ws"], "--path"),
-        (&["--path", "/api/hub"], "--path"),
-        (&["--path", "/lib/client.js"], "--path"),
-        (&["--api-key", ""], "--api-key"),
-        (&["--allow-origin", "example.com"], "--allow-origin"),
-        (&["--rooms", ""], "--rooms"),
-        (&["--max-connections", "many"], "--max-connections"),
-        (&["--max-connections", "0"], "--max-connections"),
-        (&["--max-message-size", "1XB"], "--max-message-size"),
-        (&["--ping-interval", "5"], "--ping-interval"),
-        (&["--ping-timeout", "soon"], "--ping-timeout"),
-        (&["--compression", "maybe"], "--compression"),
-        (&["--resume-window", "later"], "--resume-window"),
-        (&["--log-level", "x=[[["], "--log-level"),
-        (&["--no-such-flag"], "--no-such-flag"),
-    ];
-    for (args, option) in cases {
-        let stderr = refused(args, &[]).await;
-        assert!(stderr.contains(option), "{args:?}: {stderr}");
-    }
-}
-
-#[tokio::test]
-async fn bad_values_from_env_and_file_name_their_source() {
-    let stderr = refused(&[], &[("SWITCHBOARD_MAX_CONNECTIONS", "lots")]).await;
-    assert!(stderr.contains("--max-connections"), "{stderr}");
-    assert!(stderr.contains("SWITCHBOARD_MAX_CONNECTIONS"), "{stderr}");
-
-    let file = config_file("ping_interval = \"fast\"\n");
-    let stderr = refused(&["--config", file.path()], &[]).await;
-    assert!(stderr.contains("--ping-interval"), "{stderr}");
-    assert!(stderr.contains("`ping_interval`"), "{stderr}");
-    assert!(stderr.contains(file.path()), "{stderr}");
-
-    let file = config_file("colour = \"blue\"\n");
-    let stderr = refused(&["--config", file.path()], &[]).await;
-    assert!(stderr.contains("unknown key `colour`"), "{stderr}");
-
-    let file = config_file("listen = \n");
-    let stderr = refused(&["--config", file.path()], &[]).await;
-    assert!(stderr.contains("not valid TOML"), "{stderr}");
-
-    let stderr = refused(&["--config", "/nonexistent/switchboard.toml"], &[]).await;
-    assert!(stderr.contains("--config"), "{stderr}");
-
-    // A higher source replaces a lower one whole: a bad environment value
-    // under a good flag is never read.
-    let mut cmd = command(&["--listen", "127.0.0.1:0", "--max-connections", "5"]);
-    cmd.env("SWITCHBOARD_MAX_CONNECTIONS", "lots");
-    Binary::start(cmd).await;
-}
-
-#[tokio::test]
-async fn a_taken_address_fails_start_up() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
-    let stderr = refused(&["--listen", &addr], &[]).await;
-    assert!(stderr.contains("--listen"), "{stderr}");
-}
-
-/// Runs the binary, opens and closes a connection, stops it; returns what
-/// it logged.
-async fn log_of_a_connection(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut cmd = command(&["--listen", "127.0.0.1:0"]);
-    cmd.args(args);
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    let mut server = Binary::start(cmd).await;
-    let c = Client::connect(server.addr, "/ws").await;
-    c.close_normally().await;
-    server.terminate();
-    assert!(server.wait().await.success());
-    let mut stderr = String::new();
-    let mut pipe = server.child.stderr.take().unwrap();
-    pipe.read_to_string(&mut stderr).await.unwrap();
-    stderr
-}
-
-#[tokio::test]
-async fn log_level_flag_and_rust_log() {
-    let quiet = log_of_a_connection(&[], &[]).await;
-    assert!(quiet.contains("INFO"), "{quiet}");
-    assert!(!quiet.contains("DEBUG"), "{quiet}");
-
-    let loud = log_of_a_connection(&["--log-level", "debug"], &[]).await;
-    assert!(loud.contains("DEBUG"), "{loud}");
-    assert!(loud.contains("connection closed"), "{loud}");
-
-    let from_rust_log = log_of_a_connection(&[], &[("RUST_LOG", "debug")]).await;
-    assert!(from_rust_log.contains("DEBUG"), "{from_rust_log}");
-
-    // --log-level (or SWITCHBOARD_LOG_LEVEL) wins over RUST_LOG.
-    let warn_only = log_of_a_connection(&["--log-level", "warn"], &[("RUST_LOG", "debug")]).await;
-    assert!(
-        !warn_only.contains("DEBUG") && !warn_only.contains("INFO"),
-        "{warn_only}"
-    );
-    let env_level = log_of_a_connection(
-        &[],
-        &[("SWITCHBOARD_LOG_LEVEL", "debug"), ("RUST_LOG", "warn")],
-    )
-    .await;
-    assert!(env_level.contains("DEBUG"), "{env_level}");
-}
-
-#[tokio::test]
-async fn sigterm_closes_clients_with_1001_and_exits_0() {
-    let mut server = Binary::start(command(&["--listen", "127.0.0.1:0"])).await;
-    let mut a = Client::connect(server.addr, "/ws").await;
-    let mut b = Client::connect(server.addr, "/ws").await;
-    server.terminate();
-    assert_eq!(a.closed().await, 1001);
-    assert_eq!(b.closed().await, 1001);
-    let status = server.wait().await;
-    assert_eq!(status.code(), Some(0), "{status}");
-    assert!(server.rest_of_stdout().await.is_empty());
-}
-
-#[tokio::test]
-async fn ctrl_c_stops_gracefully_too() {
-    let mut server = Binary::start(command(&["--listen", "127.0.0.1:0"])).await;
-    let mut a = Client::connect(server.addr, "/ws").await;
-    let pid = server.child.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(a.closed().await, 1001);
-    assert_eq!(server.wait().await.code(), Some(0));
-}
-
-#[test]
-fn config_file_helper_writes_and_removes() {
-    let file = config_file("x");
-    let path = std::path::PathBuf::from(file.path());
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap();
-    f.write_all(b"y").unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "xy");
-    drop(file);
-    assert!(!path.exists());
-}
-
-/// Opens a WebSocket, reads `$welcome` and returns its data and the stream.
-async fn welcome_of(
-    url: String,
-) -> (
-    serde_json::Value,
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-) {
-    use futures_util::StreamExt;
-    let (mut ws, _) = within("the handshake", tokio_tungstenite::connect_async(url))
-        .await
-        .expect("handshake");
-    let first = within("the welcome", ws.next()).await.unwrap().unwrap();
-    let welcome: serde_json::Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
-    (welcome["data"].clone(), ws)
+/// Opens a WebSocket, reads `$welcome` and returns its data and the client.
+async fn welcome_of(url: String) -> (serde_json::Value, WsClient) {
+    let mut client = WsClient::open(&url).await;
+    let welcome = client.recv().await;
+    (welcome["data"].clone(), client)
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Binary, Client, command, get, http, publish, within};
+use common::{Binary, WsClient, command, get, http, publish, within};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use switchboard_testkit::{Backend, BackendServer};
@@ -91,8 +91,8 @@ async fn publish_ok(node: &Node, body: Value) {
 
 /// Waits for the close frame, answers it (so the node need not wait out its
 /// close grace) and returns its code.
-async fn closed(client: &mut Client) -> u16 {
-    let code = client.closed().await;
+async fn closed(client: &mut WsClient) -> u16 {
+    let code = client.close_code().await;
     within("the end of the close handshake", async {
         while let Some(Ok(_)) = client.ws.next().await {}
     })
@@ -101,7 +101,7 @@ async fn closed(client: &mut Client) -> u16 {
 }
 
 /// The next message of `client` is `expected`.
-async fn expect(client: &mut Client, who: &str, expected: Value) {
+async fn expect(client: &mut WsClient, who: &str, expected: Value) {
     let message = client.recv().await;
     assert_eq!(message, expected, "{who} got an unexpected message");
 }
@@ -135,9 +135,9 @@ async fn scenario(kind: Backend) {
     .await;
 
     // 2. Publishes from the API reach sockets on every node.
-    let mut c1 = Client::connect(n1.addr, "/ws").await;
-    let mut c2 = Client::connect(n2.addr, "/ws").await;
-    let mut c3 = Client::connect(n3.addr, "/ws").await;
+    let mut c1 = WsClient::connect_at(n1.addr, "/ws").await;
+    let mut c2 = WsClient::connect_at(n2.addr, "/ws").await;
+    let mut c3 = WsClient::connect_at(n3.addr, "/ws").await;
     for (client, who) in [(&mut c1, "c1"), (&mut c2, "c2")] {
         let reply = client.join("r").await;
         assert_eq!(

@@ -165,9 +165,15 @@ pub async fn start_nodes<B: ClusterBackend>(backend: &B, n: usize) -> Vec<Node> 
 
 /// Asserts `client`'s next message is `event` with `data`, and returns it.
 async fn expect(client: &mut WsClient, event: &str, data: Value) -> Value {
-    let message = client.expect_event(event).await;
+    let message = client.recv_event(event).await;
     assert_eq!(message["data"], data, "{event} to {}: {message}", client.id);
     message
+}
+
+/// Joins `client` to `room`, asserting the hub agreed.
+async fn join(client: &mut WsClient, room: &str) {
+    let reply = client.join(room).await;
+    assert_eq!(reply["data"]["room"], room, "join refused: {reply}");
 }
 
 /// Every operation reaches the sockets of every node: broadcast to all, to
@@ -185,8 +191,8 @@ pub async fn every_operation_crosses_nodes<B: ClusterBackend>(backend: &B) {
     for (i, id) in ids.iter().enumerate() {
         assert!(!ids[i + 1..].contains(id), "socket ids repeat across nodes");
     }
-    a1.join("r").await;
-    b1.join("r").await;
+    join(&mut a1, "r").await;
+    join(&mut b1, "r").await;
 
     // To all, from A.
     a.hub.to_all().emit("all", 1).expect("emit");
@@ -271,7 +277,7 @@ pub async fn every_operation_crosses_nodes<B: ClusterBackend>(backend: &B) {
 
     // Acks from every node: A's and B's members answer, C's stays silent
     // and times out.
-    c1.join("r").await;
+    join(&mut c1, "r").await;
     let hub = a.hub.clone();
     let acks = tokio::spawn(async move {
         hub.to("r")
@@ -394,8 +400,8 @@ pub async fn backend_outage_mid_traffic<B: ClusterBackend>(backend: &mut B) {
     let (a, b) = (&nodes[0], &nodes[1]);
     let mut a1 = a.client().await;
     let mut b1 = b.client().await;
-    a1.join("r").await;
-    b1.join("r").await;
+    join(&mut a1, "r").await;
+    join(&mut b1, "r").await;
     let b_id = b.hub.node_id().to_owned();
     let mut local = collect_numbers(a1);
     let mut remote = collect_numbers(b1);

@@ -8,14 +8,24 @@
 //!   `CI=true` it panics, so a CI machine without the server fails instead
 //!   of passing silently.
 //! - [`WsClient`] is a plain JSON WebSocket client (tokio-tungstenite), not
-//!   our own client, speaking PROTOCOL.md by hand.
+//!   our own client, speaking PROTOCOL.md by hand; [`RawWsClient`] writes
+//!   frames byte by byte for what a library client refuses to send.
+//! - [`http`] and [`raw_handshake`] speak HTTP/1.1 by hand (exact statuses
+//!   and headers, refused upgrades); [`within`] and [`eventually`] bound
+//!   every wait of a test.
 //! - [`cluster`] holds the scenarios every cluster backend must pass, so the
 //!   memory bus, Redis and NATS run the very same checks.
 
 pub mod cluster;
+mod http;
+mod raw_ws;
+mod wait;
 mod ws_client;
 
-pub use ws_client::{Ended, WAIT, WsClient};
+pub use http::{HttpResponse, get, http, http_json, raw_handshake};
+pub use raw_ws::RawWsClient;
+pub use wait::{WAIT, eventually, eventually_async, within};
+pub use ws_client::{Ended, WsClient, WsStream, reset};
 
 use std::net::TcpListener;
 use std::path::PathBuf;

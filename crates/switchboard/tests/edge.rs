@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Client, WAIT, within};
+use common::{WAIT, WsClient, within};
 use switchboard::{Hub, RateLimit};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -36,9 +36,9 @@ async fn serve_gives_the_per_address_limits_their_peer_address() {
     let hub = strict_hub();
     let addr = serve(&hub).await;
     let url = format!("ws://{addr}/");
-    let _a = Client::connect(&url).await;
-    let _b = Client::connect(&url).await;
-    assert_eq!(Client::try_connect_with(&url, &[]).await.err(), Some(429));
+    let _a = WsClient::open(&url).await;
+    let _b = WsClient::open(&url).await;
+    assert_eq!(WsClient::try_open_with(&url, &[]).await.err(), Some(429));
     assert_eq!(hub.stats().edge.address_connections_refused, 1);
 }
 
@@ -52,7 +52,7 @@ async fn a_router_served_without_connect_info_has_no_per_address_limits() {
     let url = format!("ws://{addr}/ws");
     let mut held = Vec::new();
     for _ in 0..4 {
-        held.push(Client::connect(&url).await);
+        held.push(WsClient::open(&url).await);
     }
     assert_eq!(hub.stats().edge.address_connections_refused, 0);
 }
@@ -78,12 +78,12 @@ async fn serve_closes_a_partial_request_head_after_the_header_timeout() {
         took >= timeout - Duration::from_millis(50),
         "closed after {took:?}, before the {timeout:?} timeout"
     );
-    within(async {
+    within("the header timeout to be counted", async {
         while hub.stats().edge.header_timeouts == 0 {
             tokio::task::yield_now().await;
         }
     })
     .await;
     // A normal client is still served.
-    Client::connect(&format!("ws://{addr}/")).await;
+    WsClient::open(&format!("ws://{addr}/")).await;
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Client, PollClient, TestServer, http, http_json, within};
+use common::{PollClient, TestServer, WsClient, http, http_json, within};
 use serde_json::{Value, json};
 use switchboard::Hub;
 use switchboard_protocol::MAX_SESSION_TOKEN_LEN;
@@ -17,6 +17,9 @@ fn assert_bad_request(status: u16, body: &Value, says: &str) {
     assert!(message.contains(says), "{message:?} does not say {says:?}");
 }
 
+/// The header the hand-written HTTP client of these tests always sent.
+const JSON_BODY: &[(&str, &str)] = &[("Content-Type", "application/json")];
+
 #[tokio::test]
 async fn session_tokens_longer_than_any_issued_are_refused_and_real_ones_resume() {
     let server = TestServer::start(Hub::builder()).await;
@@ -25,7 +28,7 @@ async fn session_tokens_longer_than_any_issued_are_refused_and_real_ones_resume(
 
     // WebSocket upgrade.
     let url = format!("{}?resume={too_long}&last=0", server.url());
-    assert_eq!(Client::try_connect_with(&url, &[]).await.err(), Some(400));
+    assert_eq!(WsClient::try_open_with(&url, &[]).await.err(), Some(400));
 
     // Long-polling: in the query, in the open body, and as `sid`.
     let path = format!("/ws/poll?resume={too_long}&last=0");
@@ -58,7 +61,7 @@ async fn session_tokens_longer_than_any_issued_are_refused_and_real_ones_resume(
     assert_eq!(messages[0]["data"]["resumed"], true, "{messages:?}");
     assert_eq!(messages[0]["data"]["id"], welcome["data"]["id"]);
     let url = format!("{}?resume={token}&last=0", server.url());
-    let mut again = Client::connect(&url).await;
+    let mut again = WsClient::open(&url).await;
     let welcome = again.recv_event("$welcome").await;
     assert_eq!(welcome["data"]["resumed"], true, "{welcome}");
 }
@@ -77,26 +80,30 @@ fn deep_msgpack_body(depth: usize) -> Vec<u8> {
 #[tokio::test]
 async fn a_deeply_nested_msgpack_open_body_is_refused_and_the_hub_serves_on() {
     let server = TestServer::start(Hub::builder()).await;
-    let (status, body) = http(
+    let response = http(
         server.addr,
         "POST",
         "/ws/poll?codec=msgpack",
+        JSON_BODY,
         &deep_msgpack_body(1_000),
     )
     .await;
+    let (status, body) = (response.status, response.body);
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_bad_request(status, &body, "depth limit exceeded");
 
     // A shallow one is a resume request (of an unknown session: a new one).
-    let (status, answer) = http(
+    let response = http(
         server.addr,
         "POST",
         "/ws/poll?codec=msgpack",
+        JSON_BODY,
         &deep_msgpack_body(10),
     )
     .await;
+    let (status, answer) = (response.status, response.body);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
-    let (_client, messages) = within(PollClient::open(server.addr, None)).await;
+    let (_client, messages) = within("a poll session", PollClient::open(server.addr, None)).await;
     assert_eq!(messages[0]["event"], "$welcome");
 }
 
@@ -118,7 +125,7 @@ async fn a_malformed_query_says_what_is_wrong() {
         let (status, body) = http_json(server.addr, "POST", &path, "").await;
         assert_bad_request(status, &body, says);
         let url = format!("{}?{query}", server.url());
-        assert_eq!(Client::try_connect_with(&url, &[]).await.err(), Some(400));
+        assert_eq!(WsClient::try_open_with(&url, &[]).await.err(), Some(400));
     }
     let (status, body) = http_json(server.addr, "POST", "/ws/poll", "{\"resume\":\"s\"}").await;
     assert_bad_request(

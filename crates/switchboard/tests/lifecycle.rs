@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Ended, TestServer};
+use common::{Ended, TestServer, WsClient};
 use serde_json::json;
 use switchboard::{AllowedOrigins, AuthRejection, CloseCode, DisconnectReason, HandlerError, Hub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,30 +51,30 @@ async fn foreign_origin_is_refused_unless_allowed() {
     let url = server.url();
     let same = format!("http://{}", server.addr);
     assert_eq!(
-        Client::try_connect_with(&url, &[("Origin", "http://evil.example")])
+        WsClient::try_open_with(&url, &[("Origin", "http://evil.example")])
             .await
             .err(),
         Some(403)
     );
     assert!(
-        Client::try_connect_with(&url, &[("Origin", &same)])
+        WsClient::try_open_with(&url, &[("Origin", &same)])
             .await
             .is_ok()
     );
     // No Origin: a non-browser client.
-    assert!(Client::try_connect_with(&url, &[]).await.is_ok());
+    assert!(WsClient::try_open_with(&url, &[]).await.is_ok());
 
     let listed = TestServer::start(
         Hub::builder().allowed_origins(AllowedOrigins::List(vec!["https://app.example".into()])),
     )
     .await;
     assert!(
-        Client::try_connect_with(&listed.url(), &[("Origin", "https://app.example")])
+        WsClient::try_open_with(&listed.url(), &[("Origin", "https://app.example")])
             .await
             .is_ok()
     );
     assert_eq!(
-        Client::try_connect_with(&listed.url(), &[("Origin", "https://other.example")])
+        WsClient::try_open_with(&listed.url(), &[("Origin", "https://other.example")])
             .await
             .err(),
         Some(403)
@@ -104,12 +104,12 @@ async fn authentication_hook_refuses_or_attaches_app_data() {
     )
     .await;
     assert_eq!(
-        Client::try_connect_with(&server.url(), &[]).await.err(),
+        WsClient::try_open_with(&server.url(), &[]).await.err(),
         Some(403)
     );
     let wrong = format!("{}?token=wrong", server.url());
-    assert_eq!(Client::try_connect_with(&wrong, &[]).await.err(), Some(403));
-    let mut client = Client::connect(&format!("{}?token=secret", server.url())).await;
+    assert_eq!(WsClient::try_open_with(&wrong, &[]).await.err(), Some(403));
+    let mut client = WsClient::open(&format!("{}?token=secret", server.url())).await;
     assert_eq!(client.recv().await["event"], "$welcome");
     assert_eq!(client.call("whoami", json!(null), 1).await["data"], "ada");
 }
@@ -147,7 +147,9 @@ async fn kick_closes_with_4000_and_disconnect_fires_once_after_last_event() {
     .await;
     let (mut client, id) = server.joined_client().await;
     assert_eq!(
-        common::within(events.recv()).await.unwrap(),
+        common::within("the awaited step", events.recv())
+            .await
+            .unwrap(),
         format!("connect {id}")
     );
     client.send(json!({"event": "slow", "data": 1})).await;
@@ -157,13 +159,28 @@ async fn kick_closes_with_4000_and_disconnect_fires_once_after_last_event() {
     assert_eq!(client.recv().await["event"], "$pong");
     assert!(server.hub.disconnect(&id, CloseCode::Kicked));
     assert_eq!(client.closed().await, Ended::Close(4000));
-    assert_eq!(common::within(events.recv()).await.unwrap(), "slow 1");
-    assert_eq!(common::within(events.recv()).await.unwrap(), "slow 2");
+    assert_eq!(
+        common::within("the awaited step", events.recv())
+            .await
+            .unwrap(),
+        "slow 1"
+    );
+    assert_eq!(
+        common::within("the awaited step", events.recv())
+            .await
+            .unwrap(),
+        "slow 2"
+    );
     let expected = format!(
         "disconnect {id} {:?}",
         DisconnectReason::ServerClosed(CloseCode::Kicked)
     );
-    assert_eq!(common::within(events.recv()).await.unwrap(), expected);
+    assert_eq!(
+        common::within("the awaited step", events.recv())
+            .await
+            .unwrap(),
+        expected
+    );
     assert!(
         !server.hub.disconnect(&id, CloseCode::Kicked),
         "unknown once gone"
@@ -190,8 +207,8 @@ async fn shutdown_closes_every_socket_with_1001_and_refuses_new_ones() {
         async move { hub.serve(listener).await }
     });
     let url = format!("ws://{addr}/");
-    let mut a = Client::connect(&url).await;
-    let mut b = Client::connect(&url).await;
+    let mut a = WsClient::open(&url).await;
+    let mut b = WsClient::open(&url).await;
     for client in [&mut a, &mut b] {
         assert_eq!(client.recv().await["event"], "$welcome");
     }
@@ -224,7 +241,7 @@ async fn shutdown_drops_sockets_that_do_not_close_by_the_deadline() {
         .build();
     let server = TestServer::start_hub(hub.clone()).await;
     // A raw client that never answers the close frame nor reads.
-    let mut raw = common::RawClient::connect(server.addr, "/ws").await;
+    let mut raw = common::RawWsClient::connect(server.addr, "/ws").await;
     // `$welcome` is queued once the socket is registered.
     assert!(raw.read_text_frame().await.contains("$welcome"));
     assert_eq!(hub.count(), 1);
@@ -236,7 +253,7 @@ async fn shutdown_drops_sockets_that_do_not_close_by_the_deadline() {
     assert!(started.elapsed() < Duration::from_secs(4));
     // New handshakes are refused with 503.
     assert_eq!(
-        Client::try_connect_with(&server.url(), &[]).await.err(),
+        WsClient::try_open_with(&server.url(), &[]).await.err(),
         Some(503)
     );
 }
@@ -259,7 +276,12 @@ async fn a_socket_that_never_sent_anything_still_gets_its_disconnect_handler() {
     let (mut client, id) = server.joined_client().await;
     client.close().await;
     let expected = format!("disconnect {id} {:?}", DisconnectReason::ClientClosed(1000));
-    assert_eq!(common::within(events.recv()).await.unwrap(), expected);
+    assert_eq!(
+        common::within("the awaited step", events.recv())
+            .await
+            .unwrap(),
+        expected
+    );
 
     // Kicked by the application.
     let (mut client, id) = server.joined_client().await;
@@ -269,11 +291,16 @@ async fn a_socket_that_never_sent_anything_still_gets_its_disconnect_handler() {
         "disconnect {id} {:?}",
         DisconnectReason::ServerClosed(CloseCode::Kicked)
     );
-    assert_eq!(common::within(events.recv()).await.unwrap(), expected);
+    assert_eq!(
+        common::within("the awaited step", events.recv())
+            .await
+            .unwrap(),
+        expected
+    );
 
     // Ended by shutdown, which returns only once the handler has run.
     let (mut client, id) = server.joined_client().await;
-    common::within(server.hub.shutdown()).await;
+    common::within("the awaited step", server.hub.shutdown()).await;
     let expected = format!(
         "disconnect {id} {:?}",
         DisconnectReason::ServerClosed(CloseCode::GoingAway)

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Ended, RawClient, TestServer};
+use common::{Ended, RawWsClient, TestServer, WsClient};
 use serde_json::json;
 use switchboard::{DisconnectReason, HandlerError, Hub, RateLimit, SendError};
 use tokio::sync::mpsc;
@@ -57,7 +57,7 @@ async fn oversize_message_closes_with_1009() {
 #[tokio::test]
 async fn non_utf8_text_closes_with_1007() {
     let server = TestServer::start(Hub::builder()).await;
-    let mut raw = RawClient::connect(server.addr, "/ws").await;
+    let mut raw = RawWsClient::connect(server.addr, "/ws").await;
     raw.send_frame(0x1, &[b'{', 0xff, 0xfe, b'}']).await;
     assert_eq!(raw.read_close_code().await, Some(1007));
 }
@@ -65,7 +65,7 @@ async fn non_utf8_text_closes_with_1007() {
 #[tokio::test]
 async fn protocol_violation_closes_with_1002() {
     let server = TestServer::start(Hub::builder()).await;
-    let mut raw = RawClient::connect(server.addr, "/ws").await;
+    let mut raw = RawWsClient::connect(server.addr, "/ws").await;
     // RSV1 set without a negotiated extension.
     raw.send_frame(0x40 | 0x1, b"{}").await;
     assert_eq!(raw.read_close_code().await, Some(1002));
@@ -77,7 +77,7 @@ async fn connection_limit_answers_503() {
     let (_a, _) = server.joined_client().await;
     let (_b, _) = server.joined_client().await;
     assert_eq!(
-        Client::try_connect_with(&server.url(), &[]).await.err(),
+        WsClient::try_open_with(&server.url(), &[]).await.err(),
         Some(503)
     );
 }
@@ -97,14 +97,16 @@ async fn slot_is_freed_when_a_client_leaves() {
     let (mut a, _) = server.joined_client().await;
     a.close().await;
     assert_eq!(
-        common::within(gone.recv()).await.unwrap(),
+        common::within("the awaited step", gone.recv())
+            .await
+            .unwrap(),
         DisconnectReason::ClientClosed(1000)
     );
     // The slot is released as the link ends: retry briefly for the race
     // between the handler and the release.
     let mut connected = None;
     for _ in 0..50 {
-        if let Ok(client) = Client::try_connect_with(&server.url(), &[]).await {
+        if let Ok(client) = WsClient::try_open_with(&server.url(), &[]).await {
             connected = Some(client);
             break;
         }
@@ -174,7 +176,7 @@ async fn silent_connection_is_dropped_after_ping_interval_plus_timeout() {
             .is_err()
     });
     // A raw client never answers pings nor sends anything.
-    let _raw = RawClient::connect(server.addr, "/ws").await;
+    let _raw = RawWsClient::connect(server.addr, "/ws").await;
     let started = tokio::time::Instant::now();
     let reason = tokio::time::timeout(common::WAIT, gone.recv())
         .await

@@ -32,7 +32,9 @@ async fn message_stream_tags_every_unhandled_event_with_its_socket() {
     event.reply(json!({"ok": true})).unwrap();
     assert_eq!(a.recv().await, json!({"reply": 9, "data": {"ok": true}}));
     b.send(json!({"event": "price", "data": 2})).await;
-    let item = common::within(stream.recv()).await.unwrap();
+    let item = common::within("the awaited step", stream.recv())
+        .await
+        .unwrap();
     assert_eq!(item.socket_id(), b_id);
     // Handlers still take their own events.
     assert_eq!(

@@ -37,7 +37,7 @@ async fn handshake_gives_welcome_and_a_held_get_returns_what_is_queued() {
     tokio::task::yield_now().await;
     hub.send_to(&id, "hello", json!({"n": 1})).unwrap();
     hub.send_to(&id, "hello", json!({"n": 2})).unwrap();
-    let (mut client, status, first) = common::within(getting).await.unwrap();
+    let (mut client, status, first) = common::within("the awaited step", getting).await.unwrap();
     assert_eq!(status, 200);
     let mut all = first;
     while all.len() < 2 {
@@ -137,10 +137,12 @@ async fn second_get_is_409_unknown_is_404_delete_ends_the_session() {
     let (status, _) = http_json(addr, "DELETE", &path, "").await;
     assert_eq!(status, 204);
     assert_eq!(
-        common::within(gone.recv()).await.unwrap(),
+        common::within("the awaited step", gone.recv())
+            .await
+            .unwrap(),
         DisconnectReason::ClientClosed(1000)
     );
-    let (status, _) = common::within(held).await.unwrap();
+    let (status, _) = common::within("the awaited step", held).await.unwrap();
     assert!(
         status == 404 || status == 200,
         "the held GET ends: {status}"
@@ -186,7 +188,7 @@ async fn shutdown_answers_410_shutdown() {
     let (status, messages) = client.get().await;
     assert_eq!(status, 410, "{messages:?}");
     assert_eq!(messages[0]["error"]["code"], "shutdown");
-    common::within(stopping).await.unwrap();
+    common::within("the awaited step", stopping).await.unwrap();
     let (status, _) = http_json(server.addr, "POST", "/ws/poll", "").await;
     assert_eq!(status, 503);
 }
@@ -209,7 +211,9 @@ async fn abandoned_session_is_reaped_and_disconnect_fires_once() {
     .await;
     let started = tokio::time::Instant::now();
     let (client, _) = PollClient::open(server.addr, None).await;
-    let (id, reason) = common::within(gone.recv()).await.unwrap();
+    let (id, reason) = common::within("the awaited step", gone.recv())
+        .await
+        .unwrap();
     assert_eq!(id, client.id);
     assert_eq!(reason, DisconnectReason::HeartbeatTimeout);
     assert!(
@@ -258,7 +262,15 @@ async fn websocket_and_long_polling_clients_talk_both_ways_in_a_room() {
 #[tokio::test]
 async fn msgpack_long_polling_uses_binary_bodies() {
     let server = TestServer::start(hub()).await;
-    let (status, body) = common::http(server.addr, "POST", "/ws/poll?codec=msgpack", b"").await;
+    let response = common::http(
+        server.addr,
+        "POST",
+        "/ws/poll?codec=msgpack",
+        &[("Content-Type", "application/json")],
+        b"",
+    )
+    .await;
+    let (status, body) = (response.status, response.body);
     assert_eq!(status, 200);
     let messages = switchboard::Codec::MsgPack.decode(&body).unwrap();
     let welcome = messages[0].as_ref().unwrap();

@@ -195,7 +195,9 @@ async fn handler_errors_and_panics_answer_internal_and_keep_running() {
     let (mut other, _) = server.joined_client().await;
     let reply = client.call("boom", json!(null), 1).await;
     assert_eq!(reply["error"]["code"], "internal");
-    let (who, what) = common::within(errors.recv()).await.unwrap();
+    let (who, what) = common::within("the awaited step", errors.recv())
+        .await
+        .unwrap();
     assert_eq!(who, id);
     assert!(what.contains("handler exploded"), "{what}");
     let reply = client.call("fail", json!(null), 2).await;
@@ -204,7 +206,7 @@ async fn handler_errors_and_panics_answer_internal_and_keep_running() {
         json!({"code": "not_found", "message": "no such thing"})
     );
     assert!(
-        common::within(errors.recv())
+        common::within("the awaited step", errors.recv())
             .await
             .unwrap()
             .1
@@ -278,7 +280,7 @@ async fn hub_asks_client_for_ack_and_gets_typed_reply() {
 #[tokio::test]
 async fn msgpack_codec_speaks_the_same_protocol() {
     let server = TestServer::start(echo_hub()).await;
-    let mut client = common::Client::connect(&format!("{}?codec=msgpack", server.url())).await;
+    let mut client = common::WsClient::open(&format!("{}?codec=msgpack", server.url())).await;
     let welcome = client.recv().await;
     assert_eq!(welcome["event"], "$welcome");
     let frame = switchboard::Codec::MsgPack

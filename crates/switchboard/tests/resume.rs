@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Ended, PollClient, TestServer};
+use common::{Ended, PollClient, TestServer, WsClient};
 use rand::Rng;
 use serde_json::{Value, json};
 use switchboard::{DisconnectReason, Hub, HubBuilder};
@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 /// A WebSocket client that counts what it receives, as a resuming client
 /// must.
 struct Counting {
-    client: Client,
+    client: WsClient,
     id: String,
     token: String,
     received: u64,
@@ -25,7 +25,7 @@ impl Counting {
             Some((token, last)) => format!("{}?resume={token}&last={last}", server.url()),
             None => server.url(),
         };
-        let mut client = Client::connect(&url).await;
+        let mut client = WsClient::open(&url).await;
         let welcome = client.recv().await;
         assert_eq!(welcome["event"], "$welcome");
         let data = welcome["data"].clone();
@@ -140,7 +140,9 @@ async fn session_expires_after_the_resume_window_and_disconnect_fires_once() {
     let (a, _) = Counting::connect(&server, None).await;
     let id = a.id.clone();
     let (token, last) = a.cut();
-    let (who, reason) = common::within(gone.recv()).await.unwrap();
+    let (who, reason) = common::within("the awaited step", gone.recv())
+        .await
+        .unwrap();
     assert_eq!(who, id);
     assert!(
         matches!(reason, DisconnectReason::TransportError(_)),
@@ -185,7 +187,9 @@ async fn resuming_an_open_link_takes_it_over_with_4002() {
     // A client close frame ends it.
     b.client.close().await;
     assert_eq!(
-        common::within(gone.recv()).await.unwrap(),
+        common::within("the awaited step", gone.recv())
+            .await
+            .unwrap(),
         DisconnectReason::ClientClosed(1000)
     );
     let (_, welcome) = Counting::connect(&server, Some((&b.token, b.received))).await;
@@ -326,7 +330,9 @@ async fn kicking_a_session_that_waits_for_resume_ends_it_at_once() {
     common::eventually("the link drop is seen", || server.hub.count() == 0).await;
     assert!(server.hub.disconnect(&id, switchboard::CloseCode::Kicked));
     assert_eq!(
-        common::within(gone.recv()).await.unwrap(),
+        common::within("the awaited step", gone.recv())
+            .await
+            .unwrap(),
         DisconnectReason::ServerClosed(switchboard::CloseCode::Kicked)
     );
     assert_eq!(server.hub.session_count(), 0);
@@ -357,7 +363,9 @@ async fn the_oldest_detached_sessions_end_past_the_detached_limit() {
         .await;
     }
     // The first one ended at once, with the reason its link dropped.
-    let (id, reason) = common::within(gone.recv()).await.unwrap();
+    let (id, reason) = common::within("the awaited step", gone.recv())
+        .await
+        .unwrap();
     assert_eq!(id, cut[0].0);
     assert!(
         matches!(reason, DisconnectReason::TransportError(_)),

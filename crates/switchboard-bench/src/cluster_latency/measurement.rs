@@ -16,7 +16,7 @@ use super::receiver::{self, Received};
 use super::report::{BackendReport, CpuReport, PathReport, Settings, added};
 use crate::Result;
 use crate::cpu::CpuTime;
-use crate::ws::WsClient;
+use crate::ws::TextWsClient;
 
 /// After the last message is sent, how long the receivers may go without a
 /// new arrival before what is still missing counts as lost.
@@ -79,9 +79,9 @@ async fn run(
     schedule: Schedule,
     payload: usize,
 ) -> Result<Outcome> {
-    let mut local = WsClient::connect(&cluster.a.url).await?;
+    let mut local = TextWsClient::connect(&cluster.a.url).await?;
     local.join(ROOM).await?;
-    let mut cross_node = WsClient::connect(&cluster.b.url).await?;
+    let mut cross_node = TextWsClient::connect(&cluster.b.url).await?;
     cross_node.join(ROOM).await?;
 
     let (stop, stopped) = watch::channel(false);

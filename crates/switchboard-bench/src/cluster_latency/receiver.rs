@@ -12,7 +12,7 @@ use super::publisher::{EVENT, Schedule};
 use crate::clock;
 use crate::histogram::LatencyHistogram;
 use crate::sequence::{Arrival, SequenceTracker};
-use crate::ws::WsClient;
+use crate::ws::TextWsClient;
 
 /// The parts of a message a receiver reads; the filler is skipped.
 #[derive(Deserialize)]
@@ -44,7 +44,7 @@ pub(crate) struct Received {
 /// Reads `client` until `stop`, counting distinct messages into `distinct`
 /// as they come (for progress and the end-of-run drain).
 pub(crate) async fn receive(
-    mut client: WsClient,
+    mut client: TextWsClient,
     schedule: Schedule,
     distinct: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,

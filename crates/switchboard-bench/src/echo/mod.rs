@@ -27,13 +27,13 @@ pub use report::{Report, Settings};
 pub use share::{EVENT, Echoes, Share};
 
 use crate::cpu::CpuWindow;
-use crate::fanout::{SETUP_TIMEOUT, drain};
 use crate::histogram::LatencyHistogram;
+use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
+use crate::phases::{SETUP_TIMEOUT, drain};
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit, per_second};
 use crate::schedule::Schedule;
-use crate::target::{Target, TargetArgs};
 use crate::workers::{Workers, split};
 use crate::{Error, Result};
 
@@ -80,7 +80,7 @@ pub struct Args {
     pub connect_parallel: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: TargetArgs,
+    pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
@@ -99,13 +99,13 @@ pub async fn measure(args: &Args) -> Result<Report> {
             "--rate and --duration must be positive".into(),
         ));
     }
-    let target = Target::start(&args.target).await?;
+    let target = HubUnderTest::start(&args.target).await?;
     let outcome = measure_on(&target, args).await;
     target.stop().await;
     outcome
 }
 
-async fn measure_on(target: &Target, args: &Args) -> Result<Report> {
+async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
     let schedule = Schedule::new(args.rate, args.warmup, args.duration);
     let room_prefix = format!("echo-{}-{}", std::process::id(), crate::clock::now_ns());
     let mut first_client = 0;

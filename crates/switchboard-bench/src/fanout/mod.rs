@@ -13,29 +13,21 @@
 //! the receivers get until everything has arrived, or 2 s without a new
 //! delivery.
 //!
-//! Files: `share.rs` (the receivers), `plan.rs` (a run, shared with
-//! `poll-fanout`), `report.rs`.
+//! The run itself (plan, schedule, deliveries, report) is the
+//! [`room_fanout`](crate::room_fanout) runner shared with `poll-fanout`;
+//! this module holds the receivers' transport: `share.rs`.
 
-mod plan;
-mod report;
 mod share;
 
-use std::time::Duration;
-
-pub use plan::{Plan, drain};
-pub use report::{Report, Settings};
 pub use share::Share;
 
+pub use crate::room_fanout::{Report, Settings};
+
+use crate::Result;
+use crate::hub_under_test::HubUnderTestArgs;
 use crate::options::GenArgs;
 use crate::report::emit;
-use crate::target::{Target, TargetArgs};
-use crate::{Error, Result};
-
-/// How long connecting and joining every receiver may take.
-pub(crate) const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
-/// After the last message, how long the receivers may go without a new
-/// delivery before what is missing counts as lost.
-pub(crate) const DRAIN_IDLE: Duration = Duration::from_secs(2);
+use crate::room_fanout::Plan;
 
 /// Options of `fanout`.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,7 +58,7 @@ pub struct Args {
     pub buffer: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: TargetArgs,
+    pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
@@ -80,12 +72,6 @@ pub async fn run(args: Args) -> Result<()> {
 
 /// Runs `fanout` and returns its figures.
 pub async fn measure(args: &Args) -> Result<Report> {
-    if args.rate == 0 || args.duration == 0 {
-        return Err(Error::Usage(
-            "--rate and --duration must be positive".into(),
-        ));
-    }
-    let target = Target::start(&args.target).await?;
     let plan = Plan {
         benchmark: "fanout",
         clients: args.clients,
@@ -96,17 +82,13 @@ pub async fn measure(args: &Args) -> Result<Report> {
         room: args.room.clone(),
         gen_args: args.gen_args.clone(),
     };
-    let url = target.url.clone();
-    let outcome = plan
-        .measure(&target, |clients, schedule| Share {
-            url: url.clone(),
-            clients,
-            room: args.room.clone(),
-            schedule,
-            connect_parallel: args.connect_parallel,
-            buffer: args.buffer,
-        })
-        .await;
-    target.stop().await;
-    outcome
+    plan.run_against(&args.target, |url, clients, schedule| Share {
+        url: url.to_owned(),
+        clients,
+        room: args.room.clone(),
+        schedule,
+        connect_parallel: args.connect_parallel,
+        buffer: args.buffer,
+    })
+    .await
 }

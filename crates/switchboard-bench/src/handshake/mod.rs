@@ -25,10 +25,10 @@ pub use share::{Sessions, Share};
 
 use crate::cpu::CpuWindow;
 use crate::histogram::{LatencyHistogram, LatencySummary};
+use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit, per_second};
-use crate::target::{Target, TargetArgs};
 use crate::workers::{Workers, split};
 use crate::{Error, Result};
 
@@ -47,7 +47,7 @@ pub struct Args {
     pub sources: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: TargetArgs,
+    pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
@@ -123,13 +123,13 @@ pub async fn measure(args: &Args) -> Result<Report> {
             "--concurrency and --duration must be positive".into(),
         ));
     }
-    let target = Target::start(&args.target).await?;
+    let target = HubUnderTest::start(&args.target).await?;
     let outcome = measure_on(&target, args).await;
     target.stop().await;
     outcome
 }
 
-async fn measure_on(target: &Target, args: &Args) -> Result<Report> {
+async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
     let sources = args.sources.min(254);
     let mut offset = 0;
     let mut jobs = Vec::new();

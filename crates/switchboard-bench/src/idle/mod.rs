@@ -23,11 +23,11 @@ use serde::Serialize;
 pub use share::{Held, Share};
 
 use crate::cpu::CpuWindow;
-use crate::fanout::SETUP_TIMEOUT;
+use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
+use crate::phases::SETUP_TIMEOUT;
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit};
-use crate::target::{Target, TargetArgs};
 use crate::workers::{Workers, split};
 use crate::{Error, Result};
 
@@ -52,7 +52,7 @@ pub struct Args {
     pub buffer: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: TargetArgs,
+    pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
@@ -145,13 +145,13 @@ pub async fn run(args: Args) -> Result<()> {
 
 /// Runs `idle` and returns its figures.
 pub async fn measure(args: &Args) -> Result<Report> {
-    let target = Target::start(&args.target).await?;
+    let target = HubUnderTest::start(&args.target).await?;
     let outcome = measure_on(&target, args).await;
     target.stop().await;
     outcome
 }
 
-async fn measure_on(target: &Target, args: &Args) -> Result<Report> {
+async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
     let pid = target.pid.ok_or_else(|| {
         Error::Usage("idle needs the hub's pid: --spawn-hub, or --hub-pid with --url".into())
     })?;

@@ -10,18 +10,21 @@
 //! carrying the message was read whole; losses, duplicates and reordering
 //! are counted as in `fanout`. Receivers end their session with `DELETE`.
 //!
-//! Files: `http.rs` (the session), `share.rs` (the receivers).
+//! The run itself (plan, schedule, deliveries, report) is the
+//! [`room_fanout`](crate::room_fanout) runner shared with `fanout`; this
+//! module holds the receivers' transport. Files: `http.rs` (the session),
+//! `share.rs` (the receivers).
 
 pub mod http;
 mod share;
 
 pub use share::Share;
 
-use crate::fanout::{Plan, Report};
+use crate::Result;
+use crate::hub_under_test::HubUnderTestArgs;
 use crate::options::GenArgs;
 use crate::report::emit;
-use crate::target::{Target, TargetArgs};
-use crate::{Error, Result};
+use crate::room_fanout::{Plan, Report};
 
 /// Options of `poll-fanout`.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,7 +52,7 @@ pub struct Args {
     pub connect_parallel: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: TargetArgs,
+    pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
@@ -64,12 +67,6 @@ pub async fn run(args: Args) -> Result<()> {
 /// Runs `poll-fanout` and returns its figures (the `fanout` report, named
 /// `poll-fanout`).
 pub async fn measure(args: &Args) -> Result<Report> {
-    if args.rate == 0 || args.duration == 0 {
-        return Err(Error::Usage(
-            "--rate and --duration must be positive".into(),
-        ));
-    }
-    let target = Target::start(&args.target).await?;
     let plan = Plan {
         benchmark: "poll-fanout",
         clients: args.clients,
@@ -80,16 +77,12 @@ pub async fn measure(args: &Args) -> Result<Report> {
         room: args.room.clone(),
         gen_args: args.gen_args.clone(),
     };
-    let url = target.url.clone();
-    let outcome = plan
-        .measure(&target, |clients, schedule| Share {
-            url: url.clone(),
-            clients,
-            room: args.room.clone(),
-            schedule,
-            connect_parallel: args.connect_parallel,
-        })
-        .await;
-    target.stop().await;
-    outcome
+    plan.run_against(&args.target, |url, clients, schedule| Share {
+        url: url.to_owned(),
+        clients,
+        room: args.room.clone(),
+        schedule,
+        connect_parallel: args.connect_parallel,
+    })
+    .await
 }

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-pub const WAIT: Duration = Duration::from_secs(10);
+pub use switchboard_testkit::WAIT;
 
 // ---------------------------------------------------------------- servers
 

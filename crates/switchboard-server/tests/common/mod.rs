@@ -1,107 +1,26 @@
-//! Helpers shared by the integration tests: a small HTTP/1.1 client, a
-//! WebSocket client, an in-process server and the real binary.
+//! Helpers shared by the integration tests: an in-process server and the
+//! real binary; the HTTP and WebSocket clients and the waits come from
+//! `switchboard-testkit`.
 
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, unused_imports)]
+
+pub mod config_file;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
 use switchboard_server::{Config, Server};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::net::{TcpListener, TcpStream};
+pub use switchboard_testkit::{
+    HttpResponse, WsClient, WsStream, eventually_async, get, http, raw_handshake, reset, within,
+};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-
-/// How long any awaited event may take before the test fails.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
-
-pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(TIMEOUT, fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
 
 // ---------------------------------------------------------------- HTTP
-
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text()))
-    }
-
-    /// Asserts an API error answer: status and `error.code`; returns the
-    /// message.
-    pub fn api_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status, status, "{}", self.text());
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/json"),
-            "{}",
-            self.text()
-        );
-        let body = self.json();
-        assert_eq!(body["error"]["code"], code, "{body}");
-        body["error"]["message"]
-            .as_str()
-            .expect("error.message is a string")
-            .to_owned()
-    }
-}
-
-/// One HTTP/1.1 request on a new connection (`Connection: close`).
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> HttpResponse {
-    within(&format!("{method} {path}"), async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        stream.write_all(body).await.expect("write body");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read");
-        parse_response(&raw)
-    })
-    .await
-}
-
-pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
-    http(addr, "GET", path, &[], b"").await
-}
 
 pub async fn publish(addr: SocketAddr, body: &str) -> HttpResponse {
     http(
@@ -112,157 +31,6 @@ pub async fn publish(addr: SocketAddr, body: &str) -> HttpResponse {
         body.as_bytes(),
     )
     .await
-}
-
-fn parse_response(raw: &[u8]) -> HttpResponse {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = std::str::from_utf8(&raw[..split]).expect("UTF-8 head");
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    HttpResponse {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size");
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
-                .expect("hex chunk size");
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-// ---------------------------------------------------------------- WebSocket
-
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
-
-/// A connected client that has read its `$welcome`.
-pub struct Client {
-    pub ws: Ws,
-    pub id: String,
-    next_ack: u64,
-}
-
-impl Client {
-    pub async fn connect(addr: SocketAddr, path: &str) -> Self {
-        let (ws, _) = within(
-            "the WebSocket handshake",
-            tokio_tungstenite::connect_async(format!("ws://{addr}{path}")),
-        )
-        .await
-        .expect("WebSocket handshake");
-        let mut client = Self {
-            ws,
-            id: String::new(),
-            next_ack: 1,
-        };
-        let welcome = client.recv().await;
-        assert_eq!(welcome["event"], "$welcome", "{welcome}");
-        client.id = welcome["data"]["id"].as_str().expect("id").to_owned();
-        client
-    }
-
-    pub async fn send(&mut self, message: Value) {
-        self.ws
-            .send(WsMessage::text(message.to_string()))
-            .await
-            .expect("send");
-    }
-
-    /// The next message (control frames skipped).
-    pub async fn recv(&mut self) -> Value {
-        within("a message", async {
-            loop {
-                match self.ws.next().await {
-                    Some(Ok(WsMessage::Text(text))) => {
-                        return serde_json::from_str(text.as_str()).expect("JSON message");
-                    }
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                    other => panic!("expected a message, got {other:?}"),
-                }
-            }
-        })
-        .await
-    }
-
-    /// Sends an event with an ack and returns the reply.
-    pub async fn call(&mut self, event: &str, data: Value) -> Value {
-        let ack = self.next_ack;
-        self.next_ack += 1;
-        self.send(serde_json::json!({"event": event, "data": data, "ack": ack}))
-            .await;
-        loop {
-            let message = self.recv().await;
-            if message["reply"] == ack {
-                return message;
-            }
-        }
-    }
-
-    pub async fn join(&mut self, room: &str) -> Value {
-        self.call("$join", serde_json::json!({ "room": room }))
-            .await
-    }
-
-    /// Closes with `1000` and waits for the hub's answering close frame.
-    pub async fn close_normally(mut self) {
-        self.ws
-            .close(Some(CloseFrame {
-                code: 1000.into(),
-                reason: "bye".into(),
-            }))
-            .await
-            .expect("send close");
-        assert_eq!(self.closed().await, 1000);
-    }
-
-    /// Waits for the close frame and returns its code.
-    pub async fn closed(&mut self) -> u16 {
-        within("the close frame", async {
-            loop {
-                match self.ws.next().await {
-                    Some(Ok(WsMessage::Close(Some(CloseFrame { code, .. })))) => {
-                        return u16::from(code);
-                    }
-                    Some(Ok(WsMessage::Close(None))) => panic!("close frame without a code"),
-                    Some(Ok(_)) => {}
-                    other => panic!("expected a close frame, got {other:?}"),
-                }
-            }
-        })
-        .await
-    }
 }
 
 // ---------------------------------------------------------------- in-process server
@@ -408,37 +176,4 @@ pub async fn run_to_end(mut command: Command) -> std::process::Output {
     within("switchboard to exit", command.output())
         .await
         .expect("run switchboard")
-}
-
-// ---------------------------------------------------------------- raw handshakes
-
-/// A WebSocket upgrade request written by hand; returns the status, the
-/// response's headers and the stream (positioned after the head).
-pub async fn raw_handshake(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> (u16, Vec<(String, String)>, TcpStream) {
-    within("a raw handshake", async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let mut request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            let n = stream.read(&mut byte).await.expect("read");
-            assert!(n == 1, "connection closed in the response head");
-            head.push(byte[0]);
-        }
-        let response = parse_response(&head);
-        (response.status, response.headers, stream)
-    })
-    .await
 }

@@ -9,11 +9,11 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use crate::common::{HttpResponse, http, raw_handshake, within};
-use crate::support::Target;
+use crate::support::AttackedServer;
 
 /// A WebSocket handshake from the client `xff` (through the trusted
 /// proxy): its status and, when upgraded, the open stream.
-async fn handshake_from(target: &Target, xff: &str) -> (u16, Option<TcpStream>) {
+async fn handshake_from(target: &AttackedServer, xff: &str) -> (u16, Option<TcpStream>) {
     let (status, _, stream) = raw_handshake(target.addr, "/ws", &[("X-Forwarded-For", xff)]).await;
     (status, (status == 101).then_some(stream))
 }
@@ -21,7 +21,7 @@ async fn handshake_from(target: &Target, xff: &str) -> (u16, Option<TcpStream>) 
 /// A handshake expected to be refused: the whole answer. A handshake
 /// accepted after all is answered `101` with no body (its connection,
 /// now a WebSocket, is dropped rather than read to its end).
-async fn refused_handshake(target: &Target, xff: &str) -> HttpResponse {
+async fn refused_handshake(target: &AttackedServer, xff: &str) -> HttpResponse {
     let (status, headers, mut stream) =
         raw_handshake(target.addr, "/ws", &[("X-Forwarded-For", xff)]).await;
     let mut answer = HttpResponse {
@@ -42,7 +42,7 @@ async fn refused_handshake(target: &Target, xff: &str) -> HttpResponse {
     answer
 }
 
-async fn poll_open(target: &Target, xff: &str) -> HttpResponse {
+async fn poll_open(target: &AttackedServer, xff: &str) -> HttpResponse {
     http(
         target.addr,
         "POST",
@@ -60,7 +60,7 @@ async fn poll_open(target: &Target, xff: &str) -> HttpResponse {
 async fn one_address_gets_at_most_its_connections() {
     // The default: 1,000 connections per address (the rate limit
     // is off here so that the connection limit alone is under test).
-    let target = Target::start(&[
+    let target = AttackedServer::start(&[
         "--trusted-proxy",
         "127.0.0.1",
         "--handshake-rate-per-address",
@@ -110,7 +110,7 @@ async fn one_address_gets_at_most_its_connections() {
 #[tokio::test]
 async fn one_address_gets_at_most_its_handshake_rate() {
     // The default: 100 handshakes/s per address, burst 200.
-    let target = Target::start(&["--trusted-proxy", "127.0.0.1"]).await;
+    let target = AttackedServer::start(&["--trusted-proxy", "127.0.0.1"]).await;
     let attacker = "198.51.100.7";
     let started = Instant::now();
     let mut accepted = 0u64;
@@ -151,7 +151,7 @@ async fn one_address_gets_at_most_its_handshake_rate() {
 
 #[tokio::test]
 async fn the_long_polling_open_is_under_the_handshake_rate() {
-    let target = Target::start(&[
+    let target = AttackedServer::start(&[
         "--trusted-proxy",
         "127.0.0.1",
         "--handshake-rate-per-address",
@@ -172,7 +172,7 @@ async fn the_long_polling_open_is_under_the_handshake_rate() {
 async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
     // No trusted proxy: X-Forwarded-For is the attacker's own words, and
     // the loopback peer is exempt whatever it claims.
-    let target = Target::start(&["--max-connections-per-address", "2"]).await;
+    let target = AttackedServer::start(&["--max-connections-per-address", "2"]).await;
     let mut held = Vec::new();
     for _ in 0..5 {
         let (status, stream) = handshake_from(&target, "203.0.113.50").await;
@@ -180,14 +180,14 @@ async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
         held.push(stream);
     }
     // With the loopback exemption off, loopback counts too.
-    let strict = Target::start(&[
+    let strict = AttackedServer::start(&[
         "--max-connections-per-address",
         "2",
         "--exempt-loopback",
         "false",
     ])
     .await;
-    // Target::start's own probe may still be leaving: take two places,
+    // AttackedServer::start's own probe may still be leaving: take two places,
     // retrying while it holds them; a third is then refused.
     let mut held = Vec::new();
     within("two loopback connections", async {
@@ -214,7 +214,7 @@ async fn the_address_table_is_bounded() {
     // 2,000 addresses (one connection each) against a table of 1,000:
     // the first 1,000 are tracked, the others refused 503 while all are
     // busy; once an address's connections are gone, a new one fits.
-    let target = Target::start(&[
+    let target = AttackedServer::start(&[
         "--trusted-proxy",
         "127.0.0.1",
         "--max-tracked-addresses",

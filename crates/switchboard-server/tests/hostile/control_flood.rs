@@ -9,13 +9,13 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::common::{Client, within};
-use crate::support::Target;
+use crate::common::{WsClient, within};
+use crate::support::AttackedServer;
 
 /// Sends `batch` as one frame, then reads until a reply to `probe_ack`
 /// (an acked `$join` sent after it) arrives; returns every message read
 /// before it. Fails on a close frame.
-async fn flood(client: &mut Client, batch: Vec<Value>, probe_ack: u64) -> Vec<Value> {
+async fn flood(client: &mut WsClient, batch: Vec<Value>, probe_ack: u64) -> Vec<Value> {
     let frame = Value::Array(batch).to_string();
     assert!(frame.len() < 64 * 1024, "the batch is under the size limit");
     client.ws.send(WsMessage::text(frame)).await.expect("send");
@@ -48,8 +48,8 @@ fn count(messages: &[Value], event: &str) -> usize {
 
 #[tokio::test]
 async fn control_floods_are_answered_or_shed_never_closed_with_4001() {
-    let target = Target::start(&[]).await;
-    let mut client = Client::connect(target.addr, "/ws").await;
+    let target = AttackedServer::start(&[]).await;
+    let mut client = WsClient::connect_at(target.addr, "/ws").await;
 
     // 1,100 `$ping` in one 18 KB frame, ten times over.
     let pings = vec![json!({"event": "$ping"}); 1100];
@@ -119,7 +119,7 @@ async fn control_floods_are_answered_or_shed_never_closed_with_4001() {
         "no false 4001"
     );
     // Still usable: it leaves a room and joins another.
-    let reply = client.call("$leave", json!({"room": "r0"})).await;
+    let reply = client.request("$leave", json!({"room": "r0"})).await;
     assert_eq!(reply["data"]["room"], "r0", "{reply}");
     let reply = client.join("still-here").await;
     assert_eq!(reply["data"]["room"], "still-here", "{reply}");

@@ -5,12 +5,12 @@
 //! refused. (The browser proof is clients/js/test/browser.test.mjs.)
 
 use crate::common::{HttpResponse, http};
-use crate::support::Target;
+use crate::support::AttackedServer;
 
 const APP: &str = "http://app.example:3000";
 const EVIL: &str = "http://evil.example";
 
-async fn preflight(target: &Target, origin: &str) -> HttpResponse {
+async fn preflight(target: &AttackedServer, origin: &str) -> HttpResponse {
     http(
         target.addr,
         "OPTIONS",
@@ -27,7 +27,7 @@ async fn preflight(target: &Target, origin: &str) -> HttpResponse {
 
 #[tokio::test]
 async fn long_polling_answers_cors_for_allowed_origins_only() {
-    let target = Target::start(&["--allow-origin", APP]).await;
+    let target = AttackedServer::start(&["--allow-origin", APP]).await;
 
     let ok = preflight(&target, APP).await;
     assert_eq!(ok.status, 204, "{}", ok.text());
@@ -119,7 +119,7 @@ async fn long_polling_answers_cors_for_allowed_origins_only() {
 async fn same_host_only_servers_answer_no_preflight() {
     // Default: same host only. A same-origin page needs no CORS; a
     // preflight from elsewhere is refused.
-    let target = Target::start(&[]).await;
+    let target = AttackedServer::start(&[]).await;
     preflight(&target, APP)
         .await
         .api_error(403, "origin_refused");

@@ -12,45 +12,23 @@
 //! detached sessions end first (counted in
 //! `switchboard_detached_sessions_evicted_total`).
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::common::{Client, Ws, within};
-use crate::support::{Target, eventually, reset};
+use crate::common::{WsClient, within};
+use crate::support::{AttackedServer, eventually_async};
 
-/// A WebSocket session: the socket and its `$welcome` data.
-async fn connect(target: &Target, query: &str) -> (Ws, Value) {
-    let url = format!("ws://{}/ws{query}", target.addr);
-    let (mut ws, _) = within("a handshake", tokio_tungstenite::connect_async(url))
-        .await
-        .expect("handshake");
-    let welcome = next_message(&mut ws).await;
+/// A WebSocket session: the client and its `$welcome` data.
+async fn connect(target: &AttackedServer, query: &str) -> (WsClient, Value) {
+    let mut client = WsClient::open(&format!("ws://{}/ws{query}", target.addr)).await;
+    let welcome = client.recv().await;
     assert_eq!(welcome["event"], "$welcome", "{welcome}");
-    (ws, welcome["data"].clone())
-}
-
-async fn next_message(ws: &mut Ws) -> Value {
-    within("a message", async {
-        loop {
-            match ws.next().await {
-                Some(Ok(WsMessage::Text(text))) => {
-                    return serde_json::from_str(text.as_str()).unwrap();
-                }
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                other => panic!("expected a message, got {other:?}"),
-            }
-        }
-    })
-    .await
+    (client, welcome["data"].clone())
 }
 
 /// Sends `messages` in one frame and reads until the reply to `last_ack`.
-async fn batch_and_wait(ws: &mut Ws, messages: Vec<Value>, last_ack: u64) {
-    ws.send(WsMessage::text(Value::Array(messages).to_string()))
-        .await
-        .expect("send");
-    while next_message(ws).await["reply"] != last_ack {}
+async fn batch_and_wait(client: &mut WsClient, messages: Vec<Value>, last_ack: u64) {
+    client.send(Value::Array(messages)).await;
+    while client.recv().await["reply"] != last_ack {}
 }
 
 const MESSAGES: u64 = 1000;
@@ -58,28 +36,28 @@ const MESSAGE_BYTES: usize = 65_000;
 
 #[tokio::test]
 async fn resume_buffers_are_bounded_in_bytes() {
-    let target = Target::start(&[]).await;
+    let target = AttackedServer::start(&[]).await;
     let join = |ack: u64| json!({"event": "$join", "data": {"room": "hot"}, "ack": ack});
     // Two sessions join the room and drop their links without a close.
     let mut victims = Vec::new();
     for _ in 0..2 {
         let (mut ws, welcome) = connect(&target, "").await;
         batch_and_wait(&mut ws, vec![join(1)], 1).await;
-        reset(ws);
+        ws.reset();
         victims.push(welcome);
     }
-    eventually("two detached sessions", || async {
+    eventually_async("two detached sessions", || async {
         target.metric_f64("switchboard_detached_sessions").await == 2.0
     })
     .await;
     // A connected reader that reads everything, and the sender.
     let (mut reader, _) = connect(&target, "").await;
     batch_and_wait(&mut reader, vec![join(1)], 1).await;
-    let mut sender = Client::connect(target.addr, "/ws").await;
+    let mut sender = WsClient::connect_at(target.addr, "/ws").await;
     sender.join("hot").await;
     let reading = tokio::spawn(async move {
         for _ in 0..MESSAGES {
-            let message = next_message(&mut reader).await;
+            let message = reader.recv().await;
             assert_eq!(message["room"], "hot", "{message}");
         }
         reader
@@ -135,7 +113,7 @@ async fn resume_buffers_are_bounded_in_bytes() {
     assert_eq!(welcome["resumed"], true, "{welcome}");
     assert_eq!(welcome["missed"], 10, "{welcome}");
     for _ in 0..10 {
-        let message = next_message(&mut ws).await;
+        let message = ws.recv().await;
         assert_eq!(message["data"].as_str().map(str::len), Some(payload.len()));
     }
     drop((ws, reader));
@@ -148,23 +126,20 @@ const WORKERS: usize = 8;
 
 /// `ROUNDS` of connect / join 50 rooms (each its own name) / TCP reset,
 /// by `WORKERS` clients at once.
-async fn churn(target: &Target) {
+async fn churn(target: &AttackedServer) {
     let addr = target.addr;
     let workers: Vec<_> = (0..WORKERS)
         .map(|worker| {
             tokio::spawn(async move {
                 for round in (worker..ROUNDS).step_by(WORKERS) {
-                    let url = format!("ws://{addr}/ws");
-                    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-                        .await
-                        .expect("handshake");
+                    let mut ws = WsClient::open(&format!("ws://{addr}/ws")).await;
                     let joins: Vec<Value> = (0..ROOMS_PER_ROUND)
                         .map(|k| {
                             json!({"event": "$join", "data": {"room": format!("c{round}-{k}")}, "ack": k})
                         })
                         .collect();
                     batch_and_wait(&mut ws, joins, ROOMS_PER_ROUND as u64 - 1).await;
-                    reset(ws);
+                    ws.reset();
                 }
             })
         })
@@ -190,9 +165,9 @@ async fn churn(target: &Target) {
 #[tokio::test]
 async fn detached_sessions_are_bounded_in_number() {
     let target =
-        Target::start(&["--max-connections", "50", "--max-detached-sessions", "500"]).await;
+        AttackedServer::start(&["--max-connections", "50", "--max-detached-sessions", "500"]).await;
     churn(&target).await;
-    eventually(
+    eventually_async(
         "every reset link seen and the oldest sessions ended",
         || async {
             target
@@ -217,10 +192,11 @@ async fn detached_sessions_are_bounded_in_number() {
 
 #[tokio::test]
 async fn detached_sessions_are_bounded_in_bytes() {
-    let target = Target::start(&["--max-connections", "50", "--detached-budget", "1MiB"]).await;
+    let target =
+        AttackedServer::start(&["--max-connections", "50", "--detached-budget", "1MiB"]).await;
     churn(&target).await;
     // 50 memberships of a ~8-byte name count ~6.8 KB: ~150 sessions fit.
-    eventually(
+    eventually_async(
         "every reset link seen and the oldest sessions ended",
         || async {
             let detached = target.metric_f64("switchboard_detached_sessions").await;

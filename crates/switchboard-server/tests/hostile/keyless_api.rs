@@ -11,8 +11,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{Client, publish, within};
-use crate::support::Target;
+use crate::common::{WsClient, publish, within};
+use crate::support::AttackedServer;
 
 /// One request with its own `Host` header; the status and the JSON error
 /// code, if any.
@@ -57,10 +57,10 @@ async fn request(
 
 #[tokio::test]
 async fn a_cross_site_page_cannot_drive_the_keyless_api() {
-    let target = Target::start(&[]).await;
+    let target = AttackedServer::start(&[]).await;
     let addr = target.addr;
     let local = addr.to_string();
-    let mut member = Client::connect(addr, "/ws").await;
+    let mut member = WsClient::connect_at(addr, "/ws").await;
     member.join("victims").await;
     let body = json!({"event": "pwned", "room": "victims", "data": 1}).to_string();
 
@@ -155,7 +155,7 @@ async fn a_cross_site_page_cannot_drive_the_keyless_api() {
 
 #[tokio::test]
 async fn a_public_origin_closes_the_rebinding_hole_of_the_same_host_rule() {
-    let target = Target::start(&["--public-origin", "https://chat.example.com"]).await;
+    let target = AttackedServer::start(&["--public-origin", "https://chat.example.com"]).await;
     let addr = target.addr;
     let evil_host = format!("evil.example:{}", addr.port());
     let evil_origin = format!("http://{evil_host}");

@@ -28,7 +28,7 @@ mod slowloris;
 /// rest does not grow.
 #[tokio::test]
 async fn a_normal_client_is_served_at_rest() {
-    let target = support::Target::start(&[]).await;
+    let target = support::AttackedServer::start(&[]).await;
     for _ in 0..10 {
         target.assert_served().await;
     }

@@ -14,8 +14,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::common::{Client, http, within};
-use crate::support::{Target, eventually};
+use crate::common::{WsClient, http, within};
+use crate::support::{AttackedServer, eventually_async};
 
 /// One HTTP/1.1 connection kept alive across requests.
 struct KeepAlive {
@@ -76,7 +76,7 @@ async fn pending_polls_hold_no_connection_slot() {
     // The pending timeout is long enough for 298 WebSocket clients to
     // connect on a loaded CI machine while the 300 links wait.
     let target =
-        Target::start(&["--max-connections", "300", "--pending-poll-timeout", "10s"]).await;
+        AttackedServer::start(&["--max-connections", "300", "--pending-poll-timeout", "10s"]).await;
     let mut attacker = KeepAlive::open(target.addr).await;
     let mut sessions = Vec::new();
     within("300 long-polling opens", async {
@@ -92,7 +92,7 @@ async fn pending_polls_hold_no_connection_slot() {
     // while the 300 pending links wait, and a normal client is served.
     let mut clients = Vec::new();
     for _ in 0..298 {
-        clients.push(Client::connect(target.addr, "/ws").await);
+        clients.push(WsClient::connect_at(target.addr, "/ws").await);
     }
     target.assert_served().await;
     // The gauge counts every live link, the pending ones too (once the
@@ -102,7 +102,7 @@ async fn pending_polls_hold_no_connection_slot() {
         pending, 300.0,
         "the pending links expired while clients connected"
     );
-    eventually(
+    eventually_async(
         "the gauge to count 298 clients and 300 pending links",
         || async { target.metric_f64("switchboard_connections").await == 598.0 },
     )
@@ -135,7 +135,8 @@ async fn pending_polls_hold_no_connection_slot() {
 
 #[tokio::test]
 async fn pending_polls_are_bounded_and_the_first_get_takes_a_slot() {
-    let target = Target::start(&["--max-connections", "2", "--max-pending-polls", "100"]).await;
+    let target =
+        AttackedServer::start(&["--max-connections", "2", "--max-pending-polls", "100"]).await;
     let mut attacker = KeepAlive::open(target.addr).await;
     let mut refused = 0;
     let mut opened = Vec::new();
@@ -167,11 +168,11 @@ async fn pending_polls_are_bounded_and_the_first_get_takes_a_slot() {
         let addr = target.addr;
         async move { http(addr, "GET", &poll, &[], b"").await }
     });
-    eventually("the first GET to take its slot", || async {
+    eventually_async("the first GET to take its slot", || async {
         target.metric_f64("switchboard_pending_polls").await == 99.0
     })
     .await;
-    let one = Client::connect(target.addr, "/ws").await;
+    let one = WsClient::connect_at(target.addr, "/ws").await;
     let (status, _, _) = crate::common::raw_handshake(target.addr, "/ws", &[]).await;
     assert_eq!(status, 503, "the hub is full");
     // With both slots taken, another session's first GET gets 503 and

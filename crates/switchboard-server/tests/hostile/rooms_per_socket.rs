@@ -9,9 +9,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::common::{Client, within};
+use crate::common::{WsClient, within};
 
-use crate::support::Target;
+use crate::support::AttackedServer;
 
 const JOINS: usize = 400_000;
 const PER_FRAME: usize = 1000;
@@ -19,8 +19,8 @@ const MAX_ROOMS: usize = 1000;
 
 #[tokio::test]
 async fn a_socket_joins_at_most_max_rooms() {
-    let target = Target::start(&[]).await;
-    let client = Client::connect(target.addr, "/ws").await;
+    let target = AttackedServer::start(&[]).await;
+    let client = WsClient::connect_at(target.addr, "/ws").await;
     let (mut sink, mut stream) = client.ws.split();
 
     // The hub's answers are read as they come (a client that does not read

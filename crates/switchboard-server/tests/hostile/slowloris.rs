@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::{get, within};
-use crate::support::{Target, eventually};
+use crate::support::{AttackedServer, eventually_async};
 
 /// The attack's size: the issue's 1,000 connections.
 const ATTACKERS: usize = 1000;
@@ -20,7 +20,7 @@ const PARTIAL_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow
 /// Opens `n` connections at once that each send [`PARTIAL_HEAD`];
 /// connections that fail, or do not connect within 5 s (a full listen
 /// backlog drops SYNs), are left out.
-async fn open_partial_heads(target: &Target, n: usize) -> Vec<TcpStream> {
+async fn open_partial_heads(target: &AttackedServer, n: usize) -> Vec<TcpStream> {
     let addr = target.addr;
     let attempts = (0..n).map(|_| async move {
         let connect = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr));
@@ -50,7 +50,7 @@ async fn closed_by_server(mut stream: TcpStream) -> Instant {
 async fn partial_request_heads_are_closed_after_the_header_timeout() {
     // Default options: the header timeout is 10 s.
     let timeout = Duration::from_secs(10);
-    let target = Target::start(&[]).await;
+    let target = AttackedServer::start(&[]).await;
     let fds_at_rest = target.open_fds();
     let started = Instant::now();
     let attackers = open_partial_heads(&target, ATTACKERS).await;
@@ -95,14 +95,14 @@ async fn partial_request_heads_are_closed_after_the_header_timeout() {
 
 #[tokio::test]
 async fn a_slowloris_over_the_pending_cap_closes_the_oldest_first() {
-    let target = Target::start(&["--http-max-pending", "200"]).await;
+    let target = AttackedServer::start(&["--http-max-pending", "200"]).await;
     let attackers = open_partial_heads(&target, ATTACKERS).await;
     // /healthz and a normal client each make room for themselves.
     assert_eq!(get(target.addr, "/healthz").await.text(), "ok");
     target.assert_served().await;
     // The kernel completes connections before the server accepts them:
     // the last of the attack may still wait in the listen backlog.
-    eventually("800 connections evicted over the cap of 200", || async {
+    eventually_async("800 connections evicted over the cap of 200", || async {
         target
             .metric("switchboard_http_pending_evicted_total")
             .await
@@ -125,7 +125,7 @@ async fn a_slowloris_under_a_low_descriptor_limit_does_not_block_new_clients() {
     // 256 descriptors, default options (a pending cap of 1,024, above the
     // limit): accept runs out of descriptors and closes the oldest
     // connection without a request instead of stalling.
-    let target = Target::start_with_nofile(256, &[]).await;
+    let target = AttackedServer::start_with_nofile(256, &[]).await;
     let attackers = open_partial_heads(&target, ATTACKERS).await;
     assert!(attackers.len() >= ATTACKERS / 2, "the attack connected");
     let healthz = Instant::now();
@@ -146,7 +146,7 @@ async fn a_slowloris_under_a_low_descriptor_limit_does_not_block_new_clients() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let target = Target::start(&["--http-idle-timeout", "1s"]).await;
+    let target = AttackedServer::start(&["--http-idle-timeout", "1s"]).await;
     let mut stream = TcpStream::connect(target.addr).await.unwrap();
     let started = Instant::now();
     stream
@@ -170,7 +170,7 @@ async fn slow_request_bodies_are_closed_after_the_header_timeout() {
     // Slow POST: a complete head, then a body that never ends. The body
     // must arrive within the header timeout of its head (here 3 s).
     let timeout = Duration::from_secs(3);
-    let target = Target::start(&["--http-header-timeout", "3s"]).await;
+    let target = AttackedServer::start(&["--http-header-timeout", "3s"]).await;
     let addr = target.addr;
     let started = Instant::now();
     let attempts = (0..ATTACKERS).map(|i| async move {
@@ -223,7 +223,7 @@ async fn slow_request_bodies_are_closed_after_the_header_timeout() {
 async fn large_partial_heads_are_bounded_by_the_head_size() {
     const HEADS: usize = 600;
     const HEAD_BYTES: usize = 384 * 1024;
-    let target = Target::start(&[]).await;
+    let target = AttackedServer::start(&[]).await;
     let addr = target.addr;
     let pad = vec![b'a'; HEAD_BYTES];
     let attempts = (0..HEADS).map(|_| {
@@ -263,7 +263,7 @@ async fn large_partial_heads_are_bounded_by_the_head_size() {
     // Every one was read and refused: none was dropped by the kernel for a
     // full accept queue (with the standard backlog of 128 under load,
     // some were reset unread; `switchboard::listen` asks for 4096).
-    eventually("every large head to be counted too large", || async {
+    eventually_async("every large head to be counted too large", || async {
         target
             .metric("switchboard_http_heads_too_large_total")
             .await

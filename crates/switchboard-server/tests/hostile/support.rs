@@ -8,21 +8,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Binary, Client, command, within};
+pub use crate::common::eventually_async;
+use crate::common::{Binary, WsClient, command, within};
 
 /// The longest a normal client's relayed round trip may take while an
 /// attack runs (a debug build on two busy cores; unloaded it is ~1 ms).
 pub const NORMAL_ROUND_TRIP: Duration = Duration::from_millis(500);
 
 /// A `switchboard` process under attack.
-pub struct Target {
+pub struct AttackedServer {
     pub server: Binary,
     pub addr: SocketAddr,
     /// Its resident memory when started, KiB.
     pub rss_at_start_kib: u64,
 }
 
-impl Target {
+impl AttackedServer {
     /// Starts the binary on a free loopback port with `args` added.
     pub async fn start(args: &[&str]) -> Self {
         let mut all = vec!["--listen", "127.0.0.1:0"];
@@ -117,7 +118,7 @@ impl Target {
         metric(self.addr, name).await
     }
 
-    /// [`Target::metric`] as a float, for arithmetic on byte and session
+    /// [`AttackedServer::metric`] as a float, for arithmetic on byte and session
     /// bounds.
     pub async fn metric_f64(&self, name: &str) -> f64 {
         self.metric(name).await as f64
@@ -162,8 +163,8 @@ pub fn rss_kib(pid: u32) -> u64 {
 pub async fn normal_round_trip(addr: SocketAddr) -> Duration {
     within("a normal client's round trip", async {
         let room = format!("probe-{}", rand_suffix());
-        let mut sender = Client::connect(addr, "/ws").await;
-        let mut receiver = Client::connect(addr, "/ws").await;
+        let mut sender = WsClient::connect_at(addr, "/ws").await;
+        let mut receiver = WsClient::connect_at(addr, "/ws").await;
         for client in [&mut sender, &mut receiver] {
             let reply = client.join(&room).await;
             assert_eq!(reply["data"]["room"], room, "join refused: {reply}");
@@ -192,28 +193,4 @@ pub async fn normal_round_trip(addr: SocketAddr) -> Duration {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(Instant::now())
-}
-
-/// Awaits `condition` (checked every 20 ms) for up to the test timeout,
-/// failing the test with `what` if it never holds.
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    within(what, async {
-        while !condition().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-}
-
-/// Drops a WebSocket's TCP connection with a reset: no close frame, no
-/// FIN (the hub sees a link drop, and its session waits for a resume).
-pub fn reset(ws: crate::common::Ws) {
-    if let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = ws.get_ref() {
-        tcp.set_zero_linger().expect("SO_LINGER 0");
-    }
-    drop(ws);
 }

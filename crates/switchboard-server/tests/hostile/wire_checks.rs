@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use switchboard::protocol::{Codec, Message};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::common::{Client, Ws, http, within};
-use crate::support::Target;
+use crate::common::{WsClient, WsStream, http, within};
+use crate::support::AttackedServer;
 
-async fn connect(target: &Target, query: &str) -> (Ws, Message) {
+async fn connect(target: &AttackedServer, query: &str) -> (WsStream, Message) {
     let url = format!("ws://{}/ws{query}", target.addr);
     let (ws, _) = within("a handshake", tokio_tungstenite::connect_async(url))
         .await
@@ -22,7 +22,7 @@ async fn connect(target: &Target, query: &str) -> (Ws, Message) {
 }
 
 /// The next message, decoded with `codec` from either frame type.
-async fn next(ws: &mut Ws, codec: Codec) -> Message {
+async fn next(ws: &mut WsStream, codec: Codec) -> Message {
     within("a message", async {
         loop {
             let bytes = match ws.next().await {
@@ -40,8 +40,8 @@ async fn next(ws: &mut Ws, codec: Codec) -> Message {
 
 #[tokio::test]
 async fn a_poll_delete_of_a_websocket_session_is_a_plain_end() {
-    let target = Target::start(&[]).await;
-    let mut client = Client::connect(target.addr, "/ws").await;
+    let target = AttackedServer::start(&[]).await;
+    let mut client = WsClient::connect_at(target.addr, "/ws").await;
     // The session token is in the welcome: connect a raw one to read it.
     let (mut ws, welcome) = connect(&target, "").await;
     let token = welcome.data.unwrap()["session"]
@@ -78,7 +78,7 @@ async fn a_poll_delete_of_a_websocket_session_is_a_plain_end() {
 
 #[tokio::test]
 async fn frames_of_the_wrong_type_are_bad_messages() {
-    let target = Target::start(&[]).await;
+    let target = AttackedServer::start(&[]).await;
     let bad_before = target
         .metric_f64("switchboard_errors_sent_total{code=\"bad_message\"}")
         .await;

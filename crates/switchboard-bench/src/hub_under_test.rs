@@ -19,7 +19,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which hub to measure.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct TargetArgs {
+pub struct HubUnderTestArgs {
     /// WebSocket URL of a running hub, e.g. ws://127.0.0.1:8080/ws (the
     /// standalone server serves at /ws)
     #[arg(
@@ -58,18 +58,18 @@ pub struct TargetArgs {
 
 /// The hub of a run.
 #[derive(Debug)]
-pub struct Target {
+pub struct HubUnderTest {
     /// Its WebSocket URL.
     pub url: String,
     /// Its process id, when known.
     pub pid: Option<u32>,
-    /// The spawned server, stopped by [`Target::stop`] (killed if dropped).
+    /// The spawned server, stopped by [`HubUnderTest::stop`] (killed if dropped).
     child: Option<Child>,
 }
 
-impl Target {
+impl HubUnderTest {
     /// Uses `--url`, or spawns the hub.
-    pub async fn start(args: &TargetArgs) -> Result<Self> {
+    pub async fn start(args: &HubUnderTestArgs) -> Result<Self> {
         match (&args.url, &args.spawn_hub) {
             (Some(url), None) => Ok(Self {
                 url: url.clone(),
@@ -112,7 +112,7 @@ impl Target {
     }
 }
 
-async fn spawn(path: &PathBuf, cpus: Option<&str>, extra: &[String]) -> Result<Target> {
+async fn spawn(path: &PathBuf, cpus: Option<&str>, extra: &[String]) -> Result<HubUnderTest> {
     let mut command = match cpus {
         Some(cpus) => {
             crate::sys::parse_cpu_list(cpus)?;
@@ -157,7 +157,7 @@ async fn spawn(path: &PathBuf, cpus: Option<&str>, extra: &[String]) -> Result<T
     // Keep reading its stdout so that it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     tracing::info!(%url, ?pid, "spawned hub");
-    Ok(Target {
+    Ok(HubUnderTest {
         url,
         pid,
         child: Some(child),

@@ -4,21 +4,20 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use super::report::{Report, Settings};
-use super::{DRAIN_IDLE, SETUP_TIMEOUT};
 use crate::Result;
 use crate::cpu::CpuWindow;
 use crate::deliveries::Deliveries;
 use crate::histogram::LatencyHistogram;
+use crate::hub_under_test::HubUnderTest;
 use crate::lean::Endpoint;
 use crate::options::GenArgs;
+use crate::phases::{SETUP_TIMEOUT, drain};
 use crate::progress::ProgressPrinter;
 use crate::publisher::Publisher;
 use crate::report::{CpuReport, per_second};
 use crate::schedule::Schedule;
-use crate::target::Target;
 use crate::workers::{Job, Workers, split};
 
 /// What a fan-out run is asked to do.
@@ -47,7 +46,7 @@ impl Plan {
     /// `job(clients, schedule)`.
     pub async fn measure<J: Job<Output = Deliveries>>(
         &self,
-        target: &Target,
+        target: &HubUnderTest,
         job: impl Fn(usize, Schedule) -> J,
     ) -> Result<Report> {
         let args = self;
@@ -150,26 +149,5 @@ impl Plan {
                 .map(|s| all.deliveries as f64 / s),
             cpu,
         })
-    }
-}
-
-/// Returns once `done()` reaches `expected`, or when it has not moved for
-/// [`DRAIN_IDLE`].
-pub async fn drain(done: impl Fn() -> u64, expected: u64) {
-    let mut last = done();
-    let mut idle_since = tokio::time::Instant::now();
-    let mut check = tokio::time::interval(Duration::from_millis(10));
-    loop {
-        check.tick().await;
-        let now = done();
-        if now >= expected {
-            return;
-        }
-        if now != last {
-            last = now;
-            idle_since = tokio::time::Instant::now();
-        } else if idle_since.elapsed() >= DRAIN_IDLE {
-            return;
-        }
     }
 }
