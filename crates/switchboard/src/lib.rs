@@ -149,6 +149,7 @@ mod policy;
 mod send_queue;
 mod service;
 mod session;
+mod slots;
 mod socket;
 mod stats;
 mod stream;
