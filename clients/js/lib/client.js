@@ -61,6 +61,9 @@ export class Client {
     this.queue = []; // messages waiting for a live session
     this.nextAck = 1;
     this.retries = 0; // reconnect attempts since the last $welcome
+    this.reconnects = 0; // sessions gone live again after the first (see `reconnectCount`)
+    this.batching = batchingOf(this.options.batching); // null: one frame per message
+    this.batch = []; // {msg, ackId} waiting to go out as one batch frame
     this.everConnected = false;
     this.timers = {};
     this.transport = null;
@@ -86,6 +89,27 @@ export class Client {
   /** The transport of the current link: `'websocket'`, `'polling'`, or null. @type {string|null} */
   get transportName() {
     return this.transport ? this.transport.kind : null;
+  }
+
+  /**
+   * How many times a session went live again after the first one: each reconnect that
+   * reached `$welcome`, resumed or new (a move from long-polling to WebSocket is not a
+   * reconnect). 0 until the first link is lost and regained.
+   * @type {number}
+   */
+  get reconnectCount() {
+    return this.reconnects;
+  }
+
+  /**
+   * Whether the client is in `room`: joined through this client (the `join` was
+   * answered) and not left since. Rooms survive a resume and are rejoined on a new
+   * session; a rejoin the hub refuses removes the room.
+   * @param {string} room
+   * @returns {boolean}
+   */
+  inRoom(room) {
+    return this.rooms.has(room);
   }
 
   /**
@@ -178,6 +202,8 @@ export class Client {
   close() {
     if (this._state === 'closed') return;
     const wasLive = this.session.id !== null && this._state === 'connected';
+    // Messages waiting in a batch were accepted as sent: they go out before the close frame.
+    if (wasLive && this.welcomed) this._sendBatch();
     this._setState('closed');
     this._stopTimers();
     this._cancelProbe();
@@ -304,6 +330,8 @@ export class Client {
       // Replies still awaited from the lost session will never come.
       if (this.everConnected) this._failPending('disconnected', 'the session was lost', false);
     }
+    // A reconnect that went live again; a move from long-polling to WebSocket is not one.
+    if (this.everConnected && !this.switching) this.reconnects += 1;
     this.session.id = data.id;
     this.session.token = data.session;
     this.session.pingInterval = data.ping_interval_ms || 25000;
@@ -325,6 +353,7 @@ export class Client {
     const rejoins = !resumed && this.everConnected
       ? [...this.rooms].map((room) => this._rejoin(room)) : [];
     this.everConnected = true;
+    this._unbatch(); // with batching the rejoins wait in the batch: they go first
     this._flush();
     const info = { id: data.id, resumed, missed: resumed ? Number(data.missed) || 0 : 0, transport: t.kind };
     Promise.all(rejoins).then(() => {
@@ -385,7 +414,8 @@ export class Client {
   _send(msg, ackId) {
     if (this._state === 'closed') return 'dropped';
     if (this.welcomed && this._state === 'connected') {
-      this.transport.send(JSON.stringify(msg));
+      if (this.batching) this._addToBatch(msg, ackId);
+      else this.transport.send(JSON.stringify(msg));
       return 'sent';
     }
     if (this.queue.length >= this.options.maxQueue) {
@@ -421,6 +451,7 @@ export class Client {
       entry.timer = setTimeout(() => {
         this.pending.delete(ack);
         this.queue = this.queue.filter((q) => q.ackId !== ack);
+        this.batch = this.batch.filter((q) => q.ackId !== ack);
         reject(new SwitchboardError('timeout', `no reply to ${msg.event} within ${timeout} ms`));
       }, timeout);
       this.pending.set(ack, entry);
@@ -432,11 +463,47 @@ export class Client {
     });
   }
 
-  /** Sends the queued messages as one batch (after the rejoins, sent just before). */
+  /**
+   * Sends the queued messages as one batch (after the rejoins, sent just before); with
+   * `batching`, in batches of at most `maxMessages`.
+   */
   _flush() {
-    const batch = this.queue.map((q) => q.msg);
+    const msgs = this.queue.map((q) => q.msg);
     this.queue = [];
-    if (batch.length) this.transport.send(JSON.stringify(batch.length === 1 ? batch[0] : batch));
+    const size = this.batching ? this.batching.maxMessages : msgs.length;
+    for (let i = 0; i < msgs.length; i += size) this._sendFrame(msgs.slice(i, i + size));
+  }
+
+  /** One frame: a single message as an object, several as a batch (a JSON array). */
+  _sendFrame(msgs) {
+    if (msgs.length) this.transport.send(JSON.stringify(msgs.length === 1 ? msgs[0] : msgs));
+  }
+
+  /**
+   * With `batching`: adds a message to the batch, which goes out as one frame when it
+   * holds `maxMessages`, or `maxDelay` ms after its first message.
+   */
+  _addToBatch(msg, ackId) {
+    this.batch.push({ msg, ackId });
+    if (this.batch.length >= this.batching.maxMessages) this._sendBatch();
+    else if (!this.timers.batch) {
+      this.timers.batch = setTimeout(() => this._sendBatch(), this.batching.maxDelay);
+    }
+  }
+
+  /** Sends what the batch holds now, as one frame. */
+  _sendBatch() {
+    clearTimeout(this.timers.batch);
+    this.timers.batch = null;
+    const msgs = this.batch.splice(0).map((b) => b.msg);
+    if (msgs.length && this.transport) this._sendFrame(msgs);
+  }
+
+  /** The link is no longer live: messages still waiting in the batch go back to the front of the queue. */
+  _unbatch() {
+    clearTimeout(this.timers.batch);
+    this.timers.batch = null;
+    if (this.batch.length) this.queue.unshift(...this.batch.splice(0));
   }
 
   /** WebSocket: `$ping` every ping_interval_ms (long-polling's held GETs are its heartbeat). */
@@ -518,6 +585,7 @@ export class Client {
     this.transport = probe;
     this.welcomed = false; // sends queue until the resumed $welcome
     this.switching = true;
+    this._unbatch();
     clearInterval(this.timers.ping);
     clearTimeout(this.timers.watchdog);
     if (old) old.abandon(); // no DELETE: the session goes on over the WebSocket
@@ -558,6 +626,7 @@ export class Client {
   _onClose(code, reason) {
     this._stopTimers();
     this._cancelProbe();
+    this._unbatch();
     if (this._state === 'closed') return;
     const wasLive = this.welcomed || this.switching;
     this.welcomed = false;
@@ -585,6 +654,18 @@ export class Client {
     this.emitter.fire('reconnecting', { attempt, delay });
     this._timer('retry', delay, () => this._state !== 'closed' && this._open());
   }
+}
+
+/**
+ * The `batching` option as `{maxMessages, maxDelay}`, or null when off (false, null or
+ * absent); `true` takes the defaults.
+ */
+function batchingOf(option) {
+  if (!option) return null;
+  const { maxMessages = 32, maxDelay = 5 } = option === true ? {} : option;
+  if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new RangeError('batching.maxMessages must be an integer >= 1');
+  if (typeof maxDelay !== 'number' || !(maxDelay >= 0)) throw new RangeError('batching.maxDelay must be a number of ms >= 0');
+  return { maxMessages, maxDelay };
 }
 
 /** Builds a message object; `data` is omitted when undefined. */

@@ -19,6 +19,9 @@
  * @property {number} [connectTimeout=20000] - ms for a handshake to reach `$welcome`.
  * @property {number} [ackTimeout=10000] - default `emitWithAck` timeout in ms.
  * @property {number} [maxQueue=100] - messages kept while disconnected (see `emit`).
+ * @property {boolean|{maxMessages?: number, maxDelay?: number}|null} [batching=null] - send
+ *   messages made within `maxDelay` ms (default 5) of each other, up to `maxMessages` (default
+ *   32), as one batch frame (PROTOCOL.md section 2); `true` takes the defaults; off by default.
  */
 
 /**
@@ -32,6 +35,6 @@ export function withDefaults(options = {}) {
     reconnect: true, reconnectAttempts: Infinity, reconnectDelay: 1000,
     reconnectDelayMax: 30000, jitter: true, connectTimeout: 20000,
     ackTimeout: 10000, maxQueue: 100, transports: ['websocket', 'polling'],
-    upgradeRetry: 30000, ...options,
+    upgradeRetry: 30000, batching: null, ...options,
   };
 }

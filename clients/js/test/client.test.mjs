@@ -6,6 +6,18 @@ import { serverMissing, startServer, waitFor, waitState, within } from '../suppo
 
 const skip = serverMissing() ?? false;
 
+/** A WebSocket class that records every frame the client sends (`frames`). */
+function recordingWebSocket() {
+  const frames = [];
+  class Recording extends WebSocket {
+    send(data) {
+      frames.push(data);
+      super.send(data);
+    }
+  }
+  return { Recording, frames };
+}
+
 /** Opens a client and waits for its first `connect`. */
 async function connected(url, options) {
   const client = connect(url, options);
@@ -81,6 +93,72 @@ describe('client against the server', { skip }, () => {
     assert.deepEqual(ownCopies, []);
   });
 
+  test('inRoom follows join and leave', async () => {
+    const { client } = await open();
+    assert.equal(client.inRoom('in-room'), false);
+    const joining = client.join('in-room');
+    assert.equal(client.inRoom('in-room'), false, 'not before the hub answered');
+    await joining;
+    assert.equal(client.inRoom('in-room'), true);
+    assert.equal(client.inRoom('elsewhere'), false);
+    const leaving = client.leave('in-room');
+    assert.equal(client.inRoom('in-room'), false, 'no longer once asked to leave');
+    await leaving;
+    assert.equal(client.inRoom('in-room'), false);
+    assert.deepEqual(await (await server.api('/api/rooms/in-room')).json().then((b) => b.members), []);
+  });
+
+  test('batching: messages made together go out as batch frames of at most maxMessages, in order', async () => {
+    const b = (await open()).client;
+    await b.join('batch');
+    const seen = [];
+    b.on('n', (data, meta) => seen.push([data, meta.from]));
+    const { Recording, frames } = recordingWebSocket();
+    const { client: a } = await open({ WebSocket: Recording, batching: { maxMessages: 3, maxDelay: 20 } });
+    await a.join('batch'); // alone: one message, one frame (an object)
+    assert.deepEqual(frames.map((f) => JSON.parse(f)), [{ event: '$join', data: { room: 'batch' }, ack: 1 }]);
+    frames.length = 0;
+    const last = waitFor(b, 'n', { filter: (d) => d === 7 });
+    for (let n = 1; n <= 6; n++) assert.equal(a.to('batch').emit('n', n), true);
+    const acked = a.to('batch').emitWithAck('n', 7); // the seventh waits maxDelay for company
+    assert.equal(frames.length, 2, 'two full batches went out at once');
+    await acked;
+    await last;
+    const sent = frames.map((f) => JSON.parse(f));
+    assert.deepEqual(sent.map((f) => (Array.isArray(f) ? f.map((m) => m.data) : f.data)), [[1, 2, 3], [4, 5, 6], 7]);
+    assert.ok(sent.slice(0, 2).every((f) => f.every((m) => m.room === 'batch')));
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7].map((n) => [n, a.id]));
+    // The hub's replies, acks the hub asked for, and lifecycle: all as usual.
+    assert.equal(await a.emitWithAck('$join', { room: 'batch-2' }).then((r) => r.room), 'batch-2');
+    assert.equal(a.inRoom('batch-2'), true);
+  });
+
+  test('batching: what waits in a batch goes out before close()', async () => {
+    const b = (await open()).client;
+    await b.join('batch-close');
+    const seen = [];
+    b.on('bye', (data) => seen.push(data));
+    const { Recording, frames } = recordingWebSocket();
+    const a = connect(server.ws, { WebSocket: Recording, batching: { maxMessages: 10, maxDelay: 60000 } });
+    clients.push(a);
+    // Queued before $welcome: sent right after it, not held for maxDelay.
+    await within(a.join('batch-close'), 5000, 'queued join');
+    const got = waitFor(b, 'bye', { filter: (d) => d === 2 });
+    a.to('batch-close').emit('bye', 1);
+    a.to('batch-close').emit('bye', 2);
+    assert.equal(frames.length, 1, 'the relays wait in the batch');
+    a.close();
+    await got;
+    assert.deepEqual(seen, [1, 2]);
+    assert.deepEqual(JSON.parse(frames[1]).map((m) => m.data), [1, 2]);
+  });
+
+  test('batching options are checked', () => {
+    const WS = class { close() {} };
+    assert.throws(() => connect(server.ws, { WebSocket: WS, batching: { maxMessages: 0 } }), RangeError);
+    assert.throws(() => connect(server.ws, { WebSocket: WS, batching: { maxDelay: -1 } }), RangeError);
+  });
+
   test('a kick through DELETE /api/sockets/{id} closes with 4000 and does not reconnect', async () => {
     const { client } = await open({ reconnectDelay: 10 });
     let reconnecting = 0;
@@ -139,6 +217,8 @@ describe('client against the server', { skip }, () => {
         assert.deepEqual(await client.join('ok-1'), { room: 'ok-1' });
         await assert.rejects(client.join('nope'), { code: 'forbidden' });
         assert.deepEqual([...client.rooms], ['ok-1']);
+        assert.equal(client.inRoom('ok-1'), true);
+        assert.equal(client.inRoom('nope'), false);
       } finally {
         client.close();
       }
@@ -157,6 +237,7 @@ describe('reconnect against a restarted server', { skip }, () => {
     const b = (await connected(server.ws, opts)).client;
     try {
       await Promise.all([a.join('again'), b.join('again')]);
+      assert.equal(a.reconnectCount, 0);
       const oldA = a.id;
       const aDown = waitFor(a, 'disconnect');
       const aBack = waitFor(a, 'connect', { timeout: 20000 });
@@ -173,6 +254,10 @@ describe('reconnect against a restarted server', { skip }, () => {
       assert.equal(infoA.resumed, false);
       assert.notEqual(a.id, oldA);
       assert.equal(a.state, 'connected');
+      // A new session counts as a reconnect; the rooms were rejoined.
+      assert.equal(a.reconnectCount, 1);
+      assert.equal(b.reconnectCount, 1);
+      assert.equal(a.inRoom('again'), true);
       const members = (await (await server.api('/api/rooms/again')).json()).members;
       assert.deepEqual(members.sort(), [a.id, b.id].sort());
       const got = waitFor(a, 'chat');

@@ -243,3 +243,32 @@ test('in-flight acks reject with disconnected when the hub ends the link for goo
   ws().drop(4000);
   await assert.rejects(inFlight, { code: 'disconnected' });
 });
+
+test('batching: a batch not yet sent when the link drops goes out after the rejoins on the next link', async (t) => {
+  const { client, ws } = fake({ batching: { maxMessages: 3, maxDelay: 60000 } });
+  t.after(() => client.close());
+  ws().welcome();
+  const joined = client.join('r');
+  client.emit('x', 1);
+  assert.deepEqual(ws().sent, [], 'two messages wait for a third, or for maxDelay');
+  client.emit('x', 2); // the third: the batch is full and goes out
+  assert.deepEqual(ws().sent, [[
+    { event: '$join', data: { room: 'r' }, ack: 1 }, { event: 'x', data: 1 }, { event: 'x', data: 2 },
+  ]]);
+  ws().receive({ reply: 1, data: { room: 'r' } });
+  await joined;
+  assert.equal(client.inRoom('r'), true);
+  client.to('r').emit('m', 1);
+  client.to('r').emit('m', 2);
+  const first = ws();
+  first.drop(1006);
+  assert.equal(first.sent.length, 1, 'the relays were still waiting');
+  await FakeSocket.count(2);
+  assert.equal(client.reconnectCount, 0);
+  ws().welcome({ id: 'sock-2', session: 'tok-2' }); // a new session: the rooms are rejoined first
+  assert.equal(client.reconnectCount, 1);
+  assert.deepEqual(ws().sent, [[
+    { event: '$join', data: { room: 'r' }, ack: 2 },
+    { event: 'm', data: 1, room: 'r' }, { event: 'm', data: 2, room: 'r' },
+  ]]);
+});

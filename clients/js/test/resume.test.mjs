@@ -92,6 +92,8 @@ describe('resume and long-polling against the server', { skip }, () => {
     const [again] = await back;
     assert.deepEqual(again, { id, resumed: true, missed: 3, transport: 'websocket' });
     assert.equal(client.id, id);
+    assert.equal(client.reconnectCount, 1, 'a resume is a reconnect');
+    assert.equal(client.inRoom('cut'), true);
     const last = waitFor(client, 'news', { filter: (d) => d === 4 });
     await publish({ event: 'news', data: 4, room: 'cut' });
     await last;
@@ -159,6 +161,7 @@ describe('resume and long-polling against the server', { skip }, () => {
       await last;
       assert.equal(severed, 5);
       assert.ok(resumes >= 1, `resumes: ${resumes}`);
+      assert.equal(client.reconnectCount, resumes);
       assert.equal(seen.length, N, `got ${seen.length} messages`);
       assert.deepEqual(seen, Array.from({ length: N }, (_, i) => i + 1));
       assert.equal(client.id, info.id);
@@ -243,6 +246,7 @@ describe('resume and long-polling against the server', { skip }, () => {
     assert.equal(up.id, info.id);
     assert.equal(up.resumed, true);
     assert.equal(p.transportName, 'websocket');
+    assert.equal(p.reconnectCount, 0, 'an upgrade is not a reconnect');
     assert.deepEqual(seen, Array.from({ length: N }, (_, i) => i + 1));
     const toW2 = waitFor(w, 'chat');
     p.to('fallback').emit('chat', 'now on websocket');

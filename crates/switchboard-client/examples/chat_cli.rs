@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut events = client.events();
     let status_out = out_tx.clone();
-    tokio::spawn(async move {
+    let status = tokio::spawn(async move {
         while let Ok(event) = events.recv().await {
             let line = match event {
                 Event::Connected { id, resumed, .. } => {
@@ -102,7 +102,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             out_tx.send(format!("* not sent: {error}")).await?;
         }
     }
+    // End of input (Ctrl-D): close the session, then let every task run out. The status
+    // task ends once the client's last handle is gone (its event channel closes), and the
+    // printer once every sender of lines is gone (the `chat` handler's went with the client).
     client.close().await;
+    drop(client);
+    let _ = status.await;
     drop(out_tx);
     let _ = printer.await;
     Ok(())

@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions};
-use switchboard::{Hub, RateLimit};
+use switchboard::{Hub, HubConfig, RateLimit};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
@@ -53,44 +53,7 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
         };
     }
     Ok(builder
-        .cluster_timeout(config.cluster_timeout)
-        .max_connections(config.max_connections)
-        .max_message_size(config.max_message_size)
-        .ping_interval(config.ping_interval)
-        .ping_timeout(config.ping_timeout)
-        .compression(config.compression)
-        .resume_window(config.resume_window)
-        .broadcast_coalesce(config.broadcast_coalesce)
-        // Resource bounds (issue 15).
-        .resume_buffer_bytes(config.resume_buffer_bytes)
-        .max_detached_sessions(config.max_detached_sessions)
-        .detached_budget(config.detached_budget)
-        .max_rooms_per_socket(config.max_rooms_per_socket)
-        .max_pending_polls(config.max_pending_polls)
-        .pending_poll_timeout(config.pending_poll_timeout)
-        // A zero window turns resume off: a dropped link ends its session.
-        .resume_buffer(if config.resume_window.is_zero() {
-            0
-        } else {
-            1000
-        })
-        .allowed_origins(config.allowed_origins.clone())
-        // The HTTP edge (issue 15).
-        .http_header_timeout(config.http_header_timeout)
-        .http_idle_timeout(config.http_idle_timeout)
-        .http_max_pending(config.http_max_pending)
-        .http_max_head_size(config.http_max_head_size)
-        .max_connections_per_address(config.max_connections_per_address)
-        .handshake_rate_per_address(
-            (config.handshake_rate_per_address > 0).then_some(RateLimit {
-                per_second: config.handshake_rate_per_address,
-                burst: config.handshake_burst_per_address,
-            }),
-        )
-        .exempt_loopback(config.exempt_loopback)
-        .trusted_proxies(config.trusted_proxies.clone())
-        .max_tracked_addresses(config.max_tracked_addresses)
-        .public_origin(config.public_origin.clone())
+        .config(hub_config(config))
         .join_policy(move |socket, room: String| {
             let allowed = rooms.allows(&room);
             if !allowed {
@@ -99,6 +62,62 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
             async move { allowed }
         })
         .build())
+}
+
+/// The hub's options of a configuration: every [`HubConfig`] field comes
+/// from an option of the server (the tests check that none is left at the
+/// hub's default by omission).
+#[allow(clippy::needless_update)] // Not needless once the hub gains an option.
+pub fn hub_config(config: &Config) -> HubConfig {
+    HubConfig {
+        ping_interval: config.ping_interval,
+        ping_timeout: config.ping_timeout,
+        write_timeout: config.write_timeout,
+        max_message_size: config.max_message_size,
+        send_queue_capacity: config.send_queue_capacity,
+        inbound_queue_capacity: config.inbound_queue_capacity,
+        max_connections: config.max_connections,
+        allowed_origins: config.allowed_origins.clone(),
+        rate_limit: config.message_rate_per_socket,
+        max_bad_messages: config.max_bad_messages,
+        compression: config.compression,
+        shutdown_timeout: config.shutdown_timeout,
+        // A zero window turns resume off too: a dropped link ends its
+        // session.
+        resume_buffer: if config.resume_window.is_zero() {
+            0
+        } else {
+            config.resume_buffer_messages
+        },
+        resume_window: config.resume_window,
+        poll_timeout: config.poll_timeout,
+        cluster_timeout: config.cluster_timeout,
+        broadcast_coalesce: config.broadcast_coalesce,
+        // Resource bounds (issue 15).
+        resume_buffer_bytes: config.resume_buffer_bytes,
+        max_detached_sessions: config.max_detached_sessions,
+        detached_budget: config.detached_budget,
+        max_rooms_per_socket: config.max_rooms_per_socket,
+        max_pending_polls: config.max_pending_polls,
+        pending_poll_timeout: config.pending_poll_timeout,
+        // The HTTP edge (issue 15).
+        http_header_timeout: config.http_header_timeout,
+        http_idle_timeout: config.http_idle_timeout,
+        http_max_pending: config.http_max_pending,
+        http_max_head_size: config.http_max_head_size,
+        max_connections_per_address: config.max_connections_per_address,
+        handshake_rate_per_address: (config.handshake_rate_per_address > 0).then_some(RateLimit {
+            per_second: config.handshake_rate_per_address,
+            burst: config.handshake_burst_per_address,
+        }),
+        exempt_loopback: config.exempt_loopback,
+        trusted_proxies: config.trusted_proxies.clone(),
+        max_tracked_addresses: config.max_tracked_addresses,
+        public_origin: config.public_origin.clone(),
+        // Options a later hub adds take its defaults until the server maps
+        // them (the test `every_hub_option_comes_from_the_server` fails).
+        ..HubConfig::default()
+    }
 }
 
 impl Server {
@@ -254,6 +273,123 @@ async fn metrics_text(State(state): State<ApiState>) -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use switchboard::HubConfig;
+
+    use crate::config::{Config, RawOptions};
+    use crate::options::*;
+
+    /// Each field of a hub's options and its value, as `{:#?}` shows them.
+    fn fields(config: &HubConfig) -> BTreeMap<String, String> {
+        let text = format!("{config:#?}");
+        let mut fields = BTreeMap::new();
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            let field = line
+                .strip_prefix("    ")
+                .filter(|rest| !rest.starts_with(' '))
+                .and_then(|rest| rest.split_once(": "));
+            if let Some((name, value)) = field {
+                fields.insert(name.to_owned(), value.to_owned());
+                current = Some(name.to_owned());
+            } else if let Some(name) = &current {
+                fields.get_mut(name).unwrap().push_str(line.trim());
+            }
+        }
+        fields
+    }
+
+    /// Every option of the hub is reachable from the server: with every
+    /// server option away from its default, no field of the hub's options
+    /// is left at the hub's default.
+    #[test]
+    fn every_hub_option_comes_from_the_server() {
+        let mut raw = RawOptions::default();
+        for (option, value) in [
+            (PING_INTERVAL, "7s"),
+            (PING_TIMEOUT, "8s"),
+            (WRITE_TIMEOUT, "3s"),
+            (MAX_MESSAGE_SIZE, "1KiB"),
+            (SEND_QUEUE_CAPACITY, "8"),
+            (INBOUND_QUEUE_CAPACITY, "4"),
+            (MAX_CONNECTIONS, "5"),
+            (ALLOW_ORIGIN, "https://a.example"),
+            (MESSAGE_RATE_PER_SOCKET, "5"),
+            (MESSAGE_BURST_PER_SOCKET, "9"),
+            (MAX_BAD_MESSAGES, "3"),
+            (COMPRESSION, "false"),
+            (SHUTDOWN_TIMEOUT, "2s"),
+            (RESUME_BUFFER_MESSAGES, "10"),
+            (RESUME_WINDOW, "30s"),
+            (POLL_TIMEOUT, "5s"),
+            (CLUSTER_TIMEOUT, "2s"),
+            (BROADCAST_COALESCE, "5ms"),
+            (RESUME_BUFFER_BYTES, "2KiB"),
+            (MAX_DETACHED_SESSIONS, "3"),
+            (DETACHED_BUDGET, "1MiB"),
+            (MAX_ROOMS_PER_SOCKET, "3"),
+            (MAX_PENDING_POLLS, "3"),
+            (PENDING_POLL_TIMEOUT, "3s"),
+            (HTTP_HEADER_TIMEOUT, "3s"),
+            (HTTP_IDLE_TIMEOUT, "2s"),
+            (HTTP_MAX_PENDING, "9"),
+            (HTTP_MAX_HEAD_SIZE, "16KiB"),
+            (MAX_CONNECTIONS_PER_ADDRESS, "9"),
+            (HANDSHAKE_RATE_PER_ADDRESS, "9"),
+            (HANDSHAKE_BURST_PER_ADDRESS, "10"),
+            (EXEMPT_LOOPBACK, "false"),
+            (TRUSTED_PROXY, "10.0.0.0/8"),
+            (MAX_TRACKED_ADDRESSES, "9"),
+            (PUBLIC_ORIGIN, "https://a.example"),
+        ] {
+            raw.set(&option, vec![value.to_owned()], Source::Flag);
+        }
+        let config = Config::resolve(&raw).unwrap();
+        let hub = super::hub_config(&config);
+        let defaults = fields(&HubConfig::default());
+        let mapped = fields(&hub);
+        assert!(defaults.len() > 30, "{defaults:?}");
+        assert_eq!(
+            defaults.keys().collect::<Vec<_>>(),
+            mapped.keys().collect::<Vec<_>>()
+        );
+        let unmapped: Vec<&String> = defaults
+            .iter()
+            .filter(|(name, value)| mapped[*name] == **value)
+            .map(|(name, _)| name)
+            .collect();
+        assert!(
+            unmapped.is_empty(),
+            "hub options no server option sets (add them to options.rs): {unmapped:?}"
+        );
+        // The options of issue 17, as given.
+        assert_eq!(hub.write_timeout, Duration::from_secs(3));
+        assert_eq!(hub.send_queue_capacity, 8);
+        assert_eq!(hub.inbound_queue_capacity, 4);
+        assert_eq!(
+            hub.rate_limit,
+            Some(switchboard::RateLimit {
+                per_second: 5,
+                burst: 9
+            })
+        );
+        assert_eq!(hub.max_bad_messages, 3);
+        assert_eq!(hub.shutdown_timeout, Duration::from_secs(2));
+        assert_eq!(hub.resume_buffer, 10);
+        assert_eq!(hub.poll_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_zero_resume_window_turns_the_resume_buffer_off() {
+        let mut raw = RawOptions::default();
+        raw.set(&RESUME_WINDOW, vec!["0".into()], Source::Env);
+        let config = Config::resolve(&raw).unwrap();
+        assert_eq!(config.resume_buffer_messages, 1000);
+        assert_eq!(super::hub_config(&config).resume_buffer, 0);
+    }
+
     #[test]
     fn passwords_are_not_printed() {
         assert_eq!(super::redact("redis://u:pw@h:1/0"), "redis://u:***@h:1/0");

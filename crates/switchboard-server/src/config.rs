@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ArgMatches;
-use switchboard::{AllowedOrigins, IpNetwork};
+use switchboard::{AllowedOrigins, IpNetwork, RateLimit};
 
 use crate::glob::RoomPatterns;
 use crate::options::*;
@@ -52,6 +52,22 @@ pub struct Config {
     pub ping_interval: Duration,
     /// `--ping-timeout`: grace past the ping interval.
     pub ping_timeout: Duration,
+    /// `--write-timeout`: longest wait of one write for the client.
+    pub write_timeout: Duration,
+    /// `--send-queue-capacity`: messages queued for one socket before it is
+    /// closed as a slow consumer.
+    pub send_queue_capacity: usize,
+    /// `--inbound-queue-capacity`: client messages of one socket waiting
+    /// to be handled before the hub stops reading from it.
+    pub inbound_queue_capacity: usize,
+    /// `--message-rate-per-socket` and `--message-burst-per-socket`: the
+    /// per-socket limit on client messages (none: no limit).
+    pub message_rate_per_socket: Option<RateLimit>,
+    /// `--max-bad-messages`: bad (or rate-limited) messages in a row before
+    /// the connection is closed with `1008`.
+    pub max_bad_messages: u32,
+    /// `--shutdown-timeout`: how long connections get to close on a stop.
+    pub shutdown_timeout: Duration,
     /// `--compression`: whether permessage-deflate is negotiated.
     pub compression: bool,
     /// `--resume-window`: how long a dropped session waits for a resume
@@ -61,6 +77,9 @@ pub struct Config {
     /// a write (at most 1 s).
     pub broadcast_coalesce: Duration,
     // Resource bounds (issue 15).
+    /// `--resume-buffer-messages`: last messages kept per session for a
+    /// resume (zero turns resume off).
+    pub resume_buffer_messages: usize,
     /// `--resume-buffer-bytes`: payload bytes kept per session for a resume.
     pub resume_buffer_bytes: usize,
     /// `--max-detached-sessions`: most sessions waiting for a resume.
@@ -69,6 +88,9 @@ pub struct Config {
     pub detached_budget: usize,
     /// `--max-rooms-per-socket`: rooms one socket may `$join`.
     pub max_rooms_per_socket: usize,
+    /// `--poll-timeout`: how long a long-polling `GET` is held when
+    /// nothing is queued.
+    pub poll_timeout: Duration,
     /// `--max-pending-polls`: long-polling links waiting for their first
     /// `GET`.
     pub max_pending_polls: usize,
@@ -142,6 +164,8 @@ impl Config {
     /// Parses and checks merged option values; unset options take their
     /// declared defaults. Options are checked in the order of the fields.
     pub fn resolve(raw: &RawOptions) -> Result<Self, ConfigError> {
+        let ping_interval = value(raw, &PING_INTERVAL, positive_duration)?;
+        let ping_timeout = value(raw, &PING_TIMEOUT, positive_duration)?;
         Ok(Self {
             listen: value(raw, &LISTEN, parse_listen)?,
             path: value(raw, &PATH, parse_path)?,
@@ -150,16 +174,24 @@ impl Config {
             rooms: RoomPatterns::new(list(raw, &ROOMS, parse_room_pattern)?),
             max_connections: value(raw, &MAX_CONNECTIONS, positive_count)?,
             max_message_size: value(raw, &MAX_MESSAGE_SIZE, positive_size)?,
-            ping_interval: value(raw, &PING_INTERVAL, positive_duration)?,
-            ping_timeout: value(raw, &PING_TIMEOUT, positive_duration)?,
+            ping_interval,
+            ping_timeout,
+            write_timeout: value(raw, &WRITE_TIMEOUT, positive_duration)?,
+            send_queue_capacity: value(raw, &SEND_QUEUE_CAPACITY, positive_count)?,
+            inbound_queue_capacity: value(raw, &INBOUND_QUEUE_CAPACITY, positive_count)?,
+            message_rate_per_socket: message_rate(raw)?,
+            max_bad_messages: value(raw, &MAX_BAD_MESSAGES, positive_rate)?,
+            shutdown_timeout: value(raw, &SHUTDOWN_TIMEOUT, positive_duration)?,
             compression: value(raw, &COMPRESSION, parse_bool)?,
             resume_window: value(raw, &RESUME_WINDOW, parse_duration)?,
             broadcast_coalesce: value(raw, &BROADCAST_COALESCE, parse_coalesce_window)?,
             // Resource bounds (issue 15).
+            resume_buffer_messages: value(raw, &RESUME_BUFFER_MESSAGES, resume_messages)?,
             resume_buffer_bytes: value(raw, &RESUME_BUFFER_BYTES, positive_size)?,
             max_detached_sessions: value(raw, &MAX_DETACHED_SESSIONS, positive_count)?,
             detached_budget: value(raw, &DETACHED_BUDGET, positive_size)?,
             max_rooms_per_socket: value(raw, &MAX_ROOMS_PER_SOCKET, positive_count)?,
+            poll_timeout: poll_timeout(raw, ping_interval + ping_timeout)?,
             max_pending_polls: value(raw, &MAX_PENDING_POLLS, positive_count)?,
             pending_poll_timeout: value(raw, &PENDING_POLL_TIMEOUT, positive_duration)?,
             cluster: cluster_backend(raw)?,
@@ -190,6 +222,41 @@ fn allowed_origins(origins: Option<Vec<String>>) -> AllowedOrigins {
         Some(origins) if origins.iter().any(|o| o == "*") => AllowedOrigins::Any,
         Some(origins) if !origins.is_empty() => AllowedOrigins::List(origins),
         _ => AllowedOrigins::SameHost,
+    }
+}
+
+/// `--message-rate-per-socket` with its burst (one second's worth unless
+/// `--message-burst-per-socket` says otherwise); a rate of 0 is no limit.
+fn message_rate(raw: &RawOptions) -> Result<Option<RateLimit>, ConfigError> {
+    let per_second = value(raw, &MESSAGE_RATE_PER_SOCKET, whole_rate)?;
+    let burst = optional(raw, &MESSAGE_BURST_PER_SOCKET, positive_rate)?;
+    Ok((per_second > 0).then(|| RateLimit {
+        per_second,
+        burst: burst.unwrap_or(per_second),
+    }))
+}
+
+/// `--poll-timeout`: shorter than the heartbeat window (`--ping-interval`
+/// plus `--ping-timeout`), after which clients take a silent long-polling
+/// link for dead. Unset, it is 25 s, or half the window when 25 s does not
+/// fit in it.
+fn poll_timeout(raw: &RawOptions, heartbeat: Duration) -> Result<Duration, ConfigError> {
+    let parse = |text: &str| {
+        let timeout = positive_duration(text)?;
+        if timeout >= heartbeat {
+            return Err(format!(
+                "it must be shorter than --ping-interval plus --ping-timeout \
+                 ({heartbeat:?}): clients take a longer silence for a dead link"
+            ));
+        }
+        Ok(timeout)
+    };
+    match optional(raw, &POLL_TIMEOUT, parse)? {
+        Some(timeout) => Ok(timeout),
+        None => match value(raw, &POLL_TIMEOUT, positive_duration)? {
+            timeout if timeout < heartbeat => Ok(timeout),
+            _ => Ok(heartbeat / 2),
+        },
     }
 }
 

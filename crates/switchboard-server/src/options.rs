@@ -215,6 +215,78 @@ pub const PING_TIMEOUT: OptionSpec = OptionSpec::one(
     "How long past the ping interval a silent connection is kept",
 );
 
+/// `--write-timeout`.
+pub const WRITE_TIMEOUT: OptionSpec = OptionSpec::one(
+    "write_timeout",
+    "SWITCHBOARD_WRITE_TIMEOUT",
+    "DURATION",
+    Value("10s"),
+    "Longest time one write to a WebSocket may wait for the client to read; \
+     past it the link counts as dropped (its session waits for a resume)",
+);
+
+/// `--send-queue-capacity`.
+pub const SEND_QUEUE_CAPACITY: OptionSpec = OptionSpec::one(
+    "send_queue_capacity",
+    "SWITCHBOARD_SEND_QUEUE_CAPACITY",
+    "N",
+    Value("1024"),
+    "Messages queued for one socket that it has not read yet; past it the \
+     socket is closed as a slow consumer with 4001 (the hub's own answers are \
+     shed from half of it)",
+);
+
+/// `--inbound-queue-capacity`.
+pub const INBOUND_QUEUE_CAPACITY: OptionSpec = OptionSpec::one(
+    "inbound_queue_capacity",
+    "SWITCHBOARD_INBOUND_QUEUE_CAPACITY",
+    "N",
+    Value("64"),
+    "Client messages of one socket waiting to be handled (events, joins, \
+     relays) before the hub stops reading from that socket",
+);
+
+/// `--message-rate-per-socket`.
+pub const MESSAGE_RATE_PER_SOCKET: OptionSpec = OptionSpec::one(
+    "message_rate_per_socket",
+    "SWITCHBOARD_MESSAGE_RATE_PER_SOCKET",
+    "N",
+    ValueShownAs("0", "0, no limit"),
+    "Client messages per second one socket may send (each message of a \
+     batch counts); over it a message gets `$error` `rate_limited` and is \
+     dropped; 0 for no limit",
+);
+
+/// `--message-burst-per-socket`.
+pub const MESSAGE_BURST_PER_SOCKET: OptionSpec = OptionSpec::one(
+    "message_burst_per_socket",
+    "SWITCHBOARD_MESSAGE_BURST_PER_SOCKET",
+    "N",
+    Unset("the rate: one second's worth"),
+    "Client messages one socket may send at once before \
+     --message-rate-per-socket applies (unused without a rate)",
+);
+
+/// `--max-bad-messages`.
+pub const MAX_BAD_MESSAGES: OptionSpec = OptionSpec::one(
+    "max_bad_messages",
+    "SWITCHBOARD_MAX_BAD_MESSAGES",
+    "N",
+    Value("10"),
+    "Bad messages in a row (each answered with `$error`), or rate-limited \
+     ones in a row, after which the connection is closed with 1008",
+);
+
+/// `--shutdown-timeout`.
+pub const SHUTDOWN_TIMEOUT: OptionSpec = OptionSpec::one(
+    "shutdown_timeout",
+    "SWITCHBOARD_SHUTDOWN_TIMEOUT",
+    "DURATION",
+    Value("10s"),
+    "On Ctrl-C or SIGTERM, how long connections get to close (1001) before \
+     the rest are dropped and the server exits",
+);
+
 /// `--compression`.
 pub const COMPRESSION: OptionSpec = OptionSpec::one(
     "compression",
@@ -255,14 +327,25 @@ pub const BROADCAST_COALESCE: OptionSpec = OptionSpec::one(
      (see README \"Tuning\")",
 );
 
+/// `--resume-buffer-messages`.
+pub const RESUME_BUFFER_MESSAGES: OptionSpec = OptionSpec::one(
+    "resume_buffer_messages",
+    "SWITCHBOARD_RESUME_BUFFER_MESSAGES",
+    "N",
+    Value("1000"),
+    "Last messages kept per session for a resume (within \
+     --resume-buffer-bytes); a resume from before the oldest kept gets a new \
+     session; 0 turns resume off",
+);
+
 /// `--resume-buffer-bytes`.
 pub const RESUME_BUFFER_BYTES: OptionSpec = OptionSpec::one(
     "resume_buffer_bytes",
     "SWITCHBOARD_RESUME_BUFFER_BYTES",
     "SIZE",
     Value("1MiB"),
-    "Payload bytes kept per session for a resume, beside its last 1,000 \
-     messages; the oldest are dropped past it",
+    "Payload bytes kept per session for a resume, beside the message count \
+     of --resume-buffer-messages; the oldest are dropped past it",
 );
 
 /// `--max-detached-sessions`.
@@ -292,6 +375,20 @@ pub const MAX_ROOMS_PER_SOCKET: OptionSpec = OptionSpec::one(
     "N",
     Value("1000"),
     "Rooms one socket may be in through `$join`; further joins get the error `limit`",
+);
+
+/// `--poll-timeout`.
+pub const POLL_TIMEOUT: OptionSpec = OptionSpec::one(
+    "poll_timeout",
+    "SWITCHBOARD_POLL_TIMEOUT",
+    "DURATION",
+    ValueShownAs(
+        "25s",
+        "25s, or half of --ping-interval plus --ping-timeout when 25s does not fit in it",
+    ),
+    "How long a long-polling GET is held when nothing is queued; shorter \
+     than --ping-interval plus --ping-timeout, since clients take a longer \
+     silence for a dead link",
 );
 
 /// `--max-pending-polls`.
@@ -475,7 +572,7 @@ pub const ALLOW_HOST: OptionSpec = OptionSpec::many(
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 35] = [
+pub const OPTIONS: [OptionSpec; 44] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -485,14 +582,23 @@ pub const OPTIONS: [OptionSpec; 35] = [
     MAX_MESSAGE_SIZE,
     PING_INTERVAL,
     PING_TIMEOUT,
+    WRITE_TIMEOUT,
+    SEND_QUEUE_CAPACITY,
+    INBOUND_QUEUE_CAPACITY,
+    MESSAGE_RATE_PER_SOCKET,
+    MESSAGE_BURST_PER_SOCKET,
+    MAX_BAD_MESSAGES,
+    SHUTDOWN_TIMEOUT,
     COMPRESSION,
     LOG_LEVEL,
     RESUME_WINDOW,
     BROADCAST_COALESCE,
+    RESUME_BUFFER_MESSAGES,
     RESUME_BUFFER_BYTES,
     MAX_DETACHED_SESSIONS,
     DETACHED_BUDGET,
     MAX_ROOMS_PER_SOCKET,
+    POLL_TIMEOUT,
     MAX_PENDING_POLLS,
     PENDING_POLL_TIMEOUT,
     REDIS,

@@ -118,6 +118,52 @@ async fn help_documents_every_option_and_its_default() {
             "[default: 120s]",
         ),
         ("--log-level", "SWITCHBOARD_LOG_LEVEL", "[default: info]"),
+        // The hub's own options (issue 17).
+        (
+            "--write-timeout",
+            "SWITCHBOARD_WRITE_TIMEOUT",
+            "[default: 10s]",
+        ),
+        (
+            "--send-queue-capacity",
+            "SWITCHBOARD_SEND_QUEUE_CAPACITY",
+            "[default: 1024]",
+        ),
+        (
+            "--inbound-queue-capacity",
+            "SWITCHBOARD_INBOUND_QUEUE_CAPACITY",
+            "[default: 64]",
+        ),
+        (
+            "--message-rate-per-socket",
+            "SWITCHBOARD_MESSAGE_RATE_PER_SOCKET",
+            "[default: 0, no limit]",
+        ),
+        (
+            "--message-burst-per-socket",
+            "SWITCHBOARD_MESSAGE_BURST_PER_SOCKET",
+            "[default: the rate: one second's worth]",
+        ),
+        (
+            "--max-bad-messages",
+            "SWITCHBOARD_MAX_BAD_MESSAGES",
+            "[default: 10]",
+        ),
+        (
+            "--shutdown-timeout",
+            "SWITCHBOARD_SHUTDOWN_TIMEOUT",
+            "[default: 10s]",
+        ),
+        (
+            "--resume-buffer-messages",
+            "SWITCHBOARD_RESUME_BUFFER_MESSAGES",
+            "[default: 1000]",
+        ),
+        (
+            "--poll-timeout",
+            "SWITCHBOARD_POLL_TIMEOUT",
+            "[default: 25s, or half of",
+        ),
         // The HTTP edge (issue 15).
         (
             "--http-header-timeout",

@@ -10,6 +10,9 @@
 //! {"event":"say","data":{"room":"lobby","text":"hello"}}
 //! {"event":"who","data":"lobby","ack":2}
 //! ```
+//!
+//! Ctrl-C or SIGTERM shuts it down (the sockets are closed with `1001`) and it
+//! exits with status 0.
 #![allow(clippy::print_stdout)]
 
 use serde::Deserialize;
@@ -59,12 +62,35 @@ async fn main() -> std::io::Result<()> {
     let app = axum::Router::new().merge(hub.router("/ws"));
     let addr: std::net::SocketAddr = addr.parse().expect("the address is an IP:port");
     let listener = switchboard::listen(addr).await?;
+    let stop = stop_signal();
     println!("chat hub on ws://{}/ws", listener.local_addr()?);
     let stopper = hub.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            stop.await;
             stopper.shutdown().await;
         })
         .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what a terminal or a process manager sends to stop a
+/// server). On Unix both handlers are installed at once, when this is called, so that a
+/// signal right after start-up is not lost to the default action.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("listen for SIGINT");
+        let mut terminate = signal(SignalKind::terminate()).expect("listen for SIGTERM");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

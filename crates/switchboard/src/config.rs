@@ -65,9 +65,6 @@ pub struct HubConfig {
     pub max_bad_messages: u32,
     /// Negotiate permessage-deflate when the client offers it (default on).
     pub compression: bool,
-    /// Timeout of `emit_with_ack` calls made through handler helpers that do
-    /// not take one explicitly (default 10 s).
-    pub ack_timeout: Duration,
     /// How long [`crate::Hub::shutdown`] waits for sockets to close before
     /// dropping them (default 10 s).
     pub shutdown_timeout: Duration,
@@ -208,7 +205,6 @@ impl Default for HubConfig {
             rate_limit: None,
             max_bad_messages: 10,
             compression: true,
-            ack_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
             resume_buffer: 1000,
             resume_window: Duration::from_secs(120),

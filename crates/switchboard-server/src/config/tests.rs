@@ -333,3 +333,212 @@ fn higher_sources_win() {
     assert_eq!(c.max_connections, 2);
     assert_eq!(c.path, "/file");
 }
+
+// ---- The hub's own options (issue 17): defaults, every source, refusals.
+
+#[test]
+fn hub_option_defaults() {
+    let c = Config::resolve(&RawOptions::default()).unwrap();
+    assert_eq!(c.write_timeout, Duration::from_secs(10));
+    assert_eq!(c.send_queue_capacity, 1024);
+    assert_eq!(c.inbound_queue_capacity, 64);
+    assert_eq!(c.message_rate_per_socket, None);
+    assert_eq!(c.max_bad_messages, 10);
+    assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+    assert_eq!(c.resume_buffer_messages, 1000);
+    assert_eq!(c.poll_timeout, Duration::from_secs(25));
+    // The hub's own defaults, which the server's declared ones repeat.
+    let hub = switchboard::HubConfig::default();
+    assert_eq!(c.write_timeout, hub.write_timeout);
+    assert_eq!(c.send_queue_capacity, hub.send_queue_capacity);
+    assert_eq!(c.inbound_queue_capacity, hub.inbound_queue_capacity);
+    assert_eq!(c.message_rate_per_socket, hub.rate_limit);
+    assert_eq!(c.max_bad_messages, hub.max_bad_messages);
+    assert_eq!(c.shutdown_timeout, hub.shutdown_timeout);
+    assert_eq!(c.resume_buffer_messages, hub.resume_buffer);
+    assert_eq!(c.poll_timeout, hub.poll_timeout);
+}
+
+/// The new options as flags, parsed by the real command line.
+#[test]
+fn hub_options_as_flags() {
+    let matches = crate::cli::command()
+        .try_get_matches_from([
+            "switchboard",
+            "--write-timeout",
+            "3s",
+            "--send-queue-capacity",
+            "16",
+            "--inbound-queue-capacity",
+            "8",
+            "--message-rate-per-socket",
+            "5",
+            "--message-burst-per-socket",
+            "20",
+            "--max-bad-messages",
+            "3",
+            "--shutdown-timeout",
+            "1500ms",
+            "--resume-buffer-messages",
+            "0",
+            "--poll-timeout",
+            "2s",
+        ])
+        .unwrap();
+    let c = Config::from_matches(&matches).unwrap();
+    assert_eq!(c.write_timeout, Duration::from_secs(3));
+    assert_eq!(c.send_queue_capacity, 16);
+    assert_eq!(c.inbound_queue_capacity, 8);
+    assert_eq!(
+        c.message_rate_per_socket,
+        Some(RateLimit {
+            per_second: 5,
+            burst: 20
+        })
+    );
+    assert_eq!(c.max_bad_messages, 3);
+    assert_eq!(c.shutdown_timeout, Duration::from_millis(1500));
+    assert_eq!(c.resume_buffer_messages, 0);
+    assert_eq!(c.poll_timeout, Duration::from_secs(2));
+}
+
+/// The new options as keys of a config file (numbers as TOML integers or
+/// strings alike).
+#[test]
+fn hub_options_as_toml_keys() {
+    let file = RawOptions::from_toml(
+        r#"
+        write_timeout = "750ms"
+        send_queue_capacity = 32
+        inbound_queue_capacity = "4"
+        message_rate_per_socket = 50
+        max_bad_messages = 1
+        shutdown_timeout = "30s"
+        resume_buffer_messages = 250
+        poll_timeout = "40s"
+        "#,
+        Path::new("sb.toml"),
+    )
+    .unwrap();
+    let c = Config::resolve(&file).unwrap();
+    assert_eq!(c.write_timeout, Duration::from_millis(750));
+    assert_eq!(c.send_queue_capacity, 32);
+    assert_eq!(c.inbound_queue_capacity, 4);
+    // Without a burst, one second's worth.
+    assert_eq!(
+        c.message_rate_per_socket,
+        Some(RateLimit {
+            per_second: 50,
+            burst: 50
+        })
+    );
+    assert_eq!(c.max_bad_messages, 1);
+    assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
+    assert_eq!(c.resume_buffer_messages, 250);
+    assert_eq!(c.poll_timeout, Duration::from_secs(40));
+    let file = RawOptions::from_toml("message_burst_per_socket = 7", Path::new("sb.toml")).unwrap();
+    // A burst without a rate limits nothing.
+    assert_eq!(
+        Config::resolve(&file).unwrap().message_rate_per_socket,
+        None
+    );
+}
+
+/// The environment is read by clap (the binary tests set it); here, that a
+/// value from it is parsed alike and its errors name the variable.
+#[test]
+fn hub_options_from_the_environment() {
+    let c = Config::resolve(&raw(&[
+        (WRITE_TIMEOUT, &["1s"], Source::Env),
+        (SEND_QUEUE_CAPACITY, &["2"], Source::Env),
+        (INBOUND_QUEUE_CAPACITY, &["1"], Source::Env),
+        (MESSAGE_RATE_PER_SOCKET, &["0"], Source::Env),
+        (MESSAGE_BURST_PER_SOCKET, &["3"], Source::Env),
+        (MAX_BAD_MESSAGES, &["99"], Source::Env),
+        (SHUTDOWN_TIMEOUT, &["1m"], Source::Env),
+        (RESUME_BUFFER_MESSAGES, &["4294967295"], Source::Env),
+        (POLL_TIMEOUT, &["44s"], Source::Env),
+    ]))
+    .unwrap();
+    assert_eq!(c.write_timeout, Duration::from_secs(1));
+    assert_eq!(c.send_queue_capacity, 2);
+    assert_eq!(c.inbound_queue_capacity, 1);
+    assert_eq!(c.message_rate_per_socket, None);
+    assert_eq!(c.max_bad_messages, 99);
+    assert_eq!(c.shutdown_timeout, Duration::from_secs(60));
+    assert_eq!(c.resume_buffer_messages, u32::MAX as usize);
+    assert_eq!(c.poll_timeout, Duration::from_secs(44));
+    let e = Config::resolve(&raw(&[(SEND_QUEUE_CAPACITY, &["0"], Source::Env)])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value \"0\" for --send-queue-capacity (from environment variable \
+         SWITCHBOARD_SEND_QUEUE_CAPACITY): expected a whole number greater than 0"
+    );
+}
+
+#[test]
+fn hub_options_refuse_what_means_nothing() {
+    for (option, value, reason) in [
+        (WRITE_TIMEOUT, "0s", "greater than 0"),
+        (WRITE_TIMEOUT, "10", "unit is missing"),
+        (SEND_QUEUE_CAPACITY, "0", "greater than 0"),
+        (INBOUND_QUEUE_CAPACITY, "0", "greater than 0"),
+        (MESSAGE_RATE_PER_SOCKET, "-1", "0 or more"),
+        (MESSAGE_RATE_PER_SOCKET, "1.5", "0 or more"),
+        (MESSAGE_BURST_PER_SOCKET, "0", "greater than 0"),
+        (MAX_BAD_MESSAGES, "0", "greater than 0"),
+        (SHUTDOWN_TIMEOUT, "0", "greater than 0"),
+        (
+            RESUME_BUFFER_MESSAGES,
+            "-1",
+            "from 0 (resume off) to 4294967295",
+        ),
+        (RESUME_BUFFER_MESSAGES, "4294967296", "to 4294967295"),
+        (POLL_TIMEOUT, "0ms", "greater than 0"),
+        (
+            POLL_TIMEOUT,
+            "45s",
+            "shorter than --ping-interval plus --ping-timeout (45s)",
+        ),
+    ] {
+        let e = Config::resolve(&raw(&[(option, &[value], Source::Flag)]))
+            .expect_err(&format!("{} {value:?} should be refused", option.flag()));
+        let e = e.to_string();
+        assert!(e.contains(&format!("for {}:", option.flag())), "{e}");
+        assert!(e.contains(reason), "{e}");
+    }
+}
+
+#[test]
+fn the_poll_timeout_stays_inside_the_heartbeat_window() {
+    let short = [
+        (PING_INTERVAL, &["2s"][..], Source::Flag),
+        (PING_TIMEOUT, &["2s"][..], Source::Flag),
+    ];
+    // Unset, it is half the window when 25 s does not fit in it.
+    assert_eq!(
+        Config::resolve(&raw(&short)).unwrap().poll_timeout,
+        Duration::from_secs(2)
+    );
+    // Set, it must fit, whichever source set the ping options.
+    let file = Source::File(PathBuf::from("sb.toml"));
+    let e = Config::resolve(&raw(&[
+        short[0].clone(),
+        short[1].clone(),
+        (POLL_TIMEOUT, &["5s"], file),
+    ]))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value \"5s\" for --poll-timeout (from key `poll_timeout` in sb.toml): \
+         it must be shorter than --ping-interval plus --ping-timeout (4s): clients take \
+         a longer silence for a dead link"
+    );
+    let c = Config::resolve(&raw(&[
+        short[0].clone(),
+        short[1].clone(),
+        (POLL_TIMEOUT, &["3900ms"], Source::Flag),
+    ]))
+    .unwrap();
+    assert_eq!(c.poll_timeout, Duration::from_millis(3900));
+}

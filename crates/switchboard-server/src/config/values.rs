@@ -259,6 +259,18 @@ pub(super) fn positive_rate(text: &str) -> Result<u32, String> {
     }
 }
 
+/// A count of messages kept for a resume: 0 (off) up to what the hub
+/// counts (`u32`).
+pub(super) fn resume_messages(text: &str) -> Result<usize, String> {
+    let count: u32 = text.trim().parse().map_err(|_| {
+        format!(
+            "expected a whole number from 0 (resume off) to {}",
+            u32::MAX
+        )
+    })?;
+    Ok(count as usize)
+}
+
 /// A proxy's address or network.
 pub(super) fn parse_trusted_proxy(text: &str) -> Result<IpNetwork, String> {
     text.parse::<IpNetwork>().map_err(|e| e.to_string())

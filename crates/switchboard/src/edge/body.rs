@@ -32,7 +32,10 @@ struct Watch {
 /// An incoming body; watched while it has not ended.
 pub(crate) struct EdgeBody {
     inner: Incoming,
-    watch: Option<Watch>,
+    /// Boxed: most requests (a WebSocket upgrade, a long-polling `GET`)
+    /// have no body, and this keeps the body that hyper hands to the
+    /// router as small as a plain one.
+    watch: Option<Box<Watch>>,
 }
 
 impl EdgeBody {
@@ -46,12 +49,12 @@ impl EdgeBody {
         stats: &Arc<Counters>,
     ) -> Self {
         let watch = match deadline {
-            Some(deadline) if !inner.is_end_stream() => Some(Watch {
+            Some(deadline) if !inner.is_end_stream() => Some(Box::new(Watch {
                 pending: pending.clone(),
                 entry: entry.clone(),
                 deadline: Box::pin(tokio::time::sleep_until(deadline)),
                 stats: stats.clone(),
-            }),
+            })),
             _ => {
                 pending.settle(entry);
                 None

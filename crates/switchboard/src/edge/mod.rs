@@ -1,6 +1,7 @@
 //! The HTTP edge (issue 15): the accept loop and its timeouts, who the
 //! client is and the limits per client address, and long-polling CORS.
 
+pub(crate) mod activity;
 pub(crate) mod address_limits;
 pub(crate) mod body;
 pub(crate) mod client_addr;

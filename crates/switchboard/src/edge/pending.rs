@@ -7,7 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-/// One pending connection: told to close when it is evicted.
+use crate::edge::activity::Activity;
+
+/// One connection while it is served over HTTP: pending (told to close
+/// when it is evicted) until its first request is complete, then watched
+/// for idleness.
 #[derive(Debug, Default)]
 pub(crate) struct PendingEntry {
     /// The order of arrival: the oldest has the lowest.
@@ -18,6 +22,10 @@ pub(crate) struct PendingEntry {
     /// evicted or gone).
     settled: AtomicBool,
     evict: Notify,
+    /// Whether the connection is answering a request, and since when it
+    /// has not: kept here so that a connection makes one allocation for
+    /// both.
+    pub(crate) activity: Activity,
 }
 
 impl PendingEntry {

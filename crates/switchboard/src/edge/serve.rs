@@ -7,20 +7,19 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::routing::future::RouteFuture;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc, watch};
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep};
 use tower::Service as _;
 
 use crate::edge::body::EdgeBody;
@@ -95,16 +94,11 @@ pub(crate) async fn serve_router(
                 continue;
             }
         };
-        let (entry, evicted) = pending.insert();
-        if evicted > 0 {
-            hub.inner.stats.edge.pending_evicted(evicted as u64);
-        }
         let connection = Connection {
             hub: hub.clone(),
             router: router.clone(),
             peer,
             pending: pending.clone(),
-            entry,
         };
         tokio::spawn(connection.run(stream, closing_rx.clone(), alive_tx.clone()));
     }
@@ -130,7 +124,6 @@ struct Connection {
     router: Router,
     peer: SocketAddr,
     pending: Arc<PendingConnections>,
-    entry: Arc<PendingEntry>,
 }
 
 impl Connection {
@@ -140,21 +133,27 @@ impl Connection {
         mut closing: watch::Receiver<bool>,
         _alive: mpsc::Sender<()>,
     ) {
+        // Made here rather than in the accept loop: the connection's
+        // short-lived allocations then come from the worker's heap, among
+        // the connection's other ones, instead of leaving holes between
+        // the accept loop's long-lived ones (measured: BENCHMARKS.md).
+        let (entry, evicted) = self.pending.insert();
+        if evicted > 0 {
+            self.hub.inner.stats.edge.pending_evicted(evicted as u64);
+        }
         if let Err(error) = stream.set_nodelay(true) {
             // Only latency is lost: small frames wait for delayed ACKs.
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
         let config = &self.hub.inner.config;
         let idle_timeout = config.http_idle_timeout;
-        let activity = Arc::new(Activity::default());
         let service = ConnectionService {
             body_timeout: config.http_header_timeout,
             stats: self.hub.inner.stats.clone(),
             router: self.router.clone(),
             peer: self.peer,
             pending: self.pending.clone(),
-            entry: self.entry.clone(),
-            activity: activity.clone(),
+            entry: entry.clone(),
         };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new());
@@ -172,7 +171,7 @@ impl Connection {
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
         tokio::pin!(conn);
-        let idle = activity.idle_for(idle_timeout);
+        let idle = entry.activity.idle_for(idle_timeout);
         tokio::pin!(idle);
         let mut shutting = false;
         loop {
@@ -188,7 +187,7 @@ impl Connection {
                     }
                     break;
                 }
-                () = self.entry.evicted() => {
+                () = entry.evicted() => {
                     // Counted by whoever evicted it.
                     tracing::debug!(peer = %self.peer, "closed: its request was too slow, or made room for others");
                     break;
@@ -200,7 +199,7 @@ impl Connection {
                 }
                 _ = closing.wait_for(|closing| *closing), if !shutting => {
                     // Without a complete request there is nothing to finish.
-                    if !self.entry.is_settled() {
+                    if !entry.is_settled() {
                         break;
                     }
                     conn.as_mut().graceful_shutdown();
@@ -208,54 +207,7 @@ impl Connection {
                 }
             }
         }
-        self.pending.settle(&self.entry);
-    }
-}
-
-/// Whether a connection is serving a request, and since when it has not.
-#[derive(Default)]
-struct Activity {
-    in_flight: AtomicUsize,
-    /// When the last answer was produced; `None` before the first.
-    answered: Mutex<Option<Instant>>,
-    changed: Notify,
-}
-
-impl Activity {
-    fn started(&self) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.changed.notify_one();
-    }
-
-    fn finished(&self) {
-        *self.answered.lock() = Some(Instant::now());
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.changed.notify_one();
-    }
-
-    /// Resolves once the connection has answered at least once and has
-    /// had no request for `timeout` since its last answer. (Before the
-    /// first request the header timeout applies.)
-    async fn idle_for(&self, timeout: Duration) {
-        loop {
-            let changed = self.changed.notified();
-            let since = *self.answered.lock();
-            match since {
-                Some(since) if self.in_flight.load(Ordering::Acquire) == 0 => {
-                    tokio::select! {
-                        () = sleep_until(since + timeout) => {
-                            if self.in_flight.load(Ordering::Acquire) == 0
-                                && *self.answered.lock() == Some(since)
-                            {
-                                return;
-                            }
-                        }
-                        () = changed => {}
-                    }
-                }
-                _ => changed.await,
-            }
-        }
+        self.pending.settle(&entry);
     }
 }
 
@@ -269,7 +221,6 @@ struct ConnectionService {
     peer: SocketAddr,
     pending: Arc<PendingConnections>,
     entry: Arc<PendingEntry>,
-    activity: Arc<Activity>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
@@ -282,29 +233,27 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         let mut request = request
             .map(|body| EdgeBody::new(body, &self.pending, &self.entry, deadline, &self.stats));
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        self.activity.started();
+        self.entry.activity.started();
         let mut router = self.router.clone();
         Answer {
-            inner: Box::pin(router.call(request)),
-            _guard: InFlight(self.activity.clone()),
+            inner: router.call(request),
+            _guard: InFlight(self.entry.clone()),
         }
     }
 }
 
 /// A request being answered; counted in flight until dropped.
-struct InFlight(Arc<Activity>);
+struct InFlight(Arc<PendingEntry>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.finished();
+        self.0.activity.finished();
     }
 }
 
-type RouterFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
 /// The router's answer to one request.
 struct Answer {
-    inner: RouterFuture,
+    inner: RouteFuture<Infallible>,
     _guard: InFlight,
 }
 
@@ -312,6 +261,6 @@ impl Future for Answer {
     type Output = Result<Response<Body>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+        Pin::new(&mut self.inner).poll(cx)
     }
 }

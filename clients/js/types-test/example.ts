@@ -1,0 +1,137 @@
+// The client's API used the way an application would, checked (never run) by
+// `tsc -p clients/js/types-test` in CI. It imports the package by its name, so the
+// `exports` map and its `types` condition are what resolve it. Each `@ts-expect-error`
+// line is a wrong use the declarations must reject (tsc fails if one is accepted).
+import connect, {
+  Client,
+  CloseCode,
+  SwitchboardError,
+  pollingUrl,
+  connect as namedConnect,
+  type AckOptions,
+  type BatchingOptions,
+  type ClientState,
+  type ConnectInfo,
+  type ConnectOptions,
+  type DisconnectInfo,
+  type ErrorInfo,
+  type EventMeta,
+  type ReconnectOptions,
+  type RoomOperator,
+  type TransportName,
+} from 'switchboard-client';
+
+interface Chat {
+  text: string;
+}
+
+const reconnect: ReconnectOptions = {
+  reconnect: true,
+  reconnectAttempts: 10,
+  reconnectDelay: 500,
+  reconnectDelayMax: 10_000,
+  jitter: false,
+};
+const batching: BatchingOptions = { maxMessages: 16, maxDelay: 2 };
+const options: ConnectOptions = {
+  ...reconnect,
+  token: 'secret',
+  transports: ['websocket', 'polling'],
+  upgradeRetry: 5000,
+  connectTimeout: 3000,
+  ackTimeout: 2000,
+  maxQueue: 50,
+  batching,
+  WebSocket, // the DOM's class fits
+  fetch, // and so does the DOM's fetch
+};
+
+export async function main(): Promise<void> {
+  const client: Client = connect('ws://127.0.0.1:8080/ws', options);
+  const other = namedConnect('/ws');
+  const third = new Client(undefined, { batching: true, transports: ['polling'] });
+
+  // Lifecycle events are typed by name.
+  client.on('connect', (info: ConnectInfo) => {
+    const transport: TransportName = info.transport;
+    console.log(info.id, info.resumed, info.missed, transport, client.reconnectCount);
+  });
+  client.on('disconnect', ({ code, reason, willReconnect }: DisconnectInfo) => {
+    if (code === CloseCode.KICKED) console.log('kicked', reason, willReconnect);
+  });
+  client.on('reconnecting', ({ attempt, delay }) => console.log(attempt, delay));
+  client.on('error', (e: ErrorInfo) => console.log(e.code, e.message));
+  client.on('state', (s: ClientState) => console.log(s));
+
+  // Hub events: data typed by the handler, meta from the hub; the return value is the ack reply.
+  client.on<Chat>('chat', (chat, meta: EventMeta) => {
+    console.log(meta.room, meta.from, chat.text.toUpperCase());
+  });
+  const onEcho = (n: number) => n + 1;
+  client.on('echo', onEcho).off('echo', onEcho).off('chat');
+
+  // Rooms.
+  const joined: { room: string } = await client.join('lobby');
+  const inLobby: boolean = client.inRoom(joined.room);
+  const rooms: ReadonlySet<string> = client.rooms;
+  console.log(inLobby, rooms.size);
+  const lobby: RoomOperator = client.to('lobby');
+  const delivered: boolean = lobby.emit('chat', { text: 'hi' });
+  await lobby.emitWithAck('chat', { text: 'acked' }, { timeout: 1000 });
+  await client.leave('lobby');
+
+  // Events and acks.
+  const sent: boolean = client.emit('typing');
+  const ack: AckOptions = { timeout: 500 };
+  const reply = await client.emitWithAck<{ sum: number }>('add', [1, 2], ack);
+  const sum: number = reply.sum;
+  try {
+    await client.emitWithAck('nobody', 1);
+  } catch (err) {
+    if (err instanceof SwitchboardError && err.code === 'no_handler') console.log(err.message);
+  }
+
+  // State.
+  const id: string | null = client.id;
+  const state: ClientState = client.state;
+  const transport: TransportName | null = client.transportName;
+  const token: string | null = client.session.token;
+  const received: number = client.session.received;
+  const code: CloseCode = CloseCode.SESSION_TAKEN_OVER;
+  const poll: string = pollingUrl(client.url);
+  console.log(delivered, sent, sum, id, state, transport, token, received, code, poll);
+
+  client.close();
+  other.close();
+  third.close();
+
+  // ------------------------------------------------------------ what must not compile
+
+  // @ts-expect-error: an unknown transport
+  connect('/ws', { transports: ['carrier-pigeon'] });
+  // @ts-expect-error: a number of ms, not a string
+  connect('/ws', { reconnectDelay: '1s' });
+  // @ts-expect-error: no such option
+  connect('/ws', { reconectAttempts: 3 });
+  // @ts-expect-error: batching takes maxMessages, not size
+  connect('/ws', { batching: { size: 4 } });
+  // @ts-expect-error: `connect` info has no `code`
+  client.on('connect', (info) => info.code);
+  // @ts-expect-error: the state event gives a ClientState, not a number
+  client.on('state', (s: number) => s);
+  // @ts-expect-error: the event name is a string
+  client.emit(42);
+  // @ts-expect-error: a room is a string
+  client.inRoom(7);
+  // @ts-expect-error: reconnectCount is read-only
+  client.reconnectCount = 0;
+  // @ts-expect-error: the rooms are changed through join and leave only
+  client.rooms.add('sneaky');
+  // @ts-expect-error: the timeout option is a number
+  await client.emitWithAck('x', 1, { timeout: 'soon' });
+  // @ts-expect-error: not a named close code
+  const bad: CloseCode = 1234;
+  // @ts-expect-error: CloseCode is frozen
+  CloseCode.NORMAL = 1001;
+  console.log(bad);
+}
