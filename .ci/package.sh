@@ -15,4 +15,4 @@ start=$SECONDS
 cargo package --workspace --allow-dirty \
   --exclude switchboard-server --exclude switchboard-bench --exclude switchboard-testkit
 echo "packaged and verified in $((SECONDS - start)) s:"
-ls -1 target/package/*.crate
+ls -1 "${CARGO_TARGET_DIR:-target}"/package/*.crate
