@@ -66,6 +66,19 @@
 //! - **Outbound connections to anything**: [`pool`] keeps named WebSocket
 //!   connections to any server, with one merged stream of what they
 //!   receive.
+//!
+//! ## Cargo features
+//!
+//! - `hub` (off by default): the pool adopts sockets a hub of the same
+//!   process accepted in raw mode (`Pool::adopt`, `Pool::deliver_raw`,
+//!   `Pool::raw_handler`), beside the connections it dials. It brings in the
+//!   hub crate, `switchboard`, and with it axum and hyper's server, which a
+//!   client does not need; without it the client depends on the protocol
+//!   crate and the WebSocket codec only. A feature here rather than the
+//!   adoption moved into the hub crate: adopted and dialed sockets share one
+//!   pool (one registry, one merged stream, one `send` / `send_all`), which
+//!   lives in this crate, and the hub crate stays free of client code
+//!   (rustls, the dialer, the pool).
 
 pub mod client;
 mod dial;

@@ -131,6 +131,20 @@
 //! Long-polling answers CORS for the origins [`AllowedOrigins`] names, and
 //! [`HubConfig::public_origin`] keeps DNS-rebinding pages out of the
 //! same-host origin rule.
+//!
+//! ## The WebSocket codec
+//!
+//! Frames are read and written by `switchboard-sockudo-ws`, a fork of
+//! sockudo-ws 3.1.0 kept in this workspace and published with it (imported
+//! under upstream's name, `sockudo_ws`). Upstream gives every connection a
+//! 64 KiB receive window and a cork buffer for its whole life, about 20 KiB
+//! of RSS per idle connection, with no option to shrink them; the fork adds
+//! `Config::release_idle_buffers` (idle connections hold neither buffer) and
+//! creates the inflate state on the first compressed message, which halves
+//! the memory of an idle connection. A fork with its own name rather than a
+//! `[patch]`: a patch applies only inside this workspace, so an application
+//! depending on `switchboard` would get upstream and fail to build. The
+//! fork's README lists every change; its `UPSTREAM.diff` is the whole diff.
 
 pub mod adapter;
 mod broadcast;
