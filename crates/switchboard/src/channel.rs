@@ -10,6 +10,7 @@ use switchboard_protocol::{CloseCode, ErrorCode, Message};
 use tokio::sync::mpsc;
 
 use crate::error::{DisconnectReason, SendError};
+use crate::session::inbox::TappedEvent;
 use crate::session::shared::to_value;
 use crate::socket::Socket;
 use crate::stream::InboundEvent;
@@ -22,7 +23,7 @@ use crate::stream::InboundEvent;
 #[derive(Debug)]
 pub struct ChannelReceiver<In> {
     socket: Socket,
-    rx: mpsc::Receiver<InboundEvent>,
+    rx: mpsc::Receiver<TappedEvent>,
     _in: PhantomData<fn() -> In>,
 }
 
@@ -32,7 +33,8 @@ impl<In: DeserializeOwned> ChannelReceiver<In> {
     /// answered with `null` data when it is received.
     pub async fn recv(&mut self) -> Option<In> {
         loop {
-            let event = self.rx.recv().await?;
+            let TappedEvent { event, data, ack } = self.rx.recv().await?;
+            let event = InboundEvent::new(self.socket.clone(), event, data, ack);
             let envelope = serde_json::json!({ "event": event.event, "data": event.data });
             match serde_json::from_value::<In>(envelope) {
                 Ok(message) => {

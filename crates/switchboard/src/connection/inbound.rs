@@ -8,27 +8,10 @@ use std::collections::VecDeque;
 use switchboard_protocol::{ClientMessage, CloseCode, Codec, ErrorCode, Message, ProtocolError};
 use tokio::sync::mpsc;
 
-use super::rate_limit::TokenBucket;
+use super::checks::InboundChecks;
 use crate::error::HubError;
 use crate::session::inbox::{Dispatch, RawFrame};
 use crate::socket::Socket;
-
-/// Per-link state of the inbound checks.
-pub(crate) struct InboundChecks {
-    bad_in_row: u32,
-    limited_in_row: u32,
-    bucket: Option<TokenBucket>,
-}
-
-impl InboundChecks {
-    pub(crate) fn new(config: &crate::config::HubConfig) -> Self {
-        Self {
-            bad_in_row: 0,
-            limited_in_row: 0,
-            bucket: config.rate_limit.map(TokenBucket::new),
-        }
-    }
-}
 
 /// Waits for room in the dispatcher's queue (never resolves without one).
 pub(super) async fn reserve(

@@ -2,7 +2,9 @@
 //! the bad-message and rate limits, and the writer that drains the send
 //! queue into one write.
 
+pub(crate) mod checks;
 pub(crate) mod inbound;
+pub(crate) mod poll_links;
 mod rate_limit;
 
 use std::collections::VecDeque;
@@ -12,7 +14,8 @@ use switchboard_protocol::CloseCode;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use self::inbound::{InboundChecks, handle_frame, reserve};
+use self::checks::InboundChecks;
+use self::inbound::{handle_frame, reserve};
 use crate::error::DisconnectReason;
 use crate::events::dispatcher::hand_over;
 use crate::send_queue::Outgoing;

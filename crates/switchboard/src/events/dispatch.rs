@@ -11,6 +11,7 @@ use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, Message};
 use crate::error::{HandlerError, HubError};
 use crate::policy::RelayRequest;
 use crate::session::inbox::RawFrame;
+use crate::session::inbox::TappedEvent;
 use crate::socket::Socket;
 use crate::stream::{Inbound, InboundEvent};
 
@@ -210,14 +211,14 @@ async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u
         return;
     }
     let tap = socket.shared.tap.lock().clone();
-    let inbound = InboundEvent::new(socket.clone(), event, data, ack);
-    let inbound = match tap {
-        Some(tap) => match tap.send(inbound).await {
+    let (event, data) = match tap {
+        Some(tap) => match tap.send(TappedEvent { event, data, ack }).await {
             Ok(()) => return,
-            Err(returned) => returned.0,
+            Err(returned) => (returned.0.event, returned.0.data),
         },
-        None => inbound,
+        None => (event, data),
     };
+    let inbound = InboundEvent::new(socket.clone(), event, data, ack);
     let inbound = match &inner.stream_tx {
         Some(stream) => match stream.send(Inbound::Event(inbound)).await {
             Ok(()) => return,

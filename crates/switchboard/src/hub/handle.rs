@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::adapter::{Adapter, NodeHandle};
 use crate::config::HubConfig;
+use crate::connection::poll_links::PollLinks;
 use crate::error::DisconnectReason;
 use crate::events::EventRouter;
 use crate::policy::Policies;
@@ -35,6 +36,8 @@ pub(crate) struct HubInner {
     pub(crate) adapter: Arc<dyn Adapter>,
     /// Places under the connection limit and the pending-poll limit.
     pub(crate) slots: Arc<LinkSlots>,
+    /// The long-polling links' state between their requests.
+    pub(crate) poll_links: PollLinks,
     /// Sessions not yet finished: open, or ended with their disconnect
     /// handler still to run.
     sessions_alive: AtomicUsize,
@@ -124,6 +127,7 @@ impl Hub {
                 sessions: SessionTable::default(),
                 adapter,
                 unlimited_owner: slots.new_owner(),
+                poll_links: PollLinks::default(),
                 slots,
                 sessions_alive: AtomicUsize::new(0),
                 runtime: std::sync::OnceLock::new(),

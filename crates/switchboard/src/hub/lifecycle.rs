@@ -195,7 +195,7 @@ impl Hub {
         inner.sockets.remove(&session.id);
         inner.sessions.remove(&session.session);
         let never_dispatched = self.end_detached(session, || session.mark_closed(reason));
-        session.poll.lock().take();
+        inner.poll_links.close(&session.id, None);
         if never_dispatched {
             // No dispatcher ever ran: run the disconnect handler here.
             if inner.router.disconnect.is_some() {

@@ -14,6 +14,15 @@ pub struct RawFrame {
     pub binary: bool,
 }
 
+/// An event without a handler, for a socket bound as channels
+/// ([`crate::Socket::bind`]): its receiver knows the socket.
+#[derive(Debug)]
+pub(crate) struct TappedEvent {
+    pub(crate) event: String,
+    pub(crate) data: serde_json::Value,
+    pub(crate) ack: Option<u64>,
+}
+
 /// Work the connection task hands to the dispatcher.
 ///
 /// Kept small: the dispatcher's channel allocates a block of 32 slots of

@@ -14,9 +14,8 @@ use tokio::sync::Notify;
 use crate::error::{DisconnectReason, SendError};
 use crate::events::ack::AckTable;
 use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
-use crate::session::inbox::Inbox;
+use crate::session::inbox::{Inbox, TappedEvent};
 use crate::stats::Counters;
-use crate::transport::polling::PollLink;
 
 /// The state of one session, shared by its links, the registries and every
 /// [`crate::Socket`] handle. It outlives a dropped link while it waits for a
@@ -31,12 +30,10 @@ pub(crate) struct SocketShared {
     pub(crate) extensions: http::Extensions,
     stats: Arc<Counters>,
     /// Where events without a handler go when the socket is bound as channels.
-    pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<crate::stream::InboundEvent>>>,
+    pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<TappedEvent>>>,
     /// The dispatcher's inbox: started with the session's first work, and
     /// closed when the session ends so the dispatcher can finish.
     pub(crate) dispatch: Mutex<Inbox>,
-    /// Long-polling link state, when the current link is long-polling.
-    pub(crate) poll: Mutex<Option<PollLink>>,
     closed: OnceLock<DisconnectReason>,
     closed_notify: Notify,
 }
@@ -61,7 +58,6 @@ impl SocketShared {
             stats,
             tap: Mutex::new(None),
             dispatch: Mutex::new(Inbox::NotStarted),
-            poll: Mutex::new(None),
             closed: OnceLock::new(),
             closed_notify: Notify::new(),
         }

@@ -22,39 +22,18 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
+use parking_lot::Mutex;
 use switchboard_protocol::{CloseCode, Codec, ResumeRequest, encode_raw_batch, parse_open_body};
 use tokio::time::{Instant, sleep, sleep_until};
 
-use crate::connection::inbound::{InboundChecks, handle_messages};
+use crate::connection::checks::InboundChecks;
+use crate::connection::inbound::handle_messages;
+use crate::connection::poll_links::{Admission, PollLink};
 use crate::error::DisconnectReason;
 use crate::hub::handle::Hub;
 use crate::send_queue::Outgoing;
 use crate::session::shared::SocketShared;
-use crate::slots::{ConnectionSlot, PendingPoll, SlotOwner};
 use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
-
-/// The state of a session's current long-polling link.
-pub(crate) struct PollLink {
-    /// The link's generation in the session's queue.
-    link: u64,
-    /// A `GET` is held open right now.
-    get_held: bool,
-    /// When a `GET` was last held or answered (or the link opened).
-    last_alive: Instant,
-    checks: InboundChecks,
-    /// What the link holds: a pending place, then, from its first `GET`, a
-    /// connection slot. Released with the link.
-    admission: Admission,
-}
-
-enum Admission {
-    /// Opened, no `GET` yet: a pending place, and the client address's
-    /// share (its live links count under the per-address limit), with
-    /// which the first `GET` takes its slot.
-    Pending(#[allow(dead_code)] PendingPoll, Arc<SlotOwner>),
-    /// A place under the connection limit.
-    Admitted(#[allow(dead_code)] ConnectionSlot),
-}
 
 impl PollLink {
     /// How long the link may go without a `GET` before it counts as
@@ -198,13 +177,16 @@ async fn open(
     );
     let session = attached.session;
     let link = attached.link;
-    *session.poll.lock() = Some(PollLink {
-        link,
-        get_held: false,
-        last_alive: Instant::now(),
-        checks: InboundChecks::new(hub.config()),
-        admission: Admission::Pending(pending, owner),
-    });
+    hub.inner.poll_links.open(
+        &session.id,
+        PollLink {
+            link,
+            get_held: false,
+            last_alive: Instant::now(),
+            checks: InboundChecks::new(hub.config()),
+            admission: Admission::Pending(pending, owner),
+        },
+    );
     let drained = session.queue.try_drain(link);
     hub.counters()
         .bytes_out(drained.frames.iter().map(Outgoing::len).sum::<usize>() as u64);
@@ -217,17 +199,19 @@ async fn open(
 /// (pending, or a connection slot) is released with it.
 async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
     loop {
-        let deadline = match &*session.poll.lock() {
-            Some(poll) if poll.link == link => {
-                let allowed = poll.silence_allowed(&hub);
-                if poll.get_held {
-                    Instant::now() + allowed
-                } else {
-                    poll.last_alive + allowed
-                }
-            }
-            _ => break,
+        let Some(state) = hub.inner.poll_links.get(&session.id, link) else {
+            break;
         };
+        let deadline = {
+            let poll = state.lock();
+            let allowed = poll.silence_allowed(&hub);
+            if poll.get_held {
+                Instant::now() + allowed
+            } else {
+                poll.last_alive + allowed
+            }
+        };
+        drop(state);
         tokio::select! {
             () = session.queue.aborted_or_superseded(link) => {
                 if session.queue.is_current(link) {
@@ -236,13 +220,16 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
                 break;
             }
             () = sleep_until(deadline) => {
-                let (expired, pending) = match &*session.poll.lock() {
-                    Some(poll) if poll.link == link => (
-                        !poll.get_held
-                            && Instant::now() >= poll.last_alive + poll.silence_allowed(&hub),
-                        matches!(poll.admission, Admission::Pending(..)),
-                    ),
-                    _ => (true, false),
+                let (expired, pending) = match hub.inner.poll_links.get(&session.id, link) {
+                    Some(state) => {
+                        let poll = state.lock();
+                        (
+                            !poll.get_held
+                                && Instant::now() >= poll.last_alive + poll.silence_allowed(&hub),
+                            matches!(poll.admission, Admission::Pending(..)),
+                        )
+                    }
+                    None => (true, false),
                 };
                 if expired {
                     if pending {
@@ -253,7 +240,7 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
                         Some(code) => DisconnectReason::ServerClosed(code),
                         None => DisconnectReason::HeartbeatTimeout,
                     };
-                    clear_poll(&session, link);
+                    hub.inner.poll_links.close(&session.id, Some(link));
                     hub.link_ended(&session, link, reason);
                     break;
                 }
@@ -262,14 +249,7 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
     }
     // Releases the link's place if the session still holds it (taken over
     // by a WebSocket, say).
-    clear_poll(&session, link);
-}
-
-fn clear_poll(session: &SocketShared, link: u64) {
-    let mut poll = session.poll.lock();
-    if poll.as_ref().is_some_and(|p| p.link == link) {
-        *poll = None;
-    }
+    hub.inner.poll_links.close(&session.id, Some(link));
 }
 
 /// The session named by `sid` and its current long-polling link.
@@ -279,7 +259,7 @@ fn polling_session(hub: &Hub, sid: &str) -> Result<(Arc<SocketShared>, u64), Box
         .sessions
         .get(sid)
         .ok_or_else(|| Box::new(unknown_session()))?;
-    let link = session.poll.lock().as_ref().map(|p| p.link);
+    let link = hub.inner.poll_links.current(&session.id);
     match link {
         Some(link) if session.queue.is_current(link) => Ok((session, link)),
         _ if session.queue.is_attached() => Err(Box::new(error(
@@ -292,19 +272,13 @@ fn polling_session(hub: &Hub, sid: &str) -> Result<(Arc<SocketShared>, u64), Box
 }
 
 /// Marks the `GET` of a link as no longer held when dropped, answered or not.
-struct HeldGet {
-    session: Arc<SocketShared>,
-    link: u64,
-}
+struct HeldGet(Arc<Mutex<PollLink>>);
 
 impl Drop for HeldGet {
     fn drop(&mut self) {
-        if let Some(poll) = self.session.poll.lock().as_mut()
-            && poll.link == self.link
-        {
-            poll.get_held = false;
-            poll.last_alive = Instant::now();
-        }
+        let mut poll = self.0.lock();
+        poll.get_held = false;
+        poll.last_alive = Instant::now();
     }
 }
 
@@ -327,11 +301,11 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         Ok(found) => found,
         Err(response) => return *response,
     };
+    let Some(link_state) = hub.inner.poll_links.get(&session.id, link) else {
+        return unknown_session();
+    };
     let admitted = {
-        let mut poll = session.poll.lock();
-        let Some(state) = poll.as_mut().filter(|p| p.link == link) else {
-            return unknown_session();
-        };
+        let mut state = link_state.lock();
         if state.get_held {
             return error(
                 StatusCode::CONFLICT,
@@ -365,10 +339,7 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         );
         return unavailable("the hub is at its connection limit: the session has ended");
     }
-    let _held = HeldGet {
-        session: session.clone(),
-        link,
-    };
+    let _held = HeldGet(link_state);
     let timeout = sleep(hub.config().poll_timeout);
     tokio::pin!(timeout);
     loop {
@@ -430,11 +401,10 @@ async fn post(hub: Hub, sid: &str, body: Body) -> Response {
     let socket = hub.socket_handle(session.clone());
     let mut backlog = VecDeque::new();
     {
-        let mut poll = session.poll.lock();
-        let Some(state) = poll.as_mut().filter(|p| p.link == link) else {
+        let Some(state) = hub.inner.poll_links.get(&session.id, link) else {
             return unknown_session();
         };
-        handle_messages(&socket, messages, &mut state.checks, &mut backlog);
+        handle_messages(&socket, messages, &mut state.lock().checks, &mut backlog);
     }
     if backlog.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
