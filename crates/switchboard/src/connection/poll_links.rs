@@ -89,3 +89,49 @@ impl PollLinks {
         self.links.lock().len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HubConfig;
+    use crate::slots::LinkSlots;
+
+    fn link(slots: &Arc<LinkSlots>, link: u64) -> PollLink {
+        PollLink {
+            link,
+            get_held: false,
+            last_alive: Instant::now(),
+            checks: InboundChecks::new(&HubConfig::default()),
+            admission: Admission::Admitted(slots.admit(slots.new_owner(), 10).expect("a place")),
+        }
+    }
+
+    #[test]
+    fn a_link_is_found_and_closed_by_its_generation_and_releases_its_place() {
+        let slots = Arc::new(LinkSlots::default());
+        let links = PollLinks::default();
+        let socket: Arc<str> = Arc::from("s1");
+        links.open(&socket, link(&slots, 1));
+        assert_eq!(links.current("s1"), Some(1));
+        assert!(links.get("s1", 1).is_some());
+        assert!(links.get("s1", 2).is_none(), "another generation");
+        // A newer link replaces the old one, whose place is given back.
+        links.open(&socket, link(&slots, 2));
+        assert_eq!((links.len(), slots.admitted()), (1, 1));
+        links.close("s1", Some(1));
+        assert_eq!(
+            links.current("s1"),
+            Some(2),
+            "an old link's watcher removes nothing"
+        );
+        links.close("s1", Some(2));
+        assert_eq!((links.len(), slots.admitted()), (0, 0));
+        links.open(&socket, link(&slots, 3));
+        links.close("s1", None);
+        assert_eq!(
+            (links.len(), slots.admitted()),
+            (0, 0),
+            "the session's end removes any"
+        );
+    }
+}
