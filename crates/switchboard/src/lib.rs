@@ -73,6 +73,45 @@
 //! [`adapter`] module says what crosses nodes and what happens while the
 //! backend is down.
 //!
+//! ## Recipients
+//!
+//! [`BroadcastOperator`] picks recipients and emits once, encoding the
+//! message once per codec whatever their number: [`Hub::to`] a room (add
+//! more with `.to`), [`Hub::to_all`], [`Hub::to_sockets`] a list of socket
+//! ids (on any node), combined freely and narrowed with `.except(id)`;
+//! [`Hub::send_to`] one id.
+//!
+//! ## Several hubs in one app (namespaces)
+//!
+//! Each [`Hub`] has its own sockets, rooms, handlers and options: mount
+//! several in one router, each at its own path (long-polling follows at
+//! `{path}/poll`), and serve them on one listener. Clustered, name each
+//! with [`HubBuilder::namespace`]: its channels on the backend become
+//! `{prefix}.{namespace}`, so that each hub meets only the hub of the
+//! same namespace on other nodes (hubs on the same channels would act as
+//! one, their rooms and broadcasts shared).
+//!
+//! ```no_run
+//! # use switchboard::adapter::{ClusterAdapter, ClusterOptions, MemoryBus};
+//! # async fn run(bus: MemoryBus) -> std::io::Result<()> {
+//! use switchboard::Hub;
+//!
+//! let chat = Hub::builder()
+//!     .namespace("chat")
+//!     .adapter(ClusterAdapter::new(bus.clone(), ClusterOptions::default()))
+//!     .build();
+//! let game = Hub::builder()
+//!     .namespace("game")
+//!     .adapter(ClusterAdapter::new(bus, ClusterOptions::default()))
+//!     .build();
+//! let app = chat.router("/chat/ws").merge(game.router("/game/ws"));
+//! let listener = switchboard::listen(([127, 0, 0, 1], 8080)).await?;
+//! // One accept loop for both (its HTTP options are `chat`'s); shut each
+//! // hub down on its own.
+//! chat.serve_router(listener, app, std::future::pending()).await
+//! # }
+//! ```
+//!
 //! ## Limits and failure
 //!
 //! Every socket has a bounded send queue; one that overflows is closed with

@@ -71,6 +71,16 @@ pub use options::ClusterOptions;
 pub use requests::RemoteReplies;
 pub use wire::{AckOutcome, Operation, Query, Reply, Target};
 
+/// Whether `name` can stand in a channel name as one token: 1 to 64 ASCII
+/// letters, digits, `-` or `_` (valid for Redis channels and NATS subjects).
+pub(crate) fn is_channel_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The cluster seam of a hub: what must reach other nodes goes through it.
 ///
 /// The hub applies every operation to its own sockets first, then hands it
