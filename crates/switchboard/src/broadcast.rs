@@ -342,7 +342,8 @@ impl BroadcastOperator {
             .into_iter()
             .map(|(id, result)| {
                 let decoded = result.and_then(|value| {
-                    serde_json::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
+                    switchboard_protocol::binary::from_value(value)
+                        .map_err(|e| AckError::Decode(e.to_string()))
                 });
                 (id, decoded)
             })

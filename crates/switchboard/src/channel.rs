@@ -34,7 +34,7 @@ impl<In: DeserializeOwned> ChannelReceiver<In> {
         loop {
             let event = self.rx.recv().await?;
             let envelope = serde_json::json!({ "event": event.event, "data": event.data });
-            match serde_json::from_value::<In>(envelope) {
+            match switchboard_protocol::binary::from_value::<In>(envelope) {
                 Ok(message) => {
                     let _ = event.reply(Value::Null);
                     return Some(message);

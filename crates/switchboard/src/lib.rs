@@ -81,6 +81,33 @@
 //! ids (on any node), combined freely and narrowed with `.except(id)`;
 //! [`Hub::send_to`] one id.
 //!
+//! ## Binary payloads
+//!
+//! A MessagePack client may put `bin` values anywhere in its `data`.
+//! Handlers receive them as bytes when their payload type asks for bytes
+//! ([`Binary`], `bytes::Bytes`, `serde_bytes::ByteBuf`, `Vec<u8>`), and
+//! what the hub emits with [`Binary`] (or re-emits from a client's data)
+//! reaches MessagePack clients as `bin`. JSON clients receive a binary
+//! value as a bin object, `{"$bin": "<base64>"}`, and may send one to
+//! stand for bytes; [`protocol::binary`] has the details.
+//!
+//! ```
+//! use serde::Deserialize;
+//! use switchboard::{Binary, HandlerError, Hub};
+//!
+//! #[derive(Deserialize)]
+//! struct Upload { name: String, file: Binary }
+//!
+//! let hub = Hub::builder()
+//!     .on("upload", |socket, upload: Upload| async move {
+//!         // `bin` to MessagePack members, a bin object to JSON ones.
+//!         socket.hub().to("files").emit("file", (&upload.name, &upload.file))?;
+//!         Ok::<_, HandlerError>(upload.file.len())
+//!     })
+//!     .build();
+//! # drop(hub);
+//! ```
+//!
 //! ## Several hubs in one app (namespaces)
 //!
 //! Each [`Hub`] has its own sockets, rooms, handlers and options: mount
@@ -185,4 +212,4 @@ pub use transport::handshake::HandshakeRefusal;
 
 /// The wire protocol: messages, codecs, error and close codes.
 pub use switchboard_protocol as protocol;
-pub use switchboard_protocol::{CloseCode, Codec, ErrorCode};
+pub use switchboard_protocol::{Binary, CloseCode, Codec, ErrorCode};
