@@ -194,10 +194,15 @@ impl<'de> Visitor<'de> for BinaryVisitor {
 
 // --- MessagePack: `bin` in, `bin` out ---------------------------------------
 
-/// Deserializes `data` (any JSON value, with `bin` as bin objects).
+/// Deserializes `data` (any JSON value, with `bin` as bin objects). A
+/// human-readable format (JSON) has no bytes: it keeps `serde_json`'s own
+/// path.
 pub(crate) fn deserialize_data<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Value>, D::Error> {
+    if deserializer.is_human_readable() {
+        return Option::<Value>::deserialize(deserializer);
+    }
     Option::<DataValue>::deserialize(deserializer).map(|v| v.map(|v| v.0))
 }
 
