@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::binary::PackedMessage;
 use crate::codes::ErrorCode;
 use crate::error::ProtocolError;
 use crate::message::Message;
@@ -60,14 +61,24 @@ impl Codec {
     /// encoder ever refuse a message, the result is an `$error` event with
     /// code `internal` instead.
     pub fn encode(self, msg: &Message) -> Bytes {
-        self.encode_value(msg)
-            .unwrap_or_else(|| self.encode_failure())
+        match self {
+            Codec::Json => self.encode_value(msg),
+            Codec::MsgPack => self.encode_value(&PackedMessage(msg)),
+        }
+        .unwrap_or_else(|| self.encode_failure())
     }
 
     /// Encodes messages as one batch: a JSON array or a MessagePack array.
     /// Never fails and never panics, like [`Codec::encode`].
     pub fn encode_batch(self, msgs: &[Message]) -> Bytes {
-        self.encode_value(msgs).unwrap_or_else(|| {
+        match self {
+            Codec::Json => self.encode_value(msgs),
+            Codec::MsgPack => {
+                let packed: Vec<PackedMessage<'_>> = msgs.iter().map(PackedMessage).collect();
+                self.encode_value(&packed)
+            }
+        }
+        .unwrap_or_else(|| {
             let frames: Vec<Bytes> = msgs.iter().map(|m| self.encode(m)).collect();
             encode_raw_batch(self, &frames)
         })
@@ -81,9 +92,12 @@ impl Codec {
     /// [`ProtocolError::NotAnObject`]). A single object yields a Vec of
     /// one; an empty batch yields an empty Vec.
     ///
-    /// A message whose `data` holds MessagePack binary or extension values,
-    /// or a map with non-string keys, is an inner
-    /// [`ProtocolError::InvalidMessage`]: `data` is a JSON value.
+    /// MessagePack `bin` values in `data` become bin objects
+    /// (`{"$bin": "<base64>"}`, see [`crate::binary`]), which
+    /// [`Codec::encode`] turns back into `bin` for MessagePack. A message
+    /// whose `data` holds MessagePack extension values, or a map with
+    /// non-string keys, is an inner [`ProtocolError::InvalidMessage`]:
+    /// `data` is a JSON value.
     /// Nesting deeper than 127 arrays and objects refuses the frame.
     pub fn decode(
         self,

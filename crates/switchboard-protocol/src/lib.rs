@@ -38,6 +38,7 @@
 //! assert_eq!(Codec::MsgPack.decode(&packed).unwrap(), vec![Ok(reply)]);
 //! ```
 
+pub mod binary;
 mod client;
 mod codec;
 mod codes;
@@ -49,6 +50,7 @@ mod msgpack;
 pub mod reserved;
 mod welcome;
 
+pub use binary::Binary;
 pub use client::{ClientMessage, MAX_NAME_LEN};
 pub use codec::{Codec, encode_raw_batch};
 pub use codes::{CloseCode, ErrorCode, UnknownErrorCode};

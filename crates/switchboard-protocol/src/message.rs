@@ -18,9 +18,15 @@ pub struct Message {
     /// The event's name; names beginning with `$` are reserved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
-    /// The payload; `None` means `null`. MessagePack binary or extension
-    /// values can not be held here, so a message carrying them is invalid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The payload; `None` means `null`. A MessagePack `bin` value is held
+    /// as a bin object, `{"$bin": "<base64>"}` (see [`crate::binary`]);
+    /// MessagePack extension values can not be held here, so a message
+    /// carrying them is invalid.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::binary::deserialize_data"
+    )]
     pub data: Option<Value>,
     /// The sender asks for a reply to this event, under this number.
     #[serde(default, skip_serializing_if = "Option::is_none")]

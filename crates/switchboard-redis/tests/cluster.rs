@@ -36,3 +36,11 @@ async fn backend_outage_mid_traffic() {
     };
     cluster::backend_outage_mid_traffic(&mut backend).await;
 }
+
+#[tokio::test]
+async fn namespaces_stay_apart() {
+    let Some(backend) = backend().await else {
+        return;
+    };
+    switchboard_testkit::namespaces::namespaces_stay_apart(&backend).await;
+}

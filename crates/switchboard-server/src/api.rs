@@ -185,6 +185,8 @@ pub enum PublishTarget {
     Room(String),
     /// One socket by id.
     Socket(String),
+    /// Several sockets by id (`"to"` given as an array).
+    Sockets(Vec<String>),
     /// Every socket.
     All,
 }
@@ -208,7 +210,7 @@ impl Publish {
         }
         let data = fields.remove("data").unwrap_or(Value::Null);
         let room = optional_string(&mut fields, "room")?;
-        let to = optional_string(&mut fields, "to")?;
+        let to = optional_recipients(&mut fields, "to")?;
         let target = match (room, to) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::bad_request(
@@ -216,7 +218,8 @@ impl Publish {
                 ));
             }
             (Some(room), None) => PublishTarget::Room(room),
-            (None, Some(id)) => PublishTarget::Socket(id),
+            (None, Some(Recipients::One(id))) => PublishTarget::Socket(id),
+            (None, Some(Recipients::Many(ids))) => PublishTarget::Sockets(ids),
             (None, None) => PublishTarget::All,
         };
         Ok(Self {
@@ -243,6 +246,48 @@ fn optional_string(
     }
 }
 
+/// `"to"`: one socket id, or an array of them.
+enum Recipients {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A field that, when present, is a non-empty string or a non-empty array
+/// of non-empty strings (`null` counts as absent).
+fn optional_recipients(
+    fields: &mut Map<String, Value>,
+    name: &str,
+) -> Result<Option<Recipients>, ApiError> {
+    let ids = match fields.remove(name) {
+        Some(Value::Array(ids)) => ids,
+        Some(other) => {
+            fields.insert(name.to_owned(), other);
+            return Ok(optional_string(fields, name)
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "`{name}` must be a non-empty string or an array of them"
+                    ))
+                })?
+                .map(Recipients::One));
+        }
+        None => return Ok(None),
+    };
+    if ids.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "`{name}` must not be an empty array"
+        )));
+    }
+    ids.into_iter()
+        .map(|id| match id {
+            Value::String(id) if !id.is_empty() => Ok(id),
+            _ => Err(ApiError::bad_request(format!(
+                "`{name}` must hold non-empty strings only"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(|ids| Some(Recipients::Many(ids)))
+}
+
 async fn publish(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -258,6 +303,7 @@ async fn publish(
         PublishTarget::Room(room) => hub.to(room).emit(event, data).map(|_| ()),
         PublishTarget::All => hub.to_all().emit(event, data).map(|_| ()),
         PublishTarget::Socket(id) => hub.send_to(id, event, data),
+        PublishTarget::Sockets(ids) => hub.to_sockets(ids).emit(event, data).map(|_| ()),
     };
     match result {
         // Fire-and-forget: a socket that is unknown, closing or slow is
@@ -423,7 +469,15 @@ mod tests {
         assert!(bad(r#"{"event":3}"#).contains("`event` must be a string"));
         assert!(bad(r#"{"event":"$welcome"}"#).contains("reserved"));
         assert!(bad(r#"{"event":"e","room":1}"#).contains("`room` must be a string"));
-        assert!(bad(r#"{"event":"e","to":false}"#).contains("`to` must be a string"));
+        assert!(bad(r#"{"event":"e","to":false}"#).contains("`to` must be a non-empty string"));
+        assert_eq!(
+            ok(r#"{"event":"e","to":["a","b"]}"#).target,
+            PublishTarget::Sockets(vec!["a".into(), "b".into()])
+        );
+        assert!(bad(r#"{"event":"e","to":[]}"#).contains("empty array"));
+        assert!(bad(r#"{"event":"e","to":["a",1]}"#).contains("non-empty strings only"));
+        assert!(bad(r#"{"event":"e","to":["a",""]}"#).contains("non-empty strings only"));
+        assert!(bad(r#"{"event":"e","room":"r","to":["i"]}"#).contains("not both"));
         assert!(bad(r#"{"event":"e","room":"r","to":"i"}"#).contains("not both"));
     }
 }

@@ -203,7 +203,10 @@ async fn publish_refuses_bad_bodies() {
         (r#"{"event":"$custom","room":"r"}"#, "reserved"),
         (r#"{"event":"e","room":7}"#, "`room` must be a string"),
         (r#"{"event":"e","room":""}"#, "`room` must not be empty"),
-        (r#"{"event":"e","to":["id"]}"#, "`to` must be a string"),
+        (r#"{"event":"e","to":7}"#, "`to` must be a non-empty string"),
+        (r#"{"event":"e","to":[]}"#, "empty array"),
+        (r#"{"event":"e","to":["id",3]}"#, "non-empty strings only"),
+        (r#"{"event":"e","room":"r","to":["id"]}"#, "not both"),
         (r#"{"event":"e","room":"r","to":"id"}"#, "not both"),
     ];
     for (body, reason) in cases {
@@ -249,6 +252,21 @@ async fn publish_reaches_a_room_a_socket_or_everyone() {
     assert_eq!(all["event"], "all");
     assert!(all.get("room").is_none(), "{all}");
     assert_eq!(b.recv().await["event"], "all");
+
+    // To a list of ids (one nobody holds): each listed socket, once.
+    let mut c = WsClient::connect_at(server.addr, "/ws").await;
+    let body = json!({"event": "few", "data": 2, "to": [a.id, c.id, "nobody", a.id]});
+    let r = publish(server.addr, &body.to_string()).await;
+    assert_eq!(r.json(), json!({"ok": true}));
+    assert_eq!(a.recv().await, json!({"event": "few", "data": 2}));
+    assert_eq!(c.recv().await, json!({"event": "few", "data": 2}));
+    assert_eq!(
+        publish(server.addr, r#"{"event":"all2"}"#).await.status,
+        200
+    );
+    for client in [&mut a, &mut b, &mut c] {
+        assert_eq!(client.recv().await["event"], "all2");
+    }
 
     // Fire-and-forget: nobody holds this id or room.
     let r = publish(server.addr, r#"{"event":"e","to":"no-such-socket"}"#).await;

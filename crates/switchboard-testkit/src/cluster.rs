@@ -275,6 +275,44 @@ pub async fn every_operation_crosses_nodes<B: ClusterBackend>(backend: &B) {
     }
     assert_eq!(a.hub.cluster().stats().published - before, 1);
 
+    // To a list of socket ids on several nodes, from A: the ids A holds
+    // are served here, the others cross the backend in one message; a2
+    // (not listed) and an unknown id get nothing.
+    let before = a.hub.cluster().stats().published;
+    let listed = [a1.id.clone(), b1.id.clone(), c1.id.clone(), "nobody".into()];
+    let here = a.hub.to_sockets(&listed).emit("listed", 11).expect("emit");
+    assert_eq!(here, 1, "one listed socket is on A");
+    for client in [&mut a1, &mut b1, &mut c1] {
+        let m = expect(client, "listed", json!(11)).await;
+        assert!(m.get("room").is_none(), "reached by id, not a room: {m}");
+    }
+    assert_eq!(a.hub.cluster().stats().published - before, 1);
+    // Ids all held here never cross nodes.
+    let before = a.hub.cluster().stats().published;
+    a.hub
+        .to_sockets([&a1.id, &a2.id])
+        .emit("here", 12)
+        .expect("emit");
+    expect(&mut a1, "here", json!(12)).await;
+    expect(&mut a2, "here", json!(12)).await;
+    assert_eq!(a.hub.cluster().stats().published - before, 0);
+    // A room and ids together, with except: b1 (room member and listed)
+    // once with `room`, c1 by id, a1 excluded.
+    c.hub
+        .to("r")
+        .to_sockets([&b1.id, &c1.id, &a1.id])
+        .except(&a1.id)
+        .emit("mixed", 13)
+        .expect("emit");
+    let m = expect(&mut b1, "mixed", json!(13)).await;
+    assert_eq!(m["room"], "r");
+    let m = expect(&mut c1, "mixed", json!(13)).await;
+    assert!(m.get("room").is_none(), "{m}");
+    b.hub.to_all().emit("mark", 14).expect("emit");
+    for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
+        expect(client, "mark", json!(14)).await;
+    }
+
     // Acks from every node: A's and B's members answer, C's stays silent
     // and times out.
     join(&mut c1, "r").await;

@@ -14,10 +14,12 @@
 //!   and headers, refused upgrades); [`within`] and [`eventually`] bound
 //!   every wait of a test.
 //! - [`cluster`] holds the scenarios every cluster backend must pass, so the
-//!   memory bus, Redis and NATS run the very same checks.
+//!   memory bus, Redis and NATS run the very same checks; [`namespaces`]
+//!   the scenario of several hubs per node.
 
 pub mod cluster;
 mod http;
+pub mod namespaces;
 mod raw_ws;
 mod wait;
 mod ws_client;

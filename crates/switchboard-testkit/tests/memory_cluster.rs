@@ -16,3 +16,8 @@ async fn nodes_come_and_go() {
 async fn backend_outage_mid_traffic() {
     cluster::backend_outage_mid_traffic(&mut MemoryBackend::default()).await;
 }
+
+#[tokio::test]
+async fn namespaces_stay_apart() {
+    switchboard_testkit::namespaces::namespaces_stay_apart(&MemoryBackend::default()).await;
+}

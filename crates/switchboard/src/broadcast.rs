@@ -46,11 +46,33 @@ impl<'a> SharedFrames<'a> {
     }
 }
 
-/// Selects recipients: `hub.to("room").except(id).emit("event", data)`.
+/// Selects recipients: `hub.to("room").except(id).emit("event", data)`,
+/// or `hub.to_sockets(ids).emit("event", data)`.
 ///
-/// With no room, every socket is a recipient. In a cluster the operation
-/// reaches the recipients on every node, unless [`BroadcastOperator::local`]
-/// keeps it on this one; the counts returned are this node's.
+/// The recipients are the members of every room added with
+/// [`to`](Self::to) and every socket listed with
+/// [`to_sockets`](Self::to_sockets) (a socket reached twice receives once;
+/// one reached through a room carries `room`), minus those of
+/// [`except`](Self::except). With neither rooms nor sockets, every socket
+/// is a recipient. In a cluster the operation reaches the recipients on
+/// every node, unless [`BroadcastOperator::local`] keeps it on this one;
+/// the counts returned are this node's.
+///
+/// Whatever the number of recipients, the message is encoded once per
+/// codec in use, and each recipient's send queue gets the shared bytes.
+/// Socket ids this node does not hold cross to the other nodes in one
+/// cluster message for the whole list (not one per id); ids this node
+/// holds are left out of it.
+///
+/// ```
+/// # fn run(hub: switchboard::Hub, ids: Vec<String>) -> Result<(), switchboard::SendError> {
+/// // Three sockets by id, wherever they are connected:
+/// hub.to_sockets(["id-a", "id-b", "id-c"]).emit("invite", "lobby")?;
+/// // A room's members and two more sockets, except one:
+/// hub.to("lobby").to_sockets(&ids).except("id-a").emit("news", 42)?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[must_use = "a broadcast operator does nothing until you emit"]
 pub struct BroadcastOperator {
@@ -83,18 +105,53 @@ impl BroadcastOperator {
         self
     }
 
+    /// Adds sockets to the recipients by id (an id nobody holds is
+    /// skipped; a socket listed twice receives once).
+    pub fn to_sockets<I>(mut self, socket_ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.target
+            .sockets
+            .extend(socket_ids.into_iter().map(|id| id.as_ref().to_owned()));
+        self
+    }
+
     /// Leaves out the socket with this id.
     pub fn except(mut self, socket_id: &str) -> Self {
         self.target.except.push(socket_id.to_owned());
         self
     }
 
-    /// Hands `operation` to the adapter unless this operator is local.
+    /// Hands `operation` to the adapter unless this operator is local or
+    /// nothing is left for other nodes.
     fn publish(&self, operation: impl FnOnce(Target) -> Operation) {
-        let adapter = &self.hub.inner.adapter;
-        if !self.local && adapter.is_clustered() {
-            adapter.publish(operation(self.target.clone()));
+        if let Some(target) = self.remote_target() {
+            self.hub.inner.adapter.publish(operation(target));
         }
+    }
+
+    /// What other nodes must reach: `None` when the operator is local, the
+    /// hub is not clustered, or the target was a list of socket ids that
+    /// this node holds all of. Ids held here are left out (an id lives on
+    /// one node).
+    fn remote_target(&self) -> Option<Target> {
+        let adapter = &self.hub.inner.adapter;
+        if self.local || !adapter.is_clustered() {
+            return None;
+        }
+        let mut target = self.target.clone();
+        if !target.sockets.is_empty() {
+            let sockets = &self.hub.inner.sockets;
+            target.sockets.retain(|id| sockets.get(id).is_none());
+            if target.is_everyone() {
+                // Every listed socket is here, and no room: an empty list
+                // must not travel, where it would mean "everyone".
+                return None;
+            }
+        }
+        Some(target)
     }
 
     /// Keeps the broadcast on this node, even when the hub is clustered.
@@ -122,7 +179,7 @@ impl BroadcastOperator {
             .filter_map(|id| inner.sockets.get(id))
             .collect();
         let excluded = |s: &Arc<SocketShared>| except.iter().any(|e| Arc::ptr_eq(e, s));
-        if self.target.rooms.is_empty() {
+        if self.target.is_everyone() {
             inner.sockets.for_each(|s| {
                 if !excluded(s) {
                     f(None, s);
@@ -131,7 +188,8 @@ impl BroadcastOperator {
             return;
         }
         let mut seen: HashSet<Arc<str>> = HashSet::new();
-        let dedupe = self.target.rooms.len() > 1;
+        let sockets = &self.target.sockets;
+        let dedupe = self.target.rooms.len() + sockets.len() > 1;
         for room in &self.target.rooms {
             inner.rooms.for_each_member(room, |s| {
                 if excluded(s) || (dedupe && !seen.insert(s.id.clone())) {
@@ -139,6 +197,14 @@ impl BroadcastOperator {
                 }
                 f(Some(room), s);
             });
+        }
+        for id in sockets {
+            if let Some(s) = inner.sockets.get(id)
+                && !excluded(&s)
+                && (!dedupe || seen.insert(s.id.clone()))
+            {
+                f(None, &s);
+            }
         }
     }
 
@@ -168,7 +234,7 @@ impl BroadcastOperator {
     fn send_message_here(&self, message: &Message) -> usize {
         let mut delivered = 0usize;
         let rooms = &self.target.rooms;
-        if rooms.len() <= 1 {
+        if rooms.is_empty() || (rooms.len() == 1 && self.target.sockets.is_empty()) {
             let message = match rooms.first() {
                 Some(room) if message.room.as_deref() != Some(room) => {
                     &message.clone().with_room(room.clone())
@@ -188,12 +254,24 @@ impl BroadcastOperator {
                 .collect();
             let mut frames: Vec<SharedFrames<'_>> =
                 per_room.iter().map(SharedFrames::new).collect();
+            // Sockets reached by id carry no `room`.
+            let by_id = (!self.target.sockets.is_empty()).then(|| Message {
+                room: None,
+                ..message.clone()
+            });
+            let mut by_id_frames = by_id.as_ref().map(SharedFrames::new);
             self.for_each_recipient(|room, s| {
-                let index = rooms
-                    .iter()
-                    .position(|r| Some(r.as_str()) == room)
-                    .unwrap_or(0);
-                if s.push_broadcast(frames[index].get(s.codec)).is_ok() {
+                let frames = match (room, by_id_frames.as_mut()) {
+                    (None, Some(by_id)) => by_id,
+                    (room, _) => {
+                        let index = rooms
+                            .iter()
+                            .position(|r| Some(r.as_str()) == room)
+                            .unwrap_or(0);
+                        &mut frames[index]
+                    }
+                };
+                if s.push_broadcast(frames.get(s.codec)).is_ok() {
                     delivered += 1;
                 }
             });
@@ -234,11 +312,11 @@ impl BroadcastOperator {
     ) -> Result<Vec<(String, Result<R, AckError>)>, SendError> {
         let message = Message::event(event, to_value(data)?);
         let adapter = self.hub.inner.adapter.clone();
-        let remote = (!self.local && adapter.is_clustered()).then(|| {
+        let remote = self.remote_target().map(|target| {
             let grace = self.hub.cluster_request_timeout();
             adapter.request(
                 Query::Ack {
-                    target: self.target.clone(),
+                    target,
                     message: Box::new(message.clone()),
                     timeout,
                 },
@@ -264,7 +342,8 @@ impl BroadcastOperator {
             .into_iter()
             .map(|(id, result)| {
                 let decoded = result.and_then(|value| {
-                    serde_json::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
+                    switchboard_protocol::binary::from_value(value)
+                        .map_err(|e| AckError::Decode(e.to_string()))
                 });
                 (id, decoded)
             })
@@ -317,6 +396,26 @@ impl Hub {
     /// Every socket of the hub.
     pub fn to_all(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.clone())
+    }
+
+    /// The sockets with these ids, on this node or (in a cluster) any
+    /// other: [`BroadcastOperator::to_sockets`]. Unlike [`Hub::send_to`],
+    /// an id nobody holds is not an error; `emit` answers how many sockets
+    /// of this node it reached.
+    ///
+    /// ```
+    /// # fn run(hub: switchboard::Hub) -> Result<(), switchboard::SendError> {
+    /// let reached_here = hub.to_sockets(["id-a", "id-b"]).emit("ping", ())?;
+    /// # let _ = reached_here;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn to_sockets<I>(&self, socket_ids: I) -> BroadcastOperator
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        BroadcastOperator::new(self.clone()).to_sockets(socket_ids)
     }
 
     /// Every socket but the one with this id.

@@ -265,6 +265,51 @@ impl HubBuilder {
         self
     }
 
+    /// Names the hub, for an application that mounts several hubs on one
+    /// server (default none). Each hub has its own sockets, rooms and
+    /// handlers whatever its name; the name keeps clustered hubs apart:
+    /// a [`ClusterAdapter`](crate::adapter::ClusterAdapter) names its
+    /// channels `{prefix}.{namespace}` instead of `{prefix}`, so that hubs
+    /// of different namespaces on one backend never hear each other, and
+    /// nodes reach only the hub of the same namespace on other nodes.
+    ///
+    /// Two hubs sharing a backend and a cluster prefix **must** have
+    /// different namespaces (or prefixes): with the same channels they act
+    /// as one hub, each one's broadcasts reaching the other's clients.
+    /// A cluster adapter warns when two hubs of one process use the same
+    /// channels.
+    ///
+    /// # Panics
+    ///
+    /// When `name` is empty, longer than 64 bytes, or holds anything but
+    /// ASCII letters, digits, `-` and `_` (the characters valid in Redis
+    /// channels and NATS subjects alike).
+    ///
+    /// ```
+    /// use switchboard::Hub;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let chat = Hub::builder().namespace("chat").build();
+    /// let admin = Hub::builder().namespace("admin").build();
+    /// // One app, one listener: `/chat/ws` and `/admin/ws` (long-polling
+    /// // at `/chat/ws/poll` and `/admin/ws/poll`).
+    /// let app = axum::Router::new()
+    ///     .merge(chat.router("/chat/ws"))
+    ///     .merge(admin.router("/admin/ws"));
+    /// let listener = switchboard::listen(([127, 0, 0, 1], 0)).await?;
+    /// # let _ = (listener, app);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn namespace(mut self, name: &str) -> Self {
+        assert!(
+            crate::adapter::is_channel_token(name),
+            "a hub namespace is 1 to 64 ASCII letters, digits, - or _ (got {name:?})"
+        );
+        self.config.namespace = Some(name.to_owned());
+        self
+    }
+
     /// Joins a cluster through `adapter` (default: [`LocalAdapter`], a
     /// single hub). A clustered hub must be built inside a Tokio runtime:
     /// the adapter starts its tasks then.

@@ -36,7 +36,7 @@ impl<In: DeserializeOwned> ChannelReceiver<In> {
             let TappedEvent { event, data, ack } = self.rx.recv().await?;
             let event = InboundEvent::new(self.socket.clone(), event, data, ack);
             let envelope = serde_json::json!({ "event": event.event, "data": event.data });
-            match serde_json::from_value::<In>(envelope) {
+            match switchboard_protocol::binary::from_value::<In>(envelope) {
                 Ok(message) => {
                     let _ = event.reply(Value::Null);
                     return Some(message);

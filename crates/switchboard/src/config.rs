@@ -189,6 +189,10 @@ pub struct HubConfig {
     /// a browser's `Origin` with it instead of the request's `Host`, which
     /// a DNS-rebinding page controls.
     pub public_origin: Option<String>,
+    /// The hub's namespace, when one application mounts several hubs
+    /// (default none); see [`crate::HubBuilder::namespace`]. A clustered
+    /// hub's channels are named after it: `{prefix}.{namespace}.all`.
+    pub namespace: Option<String>,
 }
 
 impl Default for HubConfig {
@@ -230,6 +234,7 @@ impl Default for HubConfig {
             trusted_proxies: Vec::new(),
             max_tracked_addresses: 65_536,
             public_origin: None,
+            namespace: None,
         }
     }
 }

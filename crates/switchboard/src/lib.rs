@@ -99,6 +99,72 @@
 //! [`adapter`] module says what crosses nodes and what happens while the
 //! backend is down.
 //!
+//! ## Recipients
+//!
+//! [`BroadcastOperator`] picks recipients and emits once, encoding the
+//! message once per codec whatever their number: [`Hub::to`] a room (add
+//! more with `.to`), [`Hub::to_all`], [`Hub::to_sockets`] a list of socket
+//! ids (on any node), combined freely and narrowed with `.except(id)`;
+//! [`Hub::send_to`] one id.
+//!
+//! ## Binary payloads
+//!
+//! A MessagePack client may put `bin` values anywhere in its `data`.
+//! Handlers receive them as bytes when their payload type asks for bytes
+//! ([`Binary`], `bytes::Bytes`, `serde_bytes::ByteBuf`, `Vec<u8>`), and
+//! what the hub emits with [`Binary`] (or re-emits from a client's data)
+//! reaches MessagePack clients as `bin`. JSON clients receive a binary
+//! value as a bin object, `{"$bin": "<base64>"}`, and may send one to
+//! stand for bytes; [`protocol::binary`] has the details.
+//!
+//! ```
+//! use serde::Deserialize;
+//! use switchboard::{Binary, HandlerError, Hub};
+//!
+//! #[derive(Deserialize)]
+//! struct Upload { name: String, file: Binary }
+//!
+//! let hub = Hub::builder()
+//!     .on("upload", |socket, upload: Upload| async move {
+//!         // `bin` to MessagePack members, a bin object to JSON ones.
+//!         socket.hub().to("files").emit("file", (&upload.name, &upload.file))?;
+//!         Ok::<_, HandlerError>(upload.file.len())
+//!     })
+//!     .build();
+//! # drop(hub);
+//! ```
+//!
+//! ## Several hubs in one app (namespaces)
+//!
+//! Each [`Hub`] has its own sockets, rooms, handlers and options: mount
+//! several in one router, each at its own path (long-polling follows at
+//! `{path}/poll`), and serve them on one listener. Clustered, name each
+//! with [`HubBuilder::namespace`]: its channels on the backend become
+//! `{prefix}.{namespace}`, so that each hub meets only the hub of the
+//! same namespace on other nodes (hubs on the same channels would act as
+//! one, their rooms and broadcasts shared).
+//!
+//! ```no_run
+//! # use switchboard::adapter::{ClusterAdapter, ClusterOptions, MemoryBus};
+//! # async fn run(bus: MemoryBus) -> std::io::Result<()> {
+//! use switchboard::Hub;
+//!
+//! let chat = Hub::builder()
+//!     .namespace("chat")
+//!     .adapter(ClusterAdapter::new(bus.clone(), ClusterOptions::default()))
+//!     .build();
+//! let game = Hub::builder()
+//!     .namespace("game")
+//!     .adapter(ClusterAdapter::new(bus, ClusterOptions::default()))
+//!     .build();
+//! let app = chat.router("/chat/ws").merge(game.router("/game/ws"));
+//! let listener = switchboard::listen(([127, 0, 0, 1], 8080)).await?;
+//! // One accept loop for both (its HTTP options are `chat`'s); shut each
+//! // hub down on its own.
+//! chat.serve_router(listener, app, std::future::pending()).await
+//! # }
+//! ```
+//!
 //! ## Limits and failure
 //!
 //! Every socket has a bounded send queue; one that overflows is closed with
@@ -188,4 +254,4 @@ pub use transport::handshake::HandshakeRefusal;
 
 /// The wire protocol: messages, codecs, error and close codes.
 pub use switchboard_protocol as protocol;
-pub use switchboard_protocol::{CloseCode, Codec, ErrorCode};
+pub use switchboard_protocol::{Binary, CloseCode, Codec, ErrorCode};

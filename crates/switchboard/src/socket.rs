@@ -86,7 +86,7 @@ impl Socket {
         let value = self
             .ack_value(Message::event(event, to_value(data)?), timeout)
             .await?;
-        serde_json::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
+        switchboard_protocol::binary::from_value(value).map_err(|e| AckError::Decode(e.to_string()))
     }
 
     /// Sends `message` with a new ack id and waits for the reply's data.

@@ -168,11 +168,13 @@ impl Client {
                 timeout.into(),
             )
             .await?;
-        serde_json::from_value(value).map_err(ClientAckError::Decode)
+        switchboard_protocol::binary::from_value(value).map_err(ClientAckError::Decode)
     }
 
     /// Handles event `event` from the hub. Its data is decoded into `T`
-    /// (data that does not decode fails with `bad_message`); when the hub
+    /// (data that does not decode fails with `bad_message`; a binary value,
+    /// MessagePack `bin` or `{"$bin": "<base64>"}`, decodes into a bytes
+    /// field such as `switchboard_protocol::Binary`); when the hub
     /// asked for an ack, the handler's `Ok` value is the reply and its `Err`
     /// the error body. Each event's handler runs in its own task. A second
     /// handler for the same name replaces the first.

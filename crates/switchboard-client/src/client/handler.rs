@@ -29,7 +29,7 @@ where
     let event = event.to_owned();
     let handler = Arc::new(handler);
     Arc::new(move |data: Value| -> HandlerFuture {
-        let decoded = T::deserialize(data).map_err(|e| {
+        let decoded = switchboard_protocol::binary::from_value::<T>(data).map_err(|e| {
             HandlerError::with_code(
                 "bad_message",
                 format!("the data of `{event}` does not decode: {e}"),

@@ -64,7 +64,10 @@ struct Shared {
     node_id: String,
     driver: Arc<dyn Driver>,
     options: ClusterOptions,
-    all_channel: String,
+    /// `{prefix}` or `{prefix}.{namespace}`, set at start.
+    channel_prefix: OnceLock<String>,
+    /// `{channel_prefix}.all`, set at start.
+    all_channel: OnceLock<String>,
     nodes: Mutex<NodeTable>,
     requests: RequestTable,
     outbound_tx: mpsc::Sender<Outbound>,
@@ -88,7 +91,8 @@ impl ClusterAdapter {
             shared: Arc::new(Shared {
                 node_id: crate::id::new_socket_id(),
                 driver: Arc::new(driver),
-                all_channel: all_channel(&options.prefix),
+                channel_prefix: OnceLock::new(),
+                all_channel: OnceLock::new(),
                 nodes: Mutex::new(NodeTable::new(options.node_timeout)),
                 options,
                 requests: RequestTable::default(),
@@ -109,14 +113,68 @@ impl ClusterAdapter {
     pub fn options(&self) -> &ClusterOptions {
         &self.shared.options
     }
+
+    /// The prefix of its channels: [`ClusterOptions::prefix`], followed by
+    /// `.{namespace}` when its hub has a
+    /// [namespace](crate::HubBuilder::namespace). Known once the hub is
+    /// built; before, the bare prefix.
+    pub fn channel_prefix(&self) -> &str {
+        self.shared.channel_prefix()
+    }
+}
+
+/// Channel prefixes in use by the cluster adapters of this process, with
+/// how many use each: two hubs on the same channels act as one.
+static PREFIXES_IN_USE: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+
+/// Counts one more adapter on `prefix`; warns when it is not the first.
+fn claim_prefix(prefix: &str) {
+    let mut in_use = PREFIXES_IN_USE.lock();
+    if let Some((_, count)) = in_use.iter_mut().find(|(p, _)| p == prefix) {
+        *count += 1;
+        tracing::warn!(
+            prefix,
+            hubs = *count,
+            "several hubs of this process use the same cluster channels: on one backend \
+             they act as one hub (each one's broadcasts reach the other's clients); give \
+             each its own HubBuilder::namespace unless they are meant as nodes of one cluster"
+        );
+    } else {
+        in_use.push((prefix.to_owned(), 1));
+    }
+}
+
+fn release_prefix(prefix: &str) {
+    let mut in_use = PREFIXES_IN_USE.lock();
+    if let Some(i) = in_use.iter().position(|(p, _)| p == prefix) {
+        in_use[i].1 -= 1;
+        if in_use[i].1 == 0 {
+            in_use.swap_remove(i);
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(prefix) = self.channel_prefix.get() {
+            release_prefix(prefix);
+        }
+    }
 }
 
 impl Adapter for ClusterAdapter {
     fn start(&self, node: NodeHandle) {
+        let prefix = match node.namespace() {
+            Some(namespace) => format!("{}.{namespace}", self.shared.options.prefix),
+            None => self.shared.options.prefix.clone(),
+        };
         if self.shared.node.set(node).is_err() {
             tracing::warn!("a cluster adapter serves one hub: second start ignored");
             return;
         }
+        claim_prefix(&prefix);
+        let _ = self.shared.all_channel.set(all_channel(&prefix));
+        let _ = self.shared.channel_prefix.set(prefix);
         let Some(outbound) = self.shared.outbound_rx.lock().take() else {
             return;
         };
@@ -172,7 +230,7 @@ impl Adapter for ClusterAdapter {
                 let leave = Envelope::new(&shared.node_id, Body::Leave).encode();
                 let _ = tokio::time::timeout(
                     Duration::from_secs(1),
-                    publisher.publish(&shared.all_channel, leave),
+                    publisher.publish(shared.all_channel(), leave),
                 )
                 .await;
             }
@@ -181,8 +239,18 @@ impl Adapter for ClusterAdapter {
 }
 
 impl Shared {
+    fn channel_prefix(&self) -> &str {
+        self.channel_prefix
+            .get()
+            .map_or(self.options.prefix.as_str(), String::as_str)
+    }
+
+    fn all_channel(&self) -> &str {
+        self.all_channel.get().map_or("", String::as_str)
+    }
+
     fn own_channel(&self) -> String {
-        node_channel(&self.options.prefix, &self.node_id)
+        node_channel(self.channel_prefix(), &self.node_id)
     }
 
     fn drop_one(&self) {
@@ -266,8 +334,8 @@ impl Shared {
                 continue;
             };
             let channel = match &destination {
-                Destination::All => self.all_channel.clone(),
-                Destination::Node(node) => node_channel(&self.options.prefix, node),
+                Destination::All => self.all_channel().to_owned(),
+                Destination::Node(node) => node_channel(self.channel_prefix(), node),
             };
             match publisher.publish(&channel, payload).await {
                 Ok(()) => {
@@ -292,7 +360,7 @@ impl Shared {
     }
 
     async fn serve_until_stopped(self: Arc<Self>) {
-        let channels = vec![self.all_channel.clone(), self.own_channel()];
+        let channels = vec![self.all_channel().to_owned(), self.own_channel()];
         let mut stop = self.stop.subscribe();
         let mut backoff = self.options.reconnect_min;
         let mut failures = 0u32;

@@ -26,12 +26,21 @@
 //! ```
 //!
 //! What crosses nodes: broadcasts (to all, to rooms, with `except`), raw
-//! broadcasts, `send_to` an id held elsewhere, relays, disconnects, acks
+//! broadcasts, `send_to` an id held elsewhere,
+//! [`to_sockets`](crate::Hub::to_sockets) (one message for every listed id
+//! this node does not hold), relays, disconnects, acks
 //! (`emit_with_ack` collects replies from every node), and the cluster-wide
 //! questions of [`ClusterView`](crate::ClusterView). What stays on the node:
 //! [`BroadcastOperator::local`](crate::BroadcastOperator::local), room
 //! membership changes (a socket's rooms live with its node), sessions (a
 //! resume on another node starts a new session).
+//!
+//! The node-to-node format is versioned: an operation whose [`Target`]
+//! lists socket ids is written as wire version 2, which nodes of an older
+//! release refuse and count as undecodable (instead of taking the target
+//! for "every socket"); everything else is still written as version 1, so
+//! a rolling upgrade keeps working, except that socket lists do not reach
+//! the sockets of nodes not yet upgraded.
 //!
 //! While the backend is unreachable, each node goes on serving its own
 //! sockets; what should have crossed nodes meanwhile is dropped and counted
@@ -61,6 +70,16 @@ pub use node::NodeHandle;
 pub use options::ClusterOptions;
 pub use requests::RemoteReplies;
 pub use wire::{AckOutcome, Operation, Query, Reply, Target};
+
+/// Whether `name` can stand in a channel name as one token: 1 to 64 ASCII
+/// letters, digits, `-` or `_` (valid for Redis channels and NATS subjects).
+pub(crate) fn is_channel_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// The cluster seam of a hub: what must reach other nodes goes through it.
 ///

@@ -35,6 +35,13 @@ impl NodeHandle {
         self.hub.strong_count() > 0
     }
 
+    /// The hub's namespace ([`HubBuilder::namespace`](crate::HubBuilder::namespace)),
+    /// if it has one and still exists: an adapter keeps the traffic of
+    /// each namespace apart.
+    pub fn namespace(&self) -> Option<String> {
+        self.hub.upgrade()?.config.namespace.clone()
+    }
+
     fn hub(&self) -> Option<Hub> {
         self.hub.upgrade().map(|inner| Hub { inner })
     }

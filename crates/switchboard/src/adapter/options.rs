@@ -7,7 +7,9 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ClusterOptions {
-    /// Prefix of the channel names; nodes with the same prefix on the same
+    /// Prefix of the channel names (followed by `.{namespace}` for a hub
+    /// with a [namespace](crate::HubBuilder::namespace)); nodes with the
+    /// same prefix and namespace on the same
     /// backend form one cluster (default `"switchboard"`).
     pub prefix: String,
     /// How often a node announces itself (default 1 s).

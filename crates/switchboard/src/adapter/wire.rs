@@ -12,18 +12,40 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_protocol::{ErrorBody, Message};
 
-/// The version of the node-to-node format; a node drops (and counts)
-/// envelopes of another version.
+/// The version of the node-to-node format a node writes when version 1
+/// says it all; a node drops (and counts) envelopes of a version it does
+/// not read.
 pub(crate) const WIRE_VERSION: u8 = 1;
 
-/// Which sockets an operation is for: every socket in any of `rooms` (all
-/// sockets when `rooms` is empty), but none of `except`.
+/// The version of envelopes whose [`Target`] lists socket ids
+/// ([`Target::sockets`]). Nodes of version 1 ignore unknown fields, so
+/// they would take such a target for "every socket": these envelopes are
+/// marked 2, which a version-1 node refuses (and counts) instead of
+/// misdelivering. Every other envelope is still written as version 1, so
+/// nodes of both versions keep working together in a rolling upgrade.
+pub(crate) const WIRE_VERSION_SOCKETS: u8 = 2;
+
+/// Which sockets an operation is for: every socket in any of `rooms` or
+/// listed in `sockets` (all sockets when both are empty), but none of
+/// `except`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
-    /// Rooms whose members are reached; empty means every socket.
+    /// Rooms whose members are reached; empty (with `sockets` empty) means
+    /// every socket.
     pub rooms: Vec<String>,
     /// Socket ids left out.
     pub except: Vec<String>,
+    /// Socket ids reached (besides the rooms' members), since wire
+    /// version 2; absent from the encoding when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<String>,
+}
+
+impl Target {
+    /// Whether the target reaches every socket.
+    pub fn is_everyone(&self) -> bool {
+        self.rooms.is_empty() && self.sockets.is_empty()
+    }
 }
 
 /// An operation every other node applies to its own sockets, without
@@ -155,19 +177,43 @@ pub(crate) enum Body {
     },
 }
 
+impl Body {
+    /// The oldest wire version that can carry this body.
+    fn min_version(&self) -> u8 {
+        let target = match self {
+            Body::Operation(
+                Operation::Broadcast { target, .. }
+                | Operation::BroadcastRaw { target, .. }
+                | Operation::Disconnect { target, .. },
+            )
+            | Body::Request {
+                query: Query::Ack { target, .. },
+                ..
+            } => Some(target),
+            _ => None,
+        };
+        match target {
+            Some(target) if !target.sockets.is_empty() => WIRE_VERSION_SOCKETS,
+            _ => WIRE_VERSION,
+        }
+    }
+}
+
 /// Why an envelope could not be read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WireError {
     #[error("undecodable cluster message: {0}")]
     Decode(#[from] rmp_serde::decode::Error),
-    #[error("cluster message of wire version {0}, this node speaks {WIRE_VERSION}")]
+    #[error(
+        "cluster message of wire version {0}, this node reads {WIRE_VERSION} to {WIRE_VERSION_SOCKETS}"
+    )]
     Version(u8),
 }
 
 impl Envelope {
     pub(crate) fn new(from: &str, body: Body) -> Self {
         Self {
-            v: WIRE_VERSION,
+            v: body.min_version(),
             from: from.to_owned(),
             body,
         }
@@ -180,7 +226,7 @@ impl Envelope {
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let envelope: Envelope = rmp_serde::from_slice(bytes)?;
-        if envelope.v != WIRE_VERSION {
+        if !(WIRE_VERSION..=WIRE_VERSION_SOCKETS).contains(&envelope.v) {
             return Err(WireError::Version(envelope.v));
         }
         Ok(envelope)
@@ -217,6 +263,7 @@ mod tests {
         let target = Target {
             rooms: vec!["a".into(), "b".into()],
             except: vec!["x".into()],
+            sockets: Vec::new(),
         };
         round_trip(Body::Heartbeat);
         round_trip(Body::Leave);
@@ -258,6 +305,61 @@ mod tests {
                 ),
             ]),
         });
+    }
+
+    #[test]
+    fn socket_lists_are_version_2_and_the_rest_stays_version_1() {
+        let with_ids = Target {
+            sockets: vec!["s1".into(), "s2".into()],
+            ..Target::default()
+        };
+        let message = Message::event("e", serde_json::json!(1));
+        let list = Envelope::new(
+            "n",
+            Body::Operation(Operation::Broadcast {
+                target: with_ids.clone(),
+                message: message.clone(),
+            }),
+        );
+        assert_eq!(list.v, WIRE_VERSION_SOCKETS);
+        assert_eq!(Envelope::decode(&list.encode()).unwrap(), list);
+        let ack = Envelope::new(
+            "n",
+            Body::Request {
+                id: 1,
+                query: Query::Ack {
+                    target: with_ids,
+                    message: Box::new(message.clone()),
+                    timeout: Duration::from_secs(1),
+                },
+            },
+        );
+        assert_eq!(ack.v, WIRE_VERSION_SOCKETS);
+        let rooms = Envelope::new(
+            "n",
+            Body::Operation(Operation::Broadcast {
+                target: Target {
+                    rooms: vec!["r".into()],
+                    ..Target::default()
+                },
+                message,
+            }),
+        );
+        assert_eq!(rooms.v, WIRE_VERSION);
+        // A version-1 target (no `sockets` key) still decodes.
+        #[derive(Serialize)]
+        struct OldTarget {
+            rooms: Vec<String>,
+            except: Vec<String>,
+        }
+        let old = rmp_serde::to_vec_named(&OldTarget {
+            rooms: vec!["r".into()],
+            except: vec![],
+        })
+        .unwrap();
+        let decoded: Target = rmp_serde::from_slice(&old).unwrap();
+        assert_eq!(decoded.rooms, ["r"]);
+        assert!(decoded.sockets.is_empty());
     }
 
     #[test]

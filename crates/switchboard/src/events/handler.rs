@@ -48,7 +48,7 @@ where
 {
     let event: Arc<str> = Arc::from(event);
     Arc::new(move |socket, data| {
-        let payload = serde_json::from_value::<T>(data);
+        let payload = switchboard_protocol::binary::from_value::<T>(data);
         match payload {
             Ok(payload) => {
                 let fut = handler(socket, payload);
