@@ -11,7 +11,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::hub::handle::Hub;
+use crate::session::handshake::Transport;
 use crate::transport::handshake::admission::{admit_link, parse_query};
+use crate::transport::handshake::info::{handshake_of, select_subprotocol, session_codec};
 use crate::transport::handshake::{HandshakeRefusal, negotiate_deflate, validate_upgrade};
 use crate::transport::ws::{WsLink, codec_config};
 
@@ -34,6 +36,12 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     let upgrade = validate_upgrade(&parts.method, &parts.headers)?;
     let query = parse_query(parts.uri.query())?;
     let (slot, extensions) = admit_link(&hub, &parts, &query).await?;
+    let subprotocol = select_subprotocol(
+        &parts.headers,
+        &hub.inner.policies.subprotocols,
+        hub.inner.raw,
+    );
+    let codec = session_codec(query.codec, subprotocol.as_ref());
     let on_upgrade = parts
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()
@@ -57,10 +65,22 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     if let Some((header_value, _)) = &deflate {
         response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, header_value.as_str());
     }
+    if let Some(subprotocol) = &subprotocol {
+        response = response.header(header::SEC_WEBSOCKET_PROTOCOL, subprotocol.name());
+    }
+    let request_extensions = std::mem::take(&mut parts.extensions);
+    let handshake = handshake_of(
+        &hub,
+        &parts,
+        request_extensions,
+        codec,
+        subprotocol,
+        Transport::WebSocket,
+    );
+    drop(parts);
     // The connection's task keeps only what it needs, for its whole life:
     // not the token, nor the negotiated header; the rare resume request is
     // boxed (every 8 bytes here count: tokio rounds a task up to 128).
-    let codec = query.codec;
     let resume = query
         .resume()
         .map(|(session, last)| Box::new((Box::<str>::from(session), last)));
@@ -77,7 +97,7 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
                     config.write_timeout,
                 );
                 let resume = resume.as_deref().map(|(session, last)| (&**session, *last));
-                let attached = hub.attach_link(codec, extensions, resume);
+                let attached = hub.attach_link(handshake.codec(), extensions, handshake, resume);
                 let socket = hub.socket_handle(attached.session.clone());
                 let raw = hub.inner.raw;
                 let reason = crate::connection::run(link, socket, attached.link, raw).await;

@@ -56,6 +56,8 @@ pub(crate) struct HubInner {
     pub(crate) unlimited_owner: Arc<SlotOwner>,
     /// Client addresses under the per-address limits.
     pub(crate) addresses: crate::edge::address_limits::AddressTable<SlotOwner>,
+    /// The application's typed state ([`crate::HubBuilder::state`]).
+    pub(crate) state: crate::state::StateMap,
 }
 
 impl HubInner {
@@ -139,6 +141,7 @@ impl Hub {
         raw: bool,
         stream_tx: Option<mpsc::Sender<Inbound>>,
         adapter: Arc<dyn Adapter>,
+        state: crate::state::StateMap,
     ) -> Self {
         let pong = Message::event(
             switchboard_protocol::reserved::PONG,
@@ -170,6 +173,7 @@ impl Hub {
                 pending_polls: AtomicUsize::new(0),
                 unlimited_owner: Arc::new(SlotOwner { hub: weak.clone() }),
                 addresses: Default::default(),
+                state,
             }),
         };
         hub.inner

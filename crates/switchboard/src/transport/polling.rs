@@ -30,8 +30,10 @@ use crate::connection::inbound::{InboundChecks, handle_messages};
 use crate::error::DisconnectReason;
 use crate::hub::handle::{ConnectionSlot, Hub, HubInner, SlotOwner};
 use crate::send_queue::Outgoing;
+use crate::session::handshake::Transport;
 use crate::session::shared::SocketShared;
 use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
+use crate::transport::handshake::info::handshake_of;
 
 /// The state of a session's current long-polling link.
 pub(crate) struct PollLink {
@@ -215,9 +217,18 @@ async fn open(
     // The open passed the connection limit; the slot itself is taken at
     // the first `GET`, for the same client address.
     let owner = slot.into_owner();
+    let handshake = handshake_of(
+        &hub,
+        parts,
+        parts.extensions.clone(),
+        query.codec,
+        None,
+        Transport::LongPolling,
+    );
     let attached = hub.attach_link(
         query.codec,
         extensions,
+        handshake,
         resume.as_ref().map(|r| (r.resume.as_str(), r.last)),
     );
     let session = attached.session;

@@ -1,0 +1,139 @@
+//! What a new session keeps of its handshake ([`Handshake`]), and the
+//! choice of its WebSocket subprotocol (PROTOCOL.md section 1).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+use http::{HeaderMap, header};
+use switchboard_protocol::Codec;
+
+use crate::edge::client_addr::client_address;
+use crate::hub::handle::Hub;
+use crate::session::handshake::{Handshake, HandshakeParts, Subprotocol, Transport};
+
+/// The subprotocols a client offers, in its order: every
+/// `Sec-WebSocket-Protocol` header, split at commas.
+fn offered(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+}
+
+/// The first subprotocol the client offers that the hub speaks: the
+/// protocol's own (not in raw mode, whose sockets do not speak it), or
+/// one of the application's `registered` names. `None` when it offers
+/// none of them (or nothing).
+pub(crate) fn select_subprotocol(
+    headers: &HeaderMap,
+    registered: &[Arc<str>],
+    raw: bool,
+) -> Option<Subprotocol> {
+    offered(headers).find_map(|name| {
+        if let Some(codec) = Codec::from_subprotocol(name).filter(|_| !raw) {
+            return Some(Subprotocol::Codec(codec));
+        }
+        registered
+            .iter()
+            .find(|known| &***known == name)
+            .map(|known| Subprotocol::App(known.clone()))
+    })
+}
+
+/// The codec of a session: the selected subprotocol's when it names one
+/// (PROTOCOL.md section 1: "the codec follows it", whatever `codec=`
+/// says), else the `codec` query parameter's.
+pub(crate) fn session_codec(query_codec: Codec, subprotocol: Option<&Subprotocol>) -> Codec {
+    match subprotocol {
+        Some(Subprotocol::Codec(codec)) => *codec,
+        _ => query_codec,
+    }
+}
+
+/// Builds what the session keeps of its handshake. `extensions` are the
+/// request's, less the hub's own entries (hyper's upgrade handle and the
+/// peer address, kept as [`Handshake::peer_addr`]).
+pub(crate) fn handshake_of(
+    hub: &Hub,
+    parts: &http::request::Parts,
+    mut extensions: http::Extensions,
+    codec: Codec,
+    subprotocol: Option<Subprotocol>,
+    transport: Transport,
+) -> Arc<Handshake> {
+    let peer_addr = extensions
+        .remove::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer);
+    extensions.remove::<hyper::upgrade::OnUpgrade>();
+    if extensions.is_empty() {
+        // Free the emptied map: most sessions keep none.
+        extensions = http::Extensions::new();
+    }
+    let client_ip = peer_addr
+        .map(|peer| client_address(peer.ip(), &parts.headers, &hub.config().trusted_proxies));
+    Arc::new(Handshake::new(HandshakeParts {
+        uri: &parts.uri,
+        headers: &parts.headers,
+        extensions,
+        peer_addr,
+        client_ip,
+        subprotocol,
+        codec,
+        transport,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::SEC_WEBSOCKET_PROTOCOL, v.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_first_offered_name_the_hub_speaks_is_selected() {
+        let app: Vec<Arc<str>> = vec!["chat.v2".into()];
+        let pick = |values: &[&str], raw| {
+            select_subprotocol(&offer(values), &app, raw).map(|s| s.name().to_owned())
+        };
+        assert_eq!(
+            pick(&["switchboard.v1"], false).as_deref(),
+            Some("switchboard.v1")
+        );
+        assert_eq!(
+            pick(&["x, switchboard.v1.msgpack ,switchboard.v1"], false).as_deref(),
+            Some("switchboard.v1.msgpack")
+        );
+        assert_eq!(
+            pick(&["nope", "chat.v2, switchboard.v1"], false).as_deref(),
+            Some("chat.v2")
+        );
+        assert_eq!(pick(&["Switchboard.V1", "other"], false), None);
+        assert_eq!(pick(&[], false), None);
+        assert_eq!(pick(&["switchboard.v1"], true), None);
+        assert_eq!(
+            pick(&["switchboard.v1, chat.v2"], true).as_deref(),
+            Some("chat.v2")
+        );
+    }
+
+    #[test]
+    fn the_codec_follows_a_protocol_subprotocol() {
+        let msgpack = Subprotocol::Codec(Codec::MsgPack);
+        assert_eq!(session_codec(Codec::Json, Some(&msgpack)), Codec::MsgPack);
+        let json = Subprotocol::Codec(Codec::Json);
+        assert_eq!(session_codec(Codec::MsgPack, Some(&json)), Codec::Json);
+        let app = Subprotocol::App("chat.v2".into());
+        assert_eq!(session_codec(Codec::MsgPack, Some(&app)), Codec::MsgPack);
+        assert_eq!(session_codec(Codec::MsgPack, None), Codec::MsgPack);
+    }
+}
