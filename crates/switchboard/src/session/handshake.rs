@@ -73,25 +73,28 @@ pub struct Handshake {
     subprotocol: Option<Subprotocol>,
     codec: Codec,
     transport: Transport,
+    /// The authentication hook's answer, on its way to the session
+    /// ([`Handshake::take_hook_extensions`]); empty once it is there. It
+    /// rides here so that the WebSocket upgrade's task, which lives as
+    /// long as its connection, holds one pointer for both.
+    hook_extensions: http::Extensions,
 }
 
-/// A selected subprotocol: one of the protocol's own, or a name the
-/// application registered (shared with the hub's list, not copied).
+/// A selected subprotocol: one of the protocol's own names (the codec
+/// follows it) or a name the application registered. Shared with the
+/// hub's list, never copied per session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Subprotocol {
-    /// `switchboard.v1` or `switchboard.v1.msgpack`: the codec follows it.
-    Codec(Codec),
-    /// A name registered with [`crate::HubBuilder::subprotocol`].
-    App(Arc<str>),
-}
+pub(crate) struct Subprotocol(pub(crate) Arc<str>);
 
 impl Subprotocol {
     /// The name, as answered in `Sec-WebSocket-Protocol`.
     pub(crate) fn name(&self) -> &str {
-        match self {
-            Subprotocol::Codec(codec) => codec.subprotocol(),
-            Subprotocol::App(name) => name,
-        }
+        &self.0
+    }
+
+    /// The codec the name stands for, when it is one of the protocol's.
+    pub(crate) fn codec(&self) -> Option<Codec> {
+        Codec::from_subprotocol(&self.0)
     }
 }
 
@@ -105,6 +108,7 @@ pub(crate) struct HandshakeParts<'a> {
     pub(crate) subprotocol: Option<Subprotocol>,
     pub(crate) codec: Codec,
     pub(crate) transport: Transport,
+    pub(crate) hook_extensions: http::Extensions,
 }
 
 impl Handshake {
@@ -119,7 +123,16 @@ impl Handshake {
             subprotocol: parts.subprotocol,
             codec: parts.codec,
             transport: parts.transport,
+            hook_extensions: parts.hook_extensions,
         }
+    }
+
+    /// Takes the authentication hook's answer out of a handshake that is
+    /// not shared yet (empty once shared, or taken).
+    pub(crate) fn take_hook_extensions(this: &mut Arc<Self>) -> http::Extensions {
+        Arc::get_mut(this)
+            .map(|handshake| std::mem::take(&mut handshake.hook_extensions))
+            .unwrap_or_default()
     }
 
     /// A handshake with nothing but its codec and transport (for sessions
@@ -135,6 +148,7 @@ impl Handshake {
             subprotocol: None,
             codec,
             transport,
+            hook_extensions: http::Extensions::new(),
         })
     }
 
@@ -320,6 +334,7 @@ mod tests {
             subprotocol: None,
             codec: Codec::Json,
             transport: Transport::WebSocket,
+            hook_extensions: http::Extensions::new(),
         });
         assert_eq!(handshake.headers(), &headers);
         let many: Vec<_> = handshake.headers().get_all("x-many").iter().collect();

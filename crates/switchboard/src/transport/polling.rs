@@ -221,6 +221,7 @@ async fn open(
         &hub,
         parts,
         parts.extensions.clone(),
+        http::Extensions::new(),
         query.codec,
         None,
         Transport::LongPolling,

@@ -2,15 +2,19 @@
 //! choice of its WebSocket subprotocol (PROTOCOL.md section 1).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::ConnectInfo;
 use http::{HeaderMap, header};
-use switchboard_protocol::Codec;
+use switchboard_protocol::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 
 use crate::edge::client_addr::client_address;
 use crate::hub::handle::Hub;
 use crate::session::handshake::{Handshake, HandshakeParts, Subprotocol, Transport};
+
+/// The protocol's own names, shared by every session that selects one.
+static PROTOCOL_NAMES: LazyLock<[Arc<str>; 2]> =
+    LazyLock::new(|| [Arc::from(SUBPROTOCOL_JSON), Arc::from(SUBPROTOCOL_MSGPACK)]);
 
 /// The subprotocols a client offers, in its order: every
 /// `Sec-WebSocket-Protocol` header, split at commas.
@@ -33,14 +37,16 @@ pub(crate) fn select_subprotocol(
     registered: &[Arc<str>],
     raw: bool,
 ) -> Option<Subprotocol> {
+    // The application cannot register the protocol's names (the builder
+    // skips them), so a selected name stands for a codec exactly when it
+    // is one of them.
+    let protocol_names: &[Arc<str>] = if raw { &[] } else { &*PROTOCOL_NAMES };
     offered(headers).find_map(|name| {
-        if let Some(codec) = Codec::from_subprotocol(name).filter(|_| !raw) {
-            return Some(Subprotocol::Codec(codec));
-        }
-        registered
+        protocol_names
             .iter()
+            .chain(registered)
             .find(|known| &***known == name)
-            .map(|known| Subprotocol::App(known.clone()))
+            .map(|known| Subprotocol(known.clone()))
     })
 }
 
@@ -48,19 +54,21 @@ pub(crate) fn select_subprotocol(
 /// (PROTOCOL.md section 1: "the codec follows it", whatever `codec=`
 /// says), else the `codec` query parameter's.
 pub(crate) fn session_codec(query_codec: Codec, subprotocol: Option<&Subprotocol>) -> Codec {
-    match subprotocol {
-        Some(Subprotocol::Codec(codec)) => *codec,
-        _ => query_codec,
-    }
+    subprotocol
+        .and_then(Subprotocol::codec)
+        .unwrap_or(query_codec)
 }
 
 /// Builds what the session keeps of its handshake. `extensions` are the
 /// request's, less the hub's own entries (hyper's upgrade handle and the
-/// peer address, kept as [`Handshake::peer_addr`]).
+/// peer address, kept as [`Handshake::peer_addr`]); `hook_extensions`
+/// the authentication hook's answer, taken out again when the session
+/// opens ([`Handshake::take_hook_extensions`]).
 pub(crate) fn handshake_of(
     hub: &Hub,
     parts: &http::request::Parts,
     mut extensions: http::Extensions,
+    hook_extensions: http::Extensions,
     codec: Codec,
     subprotocol: Option<Subprotocol>,
     transport: Transport,
@@ -84,6 +92,7 @@ pub(crate) fn handshake_of(
         subprotocol,
         codec,
         transport,
+        hook_extensions,
     }))
 }
 
@@ -128,11 +137,11 @@ mod tests {
 
     #[test]
     fn the_codec_follows_a_protocol_subprotocol() {
-        let msgpack = Subprotocol::Codec(Codec::MsgPack);
+        let msgpack = Subprotocol(SUBPROTOCOL_MSGPACK.into());
         assert_eq!(session_codec(Codec::Json, Some(&msgpack)), Codec::MsgPack);
-        let json = Subprotocol::Codec(Codec::Json);
+        let json = Subprotocol(SUBPROTOCOL_JSON.into());
         assert_eq!(session_codec(Codec::MsgPack, Some(&json)), Codec::Json);
-        let app = Subprotocol::App("chat.v2".into());
+        let app = Subprotocol("chat.v2".into());
         assert_eq!(session_codec(Codec::MsgPack, Some(&app)), Codec::MsgPack);
         assert_eq!(session_codec(Codec::MsgPack, None), Codec::MsgPack);
     }
