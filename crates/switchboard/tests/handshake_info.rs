@@ -167,6 +167,30 @@ async fn event_handlers_see_the_handshake_the_middleware_and_the_state() {
 }
 
 #[tokio::test]
+async fn under_a_nested_router_the_uri_is_the_clients() {
+    let hub = builder().build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().nest("/api", hub.router("/ws"));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut client = WsClient::try_open_with(&format!("ws://{addr}/api/ws?x=1"), &[])
+        .await
+        .expect("upgrade");
+    welcomed(&mut client).await;
+    let reply = client.request("describe", Value::Null).await;
+    assert_eq!(reply["data"]["path"], "/api/ws", "{reply}");
+    assert_eq!(reply["data"]["query"], "x=1");
+    // Served without ConnectInfo: no address.
+    assert_eq!(reply["data"]["peer"], Value::Null);
+    let socket = hub.socket(&client.id).unwrap();
+    let extensions = socket.handshake().extensions();
+    assert!(extensions.get::<axum::extract::OriginalUri>().is_none());
+    assert!(extensions.get::<axum::extract::MatchedPath>().is_none());
+    // axum's nesting leaves its public `NestedPath` (and a private entry).
+    assert!(extensions.get::<axum::extract::NestedPath>().is_some());
+}
+
+#[tokio::test]
 async fn a_trusted_proxy_names_the_client_address() {
     let (_hub, addr) =
         start_behind_middleware(builder().trusted_proxies(vec!["127.0.0.1".parse().unwrap()]))

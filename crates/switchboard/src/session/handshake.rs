@@ -153,7 +153,8 @@ impl Handshake {
     }
 
     /// The request's URI as the client sent it (usually a path and a
-    /// query: `/ws?codec=json&token=...`).
+    /// query: `/ws?codec=json&token=...`); under a nested axum router, the
+    /// whole path, prefix included.
     pub fn uri(&self) -> &Uri {
         self.request.uri()
     }
@@ -177,9 +178,11 @@ impl Handshake {
 
     /// The request extensions that middleware inserted before the hub's
     /// handler ran (an axum `middleware::from_fn` that authenticates and
-    /// inserts the user, say). The hub's own entries are left out: hyper's
-    /// upgrade handle, and `axum::extract::ConnectInfo<SocketAddr>`, whose
-    /// address is [`Handshake::peer_addr`].
+    /// inserts the user, say). The entries of the hub and of axum itself
+    /// are left out: hyper's upgrade handle,
+    /// `axum::extract::ConnectInfo<SocketAddr>` (see
+    /// [`Handshake::peer_addr`]), `OriginalUri` (see [`Handshake::uri`])
+    /// and `MatchedPath`.
     ///
     /// They live as long as the session: keep them small.
     pub fn extensions(&self) -> &http::Extensions {

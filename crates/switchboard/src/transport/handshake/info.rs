@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, MatchedPath, OriginalUri};
 use http::{HeaderMap, header};
 use switchboard_protocol::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 
@@ -60,8 +60,12 @@ pub(crate) fn session_codec(query_codec: Codec, subprotocol: Option<&Subprotocol
 }
 
 /// Builds what the session keeps of its handshake. `extensions` are the
-/// request's, less the hub's own entries (hyper's upgrade handle and the
-/// peer address, kept as [`Handshake::peer_addr`]); `hook_extensions`
+/// request's, less the entries of the hub and of axum: hyper's upgrade
+/// handle, the peer address (kept as [`Handshake::peer_addr`]), axum's
+/// `OriginalUri` (kept as [`Handshake::uri`]: a nested router's URI is
+/// stripped of its prefix, and the original shares the connection's read
+/// buffer, which it would keep alive) and `MatchedPath` (the hub's own
+/// route, the same for every session); `hook_extensions`
 /// the authentication hook's answer, taken out again when the session
 /// opens ([`Handshake::take_hook_extensions`]).
 pub(crate) fn handshake_of(
@@ -77,14 +81,15 @@ pub(crate) fn handshake_of(
         .remove::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer);
     extensions.remove::<hyper::upgrade::OnUpgrade>();
-    if extensions.is_empty() {
-        // Free the emptied map: most sessions keep none.
-        extensions = http::Extensions::new();
-    }
+    extensions.remove::<MatchedPath>();
+    let original_uri = extensions
+        .remove::<OriginalUri>()
+        .map(|OriginalUri(uri)| uri);
+    let extensions = compact(extensions);
     let client_ip = peer_addr
         .map(|peer| client_address(peer.ip(), &parts.headers, &hub.config().trusted_proxies));
     Arc::new(Handshake::new(HandshakeParts {
-        uri: &parts.uri,
+        uri: original_uri.as_ref().unwrap_or(&parts.uri),
         headers: &parts.headers,
         extensions,
         peer_addr,
@@ -94,6 +99,24 @@ pub(crate) fn handshake_of(
         transport,
         hook_extensions,
     }))
+}
+
+/// What is left of the request's extensions, in a map of its own size:
+/// the request's map had room for every entry removed above, and it is
+/// kept for the session's life. None at all when nothing is left. (axum's
+/// routing leaves one entry of a private type, its path parameters,
+/// which cannot be removed by name.)
+fn compact(extensions: http::Extensions) -> http::Extensions {
+    if extensions.is_empty() {
+        return http::Extensions::new();
+    }
+    // `extend` into an empty map would adopt the old map whole: seed a
+    // new, smallest one, then move the entries over.
+    let mut kept = http::Extensions::new();
+    kept.insert(());
+    kept.extend(extensions);
+    kept.remove::<()>();
+    kept
 }
 
 #[cfg(test)]
@@ -133,6 +156,22 @@ mod tests {
             pick(&["switchboard.v1, chat.v2"], true).as_deref(),
             Some("chat.v2")
         );
+    }
+
+    #[test]
+    fn compacted_extensions_keep_their_entries() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct User(&'static str);
+        let mut extensions = http::Extensions::new();
+        for n in 0..6u8 {
+            extensions.insert(n);
+        }
+        extensions.insert(User("ada"));
+        extensions.remove::<u8>();
+        let kept = compact(extensions);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept.get::<User>(), Some(&User("ada")));
+        assert!(compact(http::Extensions::new()).is_empty());
     }
 
     #[test]
