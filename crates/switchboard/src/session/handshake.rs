@@ -181,8 +181,9 @@ impl Handshake {
     /// inserts the user, say). The entries of the hub and of axum itself
     /// are left out: hyper's upgrade handle,
     /// `axum::extract::ConnectInfo<SocketAddr>` (see
-    /// [`Handshake::peer_addr`]), `OriginalUri` (see [`Handshake::uri`])
-    /// and `MatchedPath`.
+    /// [`Handshake::peer_addr`]), `OriginalUri` (see [`Handshake::uri`]),
+    /// `MatchedPath` and `NestedPath`; a session whose request carried
+    /// nothing else keeps an empty map (no allocation).
     ///
     /// They live as long as the session: keep them small.
     pub fn extensions(&self) -> &http::Extensions {

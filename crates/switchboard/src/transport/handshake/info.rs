@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 
-use axum::extract::{ConnectInfo, MatchedPath, OriginalUri};
+use axum::extract::{ConnectInfo, MatchedPath, NestedPath, OriginalUri};
 use http::{HeaderMap, header};
 use switchboard_protocol::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 
@@ -64,8 +64,9 @@ pub(crate) fn session_codec(query_codec: Codec, subprotocol: Option<&Subprotocol
 /// handle, the peer address (kept as [`Handshake::peer_addr`]), axum's
 /// `OriginalUri` (kept as [`Handshake::uri`]: a nested router's URI is
 /// stripped of its prefix, and the original shares the connection's read
-/// buffer, which it would keep alive) and `MatchedPath` (the hub's own
-/// route, the same for every session); `hook_extensions`
+/// buffer, which it would keep alive), `MatchedPath` and `NestedPath`
+/// (the hub's own route, the same for every session); a request left with
+/// nothing but axum's unnamed entries keeps no map. `hook_extensions`
 /// the authentication hook's answer, taken out again when the session
 /// opens ([`Handshake::take_hook_extensions`]).
 pub(crate) fn handshake_of(
@@ -81,11 +82,13 @@ pub(crate) fn handshake_of(
         .remove::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer);
     extensions.remove::<hyper::upgrade::OnUpgrade>();
-    extensions.remove::<MatchedPath>();
-    let original_uri = extensions
-        .remove::<OriginalUri>()
-        .map(|OriginalUri(uri)| uri);
-    let extensions = compact(extensions);
+    let original_uri = remove_axums_own(&mut extensions);
+    let extensions = if extensions.len() <= *AXUM_PRIVATE_ENTRIES {
+        // Nothing but axum's private entries: nothing for handlers.
+        http::Extensions::new()
+    } else {
+        compact(extensions)
+    };
     let client_ip = peer_addr
         .map(|peer| client_address(peer.ip(), &parts.headers, &hub.config().trusted_proxies));
     Arc::new(Handshake::new(HandshakeParts {
@@ -100,6 +103,47 @@ pub(crate) fn handshake_of(
         hook_extensions,
     }))
 }
+
+/// Removes the entries axum's routing adds that can be named (the
+/// original URI is returned).
+fn remove_axums_own(extensions: &mut http::Extensions) -> Option<http::Uri> {
+    extensions.remove::<MatchedPath>();
+    extensions.remove::<NestedPath>();
+    extensions
+        .remove::<OriginalUri>()
+        .map(|OriginalUri(uri)| uri)
+}
+
+/// How many entries axum's routing adds to a request that cannot be
+/// removed by name (its path parameters, of a private type: one in axum
+/// 0.8). Counted once, by routing a request through a router like the
+/// hub's, so that a later axum that adds more, or none, is counted right.
+/// A session whose request holds no more than these keeps no map at all.
+static AXUM_PRIVATE_ENTRIES: LazyLock<usize> = LazyLock::new(|| {
+    use futures_util::FutureExt;
+    use tower::ServiceExt;
+
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let probe = seen.clone();
+    let router = axum::Router::new().route(
+        "/probe",
+        axum::routing::any(move |request: axum::extract::Request| {
+            let probe = probe.clone();
+            async move {
+                let mut extensions = request.into_parts().0.extensions;
+                remove_axums_own(&mut extensions);
+                *probe.lock().unwrap_or_else(|e| e.into_inner()) = Some(extensions.len());
+            }
+        }),
+    );
+    let request = http::Request::get("/probe")
+        .body(axum::body::Body::empty())
+        .expect("a valid request");
+    // The router answers at once: no I/O, no timer.
+    let _ = router.oneshot(request).now_or_never();
+    let counted = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+    counted.unwrap_or(0)
+});
 
 /// What is left of the request's extensions, in a map of its own size:
 /// the request's map had room for every entry removed above, and it is
@@ -156,6 +200,11 @@ mod tests {
             pick(&["switchboard.v1, chat.v2"], true).as_deref(),
             Some("chat.v2")
         );
+    }
+
+    #[test]
+    fn axum_adds_one_entry_of_its_own_that_has_no_name() {
+        assert_eq!(*AXUM_PRIVATE_ENTRIES, 1);
     }
 
     #[test]
