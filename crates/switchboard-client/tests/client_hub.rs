@@ -213,6 +213,35 @@ async fn batching_sends_up_to_n_messages_in_one_frame() {
 }
 
 #[tokio::test]
+async fn a_batch_still_waiting_is_sent_before_the_close() {
+    let (tx, mut rx) = mpsc::channel(64);
+    let tx = Arc::new(tx);
+    let server = TestHub::start(echo_hub().on("b", move |_s, n: u64| {
+        let tx = tx.clone();
+        async move {
+            tx.send(n).await.unwrap();
+            Ok::<_, HandlerError2>(())
+        }
+    }))
+    .await;
+    for transport in [Transports::WebSocket, Transports::LongPolling] {
+        // The batch waits for 100 messages or an hour: only the close can
+        // send it.
+        let client = fast(&server.url())
+            .transports(transport)
+            .batching(100, Duration::from_secs(3600))
+            .connect()
+            .await
+            .unwrap();
+        for n in 1..=3 {
+            client.emit("b", n).await.unwrap();
+        }
+        client.close().await;
+        assert_eq!(recv_n(&mut rx, 3).await, vec![1, 2, 3], "{transport:?}");
+    }
+}
+
+#[tokio::test]
 async fn token_and_headers_reach_the_hub_and_403_stops() {
     let (tx, mut rx) = mpsc::channel(4);
     let server = TestHub::start(Hub::builder().authenticate(move |request| {

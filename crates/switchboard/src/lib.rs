@@ -6,7 +6,10 @@
 //!
 //! ## Quick start
 //!
-//! ```no_run
+//! This runs as it is (a doc test, with a hidden client that asks for an
+//! echo and then stops the server in place of Ctrl-C):
+//!
+//! ```
 //! use switchboard::{Hub, HandlerError};
 //! use serde::Deserialize;
 //!
@@ -31,12 +34,35 @@
 //!     // and per-address limits (`axum::serve` works too, without them)...
 //!     let app = axum::Router::new().merge(hub.router("/ws"));
 //!     // `listen` binds with a backlog for reconnection storms (tokio's
-//!     // `TcpListener::bind` asks the kernel for 128).
-//!     let listener = switchboard::listen(([127, 0, 0, 1], 8080)).await?;
-//!     hub.serve_router(listener, app, std::future::pending()).await
+//!     // `TcpListener::bind` asks the kernel for 128). Port 0 takes a free
+//!     // port; a server names its own, e.g. 8080.
+//!     let listener = switchboard::listen(([127, 0, 0, 1], 0)).await?;
+//!     let url = format!("ws://{}/ws", listener.local_addr()?);
+//!     tracing::info!(%url, "hub listening");
+//!     let stop = {
+//!         let hub = hub.clone();
+//!         async move {
+//!             let _ = tokio::signal::ctrl_c().await;
+//!             hub.shutdown().await; // closes every socket with 1001
+//!         }
+//!     };
+//! #   let stop = {
+//! #       let hub = hub.clone();
+//! #       async move {
+//! #           let mut client = switchboard_testkit::WsClient::connect(&url).await;
+//! #           let reply = client.request("echo", serde_json::json!({"n": 1})).await;
+//! #           assert_eq!(reply["data"], serde_json::json!({"n": 1}));
+//! #           client.close().await;
+//! #           hub.shutdown().await;
+//! #       }
+//! #   };
+//!     hub.serve_router(listener, app, stop).await
 //!     // ...or run it alone: `hub.serve(listener).await`.
 //! }
 //! ```
+//!
+//! The [`guide`] has a page for each concept: rooms, acks, sessions and
+//! resume, long-polling, clusters, limits, and auth hooks.
 //!
 //! ## Ways to consume traffic
 //!
@@ -120,6 +146,20 @@
 //! Long-polling answers CORS for the origins [`AllowedOrigins`] names, and
 //! [`HubConfig::public_origin`] keeps DNS-rebinding pages out of the
 //! same-host origin rule.
+//!
+//! ## The WebSocket codec
+//!
+//! Frames are read and written by `switchboard-sockudo-ws`, a fork of
+//! sockudo-ws 3.1.0 kept in this workspace and published with it (imported
+//! under upstream's name, `sockudo_ws`). Upstream gives every connection a
+//! 64 KiB receive window and a cork buffer for its whole life, about 20 KiB
+//! of RSS per idle connection, with no option to shrink them; the fork adds
+//! `Config::release_idle_buffers` (idle connections hold neither buffer) and
+//! creates the inflate state on the first compressed message, which halves
+//! the memory of an idle connection. A fork with its own name rather than a
+//! `[patch]`: a patch applies only inside this workspace, so an application
+//! depending on `switchboard` would get upstream and fail to build. The
+//! fork's README lists every change; its `UPSTREAM.diff` is the whole diff.
 
 pub mod adapter;
 mod broadcast;
@@ -131,12 +171,14 @@ mod connection;
 mod edge;
 mod error;
 mod events;
+pub mod guide;
 mod hub;
 mod id;
 mod policy;
 mod send_queue;
 mod service;
 mod session;
+mod slots;
 mod socket;
 mod state;
 mod stats;

@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use sockudo_ws::deflate::DeflateConfig;
 
-use crate::hub::handle::{ConnectionSlot, Hub};
+use crate::hub::handle::Hub;
 use crate::session::handshake::{Handshake, Transport};
+use crate::slots::ConnectionSlot;
 use crate::transport::handshake::admission::{admit_link, parse_query};
 use crate::transport::handshake::info::{handshake_of, select_subprotocol, session_codec};
 use crate::transport::handshake::{HandshakeRefusal, negotiate_deflate, validate_upgrade};
@@ -169,13 +170,19 @@ impl Hub {
 
     /// Serves the hub at `/` on `listener` until [`Hub::shutdown`] is
     /// called and every connection is gone: [`Hub::serve_router`] with
-    /// [`Hub::router`]`("/")`.
+    /// [`Hub::router`]`("/")`. It returns only once every socket has been
+    /// closed (its close frame written, or the shutdown timeout passed), so
+    /// a `main` that ends after it loses no close frame.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         let hub = self.clone();
         self.serve_router(listener, self.router("/"), async move {
             hub.shutdown_started().await;
         })
-        .await
+        .await?;
+        // The accept loop is done once the shutdown has begun; the
+        // upgraded sockets are still closing.
+        self.wait_idle().await;
+        Ok(())
     }
 
     /// Serves `router` (which should hold [`Hub::router`]) on `listener`

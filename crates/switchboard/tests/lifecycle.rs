@@ -235,6 +235,34 @@ async fn shutdown_closes_every_socket_with_1001_and_refuses_new_ones() {
 }
 
 #[tokio::test]
+async fn serve_returns_only_once_every_socket_is_closed() {
+    // A client that never answers the close frame keeps its socket until
+    // the hub's close grace ends: `serve` must not return before that, or
+    // a `main` that ends after it drops the close frames still queued.
+    let hub = Hub::builder().build();
+    let listener = switchboard::listen(([127, 0, 0, 1], 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.serve(listener).await }
+    });
+    let mut silent = common::RawWsClient::connect(addr, "/").await;
+    assert!(silent.read_text_frame().await.contains("$welcome"));
+    assert_eq!(hub.count(), 1);
+    tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.shutdown().await }
+    });
+    tokio::time::timeout(common::WAIT, serving)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(hub.count(), 0, "serve returned with a socket still open");
+    assert_eq!(silent.read_close_code().await, Some(1001));
+}
+
+#[tokio::test]
 async fn shutdown_drops_sockets_that_do_not_close_by_the_deadline() {
     let hub = Hub::builder()
         .shutdown_timeout(Duration::from_millis(200))

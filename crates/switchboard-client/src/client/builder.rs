@@ -153,7 +153,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Batch outgoing messages (default off).
+    /// Batch outgoing messages (default off): up to `max_messages` go out
+    /// as one batch frame (PROTOCOL.md section 2), sent when it is full or
+    /// `max_delay` after its first message. A batch still waiting when the
+    /// client closes is sent before the close.
     pub fn batching(mut self, max_messages: usize, max_delay: Duration) -> Self {
         self.batching = Some(Batching {
             max_messages: max_messages.max(1),

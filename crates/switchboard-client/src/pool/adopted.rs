@@ -1,13 +1,17 @@
-//! Adopted hub sockets: a task per socket that reports when it ends.
+//! Adopted hub sockets (with the `hub` feature): a task per socket that
+//! reports when it ends, and the frames the pool writes to them. Without the
+//! feature, `adopted_without_hub.rs` stands in for this module.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+pub(crate) use switchboard::Socket as HubSocket;
 use switchboard::{CloseCode, Socket};
 use tokio::sync::watch;
 
-use super::events::{PoolDisconnect, PoolEvent, ProducerGuard};
+use super::PoolError;
+use super::events::{Frame, PoolDisconnect, PoolEvent, ProducerGuard};
 
 /// How long a socket the pool disconnects may take to end.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
@@ -55,4 +59,17 @@ fn reason_is_local(event: &PoolEvent) -> bool {
             ..
         }
     )
+}
+
+/// Queues `frame` on an adopted socket, through the hub's own bounded send
+/// queue.
+pub(crate) fn send(id: &str, socket: &Socket, frame: Frame) -> Result<(), PoolError> {
+    let binary = frame.is_binary();
+    let data = match frame {
+        Frame::Text(b) | Frame::Binary(b) => b,
+    };
+    socket.send_raw(data, binary).map_err(|e| match e {
+        switchboard::SendError::SlowConsumer => PoolError::QueueFull(id.to_owned()),
+        _ => PoolError::Closed(id.to_owned()),
+    })
 }

@@ -3,7 +3,8 @@
 //!
 //! A [`Pool`] holds connections to arbitrary WebSocket services (raw
 //! frames, no envelope) and, alongside them, sockets accepted by a
-//! Switchboard hub in raw mode ([`Pool::adopt`]). Everything received, and
+//! Switchboard hub in raw mode (`Pool::adopt`, with the crate's `hub`
+//! feature). Everything received, and
 //! every change of state, arrives on one bounded stream of [`PoolEvent`]s
 //! ([`PoolEvents`]), each tagged with its connection's id.
 //!
@@ -57,6 +58,10 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "hub")]
+mod adopted;
+#[cfg(not(feature = "hub"))]
+#[path = "adopted_without_hub.rs"]
 mod adopted;
 mod connection;
 mod error;
@@ -67,12 +72,15 @@ mod sender;
 
 use std::collections::HashMap;
 use std::fmt;
+#[cfg(feature = "hub")]
 use std::future::Future;
+#[cfg(feature = "hub")]
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use switchboard::{RawFrame, Socket};
+#[cfg(feature = "hub")]
+use switchboard::RawFrame;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -85,6 +93,7 @@ pub use options::{ConnectionOptions, HookError, PoolBackoff};
 pub use sender::ConnectionSender;
 
 use crate::dial::url::WsUrl;
+use adopted::HubSocket;
 use connection::Dialed;
 use events::{EventQueue, ProducerGuard};
 
@@ -175,7 +184,9 @@ enum Route {
         url: String,
         frames: mpsc::Sender<Frame>,
     },
-    Adopted(Socket),
+    // Never built without the `hub` feature.
+    #[cfg_attr(not(feature = "hub"), allow(dead_code))]
+    Adopted(HubSocket),
 }
 
 struct Entry {
@@ -332,7 +343,14 @@ impl Pool {
     /// in the hub's `on_connect` handler, so no frame comes before.
     /// Raw-mode sessions are not resumed, so it leaves as soon as its link
     /// drops.
-    pub async fn adopt(&self, id: impl Into<String>, socket: Socket) -> Result<(), PoolError> {
+    ///
+    /// With the crate's `hub` feature only.
+    #[cfg(feature = "hub")]
+    pub async fn adopt(
+        &self,
+        id: impl Into<String>,
+        socket: switchboard::Socket,
+    ) -> Result<(), PoolError> {
         let id: Arc<str> = Arc::from(id.into());
         let (close_tx, close_rx) = watch::channel(false);
         let connected = Arc::new(AtomicBool::new(true));
@@ -385,7 +403,14 @@ impl Pool {
     /// for room under backpressure (which holds the hub's dispatcher for
     /// that socket, so the hub stops reading it). Fails with
     /// [`PoolError::UnknownId`] when the socket is not adopted (or left).
-    pub async fn deliver_raw(&self, socket: &Socket, frame: RawFrame) -> Result<(), PoolError> {
+    ///
+    /// With the crate's `hub` feature only.
+    #[cfg(feature = "hub")]
+    pub async fn deliver_raw(
+        &self,
+        socket: &switchboard::Socket,
+        frame: RawFrame,
+    ) -> Result<(), PoolError> {
         let id = self
             .inner
             .registry()
@@ -405,10 +430,15 @@ impl Pool {
     /// A handler for [`switchboard::HubBuilder::on_raw`] that passes every
     /// frame of adopted sockets to [`Pool::deliver_raw`] (frames of sockets
     /// not adopted are dropped with a debug log). It holds the pool weakly.
+    ///
+    /// With the crate's `hub` feature only.
+    #[cfg(feature = "hub")]
     pub fn raw_handler(
         &self,
-    ) -> impl Fn(Socket, RawFrame) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
-    {
+    ) -> impl Fn(switchboard::Socket, RawFrame) -> Pin<Box<dyn Future<Output = ()> + Send>>
+    + Send
+    + Sync
+    + 'static {
         let weak = Arc::downgrade(&self.inner);
         move |socket, frame| {
             let weak = weak.clone();
@@ -460,7 +490,7 @@ impl Pool {
     /// Queues `frame` for every connection; a full or closed one does not
     /// stop the others and is listed in the outcome.
     pub fn send_all(&self, frame: Frame) -> SendAll {
-        let routes: Vec<(String, Result<Socket, mpsc::Sender<Frame>>)> = {
+        let routes: Vec<(String, Result<HubSocket, mpsc::Sender<Frame>>)> = {
             let registry = self.inner.registry();
             registry
                 .entries
@@ -555,21 +585,12 @@ impl Pool {
 
 fn send_on(
     id: &str,
-    route: Result<Socket, mpsc::Sender<Frame>>,
+    route: Result<HubSocket, mpsc::Sender<Frame>>,
     frame: Frame,
 ) -> Result<(), PoolError> {
     match route {
         Err(frames) => sender::try_queue(id, &frames, frame),
-        Ok(socket) => {
-            let binary = frame.is_binary();
-            let data = match frame {
-                Frame::Text(b) | Frame::Binary(b) => b,
-            };
-            socket.send_raw(data, binary).map_err(|e| match e {
-                switchboard::SendError::SlowConsumer => PoolError::QueueFull(id.to_owned()),
-                _ => PoolError::Closed(id.to_owned()),
-            })
-        }
+        Ok(socket) => adopted::send(id, &socket, frame),
     }
 }
 

@@ -20,7 +20,8 @@ pub(crate) use address_limits::AddressRefusal;
 
 use crate::edge::address_limits::AddressLimits;
 use crate::edge::client_addr::{AddressKey, client_address};
-use crate::hub::handle::{Hub, SlotOwner};
+use crate::hub::handle::Hub;
+use crate::slots::SlotOwner;
 use crate::transport::handshake::HandshakeRefusal;
 
 /// The owner a new link's slot shares: its client address's, or the

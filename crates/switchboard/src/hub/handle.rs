@@ -1,11 +1,11 @@
 //! The hub: the registry of sockets and rooms, and the handle applications
 //! use to reach them.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
 
 use switchboard_protocol::{CloseCode, Codec, Message};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::adapter::{Adapter, NodeHandle};
 use crate::config::HubConfig;
@@ -17,6 +17,7 @@ use crate::session::detached::DetachedSessions;
 use crate::session::rooms::{RoomRegistry, SocketRegistry};
 use crate::session::shared::frame_for;
 use crate::session::table::SessionTable;
+use crate::slots::{ConnectionSlot, LinkSlots, SlotOwner};
 use crate::stats::{Counters, HubStats, ResourceGauges};
 use crate::stream::Inbound;
 
@@ -32,8 +33,8 @@ pub(crate) struct HubInner {
     pub(crate) sessions: SessionTable,
     /// The cluster seam (a [`crate::adapter::LocalAdapter`] for a single hub).
     pub(crate) adapter: Arc<dyn Adapter>,
-    /// Links admitted under the connection limit (handshake or live).
-    admitted: AtomicUsize,
+    /// Places under the connection limit and the pending-poll limit.
+    pub(crate) slots: Arc<LinkSlots>,
     /// Sessions not yet finished: open, or ended with their disconnect
     /// handler still to run.
     sessions_alive: AtomicUsize,
@@ -42,15 +43,11 @@ pub(crate) struct HubInner {
     pub(crate) runtime: std::sync::OnceLock<tokio::runtime::Handle>,
     shutting_down: AtomicBool,
     shutdown_tx: watch::Sender<bool>,
-    /// Woken whenever a socket is removed.
-    socket_gone: Notify,
     pong_json: Outgoing,
     pong_msgpack: Outgoing,
     // Resource bounds (issue 15).
     /// Sessions waiting for a resume.
     pub(crate) detached: DetachedSessions,
-    /// Long-polling links opened that have not sent their first `GET`.
-    pub(crate) pending_polls: AtomicUsize,
     /// The slot owner of links without per-address limits (loopback, no
     /// peer address, limits off).
     pub(crate) unlimited_owner: Arc<SlotOwner>,
@@ -67,7 +64,7 @@ impl HubInner {
 
     pub(crate) fn session_finished(&self) {
         self.sessions_alive.fetch_sub(1, Ordering::AcqRel);
-        self.socket_gone.notify_waiters();
+        self.slots.wake();
     }
 
     pub(crate) fn pong_frame(&self, codec: Codec) -> Outgoing {
@@ -95,39 +92,6 @@ impl std::fmt::Debug for Hub {
     }
 }
 
-/// A place under the connection limit, held from the handshake until the
-/// socket's disconnect handler has run; released when dropped.
-///
-/// One pointer (it lives in every connection's task): to the owner that
-/// the links of one client address share, whose strong count is that
-/// address's live connections.
-pub(crate) struct ConnectionSlot {
-    owner: Arc<SlotOwner>,
-}
-
-/// What the slots of one client address (or every unlimited slot) share.
-pub(crate) struct SlotOwner {
-    hub: Weak<HubInner>,
-}
-
-impl ConnectionSlot {
-    /// Gives the place under the connection limit back, keeping the client
-    /// address's share: a long-polling link waiting for its first `GET`
-    /// holds no slot but still counts under its address's limit.
-    pub(crate) fn into_owner(self) -> Arc<SlotOwner> {
-        self.owner.clone()
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        if let Some(hub) = self.owner.hub.upgrade() {
-            hub.admitted.fetch_sub(1, Ordering::AcqRel);
-            hub.socket_gone.notify_waiters();
-        }
-    }
-}
-
 impl Hub {
     /// Starts building a hub.
     pub fn builder() -> crate::HubBuilder {
@@ -149,8 +113,9 @@ impl Hub {
         );
         let stats = Counters::default();
         stats.detached.set_budget(config.detached_budget);
+        let slots = Arc::new(LinkSlots::default());
         let hub = Self {
-            inner: Arc::new_cyclic(|weak| HubInner {
+            inner: Arc::new(HubInner {
                 config,
                 router,
                 policies,
@@ -161,17 +126,15 @@ impl Hub {
                 stream_tx,
                 sessions: SessionTable::default(),
                 adapter,
-                admitted: AtomicUsize::new(0),
+                unlimited_owner: slots.new_owner(),
+                slots,
                 sessions_alive: AtomicUsize::new(0),
                 runtime: std::sync::OnceLock::new(),
                 shutting_down: AtomicBool::new(false),
                 shutdown_tx: watch::Sender::new(false),
-                socket_gone: Notify::new(),
                 pong_json: frame_for(Codec::Json, Codec::Json.encode(&pong)),
                 pong_msgpack: frame_for(Codec::MsgPack, Codec::MsgPack.encode(&pong)),
                 detached: DetachedSessions::default(),
-                pending_polls: AtomicUsize::new(0),
-                unlimited_owner: Arc::new(SlotOwner { hub: weak.clone() }),
                 addresses: Default::default(),
                 state,
             }),
@@ -257,7 +220,7 @@ impl Hub {
     pub fn stats(&self) -> HubStats {
         let gauges = ResourceGauges {
             detached_sessions: self.inner.detached.len(),
-            pending_polls: self.inner.pending_polls.load(Ordering::Acquire),
+            pending_polls: self.inner.slots.pending_polls(),
         };
         self.inner
             .stats
@@ -277,9 +240,7 @@ impl Hub {
 
     /// A new owner for the slots of one client address.
     pub(crate) fn new_slot_owner(&self) -> Arc<SlotOwner> {
-        Arc::new(SlotOwner {
-            hub: Arc::downgrade(&self.inner),
-        })
+        self.inner.slots.new_owner()
     }
 
     /// Takes a place under the connection limit for a link whose client
@@ -288,14 +249,9 @@ impl Hub {
         if self.is_shutting_down() {
             return None;
         }
-        let max = self.inner.config.max_connections;
         self.inner
-            .admitted
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()?;
-        Some(ConnectionSlot { owner })
+            .slots
+            .admit(owner, self.inner.config.max_connections)
     }
 
     /// Graceful shutdown: leaves the cluster, refuses new connections
@@ -336,13 +292,13 @@ impl Hub {
     /// when new connections have come and gone.
     pub async fn wait_idle(&self) {
         loop {
-            let notified = self.inner.socket_gone.notified();
-            if self.inner.admitted.load(Ordering::Acquire) == 0
+            let released = self.inner.slots.released();
+            if self.inner.slots.admitted() == 0
                 && self.inner.sessions_alive.load(Ordering::Acquire) == 0
             {
                 return;
             }
-            notified.await;
+            released.await;
         }
     }
 }

@@ -17,7 +17,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -28,10 +27,11 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::connection::inbound::{InboundChecks, handle_messages};
 use crate::error::DisconnectReason;
-use crate::hub::handle::{ConnectionSlot, Hub, HubInner, SlotOwner};
+use crate::hub::handle::Hub;
 use crate::send_queue::Outgoing;
 use crate::session::handshake::Transport;
 use crate::session::shared::SocketShared;
+use crate::slots::{ConnectionSlot, PendingPoll, SlotOwner};
 use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
 use crate::transport::handshake::info::handshake_of;
 
@@ -56,34 +56,6 @@ enum Admission {
     Pending(#[allow(dead_code)] PendingPoll, Arc<SlotOwner>),
     /// A place under the connection limit.
     Admitted(#[allow(dead_code)] ConnectionSlot),
-}
-
-/// A place under [`crate::HubConfig::max_pending_polls`]; released when
-/// dropped.
-struct PendingPoll {
-    hub: Arc<HubInner>,
-}
-
-impl PendingPoll {
-    /// Takes a place; `None` at the limit.
-    fn take(hub: &Hub) -> Option<Self> {
-        let max = hub.config().max_pending_polls;
-        hub.inner
-            .pending_polls
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()?;
-        Some(Self {
-            hub: hub.inner.clone(),
-        })
-    }
-}
-
-impl Drop for PendingPoll {
-    fn drop(&mut self) {
-        self.hub.pending_polls.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 impl PollLink {
@@ -201,7 +173,11 @@ async fn open(
         Ok(resume) => resume,
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
-    let Some(pending) = PendingPoll::take(&hub) else {
+    let Some(pending) = hub
+        .inner
+        .slots
+        .take_pending_poll(hub.config().max_pending_polls)
+    else {
         hub.counters().handshake_refused();
         hub.counters().pending_poll_refused();
         tracing::debug!("long-polling open refused: too many links wait for their first GET");

@@ -31,7 +31,7 @@ pub(crate) fn codec_config(max_message_size: usize) -> Config {
         write_buffer_size: 4 * 1024,
         // Idle connections hold no receive window nor cork buffer: they are
         // allocated when input arrives or frames are written, and released
-        // once empty (the vendored patch, patches/sockudo-ws/SWITCHBOARD.md).
+        // once empty (the codec fork, crates/switchboard-sockudo-ws/README.md).
         release_idle_buffers: true,
         ..Config::default()
     }

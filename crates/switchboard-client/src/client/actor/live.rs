@@ -99,8 +99,14 @@ impl Actor {
         batch_timer: &mut Option<Pin<Box<Sleep>>>,
     ) -> Result<(), LinkEnd> {
         match command {
-            None => Err(LinkEnd::ClientClosed(None)),
-            Some(Command::Close { done }) => Err(LinkEnd::ClientClosed(Some(done))),
+            None => {
+                self.flush_batch(conn, batch_timer).await;
+                Err(LinkEnd::ClientClosed(None))
+            }
+            Some(Command::Close { done }) => {
+                self.flush_batch(conn, batch_timer).await;
+                Err(LinkEnd::ClientClosed(Some(done)))
+            }
             Some(Command::Send { message, done }) => {
                 let _ = done.send(Ok(()));
                 self.out(conn, message, batch_timer).await
@@ -172,6 +178,17 @@ impl Actor {
                 tracing::debug!(%error, "WebSocket upgrade attempt failed");
                 false
             }
+        }
+    }
+
+    /// Writes the batch still waiting for its delay before the client
+    /// closes: what `emit` accepted goes out ahead of the close frame. A
+    /// failed write changes nothing (the client is closing either way).
+    async fn flush_batch(&mut self, conn: &mut Link, batch_timer: &mut Option<Pin<Box<Sleep>>>) {
+        *batch_timer = None;
+        let batch = std::mem::take(&mut self.batch);
+        if self.write(conn, batch).await.is_err() {
+            tracing::debug!("the last batch was not written before the close");
         }
     }
 

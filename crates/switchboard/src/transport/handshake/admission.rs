@@ -5,8 +5,9 @@
 use http::StatusCode;
 
 use super::{HandshakeRefusal, check_origin};
-use crate::hub::handle::{ConnectionSlot, Hub};
+use crate::hub::handle::Hub;
 use crate::policy::HandshakeRequest;
+use crate::slots::ConnectionSlot;
 
 /// The query parameters of a handshake (PROTOCOL.md section 1), parsed in
 /// the protocol crate.
