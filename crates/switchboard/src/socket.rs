@@ -61,9 +61,10 @@ impl Socket {
     /// extensions middleware set (see [`Handshake`]). A resumed session
     /// keeps the handshake that opened it.
     ///
-    /// Each session holds it as one shared allocation: the handshake's
-    /// fixed part (a few hundred bytes), its URI, and its headers copied
-    /// into one buffer (about the size they had on the wire).
+    /// Each session holds it in two allocations: the handshake's fixed
+    /// part (136 bytes on 64-bit targets), and its URI and headers copied
+    /// as text into one buffer (about the size they had on the wire). The
+    /// `HeaderMap` and `Uri` are built the first time they are asked for.
     pub fn handshake(&self) -> &Handshake {
         &self.shared.handshake
     }
