@@ -3,6 +3,7 @@
 // killed and restarted on the same port, both pages reconnect and chat again; and a page
 // behind a proxy that refuses WebSocket upgrades (support/proxy.mjs, a real 403 to the
 // upgrade request) falls back to long-polling and chats with a page on WebSocket.
+// A page also opens WebSockets naming the protocol's subprotocols (PROTOCOL.md section 1).
 // Without chromium or playwright-core the test is skipped with the reason, unless CI=true.
 // Set SCREENSHOT_DIR to keep screenshots of both pages.
 import { after, before, describe, test } from 'node:test';
@@ -102,6 +103,63 @@ describe('the demo page in headless Chromium', { skip }, () => {
     await shot(a.page, 'demo-after-restart.png');
 
     assert.deepEqual([...a.problems, ...b.problems], []);
+  });
+
+  // PROTOCOL.md section 1: a browser may name the codec with the WebSocket subprotocol.
+  async function openWithSubprotocols(protocols, binary = false) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(server.http + '/');
+    const result = await page.evaluate(async ({ url, protocols, binary }) => new Promise((resolve) => {
+      const ws = new WebSocket(url, protocols);
+      ws.binaryType = 'arraybuffer';
+      const seen = [];
+      const done = (outcome) => { clearTimeout(timer); resolve({ protocol: ws.protocol, seen, ...outcome }); };
+      const timer = setTimeout(() => done({ outcome: 'timeout' }), 15000);
+      ws.onerror = () => seen.push('error');
+      ws.onclose = (e) => done({ outcome: 'closed', code: e.code });
+      ws.onmessage = (e) => {
+        if (binary) {
+          // MessagePack: only the frame type is checked here.
+          done({ outcome: 'message', binaryFrame: e.data instanceof ArrayBuffer });
+          ws.close(1000);
+          return;
+        }
+        const m = JSON.parse(e.data);
+        seen.push(m);
+        if (m.event === '$welcome') {
+          ws.send(JSON.stringify({ event: '$join', data: { room: 'subprotocol-room' }, ack: 1 }));
+        } else if (m.reply === 1) {
+          done({ outcome: 'message' });
+          ws.close(1000);
+        }
+      };
+    }), { url: server.ws, protocols, binary });
+    await context.close();
+    return result;
+  }
+
+  test('new WebSocket(url, ["switchboard.v1"]) gets that subprotocol and a round trip', async () => {
+    const r = await openWithSubprotocols(['switchboard.v1']);
+    assert.equal(r.outcome, 'message', JSON.stringify(r));
+    assert.equal(r.protocol, 'switchboard.v1');
+    assert.equal(r.seen[0].event, '$welcome');
+    assert.equal(r.seen[1].reply, 1);
+    assert.equal(r.seen[1].data.room, 'subprotocol-room', JSON.stringify(r.seen[1]));
+
+    // The first offered name the hub speaks is selected, and the codec follows it.
+    const m = await openWithSubprotocols(['graphql-ws', 'switchboard.v1.msgpack', 'switchboard.v1'], true);
+    assert.equal(m.outcome, 'message', JSON.stringify(m));
+    assert.equal(m.protocol, 'switchboard.v1.msgpack');
+    assert.equal(m.binaryFrame, true);
+
+    // Only unknown names: the hub upgrades without a subprotocol (PROTOCOL.md), and the
+    // browser then fails the connection itself (the WebSocket standard requires a
+    // subprotocol in the answer when the page asked for some).
+    const u = await openWithSubprotocols(['graphql-ws']);
+    assert.equal(u.outcome, 'closed', JSON.stringify(u));
+    assert.equal(u.code, 1006);
+    assert.equal(u.protocol, '');
   });
 
   test('a page whose WebSocket is refused falls back to long-polling and still chats', async () => {

@@ -26,6 +26,13 @@ pub enum Codec {
     MsgPack,
 }
 
+/// The WebSocket subprotocol of the JSON codec (PROTOCOL.md section 1).
+pub const SUBPROTOCOL_JSON: &str = "switchboard.v1";
+
+/// The WebSocket subprotocol of the MessagePack codec (PROTOCOL.md
+/// section 1).
+pub const SUBPROTOCOL_MSGPACK: &str = "switchboard.v1.msgpack";
+
 impl Codec {
     /// The codec named by a `codec=` query value: `json` or `msgpack`.
     pub fn from_query_value(v: &str) -> Result<Self, ProtocolError> {
@@ -33,6 +40,35 @@ impl Codec {
             "json" => Ok(Codec::Json),
             "msgpack" => Ok(Codec::MsgPack),
             other => Err(ProtocolError::UnknownCodec(crate::error::detail(other))),
+        }
+    }
+
+    /// The WebSocket subprotocol (`Sec-WebSocket-Protocol`) that names this
+    /// codec (PROTOCOL.md section 1): `switchboard.v1` or
+    /// `switchboard.v1.msgpack`.
+    ///
+    /// ```
+    /// use switchboard_protocol::Codec;
+    ///
+    /// assert_eq!(Codec::Json.subprotocol(), "switchboard.v1");
+    /// assert_eq!(Codec::from_subprotocol("switchboard.v1.msgpack"), Some(Codec::MsgPack));
+    /// assert_eq!(Codec::from_subprotocol("chat"), None);
+    /// ```
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Codec::Json => SUBPROTOCOL_JSON,
+            Codec::MsgPack => SUBPROTOCOL_MSGPACK,
+        }
+    }
+
+    /// The codec a subprotocol name stands for, if it is one of the
+    /// protocol's own (compared exactly: subprotocol names are
+    /// case-sensitive).
+    pub fn from_subprotocol(name: &str) -> Option<Self> {
+        match name {
+            SUBPROTOCOL_JSON => Some(Codec::Json),
+            SUBPROTOCOL_MSGPACK => Some(Codec::MsgPack),
+            _ => None,
         }
     }
 

@@ -52,7 +52,7 @@ mod welcome;
 
 pub use binary::Binary;
 pub use client::{ClientMessage, MAX_NAME_LEN};
-pub use codec::{Codec, encode_raw_batch};
+pub use codec::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, encode_raw_batch};
 pub use codes::{CloseCode, ErrorCode, UnknownErrorCode};
 pub use error::ProtocolError;
 pub use handshake::{

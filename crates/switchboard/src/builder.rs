@@ -40,6 +40,7 @@ pub struct HubBuilder {
     policies: Policies,
     raw: bool,
     adapter: Option<Arc<dyn Adapter>>,
+    state: crate::state::StateMap,
 }
 
 impl HubBuilder {
@@ -415,6 +416,88 @@ impl HubBuilder {
         self
     }
 
+    /// Registers an application's own WebSocket subprotocol (offered by
+    /// clients in `Sec-WebSocket-Protocol`, PROTOCOL.md section 1), beside
+    /// the protocol's `switchboard.v1` (JSON) and `switchboard.v1.msgpack`.
+    ///
+    /// Of the names a client offers, the hub selects the first it speaks
+    /// and answers it; the socket sees it in [`Socket::subprotocol`]. An
+    /// application's name does not choose a codec: the `codec` query
+    /// parameter does (default JSON). A client that offers only unknown
+    /// names still connects, with none selected. Names are compared
+    /// exactly (case-sensitive); the protocol's own names, or a name
+    /// registered twice, are not added again. In raw mode
+    /// ([`HubBuilder::raw_mode`]) only the application's names are
+    /// selected, since raw sockets do not speak the protocol.
+    ///
+    /// ```
+    /// let hub = switchboard::Hub::builder()
+    ///     .subprotocol("chat.v2")
+    ///     .on_connect(|socket| async move {
+    ///         if socket.subprotocol() == Some("chat.v2") {
+    ///             let _ = socket.emit("hello", "chat v2 spoken here");
+    ///         }
+    ///     })
+    ///     .build();
+    /// # drop(hub);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a valid subprotocol token (RFC 6455: visible
+    /// ASCII, no separators such as `,` `;` `"` or spaces, not empty).
+    pub fn subprotocol(mut self, name: &str) -> Self {
+        assert!(
+            is_token(name),
+            "{name:?} is not a valid WebSocket subprotocol name (an RFC 7230 token)"
+        );
+        let known = switchboard_protocol::Codec::from_subprotocol(name).is_some()
+            || self.policies.subprotocols.iter().any(|n| &**n == name);
+        if !known {
+            self.policies.subprotocols.push(Arc::from(name));
+        }
+        self
+    }
+
+    /// Gives every handler typed application state, the way axum's
+    /// `State` does, without a global: set once here (one value per type;
+    /// a second value of the same type replaces the first), read with
+    /// [`Socket::state`] or [`Hub::state`]. Share what changes behind an
+    /// `Arc`, a lock or an atomic inside `T`, as with axum.
+    ///
+    /// How it differs from the other per-socket data:
+    /// - `state` is the hub's: one value, for every socket, set when the
+    ///   hub is built (a database pool, a configuration, a counter);
+    /// - [`Socket::extension`] is the socket's: the values the
+    ///   [`HubBuilder::authenticate`] hook returned for its handshake;
+    /// - [`Socket::req_extension`] is the socket's too: the request
+    ///   extensions tower or axum middleware set before the upgrade.
+    ///
+    /// A hub with no state pays nothing for it (an empty pointer).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use switchboard::{HandlerError, Hub, Socket};
+    ///
+    /// #[derive(Default)]
+    /// struct Counter(AtomicU64);
+    ///
+    /// let hub = Hub::builder()
+    ///     .state(Arc::new(Counter::default()))
+    ///     .on("count", |socket: Socket, _: serde_json::Value| async move {
+    ///         let counter = socket.state::<Arc<Counter>>().expect("set in the builder");
+    ///         Ok::<_, HandlerError>(counter.0.fetch_add(1, Ordering::Relaxed) + 1)
+    ///     })
+    ///     .build();
+    /// assert!(hub.state::<Arc<Counter>>().is_some());
+    /// assert!(hub.state::<String>().is_none());
+    /// ```
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
     /// Decides each client `$join` (default: every room is allowed).
     pub fn join_policy<F, Fut>(mut self, policy: F) -> Self
     where
@@ -452,6 +535,7 @@ impl HubBuilder {
             self.raw,
             stream_tx,
             adapter,
+            self.state,
         )
     }
 
@@ -462,4 +546,31 @@ impl HubBuilder {
         let hub = self.build_parts(Some(tx));
         (hub, MessageStream { rx })
     }
+}
+
+/// Whether `name` is an RFC 7230 token, as a subprotocol name must be.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(
+                    b,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'='
+                        | b'{'
+                        | b'}'
+                )
+        })
 }

@@ -89,6 +89,21 @@
 //! networks that block WebSockets; a session may move between transports.
 //! The disconnect handler runs once, when the session ends.
 //!
+//! ## The handshake, authentication and state
+//!
+//! Handlers see what their socket connected with: [`Socket::handshake`]
+//! ([`Handshake`]: URI and query, headers, client address, codec,
+//! subprotocol, transport) and [`Socket::req_extension`], the request
+//! extensions tower or axum middleware set before the upgrade, so an
+//! application's own auth layer reaches the handlers. The hub's own hook,
+//! [`HubBuilder::authenticate`], can refuse a handshake and attaches what
+//! it returns ([`Socket::extension`]). Typed application state, one value
+//! per type for the whole hub, is given to [`HubBuilder::state`] and read
+//! with [`Socket::state`]. A client may name its codec with the WebSocket
+//! subprotocol `switchboard.v1` or `switchboard.v1.msgpack`; applications
+//! add their own names with [`HubBuilder::subprotocol`], and
+//! [`Socket::subprotocol`] tells which was selected.
+//!
 //! ## Clusters
 //!
 //! Several hubs act as one through an [`adapter::Adapter`]: give the
@@ -231,6 +246,7 @@ mod service;
 mod session;
 mod slots;
 mod socket;
+mod state;
 mod stats;
 mod stream;
 mod transport;
@@ -246,6 +262,7 @@ pub use edge::listen::{LISTEN_BACKLOG, listen};
 pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
 pub use hub::handle::Hub;
 pub use policy::{AuthRejection, HandshakeRequest, RelayRequest};
+pub use session::handshake::{Handshake, Transport};
 pub use session::inbox::RawFrame;
 pub use socket::Socket;
 pub use stats::{EdgeCounts, ErrorCounts, HubStats, ResourceStats};
@@ -254,4 +271,6 @@ pub use transport::handshake::HandshakeRefusal;
 
 /// The wire protocol: messages, codecs, error and close codes.
 pub use switchboard_protocol as protocol;
-pub use switchboard_protocol::{Binary, CloseCode, Codec, ErrorCode};
+pub use switchboard_protocol::{
+    Binary, CloseCode, Codec, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK,
+};

@@ -55,4 +55,7 @@ pub(crate) struct Policies {
     pub(crate) join: Option<JoinPolicy>,
     /// Decides relays; `None` allows members of the room.
     pub(crate) relay: Option<RelayPolicy>,
+    /// The application's own WebSocket subprotocols, beside the protocol's
+    /// (PROTOCOL.md section 1).
+    pub(crate) subprotocols: Vec<Arc<str>>,
 }

@@ -13,6 +13,7 @@ use crate::adapter::Operation;
 use crate::error::{AckError, DisconnectReason, SendError};
 use crate::hub::handle::Hub;
 use crate::send_queue::Outgoing;
+use crate::session::handshake::Handshake;
 use crate::session::shared::{SocketShared, to_value};
 
 /// A handle on one connected socket. Cheap to clone; handlers receive one.
@@ -49,9 +50,69 @@ impl Socket {
         self.shared.codec
     }
 
-    /// App data attached by the authentication hook.
+    /// App data attached by the authentication hook
+    /// ([`crate::HubBuilder::authenticate`]).
     pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.shared.extensions.get::<T>()
+    }
+
+    /// The request this socket's session was opened with: URI and query,
+    /// headers, client address, codec and subprotocol, and the request
+    /// extensions middleware set (see [`Handshake`]). A resumed session
+    /// keeps the handshake that opened it.
+    ///
+    /// Each session holds it in two allocations: the handshake's fixed
+    /// part (136 bytes on 64-bit targets), and its URI and headers copied
+    /// as text into one buffer (about the size they had on the wire). The
+    /// `HeaderMap` and `Uri` are built the first time they are asked for.
+    pub fn handshake(&self) -> &Handshake {
+        &self.shared.handshake
+    }
+
+    /// The WebSocket subprotocol selected at the handshake
+    /// (`Sec-WebSocket-Protocol`, PROTOCOL.md section 1), if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.shared.handshake.subprotocol()
+    }
+
+    /// A value that tower or axum middleware inserted into the handshake
+    /// request's extensions before the upgrade (shorthand for
+    /// `socket.handshake().extensions().get::<T>()`). This is how an
+    /// application's own auth layer hands its user to the handlers, with
+    /// no [`crate::HubBuilder::authenticate`] hook:
+    ///
+    /// ```
+    /// use axum::{extract::Request, middleware::{self, Next}, response::Response};
+    /// use switchboard::{HandlerError, Hub, Socket};
+    ///
+    /// #[derive(Clone)]
+    /// struct CurrentUser(String);
+    ///
+    /// async fn auth(mut request: Request, next: Next) -> Response {
+    ///     // A real layer checks a cookie or a token here.
+    ///     request.extensions_mut().insert(CurrentUser("ada".into()));
+    ///     next.run(request).await
+    /// }
+    ///
+    /// let hub = Hub::builder()
+    ///     .on("whoami", |socket: Socket, _: serde_json::Value| async move {
+    ///         let user = socket.req_extension::<CurrentUser>().map(|u| u.0.clone());
+    ///         Ok::<_, HandlerError>(user)
+    ///     })
+    ///     .build();
+    /// let app = axum::Router::new()
+    ///     .merge(hub.router("/ws"))
+    ///     .layer(middleware::from_fn(auth));
+    /// # drop(app);
+    /// ```
+    pub fn req_extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.shared.handshake.extensions().get::<T>()
+    }
+
+    /// The hub's application state of type `T`
+    /// ([`crate::HubBuilder::state`]), if the hub was given one.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.hub.state::<T>()
     }
 
     /// Sends an event to this socket.
@@ -217,6 +278,12 @@ impl Hub {
             }
             None => Err(SendError::UnknownSocket(socket_id.to_owned())),
         }
+    }
+
+    /// The application state of type `T` given to
+    /// [`crate::HubBuilder::state`], if any.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.state.get::<T>()
     }
 
     /// The socket with this id, if connected here.

@@ -230,7 +230,11 @@ mod tests {
     #[tokio::test]
     async fn connection_task_state_stays_small() {
         let hub = Hub::builder().build();
-        let attached = hub.attach_link(Codec::Json, http::Extensions::new(), None);
+        let handshake = std::sync::Arc::new(crate::session::handshake::Handshake::bare(
+            Codec::Json,
+            crate::Transport::WebSocket,
+        ));
+        let attached = hub.attach_link(Codec::Json, http::Extensions::new(), handshake, None);
         let (io, _peer) = tokio::io::duplex(64);
         let link = WsLink::server(io, codec_config(1024), None, Duration::from_secs(1));
         let socket = hub.socket_handle(attached.session.clone());

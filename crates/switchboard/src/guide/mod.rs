@@ -8,7 +8,8 @@
 //! - [`long_polling`]: the HTTP fallback and moving between transports.
 //! - [`clusters`]: several hubs that act as one.
 //! - [`limits`]: every bound a client can reach, and what it sees.
-//! - [`auth`]: who may connect, join and relay.
+//! - [`auth`]: who may connect, join and relay; what handlers see of the
+//!   handshake; application state.
 //!
 //! The wire protocol these pages refer to by section is `PROTOCOL.md`;
 //! the standalone server's options for the same settings are in the

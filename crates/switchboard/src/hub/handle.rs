@@ -56,6 +56,8 @@ pub(crate) struct HubInner {
     pub(crate) unlimited_owner: Arc<SlotOwner>,
     /// Client addresses under the per-address limits.
     pub(crate) addresses: crate::edge::address_limits::AddressTable<SlotOwner>,
+    /// The application's typed state ([`crate::HubBuilder::state`]).
+    pub(crate) state: crate::state::StateMap,
 }
 
 impl HubInner {
@@ -106,6 +108,7 @@ impl Hub {
         raw: bool,
         stream_tx: Option<mpsc::Sender<Inbound>>,
         adapter: Arc<dyn Adapter>,
+        state: crate::state::StateMap,
     ) -> Self {
         let pong = Message::event(
             switchboard_protocol::reserved::PONG,
@@ -137,6 +140,7 @@ impl Hub {
                 pong_msgpack: frame_for(Codec::MsgPack, Codec::MsgPack.encode(&pong)),
                 detached: DetachedSessions::default(),
                 addresses: Default::default(),
+                state,
             }),
         };
         hub.inner

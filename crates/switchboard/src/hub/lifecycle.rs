@@ -15,13 +15,19 @@ use crate::events::dispatcher;
 use crate::hub::handle::Hub;
 use crate::id;
 use crate::send_queue::ResumeRefused;
+use crate::session::handshake::Handshake;
 use crate::session::shared::SocketShared;
 use crate::session::table::Attached;
 
 impl Hub {
     /// Opens a new session and registers it. Its dispatcher starts now when
     /// the hub has a connect handler, else with its first work.
-    fn open_session(&self, codec: Codec, extensions: http::Extensions) -> Arc<SocketShared> {
+    fn open_session(
+        &self,
+        codec: Codec,
+        extensions: http::Extensions,
+        handshake: Arc<Handshake>,
+    ) -> Arc<SocketShared> {
         let inner = &self.inner;
         let resume_buffer = if inner.raw {
             0
@@ -37,6 +43,7 @@ impl Hub {
                 (resume_buffer, inner.config.resume_buffer_bytes),
             ),
             extensions,
+            handshake,
             inner.stats.clone(),
         ));
         inner.runtime.get_or_init(tokio::runtime::Handle::current);
@@ -66,11 +73,14 @@ impl Hub {
 
     /// Attaches a new link: resumes the session named by `resume` when it
     /// can (`(token, last)`), else opens a new one. The `$welcome` (and any
-    /// missed messages) are queued first for the link.
+    /// missed messages) are queued first for the link. A resumed session
+    /// keeps its own `extensions` and `handshake`: those of a new link
+    /// are dropped.
     pub(crate) fn attach_link(
         &self,
         codec: Codec,
         extensions: http::Extensions,
+        handshake: Arc<Handshake>,
         resume: Option<(&str, u64)>,
     ) -> Attached {
         if let Some((token, last)) = resume
@@ -89,7 +99,7 @@ impl Hub {
                 }
             }
         }
-        let session = self.open_session(codec, extensions);
+        let session = self.open_session(codec, extensions, handshake);
         let link = self
             .attach_to(&session, None)
             .expect("a new session accepts its first link");

@@ -3,6 +3,7 @@
 //! Nothing here names the hub.
 
 pub(crate) mod detached;
+pub(crate) mod handshake;
 pub(crate) mod inbox;
 pub(crate) mod rooms;
 pub(crate) mod shared;

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use crate::error::{DisconnectReason, SendError};
 use crate::events::ack::AckTable;
 use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
+use crate::session::handshake::Handshake;
 use crate::session::inbox::{Inbox, TappedEvent};
 use crate::stats::Counters;
 
@@ -28,6 +29,8 @@ pub(crate) struct SocketShared {
     pub(crate) rooms: Mutex<RoomSet>,
     pub(crate) acks: AckTable,
     pub(crate) extensions: http::Extensions,
+    /// The request that opened the session ([`crate::Socket::handshake`]).
+    pub(crate) handshake: Arc<Handshake>,
     stats: Arc<Counters>,
     /// Where events without a handler go when the socket is bound as channels.
     pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<TappedEvent>>>,
@@ -45,6 +48,7 @@ impl SocketShared {
         codec: Codec,
         capacities: (usize, (usize, usize)),
         extensions: http::Extensions,
+        handshake: Arc<Handshake>,
         stats: Arc<Counters>,
     ) -> Self {
         Self {
@@ -55,6 +59,7 @@ impl SocketShared {
             rooms: Mutex::new(RoomSet::default()),
             acks: AckTable::default(),
             extensions,
+            handshake,
             stats,
             tap: Mutex::new(None),
             dispatch: Mutex::new(Inbox::NotStarted),

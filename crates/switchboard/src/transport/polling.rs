@@ -32,8 +32,10 @@ use crate::connection::poll_links::{Admission, PollLink};
 use crate::error::DisconnectReason;
 use crate::hub::handle::Hub;
 use crate::send_queue::Outgoing;
+use crate::session::handshake::Transport;
 use crate::session::shared::SocketShared;
 use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
+use crate::transport::handshake::info::handshake_of;
 
 impl PollLink {
     /// How long the link may go without a `GET` before it counts as
@@ -170,9 +172,19 @@ async fn open(
     // The open passed the connection limit; the slot itself is taken at
     // the first `GET`, for the same client address.
     let owner = slot.into_owner();
+    let handshake = handshake_of(
+        &hub,
+        parts,
+        parts.extensions.clone(),
+        http::Extensions::new(),
+        query.codec,
+        None,
+        Transport::LongPolling,
+    );
     let attached = hub.attach_link(
         query.codec,
         extensions,
+        handshake,
         resume.as_ref().map(|r| (r.resume.as_str(), r.last)),
     );
     let session = attached.session;

@@ -3,6 +3,7 @@
 //! the admission of a new link on either transport ([`admission`]).
 
 pub(crate) mod admission;
+pub(crate) mod info;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
