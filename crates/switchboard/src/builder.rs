@@ -32,18 +32,22 @@ use crate::stream::MessageStream;
 ///     .build();
 /// # drop(hub);
 /// ```
+///
+/// `S` is the typed application state of [`HubBuilder::with_state`]
+/// (none, `()`, until it is given).
 #[derive(Default)]
 #[must_use = "call .build() to get a hub"]
-pub struct HubBuilder {
+pub struct HubBuilder<S = ()> {
     config: HubConfig,
     router: EventRouter,
     policies: Policies,
     raw: bool,
     adapter: Option<Arc<dyn Adapter>>,
     state: crate::state::StateMap,
+    app: S,
 }
 
-impl HubBuilder {
+impl<S> HubBuilder<S> {
     /// Replaces every option at once.
     pub fn config(mut self, config: HubConfig) -> Self {
         self.config = config;
@@ -459,11 +463,14 @@ impl HubBuilder {
         self
     }
 
-    /// Gives every handler typed application state, the way axum's
-    /// `State` does, without a global: set once here (one value per type;
-    /// a second value of the same type replaces the first), read with
-    /// [`Socket::state`] or [`Hub::state`]. Share what changes behind an
-    /// `Arc`, a lock or an atomic inside `T`, as with axum.
+    /// Gives every handler application state by type, without a global:
+    /// set once here (one value per type; a second value of the same type
+    /// replaces the first), read with [`Socket::state`] or [`Hub::state`],
+    /// which answer `None` for a type never given. Share what changes
+    /// behind an `Arc`, a lock or an atomic inside `T`.
+    ///
+    /// For state checked at compile time, as axum's `State` is, use
+    /// [`HubBuilder::with_state`] and [`HubBuilder::on_state`].
     ///
     /// How it differs from the other per-socket data:
     /// - `state` is the hub's: one value, for every socket, set when the
@@ -518,13 +525,88 @@ impl HubBuilder {
         self.policies.relay = Some(Arc::new(move |s, r| Box::pin(policy(s, r))));
         self
     }
+}
+
+impl HubBuilder<()> {
+    /// Gives the hub a typed application state, checked at compile time as
+    /// axum's `State` is: handlers registered with [`HubBuilder::on_state`]
+    /// receive a clone of it as [`HubState<S>`], and a handler that asks for
+    /// another type does not compile. Give it before those handlers (the
+    /// builder's type is `HubBuilder<S>` from here on). Cloned for every
+    /// call: wrap what is not cheap to clone in an `Arc`. It is also the
+    /// value of type `S` that [`Socket::state`] and [`Hub::state`] return.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use switchboard::{HandlerError, Hub, HubState, Socket};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct App { visits: Arc<AtomicU64> }
+    ///
+    /// let hub = Hub::builder()
+    ///     .with_state(App::default())
+    ///     .on_state("visit", |_socket: Socket, HubState(app): HubState<App>, _: serde_json::Value| async move {
+    ///         Ok::<_, HandlerError>(app.visits.fetch_add(1, Ordering::Relaxed) + 1)
+    ///     })
+    ///     .build();
+    /// assert!(hub.state::<App>().is_some());
+    /// ```
+    ///
+    /// A handler asking for a state of another type is refused by the
+    /// compiler:
+    ///
+    /// ```compile_fail
+    /// use switchboard::{HandlerError, Hub, HubState, Socket};
+    ///
+    /// #[derive(Clone)]
+    /// struct App;
+    ///
+    /// let hub = Hub::builder()
+    ///     .with_state(App)
+    ///     .on_state("n", |_s: Socket, HubState(n): HubState<u32>, _: serde_json::Value| async move {
+    ///         Ok::<_, HandlerError>(n)
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn with_state<S: Clone + Send + Sync + 'static>(self, state: S) -> HubBuilder<S> {
+        HubBuilder {
+            config: self.config,
+            router: self.router,
+            policies: self.policies,
+            raw: self.raw,
+            adapter: self.adapter,
+            state: self.state,
+            app: state,
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> HubBuilder<S> {
+    /// Handles `event` as [`HubBuilder::on`] does, with a clone of the
+    /// hub's typed state ([`HubBuilder::with_state`]) as second argument.
+    pub fn on_state<T, R, F, Fut>(self, event: &str, handler: F) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        F: Fn(Socket, HubState<S>, T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+    {
+        let state = self.app.clone();
+        self.on(event, move |socket, data: T| {
+            handler(socket, HubState(state.clone()), data)
+        })
+    }
 
     /// Builds the hub.
     pub fn build(self) -> Hub {
         self.build_parts(None)
     }
 
-    fn build_parts(self, stream_tx: Option<mpsc::Sender<crate::stream::Inbound>>) -> Hub {
+    fn build_parts(mut self, stream_tx: Option<mpsc::Sender<crate::stream::Inbound>>) -> Hub {
+        if std::any::TypeId::of::<S>() != std::any::TypeId::of::<()>() {
+            self.state.insert(self.app);
+        }
         let adapter = self
             .adapter
             .unwrap_or_else(|| Arc::new(LocalAdapter::default()));
@@ -547,6 +629,12 @@ impl HubBuilder {
         (hub, MessageStream { rx })
     }
 }
+
+/// The hub's typed application state, as a handler registered with
+/// [`HubBuilder::on_state`] receives it (a clone of the value given to
+/// [`HubBuilder::with_state`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HubState<S>(pub S);
 
 /// Whether `name` is an RFC 7230 token, as a subprotocol name must be.
 fn is_token(name: &str) -> bool {

@@ -97,9 +97,11 @@
 //! extensions tower or axum middleware set before the upgrade, so an
 //! application's own auth layer reaches the handlers. The hub's own hook,
 //! [`HubBuilder::authenticate`], can refuse a handshake and attaches what
-//! it returns ([`Socket::extension`]). Typed application state, one value
-//! per type for the whole hub, is given to [`HubBuilder::state`] and read
-//! with [`Socket::state`]. A client may name its codec with the WebSocket
+//! it returns ([`Socket::extension`]). Application state for the whole hub
+//! is given once: checked at compile time with [`HubBuilder::with_state`]
+//! (handlers registered with [`HubBuilder::on_state`] receive it as
+//! [`HubState`]), or by type with [`HubBuilder::state`] and
+//! [`Socket::state`]. A client may name its codec with the WebSocket
 //! subprotocol `switchboard.v1` or `switchboard.v1.msgpack`; applications
 //! add their own names with [`HubBuilder::subprotocol`], and
 //! [`Socket::subprotocol`] tells which was selected.
@@ -252,7 +254,7 @@ mod stream;
 mod transport;
 
 pub use broadcast::BroadcastOperator;
-pub use builder::HubBuilder;
+pub use builder::{HubBuilder, HubState};
 pub use channel::{ChannelControl, ChannelReceiver, ChannelSender, SocketChannel};
 pub use cluster_view::{ClusterAnswer, ClusterView};
 pub use config::IpNetwork;

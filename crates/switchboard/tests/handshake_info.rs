@@ -419,3 +419,34 @@ async fn raw_hubs_select_only_the_applications_names() {
     .await;
     assert_eq!(answered_subprotocol(&answer), Some("chat.v2"));
 }
+
+#[tokio::test]
+async fn handlers_registered_with_the_typed_state_receive_it() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use switchboard::HubState;
+
+    #[derive(Clone, Default)]
+    struct Visits(std::sync::Arc<AtomicU64>);
+
+    let visits = Visits::default();
+    let hub = Hub::builder()
+        .with_state(visits.clone())
+        .on_state(
+            "visit",
+            |_socket: Socket, HubState(visits): HubState<Visits>, by: u64| async move {
+                Ok::<_, HandlerError>(visits.0.fetch_add(by, Ordering::Relaxed) + by)
+            },
+        )
+        .build();
+    assert!(hub.state::<Visits>().is_some(), "also readable by type");
+    let server = TestServer::start_hub(hub).await;
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    assert_eq!(a.request("visit", json!(2)).await["data"], 2);
+    assert_eq!(
+        b.request("visit", json!(3)).await["data"],
+        5,
+        "one state, shared"
+    );
+    assert_eq!(visits.0.load(Ordering::Relaxed), 5);
+}
