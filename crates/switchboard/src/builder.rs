@@ -86,6 +86,14 @@ impl<S> HubBuilder<S> {
         self
     }
 
+    /// Inbound messages waiting for a socket's handlers before the hub
+    /// stops reading from that socket: backpressure on a client faster than
+    /// its handlers (default 64).
+    pub fn inbound_queue_capacity(mut self, messages: usize) -> Self {
+        self.config.inbound_queue_capacity = messages;
+        self
+    }
+
     /// Most live connections (default 100,000).
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.config.max_connections = connections;

@@ -196,3 +196,44 @@ async fn silent_connection_is_dropped_after_ping_interval_plus_timeout() {
         "a live client must not be dropped"
     );
 }
+
+#[tokio::test]
+async fn the_inbound_queue_capacity_bounds_what_waits_for_the_handlers() {
+    // A handler that waits for a go: the events behind it wait in the
+    // socket's inbound queue, and past its capacity the hub stops reading
+    // the socket, so a `$ping` sent after them is not answered until the
+    // handler moves on.
+    for (capacity, answered_at_once) in [(1, false), (64, true)] {
+        let go = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+        let hub = Hub::builder()
+            .inbound_queue_capacity(capacity)
+            .on("slow", {
+                let go = go.clone();
+                move |_socket, _: serde_json::Value| {
+                    let go = go.clone();
+                    async move {
+                        go.acquire().await.expect("open").forget();
+                        Ok::<_, HandlerError>(())
+                    }
+                }
+            })
+            .build();
+        let server = TestServer::start_hub(hub).await;
+        let mut client = server.client().await;
+        assert_eq!(client.recv().await["event"], "$welcome");
+        for _ in 0..4 {
+            client.send(json!({"event": "slow"})).await;
+        }
+        client.send(json!({"event": "$ping"})).await;
+        let pong = tokio::time::timeout(Duration::from_millis(400), client.recv()).await;
+        assert_eq!(
+            pong.is_ok(),
+            answered_at_once,
+            "capacity {capacity}: {pong:?}"
+        );
+        go.add_permits(4);
+        if !answered_at_once {
+            assert_eq!(client.recv().await["event"], "$pong", "answered once read");
+        }
+    }
+}
