@@ -44,7 +44,7 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     let subprotocol = select_subprotocol(
         &parts.headers,
         &hub.inner.policies.subprotocols,
-        hub.inner.raw,
+        hub.is_raw(),
     );
     let codec = session_codec(query.codec, subprotocol.as_ref());
     let on_upgrade = parts
@@ -131,7 +131,7 @@ fn link_task(
                 let extensions = Handshake::take_hook_extensions(&mut handshake);
                 let attached = hub.attach_link(handshake.codec(), extensions, handshake, resume);
                 let socket = hub.socket_handle(attached.session.clone());
-                let raw = hub.inner.raw;
+                let raw = hub.is_raw();
                 let reason = crate::connection::run(link, socket, attached.link, raw).await;
                 hub.link_ended(&attached.session, attached.link, reason);
                 drop(slot);

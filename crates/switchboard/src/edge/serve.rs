@@ -41,7 +41,7 @@ pub(crate) async fn serve_router(
     router: Router,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let pending = Arc::new(PendingConnections::new(hub.inner.config.http_max_pending));
+    let pending = Arc::new(PendingConnections::new(hub.config().http_max_pending));
     let (closing_tx, closing_rx) = watch::channel(false);
     // Each connection task holds a sender: `recv` ends when all are gone.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
@@ -64,7 +64,7 @@ pub(crate) async fn serve_router(
             // The peer gave up before we took it: nothing to wait for.
             Err(error) if is_connection_error(&error) => continue,
             Err(error) => {
-                hub.inner.stats.edge.accept_error();
+                hub.counters().edge.accept_error();
                 failures += 1;
                 if logged.is_none_or(|at| at.elapsed() >= ACCEPT_LOG_EVERY) {
                     tracing::warn!(
@@ -80,7 +80,7 @@ pub(crate) async fn serve_router(
                 // as soon as it is gone; with none to close, pause longer
                 // each time instead of spinning.
                 let pause = if pending.evict_oldest() {
-                    hub.inner.stats.edge.pending_evicted(1);
+                    hub.counters().edge.pending_evicted(1);
                     ACCEPT_BACKOFF.0
                 } else {
                     let pause = backoff;
@@ -139,17 +139,17 @@ impl Connection {
         // the accept loop's long-lived ones (measured: BENCHMARKS.md).
         let (entry, evicted) = self.pending.insert();
         if evicted > 0 {
-            self.hub.inner.stats.edge.pending_evicted(evicted as u64);
+            self.hub.counters().edge.pending_evicted(evicted as u64);
         }
         if let Err(error) = stream.set_nodelay(true) {
             // Only latency is lost: small frames wait for delayed ACKs.
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
-        let config = &self.hub.inner.config;
+        let config = &self.hub.config();
         let idle_timeout = config.http_idle_timeout;
         let service = ConnectionService {
             body_timeout: config.http_header_timeout,
-            stats: self.hub.inner.stats.clone(),
+            stats: self.hub.counters().clone(),
             router: self.router.clone(),
             peer: self.peer,
             pending: self.pending.clone(),
@@ -179,9 +179,9 @@ impl Connection {
                 result = conn.as_mut() => {
                     if let Err(error) = result {
                         if error.is_timeout() {
-                            self.hub.inner.stats.edge.header_timeout();
+                            self.hub.counters().edge.header_timeout();
                         } else if error.is_parse_too_large() {
-                            self.hub.inner.stats.edge.head_too_large();
+                            self.hub.counters().edge.head_too_large();
                         }
                         tracing::debug!(peer = %self.peer, %error, "HTTP connection ended");
                     }
@@ -193,7 +193,7 @@ impl Connection {
                     break;
                 }
                 () = &mut idle, if !shutting && !idle_timeout.is_zero() => {
-                    self.hub.inner.stats.edge.idle_closed();
+                    self.hub.counters().edge.idle_closed();
                     conn.as_mut().graceful_shutdown();
                     shutting = true;
                 }

@@ -164,6 +164,11 @@ impl Hub {
         &self.inner.stats
     }
 
+    /// Whether the hub is in raw mode ([`crate::HubBuilder::raw_mode`]).
+    pub(crate) fn is_raw(&self) -> bool {
+        self.inner.raw
+    }
+
     pub(crate) fn cluster_request_timeout(&self) -> std::time::Duration {
         self.inner.config.cluster_timeout
     }

@@ -137,7 +137,7 @@ async fn open(
     query: &HandshakeQuery,
     body: Body,
 ) -> Response {
-    if hub.inner.raw {
+    if hub.is_raw() {
         return error(
             StatusCode::NOT_FOUND,
             "not_found",
