@@ -128,7 +128,7 @@ impl BroadcastOperator {
     /// nothing is left for other nodes.
     fn publish(&self, operation: impl FnOnce(Target) -> Operation) {
         if let Some(target) = self.remote_target() {
-            self.hub.inner.adapter.publish(operation(target));
+            self.hub.adapter().publish(operation(target));
         }
     }
 
@@ -137,13 +137,13 @@ impl BroadcastOperator {
     /// this node holds all of. Ids held here are left out (an id lives on
     /// one node).
     fn remote_target(&self) -> Option<Target> {
-        let adapter = &self.hub.inner.adapter;
+        let adapter = &self.hub.adapter();
         if self.local || !adapter.is_clustered() {
             return None;
         }
         let mut target = self.target.clone();
         if !target.sockets.is_empty() {
-            let sockets = &self.hub.inner.sockets;
+            let sockets = &self.hub.socket_registry();
             target.sockets.retain(|id| sockets.get(id).is_none());
             if target.is_everyone() {
                 // Every listed socket is here, and no room: an empty list
@@ -168,7 +168,7 @@ impl BroadcastOperator {
     /// Visits every recipient once; `room` is the room it was reached
     /// through (`None` for a broadcast to all).
     fn for_each_recipient(&self, mut f: impl FnMut(Option<&str>, &Arc<SocketShared>)) {
-        let inner = &self.hub.inner;
+        let hub = &self.hub;
         // Excluded sockets are found once and then compared by address:
         // ids all have the same length, so comparing them per recipient
         // costs a `memcmp` each. An id not on this node excludes nothing.
@@ -176,11 +176,11 @@ impl BroadcastOperator {
             .target
             .except
             .iter()
-            .filter_map(|id| inner.sockets.get(id))
+            .filter_map(|id| hub.socket_registry().get(id))
             .collect();
         let excluded = |s: &Arc<SocketShared>| except.iter().any(|e| Arc::ptr_eq(e, s));
         if self.target.is_everyone() {
-            inner.sockets.for_each(|s| {
+            hub.socket_registry().for_each(|s| {
                 if !excluded(s) {
                     f(None, s);
                 }
@@ -191,7 +191,7 @@ impl BroadcastOperator {
         let sockets = &self.target.sockets;
         let dedupe = self.target.rooms.len() + sockets.len() > 1;
         for room in &self.target.rooms {
-            inner.rooms.for_each_member(room, |s| {
+            hub.room_registry().for_each_member(room, |s| {
                 if excluded(s) || (dedupe && !seen.insert(s.id.clone())) {
                     return;
                 }
@@ -199,7 +199,7 @@ impl BroadcastOperator {
             });
         }
         for id in sockets {
-            if let Some(s) = inner.sockets.get(id)
+            if let Some(s) = hub.socket_registry().get(id)
                 && !excluded(&s)
                 && (!dedupe || seen.insert(s.id.clone()))
             {
@@ -311,7 +311,7 @@ impl BroadcastOperator {
         timeout: Duration,
     ) -> Result<Vec<(String, Result<R, AckError>)>, SendError> {
         let message = Message::event(event, to_value(data)?);
-        let adapter = self.hub.inner.adapter.clone();
+        let adapter = self.hub.adapter().clone();
         let remote = self.remote_target().map(|target| {
             let grace = self.hub.cluster_request_timeout();
             adapter.request(

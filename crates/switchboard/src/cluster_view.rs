@@ -40,7 +40,7 @@ impl ClusterView {
     }
 
     async fn ask(&self, query: Query) -> RemoteReplies {
-        let adapter = &self.hub.inner.adapter;
+        let adapter = &self.hub.adapter();
         if !adapter.is_clustered() {
             return RemoteReplies::default();
         }
@@ -127,24 +127,24 @@ impl ClusterView {
 
     /// Whether the hub runs with a cluster adapter.
     pub fn is_clustered(&self) -> bool {
-        self.hub.inner.adapter.is_clustered()
+        self.hub.adapter().is_clustered()
     }
 
     /// The cluster as this node sees it now.
     pub fn status(&self) -> ClusterStatus {
-        self.hub.inner.adapter.status().borrow().clone()
+        self.hub.adapter().status().borrow().clone()
     }
 
     /// A receiver of every change of [`ClusterView::status`], e.g. to wait
     /// until the other nodes are known:
     /// `watch.wait_for(|s| s.peers.len() == 2).await`.
     pub fn watch(&self) -> watch::Receiver<ClusterStatus> {
-        self.hub.inner.adapter.status()
+        self.hub.adapter().status()
     }
 
     /// The adapter's counters.
     pub fn stats(&self) -> ClusterStats {
-        self.hub.inner.adapter.stats()
+        self.hub.adapter().stats()
     }
 }
 

@@ -41,11 +41,8 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     let upgrade = validate_upgrade(&parts.method, &parts.headers)?;
     let query = parse_query(parts.uri.query())?;
     let (slot, extensions) = admit_link(&hub, &parts, &query).await?;
-    let subprotocol = select_subprotocol(
-        &parts.headers,
-        &hub.inner.policies.subprotocols,
-        hub.is_raw(),
-    );
+    let subprotocol =
+        select_subprotocol(&parts.headers, &hub.policies().subprotocols, hub.is_raw());
     let codec = session_codec(query.codec, subprotocol.as_ref());
     let on_upgrade = parts
         .extensions
@@ -236,7 +233,7 @@ mod tests {
         let hub = Hub::builder().build();
         let mut request = http::Request::new(());
         let on_upgrade = hyper::upgrade::on(&mut request);
-        let slot = hub.admit_for(hub.inner.unlimited_owner.clone()).unwrap();
+        let slot = hub.admit_for(hub.unlimited_owner().clone()).unwrap();
         let handshake = Arc::new(Handshake::bare(
             switchboard_protocol::Codec::Json,
             Transport::WebSocket,

@@ -189,17 +189,17 @@ impl Socket {
     /// The rooms joined here do count toward it, so a client cannot `$join`
     /// past the limit on top of them.
     pub fn join(&self, room: &str) {
-        self.hub.inner.rooms.join(room, &self.shared);
+        self.hub.room_registry().join(room, &self.shared);
     }
 
     /// Leaves a room.
     pub fn leave(&self, room: &str) {
-        self.hub.inner.rooms.leave(room, &self.shared);
+        self.hub.room_registry().leave(room, &self.shared);
     }
 
     /// Leaves every room.
     pub fn leave_all(&self) {
-        self.hub.inner.rooms.leave_all(&self.shared);
+        self.hub.room_registry().leave_all(&self.shared);
     }
 
     /// The rooms this socket is in, sorted. Once the session has ended
@@ -269,8 +269,8 @@ impl Hub {
         let message = Message::event(event, to_value(data)?);
         match self.socket(socket_id) {
             Some(socket) => socket.send_message(&message),
-            None if self.inner.adapter.is_clustered() => {
-                self.inner.adapter.publish(Operation::SendTo {
+            None if self.adapter().is_clustered() => {
+                self.adapter().publish(Operation::SendTo {
                     socket: socket_id.to_owned(),
                     message,
                 });
@@ -283,13 +283,12 @@ impl Hub {
     /// The application state of type `T` given to
     /// [`crate::HubBuilder::state`], if any.
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.inner.state.get::<T>()
+        self.state_map().get::<T>()
     }
 
     /// The socket with this id, if connected here.
     pub fn socket(&self, socket_id: &str) -> Option<Socket> {
-        self.inner
-            .sockets
+        self.socket_registry()
             .get(socket_id)
             .map(|s| self.socket_handle(s))
     }

@@ -39,7 +39,7 @@ impl NodeHandle {
     /// if it has one and still exists: an adapter keeps the traffic of
     /// each namespace apart.
     pub fn namespace(&self) -> Option<String> {
-        self.hub.upgrade()?.config.namespace.clone()
+        self.hub()?.config().namespace.clone()
     }
 
     fn hub(&self) -> Option<Hub> {

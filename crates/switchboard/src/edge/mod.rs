@@ -34,7 +34,7 @@ pub(crate) fn admit_address(
     parts: &http::request::Parts,
 ) -> Result<Arc<SlotOwner>, HandshakeRefusal> {
     let config = hub.config();
-    let unlimited = || Ok(hub.inner.unlimited_owner.clone());
+    let unlimited = || Ok(hub.unlimited_owner().clone());
     if config.max_connections_per_address == 0 && config.handshake_rate_per_address.is_none() {
         return unlimited();
     }
@@ -50,8 +50,7 @@ pub(crate) fn admit_address(
         rate: config.handshake_rate_per_address,
         capacity: config.max_tracked_addresses,
     };
-    hub.inner
-        .addresses
+    hub.address_table()
         .admit(AddressKey::of(client), &limits, || hub.new_slot_owner())
         .map_err(|refusal| {
             hub.counters().edge.address_refused(refusal);

@@ -46,7 +46,7 @@ pub(super) async fn guarded<T>(
 }
 
 fn report(socket: &Socket, error: &HubError) {
-    if let Some(handler) = &socket.hub.inner.router.error {
+    if let Some(handler) = &socket.hub.event_router().error {
         let handler = handler.clone();
         // The error handler is the application's: a panic there must not
         // take the dispatcher down either.
@@ -108,10 +108,10 @@ fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
 }
 
 pub(super) async fn handle_raw(socket: &Socket, frame: RawFrame) {
-    let inner = &socket.hub.inner;
-    if let Some(raw) = &inner.router.raw {
+    let hub = &socket.hub;
+    if let Some(raw) = &hub.event_router().raw {
         guarded(socket, "raw frame", raw(socket.clone(), frame)).await;
-    } else if let Some(stream) = &inner.stream_tx {
+    } else if let Some(stream) = &hub.stream_tx() {
         let _ = stream
             .send(Inbound::Raw {
                 socket: socket.clone(),
@@ -143,7 +143,7 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
                 refuse_limit(socket, ack, max);
                 return;
             }
-            let allowed = match &socket.hub.inner.policies.join {
+            let allowed = match &socket.hub.policies().join {
                 Some(policy) => {
                     guarded(socket, "$join policy", policy(socket.clone(), room.clone()))
                         .await
@@ -171,10 +171,10 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
 /// A client's `$join` the policy allowed, within the rooms-per-socket
 /// limit (over it: the error `limit`, as a reply or `$error`).
 fn join_limited(socket: &Socket, room: String, ack: Option<u64>) {
-    let inner = &socket.hub.inner;
-    let max = inner.config.max_rooms_per_socket;
-    if inner
-        .rooms
+    let hub = &socket.hub;
+    let max = hub.config().max_rooms_per_socket;
+    if hub
+        .room_registry()
         .join_within(&room, &socket.shared, max)
         .is_some()
     {
@@ -204,8 +204,8 @@ fn refuse_limit(socket: &Socket, ack: Option<u64>, max: usize) {
 }
 
 async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u64>) {
-    let inner = &socket.hub.inner;
-    if let Some(handler) = inner.router.events.get(&event) {
+    let hub = &socket.hub;
+    if let Some(handler) = hub.event_router().events.get(&event) {
         let result = guarded(socket, &event, handler(socket.clone(), data)).await;
         answer(socket, &event, ack, result);
         return;
@@ -219,7 +219,7 @@ async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u
         None => (event, data),
     };
     let inbound = InboundEvent::new(socket.clone(), event, data, ack);
-    let inbound = match &inner.stream_tx {
+    let inbound = match &hub.stream_tx() {
         Some(stream) => match stream.send(Inbound::Event(inbound)).await {
             Ok(()) => return,
             Err(returned) => match returned.0 {
@@ -229,7 +229,7 @@ async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u
         },
         None => inbound,
     };
-    if let Some(fallback) = &inner.router.fallback {
+    if let Some(fallback) = &hub.event_router().fallback {
         let event = inbound.event.clone();
         let result = guarded(
             socket,
@@ -244,7 +244,7 @@ async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u
 }
 
 async fn relay(socket: &Socket, event: String, data: Value, ack: Option<u64>, room: String) {
-    let allowed = match &socket.hub.inner.policies.relay {
+    let allowed = match &socket.hub.policies().relay {
         Some(policy) => {
             let request = RelayRequest {
                 room: room.clone(),

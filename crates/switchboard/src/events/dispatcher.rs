@@ -72,7 +72,7 @@ pub(crate) fn hand_over(
 /// Handles a socket's inbound work in order until the connection ends, then
 /// runs the disconnect handler once.
 async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
-    if let Some(connect) = socket.hub.inner.router.connect.clone() {
+    if let Some(connect) = socket.hub.event_router().connect.clone() {
         guarded(&socket, "connect", connect(socket.clone())).await;
     }
     while let Some(work) = rx.recv().await {
@@ -97,7 +97,7 @@ pub(crate) async fn disconnected(socket: &Socket) {
     // A bound channel's receiver ends once it has taken what was queued.
     socket.shared.tap.lock().take();
     let reason = socket.closed().await;
-    if let Some(disconnect) = socket.hub.inner.router.disconnect.clone() {
+    if let Some(disconnect) = socket.hub.event_router().disconnect.clone() {
         guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
     }
 }

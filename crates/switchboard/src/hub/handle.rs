@@ -23,41 +23,41 @@ use crate::stats::{Counters, HubStats, ResourceGauges};
 use crate::stream::Inbound;
 
 pub(crate) struct HubInner {
-    pub(crate) config: HubConfig,
-    pub(crate) router: EventRouter,
-    pub(crate) policies: Policies,
-    pub(crate) raw: bool,
-    pub(crate) sockets: SocketRegistry,
-    pub(crate) rooms: RoomRegistry,
-    pub(crate) stats: Arc<Counters>,
-    pub(crate) stream_tx: Option<mpsc::Sender<Inbound>>,
-    pub(crate) sessions: SessionTable,
+    pub(super) config: HubConfig,
+    pub(super) router: EventRouter,
+    pub(super) policies: Policies,
+    pub(super) raw: bool,
+    pub(super) sockets: SocketRegistry,
+    pub(super) rooms: RoomRegistry,
+    pub(super) stats: Arc<Counters>,
+    pub(super) stream_tx: Option<mpsc::Sender<Inbound>>,
+    pub(super) sessions: SessionTable,
     /// The cluster seam (a [`crate::adapter::LocalAdapter`] for a single hub).
-    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(super) adapter: Arc<dyn Adapter>,
     /// Places under the connection limit and the pending-poll limit.
-    pub(crate) slots: Arc<LinkSlots>,
+    pub(super) slots: Arc<LinkSlots>,
     /// The long-polling links' state between their requests.
-    pub(crate) poll_links: PollLinks,
+    pub(super) poll_links: PollLinks,
     /// Sessions not yet finished: open, or ended with their disconnect
     /// handler still to run.
     sessions_alive: AtomicUsize,
     /// The runtime the first session opened on: tasks started when a
     /// session ends (possibly outside any runtime) are spawned there.
-    pub(crate) runtime: std::sync::OnceLock<tokio::runtime::Handle>,
+    pub(super) runtime: std::sync::OnceLock<tokio::runtime::Handle>,
     shutting_down: AtomicBool,
     shutdown_tx: watch::Sender<bool>,
     pong_json: Outgoing,
     pong_msgpack: Outgoing,
     // Resource bounds (issue 15).
     /// Sessions waiting for a resume.
-    pub(crate) detached: DetachedSessions,
+    pub(super) detached: DetachedSessions,
     /// The slot owner of links without per-address limits (loopback, no
     /// peer address, limits off).
-    pub(crate) unlimited_owner: Arc<SlotOwner>,
+    pub(super) unlimited_owner: Arc<SlotOwner>,
     /// Client addresses under the per-address limits.
-    pub(crate) addresses: crate::edge::address_limits::AddressTable<SlotOwner>,
+    pub(super) addresses: crate::edge::address_limits::AddressTable<SlotOwner>,
     /// The application's typed state ([`crate::HubBuilder::state`]).
-    pub(crate) state: crate::state::StateMap,
+    pub(super) state: crate::state::StateMap,
 }
 
 impl HubInner {
@@ -167,6 +167,66 @@ impl Hub {
     /// Whether the hub is in raw mode ([`crate::HubBuilder::raw_mode`]).
     pub(crate) fn is_raw(&self) -> bool {
         self.inner.raw
+    }
+
+    /// The cluster seam.
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.inner.adapter
+    }
+
+    /// The handlers by event name, and the lifecycle handlers.
+    pub(crate) fn event_router(&self) -> &EventRouter {
+        &self.inner.router
+    }
+
+    /// The application's hooks (auth, join, relay, subprotocols).
+    pub(crate) fn policies(&self) -> &Policies {
+        &self.inner.policies
+    }
+
+    /// The connected sockets, by id.
+    pub(crate) fn socket_registry(&self) -> &SocketRegistry {
+        &self.inner.sockets
+    }
+
+    /// The rooms and their members.
+    pub(crate) fn room_registry(&self) -> &RoomRegistry {
+        &self.inner.rooms
+    }
+
+    /// The sessions, by resume token.
+    pub(crate) fn session_table(&self) -> &SessionTable {
+        &self.inner.sessions
+    }
+
+    /// The message stream of [`crate::HubBuilder::build_with_stream`].
+    pub(crate) fn stream_tx(&self) -> Option<&mpsc::Sender<Inbound>> {
+        self.inner.stream_tx.as_ref()
+    }
+
+    /// Places under the connection and pending-poll limits.
+    pub(crate) fn slots(&self) -> &Arc<LinkSlots> {
+        &self.inner.slots
+    }
+
+    /// The long-polling links' state between their requests.
+    pub(crate) fn poll_links(&self) -> &PollLinks {
+        &self.inner.poll_links
+    }
+
+    /// The slot owner of links without per-address limits.
+    pub(crate) fn unlimited_owner(&self) -> &Arc<SlotOwner> {
+        &self.inner.unlimited_owner
+    }
+
+    /// The client addresses under the per-address limits.
+    pub(crate) fn address_table(&self) -> &crate::edge::address_limits::AddressTable<SlotOwner> {
+        &self.inner.addresses
+    }
+
+    /// The application's state, by type.
+    pub(crate) fn state_map(&self) -> &crate::state::StateMap {
+        &self.inner.state
     }
 
     pub(crate) fn cluster_request_timeout(&self) -> std::time::Duration {

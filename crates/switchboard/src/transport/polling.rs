@@ -153,8 +153,7 @@ async fn open(
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
     let Some(pending) = hub
-        .inner
-        .slots
+        .slots()
         .take_pending_poll(hub.config().max_pending_polls)
     else {
         hub.counters().handshake_refused();
@@ -189,7 +188,7 @@ async fn open(
     );
     let session = attached.session;
     let link = attached.link;
-    hub.inner.poll_links.open(
+    hub.poll_links().open(
         &session.id,
         PollLink {
             link,
@@ -211,7 +210,7 @@ async fn open(
 /// (pending, or a connection slot) is released with it.
 async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
     loop {
-        let Some(state) = hub.inner.poll_links.get(&session.id, link) else {
+        let Some(state) = hub.poll_links().get(&session.id, link) else {
             break;
         };
         let deadline = {
@@ -232,7 +231,7 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
                 break;
             }
             () = sleep_until(deadline) => {
-                let (expired, pending) = match hub.inner.poll_links.get(&session.id, link) {
+                let (expired, pending) = match hub.poll_links().get(&session.id, link) {
                     Some(state) => {
                         let poll = state.lock();
                         (
@@ -252,7 +251,7 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
                         Some(code) => DisconnectReason::ServerClosed(code),
                         None => DisconnectReason::HeartbeatTimeout,
                     };
-                    hub.inner.poll_links.close(&session.id, Some(link));
+                    hub.poll_links().close(&session.id, Some(link));
                     hub.link_ended(&session, link, reason);
                     break;
                 }
@@ -261,17 +260,16 @@ async fn watch_link(hub: Hub, session: Arc<SocketShared>, link: u64) {
     }
     // Releases the link's place if the session still holds it (taken over
     // by a WebSocket, say).
-    hub.inner.poll_links.close(&session.id, Some(link));
+    hub.poll_links().close(&session.id, Some(link));
 }
 
 /// The session named by `sid` and its current long-polling link.
 fn polling_session(hub: &Hub, sid: &str) -> Result<(Arc<SocketShared>, u64), Box<Response>> {
     let session = hub
-        .inner
-        .sessions
+        .session_table()
         .get(sid)
         .ok_or_else(|| Box::new(unknown_session()))?;
-    let link = hub.inner.poll_links.current(&session.id);
+    let link = hub.poll_links().current(&session.id);
     match link {
         Some(link) if session.queue.is_current(link) => Ok((session, link)),
         _ if session.queue.is_attached() => Err(Box::new(error(
@@ -313,7 +311,7 @@ async fn poll(hub: Hub, sid: &str) -> Response {
         Ok(found) => found,
         Err(response) => return *response,
     };
-    let Some(link_state) = hub.inner.poll_links.get(&session.id, link) else {
+    let Some(link_state) = hub.poll_links().get(&session.id, link) else {
         return unknown_session();
     };
     let admitted = {
@@ -413,7 +411,7 @@ async fn post(hub: Hub, sid: &str, body: Body) -> Response {
     let socket = hub.socket_handle(session.clone());
     let mut backlog = VecDeque::new();
     {
-        let Some(state) = hub.inner.poll_links.get(&session.id, link) else {
+        let Some(state) = hub.poll_links().get(&session.id, link) else {
             return unknown_session();
         };
         handle_messages(&socket, messages, &mut state.lock().checks, &mut backlog);
@@ -435,7 +433,7 @@ async fn post(hub: Hub, sid: &str, body: Body) -> Response {
 /// `DELETE P/poll?sid=`: the client ends its session (a WebSocket link it
 /// has is closed with `1000`: a plain end, the client's own).
 fn delete(hub: &Hub, sid: &str) -> Response {
-    let Some(session) = hub.inner.sessions.get(sid) else {
+    let Some(session) = hub.session_table().get(sid) else {
         return unknown_session();
     };
     hub.end_session(&session, DisconnectReason::ClientClosed(1000));

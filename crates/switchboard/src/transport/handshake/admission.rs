@@ -44,7 +44,7 @@ pub(crate) async fn admit_link(
         };
         HandshakeRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     })?;
-    let extensions = match &hub.inner.policies.auth {
+    let extensions = match &hub.policies().auth {
         Some(auth) => {
             let request = HandshakeRequest {
                 headers: parts.headers.clone(),
