@@ -58,6 +58,10 @@
 //!   with their return value.
 //! - **Long-polling**: [`client::Transports`] chooses WebSocket,
 //!   long-polling or a WebSocket with long-polling fallback (the default).
+//! - **Clusters**: nothing to configure. The client connects to whichever
+//!   node the load balancer picks; a broadcast reaches it from any node. A
+//!   resume that lands on another node gets a new session, and the client
+//!   rejoins its rooms by itself.
 //! - **Auth**: [`client::ClientBuilder::token`] and
 //!   [`client::ClientBuilder::header`] reach the hub's authentication hook.
 //! - **Limits**: the send queue while disconnected is bounded
