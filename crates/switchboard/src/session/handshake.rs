@@ -73,6 +73,8 @@ pub struct Handshake {
     subprotocol: Option<Subprotocol>,
     codec: Codec,
     transport: Transport,
+    /// Part of the request was left out ([`Handshake::is_truncated`]).
+    truncated: bool,
     /// The authentication hook's answer, on its way to the session
     /// ([`Handshake::take_hook_extensions`]); empty once it is there. It
     /// rides here so that the WebSocket upgrade's task, which lives as
@@ -115,8 +117,10 @@ impl Handshake {
     /// Copies what it keeps out of the request (never a reference into its
     /// buffers, which would keep them alive for the session's life).
     pub(crate) fn new(parts: HandshakeParts<'_>) -> Self {
+        let (request, truncated) = CompactRequest::copy(parts.uri, parts.headers);
         Self {
-            request: CompactRequest::copy(parts.uri, parts.headers),
+            request,
+            truncated,
             extensions: parts.extensions,
             peer_addr: parts.peer_addr,
             client_ip: parts.client_ip,
@@ -171,9 +175,20 @@ impl Handshake {
             .map(|(_, value)| value.into_owned())
     }
 
-    /// The request's headers, all of them (the first call builds the map).
+    /// The request's headers (the first call builds the map). A session
+    /// keeps at most 8 KiB of its request, URI and headers together: the
+    /// headers past that are left out, and [`Handshake::is_truncated`]
+    /// says so. Read what you need from a huge header (a cookie jar, say)
+    /// in the authentication hook or in middleware, which see the whole
+    /// request.
     pub fn headers(&self) -> &HeaderMap {
         self.request.headers()
+    }
+
+    /// Whether part of the request was left out of what the session keeps
+    /// (headers past 8 KiB; a URI longer than that keeps its path only).
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
     }
 
     /// The request extensions that middleware inserted before the hub's
@@ -252,29 +267,53 @@ struct CompactRequest {
     headers: OnceLock<Box<HeaderMap>>,
 }
 
+/// The most bytes of its request (URI and header lines) a session keeps
+/// for its life. A request head may be up to
+/// [`crate::HubConfig::http_max_head_size`] (64 KiB by default): without
+/// this bound a client could make every session, detached ones included,
+/// hold that much instead of the few hundred bytes a browser sends.
+pub(crate) const KEPT_MAX: usize = 8 * 1024;
+
 impl CompactRequest {
-    fn copy(uri: &Uri, headers: &HeaderMap) -> Self {
-        let uri = uri.to_string();
-        let len = uri.len()
-            + 1
-            + headers
-                .iter()
-                .map(|(name, value)| name.as_str().len() + value.len() + 2)
-                .sum::<usize>();
+    /// Copies the URI and then the headers in order while they fit in
+    /// [`KEPT_MAX`]; a URI longer than that keeps its path only. The
+    /// flag says whether anything was left out.
+    fn copy(uri: &Uri, headers: &HeaderMap) -> (Self, bool) {
+        let mut truncated = false;
+        let mut uri = uri.to_string();
+        if uri.len() > KEPT_MAX {
+            truncated = true;
+            uri = uri.split('?').next().unwrap_or_default().to_owned();
+            if uri.len() > KEPT_MAX {
+                uri = String::from("/");
+            }
+        }
+        let mut len = uri.len() + 1;
+        let mut kept = 0;
+        for (name, value) in headers {
+            let line = name.as_str().len() + value.len() + 2;
+            if len + line > KEPT_MAX {
+                truncated = true;
+                break;
+            }
+            len += line;
+            kept += 1;
+        }
         let mut text = Vec::with_capacity(len);
         text.extend_from_slice(uri.as_bytes());
         text.push(b'\n');
-        for (name, value) in headers {
+        for (name, value) in headers.iter().take(kept) {
             text.extend_from_slice(name.as_str().as_bytes());
             text.push(b':');
             text.extend_from_slice(value.as_bytes());
             text.push(b'\n');
         }
-        Self {
+        let request = Self {
             text: text.into_boxed_slice(),
             uri: OnceLock::new(),
             headers: OnceLock::new(),
-        }
+        };
+        (request, truncated)
     }
 
     /// The URI's line, and the header lines after it.
@@ -350,6 +389,32 @@ mod tests {
     }
 
     #[test]
+    fn a_session_keeps_at_most_kept_max_of_its_request() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "a.example".parse().unwrap());
+        for i in 0..60 {
+            let name = HeaderName::from_bytes(format!("x-pad-{i}").as_bytes()).unwrap();
+            headers.insert(name, "v".repeat(1000).parse().unwrap());
+        }
+        let (kept, truncated) = CompactRequest::copy(&Uri::from_static("/ws?token=t"), &headers);
+        assert!(truncated);
+        assert!(kept.text.len() <= KEPT_MAX, "{}", kept.text.len());
+        assert_eq!(kept.uri().query(), Some("token=t"));
+        let map = kept.headers();
+        assert_eq!(map["host"], "a.example", "the first headers are kept");
+        assert!(map.len() < 61 && map.len() >= 8, "{}", map.len());
+
+        let long: Uri = format!("/ws?q={}", "a".repeat(KEPT_MAX)).parse().unwrap();
+        let (kept, truncated) = CompactRequest::copy(&long, &HeaderMap::new());
+        assert!(truncated);
+        assert_eq!(kept.uri().path(), "/ws");
+        assert_eq!(kept.uri().query(), None);
+
+        let (_, truncated) = CompactRequest::copy(&Uri::from_static("/ws"), &HeaderMap::new());
+        assert!(!truncated);
+    }
+
+    #[test]
     fn what_a_session_keeps_stays_small() {
         // Every session holds one `Arc<Handshake>`: its fixed part is
         // 136 bytes on 64-bit targets (plus the `Arc`'s two counts), and
@@ -367,7 +432,7 @@ mod tests {
         ] {
             headers.insert(name, value.parse().unwrap());
         }
-        let request = CompactRequest::copy(&Uri::from_static("/ws"), &headers);
+        let (request, _) = CompactRequest::copy(&Uri::from_static("/ws"), &headers);
         assert_eq!(request.text.len(), 129);
         assert!(request.uri.get().is_none() && request.headers.get().is_none());
     }
