@@ -10,9 +10,9 @@ use switchboard_protocol::{CloseCode, ErrorCode, Message};
 use tokio::sync::mpsc;
 
 use crate::error::{DisconnectReason, SendError};
+use crate::hub::handle::Socket;
 use crate::session::inbox::TappedEvent;
 use crate::session::shared::to_value;
-use crate::socket::Socket;
 use crate::stream::InboundEvent;
 
 /// The receiving half of a bound socket. Messages are the socket's events

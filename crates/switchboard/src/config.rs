@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-pub use crate::edge::client_addr::IpNetwork;
+pub use crate::client_addr::IpNetwork;
 
 /// The smallest request-head bound hyper takes, in bytes
 /// ([`HubConfig::http_max_head_size`]).

@@ -14,12 +14,14 @@ use std::sync::Arc;
 
 use sockudo_ws::deflate::DeflateConfig;
 
+use crate::connection::admission::admit_link;
+use crate::connection::handshake_info::{handshake_of, select_subprotocol, session_codec};
 use crate::hub::handle::Hub;
+use crate::limits::slots::ConnectionSlot;
 use crate::session::handshake::{Handshake, Transport};
-use crate::slots::ConnectionSlot;
-use crate::transport::handshake::admission::{admit_link, parse_query};
-use crate::transport::handshake::info::{handshake_of, select_subprotocol, session_codec};
-use crate::transport::handshake::{HandshakeRefusal, negotiate_deflate, validate_upgrade};
+use crate::transport::handshake::{
+    HandshakeRefusal, negotiate_deflate, parse_query, validate_upgrade,
+};
 use crate::transport::ws::{WsLink, codec_config};
 
 async fn handshake(State(hub): State<Hub>, request: Request) -> Response {
@@ -127,9 +129,9 @@ fn link_task(
                 let resume = resume.as_deref().map(|(session, last)| (&**session, *last));
                 let extensions = Handshake::take_hook_extensions(&mut handshake);
                 let attached = hub.attach_link(handshake.codec(), extensions, handshake, resume);
+                crate::events::dispatcher::opened(&hub, &attached);
                 let socket = hub.socket_handle(attached.session.clone());
-                let raw = hub.is_raw();
-                let reason = crate::connection::run(link, socket, attached.link, raw).await;
+                let reason = crate::connection::run(link, socket, attached.link).await;
                 hub.link_ended(&attached.session, attached.link, reason);
                 drop(slot);
             }

@@ -68,8 +68,8 @@ impl EdgeCounters {
         self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn address_refused(&self, refusal: crate::edge::address_limits::AddressRefusal) {
-        use crate::edge::address_limits::AddressRefusal as R;
+    pub(crate) fn address_refused(&self, refusal: crate::limits::address::AddressRefusal) {
+        use crate::limits::address::AddressRefusal as R;
         let counter = match refusal {
             R::TooManyConnections => &self.address_connections_refused,
             R::TooManyHandshakes => &self.address_handshakes_refused,

@@ -7,9 +7,10 @@ use switchboard_protocol::{ErrorBody, ErrorCode, Message};
 use tokio::sync::mpsc;
 
 use crate::error::SendError;
-use crate::session::inbox::RawFrame;
+use crate::hub::handle::Socket;
+use crate::hub::handle::Streamed;
+use crate::session::inbox::{RawFrame, TappedEvent};
 use crate::session::shared::to_value;
-use crate::socket::Socket;
 
 /// An event a client sent, with the means to answer its ack.
 #[derive(Debug)]
@@ -104,12 +105,17 @@ impl Inbound {
 /// are not read (backpressure reaches their clients through TCP).
 #[derive(Debug)]
 pub struct MessageStream {
-    pub(crate) rx: mpsc::Receiver<Inbound>,
+    pub(crate) rx: mpsc::Receiver<Streamed>,
 }
 
 impl MessageStream {
     /// The next inbound message; `None` once the hub is dropped.
     pub async fn recv(&mut self) -> Option<Inbound> {
-        self.rx.recv().await
+        Some(match self.rx.recv().await? {
+            Streamed::Event(socket, TappedEvent { event, data, ack }) => {
+                Inbound::Event(InboundEvent::new(socket, event, data, ack))
+            }
+            Streamed::Raw(socket, frame) => Inbound::Raw { socket, frame },
+        })
     }
 }

@@ -66,6 +66,7 @@ pub use cluster::ClusterAdapter;
 pub use driver::{Driver, DriverError, DriverLink, DriverPublisher};
 pub use local::LocalAdapter;
 pub use memory::MemoryBus;
+pub(crate) use node::LocalNode;
 pub use node::NodeHandle;
 pub use options::ClusterOptions;
 pub use requests::RemoteReplies;

@@ -1,22 +1,32 @@
-//! This node's side of the cluster: applying other nodes' operations to the
-//! local sockets, and answering their questions.
+//! This node's side of the cluster, as an adapter sees it: a handle on the
+//! local sockets that applies other nodes' operations and answers their
+//! questions. The hub implements it (`hub/node.rs`).
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use futures_util::future::BoxFuture;
-use switchboard_protocol::CloseCode;
 
 use super::{AckOutcome, Operation, Query, Reply};
-use crate::broadcast::BroadcastOperator;
 use crate::error::AckError;
-use crate::hub::handle::{Hub, HubInner};
+
+/// What a node does for the cluster with its own sockets; the hub
+/// implements it.
+pub(crate) trait LocalNode: Send + Sync + 'static {
+    /// The hub's namespace, if it has one.
+    fn namespace(&self) -> Option<String>;
+    /// Applies another node's operation to this node's sockets; returns
+    /// how many sockets it reached.
+    fn apply(self: Arc<Self>, operation: Operation) -> usize;
+    /// Answers another node's question about this node's sockets.
+    fn answer(self: Arc<Self>, query: Query) -> BoxFuture<'static, Reply>;
+}
 
 /// A handle on this node's own sockets, given to an [`Adapter`](super::Adapter)
 /// at start: everything it does stays on this node. Holds the hub weakly,
 /// so an adapter never keeps a dropped hub alive.
 #[derive(Clone)]
 pub struct NodeHandle {
-    hub: Weak<HubInner>,
+    hub: Weak<dyn LocalNode>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -26,7 +36,7 @@ impl std::fmt::Debug for NodeHandle {
 }
 
 impl NodeHandle {
-    pub(crate) fn new(hub: Weak<HubInner>) -> Self {
+    pub(crate) fn new(hub: Weak<dyn LocalNode>) -> Self {
         Self { hub }
     }
 
@@ -39,75 +49,24 @@ impl NodeHandle {
     /// if it has one and still exists: an adapter keeps the traffic of
     /// each namespace apart.
     pub fn namespace(&self) -> Option<String> {
-        self.hub()?.config().namespace.clone()
-    }
-
-    fn hub(&self) -> Option<Hub> {
-        self.hub.upgrade().map(|inner| Hub { inner })
+        self.hub.upgrade()?.namespace()
     }
 
     /// Applies another node's operation to this node's sockets; returns
     /// how many sockets it reached (0 once the hub is gone).
     pub fn apply(&self, operation: Operation) -> usize {
-        let Some(hub) = self.hub() else { return 0 };
-        match operation {
-            Operation::Broadcast { target, message } => {
-                BroadcastOperator::for_target(hub, target).send_message(&message)
-            }
-            Operation::BroadcastRaw {
-                target,
-                frame,
-                binary,
-            } => BroadcastOperator::for_target(hub, target).send_raw(frame, binary),
-            Operation::SendTo { socket, message } => match hub.socket(&socket) {
-                Some(socket) => usize::from(socket.send_message(&message).is_ok()),
-                None => 0,
-            },
-            Operation::Disconnect { target, code } => match CloseCode::from_u16(code) {
-                Some(code) => BroadcastOperator::for_target(hub, target).disconnect(code),
-                None => {
-                    tracing::warn!(
-                        code,
-                        "cluster disconnect with an unknown close code ignored"
-                    );
-                    0
-                }
-            },
+        match self.hub.upgrade() {
+            Some(hub) => hub.apply(operation),
+            None => 0,
         }
     }
 
     /// Answers another node's question about this node's sockets.
     pub fn answer(&self, query: Query) -> BoxFuture<'static, Reply> {
-        let hub = self.hub();
-        Box::pin(async move {
-            let Some(hub) = hub else {
-                return empty_reply(&query);
-            };
-            match query {
-                Query::Members { room } => Reply::Names(hub.members(&room)),
-                Query::RoomsOf { socket } => Reply::Names(hub.rooms_of(&socket)),
-                Query::Count => Reply::Count(hub.count() as u64),
-                Query::DisconnectSocket { socket, code } => {
-                    let code = CloseCode::from_u16(code).unwrap_or(CloseCode::Kicked);
-                    Reply::Found(hub.disconnect(&socket, code))
-                }
-                Query::Ack {
-                    target,
-                    message,
-                    timeout,
-                } => {
-                    let replies = BroadcastOperator::for_target(hub, target)
-                        .local_acks(&message, timeout)
-                        .await;
-                    Reply::Acks(
-                        replies
-                            .into_iter()
-                            .map(|(id, result)| (id, AckOutcome::from_result(result)))
-                            .collect(),
-                    )
-                }
-            }
-        })
+        match self.hub.upgrade() {
+            Some(hub) => hub.answer(query),
+            None => Box::pin(std::future::ready(empty_reply(&query))),
+        }
     }
 }
 
@@ -122,7 +81,8 @@ fn empty_reply(query: &Query) -> Reply {
 }
 
 impl AckOutcome {
-    fn from_result(result: Result<serde_json::Value, AckError>) -> Self {
+    /// A local ack's result, as it crosses to the asking node.
+    pub(crate) fn from_result(result: Result<serde_json::Value, AckError>) -> Self {
         match result {
             Ok(value) => AckOutcome::Data(value),
             Err(AckError::Remote(body)) => AckOutcome::Error(body),

@@ -8,10 +8,10 @@ use std::collections::VecDeque;
 use switchboard_protocol::{ClientMessage, CloseCode, Codec, ErrorCode, Message, ProtocolError};
 use tokio::sync::mpsc;
 
-use super::checks::InboundChecks;
 use crate::error::HubError;
+use crate::hub::handle::Socket;
+use crate::limits::inbound::InboundChecks;
 use crate::session::inbox::{Dispatch, RawFrame};
-use crate::socket::Socket;
 
 /// Waits for room in the dispatcher's queue (never resolves without one).
 pub(super) async fn reserve(

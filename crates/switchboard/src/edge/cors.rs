@@ -39,7 +39,7 @@ pub(crate) async fn handle_poll(State(hub): State<Hub>, request: Request) -> Res
             }
         };
     }
-    let mut response = crate::transport::polling::handle(State(hub), request).await;
+    let mut response = crate::connection::polling::handle(State(hub), request).await;
     if let Some(origin) = cors_origin {
         let headers = response.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);

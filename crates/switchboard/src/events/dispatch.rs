@@ -1,58 +1,19 @@
 //! Handling one piece of a socket's inbound work: events, relays, `$join`
 //! and `$leave`, raw frames, with the outcome answered and handler panics
-//! contained. The dispatcher that feeds it is [`super::dispatcher`].
+//! contained (`hub/guard.rs`). The dispatcher that feeds it is
+//! [`super::dispatcher`].
 
-use std::panic::AssertUnwindSafe;
-
-use futures_util::FutureExt;
 use serde_json::{Value, json};
 use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, Message};
 
+use crate::app::policies::RelayRequest;
 use crate::error::{HandlerError, HubError};
-use crate::policy::RelayRequest;
+use crate::hub::guard::{guarded, report};
+use crate::hub::handle::Socket;
+use crate::hub::handle::Streamed;
 use crate::session::inbox::RawFrame;
 use crate::session::inbox::TappedEvent;
-use crate::socket::Socket;
-use crate::stream::{Inbound, InboundEvent};
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
-    }
-}
-
-/// Runs `fut`, turning a panic into a reported error.
-pub(super) async fn guarded<T>(
-    socket: &Socket,
-    what: &str,
-    fut: impl Future<Output = T>,
-) -> Option<T> {
-    match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(value) => Some(value),
-        Err(panic) => {
-            let error = HubError::Panic {
-                event: what.to_owned(),
-                message: panic_message(&*panic),
-            };
-            tracing::error!(socket = socket.id(), %error, "handler panicked");
-            report(socket, &error);
-            None
-        }
-    }
-}
-
-fn report(socket: &Socket, error: &HubError) {
-    if let Some(handler) = &socket.hub.event_router().error {
-        let handler = handler.clone();
-        // The error handler is the application's: a panic there must not
-        // take the dispatcher down either.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| handler(socket, error)));
-    }
-}
+use crate::stream::InboundEvent;
 
 /// Sends the outcome of a handler: a reply when the client asked for one,
 /// else `$error` on failure.
@@ -112,12 +73,7 @@ pub(super) async fn handle_raw(socket: &Socket, frame: RawFrame) {
     if let Some(raw) = &hub.event_router().raw {
         guarded(socket, "raw frame", raw(socket.clone(), frame)).await;
     } else if let Some(stream) = &hub.stream_tx() {
-        let _ = stream
-            .send(Inbound::Raw {
-                socket: socket.clone(),
-                frame,
-            })
-            .await;
+        let _ = stream.send(Streamed::Raw(socket.clone(), frame)).await;
     }
 }
 
@@ -218,17 +174,20 @@ async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u
         },
         None => (event, data),
     };
-    let inbound = InboundEvent::new(socket.clone(), event, data, ack);
-    let inbound = match &hub.stream_tx() {
-        Some(stream) => match stream.send(Inbound::Event(inbound)).await {
-            Ok(()) => return,
-            Err(returned) => match returned.0 {
-                Inbound::Event(e) => e,
-                Inbound::Raw { .. } => return,
-            },
-        },
-        None => inbound,
+    let (event, data) = match &hub.stream_tx() {
+        Some(stream) => {
+            let tapped = TappedEvent { event, data, ack };
+            match stream.send(Streamed::Event(socket.clone(), tapped)).await {
+                Ok(()) => return,
+                Err(returned) => match returned.0 {
+                    Streamed::Event(_, tapped) => (tapped.event, tapped.data),
+                    Streamed::Raw(..) => return,
+                },
+            }
+        }
+        None => (event, data),
     };
+    let inbound = InboundEvent::new(socket.clone(), event, data, ack);
     if let Some(fallback) = &hub.event_router().fallback {
         let event = inbound.event.clone();
         let result = guarded(

@@ -8,11 +8,14 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::events::dispatch::{guarded, handle_client, handle_raw};
+use crate::events::dispatch::{handle_client, handle_raw};
+use crate::hub::guard::guarded;
 use crate::hub::handle::Hub;
+use crate::hub::handle::Socket;
+use crate::hub::lifecycle::disconnected;
 use crate::session::inbox::{Dispatch, Inbox};
 use crate::session::shared::SocketShared;
-use crate::socket::Socket;
+use crate::session::table::Attached;
 
 impl Hub {
     /// The session's dispatcher queue, starting the dispatcher if it has
@@ -37,6 +40,15 @@ impl Hub {
             hub.inner.session_finished();
         });
         Some(tx)
+    }
+}
+
+/// A link was attached: a new session's dispatcher starts at once when the
+/// hub has a connect handler (after the `$welcome` is queued), else with
+/// its first work.
+pub(crate) fn opened(hub: &Hub, attached: &Attached) {
+    if attached.opened && hub.event_router().connect.is_some() {
+        let _ = hub.dispatcher(&attached.session);
     }
 }
 
@@ -89,15 +101,4 @@ async fn run(socket: Socket, mut rx: mpsc::Receiver<Dispatch>) {
         }
     }
     disconnected(&socket).await;
-}
-
-/// The end of a session's dispatching: releases a bound channel's sender
-/// and, once the session has ended, runs the disconnect handler.
-pub(crate) async fn disconnected(socket: &Socket) {
-    // A bound channel's receiver ends once it has taken what was queued.
-    socket.shared.tap.lock().take();
-    let reason = socket.closed().await;
-    if let Some(disconnect) = socket.hub.event_router().disconnect.clone() {
-        guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
-    }
 }

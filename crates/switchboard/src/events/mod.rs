@@ -1,9 +1,6 @@
-//! Event routing: handlers by event name, acks, and the per-socket
-//! dispatcher that runs them in order.
+//! The dispatcher: one task per session, started on its first work, that
+//! runs the session's inbound work in order (`dispatcher.rs`), one piece at
+//! a time (`dispatch.rs`: events, relays, `$join`/`$leave`, raw frames).
 
-pub(crate) mod ack;
 pub(crate) mod dispatch;
 pub(crate) mod dispatcher;
-pub(crate) mod handler;
-
-pub(crate) use handler::{BoxFuture, EventRouter};

@@ -1,36 +1,39 @@
-//! The hub: the registry of sockets and rooms, and the handle applications
-//! use to reach them.
+//! The two handles applications hold: [`Hub`] and [`Socket`]. They name
+//! each other (a socket reaches its hub; the hub holds the handlers that
+//! receive sockets), so they are defined here together, with the hub's
+//! state; what each does is in the files beside this one.
 
+use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use switchboard_protocol::{CloseCode, Codec, Message};
 use tokio::sync::{mpsc, watch};
 
-use crate::adapter::{Adapter, NodeHandle};
+use crate::adapter::{Adapter, LocalNode, NodeHandle};
+use crate::app::EventRouter;
+use crate::app::policies::Policies;
 use crate::config::HubConfig;
-use crate::connection::poll_links::PollLinks;
 use crate::error::DisconnectReason;
-use crate::events::EventRouter;
-use crate::policy::Policies;
+use crate::limits::slots::{ConnectionSlot, LinkSlots, SlotOwner};
 use crate::send_queue::Outgoing;
 use crate::session::detached::DetachedSessions;
+use crate::session::inbox::{RawFrame, TappedEvent};
 use crate::session::rooms::{RoomRegistry, SocketRegistry};
-use crate::session::shared::frame_for;
+use crate::session::shared::{SocketShared, frame_for};
 use crate::session::table::SessionTable;
-use crate::slots::{ConnectionSlot, LinkSlots, SlotOwner};
 use crate::stats::{Counters, HubStats, ResourceGauges};
-use crate::stream::Inbound;
+use crate::transport::poll_links::PollLinks;
 
 pub(crate) struct HubInner {
     pub(super) config: HubConfig,
-    pub(super) router: EventRouter,
-    pub(super) policies: Policies,
+    pub(super) router: EventRouter<Socket>,
+    pub(super) policies: Policies<Socket>,
     pub(super) raw: bool,
     pub(super) sockets: SocketRegistry,
     pub(super) rooms: RoomRegistry,
     pub(super) stats: Arc<Counters>,
-    pub(super) stream_tx: Option<mpsc::Sender<Inbound>>,
+    pub(super) stream_tx: Option<mpsc::Sender<Streamed>>,
     pub(super) sessions: SessionTable,
     /// The cluster seam (a [`crate::adapter::LocalAdapter`] for a single hub).
     pub(super) adapter: Arc<dyn Adapter>,
@@ -55,7 +58,7 @@ pub(crate) struct HubInner {
     /// peer address, limits off).
     pub(super) unlimited_owner: Arc<SlotOwner>,
     /// Client addresses under the per-address limits.
-    pub(super) addresses: crate::edge::address_limits::AddressTable<SlotOwner>,
+    pub(super) addresses: crate::limits::address::AddressTable<SlotOwner>,
     /// The application's typed state ([`crate::HubBuilder::state`]).
     pub(super) state: crate::state::StateMap,
 }
@@ -96,17 +99,12 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// Starts building a hub.
-    pub fn builder() -> crate::HubBuilder {
-        crate::HubBuilder::default()
-    }
-
     pub(crate) fn from_parts(
         config: HubConfig,
-        router: EventRouter,
-        policies: Policies,
+        router: EventRouter<Socket>,
+        policies: Policies<Socket>,
         raw: bool,
-        stream_tx: Option<mpsc::Sender<Inbound>>,
+        stream_tx: Option<mpsc::Sender<Streamed>>,
         adapter: Arc<dyn Adapter>,
         state: crate::state::StateMap,
     ) -> Self {
@@ -143,9 +141,10 @@ impl Hub {
                 state,
             }),
         };
-        hub.inner
-            .adapter
-            .start(NodeHandle::new(Arc::downgrade(&hub.inner)));
+        let inner: Arc<dyn LocalNode> = hub.inner.clone();
+        let node = Arc::downgrade(&inner);
+        drop(inner);
+        hub.inner.adapter.start(NodeHandle::new(node));
         hub
     }
 
@@ -175,12 +174,12 @@ impl Hub {
     }
 
     /// The handlers by event name, and the lifecycle handlers.
-    pub(crate) fn event_router(&self) -> &EventRouter {
+    pub(crate) fn event_router(&self) -> &EventRouter<Socket> {
         &self.inner.router
     }
 
     /// The application's hooks (auth, join, relay, subprotocols).
-    pub(crate) fn policies(&self) -> &Policies {
+    pub(crate) fn policies(&self) -> &Policies<Socket> {
         &self.inner.policies
     }
 
@@ -200,7 +199,7 @@ impl Hub {
     }
 
     /// The message stream of [`crate::HubBuilder::build_with_stream`].
-    pub(crate) fn stream_tx(&self) -> Option<&mpsc::Sender<Inbound>> {
+    pub(crate) fn stream_tx(&self) -> Option<&mpsc::Sender<Streamed>> {
         self.inner.stream_tx.as_ref()
     }
 
@@ -220,7 +219,7 @@ impl Hub {
     }
 
     /// The client addresses under the per-address limits.
-    pub(crate) fn address_table(&self) -> &crate::edge::address_limits::AddressTable<SlotOwner> {
+    pub(crate) fn address_table(&self) -> &crate::limits::address::AddressTable<SlotOwner> {
         &self.inner.addresses
     }
 
@@ -368,6 +367,44 @@ impl Hub {
                 return;
             }
             released.await;
+        }
+    }
+}
+
+/// A handle on one connected socket. Cheap to clone; handlers receive one.
+///
+/// Sending never waits: a message is queued for the socket's writer, and a
+/// socket whose queue overflows is closed with `4001` (slow consumer).
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) shared: Arc<SocketShared>,
+    pub(crate) hub: Hub,
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.shared.id)
+            .finish()
+    }
+}
+
+/// An inbound message on its way to the message stream
+/// ([`crate::MessageStream`], which hands it out as an [`crate::Inbound`]).
+#[derive(Debug)]
+pub(crate) enum Streamed {
+    /// An event no handler took.
+    Event(Socket, TappedEvent),
+    /// A frame of a raw-mode hub.
+    Raw(Socket, RawFrame),
+}
+
+/// The hub's way to a socket's handle.
+impl Hub {
+    pub(crate) fn socket_handle(&self, shared: Arc<SocketShared>) -> Socket {
+        Socket {
+            shared,
+            hub: self.clone(),
         }
     }
 }

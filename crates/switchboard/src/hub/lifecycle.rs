@@ -11,8 +11,8 @@ use std::sync::Arc;
 use switchboard_protocol::{CloseCode, Codec, Welcome};
 
 use crate::error::DisconnectReason;
-use crate::events::dispatcher;
-use crate::hub::handle::Hub;
+use crate::hub::guard::guarded;
+use crate::hub::handle::{Hub, Socket};
 use crate::id;
 use crate::send_queue::ResumeRefused;
 use crate::session::handshake::Handshake;
@@ -20,8 +20,8 @@ use crate::session::shared::SocketShared;
 use crate::session::table::Attached;
 
 impl Hub {
-    /// Opens a new session and registers it. Its dispatcher starts now when
-    /// the hub has a connect handler, else with its first work.
+    /// Opens a new session and registers it. Its dispatcher starts once its
+    /// first link is attached ([`crate::events::dispatcher::opened`]).
     fn open_session(
         &self,
         codec: Codec,
@@ -51,9 +51,6 @@ impl Hub {
         inner.sessions.insert(shared.clone());
         inner.session_opened();
         inner.stats.connection_opened();
-        if inner.router.connect.is_some() {
-            let _ = self.dispatcher(&shared);
-        }
         shared
     }
 
@@ -92,7 +89,11 @@ impl Hub {
             match self.attach_to(&session, Some(last)) {
                 Ok(link) => {
                     tracing::debug!(socket = %session.id, last, "session resumed");
-                    return Attached { session, link };
+                    return Attached {
+                        session,
+                        link,
+                        opened: false,
+                    };
                 }
                 Err(refused) => {
                     tracing::debug!(socket = %session.id, ?refused, "resume refused: new session");
@@ -104,7 +105,11 @@ impl Hub {
             .attach_to(&session, None)
             .expect("a new session accepts its first link");
         tracing::debug!(socket = %session.id, "connection opened");
-        Attached { session, link }
+        Attached {
+            session,
+            link,
+            opened: true,
+        }
     }
 
     fn attach_to(
@@ -212,7 +217,7 @@ impl Hub {
                 let socket = self.socket_handle(session.clone());
                 let hub = self.clone();
                 self.spawn(async move {
-                    dispatcher::disconnected(&socket).await;
+                    disconnected(&socket).await;
                     hub.inner.session_finished();
                 });
             } else {
@@ -220,5 +225,17 @@ impl Hub {
                 inner.session_finished();
             }
         }
+    }
+}
+
+/// The end of a session's dispatching (when its dispatcher's queue closes,
+/// or at its end when it never had one): releases a bound channel's sender
+/// and, once the session has ended, runs the disconnect handler.
+pub(crate) async fn disconnected(socket: &Socket) {
+    // A bound channel's receiver ends once it has taken what was queued.
+    socket.shared.tap.lock().take();
+    let reason = socket.closed().await;
+    if let Some(disconnect) = socket.hub.event_router().disconnect.clone() {
+        guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
     }
 }

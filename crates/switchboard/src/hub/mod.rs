@@ -1,6 +1,14 @@
-//! The hub: the handle applications hold, its registries and counters,
-//! and the session lifecycle it drives (open, attach, detach, resume, end).
+//! The hub layer: the two handles applications hold, [`Hub`](handle::Hub)
+//! and [`Socket`](handle::Socket), which name each other and so are
+//! defined together (`handle.rs`); what they do (`socket.rs`, the
+//! session lifecycle in `lifecycle.rs` and `detach.rs`), the broadcast
+//! operators, the cluster view, and this node's side of the cluster.
 
+pub(crate) mod broadcast;
+pub(crate) mod cluster_view;
 mod detach;
+pub(crate) mod guard;
 pub(crate) mod handle;
-mod lifecycle;
+pub(crate) mod lifecycle;
+mod node;
+mod socket;

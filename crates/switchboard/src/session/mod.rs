@@ -2,6 +2,7 @@
 //! resume ring, rooms, acks), the room registry and the session table.
 //! Nothing here names the hub.
 
+pub(crate) mod acks;
 pub(crate) mod detached;
 pub(crate) mod handshake;
 pub(crate) mod inbox;

@@ -12,8 +12,8 @@ use switchboard_protocol::{CloseCode, Codec, Message};
 use tokio::sync::Notify;
 
 use crate::error::{DisconnectReason, SendError};
-use crate::events::ack::AckTable;
 use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
+use crate::session::acks::AckTable;
 use crate::session::handshake::Handshake;
 use crate::session::inbox::{Inbox, TappedEvent};
 use crate::stats::Counters;

@@ -39,4 +39,6 @@ pub(crate) struct Attached {
     pub(crate) session: Arc<SocketShared>,
     /// The link's generation in the session's queue.
     pub(crate) link: u64,
+    /// Whether the session is new (else a resume).
+    pub(crate) opened: bool,
 }

@@ -7,7 +7,7 @@
 //! queue and feed the same inbound checks directly.
 
 pub(crate) mod handshake;
-pub(crate) mod polling;
+pub(crate) mod poll_links;
 pub(crate) mod shared_io;
 pub(crate) mod ws;
 

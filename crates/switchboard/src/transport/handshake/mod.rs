@@ -1,15 +1,25 @@
 //! Checks of the WebSocket upgrade request (RFC 6455 section 4.2.1) and of
-//! its `Origin` (PROTOCOL.md section 1), the refusal's HTTP answer, and
-//! the admission of a new link on either transport ([`admission`]).
-
-pub(crate) mod admission;
-pub(crate) mod info;
+//! its `Origin` (PROTOCOL.md section 1), the handshake's query, and the
+//! refusal's HTTP answer. Admitting the link (limits, authentication) is
+//! the connection layer's (`connection/admission.rs`).
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use sockudo_ws::deflate::{DeflateConfig, negotiate_server_deflate};
 
 use crate::config::AllowedOrigins;
+
+/// The query parameters of a handshake (PROTOCOL.md section 1), parsed in
+/// the protocol crate.
+pub(crate) use switchboard_protocol::HandshakeQuery;
+
+/// The handshake's query (`None`: there is none); a malformed one is
+/// refused `400`.
+pub(crate) fn parse_query(query: Option<&str>) -> Result<HandshakeQuery, HandshakeRefusal> {
+    HandshakeQuery::parse(query.unwrap_or("")).map_err(|error| {
+        HandshakeRefusal::new(StatusCode::BAD_REQUEST, "bad_request", error.to_string())
+    })
+}
 
 /// Why a handshake was refused: becomes a plain HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

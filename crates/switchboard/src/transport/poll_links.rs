@@ -13,8 +13,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use crate::connection::checks::InboundChecks;
-use crate::slots::{ConnectionSlot, PendingPoll, SlotOwner};
+use crate::limits::inbound::InboundChecks;
+use crate::limits::slots::{ConnectionSlot, PendingPoll, SlotOwner};
 
 /// The state of a session's current long-polling link.
 pub(crate) struct PollLink {
@@ -94,7 +94,7 @@ impl PollLinks {
 mod tests {
     use super::*;
     use crate::config::HubConfig;
-    use crate::slots::LinkSlots;
+    use crate::limits::slots::LinkSlots;
 
     fn link(slots: &Arc<LinkSlots>, link: u64) -> PollLink {
         PollLink {

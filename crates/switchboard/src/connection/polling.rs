@@ -26,16 +26,18 @@ use parking_lot::Mutex;
 use switchboard_protocol::{CloseCode, Codec, ResumeRequest, encode_raw_batch, parse_open_body};
 use tokio::time::{Instant, sleep, sleep_until};
 
-use crate::connection::checks::InboundChecks;
+use crate::connection::admission::admit_link;
+use crate::connection::handshake_info::handshake_of;
 use crate::connection::inbound::handle_messages;
-use crate::connection::poll_links::{Admission, PollLink};
 use crate::error::DisconnectReason;
+use crate::events::dispatcher;
 use crate::hub::handle::Hub;
+use crate::limits::inbound::InboundChecks;
 use crate::send_queue::Outgoing;
 use crate::session::handshake::Transport;
 use crate::session::shared::SocketShared;
-use crate::transport::handshake::admission::{HandshakeQuery, admit_link, parse_query};
-use crate::transport::handshake::info::handshake_of;
+use crate::transport::handshake::{HandshakeQuery, parse_query};
+use crate::transport::poll_links::{Admission, PollLink};
 
 impl PollLink {
     /// How long the link may go without a `GET` before it counts as
@@ -186,6 +188,7 @@ async fn open(
         handshake,
         resume.as_ref().map(|r| (r.resume.as_str(), r.last)),
     );
+    dispatcher::opened(&hub, &attached);
     let session = attached.session;
     let link = attached.link;
     hub.poll_links().open(

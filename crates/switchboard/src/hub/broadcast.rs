@@ -16,9 +16,9 @@ use switchboard_protocol::{CloseCode, Codec, Message};
 use crate::adapter::{Operation, Query, Reply, Target};
 use crate::error::{AckError, SendError};
 use crate::hub::handle::Hub;
+use crate::hub::handle::Socket;
 use crate::send_queue::Outgoing;
 use crate::session::shared::{SocketShared, frame_for, to_value};
-use crate::socket::Socket;
 
 /// Encodes a message lazily, once per codec.
 struct SharedFrames<'a> {

@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, Uri};
 
-use crate::events::BoxFuture;
-use crate::socket::Socket;
+use crate::app::BoxFuture;
 
 /// What the authentication hook sees of a handshake.
 #[derive(Debug, Clone)]
@@ -43,19 +42,42 @@ pub struct RelayRequest {
 pub(crate) type AuthHook = Arc<
     dyn Fn(HandshakeRequest) -> BoxFuture<Result<http::Extensions, AuthRejection>> + Send + Sync,
 >;
-pub(crate) type JoinPolicy = Arc<dyn Fn(Socket, String) -> BoxFuture<bool> + Send + Sync>;
-pub(crate) type RelayPolicy = Arc<dyn Fn(Socket, RelayRequest) -> BoxFuture<bool> + Send + Sync>;
+pub(crate) type JoinPolicy<S> = Arc<dyn Fn(S, String) -> BoxFuture<bool> + Send + Sync>;
+pub(crate) type RelayPolicy<S> = Arc<dyn Fn(S, RelayRequest) -> BoxFuture<bool> + Send + Sync>;
 
-/// The hooks a hub was built with.
-#[derive(Clone, Default)]
-pub(crate) struct Policies {
+/// The hooks a hub was built with, generic over the socket handle `S` the
+/// join and relay policies are called with (the hub's `Socket`).
+pub(crate) struct Policies<S> {
     /// Runs before the upgrade; `None` lets everyone in.
     pub(crate) auth: Option<AuthHook>,
     /// Decides `$join`; `None` allows every room.
-    pub(crate) join: Option<JoinPolicy>,
+    pub(crate) join: Option<JoinPolicy<S>>,
     /// Decides relays; `None` allows members of the room.
-    pub(crate) relay: Option<RelayPolicy>,
+    pub(crate) relay: Option<RelayPolicy<S>>,
     /// The application's own WebSocket subprotocols, beside the protocol's
     /// (PROTOCOL.md section 1).
     pub(crate) subprotocols: Vec<Arc<str>>,
+}
+
+// Written out: a derive would ask `S: Default` / `S: Clone`.
+impl<S> Default for Policies<S> {
+    fn default() -> Self {
+        Self {
+            auth: None,
+            join: None,
+            relay: None,
+            subprotocols: Vec::new(),
+        }
+    }
+}
+
+impl<S> Clone for Policies<S> {
+    fn clone(&self) -> Self {
+        Self {
+            auth: self.auth.clone(),
+            join: self.join.clone(),
+            relay: self.relay.clone(),
+            subprotocols: self.subprotocols.clone(),
+        }
+    }
 }

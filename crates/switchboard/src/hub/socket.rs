@@ -1,7 +1,6 @@
-//! The handle applications use to talk to one connected socket.
+//! What the socket handle does: emit, acks, rooms, disconnect. The
+//! handle itself is defined with the hub's ([`super::handle`]).
 
-use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,28 +10,10 @@ use switchboard_protocol::{CloseCode, Codec, Message};
 
 use crate::adapter::Operation;
 use crate::error::{AckError, DisconnectReason, SendError};
-use crate::hub::handle::Hub;
+use crate::hub::handle::{Hub, Socket};
 use crate::send_queue::Outgoing;
 use crate::session::handshake::Handshake;
-use crate::session::shared::{SocketShared, to_value};
-
-/// A handle on one connected socket. Cheap to clone; handlers receive one.
-///
-/// Sending never waits: a message is queued for the socket's writer, and a
-/// socket whose queue overflows is closed with `4001` (slow consumer).
-#[derive(Clone)]
-pub struct Socket {
-    pub(crate) shared: Arc<SocketShared>,
-    pub(crate) hub: Hub,
-}
-
-impl fmt::Debug for Socket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Socket")
-            .field("id", &self.shared.id)
-            .finish()
-    }
-}
+use crate::session::shared::to_value;
 
 impl Socket {
     /// The socket's public id, unique across the cluster.
@@ -249,13 +230,6 @@ impl Socket {
 
 /// The hub's ways to a socket's handle.
 impl Hub {
-    pub(crate) fn socket_handle(&self, shared: Arc<SocketShared>) -> Socket {
-        Socket {
-            shared,
-            hub: self.clone(),
-        }
-    }
-
     /// Sends an event to one socket by id. A socket on this node gets it at
     /// once; in a cluster, an id not held here is sent to the other nodes
     /// (fire-and-forget: `Ok` even if no node holds it). A single hub

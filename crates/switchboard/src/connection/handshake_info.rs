@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, MatchedPath, NestedPath, OriginalUri};
 use http::{HeaderMap, header};
 use switchboard_protocol::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 
-use crate::edge::client_addr::client_address;
+use crate::client_addr::client_address;
 use crate::hub::handle::Hub;
 use crate::session::handshake::{Handshake, HandshakeParts, Subprotocol, Transport};
 

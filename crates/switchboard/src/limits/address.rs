@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::client_addr::AddressKey;
 use crate::config::RateLimit;
-use crate::edge::client_addr::AddressKey;
 
 /// How often idle addresses are swept out of a table that is not full.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);

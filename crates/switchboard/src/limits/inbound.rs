@@ -1,17 +1,17 @@
 //! The per-link state of the inbound checks: bad messages and rate-limited
 //! messages in a row, and the link's token bucket. A WebSocket connection's
 //! task keeps it; a long-polling link keeps it between its requests
-//! ([`crate::connection::poll_links`]). The checks themselves are in
-//! [`crate::connection::inbound`].
+//! (`transport/poll_links.rs`). The checks themselves are the connection
+//! layer's (`connection/inbound.rs`).
 
-use super::rate_limit::TokenBucket;
+use super::rate::TokenBucket;
 use crate::config::HubConfig;
 
 /// Per-link state of the inbound checks.
 pub(crate) struct InboundChecks {
-    pub(super) bad_in_row: u32,
-    pub(super) limited_in_row: u32,
-    pub(super) bucket: Option<TokenBucket>,
+    pub(crate) bad_in_row: u32,
+    pub(crate) limited_in_row: u32,
+    pub(crate) bucket: Option<TokenBucket>,
 }
 
 impl InboundChecks {

@@ -1,23 +1,21 @@
-//! The hub builder: options, handlers and policies.
+//! The hub builder: its options here; handlers and policies in
+//! `handlers.rs`, the typed application state in `typed_state.rs`.
 
-use std::future::Future;
+mod handlers;
+mod typed_state;
+
+pub use typed_state::HubState;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::adapter::{Adapter, LocalAdapter};
+use crate::app::EventRouter;
+use crate::app::policies::Policies;
 use crate::config::{AllowedOrigins, HubConfig, IpNetwork, MIN_HTTP_HEAD_SIZE, RateLimit};
-use crate::error::{DisconnectReason, HandlerError, HubError};
-use crate::events::EventRouter;
-use crate::events::handler::erase_event;
-use crate::hub::handle::Hub;
-use crate::policy::{AuthRejection, HandshakeRequest, Policies, RelayRequest};
-use crate::session::inbox::RawFrame;
-use crate::socket::Socket;
+use crate::hub::handle::{Hub, Socket, Streamed};
 use crate::stream::MessageStream;
 
 /// Builds a [`Hub`]. Every option has a documented default (see
@@ -39,12 +37,19 @@ use crate::stream::MessageStream;
 #[must_use = "call .build() to get a hub"]
 pub struct HubBuilder<S = ()> {
     config: HubConfig,
-    router: EventRouter,
-    policies: Policies,
+    router: EventRouter<Socket>,
+    policies: Policies<Socket>,
     raw: bool,
     adapter: Option<Arc<dyn Adapter>>,
     state: crate::state::StateMap,
     app: S,
+}
+
+impl Hub {
+    /// Starts building a hub.
+    pub fn builder() -> HubBuilder {
+        HubBuilder::default()
+    }
 }
 
 impl<S> HubBuilder<S> {
@@ -338,280 +343,15 @@ impl<S> HubBuilder<S> {
         self.raw = true;
         self
     }
-
-    /// Handles event `event`: its data is decoded into `T` (data that does
-    /// not decode is answered with a `bad_message` error and never reaches
-    /// the handler); the `Ok` value is the reply when the client asked for
-    /// an ack, the `Err` its error. A socket's handlers run one at a time, in
-    /// arrival order.
-    pub fn on<T, R, F, Fut>(mut self, event: &str, handler: F) -> Self
-    where
-        T: DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
-        F: Fn(Socket, T) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
-    {
-        self.router
-            .events
-            .insert(event.to_owned(), erase_event(event, handler));
-        self
-    }
-
-    /// Runs when a socket connects, before any of its events.
-    pub fn on_connect<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(Socket) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.router.connect = Some(Arc::new(move |s| Box::pin(handler(s))));
-        self
-    }
-
-    /// Runs once when a socket has disconnected, after its last event.
-    pub fn on_disconnect<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.router.disconnect = Some(Arc::new(move |s, r| Box::pin(handler(s, r))));
-        self
-    }
-
-    /// Called for every handler failure or panic and every bad message.
-    pub fn on_error<F>(mut self, handler: F) -> Self
-    where
-        F: Fn(&Socket, &HubError) + Send + Sync + 'static,
-    {
-        self.router.error = Some(Arc::new(handler));
-        self
-    }
-
-    /// Handles events that have no handler of their own (and were not taken
-    /// by a bound channel or the message stream).
-    pub fn on_fallback<R, F, Fut>(mut self, handler: F) -> Self
-    where
-        R: Serialize + Send + 'static,
-        F: Fn(Socket, String, Value) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
-    {
-        let handler = Arc::new(handler);
-        self.router.fallback = Some(Arc::new(move |socket, event, data| {
-            let fut = handler(socket, event, data);
-            Box::pin(async move {
-                let value = fut.await?;
-                serde_json::to_value(value)
-                    .map_err(|e| HandlerError::new(format!("reply does not serialize: {e}")))
-            })
-        }));
-        self
-    }
-
-    /// Handles every frame in raw mode.
-    pub fn on_raw<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(Socket, RawFrame) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.router.raw = Some(Arc::new(move |s, f| Box::pin(handler(s, f))));
-        self
-    }
-
-    /// Authenticates each handshake before the upgrade: `Ok` carries app
-    /// data attached to the socket ([`Socket::extension`]), `Err` answers
-    /// `403`.
-    pub fn authenticate<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(HandshakeRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<http::Extensions, AuthRejection>> + Send + 'static,
-    {
-        self.policies.auth = Some(Arc::new(move |r| Box::pin(hook(r))));
-        self
-    }
-
-    /// Registers an application's own WebSocket subprotocol (offered by
-    /// clients in `Sec-WebSocket-Protocol`, PROTOCOL.md section 1), beside
-    /// the protocol's `switchboard.v1` (JSON) and `switchboard.v1.msgpack`.
-    ///
-    /// Of the names a client offers, the hub selects the first it speaks
-    /// and answers it; the socket sees it in [`Socket::subprotocol`]. An
-    /// application's name does not choose a codec: the `codec` query
-    /// parameter does (default JSON). A client that offers only unknown
-    /// names still connects, with none selected. Names are compared
-    /// exactly (case-sensitive); the protocol's own names, or a name
-    /// registered twice, are not added again. In raw mode
-    /// ([`HubBuilder::raw_mode`]) only the application's names are
-    /// selected, since raw sockets do not speak the protocol.
-    ///
-    /// ```
-    /// let hub = switchboard::Hub::builder()
-    ///     .subprotocol("chat.v2")
-    ///     .on_connect(|socket| async move {
-    ///         if socket.subprotocol() == Some("chat.v2") {
-    ///             let _ = socket.emit("hello", "chat v2 spoken here");
-    ///         }
-    ///     })
-    ///     .build();
-    /// # drop(hub);
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// When `name` is not a valid subprotocol token (RFC 6455: visible
-    /// ASCII, no separators such as `,` `;` `"` or spaces, not empty).
-    pub fn subprotocol(mut self, name: &str) -> Self {
-        assert!(
-            is_token(name),
-            "{name:?} is not a valid WebSocket subprotocol name (an RFC 7230 token)"
-        );
-        let known = switchboard_protocol::Codec::from_subprotocol(name).is_some()
-            || self.policies.subprotocols.iter().any(|n| &**n == name);
-        if !known {
-            self.policies.subprotocols.push(Arc::from(name));
-        }
-        self
-    }
-
-    /// Gives every handler application state by type, without a global:
-    /// set once here (one value per type; a second value of the same type
-    /// replaces the first), read with [`Socket::state`] or [`Hub::state`],
-    /// which answer `None` for a type never given. Share what changes
-    /// behind an `Arc`, a lock or an atomic inside `T`.
-    ///
-    /// For state checked at compile time, as axum's `State` is, use
-    /// [`HubBuilder::with_state`] and [`HubBuilder::on_state`].
-    ///
-    /// How it differs from the other per-socket data:
-    /// - `state` is the hub's: one value, for every socket, set when the
-    ///   hub is built (a database pool, a configuration, a counter);
-    /// - [`Socket::extension`] is the socket's: the values the
-    ///   [`HubBuilder::authenticate`] hook returned for its handshake;
-    /// - [`Socket::req_extension`] is the socket's too: the request
-    ///   extensions tower or axum middleware set before the upgrade.
-    ///
-    /// A hub with no state pays nothing for it (an empty pointer).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// use switchboard::{HandlerError, Hub, Socket};
-    ///
-    /// #[derive(Default)]
-    /// struct Counter(AtomicU64);
-    ///
-    /// let hub = Hub::builder()
-    ///     .state(Arc::new(Counter::default()))
-    ///     .on("count", |socket: Socket, _: serde_json::Value| async move {
-    ///         let counter = socket.state::<Arc<Counter>>().expect("set in the builder");
-    ///         Ok::<_, HandlerError>(counter.0.fetch_add(1, Ordering::Relaxed) + 1)
-    ///     })
-    ///     .build();
-    /// assert!(hub.state::<Arc<Counter>>().is_some());
-    /// assert!(hub.state::<String>().is_none());
-    /// ```
-    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.state.insert(value);
-        self
-    }
-
-    /// Decides each client `$join` (default: every room is allowed).
-    pub fn join_policy<F, Fut>(mut self, policy: F) -> Self
-    where
-        F: Fn(Socket, String) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = bool> + Send + 'static,
-    {
-        self.policies.join = Some(Arc::new(move |s, room| Box::pin(policy(s, room))));
-        self
-    }
-
-    /// Decides each client relay (default: allowed when the sender is a
-    /// member of the room).
-    pub fn relay_policy<F, Fut>(mut self, policy: F) -> Self
-    where
-        F: Fn(Socket, RelayRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = bool> + Send + 'static,
-    {
-        self.policies.relay = Some(Arc::new(move |s, r| Box::pin(policy(s, r))));
-        self
-    }
-}
-
-impl HubBuilder<()> {
-    /// Gives the hub a typed application state, checked at compile time as
-    /// axum's `State` is: handlers registered with [`HubBuilder::on_state`]
-    /// receive a clone of it as [`HubState<S>`], and a handler that asks for
-    /// another type does not compile. Give it before those handlers (the
-    /// builder's type is `HubBuilder<S>` from here on). Cloned for every
-    /// call: wrap what is not cheap to clone in an `Arc`. It is also the
-    /// value of type `S` that [`Socket::state`] and [`Hub::state`] return.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// use switchboard::{HandlerError, Hub, HubState, Socket};
-    ///
-    /// #[derive(Clone, Default)]
-    /// struct App { visits: Arc<AtomicU64> }
-    ///
-    /// let hub = Hub::builder()
-    ///     .with_state(App::default())
-    ///     .on_state("visit", |_socket: Socket, HubState(app): HubState<App>, _: serde_json::Value| async move {
-    ///         Ok::<_, HandlerError>(app.visits.fetch_add(1, Ordering::Relaxed) + 1)
-    ///     })
-    ///     .build();
-    /// assert!(hub.state::<App>().is_some());
-    /// ```
-    ///
-    /// A handler asking for a state of another type is refused by the
-    /// compiler:
-    ///
-    /// ```compile_fail
-    /// use switchboard::{HandlerError, Hub, HubState, Socket};
-    ///
-    /// #[derive(Clone)]
-    /// struct App;
-    ///
-    /// let hub = Hub::builder()
-    ///     .with_state(App)
-    ///     .on_state("n", |_s: Socket, HubState(n): HubState<u32>, _: serde_json::Value| async move {
-    ///         Ok::<_, HandlerError>(n)
-    ///     })
-    ///     .build();
-    /// ```
-    pub fn with_state<S: Clone + Send + Sync + 'static>(self, state: S) -> HubBuilder<S> {
-        HubBuilder {
-            config: self.config,
-            router: self.router,
-            policies: self.policies,
-            raw: self.raw,
-            adapter: self.adapter,
-            state: self.state,
-            app: state,
-        }
-    }
 }
 
 impl<S: Clone + Send + Sync + 'static> HubBuilder<S> {
-    /// Handles `event` as [`HubBuilder::on`] does, with a clone of the
-    /// hub's typed state ([`HubBuilder::with_state`]) as second argument.
-    pub fn on_state<T, R, F, Fut>(self, event: &str, handler: F) -> Self
-    where
-        T: DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
-        F: Fn(Socket, HubState<S>, T) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
-    {
-        let state = self.app.clone();
-        self.on(event, move |socket, data: T| {
-            handler(socket, HubState(state.clone()), data)
-        })
-    }
-
     /// Builds the hub.
     pub fn build(self) -> Hub {
         self.build_parts(None)
     }
 
-    fn build_parts(mut self, stream_tx: Option<mpsc::Sender<crate::stream::Inbound>>) -> Hub {
+    fn build_parts(mut self, stream_tx: Option<mpsc::Sender<Streamed>>) -> Hub {
         if std::any::TypeId::of::<S>() != std::any::TypeId::of::<()>() {
             self.state.insert(self.app);
         }
@@ -636,37 +376,4 @@ impl<S: Clone + Send + Sync + 'static> HubBuilder<S> {
         let hub = self.build_parts(Some(tx));
         (hub, MessageStream { rx })
     }
-}
-
-/// The hub's typed application state, as a handler registered with
-/// [`HubBuilder::on_state`] receives it (a clone of the value given to
-/// [`HubBuilder::with_state`]).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HubState<S>(pub S);
-
-/// Whether `name` is an RFC 7230 token, as a subprotocol name must be.
-fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_graphic()
-                && !matches!(
-                    b,
-                    b'(' | b')'
-                        | b'<'
-                        | b'>'
-                        | b'@'
-                        | b','
-                        | b';'
-                        | b':'
-                        | b'\\'
-                        | b'"'
-                        | b'/'
-                        | b'['
-                        | b']'
-                        | b'?'
-                        | b'='
-                        | b'{'
-                        | b'}'
-                )
-        })
 }

@@ -1,0 +1,76 @@
+//! This node's side of the cluster: the hub applies other nodes'
+//! operations to its own sockets and answers their questions, for the
+//! adapter's [`NodeHandle`](crate::adapter::NodeHandle).
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use switchboard_protocol::CloseCode;
+
+use super::broadcast::BroadcastOperator;
+use super::handle::{Hub, HubInner};
+use crate::adapter::{AckOutcome, LocalNode, Operation, Query, Reply};
+
+impl LocalNode for HubInner {
+    fn namespace(&self) -> Option<String> {
+        self.config.namespace.clone()
+    }
+
+    fn apply(self: Arc<Self>, operation: Operation) -> usize {
+        let hub = Hub { inner: self };
+        match operation {
+            Operation::Broadcast { target, message } => {
+                BroadcastOperator::for_target(hub, target).send_message(&message)
+            }
+            Operation::BroadcastRaw {
+                target,
+                frame,
+                binary,
+            } => BroadcastOperator::for_target(hub, target).send_raw(frame, binary),
+            Operation::SendTo { socket, message } => match hub.socket(&socket) {
+                Some(socket) => usize::from(socket.send_message(&message).is_ok()),
+                None => 0,
+            },
+            Operation::Disconnect { target, code } => match CloseCode::from_u16(code) {
+                Some(code) => BroadcastOperator::for_target(hub, target).disconnect(code),
+                None => {
+                    tracing::warn!(
+                        code,
+                        "cluster disconnect with an unknown close code ignored"
+                    );
+                    0
+                }
+            },
+        }
+    }
+
+    fn answer(self: Arc<Self>, query: Query) -> BoxFuture<'static, Reply> {
+        let hub = Hub { inner: self };
+        Box::pin(async move {
+            match query {
+                Query::Members { room } => Reply::Names(hub.members(&room)),
+                Query::RoomsOf { socket } => Reply::Names(hub.rooms_of(&socket)),
+                Query::Count => Reply::Count(hub.count() as u64),
+                Query::DisconnectSocket { socket, code } => {
+                    let code = CloseCode::from_u16(code).unwrap_or(CloseCode::Kicked);
+                    Reply::Found(hub.disconnect(&socket, code))
+                }
+                Query::Ack {
+                    target,
+                    message,
+                    timeout,
+                } => {
+                    let replies = BroadcastOperator::for_target(hub, target)
+                        .local_acks(&message, timeout)
+                        .await;
+                    Reply::Acks(
+                        replies
+                            .into_iter()
+                            .map(|(id, result)| (id, AckOutcome::from_result(result)))
+                            .collect(),
+                    )
+                }
+            }
+        })
+    }
+}
