@@ -43,11 +43,13 @@ mod client;
 mod codec;
 mod codes;
 mod error;
+mod handler_error;
 mod handshake;
 mod json;
 mod message;
 mod msgpack;
 pub mod reserved;
+mod transport;
 mod welcome;
 
 pub use binary::Binary;
@@ -55,8 +57,10 @@ pub use client::{ClientMessage, MAX_NAME_LEN};
 pub use codec::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, encode_raw_batch};
 pub use codes::{CloseCode, ErrorCode, UnknownErrorCode};
 pub use error::ProtocolError;
+pub use handler_error::HandlerError;
 pub use handshake::{
     HandshakeError, HandshakeQuery, MAX_SESSION_TOKEN_LEN, ResumeRequest, parse_open_body,
 };
 pub use message::{ErrorBody, Message};
+pub use transport::Transport;
 pub use welcome::Welcome;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use switchboard_protocol::{CloseCode, ErrorBody, ErrorCode};
+use switchboard_protocol::{CloseCode, ErrorBody};
 
 /// Why a message could not be queued for a socket.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,61 +44,7 @@ pub enum AckError {
     Cluster(String),
 }
 
-/// The error a handler returns: it becomes the reply's `error` when the event
-/// asked for an ack, and is reported to the hub's error handler.
-///
-/// Any `std::error::Error` converts into it with `?` (code `internal`); use
-/// [`HandlerError::with_code`] for an application code the client can act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandlerError {
-    /// The code sent to the client.
-    pub code: String,
-    /// The message sent to the client.
-    pub message: String,
-}
-
-impl HandlerError {
-    /// An `internal` error with this message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self::with_code(ErrorCode::Internal.as_str(), message)
-    }
-
-    /// An error with an application-defined code.
-    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A `bad_message` error: the payload did not decode.
-    pub(crate) fn bad_payload(event: &str, error: impl fmt::Display) -> Self {
-        Self::with_code(
-            ErrorCode::BadMessage.as_str(),
-            format!("the data of `{event}` does not decode: {error}"),
-        )
-    }
-
-    /// The error body sent on the wire.
-    pub fn to_body(&self) -> ErrorBody {
-        ErrorBody {
-            code: self.code.clone(),
-            message: self.message.clone(),
-        }
-    }
-}
-
-impl fmt::Display for HandlerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl<E: std::error::Error> From<E> for HandlerError {
-    fn from(error: E) -> Self {
-        Self::new(error.to_string())
-    }
-}
+pub use switchboard_protocol::HandlerError;
 
 /// Errors reported to the hub's error handler ([`crate::HubBuilder::on_error`]).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

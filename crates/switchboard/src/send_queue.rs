@@ -28,55 +28,17 @@
 //! generation number; a link whose generation is no longer current has been
 //! superseded (a resume took the session over) and must stop.
 
+mod outgoing;
 mod resume_ring;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 use switchboard_protocol::CloseCode;
 use tokio::sync::Notify;
 
+pub(crate) use self::outgoing::Outgoing;
 use self::resume_ring::ResumeRing;
-
-/// One frame to write: a one-pointer handle on bytes shared by every
-/// queue it is in.
-///
-/// A broadcast's frame sits in the pending queue and the resume buffer of
-/// every recipient; a slot of eight bytes rather than forty keeps those
-/// buffers (1,000 frames per session by default) five times smaller and
-/// their pushes mostly in cache.
-#[derive(Debug, Clone)]
-pub(crate) struct Outgoing(Arc<Frame>);
-
-#[derive(Debug)]
-struct Frame {
-    bytes: Bytes,
-    binary: bool,
-}
-
-impl Outgoing {
-    /// A text or binary frame.
-    pub(crate) fn new(bytes: Bytes, binary: bool) -> Self {
-        Self(Arc::new(Frame { bytes, binary }))
-    }
-
-    /// The payload's length in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.0.bytes.len()
-    }
-
-    /// The payload.
-    pub(crate) fn bytes(&self) -> &Bytes {
-        &self.0.bytes
-    }
-
-    /// Whether this is a binary frame.
-    pub(crate) fn is_binary(&self) -> bool {
-        self.0.binary
-    }
-}
 
 /// The most frames a coalescing window holds back: once this many wait,
 /// the writer takes them at once.

@@ -80,42 +80,7 @@ impl From<EmitError> for ClientAckError {
 #[error("could not connect: {0}")]
 pub struct ConnectError(pub ClientDisconnect);
 
-/// A handler's failure; its code and message answer the hub's ack. Any
-/// `std::error::Error` converts into it (code `internal`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandlerError {
-    /// The code sent to the hub.
-    pub code: String,
-    /// The message sent to the hub.
-    pub message: String,
-}
-
-impl HandlerError {
-    /// An `internal` error with this message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self::with_code("internal", message)
-    }
-
-    /// An error with an application-defined code.
-    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for HandlerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl<E: std::error::Error> From<E> for HandlerError {
-    fn from(error: E) -> Self {
-        Self::new(error.to_string())
-    }
-}
+pub use switchboard_protocol::HandlerError;
 
 /// Why a link of the [`Client`](super::Client) ended or why the client
 /// stopped (not to be confused with the hub's `switchboard::DisconnectReason`

@@ -7,14 +7,7 @@ use switchboard_protocol::{CloseCode, Codec, Message};
 use super::poll::{PollItem, PollLink};
 use crate::dial::websocket::WsConn;
 
-/// The transport a link runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// A WebSocket.
-    WebSocket,
-    /// Long-polling (PROTOCOL.md section 6).
-    LongPolling,
-}
+pub use switchboard_protocol::Transport;
 
 /// Which transports the client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -87,9 +87,17 @@ where
                 })
             }
             Err(error) => {
-                let error = HandlerError::bad_payload(&event, error);
+                let error = bad_payload(&event, error);
                 Box::pin(async move { Err(error) })
             }
         }
     })
+}
+
+/// A `bad_message` error: the payload of `event` did not decode.
+fn bad_payload(event: &str, error: impl std::fmt::Display) -> HandlerError {
+    HandlerError::with_code(
+        switchboard_protocol::ErrorCode::BadMessage.as_str(),
+        format!("the data of `{event}` does not decode: {error}"),
+    )
 }

@@ -1,7 +1,7 @@
 //! The resume buffer: a session's last counted messages, by number
 //! (PROTOCOL.md section 5), bounded in count and in payload bytes.
 
-use super::Outgoing;
+use super::outgoing::Outgoing;
 
 /// The last counted messages, at most `capacity` of them and at most
 /// `max_bytes` of payload; message `n` sits in slot `(n - 1) % capacity`.

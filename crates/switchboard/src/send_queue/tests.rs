@@ -2,6 +2,8 @@
 
 use futures_util::FutureExt;
 
+use bytes::Bytes;
+
 use super::*;
 
 fn text(s: &'static str) -> Outgoing {

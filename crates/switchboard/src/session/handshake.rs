@@ -8,26 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use switchboard_protocol::Codec;
-
-/// The transport a session was opened on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Transport {
-    /// A WebSocket upgrade (`GET P`).
-    WebSocket,
-    /// A long-polling open (`POST P/poll`).
-    LongPolling,
-}
-
-impl Transport {
-    /// `"websocket"` or `"polling"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::WebSocket => "websocket",
-            Transport::LongPolling => "polling",
-        }
-    }
-}
+pub use switchboard_protocol::Transport;
 
 /// The request that opened a session: its URI and query, headers, client
 /// address, negotiated codec and subprotocol, and the request extensions
