@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep};
 use tower::Service as _;
 
+use crate::config::HubConfig;
 use crate::edge::body::EdgeBody;
 use crate::edge::pending::{PendingConnections, PendingEntry};
 use crate::hub::handle::Hub;
@@ -155,19 +156,7 @@ impl Connection {
             pending: self.pending.clone(),
             entry: entry.clone(),
         };
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(TokioTimer::new());
-        // hyper buffers a request head until it is complete: this bounds
-        // what each connection without a complete request can hold.
-        builder.max_buf_size(
-            config
-                .http_max_head_size
-                .max(crate::config::MIN_HTTP_HEAD_SIZE),
-        );
-        builder.header_read_timeout(
-            (!config.http_header_timeout.is_zero()).then_some(config.http_header_timeout),
-        );
-        let conn = builder
+        let conn = http1_builder(config)
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
         tokio::pin!(conn);
@@ -209,6 +198,23 @@ impl Connection {
         }
         self.pending.settle(&entry);
     }
+}
+
+/// The HTTP/1 connection settings of the hub's options.
+fn http1_builder(config: &HubConfig) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new());
+    // hyper buffers a request head until it is complete: this bounds what
+    // each connection without a complete request can hold.
+    builder.max_buf_size(
+        config
+            .http_max_head_size
+            .max(crate::config::MIN_HTTP_HEAD_SIZE),
+    );
+    builder.header_read_timeout(
+        (!config.http_header_timeout.is_zero()).then_some(config.http_header_timeout),
+    );
+    builder
 }
 
 /// The hyper service of one connection: watches the body (the connection
