@@ -1,6 +1,7 @@
 //! Why a benchmark could not run.
 
 use switchboard::adapter::DriverError;
+use switchboard_testkit::TextWsError;
 
 /// A benchmark's failure (not a bad measurement: losses and slow
 /// deliveries are results, not errors).
@@ -49,3 +50,13 @@ pub enum Error {
 
 /// A benchmark's result.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The test kit's text client fails the same two ways.
+impl From<TextWsError> for Error {
+    fn from(e: TextWsError) -> Self {
+        match e {
+            TextWsError::WebSocket(e) => Self::WebSocket(e),
+            TextWsError::Protocol(what) => Self::Protocol(what),
+        }
+    }
+}

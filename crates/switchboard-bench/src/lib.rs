@@ -11,8 +11,6 @@
 //!   messages;
 //! - [`cpu`]: CPU time of this process or another (the hub), to see
 //!   whether the generator is the limit;
-//! - [`ws`]: a JSON WebSocket client over tokio-tungstenite that returns
-//!   errors and hands back raw text frames (cluster-latency);
 //! - [`lean`]: a minimal WebSocket client for high receive rates;
 //! - [`stamp`]: stamped messages and reading their stamps back;
 //! - [`schedule`], [`publisher`]: the open-loop publisher;
@@ -55,6 +53,5 @@ pub mod sequence;
 pub mod stamp;
 pub mod sys;
 pub mod workers;
-pub mod ws;
 
 pub use error::{Error, Result};

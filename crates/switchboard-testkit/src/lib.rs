@@ -1,4 +1,4 @@
-//! Test support shared by the workspace's cluster tests.
+//! Test support shared by the workspace's tests and its load generator.
 //!
 //! - [`BackendServer`] starts a private `redis-server` or `nats-server` on a
 //!   free port, can stop and restart it on the same port (to test a backend
@@ -9,7 +9,10 @@
 //!   of passing silently.
 //! - [`WsClient`] is a plain JSON WebSocket client (tokio-tungstenite), not
 //!   our own client, speaking PROTOCOL.md by hand; [`RawWsClient`] writes
-//!   frames byte by byte for what a library client refuses to send.
+//!   frames byte by byte for what a library client refuses to send;
+//!   [`TextWsClient`] returns its failures instead of failing the test and
+//!   hands back raw text frames (for the load generator); [`PollClient`] is
+//!   a long-polling session (PROTOCOL.md section 6).
 //! - [`http`] and [`raw_handshake`] speak HTTP/1.1 by hand (exact statuses
 //!   and headers, refused upgrades); [`within`] and [`eventually`] bound
 //!   every wait of a test.
@@ -20,12 +23,16 @@
 pub mod cluster;
 mod http;
 pub mod namespaces;
+mod poll_client;
 mod raw_ws;
+mod text_ws_client;
 mod wait;
 mod ws_client;
 
 pub use http::{HttpResponse, get, http, http_json, raw_handshake};
+pub use poll_client::{POLL_PATH, PollClient};
 pub use raw_ws::RawWsClient;
+pub use text_ws_client::{TextWsClient, TextWsError};
 pub use wait::{WAIT, eventually, eventually_async, within};
 pub use ws_client::{Ended, WsClient, WsStream, reset};
 

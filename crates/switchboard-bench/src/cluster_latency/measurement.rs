@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use switchboard_testkit::TextWsClient;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -16,7 +17,6 @@ use super::receiver::{self, Received};
 use super::report::{BackendReport, CpuReport, PathReport, Settings, added};
 use crate::Result;
 use crate::cpu::CpuTime;
-use crate::ws::TextWsClient;
 
 /// After the last message is sent, how long the receivers may go without a
 /// new arrival before what is still missing counts as lost.

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Deserialize;
+use switchboard_testkit::TextWsClient;
 use tokio::sync::watch;
 
 use super::publisher::{EVENT, Schedule};
 use crate::clock;
 use crate::histogram::LatencyHistogram;
 use crate::sequence::{Arrival, SequenceTracker};
-use crate::ws::TextWsClient;
 
 /// The parts of a message a receiver reads; the filler is skipped.
 #[derive(Deserialize)]
