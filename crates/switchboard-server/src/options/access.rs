@@ -1,0 +1,57 @@
+//! Who may use the server: the API key, browser origins and host names, and
+//! the rooms clients may join.
+
+use super::DefaultValue::{Unset, Value};
+use super::OptionSpec;
+
+/// `--api-key`.
+pub const API_KEY: OptionSpec = OptionSpec::one(
+    "api_key",
+    "SWITCHBOARD_API_KEY",
+    "KEY",
+    Unset("none"),
+    "Key the HTTP API requires as `Authorization: Bearer KEY`; without one, \
+     the API answers loopback callers only",
+)
+.secret();
+
+/// `--allow-origin`.
+pub const ALLOW_ORIGIN: OptionSpec = OptionSpec::many(
+    "allow_origin",
+    "SWITCHBOARD_ALLOW_ORIGIN",
+    "ORIGIN",
+    Unset("the server's own host only"),
+    "Browser origin allowed to connect, as scheme://host[:port], or `*` for \
+     any (repeatable); handshakes without an Origin header are always \
+     allowed",
+);
+
+/// `--rooms`.
+pub const ROOMS: OptionSpec = OptionSpec::many(
+    "rooms",
+    "SWITCHBOARD_ROOMS",
+    "GLOB",
+    Value("*"),
+    "Rooms clients may `$join`, as a pattern: `*` any run of characters, \
+     `?` one character, case-sensitive (repeatable)",
+);
+
+/// `--public-origin`.
+pub const PUBLIC_ORIGIN: OptionSpec = OptionSpec::one(
+    "public_origin",
+    "SWITCHBOARD_PUBLIC_ORIGIN",
+    "ORIGIN",
+    Unset("none"),
+    "The server's public origin (https://chat.example.com): browsers' \
+     same-host Origin checks compare with it instead of the request's Host",
+);
+
+/// `--allow-host`.
+pub const ALLOW_HOST: OptionSpec = OptionSpec::many(
+    "allow_host",
+    "SWITCHBOARD_ALLOW_HOST",
+    "HOST",
+    Unset("none"),
+    "Host name the keyless HTTP API answers to, beside loopback addresses, \
+     localhost and the listen address (DNS rebinding guard) (repeatable)",
+);
