@@ -58,182 +58,47 @@
 //! # Ok(()) }
 //! ```
 
+// The `Pool` handle and its methods are here; its registry, builder,
+// reports and (with the `hub` feature) adoption have their own files, as do
+// a dialed connection's task (`connection.rs`) and an adopted one's
+// (`adopted.rs`).
 #[cfg(feature = "hub")]
 mod adopted;
 #[cfg(not(feature = "hub"))]
 #[path = "adopted_without_hub.rs"]
 mod adopted;
+#[cfg(feature = "hub")]
+mod adoption;
+mod builder;
 mod connection;
 mod error;
 mod events;
 mod old_names;
 mod options;
+mod registry;
+mod reports;
 mod sender;
 
-use std::collections::HashMap;
 use std::fmt;
-#[cfg(feature = "hub")]
-use std::future::Future;
-#[cfg(feature = "hub")]
-use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-#[cfg(feature = "hub")]
-use switchboard::RawFrame;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 pub use crate::dial::{DialError, tls_config_with_roots};
+pub use builder::PoolBuilder;
 pub use error::PoolError;
 pub use events::{Frame, OverflowPolicy, PoolDisconnect, PoolEvent, PoolEvents};
 #[allow(deprecated)]
 pub use old_names::{Backoff, DisconnectReason};
 pub use options::{ConnectionOptions, HookError, PoolBackoff};
+pub use reports::{ConnectionInfo, SendAll, Source};
 pub use sender::ConnectionSender;
 
 use crate::dial::url::WsUrl;
 use adopted::HubSocket;
 use connection::Dialed;
-use events::{EventQueue, ProducerGuard};
-
-/// Configures a [`Pool`]: the merged stream's capacity and overflow policy,
-/// and the options connections get by default.
-#[derive(Debug, Clone)]
-pub struct PoolBuilder {
-    capacity: usize,
-    policy: OverflowPolicy,
-    defaults: ConnectionOptions,
-}
-
-impl Default for PoolBuilder {
-    fn default() -> Self {
-        Self {
-            capacity: 1024,
-            policy: OverflowPolicy::Backpressure,
-            defaults: ConnectionOptions::default(),
-        }
-    }
-}
-
-impl PoolBuilder {
-    /// How many events the merged stream holds (default 1,024, at least 1).
-    pub fn event_capacity(mut self, events: usize) -> Self {
-        self.capacity = events.max(1);
-        self
-    }
-
-    /// What to do when the merged stream is full (default
-    /// [`OverflowPolicy::Backpressure`]).
-    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The options of connections added without their own.
-    pub fn default_options(mut self, options: ConnectionOptions) -> Self {
-        self.defaults = options;
-        self
-    }
-
-    /// Builds the pool and the receiver of its merged stream.
-    pub fn build(self) -> (Pool, PoolEvents) {
-        let queue = EventQueue::new(self.capacity, self.policy);
-        let producer = queue.producer();
-        let inner = Arc::new(Inner {
-            registry: Mutex::new(Registry::default()),
-            producer: Mutex::new(Some(producer)),
-            queue: queue.clone(),
-            defaults: self.defaults,
-        });
-        (Pool { inner }, PoolEvents::new(queue))
-    }
-}
-
-/// Where a connection of the pool comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// Dialed by the pool, to this URL.
-    Dialed(String),
-    /// Accepted by a hub and adopted; the hub's socket id.
-    Adopted(String),
-}
-
-/// One connection as [`Pool::list`] shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionInfo {
-    /// Its id in the pool.
-    pub id: String,
-    /// Where it comes from.
-    pub source: Source,
-    /// Whether it is up right now.
-    pub connected: bool,
-}
-
-/// The outcome of [`Pool::send_all`].
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SendAll {
-    /// How many connections queued the frame.
-    pub sent: usize,
-    /// The connections that did not, and why.
-    pub failed: Vec<(String, PoolError)>,
-}
-
-enum Route {
-    Dialed {
-        url: String,
-        frames: mpsc::Sender<Frame>,
-    },
-    // Never built without the `hub` feature.
-    #[cfg_attr(not(feature = "hub"), allow(dead_code))]
-    Adopted(HubSocket),
-}
-
-struct Entry {
-    key: u64,
-    route: Route,
-    close: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
-    connected: Arc<AtomicBool>,
-}
-
-#[derive(Default)]
-struct Registry {
-    entries: HashMap<Arc<str>, Entry>,
-    /// Adopted sockets: hub socket id to pool id.
-    by_socket: HashMap<String, Arc<str>>,
-    next_key: u64,
-    closed: bool,
-}
-
-struct Inner {
-    registry: Mutex<Registry>,
-    /// The pool's own share of the merged stream: dropped by `close_all`
-    /// (or with the pool), so the stream ends once the tasks have.
-    producer: Mutex<Option<ProducerGuard>>,
-    queue: Arc<EventQueue>,
-    defaults: ConnectionOptions,
-}
-
-impl Inner {
-    fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Forgets entry `id` if it is still the one with `key`.
-    fn forget(&self, id: &str, key: u64) {
-        let mut registry = self.registry();
-        if registry.entries.get(id).is_some_and(|e| e.key == key) {
-            if let Some(Entry {
-                route: Route::Adopted(socket),
-                ..
-            }) = registry.entries.remove(id)
-            {
-                registry.by_socket.remove(socket.id());
-            }
-        }
-    }
-}
+use registry::{Entry, Inner, Route, finish, send_on, stop};
 
 /// A pool of named WebSocket connections, dialed or adopted, with one merged
 /// stream of [`PoolEvent`]s. Cheap to clone: every clone is a handle on the
@@ -333,123 +198,6 @@ impl Pool {
             },
         );
         Ok(())
-    }
-
-    /// Adopts a socket accepted by a hub in raw mode under `id`: it is
-    /// reported `Connected` now, [`Pool::send`] and [`Pool::send_all`] reach
-    /// it, and it leaves the pool (`Disconnected`, `Removed`) when it
-    /// closes. Its frames reach the stream through [`Pool::deliver_raw`]:
-    /// install [`Pool::raw_handler`] as the hub's `on_raw` handler and adopt
-    /// in the hub's `on_connect` handler, so no frame comes before.
-    /// Raw-mode sessions are not resumed, so it leaves as soon as its link
-    /// drops.
-    ///
-    /// With the crate's `hub` feature only.
-    #[cfg(feature = "hub")]
-    pub async fn adopt(
-        &self,
-        id: impl Into<String>,
-        socket: switchboard::Socket,
-    ) -> Result<(), PoolError> {
-        let id: Arc<str> = Arc::from(id.into());
-        let (close_tx, close_rx) = watch::channel(false);
-        let connected = Arc::new(AtomicBool::new(true));
-        let producer = {
-            let mut registry = self.inner.registry();
-            if registry.closed {
-                return Err(PoolError::PoolClosed);
-            }
-            if registry.entries.contains_key(&id) {
-                return Err(PoolError::DuplicateId(id.to_string()));
-            }
-            let key = registry.next_key;
-            registry.next_key += 1;
-            registry
-                .by_socket
-                .insert(socket.id().to_owned(), id.clone());
-            registry.entries.insert(
-                id.clone(),
-                Entry {
-                    key,
-                    route: Route::Adopted(socket.clone()),
-                    close: close_tx,
-                    task: None,
-                    connected: connected.clone(),
-                },
-            );
-            (self.inner.queue.producer(), key)
-        };
-        let (events, key) = producer;
-        let _ = events
-            .queue()
-            .push(PoolEvent::Connected { id: id.clone() })
-            .await;
-        let weak = Arc::downgrade(&self.inner);
-        let task_id = id.clone();
-        let task = tokio::spawn(async move {
-            let events = adopted::run(task_id.clone(), socket, close_rx, connected, events).await;
-            finish(&weak, &task_id, key, events);
-        });
-        let mut registry = self.inner.registry();
-        match registry.entries.get_mut(&id) {
-            Some(entry) if entry.key == key => entry.task = Some(task),
-            // Already removed or closed: the task ends on its own.
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Puts a frame an adopted socket received on the merged stream, waiting
-    /// for room under backpressure (which holds the hub's dispatcher for
-    /// that socket, so the hub stops reading it). Fails with
-    /// [`PoolError::UnknownId`] when the socket is not adopted (or left).
-    ///
-    /// With the crate's `hub` feature only.
-    #[cfg(feature = "hub")]
-    pub async fn deliver_raw(
-        &self,
-        socket: &switchboard::Socket,
-        frame: RawFrame,
-    ) -> Result<(), PoolError> {
-        let id = self
-            .inner
-            .registry()
-            .by_socket
-            .get(socket.id())
-            .cloned()
-            .ok_or_else(|| PoolError::UnknownId(socket.id().to_owned()))?;
-        let frame = if frame.binary {
-            Frame::Binary(frame.data)
-        } else {
-            Frame::Text(frame.data)
-        };
-        let _ = self.inner.queue.push(PoolEvent::Frame { id, frame }).await;
-        Ok(())
-    }
-
-    /// A handler for [`switchboard::HubBuilder::on_raw`] that passes every
-    /// frame of adopted sockets to [`Pool::deliver_raw`] (frames of sockets
-    /// not adopted are dropped with a debug log). It holds the pool weakly.
-    ///
-    /// With the crate's `hub` feature only.
-    #[cfg(feature = "hub")]
-    pub fn raw_handler(
-        &self,
-    ) -> impl Fn(switchboard::Socket, RawFrame) -> Pin<Box<dyn Future<Output = ()> + Send>>
-    + Send
-    + Sync
-    + 'static {
-        let weak = Arc::downgrade(&self.inner);
-        move |socket, frame| {
-            let weak = weak.clone();
-            Box::pin(async move {
-                let Some(inner) = weak.upgrade() else { return };
-                let pool = Pool { inner };
-                if let Err(error) = pool.deliver_raw(&socket, frame).await {
-                    tracing::debug!(%error, "raw frame from a socket not in the pool");
-                }
-            })
-        }
     }
 
     /// Removes connection `id`: a dialed one writes what is queued, then a
@@ -581,35 +329,4 @@ impl Pool {
             .take();
         drop(producer);
     }
-}
-
-fn send_on(
-    id: &str,
-    route: Result<HubSocket, mpsc::Sender<Frame>>,
-    frame: Frame,
-) -> Result<(), PoolError> {
-    match route {
-        Err(frames) => sender::try_queue(id, &frames, frame),
-        Ok(socket) => adopted::send(id, &socket, frame),
-    }
-}
-
-/// Signals an entry's task to close and waits for it to end.
-async fn stop(mut entry: Entry) {
-    let _ = entry.close.send(true);
-    if let Some(task) = entry.task.take() {
-        if let Err(error) = task.await {
-            tracing::error!(%error, "a pool connection task failed");
-        }
-    }
-}
-
-/// The end of a connection task: leave the registry, then report `Removed`.
-fn finish(weak: &Weak<Inner>, id: &Arc<str>, key: u64, events: ProducerGuard) {
-    if let Some(inner) = weak.upgrade() {
-        inner.forget(id, key);
-    }
-    events
-        .queue()
-        .force_push(PoolEvent::Removed { id: id.clone() });
 }
