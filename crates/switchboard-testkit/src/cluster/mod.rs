@@ -5,13 +5,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use switchboard::Hub;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions, Driver, MemoryBus};
-use switchboard::{CloseCode, Hub};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::{Ended, WAIT, WsClient};
+use crate::{WAIT, WsClient};
+
+mod operations;
+
+pub use operations::every_operation_crosses_nodes;
 
 /// A backend the scenarios can run on and cut off.
 pub trait ClusterBackend {
@@ -174,196 +178,6 @@ async fn expect(client: &mut WsClient, event: &str, data: Value) -> Value {
 async fn join(client: &mut WsClient, room: &str) {
     let reply = client.join(room).await;
     assert_eq!(reply["data"]["room"], room, "join refused: {reply}");
-}
-
-/// Every operation reaches the sockets of every node: broadcast to all, to
-/// rooms, with `except`; `send_to`; relays; members, rooms of, count;
-/// acks; kicks; and a broadcast crosses the backend once however many
-/// sockets it reaches.
-pub async fn every_operation_crosses_nodes<B: ClusterBackend>(backend: &B) {
-    let nodes = start_nodes(backend, 3).await;
-    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
-    let mut a1 = a.client().await;
-    let mut a2 = a.client().await;
-    let mut b1 = b.client().await;
-    let mut c1 = c.client().await;
-    let ids = [&a1.id, &a2.id, &b1.id, &c1.id];
-    for (i, id) in ids.iter().enumerate() {
-        assert!(!ids[i + 1..].contains(id), "socket ids repeat across nodes");
-    }
-    join(&mut a1, "r").await;
-    join(&mut b1, "r").await;
-
-    // To all, from A.
-    a.hub.to_all().emit("all", 1).expect("emit");
-    for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
-        expect(client, "all", json!(1)).await;
-    }
-
-    // To a room, from C (which has no member): A and B members get it with
-    // `room`; the next broadcast to all proves the others got nothing.
-    c.hub.to("r").emit("room", 2).expect("emit");
-    let m = expect(&mut a1, "room", json!(2)).await;
-    assert_eq!(m["room"], "r");
-    expect(&mut b1, "room", json!(2)).await;
-    c.hub.to_all().emit("mark", 3).expect("emit");
-    for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
-        expect(client, "mark", json!(3)).await;
-    }
-
-    // Except, from B: A's member gets it, B's does not.
-    b.hub
-        .to("r")
-        .except(&b1.id)
-        .emit("except", 4)
-        .expect("emit");
-    expect(&mut a1, "except", json!(4)).await;
-    b.hub.to_all().emit("mark", 5).expect("emit");
-    expect(&mut b1, "mark", json!(5)).await;
-    expect(&mut a1, "mark", json!(5)).await;
-    for client in [&mut a2, &mut c1] {
-        expect(client, "mark", json!(5)).await;
-    }
-
-    // send_to an id on another node.
-    a.hub.send_to(&c1.id, "direct", 6).expect("send_to");
-    expect(&mut c1, "direct", json!(6)).await;
-
-    // A relay from B's member reaches A's member, not the sender.
-    b1.send(json!({"event": "chat", "data": "hi", "room": "r", "ack": 7}))
-        .await;
-    let reply = b1.recv().await;
-    assert_eq!(reply["reply"], 7, "relay ack: {reply}");
-    let relayed = expect(&mut a1, "chat", json!("hi")).await;
-    assert_eq!(relayed["from"], b1.id.as_str());
-    assert_eq!(relayed["room"], "r");
-
-    // Cluster-wide questions, asked from a node holding none of the answer.
-    let members = c.hub.cluster().members("r").await;
-    let mut expected = vec![a1.id.clone(), b1.id.clone()];
-    expected.sort();
-    assert_eq!(members.value, expected);
-    assert!(members.is_complete(), "missing: {:?}", members.missing);
-    assert_eq!(members.answered.len(), 3);
-    assert_eq!(members.answered[0], c.hub.node_id());
-    let rooms = a.hub.cluster().rooms_of(&b1.id).await;
-    assert_eq!(rooms.value, ["r"]);
-    assert!(c.hub.cluster().rooms_of("nobody").await.value.is_empty());
-    let count = c.hub.cluster().count().await;
-    assert_eq!(count.value, 4);
-    assert_eq!(c.hub.count(), 1, "count() stays this node's");
-    assert_eq!(
-        c.hub.members("r"),
-        Vec::<String>::new(),
-        "members() stays local"
-    );
-
-    // local() stays on this node.
-    a.hub.local().emit("local", 8).expect("emit");
-    expect(&mut a1, "local", json!(8)).await;
-    expect(&mut a2, "local", json!(8)).await;
-    a.hub.to_all().emit("mark", 9).expect("emit");
-    for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
-        expect(client, "mark", json!(9)).await;
-    }
-
-    // One broadcast crosses the backend once, whatever it reaches.
-    let before = a.hub.cluster().stats().published;
-    a.hub.to_all().emit("once", 10).expect("emit");
-    for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
-        expect(client, "once", json!(10)).await;
-    }
-    assert_eq!(a.hub.cluster().stats().published - before, 1);
-
-    // To a list of socket ids on several nodes, from A: the ids A holds
-    // are served here, the others cross the backend in one message; a2
-    // (not listed) and an unknown id get nothing.
-    let before = a.hub.cluster().stats().published;
-    let listed = [a1.id.clone(), b1.id.clone(), c1.id.clone(), "nobody".into()];
-    let here = a.hub.to_sockets(&listed).emit("listed", 11).expect("emit");
-    assert_eq!(here, 1, "one listed socket is on A");
-    for client in [&mut a1, &mut b1, &mut c1] {
-        let m = expect(client, "listed", json!(11)).await;
-        assert!(m.get("room").is_none(), "reached by id, not a room: {m}");
-    }
-    assert_eq!(a.hub.cluster().stats().published - before, 1);
-    // Ids all held here never cross nodes.
-    let before = a.hub.cluster().stats().published;
-    a.hub
-        .to_sockets([&a1.id, &a2.id])
-        .emit("here", 12)
-        .expect("emit");
-    expect(&mut a1, "here", json!(12)).await;
-    expect(&mut a2, "here", json!(12)).await;
-    assert_eq!(a.hub.cluster().stats().published - before, 0);
-    // A room and ids together, with except: b1 (room member and listed)
-    // once with `room`, c1 by id, a1 excluded.
-    c.hub
-        .to("r")
-        .to_sockets([&b1.id, &c1.id, &a1.id])
-        .except(&a1.id)
-        .emit("mixed", 13)
-        .expect("emit");
-    let m = expect(&mut b1, "mixed", json!(13)).await;
-    assert_eq!(m["room"], "r");
-    let m = expect(&mut c1, "mixed", json!(13)).await;
-    assert!(m.get("room").is_none(), "{m}");
-    b.hub.to_all().emit("mark", 14).expect("emit");
-    for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
-        expect(client, "mark", json!(14)).await;
-    }
-
-    // Acks from every node: A's and B's members answer, C's stays silent
-    // and times out.
-    join(&mut c1, "r").await;
-    let hub = a.hub.clone();
-    let acks = tokio::spawn(async move {
-        hub.to("r")
-            .emit_with_ack::<Value>("ask", "q", Duration::from_millis(800))
-            .await
-    });
-    for client in [&mut a1, &mut b1] {
-        let ask = expect(client, "ask", json!("q")).await;
-        let ack = ask["ack"].as_u64().expect("ack id");
-        let id = client.id.clone();
-        client
-            .send(json!({"reply": ack, "data": {"from": id}}))
-            .await;
-    }
-    let silent = expect(&mut c1, "ask", json!("q")).await;
-    assert!(silent["ack"].is_u64());
-    let mut replies = tokio::time::timeout(WAIT, acks)
-        .await
-        .expect("acks within the wait")
-        .expect("ack task")
-        .expect("emit_with_ack");
-    replies.sort_by(|x, y| x.0.cmp(&y.0));
-    assert_eq!(replies.len(), 3, "{replies:?}");
-    for (id, result) in &replies {
-        if *id == c1.id {
-            assert!(
-                matches!(result, Err(switchboard::AckError::Timeout(_))),
-                "{result:?}"
-            );
-        } else {
-            assert_eq!(result.as_ref().expect("reply")["from"], id.as_str());
-        }
-    }
-
-    // Kick on another node: the socket gets 4000, the answer says found.
-    let kicked = a.hub.cluster().disconnect(&c1.id, CloseCode::Kicked).await;
-    assert!(kicked.value && kicked.is_complete());
-    assert_eq!(c1.closed().await, Ended::Close(4000));
-    let unknown = a
-        .hub
-        .cluster()
-        .disconnect("nobody", CloseCode::Kicked)
-        .await;
-    assert!(!unknown.value && unknown.is_complete());
-
-    // Disconnect through a room operator reaches other nodes too.
-    a.hub.to("r").except(&a1.id).disconnect(CloseCode::Kicked);
-    assert_eq!(b1.closed().await, Ended::Close(4000));
 }
 
 /// Nodes leaving: a node shut down gracefully is dropped at once; a node
