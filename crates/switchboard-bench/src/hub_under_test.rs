@@ -10,7 +10,7 @@ use rustix::process::{Pid, Signal, kill_process};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How long a spawned hub may take to print where it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(15);

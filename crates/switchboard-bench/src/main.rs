@@ -101,12 +101,28 @@ fn main() -> ExitCode {
             Command::Idle(args) => idle::run(args).await,
             Command::Handshake(args) => handshake::run(args).await,
             Command::PollFanout(args) => poll_fanout::run(args).await,
-            Command::Worker { kind } => workers::child::serve_kind(&kind).await,
+            Command::Worker { kind } => serve_worker(&kind).await,
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
+    }
+}
+
+/// Runs a worker process for the job kind `kind` (a `workers::Job::KIND`).
+async fn serve_worker(kind: &str) -> switchboard_bench::error::Result<()> {
+    use workers::Job as _;
+    use workers::child::serve;
+    match kind {
+        fanout::Share::KIND => serve::<fanout::Share>().await,
+        echo::Share::KIND => serve::<echo::Share>().await,
+        idle::Share::KIND => serve::<idle::Share>().await,
+        handshake::Share::KIND => serve::<handshake::Share>().await,
+        poll_fanout::Share::KIND => serve::<poll_fanout::Share>().await,
+        other => Err(switchboard_bench::error::Error::Usage(format!(
+            "unknown worker kind `{other}`"
+        ))),
     }
 }
 

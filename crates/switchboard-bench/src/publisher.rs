@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::clock;
+use crate::error::Result;
 use crate::lean::{Endpoint, LeanWs, Status};
 use crate::schedule::Schedule;
 use crate::stamp::{self, Stamp};
-use crate::{Result, clock};
 
 /// What the publisher did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

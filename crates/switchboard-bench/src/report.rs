@@ -5,8 +5,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::Result;
 use crate::cpu::CpuUse;
+use crate::error::Result;
 
 /// CPU use over a workload's measured window.
 #[derive(Debug, Clone, Default, Serialize)]

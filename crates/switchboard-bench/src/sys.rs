@@ -4,7 +4,7 @@
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 use rustix::thread::{CpuSet, sched_setaffinity};
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Raises this process's soft `RLIMIT_NOFILE` to its hard limit and
 /// returns the new soft limit (`None`: unlimited). Child processes (worker

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::{Backend, ServeMode};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How long the two nodes may take to see each other.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(15);

@@ -15,8 +15,8 @@ use super::cluster::Cluster;
 use super::publisher::{self, Published, ROOM, Schedule};
 use super::receiver::{self, Received};
 use super::report::{BackendReport, CpuReport, PathReport, Settings, added};
-use crate::Result;
 use crate::cpu::CpuTime;
+use crate::error::Result;
 
 /// After the last message is sent, how long the receivers may go without a
 /// new arrival before what is still missing counts as lost.

@@ -31,7 +31,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use report::{Report, Settings};
 
 /// Options of `cluster-latency`.

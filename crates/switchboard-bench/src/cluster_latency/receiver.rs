@@ -48,7 +48,7 @@ pub(crate) async fn receive(
     schedule: Schedule,
     distinct: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
-) -> crate::Result<Received> {
+) -> crate::error::Result<Received> {
     let mut received = Received {
         sequence: SequenceTracker::new(schedule.total),
         ..Received::default()

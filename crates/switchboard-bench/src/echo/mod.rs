@@ -27,6 +27,7 @@ pub use report::{Report, Settings};
 pub use share::{EVENT, Echoes, Share};
 
 use crate::cpu::CpuWindow;
+use crate::error::{Error, Result};
 use crate::histogram::LatencyHistogram;
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
@@ -35,7 +36,6 @@ use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit, per_second};
 use crate::schedule::Schedule;
 use crate::workers::{Workers, split};
-use crate::{Error, Result};
 
 /// What a round trip is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

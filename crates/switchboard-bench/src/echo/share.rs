@@ -11,14 +11,15 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::Mode;
+use crate::clock;
 use crate::deliveries::SharedLatency;
+use crate::error::{Error, Result};
 use crate::histogram::HistogramCounts;
 use crate::lean::{Endpoint, LeanWs, Status, open_many};
 use crate::schedule::Schedule;
 use crate::sequence::{Arrival, SequenceCounts, SequenceTracker};
 use crate::stamp::{self, Stamp};
 use crate::workers::{Control, Job, Progress, Signal};
-use crate::{Error, Result, clock};
 
 static REPLY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"reply\":"));
 static PONG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"$pong\""));

@@ -23,7 +23,7 @@ pub use share::Share;
 
 pub use crate::room_fanout::{Report, Settings};
 
-use crate::Result;
+use crate::error::Result;
 use crate::hub_under_test::HubUnderTestArgs;
 use crate::options::GenArgs;
 use crate::report::emit;

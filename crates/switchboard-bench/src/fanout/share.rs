@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::deliveries::{Deliveries, SharedLatency, StampReceiver};
+use crate::error::{Error, Result};
 use crate::lean::{Endpoint, LeanWs, Status, open_many};
 use crate::schedule::Schedule;
 use crate::workers::{Control, Job, Progress, Signal};
-use crate::{Error, Result};
 
 /// How long a receiver waits for the hub's close after sending its own.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);

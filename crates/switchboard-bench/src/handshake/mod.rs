@@ -24,13 +24,13 @@ use serde::Serialize;
 pub use share::{Sessions, Share};
 
 use crate::cpu::CpuWindow;
+use crate::error::{Error, Result};
 use crate::histogram::{LatencyHistogram, LatencySummary};
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit, per_second};
 use crate::workers::{Workers, split};
-use crate::{Error, Result};
 
 /// Options of `handshake`.
 #[derive(Debug, Clone, clap::Args)]

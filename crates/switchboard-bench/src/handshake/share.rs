@@ -10,11 +10,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::sources::loopback_sources;
+use crate::clock;
 use crate::deliveries::SharedLatency;
+use crate::error::{Error, Result};
 use crate::histogram::{HistogramCounts, LatencyHistogram};
 use crate::lean::{Endpoint, LeanWs};
 use crate::workers::{Control, Job, Progress, Signal};
-use crate::{Error, Result, clock};
 
 /// How long one handshake may take before it counts as failed.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -23,13 +23,13 @@ use serde::Serialize;
 pub use share::{Held, Share};
 
 use crate::cpu::CpuWindow;
+use crate::error::{Error, Result};
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::options::GenArgs;
 use crate::phases::SETUP_TIMEOUT;
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit};
 use crate::workers::{Workers, split};
-use crate::{Error, Result};
 
 /// Options of `idle`.
 #[derive(Debug, Clone, clap::Args)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::rss::vm_rss_kib;
-use crate::Result;
+use crate::error::Result;
 use crate::lean::{Endpoint, LeanWs, Status, open_many};
 use crate::workers::{Control, Job, Signal};
 

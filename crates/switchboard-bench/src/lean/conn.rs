@@ -9,7 +9,8 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use super::frame::{self, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_TEXT, Parsed};
 use super::handshake::{self, Response, WsUrl};
-use crate::{Error, Result, clock};
+use crate::clock;
+use crate::error::{Error, Result};
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The client side of the WebSocket opening handshake (RFC 6455 section
 //! 4): the target's URL, the upgrade request, and the hub's answer.
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A fixed `Sec-WebSocket-Key`. The key only proves to the client that the
 /// server speaks WebSocket; a load generator trusts its target, and a fixed

@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
-use crate::Result;
+use crate::error::Result;
 
 /// Opens `count` connections (a [`LeanWs`](super::LeanWs), or anything `open` makes)
 /// with `open`, at most `parallel` at a time,

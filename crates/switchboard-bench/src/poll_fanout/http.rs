@@ -11,7 +11,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A long-polling session.
 #[derive(Debug)]

@@ -20,7 +20,7 @@ mod share;
 
 pub use share::Share;
 
-use crate::Result;
+use crate::error::Result;
 use crate::hub_under_test::HubUnderTestArgs;
 use crate::options::GenArgs;
 use crate::report::emit;

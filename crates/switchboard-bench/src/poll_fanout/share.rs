@@ -10,11 +10,12 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::http::PollSession;
+use crate::clock;
 use crate::deliveries::{Deliveries, SharedLatency, StampReceiver};
+use crate::error::{Error, Result};
 use crate::lean::WsUrl;
 use crate::schedule::Schedule;
 use crate::workers::{Control, Job, Progress, Signal};
-use crate::{Error, Result, clock};
 
 /// How long joining (posting `$join` and reading its reply) may take.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);

@@ -12,10 +12,10 @@ pub use plan::Plan;
 pub use report::{Report, Settings};
 
 use crate::deliveries::Deliveries;
+use crate::error::{Error, Result};
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
 use crate::schedule::Schedule;
 use crate::workers::Job;
-use crate::{Error, Result};
 
 impl Plan {
     /// Checks the plan, starts the hub under test (or finds it), runs the

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::report::{Report, Settings};
-use crate::Result;
 use crate::cpu::CpuWindow;
 use crate::deliveries::Deliveries;
+use crate::error::Result;
 use crate::histogram::LatencyHistogram;
 use crate::hub_under_test::HubUnderTest;
 use crate::lean::Endpoint;

@@ -8,22 +8,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Stdout};
 use super::control;
 use super::{Finished, Job, Line};
 use crate::cpu::{CpuUse, CpuWindow};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How often a worker reports its counters.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-
-/// Runs the worker for the job kind `kind` (a [`Job::KIND`]).
-pub async fn serve_kind(kind: &str) -> Result<()> {
-    match kind {
-        crate::fanout::Share::KIND => serve::<crate::fanout::Share>().await,
-        crate::echo::Share::KIND => serve::<crate::echo::Share>().await,
-        crate::idle::Share::KIND => serve::<crate::idle::Share>().await,
-        crate::handshake::Share::KIND => serve::<crate::handshake::Share>().await,
-        crate::poll_fanout::Share::KIND => serve::<crate::poll_fanout::Share>().await,
-        other => Err(Error::Usage(format!("unknown worker kind `{other}`"))),
-    }
-}
 
 async fn write_line<O: serde::Serialize>(out: &mut Stdout, line: &Line<O>) -> Result<()> {
     let mut bytes = serde_json::to_vec(line).map_err(|e| Error::Worker(e.to_string()))?;

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 pub use control::{Control, Progress, Signal};
 pub use parent::Workers;
 
-use crate::Result;
 use crate::cpu::CpuUse;
+use crate::error::Result;
 
 /// One share of a workload, runnable here or in a worker process.
 pub trait Job: Serialize + DeserializeOwned + Send + 'static {

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::control::{self, Progress};
 use super::{Finished, Job, Line};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How a parent tells a share to go and stop.
 enum Signals {
