@@ -249,6 +249,7 @@ mod session;
 mod state;
 mod stats;
 mod stream;
+mod tokens;
 mod transport;
 
 pub use app::policies::{AuthRejection, HandshakeRequest, RelayRequest};
@@ -266,6 +267,7 @@ pub use session::handshake::{Handshake, Transport};
 pub use session::inbox::RawFrame;
 pub use stats::{EdgeCounts, ErrorCounts, HubStats, ResourceStats};
 pub use stream::{Inbound, InboundEvent, MessageStream};
+pub use tokens::{TokenClaims, TokenError, TokenKeyError, TokenVerifier};
 pub use transport::handshake::HandshakeRefusal;
 
 /// The wire protocol: messages, codecs, error and close codes.

@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "client_addr",
             "send_queue",
             "limits",
+            "tokens",
         ],
     ),
     ("transport", &["transport"]),
