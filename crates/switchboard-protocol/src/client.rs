@@ -52,6 +52,14 @@ pub enum ClientMessage {
     },
     /// `$ping`: the hub answers `$pong` (any `data` or `ack` is ignored).
     Ping,
+    /// `$refresh` with data `{"token": "<jwt>"}`: a fresh token for the
+    /// socket's user (section 10).
+    Refresh {
+        /// The new token.
+        token: String,
+        /// The client asks for a reply under this number.
+        ack: Option<u64>,
+    },
 }
 
 impl ClientMessage {
@@ -60,7 +68,8 @@ impl ClientMessage {
         match self {
             ClientMessage::Event { ack, .. }
             | ClientMessage::Join { ack, .. }
-            | ClientMessage::Leave { ack, .. } => *ack,
+            | ClientMessage::Leave { ack, .. }
+            | ClientMessage::Refresh { ack, .. } => *ack,
             ClientMessage::Reply { .. } | ClientMessage::Ping => None,
         }
     }
@@ -70,7 +79,7 @@ impl TryFrom<Message> for ClientMessage {
     type Error = ProtocolError;
 
     /// Checks a decoded message: with `event` it is an event (reserved names
-    /// other than `$join`, `$leave` and `$ping` are refused); else with
+    /// other than `$join`, `$leave`, `$ping` and `$refresh` are refused); else with
     /// `reply` it is a reply (absent `data` and `error` mean `Ok(null)`);
     /// else it is refused.
     fn try_from(msg: Message) -> Result<Self, ProtocolError> {
@@ -125,6 +134,10 @@ fn event_message(
             room: room_of(&event, data)?,
             ack,
         }),
+        reserved::REFRESH => Ok(ClientMessage::Refresh {
+            token: token_of(data)?,
+            ack,
+        }),
         _ => Err(ProtocolError::ReservedEvent(event)),
     }
 }
@@ -155,6 +168,17 @@ fn check_room(room: &str) -> Result<(), ProtocolError> {
     Ok(())
 }
 
+/// The token of `$refresh` data `{"token": "..."}`.
+fn token_of(data: Option<Value>) -> Result<String, ProtocolError> {
+    match data {
+        Some(Value::Object(mut map)) => match map.remove("token") {
+            Some(Value::String(token)) if !token.is_empty() => Ok(token),
+            _ => Err(ProtocolError::InvalidRefresh),
+        },
+        _ => Err(ProtocolError::InvalidRefresh),
+    }
+}
+
 /// The room of `$join` / `$leave` data `{"room": "..."}`.
 fn room_of(event: &str, data: Option<Value>) -> Result<String, ProtocolError> {
     let Some(Value::Object(mut map)) = data else {
@@ -180,6 +204,25 @@ mod tests {
 
     fn client(json: &str) -> Result<ClientMessage, ProtocolError> {
         ClientMessage::try_from(serde_json::from_str::<Message>(json).unwrap())
+    }
+
+    #[test]
+    fn refresh() {
+        assert_eq!(
+            client(r#"{"event":"$refresh","data":{"token":"a.b.c"},"ack":4}"#),
+            Ok(ClientMessage::Refresh {
+                token: "a.b.c".into(),
+                ack: Some(4),
+            })
+        );
+        for bad in [
+            r#"{"event":"$refresh"}"#,
+            r#"{"event":"$refresh","data":{"token":""}}"#,
+            r#"{"event":"$refresh","data":{"token":7}}"#,
+            r#"{"event":"$refresh","data":"a.b.c"}"#,
+        ] {
+            assert_eq!(client(bad), Err(ProtocolError::InvalidRefresh), "{bad}");
+        }
     }
 
     #[test]

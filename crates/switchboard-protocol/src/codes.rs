@@ -22,17 +22,27 @@ pub enum ErrorCode {
     /// `limit`: a per-socket limit, such as the number of rooms, was
     /// reached.
     Limit,
+    /// `unauthorized`: a token is missing or invalid (section 10).
+    Unauthorized,
+    /// `token_expired`: the token's `exp` has passed (section 10).
+    TokenExpired,
+    /// `unavailable`: the application's back end, or a service the hub
+    /// needs (a JWKS), did not answer (section 10).
+    Unavailable,
 }
 
 impl ErrorCode {
     /// Every error code, in the order of PROTOCOL.md.
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::BadMessage,
         ErrorCode::NoHandler,
         ErrorCode::Forbidden,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
         ErrorCode::Limit,
+        ErrorCode::Unauthorized,
+        ErrorCode::TokenExpired,
+        ErrorCode::Unavailable,
     ];
 
     /// The code as it appears on the wire, e.g. `"bad_message"`.
@@ -44,6 +54,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Limit => "limit",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 }
@@ -94,11 +107,14 @@ pub enum CloseCode {
     SlowConsumer,
     /// `4002`: the session was resumed on another connection.
     SessionTakenOver,
+    /// `4003`: the user's token expired without a refresh (section 10);
+    /// the session waits for a resume with a fresh token.
+    TokenExpired,
 }
 
 impl CloseCode {
     /// Every close code, in numeric order.
-    pub const ALL: [CloseCode; 10] = [
+    pub const ALL: [CloseCode; 11] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -109,6 +125,7 @@ impl CloseCode {
         CloseCode::Kicked,
         CloseCode::SlowConsumer,
         CloseCode::SessionTakenOver,
+        CloseCode::TokenExpired,
     ];
 
     /// The numeric code sent in the close frame.
@@ -124,6 +141,7 @@ impl CloseCode {
             CloseCode::Kicked => 4000,
             CloseCode::SlowConsumer => 4001,
             CloseCode::SessionTakenOver => 4002,
+            CloseCode::TokenExpired => 4003,
         }
     }
 
@@ -145,6 +163,7 @@ impl CloseCode {
             CloseCode::Kicked => "kicked",
             CloseCode::SlowConsumer => "slow consumer",
             CloseCode::SessionTakenOver => "session taken over",
+            CloseCode::TokenExpired => "token expired",
         }
     }
 
@@ -163,6 +182,8 @@ impl CloseCode {
     /// - `1002`, `1007` and `1011` do not: section 3 does not list them, so
     ///   the session waits for a resume as after a dropped link.
     /// - `4002` does not: the session goes on, on the link that took it over.
+    /// - `4003` does not: the session waits for a resume with a fresh token
+    ///   (section 10).
     ///
     /// A close frame sent by the client ends the session whatever its code;
     /// that is the caller's rule, not this method's.
@@ -177,7 +198,8 @@ impl CloseCode {
             CloseCode::ProtocolError
             | CloseCode::InvalidPayload
             | CloseCode::Internal
-            | CloseCode::SessionTakenOver => false,
+            | CloseCode::SessionTakenOver
+            | CloseCode::TokenExpired => false,
         }
     }
 
@@ -255,7 +277,7 @@ mod tests {
         }
         assert_eq!(CloseCode::SlowConsumer.as_u16(), 4001);
         assert_eq!(CloseCode::SlowConsumer.reason(), "slow consumer");
-        for never in [0, 999, 1005, 1006, 1010, 3000, 4003] {
+        for never in [0, 999, 1005, 1006, 1010, 3000, 4004] {
             assert_eq!(CloseCode::from_u16(never), None);
         }
     }

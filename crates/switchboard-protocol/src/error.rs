@@ -41,6 +41,9 @@ pub enum ProtocolError {
     /// invalid.
     #[error("invalid room: {0}")]
     InvalidRoom(String),
+    /// `$refresh` without data `{"token": "<string>"}` (section 10).
+    #[error("`$refresh` needs data {{\"token\": \"<jwt>\"}}")]
+    InvalidRefresh,
     /// The `codec` query parameter names no codec.
     #[error("unknown codec `{0}` (expected `json` or `msgpack`)")]
     UnknownCodec(String),
@@ -111,6 +114,7 @@ mod tests {
             ProtocolError::InvalidEventName("x".into()),
             ProtocolError::ReservedEvent("$x".into()),
             ProtocolError::InvalidRoom("x".into()),
+            ProtocolError::InvalidRefresh,
             ProtocolError::UnknownCodec("x".into()),
             ProtocolError::WrongFrameType {
                 codec: "json",

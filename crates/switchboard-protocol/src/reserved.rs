@@ -12,6 +12,8 @@ pub const ERROR: &str = "$error";
 pub const JOIN: &str = "$join";
 /// A client leaves a room.
 pub const LEAVE: &str = "$leave";
+/// A client hands the hub a fresh token (section 10).
+pub const REFRESH: &str = "$refresh";
 
 /// Whether `name` is reserved for the protocol: it begins with `$`.
 pub fn is_reserved(name: &str) -> bool {
@@ -19,9 +21,9 @@ pub fn is_reserved(name: &str) -> bool {
 }
 
 /// Whether a client may send an event named `name`: any unreserved name, or
-/// one of [`JOIN`], [`LEAVE`] and [`PING`].
+/// one of [`JOIN`], [`LEAVE`], [`PING`] and [`REFRESH`].
 pub fn client_may_send(name: &str) -> bool {
-    !is_reserved(name) || matches!(name, JOIN | LEAVE | PING)
+    !is_reserved(name) || matches!(name, JOIN | LEAVE | PING | REFRESH)
 }
 
 #[cfg(test)]
@@ -35,7 +37,7 @@ mod tests {
         }
         assert!(!is_reserved("chat"));
         assert!(!is_reserved("a$"));
-        for name in [JOIN, LEAVE, PING, "chat"] {
+        for name in [JOIN, LEAVE, PING, REFRESH, "chat"] {
             assert!(client_may_send(name), "{name}");
         }
         for name in [WELCOME, PONG, ERROR, "$anything"] {

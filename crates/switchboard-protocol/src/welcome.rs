@@ -22,6 +22,14 @@ pub struct Welcome {
     pub resumed: bool,
     /// How many buffered messages follow at once (resume only).
     pub missed: u64,
+    /// The user the socket's token names (its `sub`); absent for an
+    /// anonymous socket (section 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// When the socket's token expires, Unix seconds (its `exp`); absent
+    /// without a token (section 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 impl Welcome {
@@ -40,6 +48,12 @@ impl Welcome {
         );
         data.insert("resumed".to_owned(), Value::from(self.resumed));
         data.insert("missed".to_owned(), Value::from(self.missed));
+        if let Some(user) = self.user {
+            data.insert("user".to_owned(), Value::from(user));
+        }
+        if let Some(expires_at) = self.expires_at {
+            data.insert("expires_at".to_owned(), Value::from(expires_at));
+        }
         Message::event(reserved::WELCOME, Value::Object(data))
     }
 }
@@ -60,6 +74,8 @@ mod tests {
             ping_timeout_ms: 20_000,
             resumed: false,
             missed: 0,
+            user: None,
+            expires_at: None,
         }
     }
 
@@ -83,6 +99,20 @@ mod tests {
         theirs_sorted.sort_unstable();
         assert_eq!(ours_sorted, theirs_sorted);
         assert!(encoded.starts_with(br#"{"event":"$welcome","data":{"#));
+    }
+
+    #[test]
+    fn a_users_welcome_names_the_user_and_expiry() {
+        let welcome = Welcome {
+            user: Some("ada".into()),
+            expires_at: Some(1_800_000_000),
+            ..example()
+        };
+        let data = welcome.clone().into_message().data.unwrap();
+        assert_eq!(data["user"], "ada");
+        assert_eq!(data["expires_at"], 1_800_000_000);
+        let back: Welcome = serde_json::from_value(data).unwrap();
+        assert_eq!(back, welcome);
     }
 
     #[test]

@@ -33,6 +33,8 @@ fn samples() -> Vec<Message> {
             ping_timeout_ms: 20_000,
             resumed: true,
             missed: 3,
+            user: Some("ada".into()),
+            expires_at: Some(1_800_000_000),
         }
         .into_message(),
     ]

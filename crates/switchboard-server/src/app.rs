@@ -12,11 +12,12 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions};
-use switchboard::{Hub, HubConfig, RateLimit};
+use switchboard::{Hub, HubConfig, RateLimit, RelayRequest, TokenVerifier};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
-use crate::config::{ClusterBackend, Config, ConfigError};
+use crate::config::{ClusterBackend, Config, ConfigError, TokenKey, TokenSettings};
+use crate::glob::RoomPatterns;
 use crate::keyless::KeylessRules;
 use crate::{assets, metrics};
 
@@ -28,9 +29,10 @@ pub struct Server {
     router: Router,
 }
 
-/// Builds the hub of a configuration: its limits, origins, the `--rooms`
-/// join policy (relays keep the hub's default policy: members may relay to
-/// their rooms) and, with `--redis` or `--nats`, its cluster adapter. A
+/// Builds the hub of a configuration: its limits, origins, tokens, the
+/// `--rooms` join policy (or a token's `rooms` claim), the relay policy
+/// (members relay to their rooms, within a token's `publish` claim) and,
+/// with `--redis` or `--nats`, its cluster adapter. A
 /// clustered hub must be built inside a Tokio runtime; it connects to the
 /// backend in the background (and keeps retrying while it is down).
 pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
@@ -52,16 +54,58 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
             )),
         };
     }
+    if let Some(tokens) = &config.tokens {
+        builder = builder
+            .tokens(token_verifier(tokens)?)
+            .allow_anonymous(tokens.allow_anonymous);
+    }
     Ok(builder
         .config(hub_config(config))
         .join_policy(move |socket, room: String| {
-            let allowed = rooms.allows(&room);
+            // A token's `rooms` claim replaces `--rooms` for its user.
+            let allowed = match socket.identity().and_then(|user| user.rooms()) {
+                Some(patterns) => RoomPatterns::new(patterns).allows(&room),
+                None => rooms.allows(&room),
+            };
             if !allowed {
-                tracing::debug!(socket = socket.id(), room, "join refused by --rooms");
+                tracing::debug!(
+                    socket = socket.id(),
+                    room,
+                    "join refused by --rooms or the token"
+                );
             }
             async move { allowed }
         })
+        .relay_policy(|socket, request: RelayRequest| {
+            // Members relay to their rooms; a token's `publish` claim
+            // narrows that to the rooms it names.
+            let allowed = socket.in_room(&request.room)
+                && socket
+                    .identity()
+                    .and_then(|user| user.publish())
+                    .is_none_or(|patterns| RoomPatterns::new(patterns).allows(&request.room));
+            async move { allowed }
+        })
         .build())
+}
+
+/// The hub's token verifier of the `--token-*` options.
+fn token_verifier(tokens: &TokenSettings) -> Result<TokenVerifier, ConfigError> {
+    let verifier = match &tokens.key {
+        TokenKey::HmacSecret(secret) => TokenVerifier::hmac(secret.as_bytes()),
+        TokenKey::PublicKey { path, pem } => TokenVerifier::public_key_pem(pem)
+            .map_err(|e| ConfigError::new(format!("--token-public-key {}: {e}", path.display())))?,
+        TokenKey::JwksUrl(url) => TokenVerifier::jwks_url(url)
+            .map_err(|e| ConfigError::new(format!("--token-jwks-url {url}: {e}")))?,
+    };
+    let verifier = match &tokens.issuer {
+        Some(issuer) => verifier.issuer(issuer.clone()),
+        None => verifier,
+    };
+    Ok(match &tokens.audience {
+        Some(audience) => verifier.audience(audience.clone()),
+        None => verifier,
+    })
 }
 
 /// The hub's options of a configuration: every [`HubConfig`] field comes

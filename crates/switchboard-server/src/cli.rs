@@ -57,6 +57,10 @@ fn option_arg(option: &OptionSpec) -> Arg {
     } else {
         arg.action(ArgAction::Set)
     };
+    // A boolean given bare (`--allow-anonymous`) is true.
+    if option.value_name == "BOOL" {
+        arg = arg.num_args(0..=1).default_missing_value("true");
+    }
     if let Some(other) = option.conflicts_with {
         arg = arg.conflicts_with(other);
     }

@@ -16,9 +16,12 @@ use crate::units::{parse_bool, parse_duration};
 
 mod error;
 mod raw;
+mod tokens;
 mod values;
 pub use self::error::ConfigError;
 pub use self::raw::RawOptions;
+use self::tokens::token_settings;
+pub use self::tokens::{TokenKey, TokenSettings};
 use self::values::*;
 
 /// The backend a clustered server joins through.
@@ -44,6 +47,9 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// `--rooms`: rooms clients may `$join`.
     pub rooms: RoomPatterns,
+    /// `--token-*` and `--allow-anonymous`: how tokens are checked (none:
+    /// clients connect without one).
+    pub tokens: Option<TokenSettings>,
     /// `--max-connections`: most live connections.
     pub max_connections: usize,
     /// `--max-message-size`: largest client message in bytes.
@@ -172,6 +178,7 @@ impl Config {
             api_key: optional(raw, &API_KEY, parse_api_key)?,
             allowed_origins: allowed_origins(optional_list(raw, &ALLOW_ORIGIN, parse_origin)?),
             rooms: RoomPatterns::new(list(raw, &ROOMS, parse_room_pattern)?),
+            tokens: token_settings(raw)?,
             max_connections: value(raw, &MAX_CONNECTIONS, positive_count)?,
             max_message_size: value(raw, &MAX_MESSAGE_SIZE, positive_size)?,
             ping_interval,

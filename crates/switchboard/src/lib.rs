@@ -264,6 +264,7 @@ pub use hub::broadcast::BroadcastOperator;
 pub use hub::cluster_view::{ClusterAnswer, ClusterView};
 pub use hub::handle::{Hub, Socket};
 pub use session::handshake::{Handshake, Transport};
+pub use session::identity::{Identity, UserGrant};
 pub use session::inbox::RawFrame;
 pub use stats::{EdgeCounts, ErrorCounts, HubStats, ResourceStats};
 pub use stream::{Inbound, InboundEvent, MessageStream};

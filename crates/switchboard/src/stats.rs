@@ -221,6 +221,9 @@ impl Counters {
                 rate_limited: load(&self.errors[error_index(ErrorCode::RateLimited)]),
                 internal: load(&self.errors[error_index(ErrorCode::Internal)]),
                 limit: load(&self.errors[error_index(ErrorCode::Limit)]),
+                unauthorized: load(&self.errors[error_index(ErrorCode::Unauthorized)]),
+                token_expired: load(&self.errors[error_index(ErrorCode::TokenExpired)]),
+                unavailable: load(&self.errors[error_index(ErrorCode::Unavailable)]),
             },
             resources: ResourceStats {
                 detached_sessions: gauges.detached_sessions,
@@ -251,6 +254,13 @@ pub struct ErrorCounts {
     pub internal: u64,
     /// `limit` (a `$join` past the rooms-per-socket limit).
     pub limit: u64,
+    /// `unauthorized` (a refused `$refresh`).
+    pub unauthorized: u64,
+    /// `token_expired` (a `$refresh` with an expired token).
+    pub token_expired: u64,
+    /// `unavailable` (the application's back end or the token keys did not
+    /// answer).
+    pub unavailable: u64,
 }
 
 /// Gauges the hub reads for a snapshot.

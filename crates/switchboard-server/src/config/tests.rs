@@ -542,3 +542,58 @@ fn the_poll_timeout_stays_inside_the_heartbeat_window() {
     .unwrap();
     assert_eq!(c.poll_timeout, Duration::from_millis(3900));
 }
+
+#[test]
+fn token_options_parse_and_are_checked() {
+    let secret = "a shared secret of at least 32 bytes";
+    let c = Config::resolve(&raw(&[
+        (TOKEN_HMAC_SECRET, &[secret], Source::Env),
+        (TOKEN_ISSUER, &["https://auth.example"], Source::Flag),
+        (ALLOW_ANONYMOUS, &["true"], Source::Flag),
+    ]))
+    .unwrap();
+    let tokens = c.tokens.expect("token settings");
+    assert_eq!(tokens.key, TokenKey::HmacSecret(secret.into()));
+    assert_eq!(tokens.issuer.as_deref(), Some("https://auth.example"));
+    assert_eq!(tokens.audience, None);
+    assert!(tokens.allow_anonymous);
+    assert!(
+        !format!("{:?}", tokens.key).contains(secret),
+        "the secret is not logged"
+    );
+    assert!(
+        Config::resolve(&RawOptions::default())
+            .unwrap()
+            .tokens
+            .is_none()
+    );
+
+    let refused = |pairs: &[(OptionSpec, &[&str], Source)], words: &str| {
+        let error = Config::resolve(&raw(pairs)).unwrap_err().to_string();
+        assert!(error.contains(words), "{error}");
+    };
+    refused(
+        &[(TOKEN_HMAC_SECRET, &["short"], Source::Flag)],
+        "at least 32 bytes",
+    );
+    refused(
+        &[
+            (TOKEN_HMAC_SECRET, &[secret], Source::Flag),
+            (TOKEN_JWKS_URL, &["https://auth.example/jwks"], Source::Flag),
+        ],
+        "give one of",
+    );
+    refused(
+        &[(ALLOW_ANONYMOUS, &["true"], Source::Flag)],
+        "need a token key",
+    );
+    refused(
+        &[(TOKEN_AUDIENCE, &["app"], Source::Flag)],
+        "need a token key",
+    );
+    refused(
+        &[(TOKEN_PUBLIC_KEY, &["/nonexistent/key.pem"], Source::Flag)],
+        "cannot read the key file",
+    );
+    refused(&[(TOKEN_JWKS_URL, &["ftp://x"], Source::Flag)], "https://");
+}

@@ -120,6 +120,9 @@ pub(super) fn render_errors_sent(out: &mut Exposition, errors: &ErrorCounts) {
         ErrorCode::RateLimited => errors.rate_limited,
         ErrorCode::Internal => errors.internal,
         ErrorCode::Limit => errors.limit,
+        ErrorCode::Unauthorized => errors.unauthorized,
+        ErrorCode::TokenExpired => errors.token_expired,
+        ErrorCode::Unavailable => errors.unavailable,
     };
     out.labelled(
         "errors_sent_total",

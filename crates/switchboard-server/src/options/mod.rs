@@ -14,6 +14,7 @@ mod http_edge;
 mod server;
 mod sessions;
 mod spec;
+mod tokens;
 
 pub use access::{ALLOW_HOST, ALLOW_ORIGIN, API_KEY, PUBLIC_ORIGIN, ROOMS};
 pub use cluster::{CLUSTER_PREFIX, CLUSTER_TIMEOUT, NATS, REDIS};
@@ -33,15 +34,25 @@ pub use sessions::{
     RESUME_BUFFER_BYTES, RESUME_BUFFER_MESSAGES, RESUME_WINDOW,
 };
 pub use spec::{DefaultValue, OptionSpec, Source};
+pub use tokens::{
+    ALLOW_ANONYMOUS, TOKEN_AUDIENCE, TOKEN_HMAC_SECRET, TOKEN_ISSUER, TOKEN_JWKS_URL,
+    TOKEN_PUBLIC_KEY,
+};
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 44] = [
+pub const OPTIONS: [OptionSpec; 50] = [
     LISTEN,
     PATH,
     API_KEY,
     ALLOW_ORIGIN,
     ROOMS,
+    TOKEN_HMAC_SECRET,
+    TOKEN_PUBLIC_KEY,
+    TOKEN_JWKS_URL,
+    TOKEN_ISSUER,
+    TOKEN_AUDIENCE,
+    ALLOW_ANONYMOUS,
     MAX_CONNECTIONS,
     MAX_MESSAGE_SIZE,
     PING_INTERVAL,

@@ -2,12 +2,21 @@
 
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
 use http::{HeaderMap, Uri};
 
+use serde_json::Value;
+
 use crate::app::BoxFuture;
+use crate::error::HandlerError;
+use crate::session::handshake::Transport;
+use crate::session::identity::UserGrant;
+use crate::tokens::TokenVerifier;
 
 /// What the authentication hook sees of a handshake.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HandshakeRequest {
     /// The request's headers.
     pub headers: HeaderMap,
@@ -15,18 +24,68 @@ pub struct HandshakeRequest {
     pub uri: Uri,
     /// The `token` query parameter, if given.
     pub token: Option<String>,
+    /// The id the socket gets if this handshake opens a new session (a
+    /// resume keeps the session's own).
+    pub socket_id: String,
+    /// What the handshake's token grants, when the hub checks tokens and
+    /// one was given ([`crate::HubBuilder::tokens`]).
+    pub user: Option<UserGrant>,
+    /// The transport the link asks for.
+    pub transport: Transport,
+    /// The client's address (the TCP peer, or the address a trusted proxy
+    /// names), when the request has a peer address.
+    pub client_ip: Option<IpAddr>,
 }
 
 /// A refused authentication: the handshake is answered `403` with this
-/// message.
+/// message and the code `unauthorized` (or another code), or `503`
+/// `unavailable` when a service the hook asked did not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct AuthRejection(pub String);
+#[error("{message}")]
+pub struct AuthRejection {
+    code: String,
+    message: String,
+    unavailable: bool,
+}
 
 impl AuthRejection {
-    /// A rejection with this message.
+    /// A `403` with the code `unauthorized` and this message.
     pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
+        Self::with_code("unauthorized", message)
+    }
+
+    /// A `403` with this code and message.
+    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            unavailable: false,
+        }
+    }
+
+    /// A `503` `unavailable`: the hook could not decide (its back end did
+    /// not answer).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            code: "unavailable".into(),
+            message: message.into(),
+            unavailable: true,
+        }
+    }
+
+    /// The error code of the answer's body.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message of the answer's body.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether the answer is `503` (else `403`).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
     }
 }
 
@@ -42,8 +101,16 @@ pub struct RelayRequest {
 pub(crate) type AuthHook = Arc<
     dyn Fn(HandshakeRequest) -> BoxFuture<Result<http::Extensions, AuthRejection>> + Send + Sync,
 >;
-pub(crate) type JoinPolicy<S> = Arc<dyn Fn(S, String) -> BoxFuture<bool> + Send + Sync>;
-pub(crate) type RelayPolicy<S> = Arc<dyn Fn(S, RelayRequest) -> BoxFuture<bool> + Send + Sync>;
+/// Decides a `$join`: `Err` refuses it, and its code and message reach the
+/// client.
+pub(crate) type JoinPolicy<S> =
+    Arc<dyn Fn(S, String) -> BoxFuture<Result<(), HandlerError>> + Send + Sync>;
+/// Decides a relay, seeing its data: `Ok(None)` relays it as sent,
+/// `Ok(Some(data))` relays that data instead, `Err` refuses it (its code
+/// and message reach the sender).
+pub(crate) type RelayPolicy<S> = Arc<
+    dyn Fn(S, RelayRequest, Value) -> BoxFuture<Result<Option<Value>, HandlerError>> + Send + Sync,
+>;
 
 /// The hooks a hub was built with, generic over the socket handle `S` the
 /// join and relay policies are called with (the hub's `Socket`).
@@ -57,6 +124,11 @@ pub(crate) struct Policies<S> {
     /// The application's own WebSocket subprotocols, beside the protocol's
     /// (PROTOCOL.md section 1).
     pub(crate) subprotocols: Vec<Arc<str>>,
+    /// Checks every handshake's token (PROTOCOL.md section 10); `None`
+    /// checks none.
+    pub(crate) tokens: Option<TokenVerifier>,
+    /// With tokens checked: a client that sends none gets in, anonymous.
+    pub(crate) allow_anonymous: bool,
 }
 
 // Written out: a derive would ask `S: Default` / `S: Clone`.
@@ -67,6 +139,8 @@ impl<S> Default for Policies<S> {
             join: None,
             relay: None,
             subprotocols: Vec::new(),
+            tokens: None,
+            allow_anonymous: false,
         }
     }
 }
@@ -78,6 +152,8 @@ impl<S> Clone for Policies<S> {
             join: self.join.clone(),
             relay: self.relay.clone(),
             subprotocols: self.subprotocols.clone(),
+            tokens: self.tokens.clone(),
+            allow_anonymous: self.allow_anonymous,
         }
     }
 }

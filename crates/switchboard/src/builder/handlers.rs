@@ -13,6 +13,7 @@ use crate::app::policies::{AuthRejection, HandshakeRequest, RelayRequest};
 use crate::error::{DisconnectReason, HandlerError, HubError};
 use crate::hub::handle::Socket;
 use crate::session::inbox::RawFrame;
+use crate::tokens::TokenVerifier;
 
 impl<S> HubBuilder<S> {
     /// Handles event `event`: its data is decoded into `T` (data that does
@@ -89,6 +90,37 @@ impl<S> HubBuilder<S> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.router.raw = Some(Arc::new(move |s, f| Box::pin(handler(s, f))));
+        self
+    }
+
+    /// Checks a JSON Web Token at every handshake (PROTOCOL.md section 10):
+    /// the `token` query parameter or an `Authorization: Bearer` header, on
+    /// both transports. A missing or invalid token is refused `401`
+    /// `unauthorized`, an expired one `401` `token_expired`. The token's
+    /// `sub` is the socket's user ([`Socket::user`]); `$welcome` carries
+    /// `user` and `expires_at`; a client renews its token with `$refresh`
+    /// before it expires, else its link is closed with `4003` and its
+    /// session waits for a resume with a token of the same user. Rooms in
+    /// the token's `join` claim are joined at connect.
+    ///
+    /// ```
+    /// use switchboard::{Hub, TokenVerifier};
+    ///
+    /// let hub = Hub::builder()
+    ///     .tokens(TokenVerifier::hmac(b"a secret of at least 32 bytes....."))
+    ///     .build();
+    /// # drop(hub);
+    /// ```
+    pub fn tokens(mut self, verifier: TokenVerifier) -> Self {
+        self.policies.tokens = Some(verifier);
+        self
+    }
+
+    /// With [`HubBuilder::tokens`]: a client that sends no token at all
+    /// gets in as anonymous (no user); a bad or expired token is still
+    /// refused. Default false.
+    pub fn allow_anonymous(mut self, allow: bool) -> Self {
+        self.policies.allow_anonymous = allow;
         self
     }
 
@@ -189,26 +221,83 @@ impl<S> HubBuilder<S> {
         self
     }
 
-    /// Decides each client `$join` (default: every room is allowed).
+    /// Decides each client `$join` (default: every room is allowed); a
+    /// refused join is answered `forbidden`. [`HubBuilder::join_hook`]
+    /// chooses the error.
     pub fn join_policy<F, Fut>(mut self, policy: F) -> Self
     where
         F: Fn(Socket, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = bool> + Send + 'static,
     {
-        self.policies.join = Some(Arc::new(move |s, room| Box::pin(policy(s, room))));
+        self.policies.join = Some(Arc::new(move |s, room: String| {
+            let allowed = policy(s, room.clone());
+            Box::pin(async move {
+                if allowed.await {
+                    Ok(())
+                } else {
+                    Err(forbidden(format!("joining room `{room}` is not allowed")))
+                }
+            })
+        }));
+        self
+    }
+
+    /// Decides each client `$join` (default: every room is allowed), as
+    /// [`HubBuilder::join_policy`] does, with the error the client gets: an
+    /// `Err`'s code and message (`forbidden`, `unavailable` when a service
+    /// it asked did not answer, or the application's own).
+    pub fn join_hook<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Socket, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        self.policies.join = Some(Arc::new(move |s, room| Box::pin(hook(s, room))));
         self
     }
 
     /// Decides each client relay (default: allowed when the sender is a
-    /// member of the room).
+    /// member of the room); a refused relay is answered `forbidden`.
+    /// [`HubBuilder::relay_hook`] sees the data and chooses the error.
     pub fn relay_policy<F, Fut>(mut self, policy: F) -> Self
     where
         F: Fn(Socket, RelayRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = bool> + Send + 'static,
     {
-        self.policies.relay = Some(Arc::new(move |s, r| Box::pin(policy(s, r))));
+        self.policies.relay = Some(Arc::new(move |s, request: RelayRequest, _data| {
+            let room = request.room.clone();
+            let allowed = policy(s, request);
+            Box::pin(async move {
+                if allowed.await {
+                    Ok(None)
+                } else {
+                    Err(forbidden(format!(
+                        "relaying to room `{room}` is not allowed"
+                    )))
+                }
+            })
+        }));
         self
     }
+
+    /// Decides each client relay (default: allowed when the sender is a
+    /// member of the room), seeing its data: `Ok(None)` relays it as sent,
+    /// `Ok(Some(data))` relays `data` instead (a moderated message, say),
+    /// and an `Err`'s code and message reach the sender. The hook is the
+    /// whole rule: check membership in it if the room's members alone may
+    /// relay.
+    pub fn relay_hook<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Socket, RelayRequest, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Value>, HandlerError>> + Send + 'static,
+    {
+        self.policies.relay = Some(Arc::new(move |s, r, data| Box::pin(hook(s, r, data))));
+        self
+    }
+}
+
+/// A policy's refusal: `forbidden`.
+fn forbidden(message: String) -> HandlerError {
+    HandlerError::with_code(switchboard_protocol::ErrorCode::Forbidden.as_str(), message)
 }
 
 /// Whether `name` is an RFC 7230 token, as a subprotocol name must be.

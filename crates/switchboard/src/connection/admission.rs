@@ -10,18 +10,27 @@ use http::StatusCode;
 use crate::app::policies::HandshakeRequest;
 use crate::client_addr::{AddressKey, client_address};
 use crate::hub::handle::Hub;
+use crate::id;
 use crate::limits::address::{AddressLimits, AddressRefusal};
 use crate::limits::slots::ConnectionSlot;
 use crate::limits::slots::SlotOwner;
+use crate::session::handshake::Transport;
+use crate::session::identity::{PresetSocketId, UserGrant};
+use crate::tokens::{TokenClaims, TokenError};
 use crate::transport::handshake::{HandshakeQuery, HandshakeRefusal, check_origin};
+use switchboard_protocol::ErrorCode;
 
 /// The checks every new link passes, on either transport: origin, the
-/// client address's limits, the connection limit, authentication. Returns the admitted slot and the app
-/// data for a new session.
+/// client address's limits, the connection limit, the token (when the hub
+/// checks tokens), authentication. Returns the admitted slot and the app
+/// data for a new session, in which the user's grant (from the token, or
+/// the hook's own) and the id the hook was told ride until the session
+/// takes them.
 pub(crate) async fn admit_link(
     hub: &Hub,
     parts: &http::request::Parts,
     query: &HandshakeQuery,
+    transport: Transport,
 ) -> Result<(ConnectionSlot, http::Extensions), HandshakeRefusal> {
     let config = hub.config();
     check_origin(
@@ -38,20 +47,99 @@ pub(crate) async fn admit_link(
         };
         HandshakeRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     })?;
-    let extensions = match &hub.policies().auth {
+    let token_grant = check_token(hub, parts, query).await?.map(UserGrant::from);
+    let socket_id = id::new_socket_id();
+    let mut extensions = match &hub.policies().auth {
         Some(auth) => {
             let request = HandshakeRequest {
                 headers: parts.headers.clone(),
                 uri: parts.uri.clone(),
                 token: query.token.clone(),
+                socket_id: socket_id.clone(),
+                user: token_grant.clone(),
+                transport,
+                client_ip: client_ip(hub, parts),
             };
             auth(request).await.map_err(|rejection| {
-                HandshakeRefusal::new(StatusCode::FORBIDDEN, "unauthorized", rejection.0)
+                let status = if rejection.is_unavailable() {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                HandshakeRefusal::new(status, rejection.code().to_owned(), rejection.message())
             })?
         }
         None => http::Extensions::new(),
     };
+    // The hook's own grant, if it made one, replaces the token's.
+    if let Some(grant) = token_grant
+        && extensions.get::<UserGrant>().is_none()
+    {
+        extensions.insert(grant);
+    }
+    extensions.insert(PresetSocketId(socket_id));
     Ok((slot, extensions))
+}
+
+/// The client's address of a request with a peer address.
+fn client_ip(hub: &Hub, parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(client_address(
+        peer.ip(),
+        &parts.headers,
+        &hub.config().trusted_proxies,
+    ))
+}
+
+/// The token of a handshake: the `token` query parameter, else an
+/// `Authorization: Bearer` header.
+fn token_of<'a>(parts: &'a http::request::Parts, query: &'a HandshakeQuery) -> Option<&'a str> {
+    if let Some(token) = query.token.as_deref() {
+        return Some(token);
+    }
+    let value = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// Checks the handshake's token when the hub checks tokens (PROTOCOL.md
+/// section 10): its claims, `None` for an anonymous client (no token, and
+/// anonymous clients allowed), or the `401` (`503` when the keys cannot be
+/// fetched).
+async fn check_token(
+    hub: &Hub,
+    parts: &http::request::Parts,
+    query: &HandshakeQuery,
+) -> Result<Option<TokenClaims>, HandshakeRefusal> {
+    let policies = hub.policies();
+    let Some(verifier) = &policies.tokens else {
+        return Ok(None);
+    };
+    let Some(token) = token_of(parts, query) else {
+        if policies.allow_anonymous {
+            return Ok(None);
+        }
+        return Err(HandshakeRefusal::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized.as_str(),
+            "a token is required (the `token` query parameter or an `Authorization: Bearer` header)",
+        ));
+    };
+    verifier.verify(token).await.map(Some).map_err(|error| {
+        tracing::debug!(%error, "handshake refused: its token");
+        let status = match error {
+            TokenError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            TokenError::Invalid(_) | TokenError::Expired => StatusCode::UNAUTHORIZED,
+        };
+        HandshakeRefusal::new(status, error.code(), error.to_string())
+    })
 }
 
 /// The owner a new link's slot shares: its client address's, or the

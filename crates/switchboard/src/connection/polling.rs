@@ -23,7 +23,9 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use parking_lot::Mutex;
-use switchboard_protocol::{CloseCode, Codec, ResumeRequest, encode_raw_batch, parse_open_body};
+use switchboard_protocol::{
+    CloseCode, Codec, ErrorCode, ResumeRequest, encode_raw_batch, parse_open_body,
+};
 use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::connection::admission::admit_link;
@@ -163,7 +165,7 @@ async fn open(
         tracing::debug!("long-polling open refused: too many links wait for their first GET");
         return unavailable("too many long-polling sessions wait for their first GET");
     };
-    let (slot, extensions) = match admit_link(&hub, parts, query).await {
+    let (slot, extensions) = match admit_link(&hub, parts, query, Transport::LongPolling).await {
         Ok(admitted) => admitted,
         Err(refusal) => {
             hub.counters().handshake_refused();
@@ -380,6 +382,17 @@ async fn poll(hub: Hub, sid: &str) -> Response {
             return gone(CloseCode::GoingAway);
         }
         if let Some(code) = drained.close {
+            if code == CloseCode::TokenExpired {
+                // The session waits for a resume with a fresh token
+                // (PROTOCOL.md section 10; docs/protocol-additions.md).
+                hub.poll_links().close(&session.id, Some(link));
+                hub.link_ended(&session, link, DisconnectReason::ServerClosed(code));
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::TokenExpired.as_str(),
+                    "the token expired: resume the session with a fresh one",
+                );
+            }
             hub.end_session(&session, DisconnectReason::ServerClosed(code));
             return gone(code);
         }

@@ -14,6 +14,7 @@ use crate::hub::handle::Streamed;
 use crate::session::inbox::RawFrame;
 use crate::session::inbox::TappedEvent;
 use crate::stream::InboundEvent;
+use crate::tokens::TokenError;
 
 /// Sends the outcome of a handler: a reply when the client asked for one,
 /// else `$error` on failure.
@@ -55,17 +56,27 @@ fn answer(
     let _ = socket.send_message(&message);
 }
 
-fn refuse(socket: &Socket, ack: Option<u64>, message: String) {
-    socket
-        .hub
-        .counters()
-        .error_sent(ErrorCode::Forbidden.as_str());
-    let body = ErrorBody::new(ErrorCode::Forbidden, message);
+/// Answers a refused `$join` or relay with the policy's error.
+fn refuse(socket: &Socket, ack: Option<u64>, body: ErrorBody) {
+    socket.hub.counters().error_sent(&body.code);
     let reply = match ack {
         Some(ack) => Message::reply_error(ack, body),
-        None => Message::error_event(ErrorCode::Forbidden, body.message),
+        None => Message {
+            event: Some(switchboard_protocol::reserved::ERROR.to_owned()),
+            data: Some(json!({ "code": body.code, "message": body.message })),
+            ..Message::default()
+        },
     };
     let _ = socket.send_message(&reply);
+}
+
+/// The refusal of a policy that panicked (reported to the error handler):
+/// `forbidden`, as a policy that said no.
+fn policy_failed(what: &str) -> HandlerError {
+    HandlerError::with_code(
+        ErrorCode::Forbidden.as_str(),
+        format!("the {what} policy failed"),
+    )
 }
 
 pub(super) async fn handle_raw(socket: &Socket, frame: RawFrame) {
@@ -99,18 +110,17 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
                 refuse_limit(socket, ack, max);
                 return;
             }
-            let allowed = match &socket.hub.policies().join {
+            let decision = match &socket.hub.policies().join {
                 Some(policy) => {
                     guarded(socket, "$join policy", policy(socket.clone(), room.clone()))
                         .await
-                        .unwrap_or(false)
+                        .unwrap_or_else(|| Err(policy_failed("$join")))
                 }
-                None => true,
+                None => Ok(()),
             };
-            if allowed {
-                join_limited(socket, room, ack);
-            } else {
-                refuse(socket, ack, format!("joining room `{room}` is not allowed"));
+            match decision {
+                Ok(()) => join_limited(socket, room, ack),
+                Err(error) => refuse(socket, ack, error.to_body()),
             }
         }
         ClientMessage::Leave { room, ack } => {
@@ -119,9 +129,51 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
                 let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
             }
         }
+        ClientMessage::Refresh { token, ack } => refresh(socket, &token, ack).await,
         // The connection task answers these itself.
         ClientMessage::Ping | ClientMessage::Reply { .. } => {}
     }
+}
+
+/// `$refresh`: a fresh token for the socket's user (PROTOCOL.md section
+/// 10). The reply's data is `{"expires_at": ...}`; a token of another
+/// user, an invalid or an expired one is refused and changes nothing.
+async fn refresh(socket: &Socket, token: &str, ack: Option<u64>) {
+    let unauthorized = |message: &str| (ErrorCode::Unauthorized, message.to_owned());
+    let outcome = match (&socket.hub.policies().tokens, &socket.shared.identity) {
+        (Some(verifier), Some(identity)) => match verifier.verify(token).await {
+            Ok(claims) if claims.sub != identity.user() => {
+                Err(unauthorized("the token names another user"))
+            }
+            Ok(claims) => {
+                identity.refresh(claims.into());
+                socket.hub.watch_token_expiry(&socket.shared);
+                Ok(json!({ "expires_at": identity.expires_at() }))
+            }
+            Err(error) => {
+                let code = match error {
+                    TokenError::Invalid(_) => ErrorCode::Unauthorized,
+                    TokenError::Expired => ErrorCode::TokenExpired,
+                    TokenError::KeysUnavailable(_) => ErrorCode::Unavailable,
+                };
+                Err((code, error.to_string()))
+            }
+        },
+        (None, _) => Err(unauthorized("this hub does not check tokens")),
+        (Some(_), None) => Err(unauthorized("an anonymous socket has no token to refresh")),
+    };
+    let reply = match (outcome, ack) {
+        (Ok(data), Some(ack)) => Message::reply(ack, data),
+        (Ok(_), None) => return,
+        (Err((code, message)), ack) => {
+            socket.hub.counters().error_sent(code.as_str());
+            match ack {
+                Some(ack) => Message::reply_error(ack, ErrorBody::new(code, message)),
+                None => Message::error_event(code, message),
+            }
+        }
+    };
+    let _ = socket.send_message(&reply);
 }
 
 /// A client's `$join` the policy allowed, within the rooms-per-socket
@@ -203,26 +255,30 @@ async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u
 }
 
 async fn relay(socket: &Socket, event: String, data: Value, ack: Option<u64>, room: String) {
-    let allowed = match &socket.hub.policies().relay {
+    let decision = match &socket.hub.policies().relay {
         Some(policy) => {
             let request = RelayRequest {
                 room: room.clone(),
                 event: event.clone(),
             };
-            guarded(socket, "relay policy", policy(socket.clone(), request))
+            let decided = policy(socket.clone(), request, data.clone());
+            guarded(socket, "relay policy", decided)
                 .await
-                .unwrap_or(false)
+                .unwrap_or_else(|| Err(policy_failed("relay")))
         }
-        None => socket.in_room(&room),
-    };
-    if !allowed {
-        refuse(
-            socket,
-            ack,
+        None if socket.in_room(&room) => Ok(None),
+        None => Err(HandlerError::with_code(
+            ErrorCode::Forbidden.as_str(),
             format!("relaying to room `{room}` is not allowed"),
-        );
-        return;
-    }
+        )),
+    };
+    let data = match decision {
+        Ok(replaced) => replaced.unwrap_or(data),
+        Err(error) => {
+            refuse(socket, ack, error.to_body());
+            return;
+        }
+    };
     let message = Message::event(event, data)
         .with_room(room.clone())
         .with_from(socket.id());

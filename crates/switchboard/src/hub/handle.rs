@@ -15,6 +15,7 @@ use crate::app::EventRouter;
 use crate::app::policies::Policies;
 use crate::config::HubConfig;
 use crate::error::DisconnectReason;
+use crate::hub::token_expiry::TokenExpiries;
 use crate::limits::slots::{ConnectionSlot, LinkSlots, SlotOwner};
 use crate::send_queue::Outgoing;
 use crate::session::detached::DetachedSessions;
@@ -61,6 +62,8 @@ pub(crate) struct HubInner {
     pub(super) addresses: crate::limits::address::AddressTable<SlotOwner>,
     /// The application's typed state ([`crate::HubBuilder::state`]).
     pub(super) state: crate::state::StateMap,
+    /// The expiries of the users' tokens (PROTOCOL.md section 10).
+    pub(super) token_expiries: Arc<TokenExpiries>,
 }
 
 impl HubInner {
@@ -139,6 +142,7 @@ impl Hub {
                 detached: DetachedSessions::default(),
                 addresses: Default::default(),
                 state,
+                token_expiries: Arc::default(),
             }),
         };
         let inner: Arc<dyn LocalNode> = hub.inner.clone();
@@ -221,6 +225,11 @@ impl Hub {
     /// The client addresses under the per-address limits.
     pub(crate) fn address_table(&self) -> &crate::limits::address::AddressTable<SlotOwner> {
         &self.inner.addresses
+    }
+
+    /// The expiries of the users' tokens.
+    pub(crate) fn token_expiries(&self) -> &Arc<TokenExpiries> {
+        &self.inner.token_expiries
     }
 
     /// The application's state, by type.

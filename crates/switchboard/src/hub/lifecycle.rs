@@ -16,17 +16,20 @@ use crate::hub::handle::{Hub, Socket};
 use crate::id;
 use crate::send_queue::ResumeRefused;
 use crate::session::handshake::Handshake;
+use crate::session::identity::{Identity, PresetSocketId, UserGrant};
 use crate::session::shared::SocketShared;
 use crate::session::table::Attached;
 
 impl Hub {
-    /// Opens a new session and registers it. Its dispatcher starts once its
-    /// first link is attached ([`crate::events::dispatcher::opened`]).
+    /// Opens a new session and registers it, with the user of its token
+    /// and the rooms the token's `join` claim names. Its dispatcher starts
+    /// once its first link is attached (`events/dispatcher.rs`).
     fn open_session(
         &self,
         codec: Codec,
-        extensions: http::Extensions,
+        mut extensions: http::Extensions,
         handshake: Arc<Handshake>,
+        grant: Option<UserGrant>,
     ) -> Arc<SocketShared> {
         let inner = &self.inner;
         let resume_buffer = if inner.raw {
@@ -34,24 +37,43 @@ impl Hub {
         } else {
             inner.config.resume_buffer
         };
-        let shared = Arc::new(SocketShared::new(
-            id::new_socket_id(),
-            id::new_session_token(),
-            codec,
-            (
-                inner.config.send_queue_capacity,
-                (resume_buffer, inner.config.resume_buffer_bytes),
-            ),
-            extensions,
-            handshake,
-            inner.stats.clone(),
-        ));
+        let socket_id = take_preset_id(&mut extensions).unwrap_or_else(id::new_socket_id);
+        let shared = Arc::new(
+            SocketShared::new(
+                socket_id,
+                id::new_session_token(),
+                codec,
+                (
+                    inner.config.send_queue_capacity,
+                    (resume_buffer, inner.config.resume_buffer_bytes),
+                ),
+                extensions,
+                handshake,
+                inner.stats.clone(),
+            )
+            .with_identity(grant.clone().map(Identity::from_grant)),
+        );
         inner.runtime.get_or_init(tokio::runtime::Handle::current);
         inner.sockets.insert(shared.clone());
         inner.sessions.insert(shared.clone());
         inner.session_opened();
         inner.stats.connection_opened();
+        if let Some(grant) = grant {
+            for room in grant.join.iter().flatten() {
+                inner.rooms.join(room, &shared);
+            }
+            self.watch_token_expiry(&shared);
+        }
         shared
+    }
+
+    /// Watches the token of `session` (after it connected, resumed or
+    /// refreshed): once it expires unrefreshed, its link is closed with
+    /// `4003` (`token_expiry.rs`).
+    pub(crate) fn watch_token_expiry(&self, session: &Arc<SocketShared>) {
+        if let Some(task) = self.token_expiries().watch(session) {
+            self.spawn(task);
+        }
     }
 
     /// Spawns on the hub's runtime (the one its first session opened on),
@@ -72,23 +94,35 @@ impl Hub {
     /// can (`(token, last)`), else opens a new one. The `$welcome` (and any
     /// missed messages) are queued first for the link. A resumed session
     /// keeps its own `extensions` and `handshake`: those of a new link
-    /// are dropped.
+    /// are dropped. A link resumes only a session of its own user (both
+    /// anonymous, or tokens of one `sub`), which goes on with the link's
+    /// token: its expiry and grants.
     pub(crate) fn attach_link(
         &self,
         codec: Codec,
-        extensions: http::Extensions,
+        mut extensions: http::Extensions,
         handshake: Arc<Handshake>,
         resume: Option<(&str, u64)>,
     ) -> Attached {
+        let grant = take_grant(&mut extensions);
         if let Some((token, last)) = resume
             && let Some(session) = self.inner.sessions.get(token)
             && session.codec == codec
             && !self.inner.raw
             && self.inner.config.resume_buffer > 0
+            && same_user(&session, grant.as_ref())
         {
+            // The resuming link's token (of the same user) is the one the
+            // session goes on with.
+            if let (Some(identity), Some(grant)) = (&session.identity, &grant) {
+                identity.refresh(grant.clone());
+            }
             match self.attach_to(&session, Some(last)) {
                 Ok(link) => {
                     tracing::debug!(socket = %session.id, last, "session resumed");
+                    if session.identity.is_some() {
+                        self.watch_token_expiry(&session);
+                    }
                     return Attached {
                         session,
                         link,
@@ -100,7 +134,7 @@ impl Hub {
                 }
             }
         }
-        let session = self.open_session(codec, extensions, handshake);
+        let session = self.open_session(codec, extensions, handshake, grant);
         let link = self
             .attach_to(&session, None)
             .expect("a new session accepts its first link");
@@ -130,6 +164,8 @@ impl Hub {
                         ping_timeout_ms: config.ping_timeout.as_millis() as u64,
                         resumed: last.is_some(),
                         missed,
+                        user: session.identity.as_ref().map(|i| i.user().to_owned()),
+                        expires_at: session.identity.as_ref().and_then(|i| i.expires_at()),
                     };
                     session.encode(&welcome.into_message())
                 })
@@ -237,5 +273,36 @@ pub(crate) async fn disconnected(socket: &Socket) {
     let reason = socket.closed().await;
     if let Some(disconnect) = socket.hub.event_router().disconnect.clone() {
         guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
+    }
+}
+
+/// The socket id the authentication hook was told, which rides in the
+/// handshake's app data like the grant.
+fn take_preset_id(extensions: &mut http::Extensions) -> Option<String> {
+    let id = extensions.remove::<PresetSocketId>()?.0;
+    if extensions.is_empty() {
+        *extensions = http::Extensions::new();
+    }
+    Some(id)
+}
+
+/// The user a link was granted (by its token, or the authentication hook),
+/// which rides in the handshake's app data from admission to here; the
+/// data's map is dropped when nothing else is in it.
+fn take_grant(extensions: &mut http::Extensions) -> Option<UserGrant> {
+    let grant = extensions.remove::<UserGrant>();
+    if grant.is_some() && extensions.is_empty() {
+        *extensions = http::Extensions::new();
+    }
+    grant
+}
+
+/// Whether a resuming link may take `session` over: both anonymous, or the
+/// same user (PROTOCOL.md section 10).
+fn same_user(session: &SocketShared, grant: Option<&UserGrant>) -> bool {
+    match (&session.identity, grant) {
+        (None, None) => true,
+        (Some(identity), Some(grant)) => identity.user() == grant.user,
+        _ => false,
     }
 }

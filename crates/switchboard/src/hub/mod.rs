@@ -12,3 +12,4 @@ pub(crate) mod handle;
 pub(crate) mod lifecycle;
 mod node;
 mod socket;
+pub(crate) mod token_expiry;

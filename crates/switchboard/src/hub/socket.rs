@@ -13,6 +13,7 @@ use crate::error::{AckError, DisconnectReason, SendError};
 use crate::hub::handle::{Hub, Socket};
 use crate::send_queue::Outgoing;
 use crate::session::handshake::Handshake;
+use crate::session::identity::Identity;
 use crate::session::shared::to_value;
 
 impl Socket {
@@ -29,6 +30,18 @@ impl Socket {
     /// The codec the client chose at the handshake.
     pub fn codec(&self) -> Codec {
         self.shared.codec
+    }
+
+    /// The user of this socket: the `sub` of the token it connected with
+    /// ([`crate::HubBuilder::tokens`]); `None` for an anonymous socket.
+    pub fn user(&self) -> Option<&str> {
+        self.shared.identity.as_deref().map(Identity::user)
+    }
+
+    /// The user and what its token grants (expiry, `info`, room patterns);
+    /// `None` for an anonymous socket.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.shared.identity.as_deref()
     }
 
     /// App data attached by the authentication hook

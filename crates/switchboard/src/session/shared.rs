@@ -15,6 +15,7 @@ use crate::error::{DisconnectReason, SendError};
 use crate::send_queue::{Delivery, Outgoing, PushError, SendQueue};
 use crate::session::acks::AckTable;
 use crate::session::handshake::Handshake;
+use crate::session::identity::Identity;
 use crate::session::inbox::{Inbox, TappedEvent};
 use crate::stats::Counters;
 
@@ -31,6 +32,8 @@ pub(crate) struct SocketShared {
     pub(crate) extensions: http::Extensions,
     /// The request that opened the session ([`crate::Socket::handshake`]).
     pub(crate) handshake: Arc<Handshake>,
+    /// The user, for a socket that connected with a token (section 10).
+    pub(crate) identity: Option<Box<Identity>>,
     stats: Arc<Counters>,
     /// Where events without a handler go when the socket is bound as channels.
     pub(crate) tap: Mutex<Option<tokio::sync::mpsc::Sender<TappedEvent>>>,
@@ -60,12 +63,19 @@ impl SocketShared {
             acks: AckTable::default(),
             extensions,
             handshake,
+            identity: None,
             stats,
             tap: Mutex::new(None),
             dispatch: Mutex::new(Inbox::NotStarted),
             closed: OnceLock::new(),
             closed_notify: Notify::new(),
         }
+    }
+
+    /// The session's user, from the token it connected with.
+    pub(crate) fn with_identity(mut self, identity: Option<Identity>) -> Self {
+        self.identity = identity.map(Box::new);
+        self
     }
 
     /// Encodes `message` in this socket's codec.

@@ -3,6 +3,8 @@
 //! refusal's HTTP answer. Admitting the link (limits, authentication) is
 //! the connection layer's (`connection/admission.rs`).
 
+use std::borrow::Cow;
+
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use sockudo_ws::deflate::{DeflateConfig, negotiate_server_deflate};
@@ -28,16 +30,20 @@ pub struct HandshakeRefusal {
     /// The HTTP status of the answer.
     pub status: StatusCode,
     /// A short machine-readable code for the error body.
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     /// What was wrong, for people.
     pub message: String,
 }
 
 impl HandshakeRefusal {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }
