@@ -44,3 +44,11 @@ async fn namespaces_stay_apart() {
     };
     switchboard_testkit::namespaces::namespaces_stay_apart(&backend).await;
 }
+
+#[tokio::test]
+async fn users_cross_nodes() {
+    let Some(backend) = backend().await else {
+        return;
+    };
+    cluster::users_cross_nodes(&backend).await;
+}

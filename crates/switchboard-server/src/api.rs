@@ -1,5 +1,6 @@
 //! The HTTP API for application back ends (PROTOCOL.md section 9), under
-//! `/api`: publish, stats, room members, kick.
+//! `/api`: publish, stats, room members, kick; a user's sockets in
+//! `api_users.rs`, the handlers' shared state in `api_state.rs`.
 //!
 //! With an API key every request needs `Authorization: Bearer KEY`;
 //! without one only loopback callers are served, under the rules of
@@ -7,8 +8,6 @@
 //! `{"error":{"code":"...","message":"..."}}`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,23 +17,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
-use switchboard::{CloseCode, Hub, SendError};
+use switchboard::{CloseCode, SendError};
 
 pub use crate::api_error::ApiError;
-use crate::keyless::KeylessRules;
-
-/// What the API handlers share.
-#[derive(Debug, Clone)]
-pub struct ApiState {
-    /// The hub.
-    pub hub: Hub,
-    /// The key every request must carry, if any.
-    pub api_key: Option<Arc<str>>,
-    /// When the server started, for `uptime_s`.
-    pub started: Instant,
-    /// What a keyless request must also pass.
-    pub keyless: Arc<KeylessRules>,
-}
+pub use crate::api_state::ApiState;
+use crate::api_users;
 
 /// The API's routes, to nest at `/api`.
 pub fn router(state: ApiState) -> Router {
@@ -43,6 +30,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/stats", get(stats))
         .route("/rooms/{*room}", get(room_members))
         .route("/sockets/{id}", delete(kick))
+        .route(
+            "/users/{user}",
+            get(api_users::user_sockets).delete(api_users::disconnect_user),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn(json_errors))
@@ -187,6 +178,8 @@ pub enum PublishTarget {
     Socket(String),
     /// Several sockets by id (`"to"` given as an array).
     Sockets(Vec<String>),
+    /// Every socket of a user (PROTOCOL.md section 10), on every node.
+    User(String),
     /// Every socket.
     All,
 }
@@ -198,7 +191,7 @@ impl Publish {
             .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
         let Value::Object(mut fields) = value else {
             return Err(ApiError::bad_request(
-                "the body must be a JSON object: {\"event\",\"data\",\"room\"?,\"to\"?}",
+                "the body must be a JSON object: {\"event\",\"data\",\"room\"?,\"to\"?,\"user\"?}",
             ));
         };
         let event = optional_string(&mut fields, "event")?
@@ -211,16 +204,18 @@ impl Publish {
         let data = fields.remove("data").unwrap_or(Value::Null);
         let room = optional_string(&mut fields, "room")?;
         let to = optional_recipients(&mut fields, "to")?;
-        let target = match (room, to) {
-            (Some(_), Some(_)) => {
+        let user = optional_string(&mut fields, "user")?;
+        let target = match (room, to, user) {
+            (Some(room), None, None) => PublishTarget::Room(room),
+            (None, Some(Recipients::One(id)), None) => PublishTarget::Socket(id),
+            (None, Some(Recipients::Many(ids)), None) => PublishTarget::Sockets(ids),
+            (None, None, Some(user)) => PublishTarget::User(user),
+            (None, None, None) => PublishTarget::All,
+            _ => {
                 return Err(ApiError::bad_request(
-                    "give `room` or `to`, not both (neither publishes to everyone)",
+                    "give `room`, `to` or `user`: not both, nor all three (none of them publishes to everyone)",
                 ));
             }
-            (Some(room), None) => PublishTarget::Room(room),
-            (None, Some(Recipients::One(id))) => PublishTarget::Socket(id),
-            (None, Some(Recipients::Many(ids))) => PublishTarget::Sockets(ids),
-            (None, None) => PublishTarget::All,
         };
         Ok(Self {
             event,
@@ -304,6 +299,7 @@ async fn publish(
         PublishTarget::All => hub.to_all().emit(event, data).map(|_| ()),
         PublishTarget::Socket(id) => hub.send_to(id, event, data),
         PublishTarget::Sockets(ids) => hub.to_sockets(ids).emit(event, data).map(|_| ()),
+        PublishTarget::User(user) => hub.to_user(user).emit(event, data).map(|_| ()),
     };
     match result {
         // Fire-and-forget: a socket that is unknown, closing or slow is
@@ -479,5 +475,11 @@ mod tests {
         assert!(bad(r#"{"event":"e","to":["a",""]}"#).contains("non-empty strings only"));
         assert!(bad(r#"{"event":"e","room":"r","to":["i"]}"#).contains("not both"));
         assert!(bad(r#"{"event":"e","room":"r","to":"i"}"#).contains("not both"));
+        assert!(bad(r#"{"event":"e","user":"u","to":"i"}"#).contains("not both"));
+        assert_eq!(
+            ok(r#"{"event":"e","user":"ada"}"#).target,
+            PublishTarget::User("ada".into())
+        );
+        assert!(bad(r#"{"event":"e","user":""}"#).contains("`user`"));
     }
 }

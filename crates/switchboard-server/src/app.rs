@@ -150,6 +150,7 @@ pub fn hub_config(config: &Config) -> HubConfig {
         http_max_pending: config.http_max_pending,
         http_max_head_size: config.http_max_head_size,
         max_connections_per_address: config.max_connections_per_address,
+        max_connections_per_user: config.max_connections_per_user,
         handshake_rate_per_address: (config.handshake_rate_per_address > 0).then_some(RateLimit {
             per_second: config.handshake_rate_per_address,
             burst: config.handshake_burst_per_address,
@@ -381,6 +382,7 @@ mod tests {
             (HTTP_MAX_PENDING, "9"),
             (HTTP_MAX_HEAD_SIZE, "16KiB"),
             (MAX_CONNECTIONS_PER_ADDRESS, "9"),
+            (MAX_CONNECTIONS_PER_USER, "2"),
             (HANDSHAKE_RATE_PER_ADDRESS, "9"),
             (HANDSHAKE_BURST_PER_ADDRESS, "10"),
             (EXEMPT_LOOPBACK, "false"),
@@ -409,7 +411,7 @@ mod tests {
             .collect();
         assert!(
             unmapped.is_empty(),
-            "hub options no server option sets (add them to options.rs): {unmapped:?}"
+            "hub options no server option sets (add them to options/): {unmapped:?}"
         );
         // The options of issue 17, as given.
         assert_eq!(hub.write_timeout, Duration::from_secs(3));

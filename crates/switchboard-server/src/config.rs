@@ -50,6 +50,9 @@ pub struct Config {
     /// `--token-*` and `--allow-anonymous`: how tokens are checked (none:
     /// clients connect without one).
     pub tokens: Option<TokenSettings>,
+    /// `--max-connections-per-user`: most live connections of one user on
+    /// this node (0: no limit).
+    pub max_connections_per_user: usize,
     /// `--max-connections`: most live connections.
     pub max_connections: usize,
     /// `--max-message-size`: largest client message in bytes.
@@ -179,6 +182,7 @@ impl Config {
             allowed_origins: allowed_origins(optional_list(raw, &ALLOW_ORIGIN, parse_origin)?),
             rooms: RoomPatterns::new(list(raw, &ROOMS, parse_room_pattern)?),
             tokens: token_settings(raw)?,
+            max_connections_per_user: value(raw, &MAX_CONNECTIONS_PER_USER, whole_count)?,
             max_connections: value(raw, &MAX_CONNECTIONS, positive_count)?,
             max_message_size: value(raw, &MAX_MESSAGE_SIZE, positive_size)?,
             ping_interval,

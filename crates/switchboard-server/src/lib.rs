@@ -18,6 +18,8 @@
 
 pub mod api;
 pub mod api_error;
+pub mod api_state;
+pub mod api_users;
 pub mod app;
 pub mod assets;
 pub mod cli;

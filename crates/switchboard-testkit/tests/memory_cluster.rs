@@ -21,3 +21,8 @@ async fn backend_outage_mid_traffic() {
 async fn namespaces_stay_apart() {
     switchboard_testkit::namespaces::namespaces_stay_apart(&MemoryBackend::default()).await;
 }
+
+#[tokio::test]
+async fn users_cross_nodes() {
+    cluster::users_cross_nodes(&MemoryBackend::default()).await;
+}

@@ -163,6 +163,11 @@ pub struct HubConfig {
     /// the per-address limits do not apply (every request is admitted as
     /// if from an exempt address).
     pub max_connections_per_address: usize,
+    /// Live connections allowed per user on this node (PROTOCOL.md section
+    /// 10: the sockets of one token `sub`), default 0: no limit. Over it
+    /// the handshake gets `429` `limit`. Counted per node: in a cluster a
+    /// user may hold this many on each node.
+    pub max_connections_per_user: usize,
     /// Handshakes per second allowed from one client address, with a burst
     /// (default 100/s, burst 200; `None`: no limit). Over it the handshake
     /// gets `429` `too_many_handshakes` with `Retry-After: 1`.
@@ -226,6 +231,7 @@ impl Default for HubConfig {
             http_max_pending: 1024,
             http_max_head_size: 64 * 1024,
             max_connections_per_address: 1000,
+            max_connections_per_user: 0,
             handshake_rate_per_address: Some(RateLimit {
                 per_second: 100,
                 burst: 200,

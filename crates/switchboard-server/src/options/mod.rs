@@ -35,13 +35,13 @@ pub use sessions::{
 };
 pub use spec::{DefaultValue, OptionSpec, Source};
 pub use tokens::{
-    ALLOW_ANONYMOUS, TOKEN_AUDIENCE, TOKEN_HMAC_SECRET, TOKEN_ISSUER, TOKEN_JWKS_URL,
-    TOKEN_PUBLIC_KEY,
+    ALLOW_ANONYMOUS, MAX_CONNECTIONS_PER_USER, TOKEN_AUDIENCE, TOKEN_HMAC_SECRET, TOKEN_ISSUER,
+    TOKEN_JWKS_URL, TOKEN_PUBLIC_KEY,
 };
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 50] = [
+pub const OPTIONS: [OptionSpec; 51] = [
     LISTEN,
     PATH,
     API_KEY,
@@ -53,6 +53,7 @@ pub const OPTIONS: [OptionSpec; 50] = [
     TOKEN_ISSUER,
     TOKEN_AUDIENCE,
     ALLOW_ANONYMOUS,
+    MAX_CONNECTIONS_PER_USER,
     MAX_CONNECTIONS,
     MAX_MESSAGE_SIZE,
     PING_INTERVAL,

@@ -1,5 +1,5 @@
-//! Who a client is: the JSON Web Tokens the hub checks at every handshake
-//! (PROTOCOL.md section 10).
+//! Who a client is: the JSON Web Tokens the hub checks at every handshake,
+//! and the bound on each user's connections (PROTOCOL.md section 10).
 
 use super::DefaultValue::{Unset, Value};
 use super::OptionSpec;
@@ -61,4 +61,14 @@ pub const ALLOW_ANONYMOUS: OptionSpec = OptionSpec::one(
     Value("false"),
     "With a token key: let clients that send no token in, as anonymous (a \
      bad or expired token is still refused)",
+);
+
+/// `--max-connections-per-user`.
+pub const MAX_CONNECTIONS_PER_USER: OptionSpec = OptionSpec::one(
+    "max_connections_per_user",
+    "SWITCHBOARD_MAX_CONNECTIONS_PER_USER",
+    "N",
+    Value("0"),
+    "Most live connections of one user (token `sub`) on this node; further \
+     handshakes get 429 `limit` (0: no limit)",
 );

@@ -6,16 +6,18 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard::Hub;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions, Driver, MemoryBus};
+use switchboard::{Hub, HubBuilder};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::{WAIT, WsClient};
 
 mod operations;
+mod users;
 
 pub use operations::every_operation_crosses_nodes;
+pub use users::users_cross_nodes;
 
 /// A backend the scenarios can run on and cut off.
 pub trait ClusterBackend {
@@ -115,7 +117,16 @@ pub struct Node {
 impl Node {
     /// Builds a hub over `driver` and serves it at `/`.
     pub async fn start(driver: impl Driver, options: ClusterOptions) -> Self {
-        let hub = Hub::builder()
+        Self::start_with(Hub::builder(), driver, options).await
+    }
+
+    /// [`Node::start`] from the application's own builder.
+    pub async fn start_with(
+        builder: HubBuilder,
+        driver: impl Driver,
+        options: ClusterOptions,
+    ) -> Self {
+        let hub = builder
             .adapter(ClusterAdapter::new(driver, options))
             .cluster_timeout(Duration::from_secs(2))
             .build();

@@ -77,6 +77,8 @@ fn empty_reply(query: &Query) -> Reply {
         Query::Count => Reply::Count(0),
         Query::DisconnectSocket { .. } => Reply::Found(false),
         Query::Ack { .. } => Reply::Acks(Vec::new()),
+        Query::UserSockets { .. } => Reply::Names(Vec::new()),
+        Query::DisconnectUser { .. } => Reply::Count(0),
     }
 }
 

@@ -25,9 +25,15 @@ pub(crate) const WIRE_VERSION: u8 = 1;
 /// nodes of both versions keep working together in a rolling upgrade.
 pub(crate) const WIRE_VERSION_SOCKETS: u8 = 2;
 
-/// Which sockets an operation is for: every socket in any of `rooms` or
-/// listed in `sockets` (all sockets when both are empty), but none of
-/// `except`.
+/// The version of envelopes that name users: a [`Target`] with
+/// [`Target::users`], or the user queries ([`Query::UserSockets`],
+/// [`Query::DisconnectUser`]). Older nodes refuse (and count) them, as
+/// version-1 nodes refuse version 2.
+pub(crate) const WIRE_VERSION_USERS: u8 = 3;
+
+/// Which sockets an operation is for: every socket in any of `rooms`,
+/// listed in `sockets` or of a user of `users` (all sockets when the three
+/// are empty), but none of `except`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     /// Rooms whose members are reached; empty (with `sockets` empty) means
@@ -39,12 +45,16 @@ pub struct Target {
     /// version 2; absent from the encoding when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sockets: Vec<String>,
+    /// Users whose sockets are reached (PROTOCOL.md section 10), since
+    /// wire version 3; absent from the encoding when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
 }
 
 impl Target {
     /// Whether the target reaches every socket.
     pub fn is_everyone(&self) -> bool {
-        self.rooms.is_empty() && self.sockets.is_empty()
+        self.rooms.is_empty() && self.sockets.is_empty() && self.users.is_empty()
     }
 }
 
@@ -117,6 +127,20 @@ pub enum Query {
         message: Box<Message>,
         /// How long the node waits for its sockets' replies.
         timeout: Duration,
+    },
+    /// The ids of the node's sockets of a user (live or waiting for a
+    /// resume).
+    UserSockets {
+        /// The user id.
+        user: String,
+    },
+    /// Close every socket of a user on the node with `code`; the reply is
+    /// how many it closed.
+    DisconnectUser {
+        /// The user id.
+        user: String,
+        /// The close code.
+        code: u16,
     },
 }
 
@@ -192,7 +216,16 @@ impl Body {
             } => Some(target),
             _ => None,
         };
+        let names_users = matches!(
+            self,
+            Body::Request {
+                query: Query::UserSockets { .. } | Query::DisconnectUser { .. },
+                ..
+            }
+        );
         match target {
+            _ if names_users => WIRE_VERSION_USERS,
+            Some(target) if !target.users.is_empty() => WIRE_VERSION_USERS,
             Some(target) if !target.sockets.is_empty() => WIRE_VERSION_SOCKETS,
             _ => WIRE_VERSION,
         }
@@ -205,7 +238,7 @@ pub(crate) enum WireError {
     #[error("undecodable cluster message: {0}")]
     Decode(#[from] rmp_serde::decode::Error),
     #[error(
-        "cluster message of wire version {0}, this node reads {WIRE_VERSION} to {WIRE_VERSION_SOCKETS}"
+        "cluster message of wire version {0}, this node reads {WIRE_VERSION} to {WIRE_VERSION_USERS}"
     )]
     Version(u8),
 }
@@ -226,7 +259,7 @@ impl Envelope {
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let envelope: Envelope = rmp_serde::from_slice(bytes)?;
-        if !(WIRE_VERSION..=WIRE_VERSION_SOCKETS).contains(&envelope.v) {
+        if !(WIRE_VERSION..=WIRE_VERSION_USERS).contains(&envelope.v) {
             return Err(WireError::Version(envelope.v));
         }
         Ok(envelope)
@@ -264,6 +297,7 @@ mod tests {
             rooms: vec!["a".into(), "b".into()],
             except: vec!["x".into()],
             sockets: Vec::new(),
+            users: vec!["ada".into()],
         };
         round_trip(Body::Heartbeat);
         round_trip(Body::Leave);
@@ -360,6 +394,37 @@ mod tests {
         let decoded: Target = rmp_serde::from_slice(&old).unwrap();
         assert_eq!(decoded.rooms, ["r"]);
         assert!(decoded.sockets.is_empty());
+    }
+
+    #[test]
+    fn user_targets_and_user_queries_are_version_3() {
+        let to_user = Envelope::new(
+            "n",
+            Body::Operation(Operation::Broadcast {
+                target: Target {
+                    users: vec!["ada".into()],
+                    sockets: vec!["s1".into()],
+                    ..Target::default()
+                },
+                message: Message::event("e", serde_json::json!(1)),
+            }),
+        );
+        assert_eq!(to_user.v, WIRE_VERSION_USERS);
+        assert_eq!(Envelope::decode(&to_user.encode()).unwrap(), to_user);
+        for query in [
+            Query::UserSockets { user: "ada".into() },
+            Query::DisconnectUser {
+                user: "ada".into(),
+                code: 4000,
+            },
+        ] {
+            let request = Envelope::new("n", Body::Request { id: 3, query });
+            assert_eq!(request.v, WIRE_VERSION_USERS);
+            assert_eq!(Envelope::decode(&request.encode()).unwrap(), request);
+        }
+        // A target without users has no `users` key: older nodes read it.
+        let bytes = rmp_serde::to_vec_named(&Target::default()).unwrap();
+        assert!(!bytes.windows(5).any(|w| w == b"users"));
     }
 
     #[test]

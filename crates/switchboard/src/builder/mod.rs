@@ -249,6 +249,14 @@ impl<S> HubBuilder<S> {
         self
     }
 
+    /// Live connections per user on this node (default 0: no limit); over
+    /// it the handshake gets `429` `limit` (see
+    /// [`HubConfig::max_connections_per_user`]).
+    pub fn max_connections_per_user(mut self, connections: usize) -> Self {
+        self.config.max_connections_per_user = connections;
+        self
+    }
+
     /// Handshakes per second from one client address (default 100/s,
     /// burst 200; `None`: no limit).
     pub fn handshake_rate_per_address(mut self, limit: Option<RateLimit>) -> Self {

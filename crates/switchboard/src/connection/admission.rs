@@ -77,8 +77,30 @@ pub(crate) async fn admit_link(
     {
         extensions.insert(grant);
     }
+    if let Some(grant) = extensions.get::<UserGrant>() {
+        check_user_limit(hub, &grant.user)?;
+    }
     extensions.insert(PresetSocketId(socket_id));
     Ok((slot, extensions))
+}
+
+/// `max_connections_per_user`: a user at its most live connections on
+/// this node is refused `429` `limit`.
+fn check_user_limit(hub: &Hub, user: &str) -> Result<(), HandshakeRefusal> {
+    let max = hub.config().max_connections_per_user;
+    if max == 0 || hub.user_registry().live_count(user) < max {
+        return Ok(());
+    }
+    tracing::debug!(
+        user,
+        max,
+        "handshake refused: the user holds its most connections"
+    );
+    Err(HandshakeRefusal::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Limit.as_str(),
+        format!("this user holds its most connections ({max})"),
+    ))
 }
 
 /// The client's address of a request with a peer address.

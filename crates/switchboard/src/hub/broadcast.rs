@@ -118,6 +118,14 @@ impl BroadcastOperator {
         self
     }
 
+    /// Adds every socket of a user to the recipients (PROTOCOL.md section
+    /// 10: the sockets that connected with a token of this `sub`, on every
+    /// node; a socket reached twice receives once).
+    pub fn to_user(mut self, user: &str) -> Self {
+        self.target.users.push(user.to_owned());
+        self
+    }
+
     /// Leaves out the socket with this id.
     pub fn except(mut self, socket_id: &str) -> Self {
         self.target.except.push(socket_id.to_owned());
@@ -189,7 +197,7 @@ impl BroadcastOperator {
         }
         let mut seen: HashSet<Arc<str>> = HashSet::new();
         let sockets = &self.target.sockets;
-        let dedupe = self.target.rooms.len() + sockets.len() > 1;
+        let dedupe = self.target.rooms.len() + sockets.len() + self.target.users.len() > 1;
         for room in &self.target.rooms {
             hub.room_registry().for_each_member(room, |s| {
                 if excluded(s) || (dedupe && !seen.insert(s.id.clone())) {
@@ -204,6 +212,13 @@ impl BroadcastOperator {
                 && (!dedupe || seen.insert(s.id.clone()))
             {
                 f(None, &s);
+            }
+        }
+        for user in &self.target.users {
+            for s in hub.user_registry().sessions(user) {
+                if !excluded(&s) && (!dedupe || seen.insert(s.id.clone())) {
+                    f(None, &s);
+                }
             }
         }
     }
@@ -234,7 +249,8 @@ impl BroadcastOperator {
     fn send_message_here(&self, message: &Message) -> usize {
         let mut delivered = 0usize;
         let rooms = &self.target.rooms;
-        if rooms.is_empty() || (rooms.len() == 1 && self.target.sockets.is_empty()) {
+        let by_id_only = self.target.sockets.is_empty() && self.target.users.is_empty();
+        if rooms.is_empty() || (rooms.len() == 1 && by_id_only) {
             let message = match rooms.first() {
                 Some(room) if message.room.as_deref() != Some(room) => {
                     &message.clone().with_room(room.clone())
@@ -254,8 +270,8 @@ impl BroadcastOperator {
                 .collect();
             let mut frames: Vec<SharedFrames<'_>> =
                 per_room.iter().map(SharedFrames::new).collect();
-            // Sockets reached by id carry no `room`.
-            let by_id = (!self.target.sockets.is_empty()).then(|| Message {
+            // Sockets reached by id or user carry no `room`.
+            let by_id = (!by_id_only).then(|| Message {
                 room: None,
                 ..message.clone()
             });

@@ -1,4 +1,5 @@
-//! Cluster-wide questions: members, rooms of a socket, counts, kicks.
+//! Cluster-wide questions: members, rooms of a socket, counts, kicks, a
+//! user's sockets.
 
 use switchboard_protocol::CloseCode;
 use tokio::sync::watch;
@@ -123,6 +124,43 @@ impl ClusterView {
             .iter()
             .any(|(_, reply)| matches!(reply, Reply::Found(true)));
         self.answer(found, &replies)
+    }
+
+    /// The ids of every socket of `user` on every node (live or waiting for
+    /// a resume), sorted.
+    pub async fn user_sockets(&self, user: &str) -> ClusterAnswer<Vec<String>> {
+        let replies = self
+            .ask(Query::UserSockets {
+                user: user.to_owned(),
+            })
+            .await;
+        let mut ids = self.hub.user_sockets(user);
+        ids.extend(names(&replies));
+        ids.sort_unstable();
+        ids.dedup();
+        self.answer(ids, &replies)
+    }
+
+    /// Closes every socket of `user` with `code` on every node; the value
+    /// is how many were closed.
+    pub async fn disconnect_user(&self, user: &str, code: CloseCode) -> ClusterAnswer<usize> {
+        let here = self.hub.disconnect_user(user, code);
+        let replies = self
+            .ask(Query::DisconnectUser {
+                user: user.to_owned(),
+                code: code.as_u16(),
+            })
+            .await;
+        let remote: u64 = replies
+            .replies
+            .iter()
+            .map(|(_, reply)| match reply {
+                Reply::Count(n) => *n,
+                _ => 0,
+            })
+            .sum();
+        let total = here + usize::try_from(remote).unwrap_or(usize::MAX);
+        self.answer(total, &replies)
     }
 
     /// Whether the hub runs with a cluster adapter.

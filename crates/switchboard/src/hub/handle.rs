@@ -23,6 +23,7 @@ use crate::session::inbox::{RawFrame, TappedEvent};
 use crate::session::rooms::{RoomRegistry, SocketRegistry};
 use crate::session::shared::{SocketShared, frame_for};
 use crate::session::table::SessionTable;
+use crate::session::users::UserRegistry;
 use crate::stats::{Counters, HubStats, ResourceGauges};
 use crate::transport::poll_links::PollLinks;
 
@@ -33,6 +34,7 @@ pub(crate) struct HubInner {
     pub(super) raw: bool,
     pub(super) sockets: SocketRegistry,
     pub(super) rooms: RoomRegistry,
+    pub(super) users: UserRegistry,
     pub(super) stats: Arc<Counters>,
     pub(super) stream_tx: Option<mpsc::Sender<Streamed>>,
     pub(super) sessions: SessionTable,
@@ -126,6 +128,7 @@ impl Hub {
                 raw,
                 sockets: SocketRegistry::default(),
                 rooms: RoomRegistry::default(),
+                users: UserRegistry::default(),
                 stats: Arc::new(stats),
                 stream_tx,
                 sessions: SessionTable::default(),
@@ -195,6 +198,11 @@ impl Hub {
     /// The rooms and their members.
     pub(crate) fn room_registry(&self) -> &RoomRegistry {
         &self.inner.rooms
+    }
+
+    /// The users and their sessions on this node.
+    pub(crate) fn user_registry(&self) -> &UserRegistry {
+        &self.inner.users
     }
 
     /// The sessions, by resume token.

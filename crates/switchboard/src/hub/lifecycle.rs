@@ -56,6 +56,7 @@ impl Hub {
         inner.runtime.get_or_init(tokio::runtime::Handle::current);
         inner.sockets.insert(shared.clone());
         inner.sessions.insert(shared.clone());
+        inner.users.add(&shared);
         inner.session_opened();
         inner.stats.connection_opened();
         if let Some(grant) = grant {
@@ -245,6 +246,7 @@ impl Hub {
         inner.rooms.leave_for_good(session);
         inner.sockets.remove(&session.id);
         inner.sessions.remove(&session.session);
+        inner.users.remove(session);
         let never_dispatched = self.end_detached(session, || session.mark_closed(reason));
         inner.poll_links.close(&session.id, None);
         if never_dispatched {

@@ -13,3 +13,4 @@ pub(crate) mod lifecycle;
 mod node;
 mod socket;
 pub(crate) mod token_expiry;
+mod users;

@@ -55,6 +55,11 @@ impl LocalNode for HubInner {
                     let code = CloseCode::from_u16(code).unwrap_or(CloseCode::Kicked);
                     Reply::Found(hub.disconnect(&socket, code))
                 }
+                Query::UserSockets { user } => Reply::Names(hub.user_sockets(&user)),
+                Query::DisconnectUser { user, code } => {
+                    let code = CloseCode::from_u16(code).unwrap_or(CloseCode::Kicked);
+                    Reply::Count(hub.disconnect_user(&user, code) as u64)
+                }
                 Query::Ack {
                     target,
                     message,

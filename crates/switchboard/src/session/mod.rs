@@ -10,3 +10,4 @@ pub(crate) mod inbox;
 pub(crate) mod rooms;
 pub(crate) mod shared;
 pub(crate) mod table;
+pub(crate) mod users;
