@@ -14,6 +14,7 @@ mod http_edge;
 mod server;
 mod sessions;
 mod spec;
+mod tls;
 
 pub use access::{ALLOW_HOST, ALLOW_ORIGIN, API_KEY, PUBLIC_ORIGIN, ROOMS};
 pub use cluster::{CLUSTER_PREFIX, CLUSTER_TIMEOUT, NATS, REDIS};
@@ -33,11 +34,14 @@ pub use sessions::{
     RESUME_BUFFER_BYTES, RESUME_BUFFER_MESSAGES, RESUME_WINDOW,
 };
 pub use spec::{DefaultValue, OptionSpec, Source};
+pub use tls::{TLS_CERT, TLS_KEY};
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 44] = [
+pub const OPTIONS: [OptionSpec; 46] = [
     LISTEN,
+    TLS_CERT,
+    TLS_KEY,
     PATH,
     API_KEY,
     ALLOW_ORIGIN,
