@@ -222,7 +222,10 @@ impl Server {
         };
         match self.tls {
             // The same loop, each connection's TLS handshake on its task.
-            Some(tls) => hub.serve_router_tls(listener, self.router, tls, shutdown).await,
+            Some(tls) => {
+                hub.serve_router_tls(listener, self.router, tls, shutdown)
+                    .await
+            }
             None => hub.serve_router(listener, self.router, shutdown).await,
         }
     }

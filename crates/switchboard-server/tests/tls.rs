@@ -98,7 +98,8 @@ impl TlsServer {
             .contains("transfer-encoding: chunked")
         {
             let (_, rest) = body.split_once("\r\n").unwrap();
-            rest.rsplit_once("\r\n0\r\n").map_or(rest, |(chunk, _)| chunk)
+            rest.rsplit_once("\r\n0\r\n")
+                .map_or(rest, |(chunk, _)| chunk)
         } else {
             body
         };
@@ -142,9 +143,7 @@ async fn round_trip(server: &TlsServer, client: &Client, rx: &mut mpsc::Unbounde
         .await
         .expect("joined");
     let id = client.id().expect("an id from $welcome");
-    let (status, body) = server
-        .https("GET", "/api/rooms/tls-room", "")
-        .await;
+    let (status, body) = server.https("GET", "/api/rooms/tls-room", "").await;
     assert_eq!(status, 200, "{body}");
     let room: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(room["members"], serde_json::json!([id]));
@@ -172,11 +171,12 @@ async fn the_binary_serves_https_and_wss() {
             format!("demo page at https://{addr}/"),
         ]
     );
-    assert!(
-        server.server.first_lines[3].starts_with(&format!("HTTP API at https://{addr}/api/ "))
-    );
+    assert!(server.server.first_lines[3].starts_with(&format!("HTTP API at https://{addr}/api/ ")));
 
-    assert_eq!(server.https("GET", "/healthz", "").await, (200, "ok".into()));
+    assert_eq!(
+        server.https("GET", "/healthz", "").await,
+        (200, "ok".into())
+    );
     let (status, page) = server.https("GET", "/", "").await;
     assert_eq!(status, 200);
     assert!(page.contains("<html"), "{page}");
