@@ -60,11 +60,10 @@ function startOnce(port, args, timeout) {
     proc.stderr.on('data', (d) => { errText += d; });
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = /switchboard listening on http:\/\/(\S+)/.exec(out);
+      const m = /switchboard listening on (https?):\/\/(\S+)/.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      const addr = m[1];
-      resolvePromise(new Server(proc, addr));
+      resolvePromise(new Server(proc, m[2], m[1] === 'https'));
     });
     proc.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -75,14 +74,14 @@ function startOnce(port, args, timeout) {
   });
 }
 
-/** A running server process. */
+/** A running server process (serving TLS when started with `--tls-cert`/`--tls-key`). */
 export class Server {
-  constructor(proc, addr) {
+  constructor(proc, addr, tls = false) {
     this.proc = proc;
     this.addr = addr;
     this.port = Number(addr.slice(addr.lastIndexOf(':') + 1));
-    this.http = `http://${addr}`;
-    this.ws = `ws://${addr}/ws`;
+    this.http = `${tls ? 'https' : 'http'}://${addr}`;
+    this.ws = `${tls ? 'wss' : 'ws'}://${addr}/ws`;
     this.exited = new Promise((r) => {
       if (proc.exitCode !== null || proc.signalCode !== null) r();
       else proc.once('exit', () => r());

@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions};
+use switchboard::rustls::ServerConfig;
 use switchboard::{Hub, HubConfig, RateLimit, RelayRequest, TokenVerifier};
 use tokio::net::TcpListener;
 
@@ -27,6 +28,8 @@ pub struct Server {
     config: Config,
     state: ApiState,
     router: Router,
+    /// With `--tls-cert` and `--tls-key`: what it serves TLS with.
+    tls: Option<Arc<ServerConfig>>,
 }
 
 /// Builds the hub of a configuration: its limits, origins, tokens, the
@@ -167,8 +170,10 @@ pub fn hub_config(config: &Config) -> HubConfig {
 
 impl Server {
     /// A server for `config`, with a new hub (inside a Tokio runtime when
-    /// clustered). Fails on a cluster backend URL its driver refuses.
+    /// clustered). Fails on a cluster backend URL its driver refuses, or
+    /// TLS files that cannot be read or do not make a certificate.
     pub fn new(config: Config) -> Result<Self, ConfigError> {
+        let tls = config.tls.as_ref().map(|files| files.load()).transpose()?;
         let hub = build_hub(&config)?;
         let state = ApiState {
             hub: hub.clone(),
@@ -187,6 +192,7 @@ impl Server {
             config,
             state,
             router,
+            tls,
         })
     }
 
@@ -207,17 +213,23 @@ impl Server {
     }
 
     /// What start-up prints, once bound to `addr`: the first line is
-    /// exactly `switchboard listening on http://ADDR`.
+    /// exactly `switchboard listening on http://ADDR` (`https://` with
+    /// TLS).
     pub fn startup_lines(&self, addr: SocketAddr) -> Vec<String> {
         let api = match self.config.api_key {
             Some(_) => "needs Authorization: Bearer <key>".to_owned(),
             None => "answers loopback callers only (no --api-key set)".to_owned(),
         };
+        let (http, ws) = if self.tls.is_some() {
+            ("https", "wss")
+        } else {
+            ("http", "ws")
+        };
         let mut lines = vec![
-            format!("switchboard listening on http://{addr}"),
-            format!("hub (WebSocket) at ws://{addr}{}", self.config.path),
-            format!("demo page at http://{addr}/"),
-            format!("HTTP API at http://{addr}/api/ {api}"),
+            format!("switchboard listening on {http}://{addr}"),
+            format!("hub (WebSocket) at {ws}://{addr}{}", self.config.path),
+            format!("demo page at {http}://{addr}/"),
+            format!("HTTP API at {http}://{addr}/api/ {api}"),
         ];
         if let Some(backend) = &self.config.cluster {
             let (kind, url) = match backend {
@@ -245,15 +257,22 @@ impl Server {
         // The hub's accept loop: header and idle timeouts, the cap on
         // connections without a request, ConnectInfo, TCP_NODELAY.
         let stopping = hub.clone();
-        hub.serve_router(listener, self.router, async move {
+        let shutdown = async move {
             shutdown.await;
             tracing::info!(
                 connections = stopping.count(),
                 "shutting down: closing connections with 1001"
             );
             stopping.shutdown().await;
-        })
-        .await
+        };
+        match self.tls {
+            // The same loop, each connection's TLS handshake on its task.
+            Some(tls) => {
+                hub.serve_router_tls(listener, self.router, tls, shutdown)
+                    .await
+            }
+            None => hub.serve_router(listener, self.router, shutdown).await,
+        }
     }
 }
 

@@ -16,10 +16,12 @@ use crate::units::{parse_bool, parse_duration};
 
 mod error;
 mod raw;
+mod tls;
 mod tokens;
 mod values;
 pub use self::error::ConfigError;
 pub use self::raw::RawOptions;
+pub use self::tls::TlsFiles;
 use self::tokens::token_settings;
 pub use self::tokens::{TokenKey, TokenSettings};
 use self::values::*;
@@ -39,6 +41,9 @@ pub enum ClusterBackend {
 pub struct Config {
     /// `--listen`: the address to listen on.
     pub listen: SocketAddr,
+    /// `--tls-cert` and `--tls-key`: serve HTTPS and `wss://` with these
+    /// files (none: plain HTTP).
+    pub tls: Option<TlsFiles>,
     /// `--path`: the hub's path.
     pub path: String,
     /// `--api-key`: the HTTP API's bearer key (none: loopback callers only).
@@ -177,6 +182,7 @@ impl Config {
         let ping_timeout = value(raw, &PING_TIMEOUT, positive_duration)?;
         Ok(Self {
             listen: value(raw, &LISTEN, parse_listen)?,
+            tls: self::tls::tls_files(raw)?,
             path: value(raw, &PATH, parse_path)?,
             api_key: optional(raw, &API_KEY, parse_api_key)?,
             allowed_origins: allowed_origins(optional_list(raw, &ALLOW_ORIGIN, parse_origin)?),

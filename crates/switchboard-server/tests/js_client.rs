@@ -2,6 +2,10 @@
 //! headless Chromium test of the demo page) against this crate's `switchboard` binary,
 //! so that `cargo test --workspace` covers it.
 //!
+//! The TLS test of the suite (`test/tls.test.mjs`) serves a certificate made here for
+//! this run (a private CA and a server certificate for `localhost` and `127.0.0.1`),
+//! passed as the files `TEST_TLS_CERT` and `TEST_TLS_KEY`.
+//!
 //! Needs Node.js 20+ and `npm ci` in `clients/js` (playwright-core) plus Debian's
 //! `chromium`. Without node or node_modules the test is skipped with the reason,
 //! unless `CI=true`, where that is a failure.
@@ -34,6 +38,8 @@ fn js_client_suite_passes_against_the_server() {
     if !js.join("node_modules/playwright-core").is_dir() {
         return missing("clients/js/node_modules is missing: run `npm ci` in clients/js");
     }
+    let pki = switchboard_testkit::TestPki::localhost();
+    let tls = pki.write_files();
     let out = Command::new(&node)
         .args([
             "--test",
@@ -43,6 +49,8 @@ fn js_client_suite_passes_against_the_server() {
         ])
         .current_dir(&js)
         .env("SWITCHBOARD_BIN", env!("CARGO_BIN_EXE_switchboard"))
+        .env("TEST_TLS_CERT", &tls.cert)
+        .env("TEST_TLS_KEY", &tls.key)
         .output()
         .expect("run node --test");
     let stdout = String::from_utf8_lossy(&out.stdout);

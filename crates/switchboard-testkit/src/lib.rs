@@ -19,6 +19,8 @@
 //! - [`cluster`] holds the scenarios every cluster backend must pass, so the
 //!   memory bus, Redis and NATS run the very same checks; [`namespaces`]
 //!   the scenario of several hubs per node.
+//! - [`TestPki`] makes a private CA and a server certificate for
+//!   `localhost` and `127.0.0.1` for one test run (TLS tests).
 
 pub mod cluster;
 mod http;
@@ -26,6 +28,7 @@ pub mod namespaces;
 mod poll_client;
 mod raw_ws;
 mod text_ws_client;
+mod tls;
 mod wait;
 mod ws_client;
 
@@ -33,6 +36,7 @@ pub use http::{HttpResponse, get, http, http_json, raw_handshake};
 pub use poll_client::{POLL_PATH, PollClient};
 pub use raw_ws::RawWsClient;
 pub use text_ws_client::{TextWsClient, TextWsError};
+pub use tls::{TestPki, TlsFiles};
 pub use wait::{WAIT, eventually, eventually_async, within};
 pub use ws_client::{Ended, WsClient, WsStream, reset};
 

@@ -106,6 +106,14 @@
 //! add their own names with [`HubBuilder::subprotocol`], and
 //! [`Socket::subprotocol`] tells which was selected.
 //!
+//! ## TLS
+//!
+//! With the `tls` feature (off by default), `Hub::serve_tls` and
+//! `Hub::serve_router_tls` serve HTTPS and `wss://` themselves, over
+//! rustls, with the same timeouts and limits; `tls_config_from_pem_files`
+//! makes their configuration from a PEM certificate chain and key. Behind
+//! a proxy that terminates TLS, the plain `serve` is all it takes.
+//!
 //! ## Clusters
 //!
 //! Several hubs act as one through an [`adapter::Adapter`]: give the
@@ -259,6 +267,8 @@ pub use client_addr::IpNetworkError;
 pub use config::IpNetwork;
 pub use config::{AllowedOrigins, HubConfig, RateLimit};
 pub use edge::listen::{LISTEN_BACKLOG, listen};
+#[cfg(feature = "tls")]
+pub use edge::tls_config::{TlsConfigError, tls_config_from_pem, tls_config_from_pem_files};
 pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
 pub use hub::broadcast::BroadcastOperator;
 pub use hub::cluster_view::{ClusterAnswer, ClusterView};
@@ -276,3 +286,7 @@ pub use switchboard_protocol as protocol;
 pub use switchboard_protocol::{
     Binary, CloseCode, Codec, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK,
 };
+/// rustls, whose `ServerConfig` [`Hub::serve_tls`] and
+/// [`Hub::serve_router_tls`] take (feature `tls`).
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;

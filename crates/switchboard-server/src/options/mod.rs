@@ -14,6 +14,7 @@ mod http_edge;
 mod server;
 mod sessions;
 mod spec;
+mod tls;
 mod tokens;
 
 pub use access::{ALLOW_HOST, ALLOW_ORIGIN, API_KEY, PUBLIC_ORIGIN, ROOMS};
@@ -34,6 +35,7 @@ pub use sessions::{
     RESUME_BUFFER_BYTES, RESUME_BUFFER_MESSAGES, RESUME_WINDOW,
 };
 pub use spec::{DefaultValue, OptionSpec, Source};
+pub use tls::{TLS_CERT, TLS_KEY};
 pub use tokens::{
     ALLOW_ANONYMOUS, MAX_CONNECTIONS_PER_USER, TOKEN_AUDIENCE, TOKEN_HMAC_SECRET, TOKEN_ISSUER,
     TOKEN_JWKS_URL, TOKEN_PUBLIC_KEY,
@@ -41,8 +43,10 @@ pub use tokens::{
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 51] = [
+pub const OPTIONS: [OptionSpec; 53] = [
     LISTEN,
+    TLS_CERT,
+    TLS_KEY,
     PATH,
     API_KEY,
     ALLOW_ORIGIN,

@@ -133,6 +133,7 @@ impl Binary {
         }
         let addr = first_lines[0]
             .strip_prefix("switchboard listening on http://")
+            .or_else(|| first_lines[0].strip_prefix("switchboard listening on https://"))
             .unwrap_or_else(|| panic!("unexpected first line {:?}", first_lines[0]))
             .parse()
             .expect("address in the listening line");
