@@ -41,6 +41,8 @@ pub fn command() -> Command {
         .after_help(AFTER_HELP)
         .arg(config)
         .args(OPTIONS.iter().map(option_arg))
+        .subcommand(crate::token_command::command())
+        .args_conflicts_with_subcommands(true)
 }
 
 /// The flag of one option, with its environment variable and help.

@@ -29,6 +29,7 @@ pub mod keyless;
 pub mod logging;
 pub mod metrics;
 pub mod options;
+pub mod token_command;
 pub mod units;
 
 pub use app::Server;

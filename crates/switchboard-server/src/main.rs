@@ -3,10 +3,13 @@
 
 use std::process::ExitCode;
 
-use switchboard_server::{Config, Server, cli, logging};
+use switchboard_server::{Config, Server, cli, logging, token_command};
 
 fn main() -> ExitCode {
     let matches = cli::command().get_matches();
+    if let Some(token) = matches.subcommand_matches("token") {
+        return print_token(token);
+    }
     let config = match Config::from_matches(&matches) {
         Ok(config) => config,
         Err(error) => {
@@ -26,6 +29,21 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(config))
+}
+
+/// `switchboard token`: prints a token (or why it cannot) and exits.
+#[allow(clippy::print_stdout, clippy::print_stderr)] // the subcommand's output
+fn print_token(matches: &clap::ArgMatches) -> ExitCode {
+    match token_command::token(matches, std::time::SystemTime::now()) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("switchboard token: {error}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn run(config: Config) -> ExitCode {
