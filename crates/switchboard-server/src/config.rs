@@ -14,10 +14,13 @@ use crate::glob::RoomPatterns;
 use crate::options::*;
 use crate::units::{parse_bool, parse_duration};
 
+mod backend;
 mod error;
 mod raw;
 mod tokens;
 mod values;
+pub use self::backend::BackendSettings;
+use self::backend::backend_settings;
 pub use self::error::ConfigError;
 pub use self::raw::RawOptions;
 use self::tokens::token_settings;
@@ -50,6 +53,9 @@ pub struct Config {
     /// `--token-*` and `--allow-anonymous`: how tokens are checked (none:
     /// clients connect without one).
     pub tokens: Option<TokenSettings>,
+    /// `--proxy-*`: the application's back end the server calls (none: no
+    /// calls).
+    pub backend: Option<BackendSettings>,
     /// `--max-connections`: most live connections.
     pub max_connections: usize,
     /// `--max-message-size`: largest client message in bytes.
@@ -179,6 +185,7 @@ impl Config {
             allowed_origins: allowed_origins(optional_list(raw, &ALLOW_ORIGIN, parse_origin)?),
             rooms: RoomPatterns::new(list(raw, &ROOMS, parse_room_pattern)?),
             tokens: token_settings(raw)?,
+            backend: backend_settings(raw)?,
             max_connections: value(raw, &MAX_CONNECTIONS, positive_count)?,
             max_message_size: value(raw, &MAX_MESSAGE_SIZE, positive_size)?,
             ping_interval,

@@ -20,6 +20,7 @@ pub mod api;
 pub mod api_error;
 pub mod app;
 pub mod assets;
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod glob;
@@ -27,6 +28,7 @@ pub mod keyless;
 pub mod logging;
 pub mod metrics;
 pub mod options;
+pub mod room_rules;
 pub mod units;
 
 pub use app::Server;
