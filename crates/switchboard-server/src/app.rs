@@ -13,12 +13,12 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions};
 use switchboard::rustls::ServerConfig;
-use switchboard::{Hub, HubConfig, RateLimit, RelayRequest, TokenVerifier};
+use switchboard::{Hub, HubConfig, RateLimit, TokenVerifier};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
+use crate::backend::stats::BackendStats;
 use crate::config::{ClusterBackend, Config, ConfigError, TokenKey, TokenSettings};
-use crate::glob::RoomPatterns;
 use crate::keyless::KeylessRules;
 use crate::{assets, metrics};
 
@@ -34,12 +34,12 @@ pub struct Server {
 
 /// Builds the hub of a configuration: its limits, origins, tokens, the
 /// `--rooms` join policy (or a token's `rooms` claim), the relay policy
-/// (members relay to their rooms, within a token's `publish` claim) and,
-/// with `--redis` or `--nats`, its cluster adapter. A
+/// (members relay to their rooms, within a token's `publish` claim), the
+/// application's back end (`--proxy-*`) and, with `--redis` or `--nats`,
+/// its cluster adapter. A
 /// clustered hub must be built inside a Tokio runtime; it connects to the
 /// backend in the background (and keeps retrying while it is down).
 pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
-    let rooms = Arc::new(config.rooms.clone());
     let mut builder = Hub::builder();
     if let Some(backend) = &config.cluster {
         let options = ClusterOptions::default().prefix(config.cluster_prefix.clone());
@@ -62,34 +62,10 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
             .tokens(token_verifier(tokens)?)
             .allow_anonymous(tokens.allow_anonymous);
     }
-    Ok(builder
-        .config(hub_config(config))
-        .join_policy(move |socket, room: String| {
-            // A token's `rooms` claim replaces `--rooms` for its user.
-            let allowed = match socket.identity().and_then(|user| user.rooms()) {
-                Some(patterns) => RoomPatterns::new(patterns).allows(&room),
-                None => rooms.allows(&room),
-            };
-            if !allowed {
-                tracing::debug!(
-                    socket = socket.id(),
-                    room,
-                    "join refused by --rooms or the token"
-                );
-            }
-            async move { allowed }
-        })
-        .relay_policy(|socket, request: RelayRequest| {
-            // Members relay to their rooms; a token's `publish` claim
-            // narrows that to the rooms it names.
-            let allowed = socket.in_room(&request.room)
-                && socket
-                    .identity()
-                    .and_then(|user| user.publish())
-                    .is_none_or(|patterns| RoomPatterns::new(patterns).allows(&request.room));
-            async move { allowed }
-        })
-        .build())
+    // The `--rooms` and token rules for joins and relays and, with
+    // `--proxy-*`, the application's back end behind them.
+    let builder = crate::backend::hooks::install(builder.config(hub_config(config)), config)?;
+    Ok(builder.build())
 }
 
 /// The hub's token verifier of the `--token-*` options.
@@ -332,6 +308,9 @@ async fn metrics_text(State(state): State<ApiState>) -> impl IntoResponse {
         &stats.edge,
         &state.keyless.refused.snapshot(),
     ));
+    if let Some(backend) = hub.state::<Arc<BackendStats>>() {
+        body.push_str(&metrics::render_backend(&backend.snapshot()));
+    }
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }
 

@@ -15,7 +15,8 @@ const AFTER_HELP: &str = "\
 Precedence: flags, then SWITCHBOARD_* environment variables, then the TOML
 file given by --config (keys are the option names in snake_case, e.g.
 max_message_size = \"1MiB\", rooms = [\"lobby\", \"team-*\"]), then defaults.
-Repeatable options take a comma-separated list in their environment variable.
+Repeatable options take a comma-separated list in their environment variable
+(--proxy-header: one header).
 
 Durations: 500ms, 25s, 2m, 1h, 1m30s. Sizes: 65536, 64KiB, 1MiB (also KB/MB =
 powers of 1000). Booleans: true/false, yes/no, on/off, 1/0.
@@ -54,8 +55,10 @@ fn option_arg(option: &OptionSpec) -> Arg {
         .value_parser(value_parser!(String))
         .help(option.help())
         .hide_env_values(option.secret);
-    arg = if option.repeatable {
+    arg = if option.repeatable && option.comma_separated {
         arg.action(ArgAction::Append).value_delimiter(',')
+    } else if option.repeatable {
+        arg.action(ArgAction::Append)
     } else {
         arg.action(ArgAction::Set)
     };

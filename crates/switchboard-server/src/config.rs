@@ -14,11 +14,14 @@ use crate::glob::RoomPatterns;
 use crate::options::*;
 use crate::units::{parse_bool, parse_duration};
 
+mod backend;
 mod error;
 mod raw;
 mod tls;
 mod tokens;
 mod values;
+pub use self::backend::BackendSettings;
+use self::backend::backend_settings;
 pub use self::error::ConfigError;
 pub use self::raw::RawOptions;
 pub use self::tls::TlsFiles;
@@ -58,6 +61,9 @@ pub struct Config {
     /// `--max-connections-per-user`: most live connections of one user on
     /// this node (0: no limit).
     pub max_connections_per_user: usize,
+    /// `--proxy-*`: the application's back end the server calls (none: no
+    /// calls).
+    pub backend: Option<BackendSettings>,
     /// `--max-connections`: most live connections.
     pub max_connections: usize,
     /// `--max-message-size`: largest client message in bytes.
@@ -189,6 +195,7 @@ impl Config {
             rooms: RoomPatterns::new(list(raw, &ROOMS, parse_room_pattern)?),
             tokens: token_settings(raw)?,
             max_connections_per_user: value(raw, &MAX_CONNECTIONS_PER_USER, whole_count)?,
+            backend: backend_settings(raw)?,
             max_connections: value(raw, &MAX_CONNECTIONS, positive_count)?,
             max_message_size: value(raw, &MAX_MESSAGE_SIZE, positive_size)?,
             ping_interval,

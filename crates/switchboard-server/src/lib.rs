@@ -22,6 +22,7 @@ pub mod api_state;
 pub mod api_users;
 pub mod app;
 pub mod assets;
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod glob;
@@ -29,6 +30,7 @@ pub mod keyless;
 pub mod logging;
 pub mod metrics;
 pub mod options;
+pub mod room_rules;
 pub mod token_command;
 pub mod units;
 

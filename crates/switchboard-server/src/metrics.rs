@@ -6,11 +6,13 @@ use std::time::Duration;
 use switchboard::HubStats;
 use switchboard::adapter::{ClusterStats, ClusterStatus};
 
+mod backend;
 mod cluster;
 mod edge;
 mod exposition;
 mod hub;
 
+pub use self::backend::render_backend;
 pub use self::edge::render_edge;
 use self::exposition::Exposition;
 use self::exposition::Kind::Gauge;

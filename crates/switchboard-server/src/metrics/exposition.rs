@@ -10,6 +10,8 @@ pub(super) enum Kind {
     Gauge,
     /// A total that only goes up.
     Counter,
+    /// Observations counted in buckets, with their sum and count.
+    Histogram,
 }
 
 impl Kind {
@@ -17,6 +19,7 @@ impl Kind {
         match self {
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
         }
     }
 }
@@ -57,6 +60,24 @@ impl Exposition {
                 "switchboard_{name}{{{label}=\"{label_value}\"}} {value}"
             );
         }
+    }
+
+    /// A family's `# HELP` and `# TYPE` lines, for samples written with
+    /// [`Exposition::sample`].
+    pub(super) fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        self.describe(name, kind, help);
+    }
+
+    /// One sample of `switchboard_{name}` with these labels (values are
+    /// written as given: they must need no escaping).
+    pub(super) fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+        let _ = write!(self.out, "switchboard_{name}");
+        for (index, (label, label_value)) in labels.iter().enumerate() {
+            let open = if index == 0 { "{" } else { "," };
+            let _ = write!(self.out, "{open}{label}=\"{label_value}\"");
+        }
+        let close = if labels.is_empty() { "" } else { "}" };
+        let _ = writeln!(self.out, "{close} {value}");
     }
 
     fn describe(&mut self, name: &str, kind: Kind, help: &str) {

@@ -112,3 +112,72 @@ fn exposition_format() {
         }
     }
 }
+
+#[test]
+fn backend_calls_per_hook() {
+    use std::time::Duration;
+
+    use crate::backend::Hook;
+    use crate::backend::stats::{BackendStats, FailureKind};
+
+    assert_eq!(render_backend(&[]), "", "nothing without a back end");
+    let stats = BackendStats::new([true, false, false, true, false]);
+    stats.record(Hook::Connect, Duration::from_millis(3), Ok(false));
+    stats.record(Hook::Connect, Duration::from_millis(40), Ok(true));
+    stats.record(
+        Hook::Event,
+        Duration::from_secs(7),
+        Err(FailureKind::Timeout),
+    );
+    let text = render_backend(&stats.snapshot());
+    for line in [
+        "# TYPE switchboard_backend_calls_total counter",
+        "switchboard_backend_calls_total{hook=\"connect\"} 2",
+        "switchboard_backend_calls_total{hook=\"event\"} 1",
+        "switchboard_backend_refusals_total{hook=\"connect\"} 1",
+        "switchboard_backend_errors_total{hook=\"event\",kind=\"timeout\"} 1",
+        "switchboard_backend_errors_total{hook=\"connect\",kind=\"bad_answer\"} 0",
+        "# TYPE switchboard_backend_call_duration_seconds histogram",
+        "switchboard_backend_call_duration_seconds_bucket{hook=\"connect\",le=\"0.001\"} 0",
+        "switchboard_backend_call_duration_seconds_bucket{hook=\"connect\",le=\"0.005\"} 1",
+        "switchboard_backend_call_duration_seconds_bucket{hook=\"connect\",le=\"0.05\"} 2",
+        "switchboard_backend_call_duration_seconds_bucket{hook=\"connect\",le=\"+Inf\"} 2",
+        "switchboard_backend_call_duration_seconds_sum{hook=\"connect\"} 0.043000",
+        "switchboard_backend_call_duration_seconds_count{hook=\"connect\"} 2",
+        "switchboard_backend_call_duration_seconds_bucket{hook=\"event\",le=\"5\"} 0",
+        "switchboard_backend_call_duration_seconds_bucket{hook=\"event\",le=\"+Inf\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert!(!text.contains("hook=\"join\""), "{text}");
+    // Every sample belongs to a described family (a histogram's samples
+    // by their suffixes), and buckets never decrease.
+    let mut described = std::collections::HashSet::new();
+    let mut previous: Option<(String, u64)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            described.insert(rest.split(' ').next().unwrap().to_owned());
+        } else if !line.starts_with('#') {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|family| described.contains(*family))
+                .unwrap_or(name);
+            assert!(described.contains(family), "{name} has no TYPE line");
+            if name.ends_with("_bucket") {
+                let hook = line.split("le=").next().unwrap().to_owned();
+                let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+                if let Some((last_hook, last)) = &previous
+                    && *last_hook == hook
+                {
+                    assert!(count >= *last, "{line}");
+                }
+                previous = Some((hook, count));
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@
 // `spec.rs` is how an option is declared; the other files hold the options
 // by concern. `OPTIONS` below lists them all in `--help` order.
 mod access;
+mod backend;
 mod cluster;
 mod connections;
 mod http_edge;
@@ -18,6 +19,10 @@ mod tls;
 mod tokens;
 
 pub use access::{ALLOW_HOST, ALLOW_ORIGIN, API_KEY, PUBLIC_ORIGIN, ROOMS};
+pub use backend::{
+    PROXY_CONNECT, PROXY_DISCONNECT, PROXY_EVENT, PROXY_FORWARD_HEADER, PROXY_HEADER, PROXY_JOIN,
+    PROXY_PUBLISH, PROXY_TIMEOUT,
+};
 pub use cluster::{CLUSTER_PREFIX, CLUSTER_TIMEOUT, NATS, REDIS};
 pub use connections::{
     BROADCAST_COALESCE, COMPRESSION, INBOUND_QUEUE_CAPACITY, MAX_BAD_MESSAGES, MAX_CONNECTIONS,
@@ -43,7 +48,7 @@ pub use tokens::{
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 53] = [
+pub const OPTIONS: [OptionSpec; 61] = [
     LISTEN,
     TLS_CERT,
     TLS_KEY,
@@ -58,6 +63,14 @@ pub const OPTIONS: [OptionSpec; 53] = [
     TOKEN_AUDIENCE,
     ALLOW_ANONYMOUS,
     MAX_CONNECTIONS_PER_USER,
+    PROXY_CONNECT,
+    PROXY_JOIN,
+    PROXY_PUBLISH,
+    PROXY_EVENT,
+    PROXY_DISCONNECT,
+    PROXY_TIMEOUT,
+    PROXY_HEADER,
+    PROXY_FORWARD_HEADER,
     MAX_CONNECTIONS,
     MAX_MESSAGE_SIZE,
     PING_INTERVAL,

@@ -61,6 +61,10 @@ pub struct OptionSpec {
     /// Whether the option may be given several times (its environment
     /// variable then takes a comma-separated list).
     pub repeatable: bool,
+    /// Whether a repeatable option's value is split at commas (`--rooms
+    /// a,b`); false when a value may hold commas itself (its environment
+    /// variable then takes one value).
+    pub comma_separated: bool,
     /// Whether `--help` hides its environment variable's value.
     pub secret: bool,
     /// An option that may not be given with this one on the command line.
@@ -82,6 +86,7 @@ impl OptionSpec {
             about,
             default,
             repeatable: false,
+            comma_separated: false,
             secret: false,
             conflicts_with: None,
         }
@@ -96,7 +101,16 @@ impl OptionSpec {
     ) -> Self {
         Self {
             repeatable: true,
+            comma_separated: true,
             ..Self::one(key, env, value_name, default, about)
+        }
+    }
+
+    /// A repeatable option whose values are taken whole, commas included.
+    pub(super) const fn whole_values(self) -> Self {
+        Self {
+            comma_separated: false,
+            ..self
         }
     }
 

@@ -1,0 +1,89 @@
+//! The hub's hooks of the server: the room rules ([`crate::room_rules`])
+//! and, when configured, the back-end calls behind them. A back-end join
+//! or publish call is made only for what the room rules allow.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use switchboard::protocol::ErrorCode;
+use switchboard::{HandlerError, HandshakeRequest, HubBuilder, RelayRequest, Socket};
+
+use super::{Backend, Hook};
+use crate::config::{Config, ConfigError};
+use crate::room_rules::{join_allowed, relay_allowed};
+
+/// Sets the join and relay hooks of `builder` (the room rules, then the
+/// back end's join and publish calls) and, with a back end, its
+/// authentication, fallback and disconnect hooks for the URLs given. The
+/// back end's counters go in the hub's state (an `Arc<BackendStats>`),
+/// for `/metrics`.
+pub fn install(builder: HubBuilder, config: &Config) -> Result<HubBuilder, ConfigError> {
+    let backend = config.backend.clone().map(Backend::new).transpose()?;
+    let rooms = Arc::new(config.rooms.clone());
+    let join_backend = backend.clone();
+    let relay_backend = backend.clone();
+    let mut builder = builder
+        .join_hook(move |socket: Socket, room: String| {
+            let allowed = join_allowed(&socket, &room, &rooms);
+            let backend = join_backend.clone();
+            async move {
+                if !allowed {
+                    return Err(forbidden(format!("joining room `{room}` is not allowed")));
+                }
+                match &backend {
+                    Some(backend) => backend.join(&socket, &room).await,
+                    None => Ok(()),
+                }
+            }
+        })
+        .relay_hook(move |socket: Socket, request: RelayRequest, data: Value| {
+            let allowed = relay_allowed(&socket, &request.room);
+            let backend = relay_backend.clone();
+            async move {
+                if !allowed {
+                    let room = request.room;
+                    return Err(forbidden(format!(
+                        "relaying to room `{room}` is not allowed"
+                    )));
+                }
+                match &backend {
+                    Some(backend) => {
+                        backend
+                            .publish(&socket, &request.room, &request.event, &data)
+                            .await
+                    }
+                    None => Ok(None),
+                }
+            }
+        });
+    let Some(backend) = backend else {
+        return Ok(builder);
+    };
+    builder = builder.state(backend.stats().clone());
+    if backend.url(Hook::Connect).is_some() {
+        let backend = backend.clone();
+        builder = builder.authenticate(move |request: HandshakeRequest| {
+            let backend = backend.clone();
+            async move { backend.connect(request).await }
+        });
+    }
+    if backend.url(Hook::Event).is_some() {
+        let backend = backend.clone();
+        builder = builder.on_fallback(move |socket: Socket, event: String, data: Value| {
+            let backend = backend.clone();
+            async move { backend.event(&socket, &event, &data).await }
+        });
+    }
+    if backend.url(Hook::Disconnect).is_some() {
+        builder = builder.on_disconnect(move |socket, reason| {
+            let backend = backend.clone();
+            async move { backend.disconnect(&socket, &reason).await }
+        });
+    }
+    Ok(builder)
+}
+
+/// A room rule's refusal: `forbidden`.
+fn forbidden(message: String) -> HandlerError {
+    HandlerError::with_code(ErrorCode::Forbidden.as_str(), message)
+}
