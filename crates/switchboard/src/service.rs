@@ -42,7 +42,14 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     let (mut parts, _body) = request.into_parts();
     let upgrade = validate_upgrade(&parts.method, &parts.headers)?;
     let query = parse_query(parts.uri.query())?;
-    let (slot, extensions) = admit_link(&hub, &parts, &query, Transport::WebSocket).await?;
+    let (slot, extensions) = admit_link(
+        &hub,
+        &parts,
+        &query,
+        Transport::WebSocket,
+        query.resume().map(|(token, _)| token),
+    )
+    .await?;
     let subprotocol =
         select_subprotocol(&parts.headers, &hub.policies().subprotocols, hub.is_raw());
     let codec = session_codec(query.codec, subprotocol.as_ref());

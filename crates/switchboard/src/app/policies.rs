@@ -24,9 +24,14 @@ pub struct HandshakeRequest {
     pub uri: Uri,
     /// The `token` query parameter, if given.
     pub token: Option<String>,
-    /// The id the socket gets if this handshake opens a new session (a
-    /// resume keeps the session's own).
+    /// The socket's id: the one a new session gets, or, when the handshake
+    /// resumes a session this node holds ([`HandshakeRequest::resumes`]),
+    /// that session's.
     pub socket_id: String,
+    /// Whether the handshake asks to resume a session this node holds. A
+    /// resume that is then refused (another user's token, say) opens a new
+    /// session with another id.
+    pub resumes: bool,
     /// What the handshake's token grants, when the hub checks tokens and
     /// one was given ([`crate::HubBuilder::tokens`]).
     pub user: Option<UserGrant>,

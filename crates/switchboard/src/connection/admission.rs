@@ -31,6 +31,7 @@ pub(crate) async fn admit_link(
     parts: &http::request::Parts,
     query: &HandshakeQuery,
     transport: Transport,
+    resume: Option<&str>,
 ) -> Result<(ConnectionSlot, http::Extensions), HandshakeRefusal> {
     let config = hub.config();
     check_origin(
@@ -48,7 +49,11 @@ pub(crate) async fn admit_link(
         HandshakeRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     })?;
     let token_grant = check_token(hub, parts, query).await?.map(UserGrant::from);
-    let socket_id = id::new_socket_id();
+    // A resume of a session this node holds keeps that session's id.
+    let resumed = resume.and_then(|token| hub.session_table().get(token));
+    let socket_id = resumed
+        .as_ref()
+        .map_or_else(id::new_socket_id, |session| session.id.to_string());
     let mut extensions = match &hub.policies().auth {
         Some(auth) => {
             let request = HandshakeRequest {
@@ -56,6 +61,7 @@ pub(crate) async fn admit_link(
                 uri: parts.uri.clone(),
                 token: query.token.clone(),
                 socket_id: socket_id.clone(),
+                resumes: resumed.is_some(),
                 user: token_grant.clone(),
                 transport,
                 client_ip: client_ip(hub, parts),
@@ -80,7 +86,9 @@ pub(crate) async fn admit_link(
     if let Some(grant) = extensions.get::<UserGrant>() {
         check_user_limit(hub, &grant.user)?;
     }
-    extensions.insert(PresetSocketId(socket_id));
+    if resumed.is_none() {
+        extensions.insert(PresetSocketId(socket_id));
+    }
     Ok((slot, extensions))
 }
 

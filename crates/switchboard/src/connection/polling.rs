@@ -165,7 +165,15 @@ async fn open(
         tracing::debug!("long-polling open refused: too many links wait for their first GET");
         return unavailable("too many long-polling sessions wait for their first GET");
     };
-    let (slot, extensions) = match admit_link(&hub, parts, query, Transport::LongPolling).await {
+    let (slot, extensions) = match admit_link(
+        &hub,
+        parts,
+        query,
+        Transport::LongPolling,
+        resume.as_ref().map(|r| r.resume.as_str()),
+    )
+    .await
+    {
         Ok(admitted) => admitted,
         Err(refusal) => {
             hub.counters().handshake_refused();
