@@ -53,7 +53,8 @@
 //!   session with a fresh token, losing nothing. A handshake refused `401`
 //!   stops the client with [`ClientDisconnect::Unauthorized`] at once with
 //!   a fixed token (or none), and after 3 refusals in a row with a
-//!   function (each retry gets a fresh token; a failure of the function
+//!   function (each retry, after the backoff, gets a fresh token, and is
+//!   reported as [`Event::Error`] with the hub's code; a failure of the function
 //!   itself is retried with backoff like a failed dial, reported as
 //!   [`Event::Error`] with code `token`).
 //! - Transports ([`Transports`]): WebSocket, long-polling (PROTOCOL.md

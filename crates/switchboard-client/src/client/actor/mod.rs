@@ -312,10 +312,13 @@ impl Actor {
         let (code, message) = error_of(body);
         self.unauthorized += 1;
         let function = self.settings.token.as_ref().is_some_and(|t| !t.is_fixed());
-        let reason = ClientDisconnect::Unauthorized { code, message };
+        let reason = ClientDisconnect::Unauthorized {
+            code: code.clone(),
+            message,
+        };
         if function && self.unauthorized < MAX_UNAUTHORIZED {
             self.event(Event::Error {
-                code: "token".into(),
+                code,
                 message: reason.to_string(),
             });
             Outcome::Retry(reason)
