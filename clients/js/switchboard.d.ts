@@ -80,8 +80,16 @@ export interface ConnectOptions extends ReconnectOptions {
   transports?: readonly TransportName[];
   /** While on long-polling, ms between tries to move to a WebSocket. Default `30000`. */
   upgradeRetry?: number;
-  /** Sent as `token=` on the handshake (the hub's authentication hook). */
-  token?: string;
+  /**
+   * The token of every handshake, sent as `token=` (the hub checks it, PROTOCOL.md
+   * section 10, and hands it to the authentication hook): a fixed string, or a function
+   * returning a fresh one (or a Promise of one), called for every handshake (the first
+   * connect, every reconnect and resume, the move to a WebSocket) and every refresh. With a
+   * function the client refreshes the token before it expires and retries a handshake
+   * refused 401 with a fresh token (3 refusals in a row stop it); a fixed token refused
+   * 401 stops the client at once.
+   */
+  token?: string | TokenFunction;
   /** Ms for a handshake to reach `$welcome` before it counts as failed. Default `20000`. */
   connectTimeout?: number;
   /** The default `emitWithAck` timeout in ms. Default `10000`. */
@@ -94,6 +102,9 @@ export interface ConnectOptions extends ReconnectOptions {
    */
   batching?: boolean | BatchingOptions | null;
 }
+
+/** A function returning a fresh token (`options.token`). */
+export type TokenFunction = () => string | PromiseLike<string>;
 
 /** Options of one `emitWithAck`. */
 export interface AckOptions {
@@ -138,6 +149,11 @@ export interface DisconnectInfo {
   reason: string;
   /** Whether the client reconnects. */
   willReconnect: boolean;
+  /**
+   * When the client stopped because the hub refused its token (a handshake answered 401):
+   * the hub's error, code `unauthorized` or `token_expired`.
+   */
+  error?: { code: ErrorCode; message: string };
 }
 
 /** `reconnecting`: a reconnect attempt is scheduled. */
@@ -150,7 +166,11 @@ export interface ReconnectingInfo {
 
 /** `error`: the hub's `$error` data, or a client-side problem that did not end the link. */
 export interface ErrorInfo {
-  /** A hub code (`bad_message`, `rate_limited`, …) or a client one (`transport`, `queue_full`). */
+  /**
+   * A hub code (`bad_message`, `rate_limited`, `unauthorized` and `token_expired` for a
+   * handshake refused 401, …) or a client one (`transport`, `queue_full`, `refresh` for a
+   * failed token refresh, `token` for a failed token function).
+   */
   code: ErrorCode;
   message?: string;
   /** With `queue_full`: the event that was dropped. */
@@ -193,6 +213,11 @@ export type ErrorCode =
   | 'queue_full'
   | 'transport'
   | 'too_large'
+  | 'unauthorized'
+  | 'token_expired'
+  | 'unavailable'
+  | 'refresh'
+  | 'token'
   | (string & {});
 
 /** The error every rejected promise of the client carries. */
@@ -238,6 +263,10 @@ export interface SessionInfo {
   readonly pingInterval: number;
   /** How long past the interval the link may stay silent, in ms. */
   readonly pingTimeout: number;
+  /** The user of the latest `$welcome` (null before it, and for an anonymous socket). */
+  readonly user: string | null;
+  /** When the token expires, Unix seconds (null without a token). */
+  readonly expiresAt: number | null;
 }
 
 /** Relays to one room (`client.to(room)`). */
@@ -259,6 +288,16 @@ export declare class Client {
   readonly url: string;
   /** The socket id from the latest `$welcome` (null before the first). */
   readonly id: string | null;
+  /**
+   * The user the hub named in the latest `$welcome`: the `sub` of the client's token
+   * (PROTOCOL.md section 10); null before the first `$welcome` and for an anonymous socket.
+   */
+  readonly user: string | null;
+  /**
+   * When the hub counts the token as expired, Unix seconds: the latest `$welcome`'s
+   * `expires_at`, moved on by each refresh; null without a token.
+   */
+  readonly expiresAt: number | null;
   /** The connection state. */
   readonly state: ClientState;
   /** The transport of the current link, or null. */

@@ -38,6 +38,11 @@ export { Client, CloseCode, SwitchboardError, pollingUrl };
  * `reconnectDelayMax`, and resumes its session (`resume=&last=`); it stops on close codes
  * 1000 (the hub closed it), 1008 (policy), 4000 (kicked) and 4002 (taken over), and after
  * `reconnectAttempts` consecutive failed handshakes, firing `disconnect` with the reason.
+ * `options.token` is a string or a function returning a fresh token (or a Promise of one),
+ * called for every handshake and refresh: with a function the client refreshes the token
+ * before each `expires_at`, and after 4003 (the token expired) it reconnects at once and
+ * resumes with a fresh token; a handshake refused 401 stops a fixed token's client at once
+ * and a function's after 3 refusals in a row (`disconnect` carries the hub's `error`).
  * A WebSocket that cannot be opened (an error before open, or no open within
  * `connectTimeout`) makes that attempt use long-polling; while on long-polling the client
  * tries a WebSocket again every `upgradeRetry` ms and moves the session over when it opens.

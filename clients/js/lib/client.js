@@ -10,7 +10,10 @@ import { Emitter, report } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { withDefaults } from './options.js';
 import { PollingTransport } from './polling-transport.js';
-import { backoffDelay, CloseCode, FINAL_CLOSE_CODES } from './reconnect.js';
+import {
+  backoffDelay, CloseCode, FINAL_CLOSE_CODES, MAX_UNAUTHORIZED, REFRESH_RETRIES, refreshDelay,
+  refreshRetryDelay,
+} from './reconnect.js';
 import { pollingHandshakeUrl, pollingUrl, resolveUrl, sessionUrl, websocketUrl } from './urls.js';
 import { WebSocketTransport } from './websocket-transport.js';
 
@@ -27,9 +30,12 @@ const MAX_ABANDONED = 8;
  *
  * Lifecycle events (through `on`): `connect` `{id, resumed, missed, transport}` after each
  * `$welcome` (after the rooms are rejoined on a new session); `disconnect` `{code, reason,
- * willReconnect}` when a live link closes or the client gives up; `reconnecting`
- * `{attempt, delay}` before each retry; `error` with `$error` data `{code, message}`
- * or a transport error; `state` with the new state.
+ * willReconnect}` when a live link closes or the client gives up (with `error` `{code,
+ * message}` when the hub refused the token: `unauthorized` or `token_expired`);
+ * `reconnecting` `{attempt, delay}` before each retry; `error` with `$error` data `{code,
+ * message}`, a transport error, a failed refresh (code `refresh`), a failed token function
+ * (code `token`) or a handshake refused 401 (`unauthorized`, `token_expired`); `state` with
+ * the new state.
  */
 export class Client {
   /**
@@ -54,7 +60,15 @@ export class Client {
      * The session (PROTOCOL.md sections 3 and 5): `token` and `received` (the count of
      * counted messages) are what a resume sends.
      */
-    this.session = { id: null, token: null, received: 0, pingInterval: 25000, pingTimeout: 20000 };
+    this.session = {
+      id: null, token: null, received: 0, pingInterval: 25000, pingTimeout: 20000,
+      user: null, expiresAt: null,
+    };
+    /** The token function, or null for a fixed token (or none). */
+    this.tokenFn = typeof this.options.token === 'function' ? this.options.token : null;
+    this.unauthorized = 0; // handshakes refused 401 in a row
+    this.attempt = 0; // the number of the latest handshake attempt (a token may arrive late)
+    this.refreshRun = 0; // the number of the refresh schedule of the live link
     this.cursor = 0; // the number of the latest counted message on the current link
     this.rooms = new Set(); // rooms joined through this client, rejoined on a new session
     this.pending = new Map(); // ack number -> {resolve, reject, timer}
@@ -70,6 +84,7 @@ export class Client {
     this.welcomed = false;
     this.switching = false; // moving a live session from long-polling to a WebSocket
     this.probe = null; // a WebSocket being tried while on long-polling
+    this.probeToken = null; // set while the token function runs for a probe
     this.wsBlocked = false; // WebSocket failed where long-polling worked: go straight to polling
     this.fallingBack = false; // this attempt fell back from WebSocket to long-polling
     this.abandoned = []; // WebSockets let go without a close frame (see `_linkDead`)
@@ -79,6 +94,24 @@ export class Client {
   /** The socket id from the latest `$welcome` (null before the first). @type {string|null} */
   get id() {
     return this.session.id;
+  }
+
+  /**
+   * The user the hub named in the latest `$welcome`: the `sub` of the client's token
+   * (PROTOCOL.md section 10). null before the first `$welcome` and for an anonymous socket.
+   * @type {string|null}
+   */
+  get user() {
+    return this.session.user;
+  }
+
+  /**
+   * When the hub counts the token as expired, Unix seconds: the `expires_at` of the latest
+   * `$welcome`, moved on by each successful refresh. null without a token.
+   * @type {number|null}
+   */
+  get expiresAt() {
+    return this.session.expiresAt;
   }
 
   /** `'connecting' | 'connected' | 'reconnecting' | 'closed'`. @type {string} */
@@ -236,29 +269,69 @@ export class Client {
   }
 
   /**
-   * Makes a transport; with a session token it resumes (`resume=&last=`, or the
+   * A token for a handshake or a refresh: the token function's (bounded by `timeout` ms),
+   * else the fixed one (or undefined).
+   * @returns {Promise<string|undefined>}
+   */
+  async _freshToken(timeout) {
+    if (!this.tokenFn) return this.options.token;
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the token function took over ${timeout} ms`)), timeout);
+    });
+    try {
+      const token = await Promise.race([Promise.resolve().then(() => this.tokenFn()), late]);
+      if (typeof token !== 'string' || !token) throw new TypeError('the token function returned no string');
+      return token;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Makes a transport with `token`; with a session token it resumes (`resume=&last=`, or the
    * long-polling handshake body). `cb(t)` builds the callbacks for transport `t`.
    */
-  _makeTransport(kind, cb) {
+  _makeTransport(kind, token, cb) {
     const resume = this.session.token ? { token: this.session.token, last: this.session.received } : null;
     const holder = {};
     const callbacks = cb(() => holder.t);
     let t;
     if (kind === 'websocket') {
-      t = new WebSocketTransport(websocketUrl(this.url, this.options.token, resume), this.WebSocket, callbacks);
+      t = new WebSocketTransport(websocketUrl(this.url, token, resume), this.WebSocket, callbacks);
     } else {
-      t = new PollingTransport(pollingHandshakeUrl(this.url, this.options.token), resume, this.fetch, callbacks);
+      t = new PollingTransport(pollingHandshakeUrl(this.url, token), resume, this.fetch, callbacks);
     }
     t.resumeLast = resume ? resume.last : null;
     holder.t = t;
     return t;
   }
 
-  /** Opens a link for an attempt (a new session, or a resume when a token is known). */
+  /**
+   * Opens a link for an attempt (a new session, or a resume when a session token is known);
+   * with a token function, once it gave a token (a fixed token opens it at once).
+   */
   _open(kind = this._firstKind()) {
     this.welcomed = false;
     this.switching = false;
-    const t = this._makeTransport(kind, (self) => ({
+    const attempt = ++this.attempt;
+    if (!this.tokenFn) {
+      this._openWith(kind, this.options.token);
+      return;
+    }
+    this._freshToken(this.options.connectTimeout).then((token) => {
+      if (this._state !== 'closed' && attempt === this.attempt) this._openWith(kind, token);
+    }, (err) => {
+      if (this._state === 'closed' || attempt !== this.attempt) return;
+      const why = `the token function failed: ${(err && err.message) || err}`;
+      this.emitter.fire('error', { code: 'token', message: why });
+      this._onClose(CloseCode.ABNORMAL, why);
+    });
+  }
+
+  /** Opens a link with `token`. */
+  _openWith(kind, token) {
+    const t = this._makeTransport(kind, token, (self) => ({
       onOpen: () => {},
       onMessage: (text) => self() === this.transport && this._onFrame(text),
       onError: (err) => self() === this.transport &&
@@ -272,6 +345,12 @@ export class Client {
 
   /** The current link ended (never after the client closed or abandoned it). */
   _onLinkClosed(t, code, reason) {
+    // The hub refused the token (the long-polling handshake shows the status; a browser's
+    // WebSocket cannot, so a WebSocket refused 401 falls back to long-polling, below).
+    if (t.refused && t.refused.status === 401) {
+      this._onUnauthorized(t.refused);
+      return;
+    }
     // Fallback: a WebSocket that could not be opened (an error before open, or no open
     // within connectTimeout): this attempt goes on over long-polling at once.
     if (t.kind === 'websocket' && !t.opened && !this.switching && this.kinds.includes('polling')) {
@@ -334,6 +413,9 @@ export class Client {
     if (this.everConnected && !this.switching) this.reconnects += 1;
     this.session.id = data.id;
     this.session.token = data.session;
+    this.session.user = typeof data.user === 'string' ? data.user : null;
+    this.session.expiresAt = typeof data.expires_at === 'number' ? data.expires_at : null;
+    this.unauthorized = 0;
     this.session.pingInterval = data.ping_interval_ms || 25000;
     this.session.pingTimeout = data.ping_timeout_ms || 20000;
     this.welcomed = true;
@@ -347,6 +429,7 @@ export class Client {
     for (const old of this.abandoned.splice(0)) if (!resumed) old.release();
     this._setState('connected');
     this._startHeartbeat();
+    this._scheduleRefresh(this.session.expiresAt);
     if (t.kind === 'polling') this._scheduleProbe();
     // A new session after a reconnect has no rooms: rejoin in the same batch, ahead of
     // the queued messages (the hub handles a batch in order).
@@ -552,8 +635,27 @@ export class Client {
    */
   _startProbe() {
     const current = this.transport;
-    if (this._state !== 'connected' || !this.welcomed || !current || current.kind !== 'polling' || this.probe) return;
-    const probe = this._makeTransport('websocket', (self) => ({
+    if (this._state !== 'connected' || !this.welcomed || !current || current.kind !== 'polling' || this.probe || this.probeToken) return;
+    if (!this.tokenFn) {
+      this._startProbeWith(this.options.token);
+      return;
+    }
+    // No other probe while the token function runs; `_cancelProbe` calls it off.
+    const ask = this.probeToken = {};
+    this._freshToken(this.options.connectTimeout).then((token) => {
+      if (this.probeToken !== ask) return;
+      this.probeToken = null;
+      if (this._state === 'connected' && this.welcomed && this.transport === current) this._startProbeWith(token);
+    }, () => {
+      if (this.probeToken !== ask) return;
+      this.probeToken = null;
+      this._scheduleProbe();
+    });
+  }
+
+  /** `_startProbe` with `token`. */
+  _startProbeWith(token) {
+    const probe = this._makeTransport('websocket', token, (self) => ({
       onOpen: () => this.probe === self() && this._switchTo(self()),
       onMessage: (text) => self() === this.transport && this._onFrame(text),
       onError: (err) => self() === this.transport &&
@@ -594,11 +696,62 @@ export class Client {
 
   _cancelProbe() {
     clearTimeout(this.timers.probe);
+    this.probeToken = null;
     if (this.probe) {
       const probe = this.probe;
       this.probe = null;
       probe.abandon();
     }
+  }
+
+  /**
+   * Schedules the refresh of the token that expires at `expiresAt` (Unix seconds), with a
+   * token function (a fixed token cannot be refreshed): see `refreshDelay`.
+   */
+  _scheduleRefresh(expiresAt) {
+    clearTimeout(this.timers.refresh);
+    const run = ++this.refreshRun;
+    if (!this.tokenFn || typeof expiresAt !== 'number') return;
+    this._timer('refresh', refreshDelay(expiresAt * 1000 - Date.now()), () => this._refresh(run, expiresAt, 0));
+  }
+
+  /**
+   * Sends `$refresh` with a fresh token; on success schedules the next refresh from the
+   * reply's `expires_at`. A failure (an error reply, the function's error, no reply within
+   * `ackTimeout`) fires `error` (code `refresh`) and is tried again `REFRESH_RETRIES` times
+   * while the token is valid; after that the hub closes the link 4003 at the expiry and the
+   * client resumes with a fresh token.
+   */
+  async _refresh(run, expiresAt, retry) {
+    try {
+      const token = await this._freshToken(this.options.ackTimeout);
+      if (run !== this.refreshRun) return;
+      const reply = await this._request(message('$refresh', { token }));
+      if (run !== this.refreshRun) return;
+      const at = reply && reply.expires_at;
+      if (typeof at !== 'number') throw new Error(`the reply has no expires_at: ${JSON.stringify(reply)}`);
+      this.session.expiresAt = at;
+      this._scheduleRefresh(at);
+    } catch (err) {
+      if (run !== this.refreshRun || this._state === 'closed') return;
+      const why = err instanceof SwitchboardError ? `${err.code}: ${err.message}` : String((err && err.message) || err);
+      this.emitter.fire('error', { code: 'refresh', message: `refreshing the token failed: ${why}` });
+      const left = expiresAt * 1000 - Date.now();
+      if (retry + 1 > REFRESH_RETRIES || left <= 0) return;
+      this._timer('refresh', refreshRetryDelay(retry + 1, left), () => this._refresh(run, expiresAt, retry + 1));
+    }
+  }
+
+  /**
+   * A handshake refused 401: with a token function, tried again (after the backoff) with a
+   * fresh token, up to `MAX_UNAUTHORIZED` refusals in a row; with a fixed token (or none)
+   * the client stops. `error` fires with the hub's code either way.
+   */
+  _onUnauthorized({ code = 'unauthorized', message: text = '' }) {
+    this.unauthorized += 1;
+    this.emitter.fire('error', { code, message: `the hub refused the token: ${text}` });
+    const retry = this.tokenFn && this.unauthorized < MAX_UNAUTHORIZED;
+    this._onClose(CloseCode.ABNORMAL, `handshake refused (401 ${code}): ${text}`, retry ? null : { code, message: text });
   }
 
   _timer(name, ms, fn) {
@@ -608,7 +761,8 @@ export class Client {
 
   _stopTimers() {
     clearInterval(this.timers.ping);
-    for (const name of ['connect', 'watchdog', 'retry', 'upgrade', 'probe']) clearTimeout(this.timers[name]);
+    for (const name of ['connect', 'watchdog', 'retry', 'upgrade', 'probe', 'refresh']) clearTimeout(this.timers[name]);
+    this.refreshRun += 1; // a refresh in flight belongs to the link that ended
   }
 
   /** Rejects the in-flight acks; with `all`, also the queued ones and the queue. */
@@ -623,7 +777,11 @@ export class Client {
     if (all) this.queue = [];
   }
 
-  _onClose(code, reason) {
+  /**
+   * The link ended (or an attempt failed): reconnect, or stop. `refused` (the hub's error
+   * `{code, message}`) stops the client: its token was refused.
+   */
+  _onClose(code, reason, refused = null) {
     this._stopTimers();
     this._cancelProbe();
     this._unbatch();
@@ -633,7 +791,7 @@ export class Client {
     this.switching = false;
     this.fallingBack = false;
     // Kicked, policy, normal close by the hub, or taken over: the hub meant it.
-    const final = wasLive && FINAL_CLOSE_CODES.has(code);
+    const final = (wasLive && FINAL_CLOSE_CODES.has(code)) || refused !== null;
     const exhausted = this.retries >= this.options.reconnectAttempts;
     const willReconnect = this.options.reconnect && !final && !exhausted;
     if (wasLive) this.emitter.fire('disconnect', { code, reason, willReconnect });
@@ -642,7 +800,9 @@ export class Client {
       this._failPending('disconnected', `connection closed (${code})`, false);
       this._setState('closed');
       this._failPending('closed', 'the client stopped', true);
-      if (!wasLive) {
+      if (refused) {
+        this.emitter.fire('disconnect', { code, reason, willReconnect: false, error: refused });
+      } else if (!wasLive) {
         const why = `gave up after ${this.retries} reconnect attempt(s)`;
         this.emitter.fire('disconnect', { code, reason: why, willReconnect: false });
       }
@@ -650,7 +810,8 @@ export class Client {
     }
     this._setState(this.everConnected ? 'reconnecting' : 'connecting');
     const attempt = ++this.retries;
-    const delay = backoffDelay(attempt, this.options);
+    // The token expired unrefreshed: the session waits for a resume with a fresh token, at once.
+    const delay = code === CloseCode.TOKEN_EXPIRED ? 0 : backoffDelay(attempt, this.options);
     this.emitter.fire('reconnecting', { attempt, delay });
     this._timer('retry', delay, () => this._state !== 'closed' && this._open());
   }

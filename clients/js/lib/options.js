@@ -10,7 +10,13 @@
  * @property {typeof fetch} [fetch] - `fetch` for long-polling (default: the global one).
  * @property {string[]} [transports=['websocket','polling']] - transports to use, the first tried first.
  * @property {number} [upgradeRetry=30000] - ms between tries to move a long-polling session to WebSocket.
- * @property {string} [token] - sent as `token=` on the handshake (authentication hook).
+ * @property {string|(() => string|Promise<string>)} [token] - sent as `token=` on every
+ *   handshake (the hub checks it, PROTOCOL.md section 10, and hands it to the authentication
+ *   hook): a fixed string, or a function returning a fresh token (or a Promise of one), called
+ *   for every handshake (the first connect, every reconnect and resume, the move from
+ *   long-polling to a WebSocket) and every refresh. With a function, the client refreshes the
+ *   token before each `expires_at` by itself and retries a handshake refused 401 with a fresh
+ *   token (see `connect`).
  * @property {boolean} [reconnect=true] - reconnect after a lost link.
  * @property {number} [reconnectAttempts=Infinity] - reconnect attempts after a lost link or failed handshake before giving up (0: never retry).
  * @property {number} [reconnectDelay=1000] - first backoff ceiling in ms; it doubles each attempt.

@@ -78,6 +78,8 @@ export class PollingTransport {
     }
     if (!res) return;
     if (res.status !== 200) {
+      // What the hub said (a refused token: 401 `unauthorized` or `token_expired`).
+      this.refused = { status: res.status, code: errorCode(res.text), message: errorMessage(res.text) };
       this.fail(CloseCode.ABNORMAL, `long-polling handshake answered ${res.status}`);
       return;
     }
@@ -125,9 +127,13 @@ export class PollingTransport {
     }
   }
 
-  /** The session cannot go on on this link: 404, 409 taken over, 410, or another status. */
+  /**
+   * The session cannot go on on this link: 401 (the token expired: the session waits for a
+   * resume with a fresh one, reported as 4003), 404, 409 taken over, 410, or another status.
+   */
   gone(status, code) {
-    if (status === 410) this.fail(GONE_CLOSE_CODES[code] || CloseCode.INTERNAL, code || 'gone');
+    if (status === 401) this.fail(CloseCode.TOKEN_EXPIRED, code || 'token_expired');
+    else if (status === 410) this.fail(GONE_CLOSE_CODES[code] || CloseCode.INTERNAL, code || 'gone');
     else if (status === 409) this.fail(CloseCode.SESSION_TAKEN_OVER, code);
     else if (status === 404) this.fail(CloseCode.ABNORMAL, 'session not found (404)');
     else this.fail(CloseCode.ABNORMAL, `long-polling answered ${status}`);
@@ -159,7 +165,7 @@ export class PollingTransport {
     }
     this.posting = false;
     const code = errorCode(res.text);
-    if (res.status === 404 || res.status === 409 || res.status === 410) {
+    if (res.status === 401 || res.status === 404 || res.status === 409 || res.status === 410) {
       // The hub did not take the body: hand it back, ahead of what queued up meanwhile.
       if (this.closed) {
         this.callbacks.onUnsent([body]);

@@ -1,6 +1,6 @@
 /**
  * The reconnect policy of the Switchboard browser client: the named close codes, which of
- * them stop it, and how long it waits before each attempt.
+ * them stop it, how long it waits before each attempt, and when it refreshes its token.
  *
  * @module switchboard/lib/reconnect
  */
@@ -28,7 +28,8 @@ export const CloseCode = Object.freeze({
 
 /**
  * Close codes after which the client does not reconnect (see `connect`): normal, policy,
- * kicked, taken over.
+ * kicked, taken over. `TOKEN_EXPIRED` (4003) is not one: the client resumes at once with a
+ * fresh token.
  */
 export const FINAL_CLOSE_CODES = new Set([
   CloseCode.NORMAL, CloseCode.POLICY, CloseCode.KICKED, CloseCode.SESSION_TAKEN_OVER,
@@ -53,4 +54,40 @@ export const GONE_CLOSE_CODES = Object.freeze({
 export function backoffDelay(attempt, { reconnectDelay, reconnectDelayMax, jitter }) {
   const ceiling = Math.min(reconnectDelayMax, reconnectDelay * 2 ** (attempt - 1));
   return Math.round(jitter ? Math.random() * ceiling : ceiling);
+}
+
+/**
+ * Handshakes refused 401 in a row (each with a fresh token from the token function) before
+ * the client stops; with a fixed token it stops at the first.
+ */
+export const MAX_UNAUTHORIZED = 3;
+
+/** How many times a failed refresh is tried again while the token is valid. */
+export const REFRESH_RETRIES = 3;
+
+/**
+ * The wait before refreshing a token that expires in `remaining` ms: the refresh comes
+ * `margin` before the expiry, the larger of a fifth of the remaining lifetime and
+ * `min(30 s, half of it)` (a token of an hour is refreshed after 48 minutes, one of 100 s
+ * 30 s before it expires, one of 3 s after 1.5 s). A token already expired by the client's
+ * clock (a clock ahead of the hub's) waits 1 s, so that a skewed clock cannot make the
+ * client refresh in a loop.
+ * @param {number} remaining - ms until `expires_at`
+ * @returns {number} ms
+ */
+export function refreshDelay(remaining) {
+  if (!(remaining > 0)) return 1000;
+  const margin = Math.max(remaining / 5, Math.min(30000, remaining / 2));
+  return Math.round(remaining - margin);
+}
+
+/**
+ * The wait before retry `retry` (1, 2, …) of a failed refresh with `left` ms until the
+ * token expires: 1 s, 2 s, 4 s, …, but never more than a third of what is left.
+ * @param {number} retry
+ * @param {number} left
+ * @returns {number} ms
+ */
+export function refreshRetryDelay(retry, left) {
+  return Math.round(Math.min(1000 * 2 ** (retry - 1), left / 3));
 }

@@ -18,6 +18,7 @@ import connect, {
   type EventMeta,
   type ReconnectOptions,
   type RoomOperator,
+  type TokenFunction,
   type TransportName,
 } from 'switchboard-client';
 
@@ -50,14 +51,23 @@ export async function main(): Promise<void> {
   const client: Client = connect('ws://127.0.0.1:8080/ws', options);
   const other = namedConnect('/ws');
   const third = new Client(undefined, { batching: true, transports: ['polling'] });
+  // Tokens: a function returning a fresh one (or a Promise of one) for every handshake
+  // and refresh.
+  const signIn: TokenFunction = async () => {
+    const res = await fetch('/token');
+    return res.text();
+  };
+  const fourth = connect('/ws', { token: signIn });
+  const fifth = connect('/ws', { token: () => 'fixed-but-from-a-function' });
 
   // Lifecycle events are typed by name.
   client.on('connect', (info: ConnectInfo) => {
     const transport: TransportName = info.transport;
     console.log(info.id, info.resumed, info.missed, transport, client.reconnectCount);
   });
-  client.on('disconnect', ({ code, reason, willReconnect }: DisconnectInfo) => {
+  client.on('disconnect', ({ code, reason, willReconnect, error }: DisconnectInfo) => {
     if (code === CloseCode.KICKED) console.log('kicked', reason, willReconnect);
+    if (error && error.code === 'token_expired') console.log('sign in again:', error.message);
   });
   client.on('reconnecting', ({ attempt, delay }) => console.log(attempt, delay));
   client.on('error', (e: ErrorInfo) => console.log(e.code, e.message));
@@ -97,6 +107,9 @@ export async function main(): Promise<void> {
   const transport: TransportName | null = client.transportName;
   const token: string | null = client.session.token;
   const received: number = client.session.received;
+  const user: string | null = client.user;
+  const expiresAt: number | null = client.expiresAt;
+  console.log(user, expiresAt, client.session.user, client.session.expiresAt);
   const code: CloseCode = CloseCode.SESSION_TAKEN_OVER;
   const poll: string = pollingUrl(client.url);
   console.log(delivered, sent, sum, id, state, transport, token, received, code, poll);
@@ -104,6 +117,8 @@ export async function main(): Promise<void> {
   client.close();
   other.close();
   third.close();
+  fourth.close();
+  fifth.close();
 
   // ------------------------------------------------------------ what must not compile
 
@@ -129,6 +144,17 @@ export async function main(): Promise<void> {
   client.rooms.add('sneaky');
   // @ts-expect-error: the timeout option is a number
   await client.emitWithAck('x', 1, { timeout: 'soon' });
+  // @ts-expect-error: a token is a string or a function returning one
+  connect('/ws', { token: 42 });
+  // @ts-expect-error: a token function returns a string (or a Promise of one)
+  connect('/ws', { token: async () => 42 });
+  // @ts-expect-error: a token function takes no arguments
+  connect('/ws', { token: (scope: string) => scope });
+  // @ts-expect-error: the user is read-only
+  client.user = 'mallory';
+  // @ts-expect-error: expiresAt is a number of Unix seconds, not a Date
+  const when: Date | null = client.expiresAt;
+  console.log(when);
   // @ts-expect-error: not a named close code
   const bad: CloseCode = 1234;
   // @ts-expect-error: CloseCode is frozen

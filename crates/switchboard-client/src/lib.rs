@@ -62,8 +62,13 @@
 //!   node the load balancer picks; a broadcast reaches it from any node. A
 //!   resume that lands on another node gets a new session, and the client
 //!   rejoins its rooms by itself.
-//! - **Auth**: [`client::ClientBuilder::token`] and
-//!   [`client::ClientBuilder::header`] reach the hub's authentication hook.
+//! - **Auth**: [`client::ClientBuilder::token`] takes a token (a JSON Web
+//!   Token for a hub that checks them, PROTOCOL.md section 10) or a
+//!   function returning a fresh one; with a function the client refreshes
+//!   it before it expires and resumes with a fresh one after `4003`
+//!   ([`client`] lists the rules). [`client::Client::user`] is the user the
+//!   hub named. The token and [`client::ClientBuilder::header`] also reach
+//!   the hub's authentication hook.
 //! - **Limits**: the send queue while disconnected is bounded
 //!   ([`client::ClientBuilder::queue_capacity`]); the hub's own limits and
 //!   what they answer are in the `switchboard` crate's `guide` module.

@@ -23,6 +23,8 @@ use super::handle::{Client, Shared, State};
 use super::handler::erase;
 use super::link::Transports;
 use super::settings::{Batching, Settings};
+use super::token::IntoTokenSource;
+use super::token::TokenSource;
 
 /// Options for a [`Client`]; made by [`connect`](super::connect).
 pub struct ClientBuilder {
@@ -30,7 +32,7 @@ pub struct ClientBuilder {
     backoff: ClientBackoff,
     max_attempts: Option<u32>,
     headers: Vec<(String, String)>,
-    token: Option<String>,
+    token: Option<TokenSource>,
     ack_timeout: Duration,
     connect_timeout: Duration,
     write_timeout: Duration,
@@ -123,9 +125,34 @@ impl ClientBuilder {
         self
     }
 
-    /// The `token=` query parameter handed to the hub's authentication hook.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+    /// The token of every handshake, sent as the `token=` query parameter
+    /// (the hub checks it, PROTOCOL.md section 10, and hands it to the
+    /// application's authentication hook): a fixed string, or a function
+    /// returning a fresh one (see [`IntoTokenSource`]):
+    ///
+    /// ```no_run
+    /// # async fn sign_in() -> Result<String, std::io::Error> { Ok(String::new()) }
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use switchboard_client::client;
+    /// let client = client::connect("wss://example.com/ws")
+    ///     .token(|| async { sign_in().await })
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// The function is called for every handshake (the first connect, every
+    /// reconnect and resume, the move from long-polling to a WebSocket) and
+    /// every refresh. With a function, the client refreshes the token
+    /// before the `expires_at` of each `$welcome` by itself (the
+    /// [`client`](super) module's rules say when), and a handshake refused
+    /// `401` is tried again with a fresh token, up to 3 in a row. A fixed
+    /// token is never refreshed: once it expires the hub closes the link
+    /// (`4003`), the client's resume is refused `401 token_expired`, and the
+    /// client stops with [`ClientDisconnect::Unauthorized`](super::ClientDisconnect::Unauthorized).
+    pub fn token(mut self, token: impl IntoTokenSource) -> Self {
+        self.token = Some(token.into_token_source());
         self
     }
 
@@ -237,6 +264,7 @@ impl ClientBuilder {
         let settings = Settings {
             url,
             token: self.token,
+            refresh_timeout: self.ack_timeout,
             dial: DialOptions {
                 tls,
                 headers: self.headers,

@@ -103,6 +103,19 @@ pub enum ClientDisconnect {
         /// The start of the answer's body.
         body: String,
     },
+    /// The hub refused the client's token (`401`, PROTOCOL.md section 10):
+    /// a fixed token at once, a token function after 3 refusals in a row.
+    Unauthorized {
+        /// The hub's error code: `unauthorized` (missing, invalid, or
+        /// another user's) or `token_expired`.
+        code: String,
+        /// The hub's error message.
+        message: String,
+    },
+    /// The token function failed (see
+    /// [`ClientBuilder::token`](super::ClientBuilder::token)); it counts as a
+    /// failed attempt and is retried with backoff.
+    Token(String),
     /// A dial attempt failed (connect, TLS, bad upgrade, timeout).
     DialFailed(String),
     /// More than `max_attempts` consecutive attempts failed.
@@ -124,6 +137,10 @@ impl fmt::Display for ClientDisconnect {
             Self::Closed { code, reason } => write!(f, "closed by the hub ({code} {reason})"),
             Self::LinkLost(why) => write!(f, "link lost: {why}"),
             Self::Refused { status, body } => write!(f, "handshake refused ({status}): {body}"),
+            Self::Unauthorized { code, message } => {
+                write!(f, "the hub refused the token ({code}): {message}")
+            }
+            Self::Token(why) => write!(f, "the token function failed: {why}"),
             Self::DialFailed(why) => write!(f, "dial failed: {why}"),
             Self::GaveUp { attempts, last } => {
                 write!(f, "gave up after {attempts} attempts; last: {last}")

@@ -108,6 +108,10 @@ pub(crate) struct Shared {
     pub(crate) id: RwLock<Option<String>>,
     pub(crate) rooms: RwLock<BTreeSet<String>>,
     pub(crate) reconnects: AtomicU64,
+    /// The user of the latest `$welcome` (its token's `sub`).
+    pub(crate) user: RwLock<Option<String>>,
+    /// When the token expires, Unix seconds (0: no expiry known).
+    pub(crate) expires_at: AtomicU64,
     pub(crate) handlers: Handlers,
 }
 
@@ -236,6 +240,27 @@ impl Client {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The user the hub named in the latest `$welcome`: the `sub` of the
+    /// client's token (PROTOCOL.md section 10). `None` before the first
+    /// `$welcome` and for an anonymous socket.
+    pub fn user(&self) -> Option<String> {
+        self.shared
+            .user
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// When the hub counts the client's token as expired, Unix seconds:
+    /// the `expires_at` of the latest `$welcome`, moved on by each
+    /// successful refresh. `None` without a token.
+    pub fn expires_at(&self) -> Option<u64> {
+        match self.shared.expires_at.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(at),
+        }
     }
 
     /// The connection state, as a `watch` receiver.

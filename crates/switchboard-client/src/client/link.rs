@@ -94,12 +94,14 @@ impl Link {
     }
 
     /// Writes messages: on a WebSocket one frame per `chunk` messages
-    /// (one each without batching); on long-polling one `POST`.
+    /// (one each without batching); on long-polling one `POST`. An error
+    /// says whether the hub surely did not take them (a long-polling answer
+    /// such as `404` or `401`).
     pub(crate) async fn write(
         &mut self,
         messages: &[Message],
         chunk: usize,
-    ) -> Result<(), LinkItem> {
+    ) -> Result<(), (LinkItem, bool)> {
         match self {
             Link::Ws(conn) => {
                 let write = async {
@@ -114,9 +116,12 @@ impl Link {
                 };
                 write
                     .await
-                    .map_err(|e| LinkItem::Lost(format!("write failed: {e}")))
+                    .map_err(|e| (LinkItem::Lost(format!("write failed: {e}")), false))
             }
-            Link::Poll(poll, _) => poll.send(messages).await.map_err(LinkItem::from),
+            Link::Poll(poll, _) => poll
+                .send(messages)
+                .await
+                .map_err(|(item, unsent)| (LinkItem::from(item), unsent)),
         }
     }
 

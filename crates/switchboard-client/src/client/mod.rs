@@ -36,6 +36,27 @@
 //!   and `503` reconnect. A dead link (no frame for `ping_interval_ms +
 //!   ping_timeout_ms`) is dropped without a close frame, so the session
 //!   stays resumable.
+//! - Tokens (PROTOCOL.md section 10; [`ClientBuilder::token`]): a fixed
+//!   string, or a function called for every handshake and every refresh.
+//!   [`Client::user`] and [`Client::expires_at`] come from the latest
+//!   `$welcome`. With a function, the client sends `$refresh` with a fresh
+//!   token before each `expires_at`: `margin` before it, the larger of a
+//!   fifth of the remaining lifetime and `min(30 s, half of it)` (a token
+//!   of an hour is refreshed after 48 minutes, one of 100 s 30 s before it
+//!   expires, one of 3 s after 1.5 s), and goes on from the reply's
+//!   `expires_at`. A failed refresh (an error reply, the function's error,
+//!   no reply within the ack timeout) is reported as [`Event::Error`] with
+//!   code `refresh` and tried again 3 times, after 1, 2 and 4 s but at most
+//!   a third of the time left. A token that expires anyway gets the link
+//!   closed `4003` (long-polling: `401 token_expired`), which is not final:
+//!   the client reconnects at once, with no backoff, and resumes the
+//!   session with a fresh token, losing nothing. A handshake refused `401`
+//!   stops the client with [`ClientDisconnect::Unauthorized`] at once with
+//!   a fixed token (or none), and after 3 refusals in a row with a
+//!   function (each retry, after the backoff, gets a fresh token, and is
+//!   reported as [`Event::Error`] with the hub's code; a failure of the function
+//!   itself is retried with backoff like a failed dial, reported as
+//!   [`Event::Error`] with code `token`).
 //! - Transports ([`Transports`]): WebSocket, long-polling (PROTOCOL.md
 //!   section 6, plain HTTP/1.1), or a WebSocket with long-polling fallback
 //!   (the default; every reconnect tries a WebSocket first).
@@ -56,6 +77,7 @@ mod old_names;
 mod poll;
 mod settings;
 mod stop_rules;
+mod token;
 
 pub use crate::dial::DialError;
 pub use backoff::ClientBackoff;
@@ -66,6 +88,7 @@ pub use link::{Transport, Transports};
 #[allow(deprecated)]
 pub use old_names::{AckError, Backoff, DisconnectReason};
 pub use settings::Batching;
+pub use token::{IntoTokenSource, TokenFuture, TokenSource};
 
 /// Starts building a client for the hub at `url` (`ws://`, `wss://`,
 /// `http://` or `https://`, with the hub's path, e.g. `ws://host:8080/ws`).

@@ -23,8 +23,8 @@ const CONFLICT_RETRY: Duration = Duration::from_millis(200);
 pub(crate) enum PollItem {
     /// A `200` body: a JSON array of messages (possibly empty).
     Frame(Bytes),
-    /// The session ended on the hub's side (`410`, `409` taken over):
-    /// the close code it stands for.
+    /// The session ended on the hub's side (`410`, `409` taken over), or
+    /// its token expired (`401`, standing for `4003`): the close code.
     Closed { code: u16, reason: String },
     /// The link is gone without an end of session (`404`, network error).
     Lost(String),
@@ -198,8 +198,10 @@ impl PollLink {
             .unwrap_or_else(|| PollItem::Lost("the poll loop ended".into()))
     }
 
-    /// `POST`s messages (one object, or an array).
-    pub(crate) async fn send(&mut self, messages: &[Message]) -> Result<(), PollItem> {
+    /// `POST`s messages (one object, or an array). An error says whether
+    /// the hub answered without taking them (`true`: they may be sent
+    /// again on the next link) or whether that is unknown.
+    pub(crate) async fn send(&mut self, messages: &[Message]) -> Result<(), (PollItem, bool)> {
         let body = match messages {
             [one] => Codec::Json.encode(one),
             many => Codec::Json.encode_batch(many),
@@ -211,8 +213,11 @@ impl PollLink {
                 tracing::warn!(body = %String::from_utf8_lossy(&answer), "a long-polling POST was refused");
                 Ok(())
             }
-            Ok((status, answer)) => Err(ended(status, &answer)),
-            Err(e) => Err(PollItem::Lost(format!("long-polling POST failed: {e}"))),
+            Ok((status, answer)) => Err((ended(status, &answer), true)),
+            Err(e) => Err((
+                PollItem::Lost(format!("long-polling POST failed: {e}")),
+                false,
+            )),
         }
     }
 
@@ -248,6 +253,12 @@ fn ended(status: u16, body: &[u8]) -> PollItem {
         },
         409 if code == "session_taken_over" => PollItem::Closed {
             code: CloseCode::SessionTakenOver.as_u16(),
+            reason: code,
+        },
+        // The token expired unrefreshed: the session waits for a resume
+        // with a fresh token (docs/protocol-additions.md, section 10).
+        401 => PollItem::Closed {
+            code: CloseCode::TokenExpired.as_u16(),
             reason: code,
         },
         404 => PollItem::Lost("session not found (404)".into()),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::backoff::ClientBackoff;
 use super::link::Transports;
+use super::token::TokenSource;
 
 use crate::dial::url::WsUrl;
 use crate::dial::websocket::DialOptions;
@@ -22,7 +23,9 @@ pub struct Batching {
 /// The fixed settings of one client.
 pub(crate) struct Settings {
     pub(crate) url: WsUrl,
-    pub(crate) token: Option<String>,
+    pub(crate) token: Option<TokenSource>,
+    /// How long a `$refresh` waits for its reply (the ack timeout).
+    pub(crate) refresh_timeout: Duration,
     pub(crate) dial: DialOptions,
     pub(crate) backoff: ClientBackoff,
     pub(crate) max_attempts: Option<u32>,

@@ -3,7 +3,7 @@
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
-use switchboard_protocol::{CloseCode, ProtocolError};
+use switchboard_protocol::ProtocolError;
 
 use super::*;
 use crate::client::error::HandlerError;
@@ -126,17 +126,19 @@ impl Actor {
     /// A WebSocket dial that resumes the current (long-polling) session.
     fn websocket_probe(&self) -> DialFuture {
         let settings = self.settings.clone();
-        let target = self.target();
+        let resume = self.resume();
         Box::pin(async move {
             let timeout = settings.connect_timeout;
             let connect = async {
+                let token = handshake_token(&settings).await?;
+                let target = target(&settings, token.as_deref(), resume.as_ref());
                 let mut conn = dial(&settings.url, &target, &settings.dial).await?;
                 let welcome = read_welcome(&mut conn).await?;
                 Ok((Link::Ws(conn), welcome))
             };
             tokio::time::timeout(timeout, connect)
                 .await
-                .unwrap_or(Err(DialError::Timeout(timeout)))
+                .unwrap_or(Err(AttemptError::Dial(DialError::Timeout(timeout))))
         })
     }
 
@@ -147,7 +149,7 @@ impl Actor {
     async fn switch(
         &mut self,
         conn: &mut Link,
-        probed: Result<(Link, Welcome), DialError>,
+        probed: Result<(Link, Welcome), AttemptError>,
         last: u64,
     ) -> bool {
         match probed {
@@ -160,6 +162,8 @@ impl Actor {
                 tracing::debug!(skip = self.skip, "upgraded from long-polling to WebSocket");
                 // The polling link is let go without a DELETE.
                 *conn = ws;
+                // The WebSocket's handshake carried a token of its own.
+                self.on_token(&welcome);
                 self.event(Event::Connected {
                     id: welcome.id,
                     resumed: true,

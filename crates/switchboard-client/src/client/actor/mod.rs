@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sockudo_ws::{Error as WsError, Message as WsMessage};
-use switchboard_protocol::{Codec, ErrorBody, Message, Welcome, reserved};
+use switchboard_protocol::{CloseCode, Codec, ErrorBody, Message, Welcome, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
@@ -20,6 +20,7 @@ use super::link::{Link, LinkItem, Transports};
 use super::poll::PollLink;
 use super::settings::Settings;
 use super::stop_rules::{close_code_is_final, refusal_is_final};
+use super::token::MAX_UNAUTHORIZED;
 use crate::dial::DialError;
 use crate::dial::websocket::{WsConn, dial};
 
@@ -34,7 +35,28 @@ struct Pending {
     kind: RequestKind,
 }
 
-type DialFuture = Pin<Box<dyn Future<Output = Result<(Link, Welcome), DialError>> + Send>>;
+type DialFuture = Pin<Box<dyn Future<Output = Result<(Link, Welcome), AttemptError>> + Send>>;
+
+/// Why a handshake attempt failed: the dial, or the token function.
+pub(super) enum AttemptError {
+    Dial(DialError),
+    Token(String),
+}
+
+impl From<DialError> for AttemptError {
+    fn from(error: DialError) -> Self {
+        AttemptError::Dial(error)
+    }
+}
+
+impl std::fmt::Display for AttemptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttemptError::Dial(error) => error.fmt(f),
+            AttemptError::Token(why) => write!(f, "the token function failed: {why}"),
+        }
+    }
+}
 
 /// How a phase ended.
 enum Outcome {
@@ -68,6 +90,10 @@ pub(crate) struct Actor {
     /// Counted messages to skip: replays of what long-polling delivered
     /// before an upgrade to WebSocket.
     skip: u64,
+    /// Handshakes refused `401` in a row.
+    unauthorized: u32,
+    /// The task refreshing the token of the live link.
+    refresh: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Actor {
@@ -97,6 +123,8 @@ impl Actor {
             batch: Vec::new(),
             watchdog_interval: Duration::from_secs(45),
             skip: 0,
+            unauthorized: 0,
+            refresh: None,
         }
     }
 
@@ -143,7 +171,13 @@ impl Actor {
             } else {
                 State::Connecting
             });
-            let delay = self.settings.backoff.delay(attempt);
+            // The token expired (`4003`, long-polling `401`): the session
+            // waits for a resume with a fresh token, at once.
+            let delay = if is_token_expiry(&reason) {
+                Duration::ZERO
+            } else {
+                self.settings.backoff.delay(attempt)
+            };
             tracing::debug!(attempt, ?delay, %reason, "reconnecting");
             self.event(Event::Reconnecting { attempt, delay });
             if !self.wait(delay).await {
@@ -155,6 +189,7 @@ impl Actor {
     /// Stops for good: fails what waits, announces the reason.
     fn stop(&mut self, reason: ClientDisconnect) {
         tracing::debug!(%reason, "client stopped");
+        self.stop_refresh();
         let why = reason.to_string();
         for (_, p) in self.pending.drain() {
             let _ = p.reply.send(Err(ClientAckError::Disconnected(why.clone())));
@@ -181,44 +216,36 @@ impl Actor {
         }
     }
 
-    /// The query of the next dial: token, and resume when a session exists.
-    fn target(&self) -> String {
-        let mut extra: Vec<(&str, String)> = Vec::new();
-        if let Some(token) = &self.settings.token {
-            extra.push(("token", token.clone()));
-        }
-        if let Some(s) = &self.session {
-            extra.push(("resume", s.token.clone()));
-            extra.push(("last", s.received.to_string()));
-        }
-        let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.settings.url.target(&pairs)
+    /// The session to resume on the next dial: its token and count.
+    fn resume(&self) -> Option<(String, u64)> {
+        self.session.as_ref().map(|s| (s.token.clone(), s.received))
     }
 
     fn dial_future(&self) -> DialFuture {
         let settings = self.settings.clone();
-        let target = self.target();
-        let resume = self.session.as_ref().map(|s| (s.token.clone(), s.received));
+        let resume = self.resume();
         Box::pin(async move {
             let timeout = settings.connect_timeout;
-            let websocket = async {
-                let mut conn = dial(&settings.url, &target, &settings.dial).await?;
-                let welcome = read_welcome(&mut conn).await?;
-                Ok::<_, DialError>((Link::Ws(conn), welcome))
-            };
-            let polling = async {
-                let (link, welcome, first) = PollLink::open(
-                    &settings.url,
-                    &settings.dial.tls,
-                    settings.token.as_deref(),
-                    resume.as_ref().map(|(t, n)| (t.as_str(), *n)),
-                    settings.dial.max_message_size,
-                )
-                .await?;
-                Ok((Link::Poll(link, Some(first)), welcome))
-            };
-            let connect = async {
-                match settings.transports {
+            let attempt = async {
+                let token = handshake_token(&settings).await?;
+                let target = target(&settings, token.as_deref(), resume.as_ref());
+                let websocket = async {
+                    let mut conn = dial(&settings.url, &target, &settings.dial).await?;
+                    let welcome = read_welcome(&mut conn).await?;
+                    Ok::<_, DialError>((Link::Ws(conn), welcome))
+                };
+                let polling = async {
+                    let (link, welcome, first) = PollLink::open(
+                        &settings.url,
+                        &settings.dial.tls,
+                        token.as_deref(),
+                        resume.as_ref().map(|(t, n)| (t.as_str(), *n)),
+                        settings.dial.max_message_size,
+                    )
+                    .await?;
+                    Ok((Link::Poll(link, Some(first)), welcome))
+                };
+                let connected = match settings.transports {
                     Transports::WebSocket => websocket.await,
                     Transports::LongPolling => polling.await,
                     Transports::WebSocketWithFallback => match websocket.await {
@@ -228,11 +255,12 @@ impl Actor {
                             polling.await
                         }
                     },
-                }
+                };
+                connected.map_err(AttemptError::Dial)
             };
-            tokio::time::timeout(timeout, connect)
+            tokio::time::timeout(timeout, attempt)
                 .await
-                .unwrap_or(Err(DialError::Timeout(timeout)))
+                .unwrap_or(Err(AttemptError::Dial(DialError::Timeout(timeout))))
         })
     }
 
@@ -244,7 +272,14 @@ impl Actor {
                 result = &mut dialing => {
                     return match result {
                         Ok(ok) => Ok(Some(ok)),
-                        Err(DialError::Refused { status, body }) => {
+                        Err(AttemptError::Token(why)) => {
+                            self.event(Event::Error { code: "token".into(), message: why.clone() });
+                            Err(Outcome::Retry(ClientDisconnect::Token(why)))
+                        }
+                        Err(AttemptError::Dial(DialError::Refused { status: 401, body })) => {
+                            Err(self.unauthorized(&body))
+                        }
+                        Err(AttemptError::Dial(DialError::Refused { status, body })) => {
                             let reason = ClientDisconnect::Refused { status, body };
                             if refusal_is_final(status) {
                                 Err(Outcome::Stop(reason))
@@ -252,10 +287,10 @@ impl Actor {
                                 Err(Outcome::Retry(reason))
                             }
                         }
-                        Err(error @ DialError::InvalidUrl(_)) => {
+                        Err(AttemptError::Dial(error @ DialError::InvalidUrl(_))) => {
                             Err(Outcome::Stop(ClientDisconnect::DialFailed(error.to_string())))
                         }
-                        Err(error) => {
+                        Err(AttemptError::Dial(error)) => {
                             self.event(Event::Error { code: "dial".into(), message: error.to_string() });
                             Err(Outcome::Retry(ClientDisconnect::DialFailed(error.to_string())))
                         }
@@ -267,6 +302,28 @@ impl Actor {
                     }
                 }
             }
+        }
+    }
+
+    /// A handshake refused `401`: with a token function, tried again with a
+    /// fresh token up to [`MAX_UNAUTHORIZED`] refusals in a row; with a
+    /// fixed token (or none), the client stops.
+    fn unauthorized(&mut self, body: &str) -> Outcome {
+        let (code, message) = error_of(body);
+        self.unauthorized += 1;
+        let function = self.settings.token.as_ref().is_some_and(|t| !t.is_fixed());
+        let reason = ClientDisconnect::Unauthorized {
+            code: code.clone(),
+            message,
+        };
+        if function && self.unauthorized < MAX_UNAUTHORIZED {
+            self.event(Event::Error {
+                code,
+                message: reason.to_string(),
+            });
+            Outcome::Retry(reason)
+        } else {
+            Outcome::Stop(reason)
         }
     }
 
@@ -388,6 +445,7 @@ impl Actor {
             Ok(()) => self.serve(&mut conn).await,
             Err(end) => end,
         };
+        self.stop_refresh();
         match link {
             LinkEnd::Closed { code, reason } => {
                 let reason = ClientDisconnect::Closed { code, reason };
@@ -442,6 +500,8 @@ impl Actor {
         }
         tracing::debug!(id = %welcome.id, resumed, missed = welcome.missed, "welcome");
         *self.shared.id.write().unwrap_or_else(|e| e.into_inner()) = Some(welcome.id.clone());
+        self.unauthorized = 0;
+        self.on_token(&welcome);
         self.session = Some(Session {
             token: welcome.session.clone(),
             received,
@@ -482,6 +542,46 @@ impl Actor {
 
 mod live;
 mod new_session;
+mod refresh;
+
+/// Whether a link ended because its token expired unrefreshed: `4003`
+/// (long-polling: `401 token_expired`, reported as `4003`).
+fn is_token_expiry(reason: &ClientDisconnect) -> bool {
+    matches!(reason, ClientDisconnect::Closed { code, .. } if *code == CloseCode::TokenExpired.as_u16())
+}
+
+/// The `error.code` and `error.message` of a refusal's body.
+fn error_of(body: &str) -> (String, String) {
+    let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let field = |k: &str| value["error"][k].as_str().map(str::to_owned);
+    (
+        field("code").unwrap_or_else(|| "unauthorized".into()),
+        field("message").unwrap_or_else(|| body.to_owned()),
+    )
+}
+
+/// A token for the next handshake: `None` without a token source.
+async fn handshake_token(settings: &Settings) -> Result<Option<String>, AttemptError> {
+    match &settings.token {
+        Some(source) => source.get().await.map(Some).map_err(AttemptError::Token),
+        None => Ok(None),
+    }
+}
+
+/// The request target of a WebSocket dial: the token, and the session to
+/// resume.
+fn target(settings: &Settings, token: Option<&str>, resume: Option<&(String, u64)>) -> String {
+    let last = resume.map(|(_, n)| n.to_string());
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if let Some(token) = token {
+        pairs.push(("token", token));
+    }
+    if let (Some((session, _)), Some(last)) = (resume, &last) {
+        pairs.push(("resume", session));
+        pairs.push(("last", last));
+    }
+    settings.url.target(&pairs)
+}
 
 /// Why a live link ended.
 enum LinkEnd {
@@ -540,7 +640,16 @@ impl Actor {
         let timeout = self.settings.write_timeout;
         match tokio::time::timeout(timeout, conn.write(&messages, chunk)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(item)) => Err(LinkEnd::from_item(item)),
+            Ok(Err((item, unsent))) => {
+                if unsent {
+                    // The hub did not take them: they go first on the next
+                    // link (a new session drops replies to its acks).
+                    for message in messages.into_iter().rev() {
+                        self.queue.push_front(message);
+                    }
+                }
+                Err(LinkEnd::from_item(item))
+            }
             Err(_) => Err(LinkEnd::Lost(format!("write timed out after {timeout:?}"))),
         }
     }
