@@ -187,8 +187,19 @@ impl SendQueue {
         let mut detached_growth = 0;
         let wake = {
             let mut state = self.state.lock();
-            if state.ended || state.close.is_some() || state.abort {
+            if state.ended || state.abort {
                 return Err(PushError::Closed);
+            }
+            if let Some(code) = state.close {
+                if code.ends_session() {
+                    return Err(PushError::Closed);
+                }
+                // The link is closing but the session goes on (`4003`):
+                // what comes meanwhile waits in the resume buffer only.
+                if counted {
+                    state.ring.push(&frame);
+                }
+                return Ok(0);
             }
             if state.attached {
                 let pending = state.pending.len();

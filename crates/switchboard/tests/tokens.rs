@@ -337,3 +337,32 @@ async fn the_authentication_hook_sees_the_token_and_may_grant_the_user() {
     );
     assert_eq!(seen.lock().unwrap()[2].2, Transport::LongPolling);
 }
+
+#[tokio::test]
+async fn what_is_sent_while_a_4003_close_is_written_is_kept_for_the_resume() {
+    let server = TestServer::start(hub_with_tokens()).await;
+    let (mut client, data) = welcome(&server, &format!("token={}", token("ada", 600)))
+        .await
+        .unwrap();
+    let id = data["id"].as_str().unwrap().to_owned();
+    let session = data["session"].as_str().unwrap().to_owned();
+    // Close the link as an expiry does, and send at once: the link task
+    // has not written the close yet.
+    let socket = server.hub.socket(&id).unwrap();
+    socket.disconnect(switchboard::CloseCode::TokenExpired);
+    server.hub.send_to(&id, "during", 1).unwrap();
+    assert_eq!(server.hub.to_user("ada").emit("during", 2).unwrap(), 1);
+    assert_eq!(client.close_code().await, 4003);
+    let (mut again, back) = welcome(
+        &server,
+        &format!("token={}&resume={session}&last=0", token("ada", 600)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (back["resumed"].as_bool(), back["missed"].as_u64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(again.recv_event("during").await["data"], 1);
+    assert_eq!(again.recv_event("during").await["data"], 2);
+}

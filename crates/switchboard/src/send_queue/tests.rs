@@ -106,6 +106,26 @@ fn full_queue_refuses_and_close_wins() {
 }
 
 #[test]
+fn a_close_that_keeps_the_session_buffers_what_comes_meanwhile() {
+    let queue = SendQueue::new(100, (10, usize::MAX));
+    let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
+    queue.push(text("1"), Delivery::Direct).unwrap();
+    assert_eq!(texts(&queue.try_drain(link).frames), ["w", "1"]);
+    queue.request_close(CloseCode::TokenExpired);
+    // Sent while the link closes: not written on it, kept for the resume.
+    queue.push(text("2"), Delivery::Broadcast).unwrap();
+    queue.push(text("pong"), Delivery::Uncounted).unwrap();
+    let drained = queue.try_drain(link);
+    assert!(drained.frames.is_empty());
+    assert_eq!(drained.close, Some(CloseCode::TokenExpired));
+    queue.detach(link);
+    queue.push(text("3"), Delivery::Direct).unwrap();
+    let (next, missed, _) = queue.attach(Some(1), |_| text("w2")).unwrap();
+    assert_eq!(missed, 2);
+    assert_eq!(texts(&queue.try_drain(next).frames), ["w2", "2", "3"]);
+}
+
+#[test]
 fn resume_replays_what_was_missed_under_original_numbers() {
     let queue = SendQueue::new(100, (3, usize::MAX));
     let (first, _, _) = queue.attach(None, |_| text("w")).unwrap();
