@@ -105,8 +105,9 @@ pub async fn measure(args: &Args) -> Result<Report> {
     outcome
 }
 
-async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
-    let schedule = Schedule::new(args.rate, args.warmup, args.duration);
+/// The workers' jobs: the clients split into shares, each with its first
+/// client's index and the rooms' common prefix.
+fn shares(target: &HubUnderTest, args: &Args, schedule: Schedule) -> Vec<Share> {
     let room_prefix = format!("echo-{}-{}", std::process::id(), crate::clock::now_ns());
     let mut first_client = 0;
     let mut jobs = Vec::new();
@@ -131,6 +132,12 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
         });
         first_client += clients;
     }
+    jobs
+}
+
+async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
+    let schedule = Schedule::new(args.rate, args.warmup, args.duration);
+    let jobs = shares(target, args, schedule);
     let mut workers = Workers::start(
         jobs,
         args.gen_args.in_processes(),

@@ -237,7 +237,19 @@ async fn echo_client(
     if ending.is_none() && ws.send_close(1000).await.is_ok() {
         ws.wait_closed(Duration::from_secs(2)).await;
     }
-    let measured_sent = next
+    echoes(&schedule, next, &tracker, other, ending)
+}
+
+/// What one echo client saw, once it is done: `sent` of the messages it
+/// sent, the measured ones.
+fn echoes(
+    schedule: &Schedule,
+    sent: u64,
+    tracker: &SequenceTracker,
+    other: u64,
+    ending: Option<String>,
+) -> Echoes {
+    let measured_sent = sent
         .saturating_sub(schedule.warmup)
         .min(schedule.measured_len());
     let mut counts = tracker.counts(schedule.measured());

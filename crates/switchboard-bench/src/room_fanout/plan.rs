@@ -15,7 +15,7 @@ use crate::lean::Endpoint;
 use crate::options::GenArgs;
 use crate::phases::{SETUP_TIMEOUT, drain};
 use crate::progress::ProgressPrinter;
-use crate::publisher::Publisher;
+use crate::publisher::{Published, Publisher};
 use crate::report::{CpuReport, per_second};
 use crate::schedule::Schedule;
 use crate::workers::{Job, Workers, split};
@@ -101,12 +101,34 @@ impl Plan {
         let processes = workers.processes();
         let results = workers.finish().await?;
 
+        let worker_cpu: Vec<_> = results.iter().map(|f| f.cpu).collect();
+        let cpu = CpuReport::collect(cpu, &worker_cpu, hub_cpu);
         let mut all = Deliveries::default();
         for finished in &results {
             all.merge(&finished.output);
         }
-        let worker_cpu: Vec<_> = results.iter().map(|f| f.cpu).collect();
-        let cpu = CpuReport::collect(cpu, &worker_cpu, hub_cpu);
+        Ok(self.report(
+            target,
+            Measured {
+                setup_s,
+                processes,
+                published,
+                all,
+                cpu,
+            },
+        ))
+    }
+
+    /// The report of a run: its settings and what was measured.
+    fn report(&self, target: &HubUnderTest, run: Measured) -> Report {
+        let args = self;
+        let Measured {
+            setup_s,
+            processes,
+            published,
+            all,
+            cpu,
+        } = run;
         // From the first measured send to the last measured arrival, plus
         // the one interval the last message stands for.
         let window_s = match (published.measured_start_ns, all.last_arrival_ns) {
@@ -117,7 +139,7 @@ impl Plan {
         };
         let measured = all.counts.received;
         let generator_cpu_s = cpu.generator.map(|g| g.user_s + g.system_s);
-        Ok(Report {
+        Report {
             benchmark: self.benchmark,
             settings: Settings {
                 clients: args.clients,
@@ -148,6 +170,15 @@ impl Plan {
                 .filter(|&s| s > 0.0)
                 .map(|s| all.deliveries as f64 / s),
             cpu,
-        })
+        }
     }
+}
+
+/// What one run measured, for its report.
+struct Measured {
+    setup_s: f64,
+    processes: usize,
+    published: Published,
+    all: Deliveries,
+    cpu: CpuReport,
 }

@@ -35,6 +35,7 @@ use crate::error::DisconnectReason;
 use crate::events::dispatcher;
 use crate::hub::handle::Hub;
 use crate::limits::inbound::InboundChecks;
+use crate::limits::slots::{PendingPoll, SlotOwner};
 use crate::send_queue::Outgoing;
 use crate::session::handshake::Transport;
 use crate::session::shared::SocketShared;
@@ -156,33 +157,10 @@ async fn open(
         Ok(resume) => resume,
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
-    let Some(pending) = hub
-        .slots()
-        .take_pending_poll(hub.config().max_pending_polls)
-    else {
-        hub.counters().handshake_refused();
-        hub.counters().pending_poll_refused();
-        tracing::debug!("long-polling open refused: too many links wait for their first GET");
-        return unavailable("too many long-polling sessions wait for their first GET");
-    };
-    let (slot, extensions) = match admit_link(
-        &hub,
-        parts,
-        query,
-        Transport::LongPolling,
-        resume.as_ref().map(|r| r.resume.as_str()),
-    )
-    .await
-    {
+    let (pending, owner, extensions) = match admit_open(&hub, parts, query, resume.as_ref()).await {
         Ok(admitted) => admitted,
-        Err(refusal) => {
-            hub.counters().handshake_refused();
-            return refusal.into_response();
-        }
+        Err(response) => return *response,
     };
-    // The open passed the connection limit; the slot itself is taken at
-    // the first `GET`, for the same client address.
-    let owner = slot.into_owner();
     let handshake = handshake_of(
         &hub,
         parts,
@@ -216,6 +194,37 @@ async fn open(
         .bytes_out(drained.frames.iter().map(Outgoing::len).sum::<usize>() as u64);
     tokio::spawn(watch_link(hub.clone(), session.clone(), link));
     batch_response(session.codec, drained.frames)
+}
+
+/// The checks of a long-polling open: a place among the links waiting for
+/// their first `GET`, then the admission every link passes. The open
+/// passes the connection limit; the slot itself is taken at the first
+/// `GET`, for the same client address (`owner`).
+async fn admit_open(
+    hub: &Hub,
+    parts: &http::request::Parts,
+    query: &HandshakeQuery,
+    resume: Option<&ResumeRequest>,
+) -> Result<(PendingPoll, Arc<SlotOwner>, http::Extensions), Box<Response>> {
+    let Some(pending) = hub
+        .slots()
+        .take_pending_poll(hub.config().max_pending_polls)
+    else {
+        hub.counters().handshake_refused();
+        hub.counters().pending_poll_refused();
+        tracing::debug!("long-polling open refused: too many links wait for their first GET");
+        return Err(Box::new(unavailable(
+            "too many long-polling sessions wait for their first GET",
+        )));
+    };
+    let resume = resume.map(|r| r.resume.as_str());
+    match admit_link(hub, parts, query, Transport::LongPolling, resume).await {
+        Ok((slot, extensions)) => Ok((pending, slot.into_owner(), extensions)),
+        Err(refusal) => {
+            hub.counters().handshake_refused();
+            Err(Box::new(refusal.into_response()))
+        }
+    }
 }
 
 /// Ends a long-polling link whose client stopped polling (or never sent a
@@ -327,32 +336,9 @@ async fn poll(hub: Hub, sid: &str) -> Response {
     let Some(link_state) = hub.poll_links().get(&session.id, link) else {
         return unknown_session();
     };
-    let admitted = {
-        let mut state = link_state.lock();
-        if state.get_held {
-            return error(
-                StatusCode::CONFLICT,
-                "poll_in_progress",
-                "a GET is already held open for this session",
-            );
-        }
-        // The first `GET` takes the link's slot under the connection limit.
-        let admitted = match state.admission {
-            Admission::Admitted(_) => true,
-            Admission::Pending(_, ref owner) => match hub.admit_for(owner.clone()) {
-                Some(slot) => {
-                    state.admission = Admission::Admitted(slot);
-                    true
-                }
-                // Shutting down: the `GET` goes on to its `410 shutdown`.
-                None => hub.is_shutting_down(),
-            },
-        };
-        if admitted {
-            state.get_held = true;
-            state.last_alive = Instant::now();
-        }
-        admitted
+    let admitted = match hold_get(&hub, &link_state) {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     if !admitted {
         hub.counters().handshake_refused();
@@ -390,25 +376,61 @@ async fn poll(hub: Hub, sid: &str) -> Response {
             return gone(CloseCode::GoingAway);
         }
         if let Some(code) = drained.close {
-            if code == CloseCode::TokenExpired {
-                // The session waits for a resume with a fresh token
-                // (PROTOCOL.md section 10; docs/protocol-additions.md).
-                hub.poll_links().close(&session.id, Some(link));
-                hub.link_ended(&session, link, DisconnectReason::ServerClosed(code));
-                return error(
-                    StatusCode::UNAUTHORIZED,
-                    ErrorCode::TokenExpired.as_str(),
-                    "the token expired: resume the session with a fresh one",
-                );
-            }
-            hub.end_session(&session, DisconnectReason::ServerClosed(code));
-            return gone(code);
+            return closed(&hub, &session, link, code);
         }
         tokio::select! {
             () = changed => {}
             () = &mut timeout => return batch_response(session.codec, VecDeque::new()),
         }
     }
+}
+
+/// The answer to a `GET` of a link the hub closes with `code`: `410` for a
+/// code that ends the session; `401 token_expired` for `4003`, whose
+/// session waits for a resume with a fresh token (PROTOCOL.md section 10;
+/// docs/protocol-additions.md).
+fn closed(hub: &Hub, session: &Arc<SocketShared>, link: u64, code: CloseCode) -> Response {
+    if code == CloseCode::TokenExpired {
+        hub.poll_links().close(&session.id, Some(link));
+        hub.link_ended(session, link, DisconnectReason::ServerClosed(code));
+        return error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::TokenExpired.as_str(),
+            "the token expired: resume the session with a fresh one",
+        );
+    }
+    hub.end_session(session, DisconnectReason::ServerClosed(code));
+    gone(code)
+}
+
+/// Marks the link's `GET` as held: `Ok(false)` when its first `GET` finds
+/// the hub at its connection limit, `Err` for a second `GET` while one is
+/// held. The first `GET` takes the link's slot under the connection limit.
+fn hold_get(hub: &Hub, link_state: &Mutex<PollLink>) -> Result<bool, Box<Response>> {
+    let mut state = link_state.lock();
+    if state.get_held {
+        return Err(Box::new(error(
+            StatusCode::CONFLICT,
+            "poll_in_progress",
+            "a GET is already held open for this session",
+        )));
+    }
+    let admitted = match state.admission {
+        Admission::Admitted(_) => true,
+        Admission::Pending(_, ref owner) => match hub.admit_for(owner.clone()) {
+            Some(slot) => {
+                state.admission = Admission::Admitted(slot);
+                true
+            }
+            // Shutting down: the `GET` goes on to its `410 shutdown`.
+            None => hub.is_shutting_down(),
+        },
+    };
+    if admitted {
+        state.get_held = true;
+        state.last_alive = Instant::now();
+    }
+    Ok(admitted)
 }
 
 /// `POST P/poll?sid=`: client messages, checked as WebSocket frames are.

@@ -2,14 +2,12 @@
 //! pending acks and the queue; the handles talk to it over a bounded mpsc.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::Value;
-use sockudo_ws::{Error as WsError, Message as WsMessage};
 use switchboard_protocol::{CloseCode, Codec, ErrorBody, Message, Welcome, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
@@ -17,12 +15,11 @@ use tokio::time::{Instant, Sleep};
 use super::error::{ClientAckError, ClientDisconnect, EmitError};
 use super::handle::{Command, Event, RequestKind, Shared, State};
 use super::link::{Link, LinkItem, Transports};
-use super::poll::PollLink;
 use super::settings::Settings;
-use super::stop_rules::{close_code_is_final, refusal_is_final};
-use super::token::MAX_UNAUTHORIZED;
+use super::stop_rules::close_code_is_final;
 use crate::dial::DialError;
-use crate::dial::websocket::{WsConn, dial};
+use crate::dial::websocket::dial;
+use dial_phase::{AttemptError, DialFuture, handshake_token, read_welcome, target};
 
 /// The resumable session: its token and the count of counted messages.
 struct Session {
@@ -33,29 +30,6 @@ struct Session {
 struct Pending {
     reply: oneshot::Sender<Result<Value, ClientAckError>>,
     kind: RequestKind,
-}
-
-type DialFuture = Pin<Box<dyn Future<Output = Result<(Link, Welcome), AttemptError>> + Send>>;
-
-/// Why a handshake attempt failed: the dial, or the token function.
-pub(super) enum AttemptError {
-    Dial(DialError),
-    Token(String),
-}
-
-impl From<DialError> for AttemptError {
-    fn from(error: DialError) -> Self {
-        AttemptError::Dial(error)
-    }
-}
-
-impl std::fmt::Display for AttemptError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AttemptError::Dial(error) => error.fmt(f),
-            AttemptError::Token(why) => write!(f, "the token function failed: {why}"),
-        }
-    }
 }
 
 /// How a phase ended.
@@ -219,112 +193,6 @@ impl Actor {
     /// The session to resume on the next dial: its token and count.
     fn resume(&self) -> Option<(String, u64)> {
         self.session.as_ref().map(|s| (s.token.clone(), s.received))
-    }
-
-    fn dial_future(&self) -> DialFuture {
-        let settings = self.settings.clone();
-        let resume = self.resume();
-        Box::pin(async move {
-            let timeout = settings.connect_timeout;
-            let attempt = async {
-                let token = handshake_token(&settings).await?;
-                let target = target(&settings, token.as_deref(), resume.as_ref());
-                let websocket = async {
-                    let mut conn = dial(&settings.url, &target, &settings.dial).await?;
-                    let welcome = read_welcome(&mut conn).await?;
-                    Ok::<_, DialError>((Link::Ws(conn), welcome))
-                };
-                let polling = async {
-                    let (link, welcome, first) = PollLink::open(
-                        &settings.url,
-                        &settings.dial.tls,
-                        token.as_deref(),
-                        resume.as_ref().map(|(t, n)| (t.as_str(), *n)),
-                        settings.dial.max_message_size,
-                    )
-                    .await?;
-                    Ok((Link::Poll(link, Some(first)), welcome))
-                };
-                let connected = match settings.transports {
-                    Transports::WebSocket => websocket.await,
-                    Transports::LongPolling => polling.await,
-                    Transports::WebSocketWithFallback => match websocket.await {
-                        Ok(ok) => Ok(ok),
-                        Err(error) => {
-                            tracing::debug!(%error, "WebSocket failed; falling back to long-polling");
-                            polling.await
-                        }
-                    },
-                };
-                connected.map_err(AttemptError::Dial)
-            };
-            tokio::time::timeout(timeout, attempt)
-                .await
-                .unwrap_or(Err(AttemptError::Dial(DialError::Timeout(timeout))))
-        })
-    }
-
-    /// Dials while serving commands. `Ok(None)`: closed by the client.
-    async fn dial_phase(&mut self) -> Result<Option<(Link, Welcome)>, Outcome> {
-        let mut dialing = self.dial_future();
-        loop {
-            tokio::select! {
-                result = &mut dialing => {
-                    return match result {
-                        Ok(ok) => Ok(Some(ok)),
-                        Err(AttemptError::Token(why)) => {
-                            self.event(Event::Error { code: "token".into(), message: why.clone() });
-                            Err(Outcome::Retry(ClientDisconnect::Token(why)))
-                        }
-                        Err(AttemptError::Dial(DialError::Refused { status: 401, body })) => {
-                            Err(self.unauthorized(&body))
-                        }
-                        Err(AttemptError::Dial(DialError::Refused { status, body })) => {
-                            let reason = ClientDisconnect::Refused { status, body };
-                            if refusal_is_final(status) {
-                                Err(Outcome::Stop(reason))
-                            } else {
-                                Err(Outcome::Retry(reason))
-                            }
-                        }
-                        Err(AttemptError::Dial(error @ DialError::InvalidUrl(_))) => {
-                            Err(Outcome::Stop(ClientDisconnect::DialFailed(error.to_string())))
-                        }
-                        Err(AttemptError::Dial(error)) => {
-                            self.event(Event::Error { code: "dial".into(), message: error.to_string() });
-                            Err(Outcome::Retry(ClientDisconnect::DialFailed(error.to_string())))
-                        }
-                    };
-                }
-                command = self.rx.recv() => {
-                    if !self.offline_command(command).await {
-                        return Ok(None);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A handshake refused `401`: with a token function, tried again with a
-    /// fresh token up to [`MAX_UNAUTHORIZED`] refusals in a row; with a
-    /// fixed token (or none), the client stops.
-    fn unauthorized(&mut self, body: &str) -> Outcome {
-        let (code, message) = error_of(body);
-        self.unauthorized += 1;
-        let function = self.settings.token.as_ref().is_some_and(|t| !t.is_fixed());
-        let reason = ClientDisconnect::Unauthorized {
-            code: code.clone(),
-            message,
-        };
-        if function && self.unauthorized < MAX_UNAUTHORIZED {
-            self.event(Event::Error {
-                code,
-                message: reason.to_string(),
-            });
-            Outcome::Retry(reason)
-        } else {
-            Outcome::Stop(reason)
-        }
     }
 
     /// Waits `delay` while serving commands; false when closed.
@@ -540,6 +408,7 @@ impl Actor {
     }
 }
 
+mod dial_phase;
 mod live;
 mod new_session;
 mod refresh;
@@ -550,39 +419,6 @@ fn is_token_expiry(reason: &ClientDisconnect) -> bool {
     matches!(reason, ClientDisconnect::Closed { code, .. } if *code == CloseCode::TokenExpired.as_u16())
 }
 
-/// The `error.code` and `error.message` of a refusal's body.
-fn error_of(body: &str) -> (String, String) {
-    let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let field = |k: &str| value["error"][k].as_str().map(str::to_owned);
-    (
-        field("code").unwrap_or_else(|| "unauthorized".into()),
-        field("message").unwrap_or_else(|| body.to_owned()),
-    )
-}
-
-/// A token for the next handshake: `None` without a token source.
-async fn handshake_token(settings: &Settings) -> Result<Option<String>, AttemptError> {
-    match &settings.token {
-        Some(source) => source.get().await.map(Some).map_err(AttemptError::Token),
-        None => Ok(None),
-    }
-}
-
-/// The request target of a WebSocket dial: the token, and the session to
-/// resume.
-fn target(settings: &Settings, token: Option<&str>, resume: Option<&(String, u64)>) -> String {
-    let last = resume.map(|(_, n)| n.to_string());
-    let mut pairs: Vec<(&str, &str)> = Vec::new();
-    if let Some(token) = token {
-        pairs.push(("token", token));
-    }
-    if let (Some((session, _)), Some(last)) = (resume, &last) {
-        pairs.push(("resume", session));
-        pairs.push(("last", last));
-    }
-    settings.url.target(&pairs)
-}
-
 /// Why a live link ended.
 enum LinkEnd {
     /// The hub sent a close frame.
@@ -591,42 +427,6 @@ enum LinkEnd {
     Lost(String),
     /// The client closes (or every handle was dropped).
     ClientClosed(Option<oneshot::Sender<()>>),
-}
-
-/// Reads the first message, which must be `$welcome`.
-async fn read_welcome(conn: &mut WsConn) -> Result<Welcome, DialError> {
-    loop {
-        let frame = match conn.next().await {
-            Some(Ok(WsMessage::Text(bytes) | WsMessage::Binary(bytes))) => bytes,
-            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-            Some(Ok(WsMessage::Close(reason))) | Some(Err(WsError::Closed(reason))) => {
-                let code = reason.map_or(1005, |r| r.code);
-                return Err(DialError::Handshake(format!(
-                    "closed ({code}) before $welcome"
-                )));
-            }
-            Some(Err(e)) => return Err(DialError::Handshake(e.to_string())),
-            None => {
-                return Err(DialError::Handshake(
-                    "connection ended before $welcome".into(),
-                ));
-            }
-        };
-        let message = Codec::Json
-            .decode(&frame)
-            .ok()
-            .and_then(|mut v| (v.len() == 1).then(|| v.pop()).flatten())
-            .and_then(Result::ok);
-        return match message {
-            Some(m) if m.event.as_deref() == Some(reserved::WELCOME) => {
-                serde_json::from_value(m.data.unwrap_or(Value::Null))
-                    .map_err(|e| DialError::Handshake(format!("bad $welcome: {e}")))
-            }
-            _ => Err(DialError::Handshake(
-                "the first message is not $welcome".into(),
-            )),
-        };
-    }
 }
 
 impl Actor {
