@@ -49,13 +49,15 @@ pub(crate) async fn admit_link(
         HandshakeRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     })?;
     let token_grant = check_token(hub, parts, query).await?.map(UserGrant::from);
-    // A resume of a session this node holds keeps that session's id.
-    let resumed = resume.and_then(|token| hub.session_table().get(token));
-    let socket_id = resumed
-        .as_ref()
-        .map_or_else(id::new_socket_id, |session| session.id.to_string());
     let mut extensions = match &hub.policies().auth {
         Some(auth) => {
+            // The hook is told the socket's id: a resumed session's own,
+            // or the one a new session will take (which then rides in the
+            // app data to it). Without a hook, nothing is made here.
+            let resumed = resume.and_then(|token| hub.session_table().get(token));
+            let socket_id = resumed
+                .as_ref()
+                .map_or_else(id::new_socket_id, |session| session.id.to_string());
             let request = HandshakeRequest {
                 headers: parts.headers.clone(),
                 uri: parts.uri.clone(),
@@ -66,14 +68,18 @@ pub(crate) async fn admit_link(
                 transport,
                 client_ip: client_ip(hub, parts),
             };
-            auth(request).await.map_err(|rejection| {
+            let mut extensions = auth(request).await.map_err(|rejection| {
                 let status = if rejection.is_unavailable() {
                     StatusCode::SERVICE_UNAVAILABLE
                 } else {
                     StatusCode::FORBIDDEN
                 };
                 HandshakeRefusal::new(status, rejection.code().to_owned(), rejection.message())
-            })?
+            })?;
+            if resumed.is_none() {
+                extensions.insert(PresetSocketId(socket_id));
+            }
+            extensions
         }
         None => http::Extensions::new(),
     };
@@ -85,9 +91,6 @@ pub(crate) async fn admit_link(
     }
     if let Some(grant) = extensions.get::<UserGrant>() {
         check_user_limit(hub, &grant.user)?;
-    }
-    if resumed.is_none() {
-        extensions.insert(PresetSocketId(socket_id));
     }
     Ok((slot, extensions))
 }
