@@ -260,6 +260,7 @@ mod stream;
 mod tokens;
 mod transport;
 
+pub use app::handlers::FallbackEvent;
 pub use app::policies::{AuthRejection, HandshakeRequest, RelayRequest};
 pub use builder::{HubBuilder, HubState};
 pub use channel::{ChannelControl, ChannelReceiver, ChannelSender, SocketChannel};

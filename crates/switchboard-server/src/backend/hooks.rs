@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use switchboard::protocol::ErrorCode;
-use switchboard::{HandlerError, HandshakeRequest, HubBuilder, RelayRequest, Socket};
+use switchboard::{
+    FallbackEvent, HandlerError, HandshakeRequest, HubBuilder, RelayRequest, Socket,
+};
 
 use super::{Backend, Hook};
 use crate::config::{Config, ConfigError};
@@ -69,9 +71,19 @@ pub fn install(builder: HubBuilder, config: &Config) -> Result<HubBuilder, Confi
     }
     if backend.url(Hook::Event).is_some() {
         let backend = backend.clone();
-        builder = builder.on_fallback(move |socket: Socket, event: String, data: Value| {
+        builder = builder.on_fallback_event(move |socket: Socket, event: FallbackEvent| {
             let backend = backend.clone();
-            async move { backend.event(&socket, &event, &data).await }
+            async move {
+                let answer = backend.event(&socket, &event.event, &event.data).await;
+                // PROTOCOL.md section 10: an event without `ack` is
+                // delivered and the back end's answer dropped, an error
+                // included (it is counted and logged by the call).
+                if event.wants_ack {
+                    answer
+                } else {
+                    Ok(Value::Null)
+                }
+            }
         });
     }
     if backend.url(Hook::Disconnect).is_some() {

@@ -300,6 +300,14 @@ async fn event_replies_and_errors() {
         None,
         "hooks without a URL are not listed"
     );
+    // Without an ack, the back end's refusal is dropped too: no `$error`
+    // comes before the next reply.
+    client.send(json!({"event": "fail", "data": null})).await;
+    client
+        .send(json!({"event": "other", "data": null, "ack": 6}))
+        .await;
+    let next = client.recv().await;
+    assert_eq!(next["reply"], 6, "{next}");
 }
 
 /// The disconnect call tells a session's end with its user and reason:

@@ -23,7 +23,22 @@ pub(crate) type DisconnectHandler<S> =
     Arc<dyn Fn(S, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type ErrorHandler<S> = Arc<dyn Fn(&S, &HubError) + Send + Sync>;
 pub(crate) type FallbackHandler<S> =
-    Arc<dyn Fn(S, String, Value) -> BoxFuture<Result<Value, HandlerError>> + Send + Sync>;
+    Arc<dyn Fn(S, FallbackEvent) -> BoxFuture<Result<Value, HandlerError>> + Send + Sync>;
+
+/// An event no handler of its own took, as
+/// [`HubBuilder::on_fallback_event`](crate::HubBuilder::on_fallback_event)
+/// receives it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FallbackEvent {
+    /// The event's name.
+    pub event: String,
+    /// Its data (`null` when absent).
+    pub data: Value,
+    /// Whether the client asked for a reply: without one, an `Ok` result
+    /// is dropped and an `Err` is sent as `$error`.
+    pub wants_ack: bool,
+}
 pub(crate) type RawHandler<S> = Arc<dyn Fn(S, RawFrame) -> BoxFuture<()> + Send + Sync>;
 
 /// Where each kind of inbound traffic goes.

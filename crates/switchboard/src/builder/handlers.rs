@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::HubBuilder;
-use crate::app::handlers::erase_event;
+use crate::app::handlers::{FallbackEvent, erase_event};
 use crate::app::policies::{AuthRejection, HandshakeRequest, RelayRequest};
 use crate::error::{DisconnectReason, HandlerError, HubError};
 use crate::hub::handle::Socket;
@@ -65,15 +65,29 @@ impl<S> HubBuilder<S> {
 
     /// Handles events that have no handler of their own (and were not taken
     /// by a bound channel or the message stream).
-    pub fn on_fallback<R, F, Fut>(mut self, handler: F) -> Self
+    pub fn on_fallback<R, F, Fut>(self, handler: F) -> Self
     where
         R: Serialize + Send + 'static,
         F: Fn(Socket, String, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
     {
+        self.on_fallback_event(move |socket, event: FallbackEvent| {
+            handler(socket, event.event, event.data)
+        })
+    }
+
+    /// [`HubBuilder::on_fallback`], with the whole event: its name, its
+    /// data, and whether the client asked for a reply (a handler that
+    /// forwards events elsewhere may answer only those that did).
+    pub fn on_fallback_event<R, F, Fut>(mut self, handler: F) -> Self
+    where
+        R: Serialize + Send + 'static,
+        F: Fn(Socket, FallbackEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+    {
         let handler = Arc::new(handler);
-        self.router.fallback = Some(Arc::new(move |socket, event, data| {
-            let fut = handler(socket, event, data);
+        self.router.fallback = Some(Arc::new(move |socket, event| {
+            let fut = handler(socket, event);
             Box::pin(async move {
                 let value = fut.await?;
                 serde_json::to_value(value)

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, Message};
 
+use crate::app::handlers::FallbackEvent;
 use crate::app::policies::RelayRequest;
 use crate::error::{HandlerError, HubError};
 use crate::hub::guard::{guarded, report};
@@ -245,7 +246,14 @@ async fn handle_event(socket: &Socket, event: String, data: Value, ack: Option<u
         let result = guarded(
             socket,
             &event,
-            fallback(socket.clone(), inbound.event, inbound.data),
+            fallback(
+                socket.clone(),
+                FallbackEvent {
+                    event: inbound.event,
+                    data: inbound.data,
+                    wants_ack: ack.is_some(),
+                },
+            ),
         )
         .await;
         answer(socket, &event, ack, result);
