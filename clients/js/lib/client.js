@@ -10,11 +10,10 @@ import { Emitter, report } from './emitter.js';
 import { SwitchboardError } from './errors.js';
 import { withDefaults } from './options.js';
 import { PollingTransport } from './polling-transport.js';
-import {
-  backoffDelay, CloseCode, FINAL_CLOSE_CODES, MAX_UNAUTHORIZED, REFRESH_RETRIES, refreshDelay,
-  refreshRetryDelay,
-} from './reconnect.js';
+import { backoffDelay, CloseCode, FINAL_CLOSE_CODES } from './reconnect.js';
 import { pollingHandshakeUrl, pollingUrl, resolveUrl, sessionUrl, websocketUrl } from './urls.js';
+import { tokenMethods } from './token-refresh.js';
+import { probeMethods } from './upgrade-probe.js';
 import { WebSocketTransport } from './websocket-transport.js';
 
 /** @typedef {import('./options.js').ConnectOptions} ConnectOptions */
@@ -266,26 +265,6 @@ export class Client {
   _firstKind() {
     if (this.kinds[0] === 'websocket' && !this.wsBlocked) return 'websocket';
     return this.kinds.includes('polling') ? 'polling' : 'websocket';
-  }
-
-  /**
-   * A token for a handshake or a refresh: the token function's (bounded by `timeout` ms),
-   * else the fixed one (or undefined).
-   * @returns {Promise<string|undefined>}
-   */
-  async _freshToken(timeout) {
-    if (!this.tokenFn) return this.options.token;
-    let timer;
-    const late = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the token function took over ${timeout} ms`)), timeout);
-    });
-    try {
-      const token = await Promise.race([Promise.resolve().then(() => this.tokenFn()), late]);
-      if (typeof token !== 'string' || !token) throw new TypeError('the token function returned no string');
-      return token;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /**
@@ -622,138 +601,6 @@ export class Client {
     t.fail(4901, reason);
   }
 
-  /** On long-polling: try a WebSocket again after `upgradeRetry`. */
-  _scheduleProbe() {
-    if (!this.kinds.includes('websocket') || this._state === 'closed') return;
-    this._timer('upgrade', this.options.upgradeRetry, () => this._startProbe());
-  }
-
-  /**
-   * Tries a WebSocket that resumes the long-polling session. Once it opens, the hub has
-   * taken the session over (a held GET answers 409 `session_taken_over`): the polling
-   * link is let go and the WebSocket's `$welcome` goes on from there.
-   */
-  _startProbe() {
-    const current = this.transport;
-    if (this._state !== 'connected' || !this.welcomed || !current || current.kind !== 'polling' || this.probe || this.probeToken) return;
-    if (!this.tokenFn) {
-      this._startProbeWith(this.options.token);
-      return;
-    }
-    // No other probe while the token function runs; `_cancelProbe` calls it off.
-    const ask = this.probeToken = {};
-    this._freshToken(this.options.connectTimeout).then((token) => {
-      if (this.probeToken !== ask) return;
-      this.probeToken = null;
-      if (this._state === 'connected' && this.welcomed && this.transport === current) this._startProbeWith(token);
-    }, () => {
-      if (this.probeToken !== ask) return;
-      this.probeToken = null;
-      this._scheduleProbe();
-    });
-  }
-
-  /** `_startProbe` with `token`. */
-  _startProbeWith(token) {
-    const probe = this._makeTransport('websocket', token, (self) => ({
-      onOpen: () => this.probe === self() && this._switchTo(self()),
-      onMessage: (text) => self() === this.transport && this._onFrame(text),
-      onError: (err) => self() === this.transport &&
-        this.emitter.fire('error', { code: err.code, message: err.message }),
-      onClose: (code, reason) => {
-        if (self() === this.transport) this._onLinkClosed(self(), code, reason);
-        else if (this.probe === self()) {
-          this.probe = null;
-          clearTimeout(this.timers.probe);
-          this._scheduleProbe();
-        }
-      },
-      onUnsent: () => {},
-    }));
-    this.probe = probe;
-    this._timer('probe', this.options.connectTimeout, () => {
-      if (this.probe !== probe) return;
-      this.probe = null;
-      probe.abandon();
-      this._scheduleProbe();
-    });
-  }
-
-  /** Moves the session from the long-polling link to the opened probe WebSocket. */
-  _switchTo(probe) {
-    clearTimeout(this.timers.probe);
-    this.probe = null;
-    const old = this.transport;
-    this.transport = probe;
-    this.welcomed = false; // sends queue until the resumed $welcome
-    this.switching = true;
-    this._unbatch();
-    clearInterval(this.timers.ping);
-    clearTimeout(this.timers.watchdog);
-    if (old) old.abandon(); // no DELETE: the session goes on over the WebSocket
-    this._timer('connect', this.options.connectTimeout, () => probe.fail(4900, 'connect timeout'));
-  }
-
-  _cancelProbe() {
-    clearTimeout(this.timers.probe);
-    this.probeToken = null;
-    if (this.probe) {
-      const probe = this.probe;
-      this.probe = null;
-      probe.abandon();
-    }
-  }
-
-  /**
-   * Schedules the refresh of the token that expires at `expiresAt` (Unix seconds), with a
-   * token function (a fixed token cannot be refreshed): see `refreshDelay`.
-   */
-  _scheduleRefresh(expiresAt) {
-    clearTimeout(this.timers.refresh);
-    const run = ++this.refreshRun;
-    if (!this.tokenFn || typeof expiresAt !== 'number') return;
-    this._timer('refresh', refreshDelay(expiresAt * 1000 - Date.now()), () => this._refresh(run, expiresAt, 0));
-  }
-
-  /**
-   * Sends `$refresh` with a fresh token; on success schedules the next refresh from the
-   * reply's `expires_at`. A failure (an error reply, the function's error, no reply within
-   * `ackTimeout`) fires `error` (code `refresh`) and is tried again `REFRESH_RETRIES` times
-   * while the token is valid; after that the hub closes the link 4003 at the expiry and the
-   * client resumes with a fresh token.
-   */
-  async _refresh(run, expiresAt, retry) {
-    try {
-      const token = await this._freshToken(this.options.ackTimeout);
-      if (run !== this.refreshRun) return;
-      const reply = await this._request(message('$refresh', { token }));
-      if (run !== this.refreshRun) return;
-      const at = reply && reply.expires_at;
-      if (typeof at !== 'number') throw new Error(`the reply has no expires_at: ${JSON.stringify(reply)}`);
-      this.session.expiresAt = at;
-      this._scheduleRefresh(at);
-    } catch (err) {
-      if (run !== this.refreshRun || this._state === 'closed') return;
-      const why = err instanceof SwitchboardError ? `${err.code}: ${err.message}` : String((err && err.message) || err);
-      this.emitter.fire('error', { code: 'refresh', message: `refreshing the token failed: ${why}` });
-      const left = expiresAt * 1000 - Date.now();
-      if (retry + 1 > REFRESH_RETRIES || left <= 0) return;
-      this._timer('refresh', refreshRetryDelay(retry + 1, left), () => this._refresh(run, expiresAt, retry + 1));
-    }
-  }
-
-  /**
-   * A handshake refused 401: with a token function, tried again (after the backoff) with a
-   * fresh token, up to `MAX_UNAUTHORIZED` refusals in a row; with a fixed token (or none)
-   * the client stops. `error` fires with the hub's code either way.
-   */
-  _onUnauthorized({ code = 'unauthorized', message: text = '' }) {
-    this.unauthorized += 1;
-    this.emitter.fire('error', { code, message: `the hub refused the token: ${text}` });
-    const retry = this.tokenFn && this.unauthorized < MAX_UNAUTHORIZED;
-    this._onClose(CloseCode.ABNORMAL, `handshake refused (401 ${code}): ${text}`, retry ? null : { code, message: text });
-  }
-
   _timer(name, ms, fn) {
     clearTimeout(this.timers[name]);
     this.timers[name] = setTimeout(fn, ms);
@@ -816,6 +663,10 @@ export class Client {
     this._timer('retry', delay, () => this._state !== 'closed' && this._open());
   }
 }
+
+// The WebSocket probe (`upgrade-probe.js`) and tokens (`token-refresh.js`) are methods of
+// `Client` kept in files of their own.
+Object.assign(Client.prototype, probeMethods, tokenMethods);
 
 /**
  * The `batching` option as `{maxMessages, maxDelay}`, or null when off (false, null or

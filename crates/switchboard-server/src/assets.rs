@@ -12,6 +12,8 @@
 //! | `/lib/options.js` | `clients/js/lib/options.js` |
 //! | `/lib/polling-transport.js` | `clients/js/lib/polling-transport.js` |
 //! | `/lib/reconnect.js` | `clients/js/lib/reconnect.js` |
+//! | `/lib/token-refresh.js` | `clients/js/lib/token-refresh.js` |
+//! | `/lib/upgrade-probe.js` | `clients/js/lib/upgrade-probe.js` |
 //! | `/lib/urls.js` | `clients/js/lib/urls.js` |
 //! | `/lib/websocket-transport.js` | `clients/js/lib/websocket-transport.js` |
 //!
@@ -50,7 +52,7 @@ macro_rules! client_module {
 }
 
 /// Every embedded file.
-pub const ASSETS: [Asset; 12] = [
+pub const ASSETS: [Asset; 14] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -73,6 +75,8 @@ pub const ASSETS: [Asset; 12] = [
     client_module!("lib/options.js"),
     client_module!("lib/polling-transport.js"),
     client_module!("lib/reconnect.js"),
+    client_module!("lib/token-refresh.js"),
+    client_module!("lib/upgrade-probe.js"),
     client_module!("lib/urls.js"),
     client_module!("lib/websocket-transport.js"),
 ];

@@ -38,6 +38,8 @@ async fn static_files_are_served_with_their_types_and_cache_headers() {
         ("/lib/options.js", JS),
         ("/lib/polling-transport.js", JS),
         ("/lib/reconnect.js", JS),
+        ("/lib/token-refresh.js", JS),
+        ("/lib/upgrade-probe.js", JS),
         ("/lib/urls.js", JS),
         ("/lib/websocket-transport.js", JS),
     ];
