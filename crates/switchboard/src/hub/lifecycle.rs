@@ -247,6 +247,9 @@ impl Hub {
         inner.sockets.remove(&session.id);
         inner.sessions.remove(&session.session);
         inner.users.remove(session);
+        if session.identity.is_some() {
+            inner.token_expiries.forget(&session.id);
+        }
         let never_dispatched = self.end_detached(session, || session.mark_closed(reason));
         inner.poll_links.close(&session.id, None);
         if never_dispatched {

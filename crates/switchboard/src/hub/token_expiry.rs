@@ -2,7 +2,7 @@
 //! section 10): one task per hub waits for the earliest expiry of its
 //! users' tokens, so an idle socket pays for no timer of its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,15 +18,24 @@ use crate::session::shared::SocketShared;
 /// exists.
 const RECHECK: Duration = Duration::from_secs(60);
 
-/// The token expiries the hub watches: `(exp, socket id)` to the session.
-/// A refresh adds the new expiry; the old entry is dropped when it comes
-/// due and finds the token renewed. One entry per socket and expiry, so a
-/// client repeating one token adds nothing.
+/// The token expiries the hub watches: one entry per session with a token,
+/// replaced by a refresh and dropped when the session ends or its expiry
+/// comes, so however often a client refreshes the table holds one entry
+/// for it.
 #[derive(Default)]
 pub(crate) struct TokenExpiries {
-    due: Mutex<BTreeMap<Due, Weak<SocketShared>>>,
+    watched: Mutex<Watched>,
     changed: Notify,
     started: AtomicBool,
+}
+
+/// The watched expiries, in order, and each socket's.
+#[derive(Default)]
+struct Watched {
+    /// `(exp, socket id)` to the session.
+    due: BTreeMap<Due, Weak<SocketShared>>,
+    /// Each watched socket's expiry.
+    by_socket: HashMap<Arc<str>, u64>,
 }
 
 /// An expiry and the socket it closes: `(exp, socket id)`.
@@ -50,20 +59,32 @@ fn instant_of(at: u64) -> Instant {
 impl TokenExpiries {
     /// The earliest expiry watched, if any.
     fn earliest(&self) -> Option<u64> {
-        self.due.lock().keys().next().map(|(exp, _)| *exp)
+        self.watched.lock().due.keys().next().map(|(exp, _)| *exp)
     }
 
     /// Takes the entries due at `now` (Unix seconds).
     fn take_due(&self, now: u64) -> Vec<Weak<SocketShared>> {
-        let mut due = self.due.lock();
-        let later = due.split_off(&(now + 1, Arc::from("")));
-        std::mem::replace(&mut *due, later).into_values().collect()
+        let mut watched = self.watched.lock();
+        let later = watched.due.split_off(&(now + 1, Arc::from("")));
+        let taken = std::mem::replace(&mut watched.due, later);
+        for (_, id) in taken.keys() {
+            watched.by_socket.remove(id);
+        }
+        taken.into_values().collect()
+    }
+
+    /// Stops watching the socket with this id (its session ended).
+    pub(crate) fn forget(&self, id: &str) {
+        let mut watched = self.watched.lock();
+        if let Some(exp) = watched.by_socket.remove(id) {
+            watched.due.remove(&(exp, Arc::from(id)));
+        }
     }
 
     /// The number of entries watched.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.due.lock().len()
+        self.watched.lock().due.len()
     }
 }
 
@@ -78,9 +99,14 @@ impl TokenExpiries {
     ) -> Option<impl Future<Output = ()> + Send + 'static> {
         let exp = session.identity.as_ref().and_then(|i| i.expires_at())?;
         let sooner = self.earliest().is_none_or(|earliest| exp < earliest);
-        self.due
-            .lock()
-            .insert((exp, session.id.clone()), Arc::downgrade(session));
+        {
+            let mut watched = self.watched.lock();
+            let id = session.id.clone();
+            if let Some(old) = watched.by_socket.insert(id.clone(), exp) {
+                watched.due.remove(&(old, id.clone()));
+            }
+            watched.due.insert((exp, id), Arc::downgrade(session));
+        }
         if !self.started.swap(true, Ordering::AcqRel) {
             return Some(run(Arc::downgrade(self)));
         }
@@ -135,24 +161,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_come_due_in_order_and_once_per_socket_and_expiry() {
+    fn entries_come_due_in_order_one_per_socket() {
         let expiries = TokenExpiries::default();
         let insert = |exp: u64, id: &str| {
-            expiries
-                .due
-                .lock()
-                .insert((exp, Arc::from(id)), Weak::new());
+            let mut watched = expiries.watched.lock();
+            let id: Arc<str> = Arc::from(id);
+            if let Some(old) = watched.by_socket.insert(id.clone(), exp) {
+                watched.due.remove(&(old, id.clone()));
+            }
+            watched.due.insert((exp, id), Weak::new());
         };
         insert(30, "a");
         insert(10, "b");
         insert(10, "b");
-        insert(20, "a");
+        insert(20, "c");
+        insert(40, "a"); // a refresh replaces a's entry
         assert_eq!(expiries.len(), 3);
         assert_eq!(expiries.earliest(), Some(10));
         assert_eq!(expiries.take_due(9).len(), 0);
         assert_eq!(expiries.take_due(20).len(), 2);
-        assert_eq!(expiries.earliest(), Some(30));
-        assert_eq!(expiries.take_due(100).len(), 1);
+        assert_eq!(expiries.earliest(), Some(40));
+        expiries.forget("a");
+        assert_eq!(expiries.len(), 0);
         assert_eq!(expiries.earliest(), None);
     }
 }
