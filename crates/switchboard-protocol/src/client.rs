@@ -60,6 +60,14 @@ pub enum ClientMessage {
         /// The client asks for a reply under this number.
         ack: Option<u64>,
     },
+    /// `$presence` with data `{"room": "..."}`: who is in a presence room
+    /// (section 10); always with an `ack`, since the answer is the reply.
+    Presence {
+        /// The room asked about.
+        room: String,
+        /// The reply's number.
+        ack: u64,
+    },
 }
 
 impl ClientMessage {
@@ -70,6 +78,7 @@ impl ClientMessage {
             | ClientMessage::Join { ack, .. }
             | ClientMessage::Leave { ack, .. }
             | ClientMessage::Refresh { ack, .. } => *ack,
+            ClientMessage::Presence { ack, .. } => Some(*ack),
             ClientMessage::Reply { .. } | ClientMessage::Ping => None,
         }
     }
@@ -79,7 +88,8 @@ impl TryFrom<Message> for ClientMessage {
     type Error = ProtocolError;
 
     /// Checks a decoded message: with `event` it is an event (reserved names
-    /// other than `$join`, `$leave`, `$ping` and `$refresh` are refused); else with
+    /// other than `$join`, `$leave`, `$ping`, `$refresh` and `$presence` are
+    /// refused); else with
     /// `reply` it is a reply (absent `data` and `error` mean `Ok(null)`);
     /// else it is refused.
     fn try_from(msg: Message) -> Result<Self, ProtocolError> {
@@ -138,6 +148,11 @@ fn event_message(
             token: token_of(data)?,
             ack,
         }),
+        reserved::PRESENCE => {
+            let room = room_of(&event, data)?;
+            let ack = ack.ok_or(ProtocolError::PresenceWithoutAck)?;
+            Ok(ClientMessage::Presence { room, ack })
+        }
         _ => Err(ProtocolError::ReservedEvent(event)),
     }
 }
@@ -223,6 +238,25 @@ mod tests {
         ] {
             assert_eq!(client(bad), Err(ProtocolError::InvalidRefresh), "{bad}");
         }
+    }
+
+    #[test]
+    fn presence() {
+        assert_eq!(
+            client(r#"{"event":"$presence","data":{"room":"r"},"ack":3}"#),
+            Ok(ClientMessage::Presence {
+                room: "r".into(),
+                ack: 3,
+            })
+        );
+        assert_eq!(
+            client(r#"{"event":"$presence","data":{"room":"r"}}"#),
+            Err(ProtocolError::PresenceWithoutAck)
+        );
+        assert!(matches!(
+            client(r#"{"event":"$presence","ack":1}"#),
+            Err(ProtocolError::InvalidRoom(_))
+        ));
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub enum ProtocolError {
     /// `$refresh` without data `{"token": "<string>"}` (section 10).
     #[error("`$refresh` needs data {{\"token\": \"<jwt>\"}}")]
     InvalidRefresh,
+    /// `$presence` without an `ack` to answer under (section 10).
+    #[error("`$presence` needs an `ack`: its answer is the reply")]
+    PresenceWithoutAck,
     /// The `codec` query parameter names no codec.
     #[error("unknown codec `{0}` (expected `json` or `msgpack`)")]
     UnknownCodec(String),
@@ -115,6 +118,7 @@ mod tests {
             ProtocolError::ReservedEvent("$x".into()),
             ProtocolError::InvalidRoom("x".into()),
             ProtocolError::InvalidRefresh,
+            ProtocolError::PresenceWithoutAck,
             ProtocolError::UnknownCodec("x".into()),
             ProtocolError::WrongFrameType {
                 codec: "json",

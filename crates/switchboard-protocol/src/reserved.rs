@@ -14,6 +14,12 @@ pub const JOIN: &str = "$join";
 pub const LEAVE: &str = "$leave";
 /// A client hands the hub a fresh token (section 10).
 pub const REFRESH: &str = "$refresh";
+/// A member asks who is in a room (section 10).
+pub const PRESENCE: &str = "$presence";
+/// Sent to a presence room's members when a user's first socket joins it.
+pub const JOINED: &str = "$joined";
+/// Sent to a presence room's members when a user's last socket leaves it.
+pub const LEFT: &str = "$left";
 
 /// Whether `name` is reserved for the protocol: it begins with `$`.
 pub fn is_reserved(name: &str) -> bool {
@@ -21,9 +27,9 @@ pub fn is_reserved(name: &str) -> bool {
 }
 
 /// Whether a client may send an event named `name`: any unreserved name, or
-/// one of [`JOIN`], [`LEAVE`], [`PING`] and [`REFRESH`].
+/// one of [`JOIN`], [`LEAVE`], [`PING`], [`REFRESH`] and [`PRESENCE`].
 pub fn client_may_send(name: &str) -> bool {
-    !is_reserved(name) || matches!(name, JOIN | LEAVE | PING | REFRESH)
+    !is_reserved(name) || matches!(name, JOIN | LEAVE | PING | REFRESH | PRESENCE)
 }
 
 #[cfg(test)]
@@ -37,10 +43,10 @@ mod tests {
         }
         assert!(!is_reserved("chat"));
         assert!(!is_reserved("a$"));
-        for name in [JOIN, LEAVE, PING, REFRESH, "chat"] {
+        for name in [JOIN, LEAVE, PING, REFRESH, PRESENCE, "chat"] {
             assert!(client_may_send(name), "{name}");
         }
-        for name in [WELCOME, PONG, ERROR, "$anything"] {
+        for name in [WELCOME, PONG, ERROR, JOINED, LEFT, "$anything"] {
             assert!(!client_may_send(name), "{name}");
         }
     }

@@ -52,3 +52,11 @@ async fn users_cross_nodes() {
     };
     cluster::users_cross_nodes(&backend).await;
 }
+
+#[tokio::test]
+async fn presence_cross_nodes() {
+    let Some(mut backend) = backend().await else {
+        return;
+    };
+    cluster::presence_cross_nodes(&mut backend).await;
+}

@@ -28,7 +28,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/publish", post(publish))
         .route("/stats", get(stats))
-        .route("/rooms/{*room}", get(room_members))
+        .route("/rooms/{*room}", get(crate::api_rooms::room))
         .route("/sockets/{id}", delete(kick))
         .route(
             "/users/{user}",
@@ -348,18 +348,6 @@ async fn stats(State(state): State<ApiState>) -> Response {
             "dropped": counters.dropped,
             "reconnects": counters.reconnects,
         });
-    }
-    axum::Json(body).into_response()
-}
-
-/// Cluster-wide when clustered: every node that answers within the cluster
-/// timeout adds its members; `missing` lists the live nodes that did not.
-async fn room_members(State(state): State<ApiState>, Path(room): Path<String>) -> Response {
-    let members = state.hub.cluster().members(&room).await;
-    let mut body = json!({"room": room, "members": members.value});
-    if state.hub.cluster().is_clustered() {
-        body["nodes"] = json!(members.answered.len());
-        body["missing"] = json!(members.missing);
     }
     axum::Json(body).into_response()
 }

@@ -62,6 +62,10 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
             .tokens(token_verifier(tokens)?)
             .allow_anonymous(tokens.allow_anonymous);
     }
+    if !config.presence.patterns().is_empty() {
+        let rooms = config.presence.clone();
+        builder = builder.presence(move |room: &str| rooms.allows(room));
+    }
     // The `--rooms` and token rules for joins and relays and, with
     // `--proxy-*`, the application's back end behind them.
     let builder = crate::backend::hooks::install(builder.config(hub_config(config)), config)?;

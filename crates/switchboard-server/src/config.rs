@@ -55,6 +55,8 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// `--rooms`: rooms clients may `$join`.
     pub rooms: RoomPatterns,
+    /// `--presence`: rooms that keep presence (none when empty).
+    pub presence: RoomPatterns,
     /// `--token-*` and `--allow-anonymous`: how tokens are checked (none:
     /// clients connect without one).
     pub tokens: Option<TokenSettings>,
@@ -193,6 +195,9 @@ impl Config {
             api_key: optional(raw, &API_KEY, parse_api_key)?,
             allowed_origins: allowed_origins(optional_list(raw, &ALLOW_ORIGIN, parse_origin)?),
             rooms: RoomPatterns::new(list(raw, &ROOMS, parse_room_pattern)?),
+            presence: RoomPatterns::new(
+                optional_list(raw, &PRESENCE, parse_room_pattern)?.unwrap_or_default(),
+            ),
             tokens: token_settings(raw)?,
             max_connections_per_user: value(raw, &MAX_CONNECTIONS_PER_USER, whole_count)?,
             backend: backend_settings(raw)?,

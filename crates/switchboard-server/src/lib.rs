@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod api_error;
+pub mod api_rooms;
 pub mod api_state;
 pub mod api_users;
 pub mod app;

@@ -26,3 +26,8 @@ async fn namespaces_stay_apart() {
 async fn users_cross_nodes() {
     cluster::users_cross_nodes(&MemoryBackend::default()).await;
 }
+
+#[tokio::test]
+async fn presence_cross_nodes() {
+    cluster::presence_cross_nodes(&mut MemoryBackend::default()).await;
+}

@@ -277,6 +277,7 @@ pub use hub::handle::{Hub, Socket};
 pub use session::handshake::{Handshake, Transport};
 pub use session::identity::{Identity, UserGrant};
 pub use session::inbox::RawFrame;
+pub use session::presence::{RoomPresence, UserPresence};
 pub use stats::{EdgeCounts, ErrorCounts, HubStats, ResourceStats};
 pub use stream::{Inbound, InboundEvent, MessageStream};
 pub use tokens::{TokenClaims, TokenError, TokenKeyError, TokenVerifier};

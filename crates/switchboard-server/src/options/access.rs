@@ -36,6 +36,17 @@ pub const ROOMS: OptionSpec = OptionSpec::many(
      `?` one character, case-sensitive (repeatable)",
 );
 
+/// `--presence`.
+pub const PRESENCE: OptionSpec = OptionSpec::many(
+    "presence",
+    "SWITCHBOARD_PRESENCE",
+    "GLOB",
+    Unset("no room"),
+    "Rooms that keep presence, as a pattern like --rooms (repeatable): \
+     members may ask who is in them (`$presence`) and hear `$joined` / \
+     `$left`; also GET /api/rooms/{room}/presence",
+);
+
 /// `--public-origin`.
 pub const PUBLIC_ORIGIN: OptionSpec = OptionSpec::one(
     "public_origin",

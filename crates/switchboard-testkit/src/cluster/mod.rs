@@ -14,9 +14,11 @@ use tokio::sync::mpsc;
 use crate::{WAIT, WsClient};
 
 mod operations;
+mod presence;
 mod users;
 
 pub use operations::every_operation_crosses_nodes;
+pub use presence::presence_cross_nodes;
 pub use users::users_cross_nodes;
 
 /// A backend the scenarios can run on and cut off.

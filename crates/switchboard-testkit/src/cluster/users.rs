@@ -8,8 +8,9 @@ use super::{ClusterBackend, Node, test_options};
 use crate::{WsClient, eventually_async};
 
 /// A hub whose clients name their user with `?user=` (the authentication
-/// hook grants it, as a token would).
-fn hub_with_users() -> HubBuilder {
+/// hook grants it, with the info `{"name": user}`, as a token would);
+/// clients without it are anonymous.
+pub(super) fn hub_with_users() -> HubBuilder {
     Hub::builder().authenticate(|request| async move {
         let mut data = http::Extensions::new();
         let query = request.uri.query().unwrap_or_default().to_owned();
@@ -20,6 +21,7 @@ fn hub_with_users() -> HubBuilder {
                 }
                 data.insert(UserGrant {
                     user: user.to_owned(),
+                    info: Some(json!({ "name": user })),
                     ..UserGrant::default()
                 });
             }
@@ -29,7 +31,7 @@ fn hub_with_users() -> HubBuilder {
 }
 
 /// Connects as `user` to `node`.
-async fn connect_as(node: &Node, user: &str) -> WsClient {
+pub(super) async fn connect_as(node: &Node, user: &str) -> WsClient {
     let client = WsClient::connect(&format!("{}?user={user}", node.url())).await;
     assert!(!client.id.is_empty());
     client

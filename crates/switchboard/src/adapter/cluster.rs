@@ -16,7 +16,7 @@ use super::requests::RequestTable;
 use super::wire::{Body, Envelope, all_channel, node_channel};
 use super::{
     Adapter, ClusterOptions, ClusterStats, ClusterStatus, Driver, DriverError, DriverLink,
-    DriverPublisher, NodeHandle, Operation, Query, RemoteReplies,
+    DriverPublisher, NodeHandle, Operation, Query, RemoteReplies, Reply,
 };
 
 /// A hub's link to the other nodes of its cluster, over any [`Driver`].
@@ -81,6 +81,8 @@ struct Shared {
     stop: watch::Sender<bool>,
     node: OnceLock<NodeHandle>,
     connected_once: AtomicBool,
+    /// Whether a presence snapshot request is in flight (one at a time).
+    presence_sync: AtomicBool,
 }
 
 impl ClusterAdapter {
@@ -105,6 +107,7 @@ impl ClusterAdapter {
                 stop: watch::Sender::new(false),
                 node: OnceLock::new(),
                 connected_once: AtomicBool::new(false),
+                presence_sync: AtomicBool::new(false),
             }),
         }
     }
@@ -257,14 +260,28 @@ impl Shared {
         self.counters.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Queues an envelope for publishing; never waits. Returns whether it
-    /// was queued.
+    /// Queues a body for publishing; never waits. Returns whether it was
+    /// queued.
     fn send(&self, destination: Destination, body: Body) -> bool {
+        self.send_envelope(destination, Envelope::new(&self.node_id, body))
+    }
+
+    /// Queues a heartbeat, with the number of the hub's last presence
+    /// change: it leaves after the changes it counts, on the same channel.
+    fn send_heartbeat(&self) -> bool {
+        let presence = self.node.get().and_then(NodeHandle::presence_seq);
+        self.send_envelope(
+            Destination::All,
+            Envelope::heartbeat(&self.node_id, presence),
+        )
+    }
+
+    fn send_envelope(&self, destination: Destination, envelope: Envelope) -> bool {
         if self.publisher.lock().is_none() {
             self.drop_one();
             return false;
         }
-        let payload = Envelope::new(&self.node_id, body).encode();
+        let payload = envelope.encode();
         match self.outbound_tx.try_send(Outbound {
             destination,
             payload,
@@ -435,7 +452,7 @@ impl Shared {
                     if !self.hub_alive() {
                         break;
                     }
-                    self.send(Destination::All, Body::Heartbeat);
+                    self.send_heartbeat();
                     self.prune_nodes();
                 }
                 _ = self.link_broken.notified() => break,
@@ -461,8 +478,33 @@ impl Shared {
         for node in &gone {
             tracing::info!(node = %node, "cluster node silent past the timeout: dropped");
             self.requests.forget_node(node);
+            if let Some(handle) = self.node.get() {
+                handle.node_gone(node);
+            }
         }
         self.refresh_status();
+    }
+
+    /// Asks every node for its presence snapshot and merges the replies,
+    /// unless such a request is already in flight.
+    fn sync_presence(self: &Arc<Self>) {
+        if self.presence_sync.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let replies = shared
+                .request(Query::Presence, shared.options.node_timeout)
+                .await;
+            if let Some(node) = shared.node.get() {
+                for (from, reply) in replies.replies {
+                    if let Reply::Presence(snapshot) = reply {
+                        node.presence_snapshot(&from, snapshot);
+                    }
+                }
+            }
+            shared.presence_sync.store(false, Ordering::Release);
+        });
     }
 
     fn refresh_status(&self) {
@@ -486,7 +528,12 @@ impl Shared {
                 return;
             }
         };
-        let Envelope { from, body, .. } = envelope;
+        let Envelope {
+            from,
+            body,
+            presence,
+            ..
+        } = envelope;
         if from == self.node_id {
             return; // our own broadcast, echoed back by the backend
         }
@@ -496,6 +543,9 @@ impl Shared {
                 tracing::info!(node = %from, "cluster node left");
                 self.requests.forget_node(&from);
                 self.refresh_status();
+                if let Some(handle) = self.node.get() {
+                    handle.node_gone(&from);
+                }
             }
             return;
         }
@@ -503,11 +553,16 @@ impl Shared {
             tracing::info!(node = %from, "cluster node joined (or is back)");
             self.refresh_status();
             // Answer at once so the newcomer learns of this node now.
-            self.send(Destination::All, Body::Heartbeat);
+            self.send_heartbeat();
         }
         let Some(node) = self.node.get() else { return };
         match body {
-            Body::Heartbeat | Body::Leave => {}
+            Body::Heartbeat => {
+                if presence.is_some_and(|seq| node.presence_behind(&from, seq)) {
+                    self.sync_presence();
+                }
+            }
+            Body::Leave => {}
             Body::Operation(operation) => {
                 node.apply(operation);
             }

@@ -72,6 +72,10 @@ pub use options::ClusterOptions;
 pub use requests::RemoteReplies;
 pub use wire::{AckOutcome, Operation, Query, Reply, Target};
 
+pub use crate::session::presence::{
+    PresenceShare, PresenceSnapshot, PresenceUpdate, RoomPresence, UserPresence,
+};
+
 /// Whether `name` can stand in a channel name as one token: 1 to 64 ASCII
 /// letters, digits, `-` or `_` (valid for Redis channels and NATS subjects).
 pub(crate) fn is_channel_token(name: &str) -> bool {

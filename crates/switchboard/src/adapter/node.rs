@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 
 use futures_util::future::BoxFuture;
 
-use super::{AckOutcome, Operation, Query, Reply};
+use super::{AckOutcome, Operation, PresenceSnapshot, Query, Reply};
 use crate::error::AckError;
 
 /// What a node does for the cluster with its own sockets; the hub
@@ -19,6 +19,16 @@ pub(crate) trait LocalNode: Send + Sync + 'static {
     fn apply(self: Arc<Self>, operation: Operation) -> usize;
     /// Answers another node's question about this node's sockets.
     fn answer(self: Arc<Self>, query: Query) -> BoxFuture<'static, Reply>;
+    /// The number of this node's last presence change; `None` when the
+    /// hub keeps no presence.
+    fn presence_seq(&self) -> Option<u64>;
+    /// Whether this node misses presence changes of `node`, whose last is
+    /// `announced`.
+    fn presence_behind(&self, node: &str, announced: u64) -> bool;
+    /// Merges `node`'s presence snapshot.
+    fn presence_snapshot(self: Arc<Self>, node: &str, snapshot: PresenceSnapshot);
+    /// Forgets `node` (it left, or fell silent): its users leave.
+    fn node_gone(self: Arc<Self>, node: &str);
 }
 
 /// A handle on this node's own sockets, given to an [`Adapter`](super::Adapter)
@@ -70,6 +80,41 @@ impl NodeHandle {
     }
 }
 
+impl NodeHandle {
+    /// The number of this node's last presence change (PROTOCOL.md section
+    /// 10), for its heartbeats; `None` when the hub keeps no presence (or
+    /// is gone).
+    pub fn presence_seq(&self) -> Option<u64> {
+        self.hub.upgrade()?.presence_seq()
+    }
+
+    /// Whether this node misses presence changes of `node`, whose
+    /// heartbeat says its last change is `announced`: then ask the cluster
+    /// for [`Query::Presence`] and hand each reply to
+    /// [`NodeHandle::presence_snapshot`]. Heartbeats must reach the other
+    /// nodes after the [`Operation::Presence`] they count, in order.
+    pub fn presence_behind(&self, node: &str, announced: u64) -> bool {
+        self.hub
+            .upgrade()
+            .is_some_and(|hub| hub.presence_behind(node, announced))
+    }
+
+    /// Merges `node`'s presence snapshot (its [`Reply::Presence`]).
+    pub fn presence_snapshot(&self, node: &str, snapshot: PresenceSnapshot) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.presence_snapshot(node, snapshot);
+        }
+    }
+
+    /// Forgets `node`, which left or fell silent past the node timeout:
+    /// its users leave the presence of this node's rooms (`$left`).
+    pub fn node_gone(&self, node: &str) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.node_gone(node);
+        }
+    }
+}
+
 /// The answer of a node that holds nothing.
 fn empty_reply(query: &Query) -> Reply {
     match query {
@@ -79,6 +124,7 @@ fn empty_reply(query: &Query) -> Reply {
         Query::Ack { .. } => Reply::Acks(Vec::new()),
         Query::UserSockets { .. } => Reply::Names(Vec::new()),
         Query::DisconnectUser { .. } => Reply::Count(0),
+        Query::Presence => Reply::Presence(PresenceSnapshot::default()),
     }
 }
 

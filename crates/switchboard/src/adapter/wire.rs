@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_protocol::{ErrorBody, Message};
 
+use crate::session::presence::{PresenceSnapshot, PresenceUpdate};
+
 /// The version of the node-to-node format a node writes when version 1
 /// says it all; a node drops (and counts) envelopes of a version it does
 /// not read.
@@ -30,6 +32,14 @@ pub(crate) const WIRE_VERSION_SOCKETS: u8 = 2;
 /// [`Query::DisconnectUser`]). Older nodes refuse (and count) them, as
 /// version-1 nodes refuse version 2.
 pub(crate) const WIRE_VERSION_USERS: u8 = 3;
+
+/// The version of presence announcements and snapshots (PROTOCOL.md
+/// section 10): [`Operation::Presence`], [`Query::Presence`]. Older nodes
+/// refuse (and count) them and keep no presence of other nodes.
+pub(crate) const WIRE_VERSION_PRESENCE: u8 = 4;
+
+/// The newest version this node reads.
+const WIRE_VERSION_NEWEST: u8 = WIRE_VERSION_PRESENCE;
 
 /// Which sockets an operation is for: every socket in any of `rooms`,
 /// listed in `sockets` or of a user of `users` (all sockets when the three
@@ -93,6 +103,9 @@ pub enum Operation {
         /// The close code.
         code: u16,
     },
+    /// A change of the sending node's presence share (since wire
+    /// version 4).
+    Presence(PresenceUpdate),
 }
 
 /// A question every other live node answers with a [`Reply`].
@@ -142,6 +155,9 @@ pub enum Query {
         /// The close code.
         code: u16,
     },
+    /// The node's whole presence share, answered with
+    /// [`Reply::Presence`] (since wire version 4).
+    Presence,
 }
 
 /// One node's answer to a [`Query`].
@@ -156,6 +172,8 @@ pub enum Reply {
     Found(bool),
     /// Each reached socket's ack outcome, by socket id.
     Acks(Vec<(String, AckOutcome)>),
+    /// The node's presence share.
+    Presence(PresenceSnapshot),
 }
 
 /// How one socket answered an ack request on another node.
@@ -182,6 +200,10 @@ pub(crate) struct Envelope {
     /// The sending node's id.
     pub(crate) from: String,
     pub(crate) body: Body,
+    /// On heartbeats of a node that keeps presence: the number of its last
+    /// presence change. Older nodes skip the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) presence: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,7 +245,20 @@ impl Body {
                 ..
             }
         );
+        let presence = matches!(
+            self,
+            Body::Operation(Operation::Presence(_))
+                | Body::Request {
+                    query: Query::Presence,
+                    ..
+                }
+                | Body::Reply {
+                    reply: Reply::Presence(_),
+                    ..
+                }
+        );
         match target {
+            _ if presence => WIRE_VERSION_PRESENCE,
             _ if names_users => WIRE_VERSION_USERS,
             Some(target) if !target.users.is_empty() => WIRE_VERSION_USERS,
             Some(target) if !target.sockets.is_empty() => WIRE_VERSION_SOCKETS,
@@ -238,7 +273,7 @@ pub(crate) enum WireError {
     #[error("undecodable cluster message: {0}")]
     Decode(#[from] rmp_serde::decode::Error),
     #[error(
-        "cluster message of wire version {0}, this node reads {WIRE_VERSION} to {WIRE_VERSION_USERS}"
+        "cluster message of wire version {0}, this node reads {WIRE_VERSION} to {WIRE_VERSION_NEWEST}"
     )]
     Version(u8),
 }
@@ -249,6 +284,16 @@ impl Envelope {
             v: body.min_version(),
             from: from.to_owned(),
             body,
+            presence: None,
+        }
+    }
+
+    /// A heartbeat, with the number of the node's last presence change
+    /// when it keeps presence.
+    pub(crate) fn heartbeat(from: &str, presence: Option<u64>) -> Self {
+        Self {
+            presence,
+            ..Self::new(from, Body::Heartbeat)
         }
     }
 
@@ -259,7 +304,7 @@ impl Envelope {
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         let envelope: Envelope = rmp_serde::from_slice(bytes)?;
-        if !(WIRE_VERSION..=WIRE_VERSION_USERS).contains(&envelope.v) {
+        if !(WIRE_VERSION..=WIRE_VERSION_NEWEST).contains(&envelope.v) {
             return Err(WireError::Version(envelope.v));
         }
         Ok(envelope)
@@ -425,6 +470,57 @@ mod tests {
         // A target without users has no `users` key: older nodes read it.
         let bytes = rmp_serde::to_vec_named(&Target::default()).unwrap();
         assert!(!bytes.windows(5).any(|w| w == b"users"));
+    }
+
+    #[test]
+    fn presence_is_version_4_and_heartbeats_carry_its_number_to_new_nodes_only() {
+        use crate::session::presence::{PresenceShare, PresenceSnapshot, PresenceUpdate};
+        let share = PresenceShare {
+            room: "chat".into(),
+            user: Some("ada".into()),
+            info: Some(serde_json::json!({"name": "Ada"})),
+            sockets: 2,
+        };
+        let bodies = [
+            Body::Operation(Operation::Presence(PresenceUpdate {
+                node: "n".into(),
+                seq: 9,
+                share: share.clone(),
+            })),
+            Body::Request {
+                id: 1,
+                query: Query::Presence,
+            },
+            Body::Reply {
+                id: 1,
+                reply: Reply::Presence(PresenceSnapshot {
+                    seq: 9,
+                    shares: vec![share],
+                }),
+            },
+        ];
+        for body in bodies {
+            let envelope = Envelope::new("n", body);
+            assert_eq!(envelope.v, WIRE_VERSION_PRESENCE);
+            assert_eq!(Envelope::decode(&envelope.encode()).unwrap(), envelope);
+        }
+        let beat = Envelope::heartbeat("n", Some(9));
+        assert_eq!(beat.v, WIRE_VERSION);
+        assert_eq!(Envelope::decode(&beat.encode()).unwrap(), beat);
+        // Without presence a heartbeat is written as before.
+        assert_eq!(
+            Envelope::heartbeat("n", None).encode(),
+            Envelope::new("n", Body::Heartbeat).encode()
+        );
+        // A node of an older release reads a heartbeat with the number
+        // (it skips the unknown field).
+        #[derive(Deserialize)]
+        struct OldEnvelope {
+            v: u8,
+            from: String,
+        }
+        let old: OldEnvelope = rmp_serde::from_slice(&beat.encode()).unwrap();
+        assert_eq!((old.v, old.from.as_str()), (1, "n"));
     }
 
     #[test]

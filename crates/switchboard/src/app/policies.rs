@@ -12,6 +12,7 @@ use crate::app::BoxFuture;
 use crate::error::HandlerError;
 use crate::session::handshake::Transport;
 use crate::session::identity::UserGrant;
+use crate::session::presence::PresenceRooms;
 use crate::tokens::TokenVerifier;
 
 /// What the authentication hook sees of a handshake.
@@ -134,6 +135,8 @@ pub(crate) struct Policies<S> {
     pub(crate) tokens: Option<TokenVerifier>,
     /// With tokens checked: a client that sends none gets in, anonymous.
     pub(crate) allow_anonymous: bool,
+    /// The rooms that keep presence (PROTOCOL.md section 10); `None`: none.
+    pub(crate) presence: Option<PresenceRooms>,
 }
 
 // Written out: a derive would ask `S: Default` / `S: Clone`.
@@ -146,6 +149,7 @@ impl<S> Default for Policies<S> {
             subprotocols: Vec::new(),
             tokens: None,
             allow_anonymous: false,
+            presence: None,
         }
     }
 }
@@ -159,6 +163,7 @@ impl<S> Clone for Policies<S> {
             subprotocols: self.subprotocols.clone(),
             tokens: self.tokens.clone(),
             allow_anonymous: self.allow_anonymous,
+            presence: self.presence.clone(),
         }
     }
 }

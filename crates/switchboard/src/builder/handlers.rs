@@ -138,6 +138,27 @@ impl<S> HubBuilder<S> {
         self
     }
 
+    /// Keeps presence (PROTOCOL.md section 10) for the rooms `rooms`
+    /// accepts: their members may ask who is in them (`$presence`, and
+    /// [`Hub::presence`](crate::Hub::presence)), and hear `$joined` when a
+    /// user's first socket joins and `$left` when its last one leaves or
+    /// ends, counted over every node of a cluster (the users of a node
+    /// that dies leave once the others count it gone). Default: no room.
+    ///
+    /// ```
+    /// let hub = switchboard::Hub::builder()
+    ///     .presence(|room: &str| room.starts_with("chat-"))
+    ///     .build();
+    /// # drop(hub);
+    /// ```
+    pub fn presence<F>(mut self, rooms: F) -> Self
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+    {
+        self.policies.presence = Some(std::sync::Arc::new(rooms));
+        self
+    }
+
     /// Authenticates each handshake before the upgrade: `Ok` carries app
     /// data attached to the socket ([`Socket::extension`]), `Err` answers
     /// `403`.

@@ -131,6 +131,7 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
             }
         }
         ClientMessage::Refresh { token, ack } => refresh(socket, &token, ack).await,
+        ClientMessage::Presence { room, ack } => presence(socket, &room, ack),
         // The connection task answers these itself.
         ClientMessage::Ping | ClientMessage::Reply { .. } => {}
     }
@@ -177,19 +178,43 @@ async fn refresh(socket: &Socket, token: &str, ack: Option<u64>) {
     let _ = socket.send_message(&reply);
 }
 
+/// `$presence`: who is in a room that keeps presence, for its members
+/// (PROTOCOL.md section 10); anyone else, or a room without presence, is
+/// answered `forbidden`.
+fn presence(socket: &Socket, room: &str, ack: u64) {
+    let hub = &socket.hub;
+    let answer = match hub.presence_book(room) {
+        None => Err("this room keeps no presence"),
+        Some(_) if !socket.in_room(room) => Err("only the room's members may ask who is in it"),
+        Some(book) => Ok(book.room(room)),
+    };
+    let reply = match answer {
+        Ok(presence) => match serde_json::to_value(presence) {
+            Ok(data) => Message::reply(ack, data),
+            Err(error) => {
+                tracing::error!(%error, "presence did not serialize");
+                return;
+            }
+        },
+        Err(message) => {
+            hub.counters().error_sent(ErrorCode::Forbidden.as_str());
+            Message::reply_error(ack, ErrorBody::new(ErrorCode::Forbidden, message))
+        }
+    };
+    let _ = socket.send_message(&reply);
+}
+
 /// A client's `$join` the policy allowed, within the rooms-per-socket
 /// limit (over it: the error `limit`, as a reply or `$error`).
 fn join_limited(socket: &Socket, room: String, ack: Option<u64>) {
     let hub = &socket.hub;
     let max = hub.config().max_rooms_per_socket;
-    if hub
-        .room_registry()
-        .join_within(&room, &socket.shared, max)
-        .is_some()
-    {
+    if let Some((_, presence)) = hub.room_registry().join_within(&room, &socket.shared, max) {
         if let Some(ack) = ack {
             let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
         }
+        // After the reply: the joining socket hears its own `$joined` too.
+        hub.tell_presence(presence);
         return;
     }
     tracing::debug!(

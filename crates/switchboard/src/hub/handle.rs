@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use switchboard_protocol::{CloseCode, Codec, Message};
 use tokio::sync::{mpsc, watch};
 
-use crate::adapter::{Adapter, LocalNode, NodeHandle};
+use crate::adapter::{Adapter, LocalNode, NodeHandle, Operation};
 use crate::app::EventRouter;
 use crate::app::policies::Policies;
 use crate::config::HubConfig;
@@ -20,6 +20,7 @@ use crate::limits::slots::{ConnectionSlot, LinkSlots, SlotOwner};
 use crate::send_queue::Outgoing;
 use crate::session::detached::DetachedSessions;
 use crate::session::inbox::{RawFrame, TappedEvent};
+use crate::session::presence::PresenceBook;
 use crate::session::rooms::{RoomRegistry, SocketRegistry};
 use crate::session::shared::{SocketShared, frame_for};
 use crate::session::table::SessionTable;
@@ -120,6 +121,16 @@ impl Hub {
         let stats = Counters::default();
         stats.detached.set_budget(config.detached_budget);
         let slots = Arc::new(LinkSlots::default());
+        // Presence changes are announced to the other nodes (nowhere, for
+        // a single hub).
+        let presence = policies.presence.clone().map(|rooms| {
+            let announce_to = adapter.clone();
+            PresenceBook::new(
+                adapter.node_id().to_owned(),
+                rooms,
+                Box::new(move |update| announce_to.publish(Operation::Presence(update))),
+            )
+        });
         let hub = Self {
             inner: Arc::new(HubInner {
                 config,
@@ -127,7 +138,7 @@ impl Hub {
                 policies,
                 raw,
                 sockets: SocketRegistry::default(),
-                rooms: RoomRegistry::default(),
+                rooms: RoomRegistry::new(presence),
                 users: UserRegistry::default(),
                 stats: Arc::new(stats),
                 stream_tx,

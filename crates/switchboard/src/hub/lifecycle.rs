@@ -21,8 +21,8 @@ use crate::session::shared::SocketShared;
 use crate::session::table::Attached;
 
 impl Hub {
-    /// Opens a new session and registers it, with the user of its token
-    /// and the rooms the token's `join` claim names. Its dispatcher starts
+    /// Opens a new session and registers it, with the user of its token.
+    /// Its dispatcher starts
     /// once its first link is attached (`events/dispatcher.rs`).
     fn open_session(
         &self,
@@ -51,7 +51,7 @@ impl Hub {
                 handshake,
                 inner.stats.clone(),
             )
-            .with_identity(grant.clone().map(Identity::from_grant)),
+            .with_identity(grant.map(Identity::from_grant)),
         );
         inner.runtime.get_or_init(tokio::runtime::Handle::current);
         inner.sockets.insert(shared.clone());
@@ -59,13 +59,20 @@ impl Hub {
         inner.users.add(&shared);
         inner.session_opened();
         inner.stats.connection_opened();
-        if let Some(grant) = grant {
-            for room in grant.join.iter().flatten() {
-                inner.rooms.join(room, &shared);
-            }
+        if shared.identity.is_some() {
             self.watch_token_expiry(&shared);
         }
         shared
+    }
+
+    /// Joins a new session to the rooms of its grant's `join` claim, once
+    /// its first link is attached: what the rooms send from then on (a
+    /// `$joined`, say) follows its `$welcome`.
+    fn join_granted_rooms(&self, session: &Arc<SocketShared>, rooms: Option<Vec<String>>) {
+        for room in rooms.iter().flatten() {
+            let (_, presence) = self.inner.rooms.join(room, session);
+            self.tell_presence(presence);
+        }
     }
 
     /// Watches the token of `session` (after it connected, resumed or
@@ -135,10 +142,12 @@ impl Hub {
                 }
             }
         }
+        let join = grant.as_ref().and_then(|grant| grant.join.clone());
         let session = self.open_session(codec, extensions, handshake, grant);
         let link = self
             .attach_to(&session, None)
             .expect("a new session accepts its first link");
+        self.join_granted_rooms(&session, join);
         tracing::debug!(socket = %session.id, "connection opened");
         Attached {
             session,
@@ -243,7 +252,8 @@ impl Hub {
         }
         tracing::debug!(socket = %session.id, %reason, "connection closed");
         let inner = &self.inner;
-        inner.rooms.leave_for_good(session);
+        let presence = inner.rooms.leave_for_good(session);
+        self.tell_presence(presence);
         inner.sockets.remove(&session.id);
         inner.sessions.remove(&session.session);
         inner.users.remove(session);

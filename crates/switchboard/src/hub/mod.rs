@@ -11,6 +11,7 @@ pub(crate) mod guard;
 pub(crate) mod handle;
 pub(crate) mod lifecycle;
 mod node;
+mod presence;
 mod socket;
 pub(crate) mod token_expiry;
 mod users;

@@ -9,7 +9,7 @@ use switchboard_protocol::CloseCode;
 
 use super::broadcast::BroadcastOperator;
 use super::handle::{Hub, HubInner};
-use crate::adapter::{AckOutcome, LocalNode, Operation, Query, Reply};
+use crate::adapter::{AckOutcome, LocalNode, Operation, PresenceSnapshot, Query, Reply};
 
 impl LocalNode for HubInner {
     fn namespace(&self) -> Option<String> {
@@ -41,6 +41,13 @@ impl LocalNode for HubInner {
                     0
                 }
             },
+            Operation::Presence(update) => {
+                if let Some(book) = hub.room_registry().presence() {
+                    let changes = book.apply_update(update);
+                    hub.tell_presence(changes);
+                }
+                0
+            }
         }
     }
 
@@ -56,6 +63,12 @@ impl LocalNode for HubInner {
                     Reply::Found(hub.disconnect(&socket, code))
                 }
                 Query::UserSockets { user } => Reply::Names(hub.user_sockets(&user)),
+                Query::Presence => Reply::Presence(
+                    hub.room_registry()
+                        .presence()
+                        .map(|book| book.snapshot())
+                        .unwrap_or_default(),
+                ),
                 Query::DisconnectUser { user, code } => {
                     let code = CloseCode::from_u16(code).unwrap_or(CloseCode::Kicked);
                     Reply::Count(hub.disconnect_user(&user, code) as u64)
@@ -77,5 +90,31 @@ impl LocalNode for HubInner {
                 }
             }
         })
+    }
+
+    fn presence_seq(&self) -> Option<u64> {
+        self.rooms.presence().map(|book| book.seq())
+    }
+
+    fn presence_behind(&self, node: &str, announced: u64) -> bool {
+        self.rooms
+            .presence()
+            .is_some_and(|book| book.needs_snapshot(node, announced))
+    }
+
+    fn presence_snapshot(self: Arc<Self>, node: &str, snapshot: PresenceSnapshot) {
+        let hub = Hub { inner: self };
+        if let Some(book) = hub.room_registry().presence() {
+            let changes = book.apply_snapshot(node, snapshot);
+            hub.tell_presence(changes);
+        }
+    }
+
+    fn node_gone(self: Arc<Self>, node: &str) {
+        let hub = Hub { inner: self };
+        if let Some(book) = hub.room_registry().presence() {
+            let changes = book.node_gone(node);
+            hub.tell_presence(changes);
+        }
     }
 }

@@ -183,17 +183,20 @@ impl Socket {
     /// The rooms joined here do count toward it, so a client cannot `$join`
     /// past the limit on top of them.
     pub fn join(&self, room: &str) {
-        self.hub.room_registry().join(room, &self.shared);
+        let (_, presence) = self.hub.room_registry().join(room, &self.shared);
+        self.hub.tell_presence(presence);
     }
 
     /// Leaves a room.
     pub fn leave(&self, room: &str) {
-        self.hub.room_registry().leave(room, &self.shared);
+        let (_, presence) = self.hub.room_registry().leave(room, &self.shared);
+        self.hub.tell_presence(presence);
     }
 
     /// Leaves every room.
     pub fn leave_all(&self) {
-        self.hub.room_registry().leave_all(&self.shared);
+        let presence = self.hub.room_registry().leave_all(&self.shared);
+        self.hub.tell_presence(presence);
     }
 
     /// The rooms this socket is in, sorted. Once the session has ended

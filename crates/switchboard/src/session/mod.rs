@@ -7,6 +7,7 @@ pub(crate) mod detached;
 pub(crate) mod handshake;
 pub(crate) mod identity;
 pub(crate) mod inbox;
+pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod shared;
 pub(crate) mod table;

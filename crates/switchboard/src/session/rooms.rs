@@ -14,21 +14,40 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::session::presence::{PresenceBook, PresenceChanges};
 use crate::session::shared::SocketShared;
 
 type Members = HashMap<Arc<str>, Arc<SocketShared>>;
 
-/// Every room on this node and its local members.
+/// Every room on this node and its local members, and with presence
+/// (PROTOCOL.md section 10) the book that counts the users of the rooms
+/// that keep it, changed under the registry's lock so counts and members
+/// never disagree.
 #[derive(Default)]
 pub(crate) struct RoomRegistry {
     rooms: RwLock<HashMap<Arc<str>, Members>>,
+    presence: Option<PresenceBook>,
 }
 
 impl RoomRegistry {
+    /// A registry that keeps presence in `presence`, if given.
+    pub(crate) fn new(presence: Option<PresenceBook>) -> Self {
+        Self {
+            rooms: RwLock::default(),
+            presence,
+        }
+    }
+
+    /// The presence book, if the hub keeps presence.
+    pub(crate) fn presence(&self) -> Option<&PresenceBook> {
+        self.presence.as_ref()
+    }
+
     /// Adds `socket` to `room`; returns whether it was newly added (never
     /// for a socket whose session has ended).
-    pub(crate) fn join(&self, room: &str, socket: &Arc<SocketShared>) -> bool {
-        self.join_within(room, socket, usize::MAX).unwrap_or(false)
+    pub(crate) fn join(&self, room: &str, socket: &Arc<SocketShared>) -> (bool, PresenceChanges) {
+        self.join_within(room, socket, usize::MAX)
+            .unwrap_or((false, PresenceChanges::default()))
     }
 
     /// Adds `socket` to `room` unless that would make it a member of more
@@ -39,12 +58,13 @@ impl RoomRegistry {
         room: &str,
         socket: &Arc<SocketShared>,
         max_rooms: usize,
-    ) -> Option<bool> {
+    ) -> Option<(bool, PresenceChanges)> {
+        let mut changes = PresenceChanges::default();
         let mut rooms = self.rooms.write();
         let mut own = socket.rooms.lock();
         if own.ended {
             tracing::debug!(socket = %socket.id, room, "join after the session ended: ignored");
-            return Some(false);
+            return Some((false, changes));
         }
         if own.names.len() >= max_rooms && !own.names.contains(room) {
             return None;
@@ -55,55 +75,92 @@ impl RoomRegistry {
         };
         let members = rooms.entry(key.clone()).or_default();
         let added = members.insert(socket.id.clone(), socket.clone()).is_none();
+        if added {
+            changes.push(self.counted(&key, socket, true));
+        }
         own.names.insert(key);
-        Some(added)
+        Some((added, changes))
     }
 
     /// Removes `socket` from `room`; returns whether it was a member.
-    pub(crate) fn leave(&self, room: &str, socket: &SocketShared) -> bool {
+    pub(crate) fn leave(&self, room: &str, socket: &SocketShared) -> (bool, PresenceChanges) {
+        let mut changes = PresenceChanges::default();
         let mut rooms = self.rooms.write();
-        let removed = match rooms.get_mut(room) {
-            Some(members) => {
-                let removed = members.remove(&socket.id).is_some();
-                if members.is_empty() {
-                    rooms.remove(room);
-                }
+        let removed = match rooms.get_key_value(room) {
+            Some((key, _)) => {
+                let key = key.clone();
+                let removed = self.remove_member(&mut rooms, &key, socket);
+                changes.push(removed.then(|| self.counted(&key, socket, false)).flatten());
                 removed
             }
             None => false,
         };
         socket.rooms.lock().names.remove(room);
-        removed
+        (removed, changes)
     }
 
     /// Removes `socket` from every room it is in.
-    pub(crate) fn leave_all(&self, socket: &SocketShared) {
+    pub(crate) fn leave_all(&self, socket: &SocketShared) -> PresenceChanges {
+        let mut changes = PresenceChanges::default();
         let mut rooms = self.rooms.write();
         let joined = std::mem::take(&mut socket.rooms.lock().names);
         for room in &joined {
-            Self::remove_member(&mut rooms, room, socket);
+            if self.remove_member(&mut rooms, room, socket) {
+                changes.push(self.counted(room, socket, false));
+            }
         }
+        changes
     }
 
     /// Removes an ending session from every room it is in and refuses its
     /// later joins. Its own set is kept: work it sent before it closed is
     /// still handled as from a member (PROTOCOL.md section 4).
-    pub(crate) fn leave_for_good(&self, socket: &SocketShared) {
+    pub(crate) fn leave_for_good(&self, socket: &SocketShared) -> PresenceChanges {
+        let mut changes = PresenceChanges::default();
         let mut rooms = self.rooms.write();
         let mut own = socket.rooms.lock();
         own.ended = true;
         for room in &own.names {
-            Self::remove_member(&mut rooms, room, socket);
-        }
-    }
-
-    fn remove_member(rooms: &mut HashMap<Arc<str>, Members>, room: &str, socket: &SocketShared) {
-        if let Some(members) = rooms.get_mut(room) {
-            members.remove(&socket.id);
-            if members.is_empty() {
-                rooms.remove(room);
+            if self.remove_member(&mut rooms, room, socket) {
+                changes.push(self.counted(room, socket, false));
             }
         }
+        changes
+    }
+
+    /// Removes `socket` from `room`'s members; returns whether it was one.
+    fn remove_member(
+        &self,
+        rooms: &mut HashMap<Arc<str>, Members>,
+        room: &str,
+        socket: &SocketShared,
+    ) -> bool {
+        let Some(members) = rooms.get_mut(room) else {
+            return false;
+        };
+        let removed = members.remove(&socket.id).is_some();
+        if members.is_empty() {
+            rooms.remove(room);
+        }
+        removed
+    }
+
+    /// Counts `socket` in (`joined`) or out of `room`'s presence, if the
+    /// hub keeps presence there; called under the registry's write lock.
+    fn counted(
+        &self,
+        room: &Arc<str>,
+        socket: &SocketShared,
+        joined: bool,
+    ) -> Option<crate::session::presence::PresenceChange> {
+        let book = self.presence.as_ref().filter(|book| book.keeps(room))?;
+        let identity = socket.identity.as_deref();
+        book.local(
+            room,
+            identity.map(|identity| identity.user()),
+            || identity.and_then(|identity| identity.info()),
+            joined,
+        )
     }
 
     /// The ids of the members of `room`, sorted.
