@@ -1,3 +1,4 @@
+#![allow(clippy::print_stderr)] // the note of a skipped test
 //! The README's worked example, run as written: its back end
 //! (`examples/backend/backend.py`, which the README quotes verbatim) under
 //! Python, the binary with the README's flags in front of it, and clients
