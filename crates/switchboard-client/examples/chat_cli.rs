@@ -72,6 +72,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     format!("* reconnect attempt {attempt} in {delay:?}")
                 }
                 Event::Error { code, message } => format!("* error {code}: {message}"),
+                Event::Joined { room, user, .. } => format!("* {user} is in {room}"),
+                Event::Left { room, user } => format!("* {user} left {room}"),
+                _ => continue,
             };
             if status_out.send(line).await.is_err() {
                 break;

@@ -48,6 +48,7 @@ mod handshake;
 mod json;
 mod message;
 mod msgpack;
+mod presence;
 pub mod reserved;
 mod transport;
 mod welcome;
@@ -62,5 +63,6 @@ pub use handshake::{
     HandshakeError, HandshakeQuery, MAX_SESSION_TOKEN_LEN, ResumeRequest, parse_open_body,
 };
 pub use message::{ErrorBody, Message};
+pub use presence::{RoomPresence, UserPresence};
 pub use transport::Transport;
 pub use welcome::Welcome;

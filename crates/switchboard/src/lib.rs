@@ -277,7 +277,6 @@ pub use hub::handle::{Hub, Socket};
 pub use session::handshake::{Handshake, Transport};
 pub use session::identity::{Identity, UserGrant};
 pub use session::inbox::RawFrame;
-pub use session::presence::{RoomPresence, UserPresence};
 pub use stats::{EdgeCounts, ErrorCounts, HubStats, ResourceStats};
 pub use stream::{Inbound, InboundEvent, MessageStream};
 pub use tokens::{TokenClaims, TokenError, TokenKeyError, TokenVerifier};
@@ -286,7 +285,8 @@ pub use transport::handshake::HandshakeRefusal;
 /// The wire protocol: messages, codecs, error and close codes.
 pub use switchboard_protocol as protocol;
 pub use switchboard_protocol::{
-    Binary, CloseCode, Codec, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK,
+    Binary, CloseCode, Codec, ErrorCode, RoomPresence, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK,
+    UserPresence,
 };
 /// rustls, whose `ServerConfig` [`Hub::serve_tls`] and
 /// [`Hub::serve_router_tls`] take (feature `tls`).

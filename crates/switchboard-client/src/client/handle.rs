@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use switchboard_protocol::{Message, reserved};
+use switchboard_protocol::{Message, RoomPresence, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::error::{ClientAckError, ClientDisconnect, EmitError, HandlerError};
@@ -29,8 +29,10 @@ pub enum State {
     Closed(ClientDisconnect),
 }
 
-/// Lifecycle events ([`Client::events`]).
+/// Lifecycle events ([`Client::events`]); more kinds may come, so a
+/// `match` needs a catch-all arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A session is live: after every `$welcome` (after the rooms are
     /// rejoined on a new session).
@@ -69,6 +71,24 @@ pub enum Event {
         code: String,
         /// What happened.
         message: String,
+    },
+    /// A user's first socket joined a presence room this client is in
+    /// (`$joined`, PROTOCOL.md section 10); this client's own user too.
+    Joined {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+        /// The user's public information (`null` when it has none).
+        info: serde_json::Value,
+    },
+    /// A user's last socket left a presence room this client is in
+    /// (`$left`).
+    Left {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
     },
 }
 
@@ -212,6 +232,17 @@ impl Client {
         self.request(message, RequestKind::Plain, None)
             .await
             .map(drop)
+    }
+
+    /// Who is in `room` (`$presence`, PROTOCOL.md section 10): its users
+    /// on every node, with their info and sockets, and its anonymous
+    /// sockets. Only for a member of a room that keeps presence; otherwise
+    /// the hub answers `forbidden`. Arrivals and departures come as
+    /// [`Event::Joined`] and [`Event::Left`].
+    pub async fn presence(&self, room: &str) -> Result<RoomPresence, ClientAckError> {
+        let message = Message::event(reserved::PRESENCE, serde_json::json!({ "room": room }));
+        let value = self.request(message, RequestKind::Plain, None).await?;
+        serde_json::from_value(value).map_err(ClientAckError::Decode)
     }
 
     /// The rooms joined through this client, sorted.

@@ -72,9 +72,7 @@ pub use options::ClusterOptions;
 pub use requests::RemoteReplies;
 pub use wire::{AckOutcome, Operation, Query, Reply, Target};
 
-pub use crate::session::presence::{
-    PresenceShare, PresenceSnapshot, PresenceUpdate, RoomPresence, UserPresence,
-};
+pub use crate::session::presence::{PresenceShare, PresenceSnapshot, PresenceUpdate};
 
 /// Whether `name` can stand in a channel name as one token: 1 to 64 ASCII
 /// letters, digits, `-` or `_` (valid for Redis channels and NATS subjects).

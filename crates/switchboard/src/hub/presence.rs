@@ -4,11 +4,11 @@
 //! hub in `handle.rs`); this file tells the members and answers.
 
 use serde_json::json;
-use switchboard_protocol::{Message, reserved};
+use switchboard_protocol::{Message, RoomPresence, reserved};
 
 use super::broadcast::BroadcastOperator;
 use super::handle::Hub;
-use crate::session::presence::{PresenceBook, PresenceChange, PresenceChanges, RoomPresence};
+use crate::session::presence::{PresenceBook, PresenceChange, PresenceChanges};
 
 impl Hub {
     /// Who is in `room`, over every node: its users with their `info` and

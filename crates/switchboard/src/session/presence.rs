@@ -23,6 +23,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use switchboard_protocol::{RoomPresence, UserPresence};
 
 /// The most announcements a node keeps track of beyond a gap; past it, the
 /// next snapshot mends what the forgotten ones changed.
@@ -62,29 +63,6 @@ pub struct PresenceSnapshot {
     pub seq: u64,
     /// Every (room, user) of the node with at least one socket.
     pub shares: Vec<PresenceShare>,
-}
-
-/// Who is in a presence room, over every node: the answer to `$presence`
-/// and to `GET /api/rooms/{room}/presence`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RoomPresence {
-    /// The room.
-    pub room: String,
-    /// Its users, sorted by id.
-    pub users: Vec<UserPresence>,
-    /// How many anonymous sockets are in it.
-    pub anonymous: u64,
-}
-
-/// One user in a [`RoomPresence`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UserPresence {
-    /// The user id.
-    pub user: String,
-    /// The user's public information (`null` when it has none).
-    pub info: Value,
-    /// How many of the user's sockets are in the room.
-    pub sockets: u64,
 }
 
 /// A user's first socket arrived in a room, or its last one went,

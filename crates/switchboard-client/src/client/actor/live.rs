@@ -299,6 +299,9 @@ impl Actor {
             return Ok(());
         }
         if reserved::is_reserved(&event) {
+            if let Some(presence) = presence_event(&event, message.room, message.data) {
+                self.event(presence);
+            }
             return Ok(());
         }
         let handler = self.shared.handlers.get(&event);
@@ -396,5 +399,22 @@ fn reply_of(ack: u64, result: Result<Value, HandlerError>) -> Message {
                 message: e.message,
             },
         ),
+    }
+}
+
+/// The event of a `$joined` or `$left` from the hub (PROTOCOL.md section
+/// 10); `None` for other reserved events, or one without its room or user.
+fn presence_event(event: &str, room: Option<String>, data: Option<Value>) -> Option<Event> {
+    let mut data = data?;
+    let user = data.get("user")?.as_str()?.to_owned();
+    let room = room?;
+    match event {
+        reserved::JOINED => Some(Event::Joined {
+            room,
+            user,
+            info: data.get_mut("info").map(Value::take).unwrap_or(Value::Null),
+        }),
+        reserved::LEFT => Some(Event::Left { room, user }),
+        _ => None,
     }
 }
