@@ -41,7 +41,9 @@ let presence = { on: null, users: new Map(), anonymous: 0 };
 
 /** Connects with `jwt` (or anonymously when empty), replacing the current connection. */
 function open(jwt) {
-  if (client) client.close();
+  const old = client;
+  client = null; // from here on, the old connection's events are ignored
+  if (old) old.close();
   token = jwt;
   refusal = null;
   const c = connect('/ws', jwt ? { ...transports, token: jwt } : transports);
@@ -49,6 +51,7 @@ function open(jwt) {
   window.switchboardClient = c; // for the browser test and the curious
   // Events of a connection the page replaced are ignored.
   const on = (event, fn) => c.on(event, (...args) => c === client && fn(...args));
+  showState('connecting');
 
   on('state', (state) => showState(state, state === 'connected' ? c.transportName : ''));
   on('reconnecting', ({ attempt, delay }) =>
@@ -184,6 +187,7 @@ $('join-form').addEventListener('submit', async (e) => {
     system(`You joined #${room}`);
     refreshMembers();
     presence = { on: null, users: new Map(), anonymous: 0 };
+    renderPresence();
     refreshPresence();
     clearInterval(refreshTimer);
     refreshTimer = setInterval(() => {
