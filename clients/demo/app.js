@@ -351,9 +351,13 @@ function renderPresence() {
   $('presence').replaceChildren(...rows.map(({ user, sockets, name }) => {
     const li = el('li', 'member');
     li.dataset.user = user;
-    li.append(el('span', 'member-name', name));
-    if (name !== user) li.append(el('span', 'user', `@${user}`));
-    if (user === self) li.append(el('span', 'you', '(you)'));
+    const who = el('div', 'who');
+    const line = el('div', 'line');
+    line.append(el('span', 'member-name', name));
+    if (user === self) line.append(el('span', 'you', '(you)'));
+    who.append(line);
+    if (name !== user) who.append(el('span', 'user', `@${user}`));
+    li.append(who);
     const count = el('span', 'sockets', `${sockets} ${sockets === 1 ? 'socket' : 'sockets'}`);
     count.title = `${sockets} of ${user}'s connections are in the room`;
     li.append(count);
