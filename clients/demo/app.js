@@ -52,6 +52,7 @@ function open(jwt) {
   // Events of a connection the page replaced are ignored.
   const on = (event, fn) => c.on(event, (...args) => c === client && fn(...args));
   showState('connecting');
+  showTokenNote(); // a refusal of the connection replaced no longer stands
 
   on('state', (state) => showState(state, state === 'connected' ? c.transportName : ''));
   on('reconnecting', ({ attempt, delay }) =>
