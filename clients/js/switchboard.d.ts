@@ -1,8 +1,8 @@
 /**
  * Type declarations of the Switchboard browser client (`switchboard.js`), hand-written.
  * They cover everything the entry module exports: `connect` (also the default export),
- * `Client`, `CloseCode`, `SwitchboardError` and `pollingUrl`, with the options, events,
- * error codes and results they use. The modules in `lib/` are internal and not declared.
+ * `Client`, `CloseCode`, `SwitchboardError` and `pollingUrl`, with the options, events
+ * (presence's `$joined` and `$left` among them), error codes and results they use. The modules in `lib/` are internal and not declared.
  *
  * They need no `lib: ["dom"]` and no Node types: the WebSocket class and `fetch` an
  * option may pass are described by their shape (`WebSocketLike`, `FetchLike`).
@@ -191,8 +191,56 @@ export interface LifecycleEvents {
 /** A lifecycle event's name. */
 export type LifecycleEvent = keyof LifecycleEvents;
 
-/** `N` when it names a hub event, `never` when it is a lifecycle event's name. */
-export type HubEventName<N extends string> = N extends LifecycleEvent ? never : N;
+/**
+ * `N` when it names a hub event, `never` when it is a lifecycle event's name or a
+ * presence event's (those have handlers typed of their own).
+ */
+export type HubEventName<N extends string> = N extends LifecycleEvent | PresenceEvent ? never : N;
+
+// ------------------------------------------------------------------ presence
+
+/**
+ * One user present in a room (PROTOCOL.md section 10): every socket connected with the
+ * same token `sub`. `I` is the type of the token's `info` claim, which the application
+ * chooses.
+ */
+export interface PresenceUser<I = unknown> {
+  /** The user id: the `sub` of the user's token. */
+  user: string;
+  /** The token's `info` claim (any JSON), or null without one. */
+  info: I | null;
+  /** How many of the user's sockets are in the room. */
+  sockets: number;
+}
+
+/** The answer of `client.presence(room)`, and of `GET /api/rooms/{room}/presence`. */
+export interface Presence<I = unknown> {
+  room: string;
+  /** The users in the room (at least one socket each). */
+  users: PresenceUser<I>[];
+  /** How many sockets without a user (anonymous) are in the room. */
+  anonymous: number;
+}
+
+/** `$joined`: a user's first socket joined the room (the joining socket gets its own). */
+export interface JoinedData<I = unknown> {
+  user: string;
+  /** The token's `info` claim, or null. */
+  info: I | null;
+}
+
+/** `$left`: a user's last socket left the room, or ended. */
+export interface LeftData {
+  user: string;
+}
+
+/** The meta of a presence event: always the room it is about. */
+export interface PresenceMeta extends EventMeta {
+  room: string;
+}
+
+/** A presence event's name: `client.on('$joined', …)`, `client.on('$left', …)`. */
+export type PresenceEvent = '$joined' | '$left';
 
 // ------------------------------------------------------------------ errors and close codes
 
@@ -318,12 +366,21 @@ export declare class Client {
   /** Adds a lifecycle handler. */
   on<E extends LifecycleEvent>(event: E, fn: LifecycleEvents[E]): this;
   /**
+   * Adds a handler of `$joined`, which members of a room with presence get when a user's
+   * first socket joins it (`I`: the type of the token's `info`).
+   */
+  on<I = unknown>(event: '$joined', fn: (data: JoinedData<I>, meta: PresenceMeta) => unknown): this;
+  /** Adds a handler of `$left`: a user's last socket left the room or ended. */
+  on(event: '$left', fn: (data: LeftData, meta: PresenceMeta) => unknown): this;
+  /**
    * Adds a handler of hub event `event` (any name but a lifecycle one); its return value
    * answers the hub's ack.
    */
   on<T = any, N extends string = string>(event: HubEventName<N>, fn: EventHandler<T>): this;
   /** Removes a handler, or every handler of `event` when `fn` is omitted. */
   off<E extends LifecycleEvent>(event: E, fn?: LifecycleEvents[E]): this;
+  off<I = unknown>(event: '$joined', fn?: (data: JoinedData<I>, meta: PresenceMeta) => unknown): this;
+  off(event: '$left', fn?: (data: LeftData, meta: PresenceMeta) => unknown): this;
   off(event: string, fn?: EventHandler<any>): this;
 
   /** Sends an event (queued while not connected); `false` if dropped because the queue is full. */
@@ -338,6 +395,13 @@ export declare class Client {
   join(room: string): Promise<{ room: string }>;
   /** Leaves a room (an ack'd `$leave`); it is no longer rejoined. */
   leave(room: string): Promise<{ room: string }>;
+  /**
+   * Who is in a room (an ack'd `$presence`): its users, each with its token's `info` and
+   * its number of sockets there, and the number of anonymous sockets. Rejects with code
+   * `forbidden` when the client is not a member or the server keeps no presence of the
+   * room (`--presence GLOB`). `I`: the type of the tokens' `info`.
+   */
+  presence<I = unknown>(room: string, opts?: AckOptions): Promise<Presence<I>>;
   /** Relays to the other members of a room the client is in. */
   to(room: string): RoomOperator;
   /** Closes for good: ends the session; pending and queued acks reject with `closed`. */

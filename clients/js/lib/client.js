@@ -147,7 +147,9 @@ export class Client {
   /**
    * Adds a handler. Hub events call it as `fn(data, meta)`, `meta` = `{room, from}`
    * (each may be undefined). If the hub asked for an ack, the first handler's return
-   * value (or resolved promise) is the reply; a throw replies error `internal`.
+   * value (or resolved promise) is the reply; a throw replies error `internal`. The hub's
+   * presence events arrive the same way: `$joined` `{user, info}` and `$left` `{user}`,
+   * with the room in `meta.room` (`$welcome`, `$error` and `$pong` are the client's own).
    * @param {string} event
    * @param {Function} fn
    * @returns {Client} this client
@@ -212,6 +214,20 @@ export class Client {
    */
   leave(room) {
     return this.emitWithAck('$leave', { room });
+  }
+
+  /**
+   * Who is in a room (an ack'd `$presence`, PROTOCOL.md section 10): for rooms the server
+   * keeps presence of (`--presence GLOB`), asked by a member. The hub also sends members
+   * `$joined` `{user, info}` when a user's first socket joins and `$left` `{user}` when
+   * its last one goes: `client.on('$joined', (data, meta) => …)`, the room in `meta.room`.
+   * @param {string} room
+   * @param {{timeout?: number}} [opts] - ms before rejecting with code `timeout`
+   * @returns {Promise<{room: string, users: Array<{user: string, info: *, sockets: number}>, anonymous: number}>}
+   *   rejects with code `forbidden` when the client is not a member or the room has no presence
+   */
+  presence(room, opts = {}) {
+    return this._request(message('$presence', { room }), opts.timeout);
   }
 
   /**

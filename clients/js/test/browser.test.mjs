@@ -4,17 +4,37 @@
 // behind a proxy that refuses WebSocket upgrades (support/proxy.mjs, a real 403 to the
 // upgrade request) falls back to long-polling and chats with a page on WebSocket.
 // A page also opens WebSockets naming the protocol's subprotocols (PROTOCOL.md section 1).
+// Against a server started with --token-hmac-secret and --presence, a page signs in with a
+// token minted by `switchboard token` and shows the room's presence: itself, and a second
+// user (a Node client) coming, opening a second socket, and going.
 // Without chromium or playwright-core the test is skipped with the reason, unless CI=true.
 // Set SCREENSHOT_DIR to keep screenshots of both pages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { startServer } from '../support/harness.mjs';
+import { promisify } from 'node:util';
+import { connect } from '../switchboard.js';
+import { SERVER_BIN, startServer, waitFor } from '../support/harness.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumPrerequisites } from '../support/chromium.mjs';
 import { startProxy } from '../support/proxy.mjs';
 
 const STEP = 20000; // ms for each wait on the page
+const SECRET = 'a test secret that is long enough for HS256';
 
+/** Resolves once `check()` resolves true (tried every 50 ms, for at most STEP ms). */
+async function until(check) {
+  for (const end = Date.now() + STEP; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    if (await check()) return;
+  }
+  throw new Error(`not true within ${STEP} ms: ${check}`);
+}
+
+/** A token minted the way the README shows: `switchboard token --sub … --secret …`. */
+async function mint(...args) {
+  const { stdout } = await promisify(execFile)(SERVER_BIN, ['token', ...args, '--secret', SECRET, '--ttl', '10m']);
+  return stdout.trim();
+}
 
 const pre = await chromiumPrerequisites();
 const skip = typeof pre === 'string' ? pre : false;
@@ -66,6 +86,11 @@ describe('the demo page in headless Chromium', { skip }, () => {
     await member(a.page, 'Bob <b>&amp;</b>').waitFor({ timeout: STEP });
     await member(b.page, 'Ada').waitFor({ timeout: STEP });
 
+    // This server keeps no presence: the page says so, quietly.
+    await a.page.locator('#presence-off').waitFor({ state: 'visible', timeout: STEP });
+    assert.equal(await a.page.locator('#presence .member').count(), 0);
+    assert.equal(await a.page.locator('#join-error').isHidden(), true);
+
     await say(a.page, 'hello from <i>Ada</i>');
     await message(b.page, 'hello from <i>Ada</i>').waitFor({ timeout: STEP });
     // User text is shown as text, never parsed as HTML.
@@ -103,6 +128,90 @@ describe('the demo page in headless Chromium', { skip }, () => {
     await shot(a.page, 'demo-after-restart.png');
 
     assert.deepEqual([...a.problems, ...b.problems], []);
+  });
+
+  test('signed in with a minted token, the page shows presence: itself, a user coming, a second socket, going', async () => {
+    const tokens = await startServer({ args: ['--token-hmac-secret', SECRET, '--presence', 'demo-*'] });
+    const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+    const nodeClients = [];
+    try {
+      const page = await context.newPage();
+      const problems = [];
+      page.on('pageerror', (err) => problems.push(String(err)));
+      await page.goto(tokens.http + '/');
+      // No token: the server refuses the anonymous connection, and the page asks for one.
+      await page.locator('#state[data-state="closed"]').waitFor({ timeout: STEP });
+      await page.locator('#token-note', { hasText: 'asks for a token' }).waitFor({ timeout: STEP });
+
+      // A token that is not one: refused, said so.
+      await page.fill('#name', 'Nobody');
+      await page.fill('#room', 'demo-presence');
+      await page.fill('#token', 'not-a-token');
+      await page.click('#join');
+      await page.locator('#join-error', { hasText: 'refused the token (unauthorized)' }).waitFor({ timeout: STEP });
+
+      // Alice's token: pasting it suggests her name (the token's info.name); joining connects.
+      const alice = await mint('--sub', 'alice', '--info', '{"name":"Alice"}');
+      await page.fill('#name', '');
+      await page.fill('#token', alice);
+      assert.equal(await page.inputValue('#name'), 'Alice');
+      await page.click('#join');
+      await page.locator('#chat').waitFor({ state: 'visible', timeout: STEP });
+      await page.locator('#state[data-state="connected"]').waitFor({ timeout: STEP });
+      assert.equal(await page.evaluate(() => window.switchboardClient.user), 'alice');
+      await page.locator('#token-note', { hasText: 'Signed in as alice.' }).waitFor({ timeout: STEP });
+      assert.equal(await page.locator('#join-error').isHidden(), true);
+
+      const row = (user) => page.locator(`#presence .member[data-user="${user}"]`);
+      await row('alice').waitFor({ timeout: STEP });
+      assert.equal(await row('alice').locator('.member-name').textContent(), 'Alice');
+      assert.equal(await row('alice').locator('.you').count(), 1);
+      assert.equal(await row('alice').locator('.sockets').textContent(), '1 socket');
+      assert.equal(await page.locator('#presence-off').isHidden(), true);
+
+      // Bob, a Node client with a token of his own, joins: the page shows him come ($joined).
+      const bob = await mint('--sub', 'bob', '--info', '{"name":"Bob <b>&amp;</b>"}');
+      const open = async () => {
+        const c = connect(tokens.ws, { token: bob });
+        nodeClients.push(c);
+        await waitFor(c, 'connect');
+        await c.join('demo-presence');
+        return c;
+      };
+      const bob1 = await open();
+      await row('bob').waitFor({ timeout: STEP });
+      assert.equal(await row('bob').locator('.member-name').textContent(), 'Bob <b>&amp;</b>');
+      assert.equal(await row('bob').locator('.user').textContent(), '@bob');
+      assert.equal(await page.locator('#presence b').count(), 0);
+      assert.equal(await page.locator('#presence-count').textContent(), '2');
+
+      // Bob's second socket says hello as a page does: the page counts his sockets again.
+      const bob2 = await open();
+      bob2.to('demo-presence').emit('hello', { name: 'Bob' });
+      await row('bob').locator('.sockets', { hasText: '2 sockets' }).waitFor({ timeout: STEP });
+      assert.equal(await page.locator('#presence .member').count(), 2);
+      await shot(page, 'demo-presence.png');
+
+      // His second socket goes: he is still there, with one socket (counted after a hello).
+      bob2.close();
+      await until(async () => {
+        const users = (await (await tokens.api('/api/rooms/demo-presence/presence')).json()).users;
+        return users.find((u) => u.user === 'bob')?.sockets === 1;
+      });
+      bob1.to('demo-presence').emit('hello', { name: 'Bob' });
+      await row('bob').locator('.sockets', { hasText: '1 socket' }).waitFor({ timeout: STEP });
+
+      // His last socket goes: the page shows him leave ($left).
+      bob1.close();
+      await row('bob').waitFor({ state: 'detached', timeout: STEP });
+      assert.equal(await page.locator('#presence-count').textContent(), '1');
+      await row('alice').waitFor({ timeout: STEP });
+      assert.deepEqual(problems, []);
+    } finally {
+      for (const c of nodeClients) c.close();
+      await context.close();
+      await tokens.stop();
+    }
   });
 
   // PROTOCOL.md section 1: a browser may name the codec with the WebSocket subprotocol.

@@ -272,3 +272,41 @@ test('batching: a batch not yet sent when the link drops goes out after the rejo
     { event: 'm', data: 1, room: 'r' }, { event: 'm', data: 2, room: 'r' },
   ]]);
 });
+
+test('presence: an ack\'d $presence, its answer or error; $joined and $left reach handlers with the room', async (t) => {
+  const { client, ws } = fake();
+  t.after(() => client.close());
+  ws().welcome({ user: 'ada' });
+  const events = [];
+  client.on('$joined', (data, meta) => events.push(['$joined', data, meta.room]));
+  client.on('$left', (data, meta) => events.push(['$left', data, meta.room]));
+
+  const answer = client.presence('chat-1');
+  const asked = await ws().sentMatching((m) => m.event === '$presence');
+  assert.deepEqual(asked, { event: '$presence', data: { room: 'chat-1' }, ack: asked.ack });
+  assert.equal(typeof asked.ack, 'number');
+  const data = { room: 'chat-1', users: [{ user: 'ada', info: { name: 'Ada' }, sockets: 2 }], anonymous: 1 };
+  ws().receive({ reply: asked.ack, data });
+  assert.deepEqual(await answer, data);
+
+  const refused = client.presence('nope');
+  const again = await ws().sentMatching((m) => m.event === '$presence' && m.data.room === 'nope');
+  ws().receive({ reply: again.ack, error: { code: 'forbidden', message: 'no presence here' } });
+  await assert.rejects(refused, (err) => {
+    assert.equal(err.name, 'SwitchboardError');
+    assert.equal(err.code, 'forbidden');
+    assert.equal(err.message, 'no presence here');
+    return true;
+  });
+
+  ws().receive({ event: '$joined', room: 'chat-1', data: { user: 'bob', info: null } });
+  ws().receive({ event: '$left', room: 'chat-1', data: { user: 'bob' } });
+  assert.deepEqual(events, [
+    ['$joined', { user: 'bob', info: null }, 'chat-1'],
+    ['$left', { user: 'bob' }, 'chat-1'],
+  ]);
+  // Hub events without an ack: the client answers nothing.
+  assert.equal(ws().sent.flat().filter((m) => m.reply !== undefined).length, 0);
+
+  await assert.rejects(client.presence('slow', { timeout: 20 }), { code: 'timeout' });
+});

@@ -16,6 +16,11 @@ import connect, {
   type DisconnectInfo,
   type ErrorInfo,
   type EventMeta,
+  type JoinedData,
+  type LeftData,
+  type Presence,
+  type PresenceMeta,
+  type PresenceUser,
   type ReconnectOptions,
   type RoomOperator,
   type TokenFunction,
@@ -90,6 +95,25 @@ export async function main(): Promise<void> {
   await lobby.emitWithAck('chat', { text: 'acked' }, { timeout: 1000 });
   await client.leave('lobby');
 
+  // Presence: who is in a room, and who comes and goes (the room in meta.room).
+  interface Profile {
+    name: string;
+  }
+  const present: Presence<Profile> = await client.presence<Profile>('lobby', { timeout: 1000 });
+  const first: PresenceUser<Profile> | undefined = present.users[0];
+  const shown: string | undefined = first?.info?.name;
+  const anonymous: number = present.anonymous + (first ? first.sockets : 0);
+  console.log(present.room, shown, anonymous);
+  const onJoined = (data: JoinedData<Profile>, meta: PresenceMeta) => {
+    const room: string = meta.room;
+    console.log(room, data.user, data.info ? data.info.name : data.user);
+  };
+  client.on<Profile>('$joined', onJoined).off('$joined', onJoined);
+  client.on('$left', ({ user }: LeftData, { room }) => console.log(user, 'left', room));
+  const loose: Presence = await client.presence('lobby');
+  const info: unknown = loose.users.map((u) => u.info);
+  console.log(info);
+
   // Events and acks.
   const sent: boolean = client.emit('typing');
   const ack: AckOptions = { timeout: 500 };
@@ -148,6 +172,13 @@ export async function main(): Promise<void> {
   connect('/ws', { token: 42 });
   // @ts-expect-error: a token function returns a string (or a Promise of one)
   connect('/ws', { token: async () => 42 });
+  // @ts-expect-error: $left data carries the user only
+  client.on('$left', (data) => data.info);
+  // @ts-expect-error: a presence user's socket count is a number
+  const sockets: string = (await client.presence('lobby')).users[0]!.sockets;
+  console.log(sockets);
+  // @ts-expect-error: presence takes a room name
+  await client.presence({ room: 'lobby' });
   // @ts-expect-error: a token function takes no arguments
   connect('/ws', { token: (scope: string) => scope });
   // @ts-expect-error: the user is read-only
