@@ -397,3 +397,51 @@ async fn connect_grants_lie_over_the_tokens() {
         Some(1)
     );
 }
+
+/// A `$refresh` after the connect answer renamed the user: the fresh token
+/// must name the `sub` the handshake's token named (not the answer's
+/// user), and the answer's grants stay; a token of another `sub` is
+/// refused and changes nothing.
+#[tokio::test]
+async fn a_refresh_keeps_the_back_ends_user_and_grants() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+
+    const SECRET: &str = "a test secret that is long enough for HS256";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+    let token = |sub: &str, exp: u64| {
+        encode(&Header::default(), &json!({"sub": sub, "exp": exp}), &key).unwrap()
+    };
+    let backend =
+        FakeBackend::start(|_, _| Reply::json(json!({"user": "u-7", "rooms": ["team-*"]}))).await;
+    let server = TestServer::start(config(&[
+        (TOKEN_HMAC_SECRET, &[SECRET]),
+        (PROXY_CONNECT, &[&backend.url("connect")]),
+    ]))
+    .await;
+    let url = format!("ws://{}/ws?token={}", server.addr, token("ada", now + 600));
+    let (mut client, data) = welcome(&url, &[]).await;
+    assert_eq!(data["user"], "u-7");
+    for sub in ["u-7", "bob"] {
+        let refused = client
+            .request("$refresh", json!({"token": token(sub, now + 900)}))
+            .await;
+        assert_eq!(refused["error"]["code"], "unauthorized", "{sub}: {refused}");
+    }
+    let renewed = client
+        .request("$refresh", json!({"token": token("ada", now + 1200)}))
+        .await;
+    assert_eq!(
+        renewed["data"],
+        json!({"expires_at": now + 1200}),
+        "{renewed}"
+    );
+    assert_eq!(
+        client.join("team-1").await["data"],
+        json!({"room": "team-1"})
+    );
+    assert_eq!(client.join("other").await["error"]["code"], "forbidden");
+}

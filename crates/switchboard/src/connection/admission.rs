@@ -15,7 +15,7 @@ use crate::limits::address::{AddressLimits, AddressRefusal};
 use crate::limits::slots::ConnectionSlot;
 use crate::limits::slots::SlotOwner;
 use crate::session::handshake::Transport;
-use crate::session::identity::{PresetSocketId, UserGrant};
+use crate::session::identity::{GrantOrigin, PresetSocketId, UserGrant};
 use crate::tokens::{TokenClaims, TokenError};
 use crate::transport::handshake::{HandshakeQuery, HandshakeRefusal, check_origin};
 use switchboard_protocol::ErrorCode;
@@ -84,10 +84,17 @@ pub(crate) async fn admit_link(
         None => http::Extensions::new(),
     };
     // The hook's own grant, if it made one, replaces the token's.
+    let origin = GrantOrigin {
+        hook: extensions.get::<UserGrant>().is_some(),
+        token_subject: token_grant.as_ref().map(|grant| grant.user.clone()),
+    };
     if let Some(grant) = token_grant
-        && extensions.get::<UserGrant>().is_none()
+        && !origin.hook
     {
         extensions.insert(grant);
+    }
+    if extensions.get::<UserGrant>().is_some() {
+        extensions.insert(origin);
     }
     if let Some(grant) = extensions.get::<UserGrant>() {
         check_user_limit(hub, &grant.user)?;

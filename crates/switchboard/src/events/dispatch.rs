@@ -144,13 +144,13 @@ async fn refresh(socket: &Socket, token: &str, ack: Option<u64>) {
     let unauthorized = |message: &str| (ErrorCode::Unauthorized, message.to_owned());
     let outcome = match (&socket.hub.policies().tokens, &socket.shared.identity) {
         (Some(verifier), Some(identity)) => match verifier.verify(token).await {
-            Ok(claims) if claims.sub != identity.user() => {
-                Err(unauthorized("the token names another user"))
-            }
             Ok(claims) => {
-                identity.refresh(claims.into());
-                socket.hub.watch_token_expiry(&socket.shared);
-                Ok(json!({ "expires_at": identity.expires_at() }))
+                if identity.refresh(claims) {
+                    socket.hub.watch_token_expiry(&socket.shared);
+                    Ok(json!({ "expires_at": identity.expires_at() }))
+                } else {
+                    Err(unauthorized("the token names another user"))
+                }
             }
             Err(error) => {
                 let code = match error {

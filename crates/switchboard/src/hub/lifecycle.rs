@@ -16,7 +16,7 @@ use crate::hub::handle::{Hub, Socket};
 use crate::id;
 use crate::send_queue::ResumeRefused;
 use crate::session::handshake::Handshake;
-use crate::session::identity::{Identity, PresetSocketId, UserGrant};
+use crate::session::identity::{GrantOrigin, Identity, PresetSocketId, UserGrant};
 use crate::session::shared::SocketShared;
 use crate::session::table::Attached;
 
@@ -29,7 +29,7 @@ impl Hub {
         codec: Codec,
         mut extensions: http::Extensions,
         handshake: Arc<Handshake>,
-        grant: Option<UserGrant>,
+        grant: Option<(UserGrant, GrantOrigin)>,
     ) -> Arc<SocketShared> {
         let inner = &self.inner;
         let resume_buffer = if inner.raw {
@@ -51,7 +51,7 @@ impl Hub {
                 handshake,
                 inner.stats.clone(),
             )
-            .with_identity(grant.map(Identity::from_grant)),
+            .with_identity(grant.map(|(grant, origin)| Identity::from_grant(grant, origin))),
         );
         inner.runtime.get_or_init(tokio::runtime::Handle::current);
         inner.sockets.insert(shared.clone());
@@ -118,12 +118,12 @@ impl Hub {
             && session.codec == codec
             && !self.inner.raw
             && self.inner.config.resume_buffer > 0
-            && same_user(&session, grant.as_ref())
+            && same_user(&session, grant.as_ref().map(|(grant, _)| grant))
         {
             // The resuming link's token (of the same user) is the one the
             // session goes on with.
-            if let (Some(identity), Some(grant)) = (&session.identity, &grant) {
-                identity.refresh(grant.clone());
+            if let (Some(identity), Some((grant, origin))) = (&session.identity, &grant) {
+                identity.renew(grant.clone(), origin.clone());
             }
             match self.attach_to(&session, Some(last)) {
                 Ok(link) => {
@@ -142,7 +142,7 @@ impl Hub {
                 }
             }
         }
-        let join = grant.as_ref().and_then(|grant| grant.join.clone());
+        let join = grant.as_ref().and_then(|(grant, _)| grant.join.clone());
         let session = self.open_session(codec, extensions, handshake, grant);
         let link = self
             .attach_to(&session, None)
@@ -302,14 +302,16 @@ fn take_preset_id(extensions: &mut http::Extensions) -> Option<String> {
 }
 
 /// The user a link was granted (by its token, or the authentication hook),
-/// which rides in the handshake's app data from admission to here; the
-/// data's map is dropped when nothing else is in it.
-fn take_grant(extensions: &mut http::Extensions) -> Option<UserGrant> {
+/// and where the grant came from, which ride in the handshake's app data
+/// from admission to here; the data's map is dropped when nothing else is
+/// in it.
+fn take_grant(extensions: &mut http::Extensions) -> Option<(UserGrant, GrantOrigin)> {
     let grant = extensions.remove::<UserGrant>();
+    let origin = extensions.remove::<GrantOrigin>().unwrap_or_default();
     if grant.is_some() && extensions.is_empty() {
         *extensions = http::Extensions::new();
     }
-    grant
+    grant.map(|grant| (grant, origin))
 }
 
 /// Whether a resuming link may take `session` over: both anonymous, or the
