@@ -328,6 +328,7 @@ async fn stats(State(state): State<ApiState>) -> Response {
         "sessions": state.hub.session_count(),
         "connections_total": stats.connections_total,
         "slow_consumers": stats.slow_consumers,
+        "token_expiry_closes": stats.token_expiry_closes,
         "handshakes_refused": stats.handshakes_refused,
         "errors": stats.errors,
         "resources": stats.resources,

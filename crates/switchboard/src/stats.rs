@@ -13,6 +13,7 @@ pub(crate) struct Counters {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     slow_consumers: AtomicU64,
+    token_expiry_closes: AtomicU64,
     connections_total: AtomicU64,
     handshakes_refused: AtomicU64,
     /// One counter per [`ErrorCode`], in `ErrorCode::ALL` order.
@@ -160,6 +161,10 @@ impl Counters {
         self.slow_consumers.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn token_expiry_close(&self) {
+        self.token_expiry_closes.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn connection_opened(&self) {
         self.connections_total.fetch_add(1, Ordering::Relaxed);
     }
@@ -212,6 +217,7 @@ impl Counters {
             bytes_in: load(&self.bytes_in),
             bytes_out: load(&self.bytes_out),
             slow_consumers: load(&self.slow_consumers),
+            token_expiry_closes: load(&self.token_expiry_closes),
             connections_total: load(&self.connections_total),
             handshakes_refused: load(&self.handshakes_refused),
             errors: ErrorCounts {
@@ -310,6 +316,9 @@ pub struct HubStats {
     pub bytes_out: u64,
     /// Sockets closed with `4001` because their queue overflowed.
     pub slow_consumers: u64,
+    /// Links closed with `4003` because their token expired unrefreshed
+    /// (PROTOCOL.md section 10).
+    pub token_expiry_closes: u64,
     /// Connections accepted since start.
     pub connections_total: u64,
     /// Handshakes answered with an HTTP error.

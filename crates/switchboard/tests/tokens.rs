@@ -192,6 +192,7 @@ async fn an_unrefreshed_token_closes_the_link_4003_and_the_same_user_resumes() {
         .await
         .expect("the link closes when the token expires");
     assert_eq!(code, 4003);
+    assert_eq!(server.hub.stats().token_expiry_closes, 1);
     // The session waits: a message sent meanwhile is kept for the resume.
     server.hub.send_to(&id, "note", 1).unwrap();
     // Another user's token does not take it over: a new session.

@@ -58,6 +58,12 @@ pub(super) fn render_traffic(out: &mut Exposition, stats: &HubStats, sessions: u
         stats.slow_consumers,
     );
     out.metric(
+        "token_expiry_closes_total",
+        Counter,
+        "Links closed with 4003 because their token expired unrefreshed.",
+        stats.token_expiry_closes,
+    );
+    out.metric(
         "handshakes_refused_total",
         Counter,
         "Handshakes answered with an HTTP error.",

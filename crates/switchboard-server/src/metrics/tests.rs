@@ -14,6 +14,7 @@ fn stats() -> HubStats {
         bytes_in: 100,
         bytes_out: 200,
         slow_consumers: 1,
+        token_expiry_closes: 2,
         connections_total: 5,
         handshakes_refused: 4,
         errors: ErrorCounts {
@@ -80,6 +81,7 @@ fn exposition_format() {
         "switchboard_bytes_in_total 100",
         "switchboard_bytes_out_total 200",
         "switchboard_slow_consumer_closes_total 1",
+        "switchboard_token_expiry_closes_total 2",
         "switchboard_handshakes_refused_total 4",
         "switchboard_uptime_seconds 1.500",
         "switchboard_cluster_nodes 3",

@@ -153,6 +153,7 @@ fn expire(session: &SocketShared, now: u64) {
     if expired && session.closed_reason().is_none() && session.queue.is_attached() {
         tracing::debug!(socket = %session.id, "token expired: link closed with 4003");
         session.queue.request_close(CloseCode::TokenExpired);
+        session.counters().token_expiry_close();
     }
 }
 

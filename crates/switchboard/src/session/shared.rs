@@ -73,6 +73,11 @@ impl SocketShared {
     }
 
     /// The session's user, from the token it connected with.
+    /// The hub's counters.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.stats
+    }
+
     pub(crate) fn with_identity(mut self, identity: Option<Identity>) -> Self {
         self.identity = identity.map(Box::new);
         self
