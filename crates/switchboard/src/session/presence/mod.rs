@@ -16,157 +16,19 @@
 //! node's members hear one `$joined` when the user arrives and one `$left`
 //! when the user's last socket is gone, wherever the sockets are.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+mod messages;
+mod tally;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_protocol::{RoomPresence, UserPresence};
 
-/// The most announcements a node keeps track of beyond a gap; past it, the
-/// next snapshot mends what the forgotten ones changed.
-const MAX_PENDING: usize = 4096;
-
-/// One node's count of a user's sockets (or of the anonymous ones) in a
-/// presence room.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PresenceShare {
-    /// The room.
-    pub room: String,
-    /// The user; `None` counts the anonymous sockets.
-    pub user: Option<String>,
-    /// The user's public information (a token's `info`), in the
-    /// announcement of the node's first socket of the user in the room
-    /// and in snapshots.
-    pub info: Option<Value>,
-    /// How many of the node's sockets it is.
-    pub sockets: u32,
-}
-
-/// A change of one node's share, announced to the other nodes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PresenceUpdate {
-    /// The announcing node.
-    pub node: String,
-    /// The number of the change: one more than the node's previous one.
-    pub seq: u64,
-    /// The new count.
-    pub share: PresenceShare,
-}
-
-/// A node's whole share, as of its change `seq`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PresenceSnapshot {
-    /// The number of the node's last change it includes.
-    pub seq: u64,
-    /// Every (room, user) of the node with at least one socket.
-    pub shares: Vec<PresenceShare>,
-}
-
-/// A user's first socket arrived in a room, or its last one went,
-/// counted over every node: what `$joined` and `$left` tell the members.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PresenceChange {
-    pub(crate) room: Arc<str>,
-    pub(crate) user: Arc<str>,
-    pub(crate) info: Option<Value>,
-    pub(crate) joined: bool,
-}
-
-/// The changes one membership change made; usually none.
-#[must_use = "the members must hear of presence changes"]
-#[derive(Debug, Default)]
-pub(crate) struct PresenceChanges(pub(crate) Vec<PresenceChange>);
-
-impl PresenceChanges {
-    /// Adds a change, if there is one.
-    pub(crate) fn push(&mut self, change: Option<PresenceChange>) {
-        self.0.extend(change);
-    }
-}
-
-/// A (room, user) pair; `None` for the anonymous sockets.
-type Key = (Arc<str>, Option<Arc<str>>);
-
-/// One (room, user)'s count: this node's sockets and the others'.
-#[derive(Debug, Default)]
-struct Tally {
-    local: u32,
-    remote: u64,
-    info: Option<Value>,
-}
-
-impl Tally {
-    fn total(&self) -> u64 {
-        u64::from(self.local) + self.remote
-    }
-}
-
-#[derive(Debug, Default)]
-struct RoomTally {
-    users: HashMap<Arc<str>, Tally>,
-    anonymous: Tally,
-}
-
-impl RoomTally {
-    fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.anonymous.total() == 0
-    }
-}
-
-/// What one other node holds of a (room, user), as of its change `seq`.
-/// A count of zero is kept (as a tombstone) only while changes of that
-/// node may still arrive out of order.
-#[derive(Debug)]
-struct PeerShare {
-    sockets: u32,
-    seq: u64,
-}
-
-/// Another node's share, and how much of its history has been seen.
-#[derive(Debug, Default)]
-struct Peer {
-    /// Every change up to this one is applied.
-    contiguous: u64,
-    /// Changes applied beyond `contiguous` (a gap before them).
-    pending: BTreeSet<u64>,
-    /// The newest change seen.
-    latest: u64,
-    shares: HashMap<Key, PeerShare>,
-}
-
-impl Peer {
-    fn is_complete(&self) -> bool {
-        self.contiguous == self.latest
-    }
-
-    /// Records change `seq` as seen; moves `contiguous` over the gap it
-    /// closes.
-    fn saw(&mut self, seq: u64) {
-        self.latest = self.latest.max(seq);
-        if seq == self.contiguous + 1 {
-            self.contiguous = seq;
-        } else if seq > self.contiguous && self.pending.len() < MAX_PENDING {
-            self.pending.insert(seq);
-        }
-        self.advance();
-    }
-
-    fn advance(&mut self) {
-        while self.pending.first() == Some(&(self.contiguous + 1)) {
-            self.pending.pop_first();
-            self.contiguous += 1;
-        }
-        let contiguous = self.contiguous;
-        self.pending.retain(|&seq| seq > contiguous);
-        if self.is_complete() {
-            // No older change can arrive any more: the tombstones go.
-            self.shares.retain(|_, share| share.sockets > 0);
-        }
-    }
-}
+pub(crate) use self::messages::{PresenceChange, PresenceChanges};
+pub use self::messages::{PresenceShare, PresenceSnapshot, PresenceUpdate};
+use self::tally::{Key, Peer, RoomTally, adopt_info, crossing, key_of, prune, set_share};
 
 struct State {
     /// The number of this node's last change.
@@ -425,94 +287,5 @@ impl PresenceBook {
     }
 }
 
-fn key_of(share: &PresenceShare) -> Key {
-    (
-        Arc::from(share.room.as_str()),
-        share.user.as_deref().map(Arc::from),
-    )
-}
-
-/// Sets what `peer` holds of `key` to `sockets` as of change `seq`, and
-/// the room's remote count with it.
-fn set_share(
-    rooms: &mut HashMap<Arc<str>, RoomTally>,
-    peer: &mut Peer,
-    key: Key,
-    sockets: u32,
-    info: Option<Value>,
-    seq: u64,
-) -> Option<PresenceChange> {
-    let old = match peer.shares.entry(key.clone()) {
-        Entry::Occupied(mut held) => {
-            let old = held.get().sockets;
-            held.insert(PeerShare { sockets, seq });
-            old
-        }
-        Entry::Vacant(vacant) => {
-            vacant.insert(PeerShare { sockets, seq });
-            0
-        }
-    };
-    if old == sockets {
-        return None;
-    }
-    let (room, user) = key;
-    let room_tally = rooms.entry(room.clone()).or_default();
-    let tally = match &user {
-        Some(user) => room_tally.users.entry(user.clone()).or_default(),
-        None => &mut room_tally.anonymous,
-    };
-    let before = tally.total();
-    tally.remote = tally.remote + u64::from(sockets) - u64::from(old);
-    if tally.info.is_none() && sockets > 0 {
-        tally.info = info;
-    }
-    let change = user
-        .clone()
-        .and_then(|user| crossing(&room, user, tally, before));
-    prune(rooms, &room, user.as_deref());
-    change
-}
-
-/// Keeps `info` as the user's if the room's tally of the user has none.
-fn adopt_info(rooms: &mut HashMap<Arc<str>, RoomTally>, (room, user): &Key, info: Option<Value>) {
-    let (Some(user), Some(info)) = (user, info) else {
-        return;
-    };
-    if let Some(tally) = rooms.get_mut(room).and_then(|r| r.users.get_mut(user)) {
-        tally.info.get_or_insert(info);
-    }
-}
-
-/// The change when a tally's total crosses zero.
-fn crossing(room: &Arc<str>, user: Arc<str>, tally: &Tally, before: u64) -> Option<PresenceChange> {
-    let after = tally.total();
-    if (before == 0) == (after == 0) {
-        return None;
-    }
-    Some(PresenceChange {
-        room: room.clone(),
-        user,
-        info: tally.info.clone(),
-        joined: after > 0,
-    })
-}
-
-/// Drops a user's tally at zero, and the room's once empty.
-fn prune(rooms: &mut HashMap<Arc<str>, RoomTally>, room: &str, user: Option<&str>) {
-    let Some(room_tally) = rooms.get_mut(room) else {
-        return;
-    };
-    if let Some(user) = user {
-        if room_tally.users.get(user).is_some_and(|t| t.total() == 0) {
-            room_tally.users.remove(user);
-        }
-    }
-    if room_tally.is_empty() {
-        rooms.remove(room);
-    }
-}
-
 #[cfg(test)]
-#[path = "presence_tests.rs"]
 mod tests;
