@@ -60,3 +60,11 @@ async fn presence_cross_nodes() {
     };
     cluster::presence_cross_nodes(&mut backend).await;
 }
+
+#[tokio::test]
+async fn outage_backlog_is_bounded() {
+    let Some(mut backend) = backend().await else {
+        return;
+    };
+    cluster::outage_backlog_is_bounded(&mut backend).await;
+}

@@ -31,3 +31,8 @@ async fn users_cross_nodes() {
 async fn presence_cross_nodes() {
     cluster::presence_cross_nodes(&mut MemoryBackend::default()).await;
 }
+
+#[tokio::test]
+async fn outage_backlog_is_bounded() {
+    cluster::outage_backlog_is_bounded(&mut MemoryBackend::default()).await;
+}

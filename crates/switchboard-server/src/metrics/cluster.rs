@@ -38,8 +38,14 @@ pub(super) fn render_cluster(
     out.metric(
         "cluster_dropped_total",
         Counter,
-        "Messages that could not cross nodes (backend down, refused, or queue full).",
+        "Operations that could not cross nodes: over the outbound bounds, or refused by the backend.",
         counters.dropped,
+    );
+    out.metric(
+        "cluster_queued_bytes",
+        Gauge,
+        "Bytes of operations waiting to be published (a backend outage's backlog).",
+        counters.queued_bytes,
     );
     out.metric(
         "cluster_undecodable_total",

@@ -65,6 +65,7 @@ fn exposition_format() {
         },
         ClusterStats {
             dropped: 6,
+            queued_bytes: 7,
             ..ClusterStats::default()
         },
     );
@@ -87,6 +88,7 @@ fn exposition_format() {
         "switchboard_cluster_nodes 3",
         "switchboard_cluster_backend_up 1",
         "switchboard_cluster_dropped_total 6",
+        "switchboard_cluster_queued_bytes 7",
         "switchboard_errors_sent_total{code=\"bad_message\"} 7",
         "switchboard_errors_sent_total{code=\"no_handler\"} 0",
         "switchboard_errors_sent_total{code=\"forbidden\"} 2",

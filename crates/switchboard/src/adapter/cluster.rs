@@ -1,7 +1,7 @@
 //! The cluster adapter: node discovery, heartbeats, operations, requests and
 //! reconnection, written once over any [`Driver`].
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -48,6 +48,17 @@ enum Destination {
 struct Outbound {
     destination: Destination,
     payload: Bytes,
+    /// Waits out a backend outage (an operation); otherwise (heartbeats,
+    /// requests, replies: stale by then) it is skipped while the backend is
+    /// away.
+    keep: bool,
+}
+
+/// The peers awaited after a reconnection, and until when.
+#[derive(Default)]
+struct Resubscribing {
+    awaited: std::collections::HashSet<String>,
+    until: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -74,6 +85,16 @@ struct Shared {
     outbound_rx: Mutex<Option<mpsc::Receiver<Outbound>>>,
     /// The live link's publisher; `None` while the backend is down.
     publisher: Mutex<Option<Arc<dyn DriverPublisher>>>,
+    /// Counts the links made: the publish loop waits for the next one.
+    links: watch::Sender<u64>,
+    /// Bytes of the operations in the outbound queue.
+    queued_bytes: AtomicUsize,
+    /// After a reconnection, the peers not heard from yet: operations wait
+    /// (up to the node timeout) until every known peer is subscribed
+    /// again, so what an outage held back reaches them.
+    resubscribing: Mutex<Resubscribing>,
+    /// Whether operations may go out (no peer awaited).
+    peers_ready: watch::Sender<bool>,
     /// Woken when a publish finds the link dead.
     link_broken: Notify,
     status: watch::Sender<ClusterStatus>,
@@ -101,6 +122,10 @@ impl ClusterAdapter {
                 outbound_tx,
                 outbound_rx: Mutex::new(Some(outbound_rx)),
                 publisher: Mutex::new(None),
+                links: watch::Sender::new(0),
+                queued_bytes: AtomicUsize::new(0),
+                resubscribing: Mutex::new(Resubscribing::default()),
+                peers_ready: watch::Sender::new(true),
                 link_broken: Notify::new(),
                 status: watch::Sender::new(ClusterStatus::default()),
                 counters: Counters::default(),
@@ -217,6 +242,7 @@ impl Adapter for ClusterAdapter {
             undecodable: get(&c.undecodable),
             reconnects: get(&c.reconnects),
             incomplete_requests: get(&c.incomplete_requests),
+            queued_bytes: self.shared.queued_bytes.load(Ordering::Relaxed) as u64,
         }
     }
 
@@ -276,19 +302,36 @@ impl Shared {
         )
     }
 
+    /// Queues an envelope. An operation waits out a backend outage within
+    /// the outbound bounds (beyond them it is dropped and counted); the
+    /// rest is skipped while the backend is away.
     fn send_envelope(&self, destination: Destination, envelope: Envelope) -> bool {
-        if self.publisher.lock().is_none() {
-            self.drop_one();
+        let keep = matches!(envelope.body, Body::Operation(_));
+        if !keep && self.publisher.lock().is_none() {
             return false;
         }
         let payload = envelope.encode();
-        match self.outbound_tx.try_send(Outbound {
+        let len = payload.len();
+        if keep {
+            let queued = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
+            if queued + len > self.options.outbound_bytes {
+                self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                self.drop_one();
+                return false;
+            }
+        }
+        let outbound = Outbound {
             destination,
             payload,
-        }) {
+            keep,
+        };
+        match self.outbound_tx.try_send(outbound) {
             Ok(()) => true,
             Err(_) => {
-                self.drop_one();
+                if keep {
+                    self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                    self.drop_one();
+                }
                 false
             }
         }
@@ -330,7 +373,10 @@ impl Shared {
         *self.stop.borrow()
     }
 
-    /// Publishes queued envelopes one at a time, in order.
+    /// Publishes queued envelopes one at a time, in order. An operation
+    /// that finds the backend away waits for the next link (and is tried
+    /// again if the link breaks under it), so what an outage held back goes
+    /// out in order once the backend returns.
     async fn publish_loop(self: Arc<Self>, mut outbound: mpsc::Receiver<Outbound>) {
         let mut stop = self.stop.subscribe();
         loop {
@@ -338,33 +384,73 @@ impl Shared {
                 next = outbound.recv() => next,
                 _ = stop.wait_for(|stopped| *stopped) => None,
             };
-            let Some(Outbound {
-                destination,
-                payload,
-            }) = next
-            else {
+            let Some(next) = next else {
                 return;
             };
-            let publisher = self.publisher.lock().clone();
-            let Some(publisher) = publisher else {
-                self.drop_one();
-                continue;
-            };
-            let channel = match &destination {
-                Destination::All => self.all_channel().to_owned(),
-                Destination::Node(node) => node_channel(self.channel_prefix(), node),
-            };
-            match publisher.publish(&channel, payload).await {
-                Ok(()) => {
-                    self.counters.published.fetch_add(1, Ordering::Relaxed);
+            if next.keep {
+                self.queued_bytes
+                    .fetch_sub(next.payload.len(), Ordering::AcqRel);
+            }
+            if !self.publish_one(next).await {
+                return; // stopped
+            }
+        }
+    }
+
+    /// Publishes one envelope, waiting for the backend if it must; false
+    /// once the adapter stops.
+    async fn publish_one(&self, next: Outbound) -> bool {
+        let channel = match &next.destination {
+            Destination::All => self.all_channel().to_owned(),
+            Destination::Node(node) => node_channel(self.channel_prefix(), node),
+        };
+        let mut links = self.links.subscribe();
+        let mut ready = self.peers_ready.subscribe();
+        loop {
+            if next.keep {
+                let mut stop = self.stop.subscribe();
+                tokio::select! {
+                    waited = ready.wait_for(|ready| *ready) => {
+                        if waited.is_err() {
+                            return false;
+                        }
+                    }
+                    _ = stop.wait_for(|stopped| *stopped) => return false,
                 }
-                Err(error) => {
+            }
+            let link = *links.borrow_and_update();
+            let publisher = self.publisher.lock().clone();
+            let error = match publisher {
+                Some(publisher) => match publisher.publish(&channel, next.payload.clone()).await {
+                    Ok(()) => {
+                        self.counters.published.fetch_add(1, Ordering::Relaxed);
+                        return true;
+                    }
+                    Err(error) => error,
+                },
+                None if next.keep => DriverError::Unreachable("the backend is away".into()),
+                None => return true,
+            };
+            let unreachable = matches!(error, DriverError::Unreachable(_));
+            if unreachable {
+                self.link_broken.notify_one();
+            }
+            if !unreachable || !next.keep {
+                tracing::debug!(%error, "cluster publish failed");
+                if next.keep {
                     self.drop_one();
-                    tracing::debug!(%error, "cluster publish failed");
-                    if matches!(error, DriverError::Unreachable(_)) {
-                        self.link_broken.notify_one();
+                }
+                return true;
+            }
+            // Wait for the next link, then try again.
+            let mut stop = self.stop.subscribe();
+            tokio::select! {
+                changed = links.wait_for(|made| *made != link) => {
+                    if changed.is_err() {
+                        return false;
                     }
                 }
+                _ = stop.wait_for(|stopped| *stopped) => return false,
             }
         }
     }
@@ -438,6 +524,8 @@ impl Shared {
             mut incoming,
         } = link;
         *self.publisher.lock() = Some(Arc::from(publisher));
+        self.await_peers();
+        self.links.send_modify(|made| *made += 1);
         self.refresh_status();
         let mut stop = self.stop.subscribe();
         let mut heartbeat = tokio::time::interval(self.options.heartbeat_interval);
@@ -454,6 +542,7 @@ impl Shared {
                     }
                     self.send_heartbeat();
                     self.prune_nodes();
+                    self.peer_heard(None);
                 }
                 _ = self.link_broken.notified() => break,
                 _ = stop.wait_for(|stopped| *stopped) => break,
@@ -468,6 +557,46 @@ impl Shared {
         // reconnection are dropped then.
         *self.publisher.lock() = None;
         self.refresh_status();
+    }
+
+    /// After a (re)connection: holds operations back until every peer
+    /// known from before is heard again (it has subscribed anew), for at
+    /// most the node timeout.
+    fn await_peers(&self) {
+        let known = self.nodes.lock().known();
+        if known.is_empty() {
+            return;
+        }
+        let mut resubscribing = self.resubscribing.lock();
+        resubscribing.awaited = known.into_iter().collect();
+        resubscribing.until = Some(Instant::now() + self.options.node_timeout);
+        self.peers_ready.send_replace(false);
+    }
+
+    /// `node` was heard (or, with `None`, a heartbeat tick passed): lets
+    /// operations go once no peer is awaited or the wait is over.
+    fn peer_heard(&self, node: Option<&str>) {
+        if *self.peers_ready.borrow() {
+            return;
+        }
+        let mut resubscribing = self.resubscribing.lock();
+        if let Some(node) = node {
+            resubscribing.awaited.remove(node);
+        }
+        let over = resubscribing
+            .until
+            .is_none_or(|until| Instant::now() >= until);
+        if resubscribing.awaited.is_empty() || over {
+            if !resubscribing.awaited.is_empty() {
+                tracing::info!(
+                    silent = ?resubscribing.awaited,
+                    "cluster: publishing what the outage held back without hearing from every peer"
+                );
+            }
+            resubscribing.awaited.clear();
+            resubscribing.until = None;
+            self.peers_ready.send_replace(true);
+        }
     }
 
     fn prune_nodes(&self) {
@@ -538,6 +667,7 @@ impl Shared {
             return; // our own broadcast, echoed back by the backend
         }
         self.counters.received.fetch_add(1, Ordering::Relaxed);
+        self.peer_heard(Some(&from));
         if matches!(body, Body::Leave) {
             if self.nodes.lock().remove(&from) {
                 tracing::info!(node = %from, "cluster node left");

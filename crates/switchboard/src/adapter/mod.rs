@@ -43,9 +43,16 @@
 //! the sockets of nodes not yet upgraded.
 //!
 //! While the backend is unreachable, each node goes on serving its own
-//! sockets; what should have crossed nodes meanwhile is dropped and counted
-//! ([`ClusterStats::dropped`]), cluster-wide answers come from this node
-//! alone and say so, and the adapter reconnects and resubscribes by itself.
+//! sockets, and what must cross nodes waits in a bounded queue
+//! ([`ClusterOptions::outbound_capacity`] operations,
+//! [`ClusterOptions::outbound_bytes`] bytes): when the backend returns and
+//! the other nodes have subscribed again (each heard from, or the node
+//! timeout passed), it goes out in order; only what overflows the bound is
+//! dropped and counted ([`ClusterStats::dropped`]). Cluster-wide answers
+//! come from this node alone meanwhile and say so, and the adapter
+//! reconnects and resubscribes by itself. Over pub/sub, what a node
+//! published just before the backend died, or while another node's own
+//! link was down, can still miss that node.
 
 mod cluster;
 mod driver;
@@ -145,9 +152,12 @@ pub struct ClusterStats {
     pub published: u64,
     /// Messages received from other nodes.
     pub received: u64,
-    /// Messages that could not cross nodes: published while the backend
-    /// was unreachable, refused by it, or over the outbound queue.
+    /// Operations that could not cross nodes: over the outbound bounds
+    /// (an outage's backlog is kept within them) or refused by the backend.
     pub dropped: u64,
+    /// Bytes of operations waiting to be published now (an outage's
+    /// backlog).
+    pub queued_bytes: u64,
     /// Messages from other nodes that could not be read.
     pub undecodable: u64,
     /// Successful connections to the backend after the first.

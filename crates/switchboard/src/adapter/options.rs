@@ -21,9 +21,15 @@ pub struct ClusterOptions {
     pub reconnect_min: Duration,
     /// Longest wait between reconnection attempts (default 5 s).
     pub reconnect_max: Duration,
-    /// Messages waiting to be published before new ones are dropped and
-    /// counted (default 65,536).
+    /// Operations waiting to be published (while the backend is slow or
+    /// unreachable) before new ones are dropped and counted (default
+    /// 65,536).
     pub outbound_capacity: usize,
+    /// Bytes of encoded operations waiting to be published before new ones
+    /// are dropped and counted (default 16 MiB). With `outbound_capacity`,
+    /// the bound of what a backend outage may hold back: the operations
+    /// within it go out in order once the backend returns.
+    pub outbound_bytes: usize,
 }
 
 impl Default for ClusterOptions {
@@ -35,6 +41,7 @@ impl Default for ClusterOptions {
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
             outbound_capacity: 65_536,
+            outbound_bytes: 16 << 20,
         }
     }
 }
@@ -56,6 +63,14 @@ impl ClusterOptions {
     /// Sets how long a silent node still counts as live.
     pub fn node_timeout(mut self, timeout: Duration) -> Self {
         self.node_timeout = timeout;
+        self
+    }
+
+    /// Sets the bounds of what waits to be published (an outage's
+    /// backlog): at most `messages` operations of at most `bytes` in all.
+    pub fn outbound_bounds(mut self, messages: usize, bytes: usize) -> Self {
+        self.outbound_capacity = messages.max(1);
+        self.outbound_bytes = bytes;
         self
     }
 
