@@ -1,6 +1,6 @@
 //! Runs the browser client's test suite (`clients/js`, Node's test runner, with the
-//! headless Chromium test of the demo page) against this crate's `switchboard` binary,
-//! so that `cargo test --workspace` covers it.
+//! headless Chromium tests of the demo page and of the client's token refresh) against
+//! this crate's `switchboard` binary, so that `cargo test --workspace` covers it.
 //!
 //! The TLS test of the suite (`test/tls.test.mjs`) serves a certificate made here for
 //! this run (a private CA and a server certificate for `localhost` and `127.0.0.1`),
