@@ -68,3 +68,11 @@ async fn outage_backlog_is_bounded() {
     };
     cluster::outage_backlog_is_bounded(&mut backend).await;
 }
+
+#[tokio::test]
+async fn held_backlogs_go_out_without_waiting_out_the_node_timeout() {
+    let Some(mut backend) = backend().await else {
+        return;
+    };
+    cluster::held_backlogs_go_out_without_waiting_out_the_node_timeout(&mut backend).await;
+}

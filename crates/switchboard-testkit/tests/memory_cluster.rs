@@ -36,3 +36,11 @@ async fn presence_cross_nodes() {
 async fn outage_backlog_is_bounded() {
     cluster::outage_backlog_is_bounded(&mut MemoryBackend::default()).await;
 }
+
+#[tokio::test]
+async fn held_backlogs_go_out_without_waiting_out_the_node_timeout() {
+    cluster::held_backlogs_go_out_without_waiting_out_the_node_timeout(
+        &mut MemoryBackend::default(),
+    )
+    .await;
+}

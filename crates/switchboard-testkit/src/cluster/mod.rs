@@ -18,7 +18,10 @@ mod presence;
 mod users;
 
 pub use operations::every_operation_crosses_nodes;
-pub use outage::{backend_outage_mid_traffic, outage_backlog_is_bounded};
+pub use outage::{
+    backend_outage_mid_traffic, held_backlogs_go_out_without_waiting_out_the_node_timeout,
+    outage_backlog_is_bounded,
+};
 pub use presence::presence_cross_nodes;
 pub use users::users_cross_nodes;
 

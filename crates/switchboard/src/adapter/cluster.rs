@@ -294,12 +294,35 @@ impl Shared {
 
     /// Queues a heartbeat, with the number of the hub's last presence
     /// change: it leaves after the changes it counts, on the same channel.
-    fn send_heartbeat(&self) -> bool {
+    fn send_heartbeat(self: &Arc<Self>) -> bool {
+        if !*self.peers_ready.borrow() {
+            // Operations are held until the peers are heard from again,
+            // and the queued heartbeat waits behind them: the peers, which
+            // may be holding theirs for the same reason, hear a direct one,
+            // without a presence number (it would count changes still
+            // held).
+            self.heartbeat_directly();
+        }
         let presence = self.node.get().and_then(NodeHandle::presence_seq);
         self.send_envelope(
             Destination::All,
             Envelope::heartbeat(&self.node_id, presence),
         )
+    }
+
+    /// Publishes a heartbeat without a presence number past the outbound
+    /// queue.
+    fn heartbeat_directly(self: &Arc<Self>) {
+        let Some(publisher) = self.publisher.lock().clone() else {
+            return;
+        };
+        let shared = self.clone();
+        let beat = Envelope::heartbeat(&self.node_id, None).encode();
+        tokio::spawn(async move {
+            if let Err(error) = publisher.publish(shared.all_channel(), beat).await {
+                tracing::debug!(%error, "direct heartbeat failed");
+            }
+        });
     }
 
     /// Queues an envelope. An operation waits out a backend outage within
@@ -526,6 +549,9 @@ impl Shared {
         *self.publisher.lock() = Some(Arc::from(publisher));
         self.await_peers();
         self.links.send_modify(|made| *made += 1);
+        if !*self.peers_ready.borrow() {
+            self.heartbeat_directly();
+        }
         self.refresh_status();
         let mut stop = self.stop.subscribe();
         let mut heartbeat = tokio::time::interval(self.options.heartbeat_interval);
