@@ -155,9 +155,6 @@ impl PresenceBook {
         }
         let PresenceShare { info, sockets, .. } = update.share;
         changes.push(set_share(rooms, peer, key, sockets, info, update.seq));
-        if peer.is_complete() {
-            peer.shares.retain(|_, share| share.sockets > 0);
-        }
         changes
     }
 

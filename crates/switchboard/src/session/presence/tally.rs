@@ -2,7 +2,6 @@
 //! the other nodes, and what this node holds of each other node's share,
 //! merged by the newest change.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -62,6 +61,9 @@ pub(super) struct Peer {
     /// The newest change seen.
     pub(super) latest: u64,
     pub(super) shares: HashMap<Key, PeerShare>,
+    /// How many of `shares` are tombstones (zero sockets, kept while
+    /// older changes may still arrive).
+    pub(super) tombstones: usize,
 }
 
 impl Peer {
@@ -88,9 +90,10 @@ impl Peer {
         }
         let contiguous = self.contiguous;
         self.pending.retain(|&seq| seq > contiguous);
-        if self.is_complete() {
+        if self.is_complete() && self.tombstones > 0 {
             // No older change can arrive any more: the tombstones go.
             self.shares.retain(|_, share| share.sockets > 0);
+            self.tombstones = 0;
         }
     }
 }
@@ -112,17 +115,17 @@ pub(super) fn set_share(
     info: Option<Value>,
     seq: u64,
 ) -> Option<PresenceChange> {
-    let old = match peer.shares.entry(key.clone()) {
-        Entry::Occupied(mut held) => {
-            let old = held.get().sockets;
-            held.insert(PeerShare { sockets, seq });
-            old
-        }
-        Entry::Vacant(vacant) => {
-            vacant.insert(PeerShare { sockets, seq });
-            0
-        }
+    // A zero is kept (a tombstone) only while older changes may arrive.
+    let keep = sockets > 0 || !peer.is_complete();
+    let held = if keep {
+        peer.shares.insert(key.clone(), PeerShare { sockets, seq })
+    } else {
+        peer.shares.remove(&key)
     };
+    let was_tombstone = held.as_ref().is_some_and(|h| h.sockets == 0);
+    let is_tombstone = keep && sockets == 0;
+    peer.tombstones = peer.tombstones + usize::from(is_tombstone) - usize::from(was_tombstone);
+    let old = held.map_or(0, |h| h.sockets);
     if old == sockets {
         return None;
     }
