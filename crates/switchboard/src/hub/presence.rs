@@ -31,8 +31,16 @@ impl Hub {
     }
 
     /// Tells each change's room (its members on this node): `$joined`
-    /// with the user and its info, or `$left`.
+    /// with the user and its info, or `$left`; nothing once the hub is
+    /// shutting down.
     pub(crate) fn tell_presence(&self, changes: PresenceChanges) {
+        if self.is_shutting_down() {
+            // Every member here is closing, and its queue refuses what
+            // comes after the close: trying to tell each of every other's
+            // departure would cost members² refused pushes. The other
+            // nodes hear of it as usual.
+            return;
+        }
         for change in changes.0 {
             let message = presence_message(&change);
             BroadcastOperator::new(self.clone())
