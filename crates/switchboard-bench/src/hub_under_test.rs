@@ -1,6 +1,7 @@
 //! The hub under test: a running server (`--url`), or the standalone
 //! server binary started for the run (`--spawn-hub`) on a free loopback
-//! port, optionally pinned with `taskset -c`.
+//! port, optionally pinned with `taskset -c`; and whether its clients
+//! authenticate (`--token-hmac-secret`, see [`crate::tokens`]).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -11,6 +12,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::error::{Error, Result};
+use crate::lean::Endpoint;
+use crate::tokens::{Minter, TokenArgs};
 
 /// How long a spawned hub may take to print where it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -54,6 +57,10 @@ pub struct HubUnderTestArgs {
     /// `idle`, its memory)
     #[arg(long, value_name = "PID", conflicts_with = "spawn_hub")]
     pub hub_pid: Option<u32>,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tokens: TokenArgs,
 }
 
 /// The hub of a run.
@@ -63,6 +70,8 @@ pub struct HubUnderTest {
     pub url: String,
     /// Its process id, when known.
     pub pid: Option<u32>,
+    /// Signs the clients' tokens; `None`: they connect anonymously.
+    pub tokens: Option<Minter>,
     /// The spawned server, stopped by [`HubUnderTest::stop`] (killed if dropped).
     child: Option<Child>,
 }
@@ -70,10 +79,12 @@ pub struct HubUnderTest {
 impl HubUnderTest {
     /// Uses `--url`, or spawns the hub.
     pub async fn start(args: &HubUnderTestArgs) -> Result<Self> {
+        let tokens = args.tokens.minter()?;
         match (&args.url, &args.spawn_hub) {
             (Some(url), None) => Ok(Self {
                 url: url.clone(),
                 pid: args.hub_pid,
+                tokens,
                 child: None,
             }),
             (None, Some(path)) => {
@@ -84,7 +95,13 @@ impl HubUnderTest {
                         .ok()
                         .map(|online| online.trim().to_owned())
                 });
-                spawn(path, cpus.as_deref(), &args.hub_args).await
+                let mut extra = args.hub_args.clone();
+                if let Some(minter) = &tokens {
+                    extra.push(format!("--token-hmac-secret={}", minter.secret()));
+                }
+                let mut hub = spawn(path, cpus.as_deref(), &extra).await?;
+                hub.tokens = tokens;
+                Ok(hub)
             }
             _ => Err(Error::Usage("give either --url or --spawn-hub".into())),
         }
@@ -93,6 +110,21 @@ impl HubUnderTest {
     /// Whether this run started the hub.
     pub fn spawned(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// Whether the clients connect with tokens.
+    pub fn authenticated(&self) -> bool {
+        self.tokens.is_some()
+    }
+
+    /// The hub's endpoint for a client of user `user`: with its token when
+    /// clients authenticate (signed now: call it before a measured window).
+    pub async fn endpoint_as(&self, user: &str) -> Result<Endpoint> {
+        let endpoint = Endpoint::resolve(&self.url).await?;
+        Ok(match &self.tokens {
+            Some(minter) => endpoint.with_query_param("token", &minter.mint(user)?),
+            None => endpoint,
+        })
     }
 
     /// Stops a spawned hub (SIGTERM, then SIGKILL after a while).
@@ -160,6 +192,7 @@ async fn spawn(path: &PathBuf, cpus: Option<&str>, extra: &[String]) -> Result<H
     Ok(HubUnderTest {
         url,
         pid,
+        tokens: None,
         child: Some(child),
     })
 }

@@ -17,6 +17,8 @@
 //! - [`deliveries`]: what receivers of stamped messages saw;
 //! - [`workers`]: spreading connections over worker processes;
 //! - [`hub_under_test`]: the hub under test (`--url` or `--spawn-hub`);
+//! - [`tokens`]: clients that authenticate, each with a token of its own
+//!   (`--token-hmac-secret`);
 //! - [`phases`]: the setup bound and the drain at the end of a run;
 //! - [`room_fanout`]: the runner `fanout` and `poll-fanout` share (plan,
 //!   schedule, deliveries, report), each bringing its receivers' transport;
@@ -27,7 +29,8 @@
 //! delivery over a local one), [`fanout`] (one publisher, many receivers),
 //! [`echo`] (round trips), [`idle`] (memory per idle connection),
 //! [`handshake`] (sessions opened per second), [`poll_fanout`]
-//! (fan-out to long-polling clients).
+//! (fan-out to long-polling clients), [`token_verify`] (the hub's token
+//! check per handshake, without sockets).
 
 pub mod clock;
 pub mod cluster_latency;
@@ -52,6 +55,8 @@ pub mod schedule;
 pub mod sequence;
 pub mod stamp;
 pub mod sys;
+pub mod token_verify;
+pub mod tokens;
 pub mod workers;
 
 pub use error::{Error, Result};

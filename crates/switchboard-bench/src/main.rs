@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use switchboard_bench::options::GenArgs;
 use switchboard_bench::{
-    cluster_latency, echo, fanout, handshake, idle, poll_fanout, sys, workers,
+    cluster_latency, echo, fanout, handshake, idle, poll_fanout, sys, token_verify, workers,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -37,6 +37,8 @@ enum Command {
     Handshake(handshake::Args),
     /// One publisher at a fixed rate, N long-polling receivers in one room.
     PollFanout(poll_fanout::Args),
+    /// The hub's HS256 token check per handshake, in process (no sockets).
+    TokenVerify(token_verify::Args),
     /// A worker process of another workload (started by the generator
     /// itself with --procs; reads its job on stdin).
     #[command(hide = true)]
@@ -54,7 +56,15 @@ impl Command {
             Command::Idle(args) => Some(&args.gen_args),
             Command::Handshake(args) => Some(&args.gen_args),
             Command::PollFanout(args) => Some(&args.gen_args),
-            Command::ClusterLatency(_) | Command::Worker { .. } => None,
+            Command::ClusterLatency(_) | Command::TokenVerify(_) | Command::Worker { .. } => None,
+        }
+    }
+
+    /// The CPUs to pin the generator to, if any.
+    fn cpus(&self) -> Option<&str> {
+        match self {
+            Command::TokenVerify(args) => args.cpus.as_deref(),
+            _ => self.gen_args().and_then(|g| g.cpus.as_deref()),
         }
     }
 }
@@ -73,7 +83,7 @@ fn main() -> ExitCode {
     if let Err(error) = sys::raise_nofile_limit() {
         tracing::warn!(%error, "cannot raise the open-files limit");
     }
-    if let Some(cpus) = cli.command.gen_args().and_then(|g| g.cpus.as_deref())
+    if let Some(cpus) = cli.command.cpus()
         && let Err(error) = sys::pin_to_cpus(cpus)
     {
         return fail(&error);
@@ -101,6 +111,7 @@ fn main() -> ExitCode {
             Command::Idle(args) => idle::run(args).await,
             Command::Handshake(args) => handshake::run(args).await,
             Command::PollFanout(args) => poll_fanout::run(args).await,
+            Command::TokenVerify(args) => token_verify::run(args).await,
             Command::Worker { kind } => serve_worker(&kind).await,
         }
     });

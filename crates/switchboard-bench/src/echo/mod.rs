@@ -129,6 +129,7 @@ fn shares(target: &HubUnderTest, args: &Args, schedule: Schedule) -> Vec<Share> 
             mode: args.mode,
             connect_parallel: args.connect_parallel,
             room_prefix: room_prefix.clone(),
+            tokens: target.tokens.clone(),
         });
         first_client += clients;
     }
@@ -192,6 +193,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
             warmup_s: args.warmup,
             payload_bytes: args.payload,
             worker_processes: processes,
+            authenticated: target.authenticated(),
             url: target.url.clone(),
         },
         clients: all.clients,

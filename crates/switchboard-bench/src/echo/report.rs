@@ -63,6 +63,8 @@ pub struct Settings {
     pub payload_bytes: usize,
     /// Generator processes holding clients (0: in the parent).
     pub worker_processes: usize,
+    /// Whether each client authenticated with a token of its own.
+    pub authenticated: bool,
     /// The hub's URL.
     pub url: String,
 }
@@ -73,10 +75,11 @@ impl Report {
         let s = &self.settings;
         writeln!(
             out,
-            "echo ({:?}): {} clients × {} msg/s for {} s after {} s warmup, {}-byte filler, \
+            "echo ({:?}): {} clients{} × {} msg/s for {} s after {} s warmup, {}-byte filler, \
              {} worker processes, hub {}",
             s.mode,
             s.clients,
+            if s.authenticated { " with tokens" } else { "" },
             s.rate,
             s.duration_s,
             s.warmup_s,

@@ -15,10 +15,11 @@ use crate::clock;
 use crate::deliveries::SharedLatency;
 use crate::error::{Error, Result};
 use crate::histogram::HistogramCounts;
-use crate::lean::{Endpoint, LeanWs, Status, open_many};
+use crate::lean::{LeanWs, Status, open_many};
 use crate::schedule::Schedule;
 use crate::sequence::{Arrival, SequenceCounts, SequenceTracker};
 use crate::stamp::{self, Stamp};
+use crate::tokens::{ClientEndpoints, Minter};
 use crate::workers::{Control, Job, Progress, Signal};
 
 static REPLY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"reply\":"));
@@ -52,6 +53,8 @@ pub struct Share {
     pub connect_parallel: usize,
     /// Prefix of the rooms (one per client).
     pub room_prefix: String,
+    /// Signs each client's token; `None`: anonymous.
+    pub tokens: Option<Minter>,
 }
 
 /// What a share's clients saw.
@@ -106,17 +109,26 @@ impl Job for Share {
 }
 
 async fn run_share(share: Share, control: Control) -> Result<Echoes> {
-    let endpoint = Endpoint::resolve(&share.url).await?;
+    let endpoints = ClientEndpoints::resolve(
+        &share.url,
+        share.tokens.as_ref(),
+        share.first_client,
+        share.clients,
+    )
+    .await?;
     let latency = Arc::new(SharedLatency::default());
-    let next_client = std::sync::atomic::AtomicUsize::new(share.first_client);
-    let open = || async {
-        let client = next_client.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut ws = LeanWs::open(&endpoint, None, 16 * 1024).await?;
-        if share.mode == Mode::Relay {
-            ws.join(&format!("{}-{client}", share.room_prefix), 0)
-                .await?;
+    let share_ref = &share;
+    let open = |i| {
+        let endpoint = endpoints.client(i);
+        let client = share_ref.first_client + i;
+        async move {
+            let mut ws = LeanWs::open(endpoint, None, 16 * 1024).await?;
+            if share_ref.mode == Mode::Relay {
+                ws.join(&format!("{}-{client}", share_ref.room_prefix), 0)
+                    .await?;
+            }
+            Ok((ws, client))
         }
-        Ok((ws, client))
     };
     let spawn = |(ws, client): (LeanWs, usize)| {
         let period = 1.0 / f64::from(share.schedule.rate.max(1));

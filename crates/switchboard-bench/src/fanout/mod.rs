@@ -82,9 +82,11 @@ pub async fn measure(args: &Args) -> Result<Report> {
         room: args.room.clone(),
         gen_args: args.gen_args.clone(),
     };
-    plan.run_against(&args.target, |url, clients, schedule| Share {
-        url: url.to_owned(),
-        clients,
+    plan.run_against(&args.target, |hub, clients, schedule| Share {
+        url: hub.url.clone(),
+        clients: clients.len(),
+        first_client: clients.start,
+        tokens: hub.tokens.clone(),
         room: args.room.clone(),
         schedule,
         connect_parallel: args.connect_parallel,

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::deliveries::{Deliveries, SharedLatency, StampReceiver};
 use crate::error::{Error, Result};
-use crate::lean::{Endpoint, LeanWs, Status, open_many};
+use crate::lean::{LeanWs, Status, open_many};
 use crate::schedule::Schedule;
+use crate::tokens::{ClientEndpoints, Minter};
 use crate::workers::{Control, Job, Progress, Signal};
 
 /// How long a receiver waits for the hub's close after sending its own.
@@ -23,6 +24,11 @@ pub struct Share {
     pub url: String,
     /// Receivers in this share.
     pub clients: usize,
+    /// The run's number of this share's first receiver (its user, with
+    /// tokens).
+    pub first_client: usize,
+    /// Signs each receiver's token; `None`: anonymous.
+    pub tokens: Option<Minter>,
     /// The room they join.
     pub room: String,
     /// The publisher's schedule (which messages exist, which are measured).
@@ -43,12 +49,22 @@ impl Job for Share {
 }
 
 async fn receive_share(share: Share, control: Control) -> Result<Deliveries> {
-    let endpoint = Endpoint::resolve(&share.url).await?;
+    let endpoints = ClientEndpoints::resolve(
+        &share.url,
+        share.tokens.as_ref(),
+        share.first_client,
+        share.clients,
+    )
+    .await?;
     let latency = Arc::new(SharedLatency::default());
-    let open = || async {
-        let mut ws = LeanWs::open(&endpoint, None, share.buffer).await?;
-        ws.join(&share.room, 0).await?;
-        Ok(ws)
+    let (room, buffer) = (&share.room, share.buffer);
+    let open = |i| {
+        let endpoint = endpoints.client(i);
+        async move {
+            let mut ws = LeanWs::open(endpoint, None, buffer).await?;
+            ws.join(room, 0).await?;
+            Ok(ws)
+        }
     };
     let spawn = |ws| {
         tokio::spawn(receive(

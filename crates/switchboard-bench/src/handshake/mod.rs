@@ -4,11 +4,14 @@
 //! session (TCP connect, upgrade, `$welcome`), count it, close it with a
 //! close frame (code 1000), wait for the hub's close, and start the next,
 //! for `--duration` seconds. The latency is from the connect to the
-//! `$welcome`. To keep clear of ephemeral-port and TIME_WAIT exhaustion,
-//! connections to a loopback hub are bound before connecting to source
-//! addresses spread over 127.0.0.2–127.0.0.255 (`--sources`), and the
-//! client closes with a close frame and waits for the hub to close TCP
-//! first, so TIME_WAIT stays on the hub's side.
+//! `$welcome`. With `--token-hmac-secret` each loop opens its sessions
+//! with a token of its own (`sub` `user-<loop>`), signed before the run, so
+//! every handshake includes the hub's token check. To keep clear of
+//! ephemeral-port and TIME_WAIT exhaustion, connections to a loopback hub
+//! are bound before connecting to source addresses spread over
+//! 127.0.0.2–127.0.0.255 (`--sources`), and the client closes with a close
+//! frame and waits for the hub to close TCP first, so TIME_WAIT stays on
+//! the hub's side.
 //!
 //! Files: `share.rs` (the loops), `sources.rs` (source addresses).
 
@@ -66,6 +69,8 @@ pub struct Report {
     pub run_s: f64,
     /// Loopback source addresses used (0: the kernel's choice).
     pub sources: usize,
+    /// Whether each session authenticated with a token.
+    pub authenticated: bool,
     /// Sessions that reached `$welcome`.
     pub sessions: u64,
     /// Sessions per second.
@@ -87,8 +92,17 @@ impl Report {
     pub fn write_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "handshake: concurrency {} for {} s, {} source addresses, {} worker processes, hub {}",
-            self.concurrency, self.duration_s, self.sources, self.worker_processes, self.url
+            "handshake: concurrency {} for {} s{}, {} source addresses, {} worker processes, hub {}",
+            self.concurrency,
+            self.duration_s,
+            if self.authenticated {
+                ", each session with a token"
+            } else {
+                ""
+            },
+            self.sources,
+            self.worker_processes,
+            self.url
         )?;
         writeln!(out)?;
         let l = &self.latency;
@@ -142,6 +156,8 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
             concurrency,
             sources,
             source_offset: offset,
+            first_client: offset,
+            tokens: target.tokens.clone(),
         });
         offset += concurrency;
     }
@@ -193,6 +209,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
         } else {
             0
         },
+        authenticated: target.authenticated(),
         sessions: all.sessions,
         sessions_per_s: per_second(all.sessions, run_s),
         failures: all.failures,

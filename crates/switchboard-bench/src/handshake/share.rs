@@ -1,6 +1,8 @@
 //! One share of the handshake loops: each loop opens a session, waits for
 //! its `$welcome`, closes it with a close frame, and starts the next, until
-//! stopped.
+//! stopped. With tokens, each loop is one user and opens every session
+//! with the same token (signed before the run), which the hub verifies at
+//! each handshake.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -15,6 +17,7 @@ use crate::deliveries::SharedLatency;
 use crate::error::{Error, Result};
 use crate::histogram::{HistogramCounts, LatencyHistogram};
 use crate::lean::{Endpoint, LeanWs};
+use crate::tokens::{ClientEndpoints, Minter};
 use crate::workers::{Control, Job, Progress, Signal};
 
 /// How long one handshake may take before it counts as failed.
@@ -33,6 +36,11 @@ pub struct Share {
     pub sources: usize,
     /// Where this share starts in the source list (so shares spread).
     pub source_offset: usize,
+    /// The run's number of this share's first loop (its user, with
+    /// tokens).
+    pub first_client: usize,
+    /// Signs each loop's token; `None`: anonymous sessions.
+    pub tokens: Option<Minter>,
 }
 
 /// What a share's loops did.
@@ -69,15 +77,21 @@ impl Job for Share {
 }
 
 async fn run_share(share: Share, control: Control) -> Result<Sessions> {
-    let endpoint = Arc::new(Endpoint::resolve(&share.url).await?);
-    let sources: Arc<[IpAddr]> = loopback_sources(endpoint.addr, share.sources).into();
+    let endpoints = ClientEndpoints::resolve(
+        &share.url,
+        share.tokens.as_ref(),
+        share.first_client,
+        share.concurrency,
+    )
+    .await?;
+    let sources: Arc<[IpAddr]> = loopback_sources(endpoints.base().addr, share.sources).into();
     let latency = Arc::new(SharedLatency::default());
     control.ready();
     control.go().await;
     let loops: Vec<_> = (0..share.concurrency)
         .map(|i| {
             tokio::spawn(open_loop(
-                endpoint.clone(),
+                endpoints.client(i).clone(),
                 sources.clone(),
                 share.source_offset + i,
                 share.concurrency.max(1),
@@ -110,7 +124,7 @@ fn cause(error: &Error) -> String {
 }
 
 async fn open_loop(
-    endpoint: Arc<Endpoint>,
+    endpoint: Endpoint,
     sources: Arc<[IpAddr]>,
     mut next_source: usize,
     step: usize,

@@ -2,7 +2,8 @@
 //!
 //! Reads the hub's resident memory (`VmRSS` in `/proc/<pid>/status`),
 //! opens N WebSocket connections (each counts once it has read its
-//! `$welcome`; nobody joins a room or sends anything), waits for the hub to
+//! `$welcome`, and, with `--room`, once it has joined that room; nothing
+//! else is sent), waits for the hub to
 //! settle, and reads its memory again: the difference over N is the cost
 //! of one idle connection (its task, buffers, session and resume state).
 //! The connections answer the hub's pings while held, and end with a close
@@ -29,7 +30,7 @@ use crate::options::GenArgs;
 use crate::phases::SETUP_TIMEOUT;
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit};
-use crate::workers::{Workers, split};
+use crate::workers::{Workers, split_ranges};
 
 /// Options of `idle`.
 #[derive(Debug, Clone, clap::Args)]
@@ -50,6 +51,10 @@ pub struct Args {
     /// Read buffer per connection in the generator, bytes
     #[arg(long, value_name = "BYTES", default_value_t = 1024)]
     pub buffer: usize,
+    /// Join every connection to this room (one room for all) after its
+    /// `$welcome` [default: no room]
+    #[arg(long, value_name = "NAME")]
+    pub room: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: HubUnderTestArgs,
@@ -65,7 +70,11 @@ pub struct Report {
     pub benchmark: &'static str,
     /// Connections asked for.
     pub clients: usize,
-    /// Connections that reached `$welcome`.
+    /// The room every connection joined, if any.
+    pub room: Option<String>,
+    /// Whether each connection authenticated with a token of its own.
+    pub authenticated: bool,
+    /// Connections that reached `$welcome` (and joined the room).
     pub opened: u64,
     /// Connections that did not.
     pub failed: u64,
@@ -98,8 +107,18 @@ impl Report {
     pub fn write_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "idle: {} connections, {} worker processes, hub {}",
-            self.clients, self.worker_processes, self.url
+            "idle: {} connections{}{}, {} worker processes, hub {}",
+            self.clients,
+            self.room
+                .as_ref()
+                .map_or(String::new(), |room| format!(" in room {room}")),
+            if self.authenticated {
+                ", each with a token"
+            } else {
+                ""
+            },
+            self.worker_processes,
+            self.url
         )?;
         writeln!(out)?;
         let rows: [(&str, String); 7] = [
@@ -164,12 +183,15 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let before = hub_rss()?;
-    let jobs: Vec<Share> = split(args.clients, args.gen_args.shares())
+    let jobs: Vec<Share> = split_ranges(args.clients, args.gen_args.shares())
         .into_iter()
-        .filter(|&n| n > 0)
+        .filter(|clients| !clients.is_empty())
         .map(|clients| Share {
             url: target.url.clone(),
-            clients,
+            clients: clients.len(),
+            first_client: clients.start,
+            tokens: target.tokens.clone(),
+            room: args.room.clone(),
             connect_parallel: args.connect_parallel,
             buffer: args.buffer,
         })
@@ -216,6 +238,8 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
     Ok(Report {
         benchmark: "idle",
         clients: args.clients,
+        room: args.room.clone(),
+        authenticated: target.authenticated(),
         opened: held.opened,
         failed: held.failed,
         closed_early: held.closed_early,

@@ -1,5 +1,6 @@
-//! One share of idle connections: opens them (each reads its `$welcome`),
-//! then holds them, answering the hub's pings, until stopped.
+//! One share of idle connections: opens them (each reads its `$welcome`
+//! and, when asked, joins the room), then holds them, answering the hub's
+//! pings, until stopped.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::rss::vm_rss_kib;
 use crate::error::Result;
-use crate::lean::{Endpoint, LeanWs, Status, open_many};
+use crate::lean::{LeanWs, Status, open_many};
+use crate::tokens::{ClientEndpoints, Minter};
 use crate::workers::{Control, Job, Signal};
 
 /// One share of idle connections.
@@ -18,6 +20,13 @@ pub struct Share {
     pub url: String,
     /// Connections in this share.
     pub clients: usize,
+    /// The run's number of this share's first connection (its user, with
+    /// tokens).
+    pub first_client: usize,
+    /// Signs each connection's token; `None`: anonymous.
+    pub tokens: Option<Minter>,
+    /// The room each connection joins, if any.
+    pub room: Option<String>,
     /// Connections being opened at once.
     pub connect_parallel: usize,
     /// Read buffer per connection, bytes (small: idle connections only
@@ -67,8 +76,24 @@ impl Job for Share {
 }
 
 async fn hold_share(share: Share, control: Control) -> Result<Held> {
-    let endpoint = Endpoint::resolve(&share.url).await?;
-    let open = || LeanWs::open(&endpoint, None, share.buffer);
+    let endpoints = ClientEndpoints::resolve(
+        &share.url,
+        share.tokens.as_ref(),
+        share.first_client,
+        share.clients,
+    )
+    .await?;
+    let (room, buffer) = (share.room.as_deref(), share.buffer);
+    let open = |i| {
+        let endpoint = endpoints.client(i);
+        async move {
+            let mut ws = LeanWs::open(endpoint, None, buffer).await?;
+            if let Some(room) = room {
+                ws.join(room, 0).await?;
+            }
+            Ok(ws)
+        }
+    };
     let progress = control.progress().clone();
     let spawn = |ws| {
         progress.add_done(1);

@@ -28,6 +28,15 @@ impl Endpoint {
         let addr = url.resolve().await?;
         Ok(Self { url, addr })
     }
+
+    /// The same hub, with `name=value` added to the URL's query (see
+    /// [`WsUrl::with_query_param`]).
+    pub fn with_query_param(&self, name: &str, value: &str) -> Self {
+        Self {
+            url: self.url.with_query_param(name, value),
+            addr: self.addr,
+        }
+    }
 }
 
 /// Whether the connection is still open after a read.

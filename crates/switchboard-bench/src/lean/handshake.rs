@@ -46,6 +46,17 @@ impl WsUrl {
         })
     }
 
+    /// The same URL with `name=value` added to its query. `value` is
+    /// written as it is: it must be URL-safe (a JSON Web Token is:
+    /// base64url and dots).
+    pub fn with_query_param(&self, name: &str, value: &str) -> Self {
+        let separator = if self.path.contains('?') { '&' } else { '?' };
+        Self {
+            path: format!("{}{separator}{name}={value}", self.path),
+            ..self.clone()
+        }
+    }
+
     /// `host:port`, as a `Host` header and for resolving.
     pub fn authority(&self) -> String {
         format!("{}:{}", self.host, self.port)
@@ -136,6 +147,16 @@ mod tests {
         assert!(WsUrl::parse("http://h/").is_err());
         assert!(WsUrl::parse("ws://:1/").is_err());
         assert!(WsUrl::parse("ws://h:x/").is_err());
+    }
+
+    #[test]
+    fn adds_query_parameters() {
+        let url = WsUrl::parse("ws://h:1/ws").unwrap();
+        let one = url.with_query_param("token", "a.b-c_d");
+        assert_eq!(one.path, "/ws?token=a.b-c_d");
+        assert_eq!(one.with_query_param("x", "1").path, "/ws?token=a.b-c_d&x=1");
+        assert_eq!(one.poll_path(), "/ws/poll");
+        assert_eq!((one.host.as_str(), one.port), ("h", 1));
     }
 
     #[test]

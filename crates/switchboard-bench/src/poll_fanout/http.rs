@@ -24,17 +24,27 @@ pub struct PollSession {
 }
 
 impl PollSession {
-    /// Connects to `addr` and opens a session with `POST {poll_path}`;
-    /// returns it with the handshake's answer (`[$welcome, …]`).
-    pub async fn open(addr: SocketAddr, authority: &str, poll_path: &str) -> Result<(Self, Bytes)> {
+    /// Connects to `addr` and opens a session with `POST {poll_path}`
+    /// (with `?token=…` when given: it must be URL-safe, as a JSON Web
+    /// Token is); returns it with the handshake's answer (`[$welcome, …]`).
+    pub async fn open(
+        addr: SocketAddr,
+        authority: &str,
+        poll_path: &str,
+        token: Option<&str>,
+    ) -> Result<(Self, Bytes)> {
         let mut session = Self {
             sender: connect(addr).await?,
             addr,
             authority: authority.to_owned(),
             session_path: String::new(),
         };
+        let open_path = match token {
+            Some(token) => format!("{poll_path}?token={token}"),
+            None => poll_path.to_owned(),
+        };
         let (status, body) = session
-            .request(Method::POST, poll_path, Bytes::new())
+            .request(Method::POST, &open_path, Bytes::new())
             .await?;
         if status != 200 {
             return Err(Error::Refused(status));

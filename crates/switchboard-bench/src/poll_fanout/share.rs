@@ -15,6 +15,7 @@ use crate::deliveries::{Deliveries, SharedLatency, StampReceiver};
 use crate::error::{Error, Result};
 use crate::lean::WsUrl;
 use crate::schedule::Schedule;
+use crate::tokens::Minter;
 use crate::workers::{Control, Job, Progress, Signal};
 
 /// How long joining (posting `$join` and reading its reply) may take.
@@ -27,6 +28,11 @@ pub struct Share {
     pub url: String,
     /// Receivers in this share.
     pub clients: usize,
+    /// The run's number of this share's first receiver (its user, with
+    /// tokens).
+    pub first_client: usize,
+    /// Signs each receiver's token; `None`: anonymous.
+    pub tokens: Option<Minter>,
     /// The room they join.
     pub room: String,
     /// The publisher's schedule.
@@ -50,9 +56,10 @@ async fn open_and_join(
     addr: std::net::SocketAddr,
     authority: &str,
     poll_path: &str,
+    token: Option<&str>,
     room: &str,
 ) -> Result<PollSession> {
-    let (mut session, _welcome) = PollSession::open(addr, authority, poll_path).await?;
+    let (mut session, _welcome) = PollSession::open(addr, authority, poll_path, token).await?;
     let join = serde_json::json!({"event": "$join", "data": {"room": room}, "ack": 0});
     let status = session.post(Bytes::from(join.to_string())).await?;
     if status != 204 {
@@ -86,11 +93,18 @@ async fn run_share(share: Share, control: Control) -> Result<Deliveries> {
     let addr = url.resolve().await?;
     let authority = url.authority();
     let poll_path = url.poll_path();
+    let tokens = match &share.tokens {
+        Some(minter) => minter.mint_clients(share.first_client, share.clients)?,
+        None => Vec::new(),
+    };
     let latency = Arc::new(SharedLatency::default());
     let mut tasks = Vec::with_capacity(share.clients);
     let mut failures = 0u64;
     let mut opening = futures_util::stream::iter(0..share.clients)
-        .map(|_| open_and_join(addr, &authority, &poll_path, &share.room))
+        .map(|i| {
+            let token = tokens.get(i).map(String::as_str);
+            open_and_join(addr, &authority, &poll_path, token, &share.room)
+        })
         .buffer_unordered(share.connect_parallel.max(1));
     while let Some(opened) = opening.next().await {
         match opened {

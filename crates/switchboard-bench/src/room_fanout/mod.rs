@@ -11,6 +11,8 @@ mod report;
 pub use plan::Plan;
 pub use report::{Report, Settings};
 
+use std::ops::Range;
+
 use crate::deliveries::Deliveries;
 use crate::error::{Error, Result};
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
@@ -19,12 +21,13 @@ use crate::workers::Job;
 
 impl Plan {
     /// Checks the plan, starts the hub under test (or finds it), runs the
-    /// plan with one share per process made by `job(url, clients,
-    /// schedule)`, and stops the hub if it was started for the run.
+    /// plan with one share per process made by `job(hub, clients,
+    /// schedule)` (`clients`: the run's numbers of the share's receivers),
+    /// and stops the hub if it was started for the run.
     pub async fn run_against<J: Job<Output = Deliveries>>(
         &self,
         hub: &HubUnderTestArgs,
-        job: impl Fn(&str, usize, Schedule) -> J,
+        job: impl Fn(&HubUnderTest, Range<usize>, Schedule) -> J,
     ) -> Result<Report> {
         if self.rate == 0 || self.duration == 0 {
             return Err(Error::Usage(
@@ -32,9 +35,8 @@ impl Plan {
             ));
         }
         let target = HubUnderTest::start(hub).await?;
-        let url = target.url.clone();
         let outcome = self
-            .measure(&target, |clients, schedule| job(&url, clients, schedule))
+            .measure(&target, |clients, schedule| job(&target, clients, schedule))
             .await;
         target.stop().await;
         outcome

@@ -2,6 +2,7 @@
 //! connect the publisher, publish the schedule, wait for the last
 //! deliveries, merge what the receivers saw.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,14 +12,14 @@ use crate::deliveries::Deliveries;
 use crate::error::Result;
 use crate::histogram::LatencyHistogram;
 use crate::hub_under_test::HubUnderTest;
-use crate::lean::Endpoint;
 use crate::options::GenArgs;
 use crate::phases::{SETUP_TIMEOUT, drain};
 use crate::progress::ProgressPrinter;
 use crate::publisher::{Published, Publisher};
 use crate::report::{CpuReport, per_second};
 use crate::schedule::Schedule;
-use crate::workers::{Job, Workers, split};
+use crate::tokens::PUBLISHER;
+use crate::workers::{Job, Workers, split_ranges};
 
 /// What a fan-out run is asked to do.
 #[derive(Debug, Clone)]
@@ -43,17 +44,18 @@ pub struct Plan {
 
 impl Plan {
     /// Runs the plan against `target`, one share per process made by
-    /// `job(clients, schedule)`.
+    /// `job(clients, schedule)` (`clients`: the run's numbers of the
+    /// share's receivers).
     pub async fn measure<J: Job<Output = Deliveries>>(
         &self,
         target: &HubUnderTest,
-        job: impl Fn(usize, Schedule) -> J,
+        job: impl Fn(Range<usize>, Schedule) -> J,
     ) -> Result<Report> {
         let args = self;
         let schedule = Schedule::new(args.rate, args.warmup, args.duration);
-        let jobs: Vec<J> = split(args.clients, args.gen_args.shares())
+        let jobs: Vec<J> = split_ranges(args.clients, args.gen_args.shares())
             .into_iter()
-            .filter(|&n| n > 0)
+            .filter(|clients| !clients.is_empty())
             .map(|clients| job(clients, schedule))
             .collect();
         let setup_start = std::time::Instant::now();
@@ -66,7 +68,7 @@ impl Plan {
         workers.wait_ready(SETUP_TIMEOUT).await?;
         let setup_s = setup_start.elapsed().as_secs_f64();
         let connected = u64::try_from(args.clients).unwrap_or(u64::MAX) - workers.errors();
-        let endpoint = Endpoint::resolve(&target.url).await?;
+        let endpoint = target.endpoint_as(PUBLISHER).await?;
         let publisher = Publisher::connect(&endpoint, &args.room, args.payload).await?;
 
         let sent = Arc::new(AtomicU64::new(0));
@@ -148,6 +150,7 @@ impl Plan {
                 warmup_s: args.warmup,
                 payload_bytes: args.payload,
                 worker_processes: processes,
+                authenticated: target.authenticated(),
                 url: target.url.clone(),
             },
             receivers: all.receivers,

@@ -72,6 +72,9 @@ pub struct Settings {
     pub payload_bytes: usize,
     /// Generator processes holding receivers (0: in the parent).
     pub worker_processes: usize,
+    /// Whether each client (receivers and publisher) authenticated with a
+    /// token of its own.
+    pub authenticated: bool,
     /// The hub's URL.
     pub url: String,
 }
@@ -82,10 +85,11 @@ impl Report {
         let s = &self.settings;
         writeln!(
             out,
-            "{}: {} clients, {} msg/s for {} s after {} s warmup, {}-byte filler, \
+            "{}: {} clients{}, {} msg/s for {} s after {} s warmup, {}-byte filler, \
              {} worker processes, hub {}",
             self.benchmark,
             s.clients,
+            if s.authenticated { " with tokens" } else { "" },
             s.rate,
             s.duration_s,
             s.warmup_s,

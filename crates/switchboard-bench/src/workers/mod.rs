@@ -78,6 +78,19 @@ pub fn split(total: usize, parts: usize) -> Vec<usize> {
         .collect()
 }
 
+/// As [`split`], each share as the range of item numbers it takes (from
+/// 0, in order): share `i` takes `ranges[i]`.
+pub fn split_ranges(total: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let mut first = 0;
+    split(total, parts)
+        .into_iter()
+        .map(|count| {
+            first += count;
+            first - count..first
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +101,8 @@ mod tests {
         assert_eq!(split(2, 4), [1, 1, 0, 0]);
         assert_eq!(split(5, 0), [5]);
         assert_eq!(split(10_000, 2).iter().sum::<usize>(), 10_000);
+        assert_eq!(split_ranges(10, 3), [0..4, 4..7, 7..10]);
+        assert_eq!(split_ranges(1, 2), [0..1, 1..1]);
     }
 
     #[test]
