@@ -101,6 +101,7 @@ pub(crate) fn handshake_of(
         codec,
         transport,
         hook_extensions,
+        leave_out_token: hub.policies().tokens.is_some(),
     }))
 }
 

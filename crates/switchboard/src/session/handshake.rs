@@ -92,13 +92,17 @@ pub(crate) struct HandshakeParts<'a> {
     pub(crate) codec: Codec,
     pub(crate) transport: Transport,
     pub(crate) hook_extensions: http::Extensions,
+    /// Leave the token out of what is kept: the `token` query parameter
+    /// and a Bearer `Authorization` header (the hub checked it).
+    pub(crate) leave_out_token: bool,
 }
 
 impl Handshake {
     /// Copies what it keeps out of the request (never a reference into its
     /// buffers, which would keep them alive for the session's life).
     pub(crate) fn new(parts: HandshakeParts<'_>) -> Self {
-        let (request, truncated) = CompactRequest::copy(parts.uri, parts.headers);
+        let (request, truncated) =
+            CompactRequest::copy(parts.uri, parts.headers, parts.leave_out_token);
         Self {
             request,
             truncated,
@@ -134,11 +138,15 @@ impl Handshake {
             codec,
             transport,
             hook_extensions: http::Extensions::new(),
+            leave_out_token: false,
         })
     }
 
     /// The request's URI as the client sent it (usually a path and a
-    /// query: `/ws?codec=json&token=...`); under a nested axum router, the
+    /// query: `/ws?codec=json`; when the hub checks tokens,
+    /// [`HubBuilder::tokens`](crate::HubBuilder::tokens), without its
+    /// `token` parameter, nor a Bearer `Authorization` among the headers:
+    /// the authentication hook sees them); under a nested axum router, the
     /// whole path, prefix included.
     pub fn uri(&self) -> &Uri {
         self.request.uri()
@@ -248,6 +256,22 @@ struct CompactRequest {
     headers: OnceLock<Box<HeaderMap>>,
 }
 
+/// `uri` without its `token` query parameters (the rest as it was).
+fn without_token_parameter(uri: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else {
+        return uri.to_owned();
+    };
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| pair.split('=').next() != Some("token"))
+        .collect();
+    if rest.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    }
+}
+
 /// The most bytes of its request (URI and header lines) a session keeps
 /// for its life. A request head may be up to
 /// [`crate::HubConfig::http_max_head_size`] (64 KiB by default): without
@@ -258,10 +282,16 @@ pub(crate) const KEPT_MAX: usize = 8 * 1024;
 impl CompactRequest {
     /// Copies the URI and then the headers in order while they fit in
     /// [`KEPT_MAX`]; a URI longer than that keeps its path only. The
-    /// flag says whether anything was left out.
-    fn copy(uri: &Uri, headers: &HeaderMap) -> (Self, bool) {
+    /// flag says whether anything was left out. With `leave_out_token`,
+    /// the `token` query parameter and a Bearer `Authorization` header
+    /// are not kept: a credential the hub has checked is neither held for
+    /// the session's life nor shown to handlers.
+    fn copy(uri: &Uri, headers: &HeaderMap, leave_out_token: bool) -> (Self, bool) {
         let mut truncated = false;
         let mut uri = uri.to_string();
+        if leave_out_token {
+            uri = without_token_parameter(&uri);
+        }
         if uri.len() > KEPT_MAX {
             truncated = true;
             uri = uri.split('?').next().unwrap_or_default().to_owned();
@@ -269,21 +299,34 @@ impl CompactRequest {
                 uri = String::from("/");
             }
         }
+        let kept_header = |name: &http::HeaderName, value: &http::HeaderValue| {
+            !(leave_out_token
+                && *name == http::header::AUTHORIZATION
+                && value
+                    .as_bytes()
+                    .get(..7)
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer ")))
+        };
         let mut len = uri.len() + 1;
         let mut kept = 0;
         for (name, value) in headers {
             let line = name.as_str().len() + value.len() + 2;
-            if len + line > KEPT_MAX {
-                truncated = true;
-                break;
+            if kept_header(name, value) {
+                if len + line > KEPT_MAX {
+                    truncated = true;
+                    break;
+                }
+                len += line;
             }
-            len += line;
             kept += 1;
         }
         let mut text = Vec::with_capacity(len);
         text.extend_from_slice(uri.as_bytes());
         text.push(b'\n');
         for (name, value) in headers.iter().take(kept) {
+            if !kept_header(name, value) {
+                continue;
+            }
             text.extend_from_slice(name.as_str().as_bytes());
             text.push(b':');
             text.extend_from_slice(value.as_bytes());
@@ -341,6 +384,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_checked_token_is_not_kept() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer a.b.c".parse().unwrap());
+        headers.insert("cookie", "a=b".parse().unwrap());
+        let uri: Uri = "/ws?codec=json&token=a.b.c&x=1".parse().unwrap();
+        let (kept, truncated) = CompactRequest::copy(&uri, &headers, true);
+        assert!(!truncated);
+        assert_eq!(kept.uri().to_string(), "/ws?codec=json&x=1");
+        assert!(kept.headers().get("authorization").is_none());
+        assert_eq!(kept.headers()["cookie"], "a=b");
+        let only: Uri = "/ws?token=t".parse().unwrap();
+        let (kept, _) = CompactRequest::copy(&only, &HeaderMap::new(), true);
+        assert_eq!(kept.uri().to_string(), "/ws");
+        // Another scheme is the application's: kept.
+        let mut basic = HeaderMap::new();
+        basic.insert("authorization", "Basic dTpw".parse().unwrap());
+        let (kept, _) = CompactRequest::copy(&only, &basic, true);
+        assert_eq!(kept.headers()["authorization"], "Basic dTpw");
+    }
+
+    #[test]
     fn headers_survive_the_compact_form_in_order() {
         let mut headers = HeaderMap::new();
         headers.insert("host", "a.example:8080".parse().unwrap());
@@ -359,6 +423,7 @@ mod tests {
             codec: Codec::Json,
             transport: Transport::WebSocket,
             hook_extensions: http::Extensions::new(),
+            leave_out_token: false,
         });
         assert_eq!(handshake.headers(), &headers);
         let many: Vec<_> = handshake.headers().get_all("x-many").iter().collect();
@@ -377,7 +442,8 @@ mod tests {
             let name = HeaderName::from_bytes(format!("x-pad-{i}").as_bytes()).unwrap();
             headers.insert(name, "v".repeat(1000).parse().unwrap());
         }
-        let (kept, truncated) = CompactRequest::copy(&Uri::from_static("/ws?token=t"), &headers);
+        let (kept, truncated) =
+            CompactRequest::copy(&Uri::from_static("/ws?token=t"), &headers, false);
         assert!(truncated);
         assert!(kept.text.len() <= KEPT_MAX, "{}", kept.text.len());
         assert_eq!(kept.uri().query(), Some("token=t"));
@@ -386,12 +452,13 @@ mod tests {
         assert!(map.len() < 61 && map.len() >= 8, "{}", map.len());
 
         let long: Uri = format!("/ws?q={}", "a".repeat(KEPT_MAX)).parse().unwrap();
-        let (kept, truncated) = CompactRequest::copy(&long, &HeaderMap::new());
+        let (kept, truncated) = CompactRequest::copy(&long, &HeaderMap::new(), false);
         assert!(truncated);
         assert_eq!(kept.uri().path(), "/ws");
         assert_eq!(kept.uri().query(), None);
 
-        let (_, truncated) = CompactRequest::copy(&Uri::from_static("/ws"), &HeaderMap::new());
+        let (_, truncated) =
+            CompactRequest::copy(&Uri::from_static("/ws"), &HeaderMap::new(), false);
         assert!(!truncated);
     }
 
@@ -413,7 +480,7 @@ mod tests {
         ] {
             headers.insert(name, value.parse().unwrap());
         }
-        let (request, _) = CompactRequest::copy(&Uri::from_static("/ws"), &headers);
+        let (request, _) = CompactRequest::copy(&Uri::from_static("/ws"), &headers, false);
         assert_eq!(request.text.len(), 129);
         assert!(request.uri.get().is_none() && request.headers.get().is_none());
     }

@@ -12,7 +12,47 @@ use parking_lot::RwLock;
 
 use crate::session::shared::SocketShared;
 
-type Sessions = HashMap<Arc<str>, Arc<SocketShared>>;
+/// One user's sessions on this node: most users have one, which is held
+/// as it is (a map per user cost each authenticated socket ~100 bytes).
+enum Sessions {
+    One(Arc<SocketShared>),
+    Many(HashMap<Arc<str>, Arc<SocketShared>>),
+}
+
+impl Sessions {
+    fn insert(&mut self, session: &Arc<SocketShared>) {
+        match self {
+            Sessions::One(one) if Arc::ptr_eq(one, session) => {}
+            Sessions::One(one) => {
+                let mut many = HashMap::with_capacity(2);
+                many.insert(one.id.clone(), one.clone());
+                many.insert(session.id.clone(), session.clone());
+                *self = Sessions::Many(many);
+            }
+            Sessions::Many(many) => {
+                many.insert(session.id.clone(), session.clone());
+            }
+        }
+    }
+
+    /// Removes `session`; returns whether none is left.
+    fn remove(&mut self, session: &SocketShared) -> bool {
+        match self {
+            Sessions::One(one) => one.id == session.id,
+            Sessions::Many(many) => {
+                many.remove(&session.id);
+                many.is_empty()
+            }
+        }
+    }
+
+    fn for_each(&self, f: impl FnMut(&Arc<SocketShared>)) {
+        match self {
+            Sessions::One(one) => std::iter::once(one).for_each(f),
+            Sessions::Many(many) => many.values().for_each(f),
+        }
+    }
+}
 
 /// Every user with a session on this node, and those sessions.
 #[derive(Default)]
@@ -27,11 +67,13 @@ impl UserRegistry {
         let Some(identity) = &session.identity else {
             return;
         };
-        self.users
-            .write()
-            .entry(identity.user().into())
-            .or_default()
-            .insert(session.id.clone(), session.clone());
+        let mut users = self.users.write();
+        match users.get_mut(identity.user()) {
+            Some(sessions) => sessions.insert(session),
+            None => {
+                users.insert(identity.user().into(), Sessions::One(session.clone()));
+            }
+        }
     }
 
     /// Removes an ending session from its user's.
@@ -41,8 +83,7 @@ impl UserRegistry {
         };
         let mut users = self.users.write();
         if let Some(sessions) = users.get_mut(identity.user()) {
-            sessions.remove(&session.id);
-            if sessions.is_empty() {
+            if sessions.remove(session) {
                 users.remove(identity.user());
             }
         }
@@ -52,7 +93,7 @@ impl UserRegistry {
     /// must not block).
     pub(crate) fn for_each_session(&self, user: &str, mut f: impl FnMut(&Arc<SocketShared>)) {
         if let Some(sessions) = self.users.read().get(user) {
-            sessions.values().for_each(&mut f);
+            sessions.for_each(&mut f);
         }
     }
 
