@@ -6,26 +6,14 @@
 #[path = "client_support.rs"]
 mod support;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use jsonwebtoken::{EncodingKey, Header, encode};
 use support::*;
 use switchboard::TokenVerifier;
 
 const SECRET: &[u8] = b"a test secret that is long enough for HS256";
 
 fn token(sub: &str) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    encode(
-        &Header::default(),
-        &serde_json::json!({"sub": sub, "exp": exp, "info": {"name": sub.to_uppercase()}}),
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    let claims = serde_json::json!({"sub": sub, "info": {"name": sub.to_uppercase()}});
+    switchboard_testkit::hs256_token(SECRET, claims)
 }
 
 async fn connect_as(server: &TestHub, user: &str) -> Client {

@@ -12,10 +12,9 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::{Binary, WsClient, command, get, http, publish};
-use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use switchboard_testkit::{Backend, BackendServer};
 use tokio::time::Instant;
@@ -24,18 +23,8 @@ const SECRET: &str = "a shared secret of at least 32 bytes";
 const ROOM: &str = "chat-1";
 
 fn token(user: &str) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let claims = json!({"sub": user, "exp": exp, "info": {"name": user.to_uppercase()}});
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    let claims = json!({"sub": user, "info": {"name": user.to_uppercase()}});
+    switchboard_testkit::hs256_token(SECRET.as_bytes(), claims)
 }
 
 async fn start_node(backend: &BackendServer, prefix: &str) -> Binary {

@@ -12,10 +12,9 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::{Binary, WsClient, command};
-use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::json;
 
 const SECRET: &str = "a shared secret of at least 32 bytes";
@@ -27,17 +26,7 @@ fn repo_file(path: &str) -> PathBuf {
 }
 
 fn token(user: &str) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    encode(
-        &Header::default(),
-        &json!({"sub": user, "exp": exp}),
-        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    switchboard_testkit::hs256_token(SECRET.as_bytes(), json!({ "sub": user }))
 }
 
 /// A free port on the loopback interface (the back end binds it itself).

@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::{TestServer, WsClient, http, publish};
-use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use switchboard_server::Config;
 use switchboard_server::config::{TokenKey, TokenSettings};
@@ -15,19 +12,7 @@ use switchboard_server::config::{TokenKey, TokenSettings};
 const SECRET: &str = "a shared secret of at least 32 bytes";
 
 fn token(claims: Value) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let mut claims = claims;
-    claims["exp"] = json!(exp);
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    switchboard_testkit::hs256_token(SECRET.as_bytes(), claims)
 }
 
 async fn server(max_per_user: usize) -> TestServer {

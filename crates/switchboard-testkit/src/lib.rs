@@ -29,6 +29,7 @@ mod poll_client;
 mod raw_ws;
 mod text_ws_client;
 mod tls;
+mod tokens;
 mod wait;
 mod ws_client;
 
@@ -37,6 +38,7 @@ pub use poll_client::{POLL_PATH, PollClient};
 pub use raw_ws::RawWsClient;
 pub use text_ws_client::{TextWsClient, TextWsError};
 pub use tls::{TestPki, TlsFiles};
+pub use tokens::hs256_token;
 pub use wait::{WAIT, eventually, eventually_async, within};
 pub use ws_client::{Ended, WsClient, WsStream, reset};
 

@@ -7,29 +7,16 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::{TestServer, WsClient};
-use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use switchboard::{Hub, HubBuilder, TokenVerifier};
 
 const SECRET: &[u8] = b"a test secret that is long enough for HS256";
 
 fn token(claims: Value) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let mut claims = claims;
-    claims["exp"] = json!(exp);
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    switchboard_testkit::hs256_token(SECRET, claims)
 }
 
 fn builder() -> HubBuilder {

@@ -4,27 +4,14 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::{TestServer, WsClient, http};
-use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::json;
 use switchboard::{CloseCode, Hub, TokenVerifier};
 
 const SECRET: &[u8] = b"a test secret that is long enough for HS256";
 
 fn token(sub: &str) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    encode(
-        &Header::default(),
-        &json!({"sub": sub, "exp": exp}),
-        &EncodingKey::from_secret(SECRET).unwrap(),
-    )
-    .unwrap()
+    switchboard_testkit::hs256_token(SECRET, json!({ "sub": sub }))
 }
 
 async fn connect_as(server: &TestServer, user: &str) -> WsClient {
