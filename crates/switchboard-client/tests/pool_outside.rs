@@ -113,10 +113,10 @@ fn subscribing(name: &'static str, count: usize, calls: Arc<AtomicUsize>) -> Con
 async fn frames_of(events: &mut PoolEvents, id: &str, count: usize) -> Vec<String> {
     let mut texts = Vec::new();
     while texts.len() < count {
-        if let PoolEvent::Frame { id: from, frame } = next(events).await {
-            if &*from == id {
-                texts.push(frame.as_text().unwrap().to_owned());
-            }
+        if let PoolEvent::Frame { id: from, frame } = next(events).await
+            && &*from == id
+        {
+            texts.push(frame.as_text().unwrap().to_owned());
         }
     }
     texts

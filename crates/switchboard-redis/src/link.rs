@@ -96,10 +96,10 @@ impl DriverPublisher for RedisPublisher {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     let error = driver_error("Redis publish", &e);
-                    if let DriverError::Unreachable(_) = error {
-                        if !self.lost.send_replace(true) {
-                            tracing::warn!(error = %e, "redis: publish failed; link lost");
-                        }
+                    if let DriverError::Unreachable(_) = error
+                        && !self.lost.send_replace(true)
+                    {
+                        tracing::warn!(error = %e, "redis: publish failed; link lost");
                     }
                     Err(error)
                 }

@@ -71,14 +71,13 @@ impl Inner {
     /// Forgets entry `id` if it is still the one with `key`.
     pub(super) fn forget(&self, id: &str, key: u64) {
         let mut registry = self.registry();
-        if registry.entries.get(id).is_some_and(|e| e.key == key) {
-            if let Some(Entry {
+        if registry.entries.get(id).is_some_and(|e| e.key == key)
+            && let Some(Entry {
                 route: Route::Adopted(socket),
                 ..
             }) = registry.entries.remove(id)
-            {
-                registry.by_socket.remove(socket.id());
-            }
+        {
+            registry.by_socket.remove(socket.id());
         }
     }
 }
@@ -99,10 +98,10 @@ pub(super) fn send_on(
 /// Signals an entry's task to close and waits for it to end.
 pub(super) async fn stop(mut entry: Entry) {
     let _ = entry.close.send(true);
-    if let Some(task) = entry.task.take() {
-        if let Err(error) = task.await {
-            tracing::error!(%error, "a pool connection task failed");
-        }
+    if let Some(task) = entry.task.take()
+        && let Err(error) = task.await
+    {
+        tracing::error!(%error, "a pool connection task failed");
     }
 }
 

@@ -29,7 +29,7 @@ pub(super) fn base64_encode(bytes: &[u8]) -> String {
 /// standard base64.
 pub(super) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let text = text.as_bytes();
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let sextet = |c: u8| -> Option<u32> {

@@ -74,10 +74,11 @@ impl RequestTable {
         for request in self.pending.lock().values_mut() {
             // The node stays out of `replies`, so it is reported missing
             // by `close`, which lists the nodes still awaited.
-            if request.waiting_for.contains(node) && request.waiting_for.len() == 1 {
-                if let Some(done) = request.done.take() {
-                    let _ = done.send(());
-                }
+            if request.waiting_for.contains(node)
+                && request.waiting_for.len() == 1
+                && let Some(done) = request.done.take()
+            {
+                let _ = done.send(());
             }
         }
     }

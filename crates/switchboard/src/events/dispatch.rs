@@ -188,14 +188,14 @@ fn presence(socket: &Socket, room: &str, ack: u64) {
         Some(_) if !socket.in_room(room) => Err("only the room's members may ask who is in it"),
         Some(book) => Ok(book.room(room)),
     };
-    let reply = match answer {
-        Ok(presence) => match serde_json::to_value(presence) {
-            Ok(data) => Message::reply(ack, data),
-            Err(error) => {
-                tracing::error!(%error, "presence did not serialize");
-                return;
-            }
-        },
+    let reply = match answer.map(serde_json::to_value) {
+        Ok(Ok(data)) => Message::reply(ack, data),
+        Ok(Err(error)) => {
+            // Strings and numbers: not expected, but never left unanswered.
+            tracing::error!(%error, "presence did not serialize");
+            hub.counters().error_sent(ErrorCode::Internal.as_str());
+            Message::reply_error(ack, ErrorBody::new(ErrorCode::Internal, "presence failed"))
+        }
         Err(message) => {
             hub.counters().error_sent(ErrorCode::Forbidden.as_str());
             Message::reply_error(ack, ErrorBody::new(ErrorCode::Forbidden, message))

@@ -82,10 +82,10 @@ impl UserRegistry {
             return;
         };
         let mut users = self.users.write();
-        if let Some(sessions) = users.get_mut(identity.user()) {
-            if sessions.remove(session) {
-                users.remove(identity.user());
-            }
+        if let Some(sessions) = users.get_mut(identity.user())
+            && sessions.remove(session)
+        {
+            users.remove(identity.user());
         }
     }
 

@@ -140,12 +140,12 @@ impl JwksKeys {
             let stale = state
                 .fetched_at
                 .is_none_or(|at| now.duration_since(at) >= self.timings.max_age);
-            if let Some(runtime) = runtime.filter(|_| stale && may_fetch) {
-                if state.in_flight.is_none() {
-                    // Refreshed in the background; the cached key serves now.
-                    tracing::debug!(url = %self.fetcher.url, "refreshing the token key set");
-                    let _refresh = self.start_fetch(&mut state, now, &runtime);
-                }
+            if let Some(runtime) = runtime.filter(|_| stale && may_fetch)
+                && state.in_flight.is_none()
+            {
+                // Refreshed in the background; the cached key serves now.
+                tracing::debug!(url = %self.fetcher.url, "refreshing the token key set");
+                let _refresh = self.start_fetch(&mut state, now, &runtime);
             }
             return Step::Use(key);
         }

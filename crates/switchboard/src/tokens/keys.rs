@@ -156,10 +156,10 @@ pub(super) fn from_jwk(
     use jsonwebtoken::AlgorithmFamily;
     use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, PublicKeyUse};
 
-    if let Some(usage) = &jwk.common.public_key_use {
-        if *usage != PublicKeyUse::Signature {
-            return Err("a key that is not for signatures (`use`)".into());
-        }
+    if let Some(usage) = &jwk.common.public_key_use
+        && *usage != PublicKeyUse::Signature
+    {
+        return Err("a key that is not for signatures (`use`)".into());
     }
     let declared = match jwk.common.key_algorithm {
         None => None,

@@ -131,14 +131,14 @@ impl Actor {
                 Outcome::Retry(reason) => reason,
             };
             attempt = attempt.saturating_add(1);
-            if let Some(max) = self.settings.max_attempts {
-                if attempt > max {
-                    let attempts = attempt - 1;
-                    return self.stop(ClientDisconnect::GaveUp {
-                        attempts,
-                        last: Box::new(reason),
-                    });
-                }
+            if let Some(max) = self.settings.max_attempts
+                && attempt > max
+            {
+                let attempts = attempt - 1;
+                return self.stop(ClientDisconnect::GaveUp {
+                    attempts,
+                    last: Box::new(reason),
+                });
             }
             self.set_state(if self.ever_connected {
                 State::Reconnecting
@@ -250,10 +250,10 @@ impl Actor {
                 kind,
                 reply,
             }) => {
-                if let Some(message) = self.register(message, kind, reply) {
-                    if let Err(e) = self.enqueue(message) {
-                        self.fail_request_of_last(e);
-                    }
+                if let Some(message) = self.register(message, kind, reply)
+                    && let Err(e) = self.enqueue(message)
+                {
+                    self.fail_request_of_last(e);
                 }
                 true
             }

@@ -185,10 +185,10 @@ pub(super) fn prune(rooms: &mut HashMap<Arc<str>, RoomTally>, room: &str, user: 
     let Some(room_tally) = rooms.get_mut(room) else {
         return;
     };
-    if let Some(user) = user {
-        if room_tally.users.get(user).is_some_and(|t| t.total() == 0) {
-            room_tally.users.remove(user);
-        }
+    if let Some(user) = user
+        && room_tally.users.get(user).is_some_and(|t| t.total() == 0)
+    {
+        room_tally.users.remove(user);
     }
     if room_tally.is_empty() {
         rooms.remove(room);
