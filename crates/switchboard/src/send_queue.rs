@@ -298,6 +298,10 @@ impl SendQueue {
             };
             let last_sent = state.ring.last_seq();
             let from = match resume_from {
+                // A new session's first link: what was sent to it before
+                // (a room it joined as it opened, a message to its id)
+                // follows the `$welcome`, numbered from 1 as ever.
+                None if state.link == 0 => state.ring.first_seq() - 1,
                 None => last_sent,
                 Some(last) => {
                     if last > last_sent || last + 1 < state.ring.first_seq() {
@@ -306,7 +310,13 @@ impl SendQueue {
                     last
                 }
             };
-            let missed = last_sent - from;
+            // What a resume replays (a new session's first frames are not
+            // "missed").
+            let missed = if resume_from.is_some() {
+                last_sent - from
+            } else {
+                0
+            };
             let mut pending = VecDeque::with_capacity(1 + missed as usize);
             pending.push_back(welcome(missed));
             pending.extend(state.ring.after(from).cloned());

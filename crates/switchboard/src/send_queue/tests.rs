@@ -18,6 +18,21 @@ fn texts(frames: &VecDeque<Outgoing>) -> Vec<String> {
 }
 
 #[test]
+fn what_is_sent_before_a_new_sessions_first_link_follows_its_welcome() {
+    let queue = SendQueue::new(8, (100, usize::MAX));
+    queue.push(text("early"), Delivery::Broadcast).unwrap();
+    queue.push(text("pong"), Delivery::Uncounted).unwrap();
+    let (link, missed, _) = queue
+        .attach(None, |missed| {
+            assert_eq!(missed, 0, "a new session misses nothing");
+            text("w")
+        })
+        .unwrap();
+    assert_eq!(missed, 0);
+    assert_eq!(texts(&queue.try_drain(link).frames), ["w", "early"]);
+}
+
+#[test]
 fn answers_are_shed_at_the_high_water_mark() {
     let queue = SendQueue::new(8, (100, usize::MAX));
     let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
