@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::error::ProtocolError;
+use crate::history::HistoryPosition;
 use crate::message::{ErrorBody, Message};
 use crate::reserved;
 
@@ -36,10 +37,14 @@ pub enum ClientMessage {
         /// `data` and `error` are present the error wins.
         result: Result<Value, ErrorBody>,
     },
-    /// `$join` with data `{"room": "..."}`.
+    /// `$join` with data `{"room": "..."}`, and for a room that keeps
+    /// history, optionally `"since": {"epoch": "...", "offset": k}`
+    /// (section 11).
     Join {
         /// The room to join.
         room: String,
+        /// Recover the room's messages after this place in its history.
+        since: Option<HistoryPosition>,
         /// The client asks for a reply under this number.
         ack: Option<u64>,
     },
@@ -101,6 +106,7 @@ impl TryFrom<Message> for ClientMessage {
             error,
             room,
             from: _,
+            offset: _,
         } = msg;
         if let Some(event) = event {
             return event_message(event, data, ack, room);
@@ -136,10 +142,14 @@ fn event_message(
     }
     match event.as_str() {
         reserved::PING => Ok(ClientMessage::Ping),
-        reserved::JOIN => Ok(ClientMessage::Join {
-            room: room_of(&event, data)?,
-            ack,
-        }),
+        reserved::JOIN => {
+            let since = since_of(data.as_ref())?;
+            Ok(ClientMessage::Join {
+                room: room_of(&event, data)?,
+                since,
+                ack,
+            })
+        }
         reserved::LEAVE => Ok(ClientMessage::Leave {
             room: room_of(&event, data)?,
             ack,
@@ -195,6 +205,27 @@ fn token_of(data: Option<Value>) -> Result<String, ProtocolError> {
 }
 
 /// The room of `$join` / `$leave` data `{"room": "..."}`.
+/// The `since` of a `$join`'s data: absent or `null` is none; anything
+/// but `{"epoch": "<string>", "offset": <unsigned integer>}` is refused.
+fn since_of(data: Option<&Value>) -> Result<Option<HistoryPosition>, ProtocolError> {
+    let since = match data.and_then(|data| data.get("since")) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(since) => since,
+    };
+    let epoch = since.get("epoch").and_then(Value::as_str);
+    let offset = since.get("offset").and_then(Value::as_u64);
+    match (epoch, offset) {
+        (Some(epoch), Some(offset)) if epoch.len() <= MAX_NAME_LEN => Ok(Some(HistoryPosition {
+            epoch: epoch.to_owned(),
+            offset,
+        })),
+        _ => Err(ProtocolError::InvalidSince(
+            "`$join` `since` must be {\"epoch\": \"<string>\", \"offset\": <unsigned integer>}"
+                .into(),
+        )),
+    }
+}
+
 fn room_of(event: &str, data: Option<Value>) -> Result<String, ProtocolError> {
     let Some(Value::Object(mut map)) = data else {
         return Err(ProtocolError::InvalidRoom(format!(
@@ -321,6 +352,7 @@ mod tests {
             client(r#"{"event":"$join","data":{"room":"a"},"ack":1}"#),
             Ok(ClientMessage::Join {
                 room: "a".into(),
+                since: None,
                 ack: Some(1)
             })
         );

@@ -41,6 +41,10 @@ pub enum ProtocolError {
     /// invalid.
     #[error("invalid room: {0}")]
     InvalidRoom(String),
+    /// A `$join`'s `since` is not `{"epoch": "<string>", "offset": <n>}`
+    /// (section 11).
+    #[error("invalid since: {0}")]
+    InvalidSince(String),
     /// `$refresh` without data `{"token": "<string>"}` (section 10).
     #[error("`$refresh` needs data {{\"token\": \"<jwt>\"}}")]
     InvalidRefresh,
@@ -117,6 +121,7 @@ mod tests {
             ProtocolError::InvalidEventName("x".into()),
             ProtocolError::ReservedEvent("$x".into()),
             ProtocolError::InvalidRoom("x".into()),
+            ProtocolError::InvalidSince("x".into()),
             ProtocolError::InvalidRefresh,
             ProtocolError::PresenceWithoutAck,
             ProtocolError::UnknownCodec("x".into()),

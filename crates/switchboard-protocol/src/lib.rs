@@ -45,6 +45,7 @@ mod codes;
 mod error;
 mod handler_error;
 mod handshake;
+mod history;
 mod json;
 mod message;
 mod msgpack;
@@ -62,6 +63,7 @@ pub use handler_error::HandlerError;
 pub use handshake::{
     HandshakeError, HandshakeQuery, MAX_SESSION_TOKEN_LEN, ResumeRequest, parse_open_body,
 };
+pub use history::{HistoryPosition, RoomHistory};
 pub use message::{ErrorBody, Message};
 pub use presence::{RoomPresence, UserPresence};
 pub use transport::Transport;

@@ -44,6 +44,11 @@ pub struct Message {
     /// Server to client: the socket id of a relayed event's sender.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Server to client: the message's place in the history of its `room`
+    /// (PROTOCOL.md section 11), for rooms that keep history; strictly
+    /// increasing within the room's epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 impl Message {
@@ -94,6 +99,13 @@ impl Message {
     #[must_use]
     pub fn with_from(mut self, from: impl Into<String>) -> Self {
         self.from = Some(from.into());
+        self
+    }
+
+    /// This message, with `offset` set.
+    #[must_use]
+    pub fn with_offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
         self
     }
 

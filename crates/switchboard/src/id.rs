@@ -41,6 +41,14 @@ pub(crate) fn new_session_token() -> String {
     base64url(&bytes)
 }
 
+/// A new history epoch (PROTOCOL.md section 11): 48 random bits, 8
+/// URL-safe characters; a room's history gets one when it begins.
+pub(crate) fn new_epoch() -> String {
+    let mut bytes = [0u8; 6];
+    rand::rng().fill_bytes(&mut bytes);
+    base64url(&bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

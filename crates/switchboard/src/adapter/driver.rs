@@ -9,6 +9,8 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
+use super::history::{HistoryLimits, SharedHistoryStore};
+
 /// Why a driver operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -42,6 +44,15 @@ pub trait Driver: Send + Sync + 'static {
 
     /// A short name for logs and metrics, e.g. `"redis"`.
     fn name(&self) -> &'static str;
+
+    /// The backend's store of room history (PROTOCOL.md section 11) with
+    /// these limits, if it has one; called once, when the hub is built
+    /// with history rooms. `None` (the default) means the backend keeps no
+    /// history: a hub over it refuses to keep any.
+    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+        let _ = limits;
+        None
+    }
 }
 
 /// One live connection to the backend.

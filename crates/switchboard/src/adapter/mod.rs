@@ -56,6 +56,7 @@
 
 mod cluster;
 mod driver;
+mod history;
 mod local;
 mod memory;
 mod node;
@@ -71,6 +72,7 @@ use tokio::sync::watch;
 
 pub use cluster::ClusterAdapter;
 pub use driver::{Driver, DriverError, DriverLink, DriverPublisher};
+pub use history::{HistoryLimits, HistoryPage, HistoryStore, SharedHistoryStore};
 pub use local::LocalAdapter;
 pub use memory::MemoryBus;
 pub(crate) use node::LocalNode;

@@ -103,7 +103,11 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
             ack,
             room: None,
         } => handle_event(socket, event, data, ack).await,
-        ClientMessage::Join { room, ack } => {
+        ClientMessage::Join {
+            room,
+            since: _,
+            ack,
+        } => {
             // Past the limit, the policy is not asked (a flood of joins
             // costs the least); `join_limited` checks again as it joins.
             let max = socket.hub.config().max_rooms_per_socket;

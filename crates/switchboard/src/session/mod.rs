@@ -5,6 +5,7 @@
 pub(crate) mod acks;
 pub(crate) mod detached;
 pub(crate) mod handshake;
+pub(crate) mod history;
 pub(crate) mod identity;
 pub(crate) mod inbox;
 pub(crate) mod presence;
