@@ -35,6 +35,26 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+/// How much history a room keeps: its last `size` messages, each for at
+/// most `ttl` (`--history-size`, `--history-ttl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimits {
+    /// Messages kept per room (default 100).
+    pub size: usize,
+    /// How long a message is kept (default 5 minutes). A room's epoch
+    /// lives as long as one of its messages does.
+    pub ttl: Duration,
+}
+
+impl Default for HistoryLimits {
+    fn default() -> Self {
+        Self {
+            size: 100,
+            ttl: Duration::from_secs(300),
+        }
+    }
+}
+
 /// Every option of a hub. Build it with [`crate::HubBuilder`]; each field
 /// documents its default.
 #[derive(Debug, Clone)]
@@ -198,6 +218,9 @@ pub struct HubConfig {
     /// (default none); see [`crate::HubBuilder::namespace`]. A clustered
     /// hub's channels are named after it: `{prefix}.{namespace}.all`.
     pub namespace: Option<String>,
+    /// How much history each history room keeps (default: its last 100
+    /// messages, each for 5 minutes); see [`crate::HubBuilder::history`].
+    pub history_limits: HistoryLimits,
 }
 
 impl Default for HubConfig {
@@ -241,6 +264,7 @@ impl Default for HubConfig {
             max_tracked_addresses: 65_536,
             public_origin: None,
             namespace: None,
+            history_limits: HistoryLimits::default(),
         }
     }
 }

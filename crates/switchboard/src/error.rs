@@ -21,6 +21,17 @@ pub enum SendError {
     UnknownSocket(String),
 }
 
+/// Why a room's history could not be read ([`crate::Hub::history`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryError {
+    /// The room keeps no history ([`crate::HubBuilder::history`]).
+    #[error("room `{0}` keeps no history")]
+    NotKept(String),
+    /// The cluster's history store could not be reached or refused.
+    #[error("the room's history is unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// Why an `emit_with_ack` did not produce a reply.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AckError {

@@ -266,11 +266,11 @@ pub use builder::{HubBuilder, HubState};
 pub use channel::{ChannelControl, ChannelReceiver, ChannelSender, SocketChannel};
 pub use client_addr::IpNetworkError;
 pub use config::IpNetwork;
-pub use config::{AllowedOrigins, HubConfig, RateLimit};
+pub use config::{AllowedOrigins, HistoryLimits, HubConfig, RateLimit};
 pub use edge::listen::{LISTEN_BACKLOG, listen};
 #[cfg(feature = "tls")]
 pub use edge::tls_config::{TlsConfigError, tls_config_from_pem, tls_config_from_pem_files};
-pub use error::{AckError, DisconnectReason, HandlerError, HubError, SendError};
+pub use error::{AckError, DisconnectReason, HandlerError, HistoryError, HubError, SendError};
 pub use hub::broadcast::BroadcastOperator;
 pub use hub::cluster_view::{ClusterAnswer, ClusterView};
 pub use hub::handle::{Hub, Socket};
@@ -285,8 +285,8 @@ pub use transport::handshake::HandshakeRefusal;
 /// The wire protocol: messages, codecs, error and close codes.
 pub use switchboard_protocol as protocol;
 pub use switchboard_protocol::{
-    Binary, CloseCode, Codec, ErrorCode, RoomPresence, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK,
-    UserPresence,
+    Binary, CloseCode, Codec, ErrorCode, HistoryPosition, RoomHistory, RoomPresence,
+    SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, UserPresence,
 };
 /// rustls, whose `ServerConfig` [`Hub::serve_tls`] and
 /// [`Hub::serve_router_tls`] take (feature `tls`).

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::app::BoxFuture;
 use crate::error::HandlerError;
 use crate::session::handshake::Transport;
+use crate::session::history::HistoryRooms;
 use crate::session::identity::UserGrant;
 use crate::session::presence::PresenceRooms;
 use crate::tokens::TokenVerifier;
@@ -137,6 +138,8 @@ pub(crate) struct Policies<S> {
     pub(crate) allow_anonymous: bool,
     /// The rooms that keep presence (PROTOCOL.md section 10); `None`: none.
     pub(crate) presence: Option<PresenceRooms>,
+    /// The rooms that keep history (PROTOCOL.md section 11); `None`: none.
+    pub(crate) history: Option<HistoryRooms>,
 }
 
 // Written out: a derive would ask `S: Default` / `S: Clone`.
@@ -150,6 +153,7 @@ impl<S> Default for Policies<S> {
             tokens: None,
             allow_anonymous: false,
             presence: None,
+            history: None,
         }
     }
 }
@@ -164,6 +168,7 @@ impl<S> Clone for Policies<S> {
             tokens: self.tokens.clone(),
             allow_anonymous: self.allow_anonymous,
             presence: self.presence.clone(),
+            history: self.history.clone(),
         }
     }
 }

@@ -159,6 +159,49 @@ impl<S> HubBuilder<S> {
         self
     }
 
+    /// Keeps history (PROTOCOL.md section 11) for the rooms `rooms`
+    /// accepts: every message broadcast or relayed to such a room gets an
+    /// `offset` and is kept (its last
+    /// [`history_size`](Self::history_size) messages, each for
+    /// [`history_ttl`](Self::history_ttl)); a `$join` answers the room's
+    /// `epoch` and `offset`, and a `$join` with `since` gets the messages
+    /// the client missed, in order, before any later one. A single hub
+    /// keeps the history in memory; a clustered hub keeps it in its
+    /// backend ([`Driver::history`](crate::adapter::Driver::history)), and
+    /// a message to a history room reaches the members of every node in
+    /// the order of its offsets. Default: no room.
+    ///
+    /// Not kept: [`local`](crate::BroadcastOperator::local) broadcasts, raw
+    /// frames, acked broadcasts and sends to sockets or users.
+    ///
+    /// ```
+    /// let hub = switchboard::Hub::builder()
+    ///     .history(|room: &str| room.starts_with("feed-"))
+    ///     .history_size(500)
+    ///     .build();
+    /// # drop(hub);
+    /// ```
+    pub fn history<F>(mut self, rooms: F) -> Self
+    where
+        F: Fn(&str) -> bool + Send + Sync + 'static,
+    {
+        self.policies.history = Some(std::sync::Arc::new(rooms));
+        self
+    }
+
+    /// Messages each history room keeps (default 100, at least 1).
+    pub fn history_size(mut self, messages: usize) -> Self {
+        self.config.history_limits.size = messages.max(1);
+        self
+    }
+
+    /// How long a history room keeps each message (default 5 minutes).
+    /// A room whose messages have all expired starts a new epoch.
+    pub fn history_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.config.history_limits.ttl = ttl;
+        self
+    }
+
     /// Authenticates each handshake before the upgrade: `Ok` carries app
     /// data attached to the socket ([`Socket::extension`]), `Err` answers
     /// `403`.

@@ -4,7 +4,7 @@
 //! [`super::dispatcher`].
 
 use serde_json::{Value, json};
-use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, Message};
+use switchboard_protocol::{ClientMessage, ErrorBody, ErrorCode, HistoryPosition, Message};
 
 use crate::app::handlers::FallbackEvent;
 use crate::app::policies::RelayRequest;
@@ -103,11 +103,7 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
             ack,
             room: None,
         } => handle_event(socket, event, data, ack).await,
-        ClientMessage::Join {
-            room,
-            since: _,
-            ack,
-        } => {
+        ClientMessage::Join { room, since, ack } => {
             // Past the limit, the policy is not asked (a flood of joins
             // costs the least); `join_limited` checks again as it joins.
             let max = socket.hub.config().max_rooms_per_socket;
@@ -124,7 +120,7 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
                 None => Ok(()),
             };
             match decision {
-                Ok(()) => join_limited(socket, room, ack),
+                Ok(()) => join_limited(socket, room, since.as_ref(), ack),
                 Err(error) => refuse(socket, ack, error.to_body()),
             }
         }
@@ -210,9 +206,17 @@ fn presence(socket: &Socket, room: &str, ack: u64) {
 
 /// A client's `$join` the policy allowed, within the rooms-per-socket
 /// limit (over it: the error `limit`, as a reply or `$error`).
-fn join_limited(socket: &Socket, room: String, ack: Option<u64>) {
+fn join_limited(socket: &Socket, room: String, since: Option<&HistoryPosition>, ack: Option<u64>) {
     let hub = &socket.hub;
     let max = hub.config().max_rooms_per_socket;
+    if hub.history_book(&room).is_some() {
+        // A history room answers its place and what the client missed.
+        match hub.join_with_history(socket, &room, since, ack, max) {
+            Some(presence) => hub.tell_presence(presence),
+            None => refuse_limit(socket, ack, max),
+        }
+        return;
+    }
     if let Some((_, presence)) = hub.room_registry().join_within(&room, &socket.shared, max) {
         if let Some(ack) = ack {
             let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));

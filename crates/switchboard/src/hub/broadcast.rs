@@ -21,14 +21,14 @@ use crate::send_queue::Outgoing;
 use crate::session::shared::{SocketShared, frame_for, to_value};
 
 /// Encodes a message lazily, once per codec.
-struct SharedFrames<'a> {
+pub(super) struct SharedFrames<'a> {
     message: &'a Message,
     json: Option<Outgoing>,
     msgpack: Option<Outgoing>,
 }
 
 impl<'a> SharedFrames<'a> {
-    fn new(message: &'a Message) -> Self {
+    pub(super) fn new(message: &'a Message) -> Self {
         Self {
             message,
             json: None,
@@ -36,7 +36,7 @@ impl<'a> SharedFrames<'a> {
         }
     }
 
-    fn get(&mut self, codec: Codec) -> Outgoing {
+    pub(super) fn get(&mut self, codec: Codec) -> Outgoing {
         let slot = match codec {
             Codec::Json => &mut self.json,
             Codec::MsgPack => &mut self.msgpack,
@@ -76,9 +76,9 @@ impl<'a> SharedFrames<'a> {
 #[derive(Debug, Clone)]
 #[must_use = "a broadcast operator does nothing until you emit"]
 pub struct BroadcastOperator {
-    hub: Hub,
-    target: Target,
-    local: bool,
+    pub(super) hub: Hub,
+    pub(super) target: Target,
+    pub(super) local: bool,
 }
 
 impl BroadcastOperator {
@@ -173,19 +173,23 @@ impl BroadcastOperator {
         self.local
     }
 
-    /// Visits every recipient once; `room` is the room it was reached
-    /// through (`None` for a broadcast to all).
-    fn for_each_recipient(&self, mut f: impl FnMut(Option<&str>, &Arc<SocketShared>)) {
-        let hub = &self.hub;
+    /// The sockets of this node left out with [`except`](Self::except).
+    pub(super) fn excluded_here(&self) -> Vec<Arc<SocketShared>> {
         // Excluded sockets are found once and then compared by address:
         // ids all have the same length, so comparing them per recipient
         // costs a `memcmp` each. An id not on this node excludes nothing.
-        let except: Vec<Arc<SocketShared>> = self
-            .target
+        self.target
             .except
             .iter()
-            .filter_map(|id| hub.socket_registry().get(id))
-            .collect();
+            .filter_map(|id| self.hub.socket_registry().get(id))
+            .collect()
+    }
+
+    /// Visits every recipient once; `room` is the room it was reached
+    /// through (`None` for a broadcast to all).
+    pub(super) fn for_each_recipient(&self, mut f: impl FnMut(Option<&str>, &Arc<SocketShared>)) {
+        let hub = &self.hub;
+        let except = self.excluded_here();
         let excluded = |s: &Arc<SocketShared>| except.iter().any(|e| Arc::ptr_eq(e, s));
         if self.target.is_everyone() {
             hub.socket_registry().for_each(|s| {
@@ -247,6 +251,12 @@ impl BroadcastOperator {
     }
 
     fn send_message_here(&self, message: &Message) -> usize {
+        if !self.local
+            && let Some(book) = self.hub.history_rooms()
+            && self.target.rooms.iter().any(|room| book.keeps(room))
+        {
+            return self.send_with_history(message, book);
+        }
         let mut delivered = 0usize;
         let rooms = &self.target.rooms;
         let by_id_only = self.target.sockets.is_empty() && self.target.users.is_empty();

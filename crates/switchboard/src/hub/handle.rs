@@ -19,6 +19,7 @@ use crate::hub::token_expiry::TokenExpiries;
 use crate::limits::slots::{ConnectionSlot, LinkSlots, SlotOwner};
 use crate::send_queue::Outgoing;
 use crate::session::detached::DetachedSessions;
+use crate::session::history::HistoryBook;
 use crate::session::inbox::{RawFrame, TappedEvent};
 use crate::session::presence::PresenceBook;
 use crate::session::rooms::{RoomRegistry, SocketRegistry};
@@ -67,6 +68,9 @@ pub(crate) struct HubInner {
     pub(super) state: crate::state::StateMap,
     /// The expiries of the users' tokens (PROTOCOL.md section 10).
     pub(super) token_expiries: Arc<TokenExpiries>,
+    /// The history rooms' state (PROTOCOL.md section 11), if any room
+    /// keeps history.
+    pub(super) history: Option<HistoryBook>,
 }
 
 impl HubInner {
@@ -131,6 +135,10 @@ impl Hub {
                 Box::new(move |update| announce_to.publish(Operation::Presence(update))),
             )
         });
+        let history = policies
+            .history
+            .clone()
+            .map(|rooms| HistoryBook::new(rooms, config.history_limits));
         let hub = Self {
             inner: Arc::new(HubInner {
                 config,
@@ -157,6 +165,7 @@ impl Hub {
                 addresses: Default::default(),
                 state,
                 token_expiries: Arc::default(),
+                history,
             }),
         };
         let inner: Arc<dyn LocalNode> = hub.inner.clone();

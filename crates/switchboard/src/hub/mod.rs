@@ -9,6 +9,8 @@ pub(crate) mod cluster_view;
 mod detach;
 pub(crate) mod guard;
 pub(crate) mod handle;
+mod history;
+mod history_broadcast;
 pub(crate) mod lifecycle;
 mod node;
 mod presence;

@@ -44,11 +44,6 @@ impl<T: Clone> MemoryLog<T> {
         &self.epoch
     }
 
-    /// The offset of the latest message (0 before the first).
-    pub(crate) fn latest(&self) -> u64 {
-        self.latest
-    }
-
     /// Keeps `item` as the next message; returns its offset.
     pub(crate) fn append(&mut self, item: T, now: Instant, limits: &HistoryLimits) -> u64 {
         self.latest += 1;
@@ -81,7 +76,8 @@ impl<T: Clone> MemoryLog<T> {
     pub(crate) fn page(&self, since: u64, limit: usize) -> HistoryPage<T> {
         let first = self.entries.front().map_or(self.latest + 1, |e| e.offset);
         // Offsets go up by one, so the first wanted entry is found by index.
-        let skip = usize::try_from((since + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+        let skip =
+            usize::try_from(since.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX);
         let entries = self
             .entries
             .iter()
@@ -127,6 +123,7 @@ mod tests {
         assert_eq!(log.page(3, 1).entries, vec![(4, 40)]);
         assert!(log.page(5, 10).entries.is_empty());
         assert!(log.page(9, 10).entries.is_empty());
+        assert!(log.page(u64::MAX, 10).entries.is_empty());
         assert_eq!(log.page(0, 10).epoch, log.epoch().to_string());
     }
 

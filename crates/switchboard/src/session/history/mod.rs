@@ -20,28 +20,10 @@ use switchboard_protocol::{HistoryPosition, Message};
 
 pub(crate) use log::MemoryLog;
 
+pub use crate::config::HistoryLimits;
+
 /// Which rooms keep history.
 pub(crate) type HistoryRooms = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
-/// How much history a room keeps: its last `size` messages, each for at
-/// most `ttl` (`--history-size`, `--history-ttl`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HistoryLimits {
-    /// Messages kept per room (default 100).
-    pub size: usize,
-    /// How long a message is kept (default 5 minutes). A room's epoch
-    /// lives as long as one of its messages does.
-    pub ttl: Duration,
-}
-
-impl Default for HistoryLimits {
-    fn default() -> Self {
-        Self {
-            size: 100,
-            ttl: Duration::from_secs(300),
-        }
-    }
-}
 
 /// A page of one room's history, as a store answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]

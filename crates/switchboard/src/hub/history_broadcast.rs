@@ -1,0 +1,108 @@
+//! A broadcast that reaches history rooms (PROTOCOL.md section 11): each
+//! history room's message gets the room's next offset and reaches its
+//! members under the room's history lock, so every member receives the
+//! room's messages in the order of their offsets, and a `$join` with
+//! `since` (`history.rs`) slots in between two of them, never across one.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use switchboard_protocol::Message;
+
+use super::broadcast::{BroadcastOperator, SharedFrames};
+use super::history::with_place;
+use crate::session::history::HistoryBook;
+use crate::session::shared::SocketShared;
+
+impl BroadcastOperator {
+    /// Sends `message` to a target with at least one history room: first
+    /// each history room's members (with the room's offset), then the
+    /// rest of the target, each socket once; returns how many sockets of
+    /// this node it was queued for.
+    pub(super) fn send_with_history(&self, message: &Message, book: &HistoryBook) -> usize {
+        let hub = &self.hub;
+        let limits = *book.limits();
+        let except = self.excluded_here();
+        let excluded = |s: &Arc<SocketShared>| except.iter().any(|e| Arc::ptr_eq(e, s));
+        let mut reached: HashSet<Arc<str>> = HashSet::new();
+        let mut delivered = 0usize;
+        for room in self.target.rooms.iter().filter(|room| book.keeps(room)) {
+            let kept = Message {
+                offset: None,
+                ..message.clone()
+            };
+            book.with_room(room, |state| {
+                let kept = with_place(kept, room, 0);
+                let place = state.append(
+                    Message {
+                        offset: None,
+                        ..kept.clone()
+                    },
+                    &limits,
+                );
+                let sent = Message {
+                    offset: Some(place.offset),
+                    ..kept
+                };
+                let mut frames = SharedFrames::new(&sent);
+                hub.room_registry().for_each_member(room, |s| {
+                    if excluded(s) || !reached.insert(s.id.clone()) {
+                        return;
+                    }
+                    if s.push_broadcast(frames.get(s.codec)).is_ok() {
+                        delivered += 1;
+                    }
+                });
+            });
+        }
+        delivered += self.send_to_the_rest(message, book, &reached);
+        hub.counters().messages_out_n(delivered as u64);
+        delivered
+    }
+
+    /// The part of a broadcast past its history rooms: the other rooms'
+    /// members (with their `room`), and the sockets and users listed
+    /// (without), except the sockets already `reached`.
+    fn send_to_the_rest(
+        &self,
+        message: &Message,
+        book: &HistoryBook,
+        reached: &HashSet<Arc<str>>,
+    ) -> usize {
+        let per_room: Vec<(&str, Message)> = self
+            .target
+            .rooms
+            .iter()
+            .filter(|room| !book.keeps(room))
+            .map(|room| (room.as_str(), message.clone().with_room(room.clone())))
+            .collect();
+        let mut room_frames: Vec<(&str, SharedFrames<'_>)> = per_room
+            .iter()
+            .map(|(room, message)| (*room, SharedFrames::new(message)))
+            .collect();
+        let by_id = Message {
+            room: None,
+            ..message.clone()
+        };
+        let mut by_id_frames = SharedFrames::new(&by_id);
+        let mut delivered = 0usize;
+        self.for_each_recipient(|room, s| {
+            // History rooms were served first; a socket reached there (or
+            // through one of them) is not reached again.
+            if room.is_some_and(|room| book.keeps(room)) || reached.contains(&s.id) {
+                return;
+            }
+            let frames = match room {
+                Some(room) => match room_frames.iter_mut().find(|(r, _)| *r == room) {
+                    Some((_, frames)) => frames,
+                    None => return,
+                },
+                None => &mut by_id_frames,
+            };
+            if s.push_broadcast(frames.get(s.codec)).is_ok() {
+                delivered += 1;
+            }
+        });
+        delivered
+    }
+}
