@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use switchboard::adapter::{ClusterAdapter, ClusterOptions};
 use switchboard::rustls::ServerConfig;
-use switchboard::{Hub, HubConfig, RateLimit, TokenVerifier};
+use switchboard::{HistoryLimits, Hub, HubConfig, RateLimit, TokenVerifier};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
@@ -61,6 +61,10 @@ pub fn build_hub(config: &Config) -> Result<Hub, ConfigError> {
         builder = builder
             .tokens(token_verifier(tokens)?)
             .allow_anonymous(tokens.allow_anonymous);
+    }
+    if !config.history.patterns().is_empty() {
+        let rooms = config.history.clone();
+        builder = builder.history(move |room: &str| rooms.allows(room));
     }
     if !config.presence.patterns().is_empty() {
         let rooms = config.presence.clone();
@@ -131,6 +135,10 @@ pub fn hub_config(config: &Config) -> HubConfig {
         http_header_timeout: config.http_header_timeout,
         http_idle_timeout: config.http_idle_timeout,
         http_max_pending: config.http_max_pending,
+        history_limits: HistoryLimits {
+            size: config.history_size,
+            ttl: config.history_ttl,
+        },
         http_max_head_size: config.http_max_head_size,
         max_connections_per_address: config.max_connections_per_address,
         max_connections_per_user: config.max_connections_per_user,
@@ -391,6 +399,8 @@ mod tests {
             (TRUSTED_PROXY, "10.0.0.0/8"),
             (MAX_TRACKED_ADDRESSES, "9"),
             (PUBLIC_ORIGIN, "https://a.example"),
+            (HISTORY_SIZE, "7"),
+            (HISTORY_TTL, "9s"),
         ] {
             raw.set(&option, vec![value.to_owned()], Source::Flag);
         }

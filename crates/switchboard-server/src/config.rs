@@ -57,6 +57,12 @@ pub struct Config {
     pub rooms: RoomPatterns,
     /// `--presence`: rooms that keep presence (none when empty).
     pub presence: RoomPatterns,
+    /// `--history`: rooms that keep history (none when empty).
+    pub history: RoomPatterns,
+    /// `--history-size`: messages each history room keeps.
+    pub history_size: usize,
+    /// `--history-ttl`: how long a history room keeps each message.
+    pub history_ttl: Duration,
     /// `--token-*` and `--allow-anonymous`: how tokens are checked (none:
     /// clients connect without one).
     pub tokens: Option<TokenSettings>,
@@ -198,6 +204,11 @@ impl Config {
             presence: RoomPatterns::new(
                 optional_list(raw, &PRESENCE, parse_room_pattern)?.unwrap_or_default(),
             ),
+            history: RoomPatterns::new(
+                optional_list(raw, &HISTORY, parse_room_pattern)?.unwrap_or_default(),
+            ),
+            history_size: value(raw, &HISTORY_SIZE, positive_count)?,
+            history_ttl: value(raw, &HISTORY_TTL, positive_duration)?,
             tokens: token_settings(raw)?,
             max_connections_per_user: value(raw, &MAX_CONNECTIONS_PER_USER, whole_count)?,
             backend: backend_settings(raw)?,

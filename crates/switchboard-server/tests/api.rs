@@ -518,3 +518,56 @@ async fn stopping_the_server_closes_clients_with_1001() {
         "still accepting after stop"
     );
 }
+
+#[tokio::test]
+async fn history_rooms_answer_their_history_by_offset() {
+    let server = TestServer::start(Config {
+        history: RoomPatterns::new(["feed-*"]),
+        history_size: 3,
+        ..Config::default()
+    })
+    .await;
+    for n in 1..=5 {
+        let body = json!({ "room": "feed-1", "event": "n", "data": n }).to_string();
+        assert_eq!(publish(server.addr, &body).await.status, 200);
+    }
+    let r = get(server.addr, "/api/rooms/feed-1/history?since=3&limit=1").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.json();
+    let epoch = page["epoch"].as_str().unwrap().to_owned();
+    assert!(!epoch.is_empty());
+    assert_eq!(
+        page,
+        json!({
+            "room": "feed-1", "epoch": epoch, "offset": 5,
+            "messages": [{ "event": "n", "data": 4, "room": "feed-1", "offset": 4 }],
+        })
+    );
+    // Only the last 3 are kept.
+    let all = get(server.addr, "/api/rooms/feed-1/history").await.json();
+    let offsets: Vec<_> = all["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["offset"].clone())
+        .collect();
+    assert_eq!(offsets, [json!(3), json!(4), json!(5)]);
+    // A client recovers from where it stood.
+    let mut client = WsClient::connect(&format!("ws://{}/ws", server.addr)).await;
+    let reply = client
+        .request(
+            "$join",
+            json!({ "room": "feed-1", "since": { "epoch": epoch, "offset": 4 } }),
+        )
+        .await;
+    assert_eq!(reply["data"]["recovered"], true, "{reply}");
+    assert_eq!(client.recv().await["offset"], 5);
+
+    let r = get(server.addr, "/api/rooms/lobby/history").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    for bad in ["since=-1", "limit=0", "limit=5000", "since=x"] {
+        let r = get(server.addr, &format!("/api/rooms/feed-1/history?{bad}")).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+}

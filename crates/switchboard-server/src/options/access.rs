@@ -47,6 +47,37 @@ pub const PRESENCE: OptionSpec = OptionSpec::many(
      `$left`; also GET /api/rooms/{room}/presence",
 );
 
+/// `--history`.
+pub const HISTORY: OptionSpec = OptionSpec::many(
+    "history",
+    "SWITCHBOARD_HISTORY",
+    "GLOB",
+    Unset("no room"),
+    "Rooms that keep history, as a pattern like --rooms (repeatable): their \
+     messages carry an `offset`, `$join` answers the room's epoch and offset \
+     and recovers with `since` (PROTOCOL.md section 11); kept in memory, or \
+     in the cluster's backend; also GET /api/rooms/{room}/history",
+);
+
+/// `--history-size`.
+pub const HISTORY_SIZE: OptionSpec = OptionSpec::one(
+    "history_size",
+    "SWITCHBOARD_HISTORY_SIZE",
+    "N",
+    Value("100"),
+    "Last messages each --history room keeps",
+);
+
+/// `--history-ttl`.
+pub const HISTORY_TTL: OptionSpec = OptionSpec::one(
+    "history_ttl",
+    "SWITCHBOARD_HISTORY_TTL",
+    "DURATION",
+    Value("5m"),
+    "How long a --history room keeps each message; a room whose messages \
+     all expired starts a new epoch",
+);
+
 /// `--public-origin`.
 pub const PUBLIC_ORIGIN: OptionSpec = OptionSpec::one(
     "public_origin",

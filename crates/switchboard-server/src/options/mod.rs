@@ -18,7 +18,10 @@ mod spec;
 mod tls;
 mod tokens;
 
-pub use access::{ALLOW_HOST, ALLOW_ORIGIN, API_KEY, PRESENCE, PUBLIC_ORIGIN, ROOMS};
+pub use access::{
+    ALLOW_HOST, ALLOW_ORIGIN, API_KEY, HISTORY, HISTORY_SIZE, HISTORY_TTL, PRESENCE, PUBLIC_ORIGIN,
+    ROOMS,
+};
 pub use backend::{
     PROXY_CONNECT, PROXY_DISCONNECT, PROXY_EVENT, PROXY_FORWARD_HEADER, PROXY_HEADER, PROXY_JOIN,
     PROXY_PUBLISH, PROXY_TIMEOUT,
@@ -48,7 +51,7 @@ pub use tokens::{
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 62] = [
+pub const OPTIONS: [OptionSpec; 65] = [
     LISTEN,
     TLS_CERT,
     TLS_KEY,
@@ -57,6 +60,9 @@ pub const OPTIONS: [OptionSpec; 62] = [
     ALLOW_ORIGIN,
     ROOMS,
     PRESENCE,
+    HISTORY,
+    HISTORY_SIZE,
+    HISTORY_TTL,
     TOKEN_HMAC_SECRET,
     TOKEN_PUBLIC_KEY,
     TOKEN_JWKS_URL,
