@@ -19,10 +19,13 @@
 //! - [`cluster`] holds the scenarios every cluster backend must pass, so the
 //!   memory bus, Redis and NATS run the very same checks; [`namespaces`]
 //!   the scenario of several hubs per node.
+//! - [`history_store`] holds the conformance checks of a room history
+//!   store, which the memory bus, Redis and NATS JetStream all run.
 //! - [`TestPki`] makes a private CA and a server certificate for
 //!   `localhost` and `127.0.0.1` for one test run (TLS tests).
 
 pub mod cluster;
+pub mod history_store;
 mod http;
 pub mod namespaces;
 mod poll_client;

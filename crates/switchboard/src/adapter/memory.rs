@@ -1,5 +1,6 @@
 //! An in-process backend: several hubs in one process form a cluster
-//! without Redis or NATS (tests, embedding, simulations of an outage).
+//! without Redis or NATS (tests, embedding, simulations of an outage), with
+//! a shared room history (`memory_history`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,6 +10,8 @@ use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
+use super::history::{HistoryLimits, SharedHistoryStore};
+use super::memory_history::{MemoryHistoryStore, SharedHistory};
 use super::{Driver, DriverError, DriverLink, DriverPublisher};
 
 /// Messages a subscriber may have waiting before the bus waits for it.
@@ -22,7 +25,10 @@ struct Subscriber {
 #[derive(Default)]
 struct Bus {
     subscribers: Mutex<Vec<Subscriber>>,
-    down: AtomicBool,
+    /// Shared with the history stores, which fail while it is set.
+    down: Arc<AtomicBool>,
+    /// The room history every hub on the bus shares.
+    history: Arc<SharedHistory>,
 }
 
 /// An in-process pub/sub bus. Clones share the bus: give each hub's
@@ -30,6 +36,13 @@ struct Bus {
 ///
 /// [`MemoryBus::set_available`] simulates an outage: every link is cut,
 /// and connects and publishes fail until it is available again.
+///
+/// The bus keeps room history too ([`Driver::history`]): one history for
+/// every clone, so every hub on the bus reads what any of them appended.
+/// While the bus is down, history appends and reads fail with
+/// [`DriverError::Unreachable`], and what was kept survives the outage (a
+/// network cut); [`MemoryBus::clear_history`] simulates a backend restart
+/// that lost its memory instead.
 #[derive(Clone, Default)]
 pub struct MemoryBus {
     bus: Arc<Bus>,
@@ -56,6 +69,14 @@ impl MemoryBus {
             // Dropping the senders ends every link's `incoming`.
             self.bus.subscribers.lock().clear();
         }
+    }
+
+    /// Forgets every room's history, as a backend restarted with empty
+    /// memory would: the next append to a room starts a new epoch at
+    /// offset 1, so clients that read the old one get `recovered: false`.
+    /// The bus's availability is left as it is.
+    pub fn clear_history(&self) {
+        self.bus.history.clear();
     }
 }
 
@@ -92,6 +113,14 @@ impl Driver for MemoryBus {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+
+    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+        Some(Arc::new(MemoryHistoryStore::new(
+            self.bus.history.clone(),
+            self.bus.down.clone(),
+            limits,
+        )))
     }
 }
 

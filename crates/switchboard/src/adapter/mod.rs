@@ -59,6 +59,7 @@ mod driver;
 mod history;
 mod local;
 mod memory;
+mod memory_history;
 mod node;
 mod nodes;
 mod options;

@@ -1,0 +1,150 @@
+//! The room history of the [`MemoryBus`](super::MemoryBus): one
+//! [`MemoryLog`] per room, shared by every clone of the bus, so every hub
+//! on one bus reads and writes one history (as nodes on one Redis do).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use switchboard_protocol::HistoryPosition;
+
+use super::DriverError;
+use super::history::{HistoryLimits, HistoryPage, HistoryStore};
+use crate::session::history::MemoryLog;
+
+/// Every room's log, shared by the bus and all its stores.
+#[derive(Default)]
+pub(super) struct SharedHistory {
+    rooms: Mutex<HashMap<String, MemoryLog<Bytes>>>,
+    /// When the next sweep of rooms no one touches may run.
+    next_sweep: Mutex<Option<Instant>>,
+}
+
+impl SharedHistory {
+    /// Forgets every room (a backend restart that lost its memory).
+    pub(super) fn clear(&self) {
+        self.rooms.lock().clear();
+    }
+}
+
+/// A [`HistoryStore`] over the bus's [`SharedHistory`], with one hub's
+/// limits. It fails with [`DriverError::Unreachable`] while the bus is
+/// down, and keeps what it holds meanwhile (an outage is a network cut,
+/// not a restart).
+pub(super) struct MemoryHistoryStore {
+    shared: Arc<SharedHistory>,
+    down: Arc<AtomicBool>,
+    limits: HistoryLimits,
+}
+
+impl MemoryHistoryStore {
+    /// A store over `shared`, unreachable while `down` is set.
+    pub(super) fn new(
+        shared: Arc<SharedHistory>,
+        down: Arc<AtomicBool>,
+        limits: HistoryLimits,
+    ) -> Self {
+        Self {
+            shared,
+            down,
+            limits,
+        }
+    }
+
+    fn check_up(&self) -> Result<(), DriverError> {
+        if self.down.load(Ordering::Acquire) {
+            Err(DriverError::Unreachable(
+                "the memory bus is down (history)".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn append_now(&self, room: &str, messages: Vec<Bytes>) -> HistoryPosition {
+        let now = Instant::now();
+        self.sweep_if_due(now);
+        let mut rooms = self.shared.rooms.lock();
+        let log = rooms.entry(room.to_owned()).or_insert_with(MemoryLog::new);
+        if log.expire(now, &self.limits) {
+            // Nothing kept: the room starts a new epoch at offset 1.
+            *log = MemoryLog::new();
+        }
+        let first = log.latest() + 1;
+        for message in messages {
+            log.append(message, now, &self.limits);
+        }
+        HistoryPosition {
+            epoch: log.epoch().to_string(),
+            offset: first,
+        }
+    }
+
+    fn read_now(&self, room: &str, since: u64, limit: usize) -> HistoryPage<Bytes> {
+        let now = Instant::now();
+        let mut rooms = self.shared.rooms.lock();
+        let Some(log) = rooms.get_mut(room) else {
+            return HistoryPage::empty();
+        };
+        if log.expire(now, &self.limits) {
+            rooms.remove(room);
+            return HistoryPage::empty();
+        }
+        log.page(since, limit)
+    }
+
+    /// Every tenth of the time to live (10 ms to 1 min), drops the rooms
+    /// whose messages all expired, so rooms no one writes to any more do
+    /// not hold memory.
+    fn sweep_if_due(&self, now: Instant) {
+        {
+            let mut next = self.shared.next_sweep.lock();
+            if next.is_some_and(|next| now < next) {
+                return;
+            }
+            *next = Some(
+                now + (self.limits.ttl / 10)
+                    .clamp(Duration::from_millis(10), Duration::from_secs(60)),
+            );
+        }
+        let limits = self.limits;
+        self.shared
+            .rooms
+            .lock()
+            .retain(|_, log| !log.expire(now, &limits));
+    }
+}
+
+impl HistoryStore for MemoryHistoryStore {
+    fn append<'a>(
+        &'a self,
+        room: &'a str,
+        messages: Vec<Bytes>,
+    ) -> BoxFuture<'a, Result<HistoryPosition, DriverError>> {
+        Box::pin(async move {
+            self.check_up()?;
+            if messages.is_empty() {
+                return Err(DriverError::Refused(
+                    "history append: no message to keep".into(),
+                ));
+            }
+            Ok(self.append_now(room, messages))
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        room: &'a str,
+        since: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<HistoryPage<Bytes>, DriverError>> {
+        Box::pin(async move {
+            self.check_up()?;
+            Ok(self.read_now(room, since, limit))
+        })
+    }
+}
