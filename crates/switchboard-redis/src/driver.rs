@@ -1,13 +1,15 @@
 //! [`RedisDriver`]: URL parsing, connecting and subscribing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use redis::io::tcp::{TcpSettings, socket2::TcpKeepalive};
 use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisError};
-use switchboard::adapter::{Driver, DriverError, DriverLink};
+use switchboard::adapter::{Driver, DriverError, DriverLink, HistoryLimits, SharedHistoryStore};
 
 use crate::error::driver_error;
+use crate::history::RedisHistoryStore;
 use crate::link;
 
 /// Bound on a whole [`Driver::connect`]: both connections, the handshake
@@ -31,8 +33,13 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// own task into an unbounded buffer, so the Redis reader never stalls and
 /// the server never sees the backpressure: a consumer that stays behind
 /// grows memory in this process rather than being disconnected by Redis.
+///
+/// It keeps room history too ([`Driver::history`]): a stream and a hash per
+/// room, written by one atomic script per append (see the crate
+/// documentation for the keys, commands and costs).
 pub struct RedisDriver {
     client: Client,
+    history_prefix: String,
 }
 
 impl RedisDriver {
@@ -60,7 +67,20 @@ impl RedisDriver {
                 .set_keepalive(keepalive),
         );
         let client = Client::open(info).map_err(|e| DriverError::Config(e.to_string()))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            history_prefix: "switchboard".to_owned(),
+        })
+    }
+
+    /// Sets the prefix of the room history keys (default `"switchboard"`):
+    /// a room's history lives under `{prefix}:history:{room}` and
+    /// `{prefix}:history-meta:{room}`. Clusters that share a Redis server
+    /// but not their rooms need different prefixes (as with
+    /// `ClusterOptions::prefix`).
+    pub fn history_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.history_prefix = prefix.into();
+        self
     }
 
     async fn open(&self, channels: &[String]) -> Result<DriverLink, RedisError> {
@@ -125,5 +145,13 @@ impl Driver for RedisDriver {
 
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+        Some(Arc::new(RedisHistoryStore::new(
+            self.client.clone(),
+            &self.history_prefix,
+            limits,
+        )))
     }
 }
