@@ -39,7 +39,6 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// documentation for the keys, commands and costs).
 pub struct RedisDriver {
     client: Client,
-    history_prefix: String,
 }
 
 impl RedisDriver {
@@ -67,20 +66,7 @@ impl RedisDriver {
                 .set_keepalive(keepalive),
         );
         let client = Client::open(info).map_err(|e| DriverError::Config(e.to_string()))?;
-        Ok(Self {
-            client,
-            history_prefix: "switchboard".to_owned(),
-        })
-    }
-
-    /// Sets the prefix of the room history keys (default `"switchboard"`):
-    /// a room's history lives under `{prefix}:history:{room}` and
-    /// `{prefix}:history-meta:{room}`. Clusters that share a Redis server
-    /// but not their rooms need different prefixes (as with
-    /// `ClusterOptions::prefix`).
-    pub fn history_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.history_prefix = prefix.into();
-        self
+        Ok(Self { client })
     }
 
     async fn open(&self, channels: &[String]) -> Result<DriverLink, RedisError> {
@@ -147,10 +133,10 @@ impl Driver for RedisDriver {
         "redis"
     }
 
-    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+    fn history(&self, prefix: &str, limits: HistoryLimits) -> Option<SharedHistoryStore> {
         Some(Arc::new(RedisHistoryStore::new(
             self.client.clone(),
-            &self.history_prefix,
+            prefix,
             limits,
         )))
     }

@@ -9,8 +9,8 @@
 //! - `{prefix}:history-meta:{room}`, a hash: `epoch` (random, made by the
 //!   node that appended first) and `offset` (the latest given).
 //!
-//! `prefix` is [`RedisDriver::history_prefix`](crate::RedisDriver::history_prefix)
-//! (`switchboard` by default). Both keys expire a time to live after the
+//! `prefix` is the cluster's channel prefix (`ClusterOptions::prefix`,
+//! with the hub's namespace: `switchboard` by default). Both keys expire a time to live after the
 //! room's latest append (`PEXPIRE`), so a room no one writes to leaves
 //! nothing behind.
 //!

@@ -37,8 +37,9 @@
 //! - keys per room: the stream `{prefix}:history:{room}` (one entry per
 //!   message: its offset and bytes; its id's milliseconds are the time it
 //!   was kept) and the hash `{prefix}:history-meta:{room}` (`epoch`,
-//!   `offset`); `prefix` is [`RedisDriver::history_prefix`], `switchboard`
-//!   by default; any room string is a key of its own (keys are binary
+//!   `offset`); `prefix` is the cluster's channel prefix
+//!   (`ClusterOptions::prefix` and the hub's namespace), `switchboard` by
+//!   default; any room string is a key of its own (keys are binary
 //!   safe); both keys expire a time to live after the room's last append;
 //! - an append is one round trip: one `EVALSHA` of a Lua script, atomic
 //!   across nodes, running `TIME`, `XTRIM MINID`, `XLEN`, `HSETNX`,

@@ -15,7 +15,7 @@ fn on(server: &BackendServer) -> impl Fn(HistoryLimits) -> SharedHistoryStore + 
     |limits| {
         RedisDriver::new(&server.url())
             .unwrap()
-            .history(limits)
+            .history("switchboard", limits)
             .expect("the Redis driver keeps history")
     }
 }
@@ -36,8 +36,7 @@ async fn prefixes_keep_histories_apart() {
     let store = |prefix: &str| {
         RedisDriver::new(&server.url())
             .unwrap()
-            .history_prefix(prefix)
-            .history(ROOMY)
+            .history(prefix, ROOMY)
             .unwrap()
     };
     let (one, two) = (store("one"), store("two"));

@@ -329,6 +329,8 @@ async fn stats(State(state): State<ApiState>) -> Response {
         "connections_total": stats.connections_total,
         "slow_consumers": stats.slow_consumers,
         "token_expiry_closes": stats.token_expiry_closes,
+        "history_dropped": stats.history_dropped,
+        "history_gaps_lost": stats.history_gaps_lost,
         "handshakes_refused": stats.handshakes_refused,
         "errors": stats.errors,
         "resources": stats.resources,

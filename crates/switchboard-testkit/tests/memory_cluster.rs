@@ -44,3 +44,8 @@ async fn held_backlogs_go_out_without_waiting_out_the_node_timeout() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_cross_nodes() {
+    cluster::history_cross_nodes(&mut MemoryBackend::default()).await;
+}

@@ -11,7 +11,7 @@ use switchboard_testkit::history_store::{self, ROOMY, append, read};
 fn on(bus: &MemoryBus) -> impl Fn(HistoryLimits) -> SharedHistoryStore + '_ {
     |limits| {
         bus.clone()
-            .history(limits)
+            .history("switchboard", limits)
             .expect("the memory bus keeps history")
     }
 }

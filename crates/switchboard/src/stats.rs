@@ -14,6 +14,8 @@ pub(crate) struct Counters {
     bytes_out: AtomicU64,
     slow_consumers: AtomicU64,
     token_expiry_closes: AtomicU64,
+    history_dropped: AtomicU64,
+    history_gaps_lost: AtomicU64,
     connections_total: AtomicU64,
     handshakes_refused: AtomicU64,
     /// One counter per [`ErrorCode`], in `ErrorCode::ALL` order.
@@ -165,6 +167,15 @@ impl Counters {
         self.token_expiry_closes.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn history_dropped(&self, messages: u64) {
+        self.history_dropped.fetch_add(messages, Ordering::Relaxed);
+    }
+
+    pub(crate) fn history_gap_lost(&self, messages: u64) {
+        self.history_gaps_lost
+            .fetch_add(messages, Ordering::Relaxed);
+    }
+
     pub(crate) fn connection_opened(&self) {
         self.connections_total.fetch_add(1, Ordering::Relaxed);
     }
@@ -218,6 +229,8 @@ impl Counters {
             bytes_out: load(&self.bytes_out),
             slow_consumers: load(&self.slow_consumers),
             token_expiry_closes: load(&self.token_expiry_closes),
+            history_dropped: load(&self.history_dropped),
+            history_gaps_lost: load(&self.history_gaps_lost),
             connections_total: load(&self.connections_total),
             handshakes_refused: load(&self.handshakes_refused),
             errors: ErrorCounts {
@@ -319,6 +332,15 @@ pub struct HubStats {
     /// Links closed with `4003` because their token expired unrefreshed
     /// (PROTOCOL.md section 10).
     pub token_expiry_closes: u64,
+    /// Messages to history rooms a clustered node could not get into the
+    /// backend's history (over the append queue's bound while the backend
+    /// was away, or refused by it): they reached no one (PROTOCOL.md
+    /// section 11).
+    pub history_dropped: u64,
+    /// Messages of history rooms this node never delivered because they
+    /// were gone from the backend's history before it could fetch them
+    /// (a gap older than the history size or time to live).
+    pub history_gaps_lost: u64,
     /// Connections accepted since start.
     pub connections_total: u64,
     /// Handshakes answered with an HTTP error.

@@ -15,6 +15,8 @@ fn stats() -> HubStats {
         bytes_out: 200,
         slow_consumers: 1,
         token_expiry_closes: 2,
+        history_dropped: 6,
+        history_gaps_lost: 7,
         connections_total: 5,
         handshakes_refused: 4,
         errors: ErrorCounts {
@@ -83,6 +85,8 @@ fn exposition_format() {
         "switchboard_bytes_out_total 200",
         "switchboard_slow_consumer_closes_total 1",
         "switchboard_token_expiry_closes_total 2",
+        "switchboard_history_dropped_total 6",
+        "switchboard_history_gaps_lost_total 7",
         "switchboard_handshakes_refused_total 4",
         "switchboard_uptime_seconds 1.500",
         "switchboard_cluster_nodes 3",

@@ -12,11 +12,13 @@ use tokio::net::TcpListener;
 
 use crate::{WAIT, WsClient};
 
+mod history;
 mod operations;
 mod outage;
 mod presence;
 mod users;
 
+pub use history::history_cross_nodes;
 pub use operations::every_operation_crosses_nodes;
 pub use outage::{
     backend_outage_mid_traffic, held_backlogs_go_out_without_waiting_out_the_node_timeout,

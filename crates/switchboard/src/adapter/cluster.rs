@@ -16,7 +16,8 @@ use super::requests::RequestTable;
 use super::wire::{Body, Envelope, all_channel, node_channel};
 use super::{
     Adapter, ClusterOptions, ClusterStats, ClusterStatus, Driver, DriverError, DriverLink,
-    DriverPublisher, NodeHandle, Operation, Query, RemoteReplies, Reply,
+    DriverPublisher, HistoryLimits, NodeHandle, Operation, Query, RemoteReplies, Reply,
+    SharedHistoryStore,
 };
 
 /// A hub's link to the other nodes of its cluster, over any [`Driver`].
@@ -212,6 +213,18 @@ impl Adapter for ClusterAdapter {
 
     fn node_id(&self) -> &str {
         &self.shared.node_id
+    }
+
+    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+        let prefix = self.shared.channel_prefix.get()?;
+        let store = self.shared.driver.history(prefix, limits);
+        if store.is_none() {
+            tracing::error!(
+                backend = self.shared.driver.name(),
+                "this cluster backend keeps no room history: history rooms keep none"
+            );
+        }
+        store
     }
 
     fn is_clustered(&self) -> bool {
@@ -500,6 +513,9 @@ impl Shared {
                     if self.connected_once.swap(true, Ordering::AcqRel) {
                         self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(backend = self.driver.name(), "cluster backend reconnected");
+                        if let Some(node) = self.node.get() {
+                            node.backend_returned();
+                        }
                     } else {
                         tracing::info!(
                             backend = self.driver.name(),

@@ -47,10 +47,13 @@ pub trait Driver: Send + Sync + 'static {
 
     /// The backend's store of room history (PROTOCOL.md section 11) with
     /// these limits, if it has one; called once, when the hub is built
-    /// with history rooms. `None` (the default) means the backend keeps no
-    /// history: a hub over it refuses to keep any.
-    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
-        let _ = limits;
+    /// with history rooms. `prefix` is the cluster's channel prefix (with
+    /// the hub's namespace): the store keeps its rooms under it, apart
+    /// from other clusters on the same backend. `None` (the default) means
+    /// the backend keeps no history: a hub over it keeps none (and says so
+    /// in its log).
+    fn history(&self, prefix: &str, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+        let _ = (prefix, limits);
         None
     }
 }

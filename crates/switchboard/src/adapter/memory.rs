@@ -115,10 +115,11 @@ impl Driver for MemoryBus {
         "memory"
     }
 
-    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+    fn history(&self, prefix: &str, limits: HistoryLimits) -> Option<SharedHistoryStore> {
         Some(Arc::new(MemoryHistoryStore::new(
             self.bus.history.clone(),
             self.bus.down.clone(),
+            prefix,
             limits,
         )))
     }

@@ -38,6 +38,8 @@ impl SharedHistory {
 pub(super) struct MemoryHistoryStore {
     shared: Arc<SharedHistory>,
     down: Arc<AtomicBool>,
+    /// The cluster's prefix: rooms of other prefixes are other rooms.
+    prefix: String,
     limits: HistoryLimits,
 }
 
@@ -46,13 +48,20 @@ impl MemoryHistoryStore {
     pub(super) fn new(
         shared: Arc<SharedHistory>,
         down: Arc<AtomicBool>,
+        prefix: &str,
         limits: HistoryLimits,
     ) -> Self {
         Self {
             shared,
             down,
+            prefix: prefix.to_owned(),
             limits,
         }
+    }
+
+    /// The key of `room` in the shared map.
+    fn key(&self, room: &str) -> String {
+        format!("{}\0{room}", self.prefix)
     }
 
     fn check_up(&self) -> Result<(), DriverError> {
@@ -69,12 +78,12 @@ impl MemoryHistoryStore {
         let now = Instant::now();
         self.sweep_if_due(now);
         let mut rooms = self.shared.rooms.lock();
-        let log = rooms.entry(room.to_owned()).or_insert_with(MemoryLog::new);
+        let log = rooms.entry(self.key(room)).or_insert_with(MemoryLog::new);
         if log.expire(now, &self.limits) {
             // Nothing kept: the room starts a new epoch at offset 1.
             *log = MemoryLog::new();
         }
-        let first = log.latest() + 1;
+        let first = log.page(u64::MAX, 0).offset + 1;
         for message in messages {
             log.append(message, now, &self.limits);
         }
@@ -87,11 +96,12 @@ impl MemoryHistoryStore {
     fn read_now(&self, room: &str, since: u64, limit: usize) -> HistoryPage<Bytes> {
         let now = Instant::now();
         let mut rooms = self.shared.rooms.lock();
-        let Some(log) = rooms.get_mut(room) else {
+        let key = self.key(room);
+        let Some(log) = rooms.get_mut(&key) else {
             return HistoryPage::empty();
         };
         if log.expire(now, &self.limits) {
-            rooms.remove(room);
+            rooms.remove(&key);
             return HistoryPage::empty();
         }
         log.page(since, limit)

@@ -57,6 +57,7 @@
 mod cluster;
 mod driver;
 mod history;
+pub(crate) mod history_appender;
 mod local;
 mod memory;
 mod memory_history;
@@ -74,13 +75,14 @@ use tokio::sync::watch;
 pub use cluster::ClusterAdapter;
 pub use driver::{Driver, DriverError, DriverLink, DriverPublisher};
 pub use history::{HistoryLimits, HistoryPage, HistoryStore, SharedHistoryStore};
+pub(crate) use history_appender::HistoryAppender;
 pub use local::LocalAdapter;
 pub use memory::MemoryBus;
 pub(crate) use node::LocalNode;
 pub use node::NodeHandle;
 pub use options::ClusterOptions;
 pub use requests::RemoteReplies;
-pub use wire::{AckOutcome, Operation, Query, Reply, Target};
+pub use wire::{AckOutcome, KeptMessage, Operation, Query, Reply, Target};
 
 pub use crate::session::presence::{PresenceShare, PresenceSnapshot, PresenceUpdate};
 
@@ -124,6 +126,15 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// The adapter's counters.
     fn stats(&self) -> ClusterStats;
+
+    /// The cluster's store of room history with these limits (PROTOCOL.md
+    /// section 11), called once after [`Adapter::start`] when some room
+    /// keeps history; `None` (the default): a single hub, which keeps its
+    /// history in memory, or a backend without a store.
+    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+        let _ = limits;
+        None
+    }
 
     /// Leaves the cluster (announcing it) and stops the adapter's tasks;
     /// called by [`Hub::shutdown`](crate::Hub::shutdown).

@@ -6,7 +6,9 @@ use std::sync::{Arc, Weak};
 
 use futures_util::future::BoxFuture;
 
-use super::{AckOutcome, Operation, PresenceSnapshot, Query, Reply};
+use switchboard_protocol::HistoryPosition;
+
+use super::{AckOutcome, KeptMessage, Operation, PresenceSnapshot, Query, Reply};
 use crate::error::AckError;
 
 /// What a node does for the cluster with its own sockets; the hub
@@ -29,6 +31,19 @@ pub(crate) trait LocalNode: Send + Sync + 'static {
     fn presence_snapshot(self: Arc<Self>, node: &str, snapshot: PresenceSnapshot);
     /// Forgets `node` (it left, or fell silent): its users leave.
     fn node_gone(self: Arc<Self>, node: &str);
+    /// The backend is back after an outage: what this node follows of the
+    /// backend's history is read again.
+    fn backend_returned(self: Arc<Self>);
+    /// The store numbered these messages of a history room, which this
+    /// node sent: deliver them here and publish them.
+    fn history_kept(
+        self: Arc<Self>,
+        room: &str,
+        place: HistoryPosition,
+        messages: Vec<KeptMessage>,
+    );
+    /// Messages to history rooms could not be kept (counted).
+    fn history_dropped(&self, messages: u64);
 }
 
 /// A handle on this node's own sockets, given to an [`Adapter`](super::Adapter)
@@ -103,6 +118,36 @@ impl NodeHandle {
     pub fn presence_snapshot(&self, node: &str, snapshot: PresenceSnapshot) {
         if let Some(hub) = self.hub.upgrade() {
             hub.presence_snapshot(node, snapshot);
+        }
+    }
+
+    /// Tells the hub its backend is back after an outage (it reads again
+    /// the room history it follows: what other nodes published meanwhile
+    /// never reached it).
+    pub fn backend_returned(&self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.backend_returned();
+        }
+    }
+
+    /// The store numbered `messages` of `room` from `place`, which this
+    /// node sent (its [`HistoryAppender`](super::HistoryAppender)): the
+    /// hub delivers them here and publishes them to the other nodes.
+    pub(crate) fn history_kept(
+        &self,
+        room: &str,
+        place: HistoryPosition,
+        messages: Vec<KeptMessage>,
+    ) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.history_kept(room, place, messages);
+        }
+    }
+
+    /// Messages to history rooms could not be kept: the hub counts them.
+    pub(crate) fn history_dropped(&self, messages: u64) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.history_dropped(messages);
         }
     }
 

@@ -38,8 +38,13 @@ pub(crate) const WIRE_VERSION_USERS: u8 = 3;
 /// refuse (and count) them and keep no presence of other nodes.
 pub(crate) const WIRE_VERSION_PRESENCE: u8 = 4;
 
+/// The version of history deliveries (PROTOCOL.md section 11):
+/// [`Operation::History`]. Older nodes refuse (and count) them: their
+/// members of history rooms miss those messages.
+pub(crate) const WIRE_VERSION_HISTORY: u8 = 5;
+
 /// The newest version this node reads.
-const WIRE_VERSION_NEWEST: u8 = WIRE_VERSION_PRESENCE;
+const WIRE_VERSION_NEWEST: u8 = WIRE_VERSION_HISTORY;
 
 /// Which sockets an operation is for: every socket in any of `rooms`,
 /// listed in `sockets` or of a user of `users` (all sockets when the three
@@ -106,6 +111,30 @@ pub enum Operation {
     /// A change of the sending node's presence share (since wire
     /// version 4).
     Presence(PresenceUpdate),
+    /// Messages of a history room, as the cluster's history store
+    /// numbered them (since wire version 5): each node delivers them to
+    /// its members in the order of their offsets.
+    History {
+        /// The room.
+        room: String,
+        /// The room's epoch.
+        epoch: String,
+        /// The offset of the first message (the others follow by one).
+        offset: u64,
+        /// The messages, in order.
+        messages: Vec<KeptMessage>,
+    },
+}
+
+/// A message of a history room on its way to the members (see
+/// [`Operation::History`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptMessage {
+    /// The message, with its `room` set (its `offset` is set on delivery).
+    pub message: Message,
+    /// Socket ids it does not reach (a relay's sender).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
 }
 
 /// A question every other live node answers with a [`Reply`].
@@ -257,7 +286,9 @@ impl Body {
                     ..
                 }
         );
+        let history = matches!(self, Body::Operation(Operation::History { .. }));
         match target {
+            _ if history => WIRE_VERSION_HISTORY,
             _ if presence => WIRE_VERSION_PRESENCE,
             _ if names_users => WIRE_VERSION_USERS,
             Some(target) if !target.users.is_empty() => WIRE_VERSION_USERS,

@@ -120,7 +120,7 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
                 None => Ok(()),
             };
             match decision {
-                Ok(()) => join_limited(socket, room, since.as_ref(), ack),
+                Ok(()) => join_limited(socket, room, since.as_ref(), ack).await,
                 Err(error) => refuse(socket, ack, error.to_body()),
             }
         }
@@ -206,14 +206,24 @@ fn presence(socket: &Socket, room: &str, ack: u64) {
 
 /// A client's `$join` the policy allowed, within the rooms-per-socket
 /// limit (over it: the error `limit`, as a reply or `$error`).
-fn join_limited(socket: &Socket, room: String, since: Option<&HistoryPosition>, ack: Option<u64>) {
+async fn join_limited(
+    socket: &Socket,
+    room: String,
+    since: Option<&HistoryPosition>,
+    ack: Option<u64>,
+) {
     let hub = &socket.hub;
     let max = hub.config().max_rooms_per_socket;
     if hub.history_book(&room).is_some() {
         // A history room answers its place and what the client missed.
-        match hub.join_with_history(socket, &room, since, ack, max) {
-            Some(presence) => hub.tell_presence(presence),
-            None => refuse_limit(socket, ack, max),
+        match hub.join_with_history(socket, &room, since, ack, max).await {
+            Ok(Some(presence)) => hub.tell_presence(presence),
+            Ok(None) => refuse_limit(socket, ack, max),
+            Err(error) => refuse(
+                socket,
+                ack,
+                ErrorBody::new(ErrorCode::Unavailable, error.to_string()),
+            ),
         }
         return;
     }

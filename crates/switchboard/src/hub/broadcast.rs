@@ -144,7 +144,7 @@ impl BroadcastOperator {
     /// hub is not clustered, or the target was a list of socket ids that
     /// this node holds all of. Ids held here are left out (an id lives on
     /// one node).
-    fn remote_target(&self) -> Option<Target> {
+    pub(super) fn remote_target(&self) -> Option<Target> {
         let adapter = &self.hub.adapter();
         if self.local || !adapter.is_clustered() {
             return None;
@@ -242,6 +242,12 @@ impl BroadcastOperator {
     /// Sends an already-built message (its `room` is set per room reached)
     /// here and, unless local, on every other node.
     pub(crate) fn send_message(&self, message: &Message) -> usize {
+        if !self.local
+            && let Some(book) = self.hub.history_rooms()
+            && self.target.rooms.iter().any(|room| book.keeps(room))
+        {
+            return self.send_with_history(message, book);
+        }
         let delivered = self.send_message_here(message);
         self.publish(|target| Operation::Broadcast {
             target,
@@ -251,12 +257,6 @@ impl BroadcastOperator {
     }
 
     fn send_message_here(&self, message: &Message) -> usize {
-        if !self.local
-            && let Some(book) = self.hub.history_rooms()
-            && self.target.rooms.iter().any(|room| book.keeps(room))
-        {
-            return self.send_with_history(message, book);
-        }
         let mut delivered = 0usize;
         let rooms = &self.target.rooms;
         let by_id_only = self.target.sockets.is_empty() && self.target.users.is_empty();

@@ -71,6 +71,8 @@ pub(crate) struct HubInner {
     /// The history rooms' state (PROTOCOL.md section 11), if any room
     /// keeps history.
     pub(super) history: Option<HistoryBook>,
+    /// A clustered hub's history store and appender, once started.
+    pub(super) cluster_history: std::sync::OnceLock<crate::adapter::HistoryAppender>,
 }
 
 impl HubInner {
@@ -166,12 +168,14 @@ impl Hub {
                 state,
                 token_expiries: Arc::default(),
                 history,
+                cluster_history: std::sync::OnceLock::new(),
             }),
         };
         let inner: Arc<dyn LocalNode> = hub.inner.clone();
         let node = Arc::downgrade(&inner);
         drop(inner);
         hub.inner.adapter.start(NodeHandle::new(node));
+        hub.start_cluster_history();
         hub
     }
 

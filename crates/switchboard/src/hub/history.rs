@@ -10,6 +10,7 @@ use serde_json::json;
 use switchboard_protocol::{HistoryPosition, Message, RoomHistory};
 
 use super::handle::{Hub, Socket};
+use super::history_cluster::decode_page;
 use crate::error::HistoryError;
 use crate::session::history::{HistoryBook, HistoryPage};
 use crate::session::presence::PresenceChanges;
@@ -44,17 +45,53 @@ impl Hub {
         let book = self
             .history_book(room)
             .ok_or_else(|| HistoryError::NotKept(room.to_owned()))?;
+        if let Some(cluster) = self.cluster_history() {
+            let page = cluster
+                .store()
+                .read(room, since, limit)
+                .await
+                .map_err(|error| HistoryError::Unavailable(error.to_string()))?;
+            let entries = decode_page(room, &page);
+            return Ok(room_history(
+                room,
+                HistoryPage {
+                    epoch: page.epoch,
+                    offset: page.offset,
+                    first: page.first,
+                    entries,
+                },
+            ));
+        }
         let limits = *book.limits();
         let page = book.with_room(room, |state| state.page(since, limit, &limits));
         Ok(room_history(room, page))
     }
 
-    /// Joins `socket` to a history room under the room's lock, within the
-    /// rooms-per-socket limit (`None` past it): the reply to the `$join`
-    /// (if it asked for one) carries the room's `epoch` and `offset`, and
-    /// with `since`, `recovered` and then the messages after `since`, all
-    /// queued before any later message of the room.
-    pub(crate) fn join_with_history(
+    /// Joins `socket` to a history room within the rooms-per-socket limit
+    /// (`Ok(None)` past it): the reply to the `$join` (if it asked for
+    /// one) carries the room's `epoch` and `offset`, and with `since`,
+    /// `recovered` and then the messages after `since`, all queued before
+    /// any later message of the room. `Err` when a clustered hub's store
+    /// cannot be reached (the socket joins nothing then).
+    pub(crate) async fn join_with_history(
+        &self,
+        socket: &Socket,
+        room: &str,
+        since: Option<&HistoryPosition>,
+        ack: Option<u64>,
+        max_rooms: usize,
+    ) -> Result<Option<PresenceChanges>, HistoryError> {
+        if self.cluster_history().is_some() {
+            return self
+                .join_clustered(socket, room, since, ack, max_rooms)
+                .await;
+        }
+        Ok(self.join_single(socket, room, since, ack, max_rooms))
+    }
+
+    /// [`Hub::join_with_history`] on a single hub: the history is here,
+    /// read and joined under the room's lock.
+    fn join_single(
         &self,
         socket: &Socket,
         room: &str,
@@ -70,19 +107,12 @@ impl Hub {
             let (_, presence) =
                 self.room_registry()
                     .join_within(room, &socket.shared, max_rooms)?;
-            // A replay larger than half the send queue would risk closing
-            // the socket as a slow consumer: the client is told it did not
-            // recover, and may read the history over HTTP.
-            let room_in_queue = self.config().send_queue_capacity / 2;
-            let recovered = since
-                .map(|since| page.recovers(since) && missed_count(&page, since) <= room_in_queue);
-            if let Some(ack) = ack {
-                let mut data = json!({ "room": room, "epoch": page.epoch, "offset": page.offset });
-                if let Some(recovered) = recovered {
-                    data["recovered"] = recovered.into();
-                }
-                let _ = socket.send_message(&Message::reply(ack, data));
-            }
+            let recovered = since.map(|since| self.can_replay(&page, since));
+            let place = HistoryPosition {
+                epoch: page.epoch.clone(),
+                offset: page.offset,
+            };
+            answer_join(socket, ack, room, &place, recovered);
             if recovered == Some(true) {
                 let missed = recovered_entries(page, since);
                 replay(self, &socket.shared, room, missed);
@@ -92,8 +122,38 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Whether a client at `since` recovers from `page`: the history
+    /// reaches back, and what it missed fits in half its send queue (a
+    /// larger replay would risk closing it as a slow consumer: it is told
+    /// it did not recover, and may read the history over HTTP).
+    pub(crate) fn can_replay<T>(&self, page: &HistoryPage<T>, since: &HistoryPosition) -> bool {
+        let room_in_queue = self.config().send_queue_capacity / 2;
+        page.recovers(since) && missed_count(page, since) <= room_in_queue
+    }
+}
+
+/// The reply to a history room's `$join`: `{"room","epoch","offset"}`,
+/// and `recovered` when it came with `since`.
+pub(crate) fn answer_join(
+    socket: &Socket,
+    ack: Option<u64>,
+    room: &str,
+    place: &HistoryPosition,
+    recovered: Option<bool>,
+) {
+    let Some(ack) = ack else {
+        return;
+    };
+    let mut data = json!({ "room": room, "epoch": place.epoch, "offset": place.offset });
+    if let Some(recovered) = recovered {
+        data["recovered"] = recovered.into();
+    }
+    let _ = socket.send_message(&Message::reply(ack, data));
+}
+
 /// How many messages a client at `since` missed, when it can recover.
-fn missed_count(page: &HistoryPage<Message>, since: &HistoryPosition) -> usize {
+fn missed_count<T>(page: &HistoryPage<T>, since: &HistoryPosition) -> usize {
     let after = if since.epoch == page.epoch {
         since.offset
     } else {
@@ -104,7 +164,7 @@ fn missed_count(page: &HistoryPage<Message>, since: &HistoryPosition) -> usize {
 
 /// The entries a recovering client missed: after its offset in the same
 /// epoch, or all of them when it saw the room before its history began.
-fn recovered_entries(
+pub(crate) fn recovered_entries(
     page: HistoryPage<Message>,
     since: Option<&HistoryPosition>,
 ) -> Vec<(u64, Message)> {
@@ -120,7 +180,12 @@ fn recovered_entries(
 
 /// Queues recovered messages for one socket, counted (a resume after
 /// this gets them again if they are lost).
-fn replay(hub: &Hub, socket: &Arc<SocketShared>, room: &str, missed: Vec<(u64, Message)>) {
+pub(crate) fn replay(
+    hub: &Hub,
+    socket: &Arc<SocketShared>,
+    room: &str,
+    missed: Vec<(u64, Message)>,
+) {
     let mut sent = 0u64;
     for (offset, message) in missed {
         let message = with_place(message, room, offset);

@@ -1,8 +1,12 @@
-//! A broadcast that reaches history rooms (PROTOCOL.md section 11): each
-//! history room's message gets the room's next offset and reaches its
-//! members under the room's history lock, so every member receives the
-//! room's messages in the order of their offsets, and a `$join` with
-//! `since` (`history.rs`) slots in between two of them, never across one.
+//! A broadcast that reaches history rooms (PROTOCOL.md section 11). On a
+//! single hub each history room's message gets the room's next offset
+//! and reaches its members under the room's history lock, so every
+//! member receives the room's messages in the order of their offsets, and
+//! a `$join` with `since` (`history.rs`) slots in between two of them,
+//! never across one. On a clustered hub it goes to the appender
+//! (`history_cluster.rs`), which has the backend's store number it, and
+//! reaches the members of every node from there; the rest of the target
+//! crosses as an ordinary broadcast.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -10,7 +14,7 @@ use std::sync::Arc;
 use switchboard_protocol::Message;
 
 use super::broadcast::{BroadcastOperator, SharedFrames};
-use super::history::with_place;
+use crate::adapter::{KeptMessage, Operation};
 use crate::session::history::HistoryBook;
 use crate::session::shared::SocketShared;
 
@@ -20,6 +24,9 @@ impl BroadcastOperator {
     /// rest of the target, each socket once; returns how many sockets of
     /// this node it was queued for.
     pub(super) fn send_with_history(&self, message: &Message, book: &HistoryBook) -> usize {
+        if self.hub.cluster_history().is_some() {
+            return self.send_with_cluster_history(message, book);
+        }
         let hub = &self.hub;
         let limits = *book.limits();
         let except = self.excluded_here();
@@ -27,19 +34,9 @@ impl BroadcastOperator {
         let mut reached: HashSet<Arc<str>> = HashSet::new();
         let mut delivered = 0usize;
         for room in self.target.rooms.iter().filter(|room| book.keeps(room)) {
-            let kept = Message {
-                offset: None,
-                ..message.clone()
-            };
+            let kept = with_room(message, room);
             book.with_room(room, |state| {
-                let kept = with_place(kept, room, 0);
-                let place = state.append(
-                    Message {
-                        offset: None,
-                        ..kept.clone()
-                    },
-                    &limits,
-                );
+                let place = state.append(kept.clone(), &limits);
                 let sent = Message {
                     offset: Some(place.offset),
                     ..kept
@@ -58,6 +55,52 @@ impl BroadcastOperator {
         delivered += self.send_to_the_rest(message, book, &reached);
         hub.counters().messages_out_n(delivered as u64);
         delivered
+    }
+
+    /// [`Self::send_with_history`] on a clustered hub: each history room's
+    /// message waits for the store's number (reaching no one if the
+    /// appender's queue is full: counted); the rest of the target is
+    /// served here and published at once. Returns how many sockets of
+    /// this node it is queued for (the history rooms' members counted as
+    /// they are now).
+    fn send_with_cluster_history(&self, message: &Message, book: &HistoryBook) -> usize {
+        let hub = &self.hub;
+        let Some(cluster) = hub.cluster_history() else {
+            return 0;
+        };
+        let except = self.excluded_here();
+        let mut reached: HashSet<Arc<str>> = HashSet::new();
+        let mut delivered = 0usize;
+        for room in self.target.rooms.iter().filter(|room| book.keeps(room)) {
+            let kept = KeptMessage {
+                message: with_room(message, room),
+                except: self.target.except.clone(),
+            };
+            if !cluster.enqueue(room, kept) {
+                tracing::warn!(room, "history append queue full: message dropped");
+                hub.counters().history_dropped(1);
+                continue;
+            }
+            hub.room_registry().for_each_member(room, |s| {
+                if !except.iter().any(|e| Arc::ptr_eq(e, s)) && reached.insert(s.id.clone()) {
+                    delivered += 1;
+                }
+            });
+        }
+        let rest = self.send_to_the_rest(message, book, &reached);
+        hub.counters().messages_out_n(rest as u64);
+        if let Some(mut target) = self.remote_target() {
+            target.rooms.retain(|room| !book.keeps(room));
+            // Only history rooms: nothing else crosses (an empty target
+            // would mean everyone).
+            if !target.is_everyone() {
+                hub.adapter().publish(Operation::Broadcast {
+                    target,
+                    message: message.clone(),
+                });
+            }
+        }
+        delivered + rest
     }
 
     /// The part of a broadcast past its history rooms: the other rooms'
@@ -104,5 +147,14 @@ impl BroadcastOperator {
             }
         });
         delivered
+    }
+}
+
+/// `message` as kept for `room`: its `room` set, no `offset` yet.
+fn with_room(message: &Message, room: &str) -> Message {
+    Message {
+        room: Some(room.to_owned()),
+        offset: None,
+        ..message.clone()
     }
 }

@@ -11,6 +11,8 @@ pub(crate) mod guard;
 pub(crate) mod handle;
 mod history;
 mod history_broadcast;
+mod history_cluster;
+mod history_join;
 pub(crate) mod lifecycle;
 mod node;
 mod presence;

@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use switchboard_protocol::CloseCode;
+use switchboard_protocol::{CloseCode, HistoryPosition};
 
 use super::broadcast::BroadcastOperator;
 use super::handle::{Hub, HubInner};
-use crate::adapter::{AckOutcome, LocalNode, Operation, PresenceSnapshot, Query, Reply};
+use crate::adapter::{
+    AckOutcome, KeptMessage, LocalNode, Operation, PresenceSnapshot, Query, Reply,
+};
+use crate::session::history::Delivery;
 
 impl LocalNode for HubInner {
     fn namespace(&self) -> Option<String> {
@@ -48,7 +51,34 @@ impl LocalNode for HubInner {
                 }
                 0
             }
+            Operation::History {
+                room,
+                epoch,
+                offset,
+                messages,
+            } => {
+                let place = HistoryPosition { epoch, offset };
+                hub.history_numbered(&room, &place, deliveries(messages), false);
+                0
+            }
         }
+    }
+
+    fn backend_returned(self: Arc<Self>) {
+        Hub { inner: self }.history_backend_returned();
+    }
+
+    fn history_kept(
+        self: Arc<Self>,
+        room: &str,
+        place: HistoryPosition,
+        messages: Vec<KeptMessage>,
+    ) {
+        Hub { inner: self }.history_numbered(room, &place, deliveries(messages), true);
+    }
+
+    fn history_dropped(&self, messages: u64) {
+        self.stats.history_dropped(messages);
     }
 
     fn answer(self: Arc<Self>, query: Query) -> BoxFuture<'static, Reply> {
@@ -117,4 +147,15 @@ impl LocalNode for HubInner {
             hub.tell_presence(changes);
         }
     }
+}
+
+/// Kept messages as the history rooms' delivery order takes them.
+fn deliveries(messages: Vec<KeptMessage>) -> Vec<Delivery> {
+    messages
+        .into_iter()
+        .map(|kept| Delivery {
+            message: kept.message,
+            except: kept.except,
+        })
+        .collect()
 }

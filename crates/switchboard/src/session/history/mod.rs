@@ -10,6 +10,7 @@
 //! twice. Lock order: a room's history lock, then the room registry's.
 
 mod log;
+mod sequence;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use parking_lot::Mutex;
 use switchboard_protocol::{HistoryPosition, Message};
 
 pub(crate) use log::MemoryLog;
+pub(crate) use sequence::Sequence;
 
 pub use crate::config::HistoryLimits;
 
@@ -64,12 +66,25 @@ impl<T> HistoryPage<T> {
     }
 }
 
+/// A message of a history room on its way to a clustered node's members,
+/// with the sockets it does not reach (a relay's sender).
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    /// The message, its `room` set.
+    pub(crate) message: Message,
+    /// Socket ids left out.
+    pub(crate) except: Vec<String>,
+}
+
 /// What this node keeps of one history room.
 #[derive(Debug, Default)]
 pub(crate) struct RoomHistory {
     /// A single hub's history of the room (`None` before its first
     /// message, and once every message expired).
     pub(crate) log: Option<MemoryLog<Message>>,
+    /// A clustered node's delivery order of the room (`None` until this
+    /// node hears of it, and once it has been idle past the time to live).
+    pub(crate) sequence: Option<Sequence<Delivery>>,
 }
 
 impl RoomHistory {
@@ -98,22 +113,35 @@ impl RoomHistory {
         }
     }
 
-    /// Drops expired messages, and the log once it holds none.
+    /// Drops expired messages, and the log once it holds none; forgets a
+    /// sequence idle past the time to live with nothing waiting (the room's
+    /// history expired in the store too, so its next message starts a new
+    /// epoch anyway).
     fn expire(&mut self, now: Instant, limits: &HistoryLimits) {
         if self.log.as_mut().is_some_and(|log| log.expire(now, limits)) {
             self.log = None;
+        }
+        if self.sequence.as_ref().is_some_and(|seq| {
+            !seq.has_gap()
+                && !seq.filling
+                && now.saturating_duration_since(seq.touched) >= limits.ttl
+        }) {
+            self.sequence = None;
         }
     }
 
     /// Whether nothing is kept for the room any more.
     fn is_empty(&self) -> bool {
-        self.log.is_none()
+        self.log.is_none() && self.sequence.is_none()
     }
 }
 
 /// Every history room of this node, each behind its own lock.
 pub(crate) struct HistoryBook {
     rooms_kept: HistoryRooms,
+    /// Set when a clustered hub's backend keeps no history: no room keeps
+    /// any then.
+    disabled: std::sync::atomic::AtomicBool,
     limits: HistoryLimits,
     rooms: Mutex<HashMap<Arc<str>, Arc<Mutex<RoomHistory>>>>,
     next_sweep: Mutex<Instant>,
@@ -124,6 +152,7 @@ impl HistoryBook {
     pub(crate) fn new(rooms_kept: HistoryRooms, limits: HistoryLimits) -> Self {
         Self {
             rooms_kept,
+            disabled: std::sync::atomic::AtomicBool::new(false),
             limits,
             rooms: Mutex::default(),
             next_sweep: Mutex::new(Instant::now()),
@@ -132,7 +161,29 @@ impl HistoryBook {
 
     /// Whether `room` keeps history.
     pub(crate) fn keeps(&self, room: &str) -> bool {
-        (self.rooms_kept)(room)
+        !self.disabled.load(std::sync::atomic::Ordering::Relaxed) && (self.rooms_kept)(room)
+    }
+
+    /// Keeps no history for any room from now on.
+    pub(crate) fn disable(&self) {
+        self.disabled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The rooms this node has a delivery sequence for.
+    pub(crate) fn sequenced_rooms(&self) -> Vec<Arc<str>> {
+        // The room locks are taken after the map's is let go.
+        let rooms: Vec<(Arc<str>, Arc<Mutex<RoomHistory>>)> = self
+            .rooms
+            .lock()
+            .iter()
+            .map(|(room, state)| (room.clone(), state.clone()))
+            .collect();
+        rooms
+            .into_iter()
+            .filter(|(_, state)| state.lock().sequence.is_some())
+            .map(|(room, _)| room)
+            .collect()
     }
 
     /// The limits of every room's history.

@@ -1,0 +1,271 @@
+//! Room history in a cluster (PROTOCOL.md section 11): the backend's
+//! store numbers each history room's messages, and every node delivers
+//! them to its members in the order of those numbers.
+//!
+//! A message to a history room goes to this node's appender (a bounded
+//! queue and one task), which keeps it in the store in batches per room,
+//! then delivers it here and publishes it, numbered, to the other nodes
+//! ([`Operation::History`]). Each node's [`Sequence`] per room hands the
+//! messages out strictly by offset: early ones wait for a gap to fill,
+//! and a gap that stays (a message lost in an outage, its publisher gone)
+//! is filled from the store after [`GAP_WAIT`]. After a backend outage
+//! every room this node follows is read again from where it stood, so
+//! what it missed meanwhile arrives then.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use switchboard_protocol::{HistoryPosition, Message};
+
+use super::broadcast::SharedFrames;
+use super::handle::{Hub, HubInner};
+use crate::adapter::history_appender::decode;
+use crate::adapter::{
+    HistoryAppender, HistoryPage, KeptMessage, LocalNode, NodeHandle, Operation, SharedHistoryStore,
+};
+use crate::session::history::{Delivery, Sequence};
+
+/// How long a gap may stay before it is filled from the store: messages
+/// published at once by two nodes often arrive in the other order.
+const GAP_WAIT: Duration = Duration::from_millis(50);
+/// First and longest wait between tries while the store is unreachable.
+const RETRY_MIN: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// The messages of a page, decoded, with their offsets.
+pub(crate) fn decode_page(room: &str, page: &HistoryPage<Bytes>) -> Vec<(u64, Message)> {
+    page.entries
+        .iter()
+        .filter_map(|(offset, bytes)| Some((*offset, decode(room, bytes)?)))
+        .collect()
+}
+
+impl Hub {
+    /// On a clustered hub with history rooms, after the adapter started:
+    /// takes the backend's store and starts the appender, or, when the
+    /// backend keeps no history, keeps none (the adapter says so).
+    pub(crate) fn start_cluster_history(&self) {
+        let (Some(book), true) = (self.history_rooms(), self.adapter().is_clustered()) else {
+            return;
+        };
+        match self.adapter().history(*book.limits()) {
+            Some(store) => {
+                let inner: Arc<dyn LocalNode> = self.inner.clone();
+                let node = NodeHandle::new(Arc::downgrade(&inner));
+                let _ = self
+                    .inner
+                    .cluster_history
+                    .set(HistoryAppender::start(node, store));
+            }
+            None => book.disable(),
+        }
+    }
+
+    /// The cluster's history side, when clustered with history rooms.
+    pub(crate) fn cluster_history(&self) -> Option<&HistoryAppender> {
+        self.inner.cluster_history.get()
+    }
+
+    /// Messages of `room` numbered by the store from `place`: published to
+    /// the other nodes when this node kept them, and delivered here in
+    /// the order of their offsets.
+    pub(crate) fn history_numbered(
+        &self,
+        room: &str,
+        place: &HistoryPosition,
+        deliveries: Vec<Delivery>,
+        publish: bool,
+    ) {
+        if publish {
+            self.adapter().publish(Operation::History {
+                room: room.to_owned(),
+                epoch: place.epoch.clone(),
+                offset: place.offset,
+                messages: deliveries
+                    .iter()
+                    .map(|d| KeptMessage {
+                        message: d.message.clone(),
+                        except: d.except.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        let Some(book) = self.history_book(room) else {
+            return;
+        };
+        let fill = book.with_room(room, |state| {
+            let seq = state
+                .sequence
+                .get_or_insert_with(|| Sequence::new(&place.epoch, place.offset.saturating_sub(1)));
+            let (ready, lost) = seq.accept(&place.epoch, place.offset, deliveries);
+            self.counters().history_gap_lost(lost);
+            self.deliver_in_order(room, ready);
+            let fill = seq.has_gap() && !seq.filling;
+            seq.filling |= fill;
+            fill
+        });
+        if fill {
+            self.fill_from_store(room, true);
+        }
+    }
+
+    /// Queues each message for the room's members (but its `except`),
+    /// with its offset; called under the room's history lock.
+    pub(crate) fn deliver_in_order(&self, room: &str, ready: Vec<(u64, Delivery)>) {
+        let mut delivered = 0u64;
+        for (offset, Delivery { message, except }) in ready {
+            let message = Message {
+                offset: Some(offset),
+                ..message
+            };
+            let mut frames = SharedFrames::new(&message);
+            self.room_registry().for_each_member(room, |s| {
+                if except.iter().any(|id| **id == *s.id) {
+                    return;
+                }
+                if s.push_broadcast(frames.get(s.codec)).is_ok() {
+                    delivered += 1;
+                }
+            });
+        }
+        self.counters().messages_out_n(delivered);
+    }
+
+    /// Reads `room` from the store after where this node stands and
+    /// delivers what it missed, until nothing is missing; after
+    /// [`GAP_WAIT`] when `after_gap` (the missing messages may still
+    /// arrive by themselves).
+    pub(crate) fn fill_from_store(&self, room: &str, after_gap: bool) {
+        let hub = Arc::downgrade(&self.inner);
+        let room = room.to_owned();
+        tokio::spawn(async move {
+            if after_gap {
+                tokio::time::sleep(GAP_WAIT).await;
+            }
+            fill(hub, room).await;
+        });
+    }
+
+    /// Starts reading `room` from the store now, unless a read runs.
+    pub(crate) fn nudge_fill(&self, room: &str) {
+        let Some(book) = self.history_book(room) else {
+            return;
+        };
+        let start = book.with_room(room, |state| match &mut state.sequence {
+            Some(seq) if !seq.filling => {
+                seq.filling = true;
+                true
+            }
+            _ => false,
+        });
+        if start {
+            self.fill_from_store(room, false);
+        }
+    }
+
+    /// After a backend outage: every room this node follows is read again
+    /// from where it stood (what other nodes published meanwhile did not
+    /// reach it).
+    pub(crate) fn history_backend_returned(&self) {
+        let Some(book) = self.history_rooms() else {
+            return;
+        };
+        if self.cluster_history().is_none() {
+            return;
+        }
+        for room in book.sequenced_rooms() {
+            self.nudge_fill(&room);
+        }
+    }
+}
+
+/// The reading loop of [`Hub::fill_from_store`].
+async fn fill(hub: Weak<HubInner>, room: String) {
+    let mut wait = RETRY_MIN;
+    loop {
+        let Some((store, from, limit)) = where_it_stands(&hub, &room) else {
+            return;
+        };
+        let page = match store.read(&room, from, limit).await {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::debug!(room, %error, "history store unreachable: retrying the fill");
+                if hub.strong_count() == 0 {
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+                continue;
+            }
+        };
+        let Some(inner) = hub.upgrade() else {
+            return;
+        };
+        if !(Hub { inner }).take_page(&room, page, limit) {
+            return;
+        }
+    }
+}
+
+/// The store, the offset this node's sequence of `room` stands at, and
+/// the page size; `None` when there is nothing to fill any more.
+fn where_it_stands(hub: &Weak<HubInner>, room: &str) -> Option<(SharedHistoryStore, u64, usize)> {
+    let hub = Hub {
+        inner: hub.upgrade()?,
+    };
+    let store = hub.cluster_history()?.store().clone();
+    let book = hub.history_book(room)?;
+    let limit = book.limits().size;
+    let from = book.with_room(room, |state| state.sequence.as_ref().map(Sequence::last))?;
+    Some((store, from, limit))
+}
+
+impl Hub {
+    /// Delivers a page read from the store after this node's place in
+    /// `room`; returns whether to read again (more may follow, or a gap
+    /// is still open and the read moved it forward). A gap the store no
+    /// longer holds is given up (counted as lost).
+    fn take_page(&self, room: &str, page: HistoryPage<Bytes>, limit: usize) -> bool {
+        let Some(book) = self.history_book(room) else {
+            return false;
+        };
+        let entries = decode_page(room, &page);
+        book.with_room(room, |state| {
+            let Some(seq) = state.sequence.as_mut() else {
+                return false;
+            };
+            let before = seq.last();
+            let mut lost = 0;
+            if page.epoch == seq.epoch() && page.first > seq.last() + 1 {
+                lost += seq.skip_to(page.first);
+            }
+            let mut ready = Vec::new();
+            if !page.epoch.is_empty() {
+                for (offset, message) in entries.iter().cloned() {
+                    let delivery = Delivery {
+                        message,
+                        except: Vec::new(),
+                    };
+                    let (now, skipped) = seq.accept(&page.epoch, offset, [delivery]);
+                    ready.extend(now);
+                    lost += skipped;
+                }
+            }
+            let more = page.entries.len() >= limit && seq.last() > before;
+            let stuck = seq.has_gap() && seq.last() == before;
+            if stuck {
+                let (now, skipped) = seq.give_up_gap();
+                ready.extend(now);
+                lost += skipped;
+            }
+            self.counters().history_gap_lost(lost);
+            self.deliver_in_order(room, ready);
+            let again = more || seq.has_gap();
+            if !again {
+                seq.filling = false;
+            }
+            again
+        })
+    }
+}
