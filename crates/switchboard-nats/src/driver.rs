@@ -6,10 +6,11 @@ use std::time::Duration;
 use async_nats::{Client, ConnectErrorKind, ConnectOptions, Subscriber};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use switchboard::adapter::{Driver, DriverError, DriverLink};
+use switchboard::adapter::{Driver, DriverError, DriverLink, HistoryLimits, SharedHistoryStore};
 use tokio::sync::mpsc;
 
 use crate::config::{Credentials, Servers, parse_servers};
+use crate::history::NatsHistoryStore;
 use crate::link::{NatsPublisher, Shared, forward};
 use crate::subject::subject_for;
 
@@ -24,7 +25,8 @@ const PING_INTERVAL: Duration = Duration::from_secs(5);
 /// Capacity of [`DriverLink::incoming`].
 const INCOMING_CAPACITY: usize = 4096;
 
-/// A [`Driver`] over NATS core publish/subscribe (no JetStream).
+/// A [`Driver`] over NATS core publish/subscribe (JetStream only for the
+/// room history).
 ///
 /// Each [`connect`](Driver::connect) makes a fresh async-nats client. The
 /// client's own reconnection is cut short: on the first disconnection the
@@ -39,8 +41,13 @@ const INCOMING_CAPACITY: usize = 4096;
 /// Order: messages of one channel arrive in the order NATS delivers them;
 /// messages of different channels are merged from separate subscriptions,
 /// so their relative order is not kept.
+///
+/// It keeps room history too ([`Driver::history`]), in a JetStream stream
+/// (the server needs JetStream enabled: `nats-server -js`); see the crate
+/// documentation for the stream, subjects and costs.
 pub struct NatsDriver {
     servers: Servers,
+    history_prefix: String,
 }
 
 impl std::fmt::Debug for NatsDriver {
@@ -59,7 +66,18 @@ impl NatsDriver {
     pub fn new(url: &str) -> Result<Self, DriverError> {
         Ok(Self {
             servers: parse_servers(url)?,
+            history_prefix: "switchboard".to_owned(),
         })
+    }
+
+    /// Sets the prefix of the room history (default `"switchboard"`): the
+    /// history lives in the JetStream stream `SWITCHBOARD_HISTORY_{prefix}`
+    /// under the subjects `{prefix}.history.*`. Clusters that share a NATS
+    /// server but not their rooms need different prefixes (as with
+    /// `ClusterOptions::prefix`).
+    pub fn history_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.history_prefix = prefix.into();
+        self
     }
 
     fn options(&self, shared: &Arc<Shared>) -> ConnectOptions {
@@ -168,5 +186,13 @@ impl Driver for NatsDriver {
 
     fn name(&self) -> &'static str {
         "nats"
+    }
+
+    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+        Some(Arc::new(NatsHistoryStore::new(
+            &self.servers,
+            &self.history_prefix,
+            limits,
+        )))
     }
 }

@@ -45,6 +45,8 @@
 //! again after it was lost; a call fails within about 2 s when the server
 //! does not answer. A lost connection or a timeout is
 //! [`DriverError::Unreachable`], an error reply [`DriverError::Refused`].
+//! An append that timed out after its request left may still have been
+//! kept: a caller that retries it may keep it twice.
 
 mod connection;
 

@@ -1,6 +1,8 @@
-//! Conformance checks of a [`HistoryStore`] (the contract in its doc
-//! comment), run by every backend: the memory bus in `switchboard`, Redis
-//! in `switchboard-redis`, NATS JetStream in `switchboard-nats`.
+//! Conformance checks of a
+//! [`HistoryStore`](switchboard::adapter::HistoryStore) (the contract in
+//! its doc comment), run by every backend: the memory bus in
+//! `switchboard-testkit`'s tests, Redis in `switchboard-redis`, NATS
+//! JetStream in `switchboard-nats`.
 //!
 //! Each check takes a factory that makes one more store with the given
 //! limits, as one more node would (a new driver, so a new connection to
@@ -251,9 +253,10 @@ where
     }
 }
 
-/// Two nodes appending to one room at once (50 batches of two messages
-/// each, all in flight together) get distinct offsets, 1 to 200, each
-/// batch consecutive, in one epoch.
+/// Two nodes appending to one room at once get distinct offsets, 1 to
+/// 200, each batch consecutive, in one epoch. Each node makes 50 appends
+/// of two messages: 25 one after the other (so the nodes keep taking turns)
+/// and 25 all in flight together, both nodes at the same time.
 pub async fn concurrent_appends_from_two_nodes_never_collide<F>(make: &F)
 where
     F: Fn(HistoryLimits) -> SharedHistoryStore,
@@ -261,22 +264,40 @@ where
     const PER_NODE: usize = 50;
     let room = "conformance:concurrent";
     let nodes = [("a", make(ROOMY)), ("b", make(ROOMY))];
-    let appends = nodes.iter().flat_map(|(name, store)| {
-        (0..PER_NODE).map(move |i| {
-            let batch = vec![
-                message(&format!("{name}{i}.0")),
-                message(&format!("{name}{i}.1")),
-            ];
-            async move {
-                let position = store
-                    .append(room, batch)
-                    .await
-                    .unwrap_or_else(|e| panic!("concurrent append {name}{i} failed: {e}"));
-                (format!("{name}{i}"), position)
+    let one = |name: &str, store: &SharedHistoryStore, i: usize| {
+        let batch = vec![
+            message(&format!("{name}{i}.0")),
+            message(&format!("{name}{i}.1")),
+        ];
+        let name = format!("{name}{i}");
+        let store = store.clone();
+        async move {
+            let position = store
+                .append(room, batch)
+                .await
+                .unwrap_or_else(|e| panic!("concurrent append {name} failed: {e}"));
+            (name, position)
+        }
+    };
+    let per_node = nodes.iter().map(|(name, store)| async move {
+        let in_turn = async {
+            let mut positions = Vec::new();
+            for i in 0..PER_NODE / 2 {
+                positions.push(one(name, store, i).await);
             }
-        })
+            positions
+        };
+        let in_flight = join_all((PER_NODE / 2..PER_NODE).map(|i| one(name, store, i)));
+        let (mut positions, others) = futures_util::future::join(in_turn, in_flight).await;
+        positions.extend(others);
+        positions
     });
-    let positions = within("200 concurrent appends", join_all(appends)).await;
+    let positions: Vec<(String, HistoryPosition)> =
+        within("200 concurrent appends", join_all(per_node))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
     let epoch = positions[0].1.epoch.clone();
     assert!(positions.iter().all(|(_, p)| p.epoch == epoch), "one epoch");
 

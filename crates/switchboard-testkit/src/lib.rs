@@ -1,8 +1,9 @@
 //! Test support shared by the workspace's tests and its load generator.
 //!
-//! - [`BackendServer`] starts a private `redis-server` or `nats-server` on a
-//!   free port, can stop and restart it on the same port (to test a backend
-//!   outage), and kills it when dropped. Tests never touch the machine's own
+//! - [`BackendServer`] starts a private `redis-server` or `nats-server` (with
+//!   JetStream: [`BackendServer::start_jetstream`]) on a free port, can stop
+//!   and restart it on the same port (to test a backend outage), and kills
+//!   it when dropped. Tests never touch the machine's own
 //!   Redis or NATS. When the binary is missing, [`BackendServer::start`]
 //!   returns `None` after printing why, so the calling test can skip; with
 //!   `CI=true` it panics, so a CI machine without the server fails instead
@@ -85,6 +86,9 @@ pub struct BackendServer {
     binary: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// For a NATS server with JetStream: its store directory (removed on
+    /// drop; kept across [`BackendServer::restart`]).
+    jetstream_dir: Option<PathBuf>,
 }
 
 /// Finds `name` on `PATH` or in the sbin directories Debian installs to.
@@ -134,6 +138,35 @@ impl BackendServer {
             binary,
             port: free_port(),
             child: None,
+            jetstream_dir: None,
+        };
+        server.spawn().await;
+        Some(server)
+    }
+
+    /// [`BackendServer::start`] for a `nats-server` with JetStream enabled
+    /// (`-js`), its store in a fresh temporary directory that is removed
+    /// when the server is dropped. Streams in memory storage do not
+    /// survive [`BackendServer::restart`]; file storage does.
+    pub async fn start_jetstream() -> Option<Self> {
+        let binary = find_binary(Backend::Nats.binary());
+        if binary.is_none() {
+            // Says why, and fails under CI.
+            return Self::start(Backend::Nats).await;
+        }
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!(
+            "switchboard-jetstream-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let mut server = Self {
+            backend: Backend::Nats,
+            binary: binary?,
+            port,
+            child: None,
+            jetstream_dir: Some(dir),
         };
         server.spawn().await;
         Some(server)
@@ -188,6 +221,9 @@ impl BackendServer {
             }
             Backend::Nats => {
                 command.args(["-a", "127.0.0.1", "-p", &port]);
+                if let Some(dir) = &self.jetstream_dir {
+                    command.arg("-js").arg("-sd").arg(dir);
+                }
             }
         }
         command
@@ -232,6 +268,9 @@ impl Drop for BackendServer {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
             let _ = child.start_kill();
+        }
+        if let Some(dir) = &self.jetstream_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
