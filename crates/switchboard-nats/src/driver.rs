@@ -47,7 +47,6 @@ const INCOMING_CAPACITY: usize = 4096;
 /// documentation for the stream, subjects and costs.
 pub struct NatsDriver {
     servers: Servers,
-    history_prefix: String,
 }
 
 impl std::fmt::Debug for NatsDriver {
@@ -66,18 +65,7 @@ impl NatsDriver {
     pub fn new(url: &str) -> Result<Self, DriverError> {
         Ok(Self {
             servers: parse_servers(url)?,
-            history_prefix: "switchboard".to_owned(),
         })
-    }
-
-    /// Sets the prefix of the room history (default `"switchboard"`): the
-    /// history lives in the JetStream stream `SWITCHBOARD_HISTORY_{prefix}`
-    /// under the subjects `{prefix}.history.*`. Clusters that share a NATS
-    /// server but not their rooms need different prefixes (as with
-    /// `ClusterOptions::prefix`).
-    pub fn history_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.history_prefix = prefix.into();
-        self
     }
 
     fn options(&self, shared: &Arc<Shared>) -> ConnectOptions {
@@ -188,10 +176,10 @@ impl Driver for NatsDriver {
         "nats"
     }
 
-    fn history(&self, limits: HistoryLimits) -> Option<SharedHistoryStore> {
+    fn history(&self, prefix: &str, limits: HistoryLimits) -> Option<SharedHistoryStore> {
         Some(Arc::new(NatsHistoryStore::new(
             &self.servers,
-            &self.history_prefix,
+            prefix,
             limits,
         )))
     }

@@ -1,8 +1,8 @@
 //! Room history in NATS JetStream: the [`HistoryStore`] of
 //! [`NatsDriver::history`](switchboard::adapter::Driver::history).
 //!
-//! One stream per history prefix ([`NatsDriver::history_prefix`](crate::NatsDriver::history_prefix),
-//! `switchboard` by default): `SWITCHBOARD_HISTORY_{prefix}` (bytes of the
+//! One stream per cluster prefix (`ClusterOptions::prefix` with the hub's
+//! namespace, `switchboard` by default): `SWITCHBOARD_HISTORY_{prefix}` (bytes of the
 //! prefix outside `[A-Za-z0-9-]` written `_XX`), subjects
 //! `{prefix}.history.*`, memory storage, one replica, `allow_direct`,
 //! `max_msgs_per_subject` = the history size and `max_age` = its time to

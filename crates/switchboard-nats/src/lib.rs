@@ -33,8 +33,8 @@
 //! [`NatsDriver`] also keeps room history (PROTOCOL.md section 11) through
 //! [`Driver::history`](switchboard::adapter::Driver::history), in NATS
 //! JetStream (the server must run with JetStream enabled, `-js`):
-//! - one stream per history prefix ([`NatsDriver::history_prefix`],
-//!   `switchboard` by default): `SWITCHBOARD_HISTORY_{prefix}`, subjects
+//! - one stream per cluster prefix (`ClusterOptions::prefix` with the
+//!   hub's namespace, `switchboard` by default): `SWITCHBOARD_HISTORY_{prefix}`, subjects
 //!   `{prefix}.history.*`, memory storage (a NATS restart loses the
 //!   history; switch the stream to file storage with the `nats` CLI to
 //!   keep it: the store keeps the storage it finds), `allow_direct`,

@@ -76,3 +76,11 @@ async fn held_backlogs_go_out_without_waiting_out_the_node_timeout() {
     };
     cluster::held_backlogs_go_out_without_waiting_out_the_node_timeout(&mut backend).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_cross_nodes() {
+    let Some(mut backend) = backend().await else {
+        return;
+    };
+    cluster::history_cross_nodes(&mut backend).await;
+}

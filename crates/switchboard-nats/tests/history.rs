@@ -15,7 +15,7 @@ fn on(server: &BackendServer) -> impl Fn(HistoryLimits) -> SharedHistoryStore + 
     |limits| {
         NatsDriver::new(&server.url())
             .unwrap()
-            .history(limits)
+            .history("switchboard", limits)
             .expect("the NATS driver keeps history")
     }
 }
@@ -52,8 +52,7 @@ async fn prefixes_keep_histories_apart() {
     let store = |prefix: &str| {
         NatsDriver::new(&server.url())
             .unwrap()
-            .history_prefix(prefix)
-            .history(ROOMY)
+            .history(prefix, ROOMY)
             .unwrap()
     };
     let (one, two) = (store("one"), store("two.with dots"));
@@ -64,7 +63,7 @@ async fn prefixes_keep_histories_apart() {
 
 #[tokio::test]
 async fn a_server_without_jetstream_is_unreachable_history() {
-    let Some(server) = BackendServer::start(switchboard_testkit::Backend::Nats).await else {
+    let Some(server) = BackendServer::start_nats_without_jetstream().await else {
         return;
     };
     let store = on(&server)(ROOMY);
