@@ -28,8 +28,14 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    async fn start(driver: impl Driver, prefix: &str, serve: ServeMode) -> Result<Self> {
-        let hub = Hub::builder()
+    async fn start(driver: impl Driver, prefix: &str, serve: ServeMode, history: bool) -> Result<Self> {
+        let builder = Hub::builder();
+        let builder = if history {
+            builder.history(|room: &str| room == "r")
+        } else {
+            builder
+        };
+        let hub = builder
             .adapter(ClusterAdapter::new(
                 driver,
                 ClusterOptions::default().prefix(prefix),
@@ -97,6 +103,7 @@ impl Cluster {
         backend: Backend,
         url: Option<&str>,
         serve: ServeMode,
+        history: bool,
     ) -> Result<Self> {
         // A prefix of our own, so an existing server's other users (or an
         // earlier run's leftovers) are never part of this cluster.
@@ -133,17 +140,17 @@ impl Cluster {
             Backend::Memory => {
                 let bus = MemoryBus::new();
                 (
-                    Node::start(bus.clone(), &prefix, serve).await?,
-                    Node::start(bus, &prefix, serve).await?,
+                    Node::start(bus.clone(), &prefix, serve, history).await?,
+                    Node::start(bus, &prefix, serve, history).await?,
                 )
             }
             Backend::Redis => (
-                Node::start(RedisDriver::new(&url)?, &prefix, serve).await?,
-                Node::start(RedisDriver::new(&url)?, &prefix, serve).await?,
+                Node::start(RedisDriver::new(&url)?, &prefix, serve, history).await?,
+                Node::start(RedisDriver::new(&url)?, &prefix, serve, history).await?,
             ),
             Backend::Nats => (
-                Node::start(NatsDriver::new(&url)?, &prefix, serve).await?,
-                Node::start(NatsDriver::new(&url)?, &prefix, serve).await?,
+                Node::start(NatsDriver::new(&url)?, &prefix, serve, history).await?,
+                Node::start(NatsDriver::new(&url)?, &prefix, serve, history).await?,
             ),
         };
         a.wait_for_peer().await?;

@@ -32,7 +32,7 @@ pub(crate) async fn measure(
     settings: Settings,
 ) -> Result<BackendReport> {
     let schedule = Schedule::new(settings.rate, settings.warmup_s, settings.duration_s);
-    let cluster = Cluster::start(backend, url, settings.serve).await?;
+    let cluster = Cluster::start(backend, url, settings.serve, settings.history).await?;
     let outcome = run(&cluster, backend, schedule, settings.payload_bytes).await;
     let cluster_dropped = cluster.a.hub.cluster().stats().dropped;
     let server = cluster.server.clone();

@@ -68,6 +68,10 @@ pub struct Args {
     /// is, which leaves Nagle's algorithm on).
     #[arg(long, value_enum, default_value = "nodelay")]
     pub serve: ServeMode,
+    /// Room `r` keeps history (PROTOCOL.md section 11): every message is
+    /// numbered by the backend's store before any node delivers it.
+    #[arg(long)]
+    pub history: bool,
     /// Print one JSON object instead of the tables.
     #[arg(long)]
     pub json: bool,
@@ -190,6 +194,7 @@ impl Args {
             warmup_s: self.warmup,
             payload_bytes: self.payload,
             serve: self.serve,
+            history: self.history,
         }
     }
 }
@@ -254,6 +259,7 @@ mod tests {
         );
         assert!(!args.json);
         assert_eq!(args.serve, ServeMode::Nodelay);
+        assert!(!args.history);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Settings {
     pub payload_bytes: usize,
     /// How the hubs serve their clients.
     pub serve: ServeMode,
+    /// Whether the room keeps history.
+    pub history: bool,
 }
 
 /// The figures of one backend.
@@ -109,8 +111,14 @@ impl Report {
         writeln!(
             out,
             "cluster-latency: {} msg/s for {} s after {} s warmup, {}-byte filler, \
-             serve {}, {} CPUs",
-            s.rate, s.duration_s, s.warmup_s, s.payload_bytes, s.serve, self.cpus
+             serve {}, {} CPUs{}",
+            s.rate,
+            s.duration_s,
+            s.warmup_s,
+            s.payload_bytes,
+            s.serve,
+            self.cpus,
+            if s.history { ", room with history" } else { "" }
         )?;
         writeln!(out)?;
         writeln!(
