@@ -76,7 +76,10 @@
 //!   from a position the application kept, e.g. across a restart. A room
 //!   joined before it had any history, or whose history started again
 //!   (messages carry their offset but not their epoch), is asked its
-//!   epoch with one more `$join` at its first such message.
+//!   epoch with one more `$join` at its first such message. A relay the
+//!   client itself sent to the room after its position comes back to it
+//!   in a recovery (the hub does not send a sender its own relay, so the
+//!   client never saw its offset).
 //! - Handlers run in their own tasks; the hub's acks are answered from
 //!   their return values (`no_handler` when there is none).
 

@@ -194,8 +194,9 @@ impl Positions {
         Verdict::Deliver
     }
 
-    /// A new session: quiet `$join`s in flight were lost with the old one.
-    pub(crate) fn forget_asked(&mut self) {
+    /// A new session: quiet `$join`s and replays in flight were lost with
+    /// the old one.
+    pub(crate) fn forget_in_flight(&mut self) {
         for place in self.rooms.values_mut() {
             place.asked = false;
             place.replay_until = None;

@@ -43,7 +43,7 @@ impl Actor {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let mut positions = self.positions_write();
-        positions.forget_asked();
+        positions.forget_in_flight();
         let rooms: Vec<_> = rooms
             .into_iter()
             .map(|room| {
