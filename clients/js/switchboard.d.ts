@@ -2,7 +2,8 @@
  * Type declarations of the Switchboard browser client (`switchboard.js`), hand-written.
  * They cover everything the entry module exports: `connect` (also the default export),
  * `Client`, `CloseCode`, `SwitchboardError` and `pollingUrl`, with the options, events
- * (presence's `$joined` and `$left` among them), error codes and results they use. The modules in `lib/` are internal and not declared.
+ * (presence's `$joined` and `$left` among them), error codes and results they use
+ * (room history's positions among them). The modules in `lib/` are internal and not declared.
  *
  * They need no `lib: ["dom"]` and no Node types: the WebSocket class and `fetch` an
  * option may pass are described by their shape (`WebSocketLike`, `FetchLike`).
@@ -179,6 +180,22 @@ export interface ErrorInfo {
   room?: string;
 }
 
+/**
+ * `recovered`: the hub answered a `$join` that asked to recover a history room
+ * (PROTOCOL.md section 11): the client's own rejoin on a new session, or
+ * `join(room, {since})`. Fired before the recovered messages reach their handlers.
+ */
+export interface RecoveredInfo {
+  /** The room. */
+  room: string;
+  /**
+   * `true`: the messages missed follow, in order, as ordinary events. `false`: they are
+   * lost (the history no longer reaches back, its epoch changed, or too many were missed);
+   * the client goes on from the room's latest message (`roomPosition`).
+   */
+  recovered: boolean;
+}
+
 /** The lifecycle events and their handlers. The hub never delivers events of these names. */
 export interface LifecycleEvents {
   connect: (info: ConnectInfo) => void;
@@ -186,6 +203,7 @@ export interface LifecycleEvents {
   reconnecting: (info: ReconnectingInfo) => void;
   error: (error: ErrorInfo) => void;
   state: (state: ClientState) => void;
+  recovered: (info: RecoveredInfo) => void;
 }
 
 /** A lifecycle event's name. */
@@ -241,6 +259,40 @@ export interface PresenceMeta extends EventMeta {
 
 /** A presence event's name: `client.on('$joined', …)`, `client.on('$left', …)`. */
 export type PresenceEvent = '$joined' | '$left';
+
+// ------------------------------------------------------------------ room history
+
+/**
+ * Where a client stands in a history room (PROTOCOL.md section 11): `client.roomPosition`,
+ * and the `since` of `client.join(room, {since})`.
+ */
+export interface HistoryPosition {
+  /**
+   * The room's epoch: its offsets are strictly increasing within it. `''` while the client
+   * does not know it (the room had no history yet when it joined, or its history started
+   * again).
+   */
+  epoch: string;
+  /** The offset of the last message of the room received (or the room's latest at the join). */
+  offset: number;
+}
+
+/** Options of one `join`. */
+export interface JoinOptions extends AckOptions {
+  /** Recover the messages of a history room that followed this position (one `roomPosition` gave). */
+  since?: HistoryPosition | null;
+}
+
+/** The answer to `join`: the room, and in a history room its place. */
+export interface JoinReply {
+  room: string;
+  /** In a history room: its epoch (`''` while it has no history yet). */
+  epoch?: string;
+  /** In a history room: the offset of its latest message (`0` while it has none). */
+  offset?: number;
+  /** With `since`, in a history room: whether the messages that followed it come next. */
+  recovered?: boolean;
+}
 
 // ------------------------------------------------------------------ errors and close codes
 
@@ -362,6 +414,11 @@ export declare class Client {
 
   /** Whether the client is in `room` (joined through it and not left). */
   inRoom(room: string): boolean;
+  /**
+   * Where the client stands in a history room it joined (its epoch, and the offset of the
+   * last message received); null for a room not joined through it or without history.
+   */
+  roomPosition(room: string): HistoryPosition | null;
 
   /** Adds a lifecycle handler. */
   on<E extends LifecycleEvent>(event: E, fn: LifecycleEvents[E]): this;
@@ -391,8 +448,13 @@ export declare class Client {
    * `queue_full`.
    */
   emitWithAck<R = unknown>(event: string, data?: unknown, opts?: AckOptions): Promise<R>;
-  /** Joins a room (an ack'd `$join`); rejects with code `forbidden` when refused. */
-  join(room: string): Promise<{ room: string }>;
+  /**
+   * Joins a room (an ack'd `$join`); rejects with code `forbidden` when refused. A history
+   * room's position is tracked from then on, and a new session recovers what it missed
+   * (`recovered` event). With `since`, recovers what followed a position the application
+   * kept; the reply's `recovered` says whether it did.
+   */
+  join(room: string, opts?: JoinOptions): Promise<JoinReply>;
   /** Leaves a room (an ack'd `$leave`); it is no longer rejoined. */
   leave(room: string): Promise<{ room: string }>;
   /**

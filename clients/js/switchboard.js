@@ -18,7 +18,8 @@
  * (`WebSocketTransport` and `PollingTransport` move JSON texts for one link),
  * `client.js` (`Client`, the session state: welcome, resume, acks, rooms, queue,
  * heartbeat, reconnect, fallback), `upgrade-probe.js` (its move back to a WebSocket),
- * `token-refresh.js` (its tokens and their refresh), `options.js` (the options and their
+ * `token-refresh.js` (its tokens and their refresh), `history.js` (`Positions`, its place in
+ * each history room), `options.js` (the options and their
  * defaults), `reconnect.js` (`CloseCode`, the named close codes; which are final; backoff) and `urls.js`.
  *
  * @module switchboard

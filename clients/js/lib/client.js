@@ -8,6 +8,7 @@
 
 import { Emitter, report } from './emitter.js';
 import { SwitchboardError } from './errors.js';
+import { Positions } from './history.js';
 import { withDefaults } from './options.js';
 import { PollingTransport } from './polling-transport.js';
 import { backoffDelay, CloseCode, FINAL_CLOSE_CODES } from './reconnect.js';
@@ -19,7 +20,7 @@ import { WebSocketTransport } from './websocket-transport.js';
 /** @typedef {import('./options.js').ConnectOptions} ConnectOptions */
 
 /** Lifecycle event names; they never come from the hub. */
-const LIFECYCLE = new Set(['connect', 'disconnect', 'reconnecting', 'error', 'state']);
+const LIFECYCLE = new Set(['connect', 'disconnect', 'reconnecting', 'error', 'state', 'recovered']);
 
 /** Abandoned WebSockets kept to be released (closed) once a new session makes them stale. */
 const MAX_ABANDONED = 8;
@@ -34,7 +35,8 @@ const MAX_ABANDONED = 8;
  * `reconnecting` `{attempt, delay}` before each retry; `error` with `$error` data `{code,
  * message}`, a transport error, a failed refresh (code `refresh`), a failed token function
  * (code `token`) or a handshake refused 401 (`unauthorized`, `token_expired`); `state` with
- * the new state.
+ * the new state; `recovered` `{room, recovered}` when the hub answers a `$join` that asked to
+ * recover a history room (a rejoin on a new session, or `join(room, {since})`).
  */
 export class Client {
   /**
@@ -70,6 +72,7 @@ export class Client {
     this.refreshRun = 0; // the number of the refresh schedule of the live link
     this.cursor = 0; // the number of the latest counted message on the current link
     this.rooms = new Set(); // rooms joined through this client, rejoined on a new session
+    this.positions = new Positions(); // where the client stands in its history rooms
     this.pending = new Map(); // ack number -> {resolve, reject, timer}
     this.queue = []; // messages waiting for a live session
     this.nextAck = 1;
@@ -145,6 +148,20 @@ export class Client {
   }
 
   /**
+   * Where the client stands in a history room it joined (PROTOCOL.md section 11): the
+   * room's epoch and the offset of the last message received (or the room's latest when it
+   * joined). null for a room not joined through this client or that keeps no history. The
+   * epoch is `''` while the client does not know it (the room had no history yet when it
+   * joined, or its history started again); the client asks the hub at the first message.
+   * Keep it to recover later with `join(room, {since})`.
+   * @param {string} room
+   * @returns {{epoch: string, offset: number}|null}
+   */
+  roomPosition(room) {
+    return this.positions.get(room);
+  }
+
+  /**
    * Adds a handler. Hub events call it as `fn(data, meta)`, `meta` = `{room, from}`
    * (each may be undefined). If the hub asked for an ack, the first handler's return
    * value (or resolved promise) is the reply; a throw replies error `internal`. The hub's
@@ -191,20 +208,33 @@ export class Client {
    *   error reply (its code), a timeout, a lost session, `close()`, or a full queue
    */
   emitWithAck(event, data, opts = {}) {
-    const reply = this._request(message(event, data), opts.timeout);
     const room = data && data.room;
-    if (event === '$join' && typeof room === 'string') return reply.then((r) => (this.rooms.add(room), r));
-    if (event === '$leave' && typeof room === 'string') this.rooms.delete(room);
+    if (event === '$join' && typeof room === 'string') return this._join(room, data.since || null, opts.timeout);
+    const reply = this._request(message(event, data), opts.timeout);
+    if (event === '$leave' && typeof room === 'string') {
+      this.rooms.delete(room);
+      this.positions.remove(room);
+    }
     return reply;
   }
 
   /**
-   * Joins a room (an ack'd `$join`). Joined rooms are rejoined after a new session.
+   * Joins a room (an ack'd `$join`). Joined rooms are rejoined after a new session. In a
+   * room that keeps history (PROTOCOL.md section 11) the client tracks its position from
+   * then on (`roomPosition`), and a rejoin on a new session recovers the messages it missed
+   * (`recovered` event). With `since`, a position `roomPosition` gave and the application
+   * kept (e.g. across a page load), the messages that followed it come next as ordinary
+   * events, in order, those received already dropped; the reply's `recovered` says whether
+   * they do (false: the history no longer reaches back, its epoch changed, too many were
+   * missed, or the room keeps no history), and so does a `recovered` event. In a room the
+   * client is in already, its own position is used instead of `since`.
    * @param {string} room
-   * @returns {Promise<{room: string}>} rejects with code `forbidden` when refused
+   * @param {{since?: {epoch: string, offset: number}|null, timeout?: number}} [opts]
+   * @returns {Promise<{room: string, epoch?: string, offset?: number, recovered?: boolean}>}
+   *   rejects with code `forbidden` when refused
    */
-  join(room) {
-    return this.emitWithAck('$join', { room });
+  join(room, opts = {}) {
+    return this._join(room, opts.since || null, opts.timeout);
   }
 
   /**
@@ -428,6 +458,7 @@ export class Client {
     if (t.kind === 'polling') this._scheduleProbe();
     // A new session after a reconnect has no rooms: rejoin in the same batch, ahead of
     // the queued messages (the hub handles a batch in order).
+    if (!resumed && this.everConnected) this.positions.forgetInFlight();
     const rejoins = !resumed && this.everConnected
       ? [...this.rooms].map((room) => this._rejoin(room)) : [];
     this.everConnected = true;
@@ -441,13 +472,59 @@ export class Client {
     });
   }
 
+  /**
+   * A `$join` of the application's (`join`, `emitWithAck('$join')`): the room is remembered
+   * once answered, its position taken from the reply; with `given`, recovering from it.
+   */
+  _join(room, given, timeout) {
+    const since = given ? this.positions.seed(room, given) : null;
+    const joined = (data) => {
+      this.rooms.add(room);
+      this._onJoined(room, data, since);
+    };
+    return this._request(message('$join', since ? { room, since } : { room }), timeout, joined)
+      .catch((err) => {
+        if (!this.rooms.has(room)) this.positions.remove(room);
+        throw err;
+      });
+  }
+
+  /** A rejoin on a new session: with `since` the client's position in a history room. */
   _rejoin(room) {
-    return this._request(message('$join', { room })).catch((err) => {
+    const since = this.positions.since(room);
+    const joined = (data) => this._onJoined(room, data, since);
+    return this._request(message('$join', since ? { room, since } : { room }), undefined, joined).catch((err) => {
       if (err.code === 'forbidden') {
         this.rooms.delete(room);
+        this.positions.remove(room);
         this.emitter.fire('error', { code: err.code, message: `rejoin of ${room} refused`, room });
       }
     });
+  }
+
+  /** A `$join` answered `data`: the room's position, and `recovered` when it sent `since`. */
+  _onJoined(room, data, since) {
+    const recovered = this.positions.onJoinReply(room, data, since);
+    if (recovered !== null) this.emitter.fire('recovered', { room, recovered });
+  }
+
+  /**
+   * Whether a hub event goes on to the handlers: a message of a history room moves the
+   * room's position on, and one received already (a recovery's replay) is dropped. A room
+   * whose epoch is not known is asked it with a quiet `$join` (its reply is ordered with
+   * the room's messages).
+   */
+  _admit(msg) {
+    if (typeof msg.room !== 'string' || typeof msg.offset !== 'number') return true;
+    const verdict = this.positions.onMessage(msg.room, msg.offset);
+    if (verdict === 'duplicate') return false;
+    if (verdict === 'locate') {
+      const room = msg.room;
+      const located = (data) => this.positions.onLocated(room, data);
+      // A failure is not asked again until the room's next $join reply.
+      this._request(message('$join', { room }), undefined, located).catch(() => {});
+    }
+    return true;
   }
 
   _onReply(msg) {
@@ -455,14 +532,21 @@ export class Client {
     if (!entry) return;
     this.pending.delete(msg.reply);
     clearTimeout(entry.timer);
-    if (msg.error) entry.reject(new SwitchboardError(msg.error.code || 'internal', msg.error.message));
-    else entry.resolve(msg.data === undefined ? null : msg.data);
+    if (msg.error) {
+      entry.reject(new SwitchboardError(msg.error.code || 'internal', msg.error.message));
+      return;
+    }
+    const data = msg.data === undefined ? null : msg.data;
+    // Before the next message of the same frame (a promise's callbacks would run after it).
+    if (entry.onData) entry.onData(data);
+    entry.resolve(data);
   }
 
   _onEvent(msg) {
     const meta = { room: msg.room, from: msg.from };
     const data = msg.data === undefined ? null : msg.data;
     if (LIFECYCLE.has(msg.event)) return; // those names are the client's own
+    if (!this._admit(msg)) return;
     const handlers = this.emitter.list(msg.event);
     if (typeof msg.ack !== 'number') {
       this.emitter.fire(msg.event, data, meta);
@@ -517,15 +601,19 @@ export class Client {
     if (this.welcomed && this._state === 'connected' && this.transport && !this.transport.closed) this._flush();
   }
 
-  /** Sends a message with an `ack` and waits for the reply. */
-  _request(msg, timeout = this.options.ackTimeout) {
+  /**
+   * Sends a message with an `ack` and waits for the reply. `onData`, if given, is called
+   * with a successful reply's data as soon as it is handled, in order with the messages
+   * around it.
+   */
+  _request(msg, timeout = this.options.ackTimeout, onData = null) {
     return new Promise((resolve, reject) => {
       if (this._state === 'closed') {
         reject(new SwitchboardError('closed', 'the client is closed'));
         return;
       }
       const ack = this.nextAck++;
-      const entry = { resolve, reject, timer: null };
+      const entry = { resolve, reject, timer: null, onData };
       entry.timer = setTimeout(() => {
         this.pending.delete(ack);
         this.queue = this.queue.filter((q) => q.ackId !== ack);

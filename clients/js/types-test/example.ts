@@ -16,12 +16,16 @@ import connect, {
   type DisconnectInfo,
   type ErrorInfo,
   type EventMeta,
+  type HistoryPosition,
+  type JoinOptions,
+  type JoinReply,
   type JoinedData,
   type LeftData,
   type Presence,
   type PresenceMeta,
   type PresenceUser,
   type ReconnectOptions,
+  type RecoveredInfo,
   type RoomOperator,
   type TokenFunction,
   type TransportName,
@@ -94,6 +98,18 @@ export async function main(): Promise<void> {
   const delivered: boolean = lobby.emit('chat', { text: 'hi' });
   await lobby.emitWithAck('chat', { text: 'acked' }, { timeout: 1000 });
   await client.leave('lobby');
+
+  // Room history: the position to keep, a join that recovers from it, and the outcome of
+  // each recovery (a rejoin on a new session, or a join with since).
+  client.on('recovered', ({ room, recovered }: RecoveredInfo) => {
+    if (!recovered) console.log('messages of', room, 'were lost');
+  });
+  const kept: HistoryPosition | null = client.roomPosition('feed-1');
+  const fromKept: JoinOptions = { since: kept, timeout: 1000 };
+  const back: JoinReply = await client.join('feed-1', fromKept);
+  const epoch: string | undefined = back.epoch;
+  const recoveredAll: boolean = back.recovered === true && (back.offset ?? 0) >= 0;
+  console.log(epoch, recoveredAll, (await client.join('feed-2', { since: null })).room);
 
   // Presence: who is in a room, and who comes and goes (the room in meta.room).
   interface Profile {
@@ -186,6 +202,13 @@ export async function main(): Promise<void> {
   // @ts-expect-error: expiresAt is a number of Unix seconds, not a Date
   const when: Date | null = client.expiresAt;
   console.log(when);
+  // @ts-expect-error: a position's offset is a number
+  await client.join('feed-1', { since: { epoch: 'e', offset: '3' } });
+  // @ts-expect-error: the recovered event tells a boolean
+  client.on('recovered', (info: { room: string; recovered: string }) => info);
+  // @ts-expect-error: roomPosition may be null
+  const offset: number = client.roomPosition('feed-1').offset;
+  console.log(offset);
   // @ts-expect-error: not a named close code
   const bad: CloseCode = 1234;
   // @ts-expect-error: CloseCode is frozen

@@ -53,6 +53,13 @@
 //!   [`client::Client::rooms`], and relays to a room with
 //!   [`client::Client::to`]; a new session rejoins the client's rooms by
 //!   itself.
+//! - **Room history**: in a room the hub keeps history of (PROTOCOL.md
+//!   section 11), the client tracks where it stands
+//!   ([`client::Client::room_position`]); a new session rejoins the room
+//!   from there, and the messages missed meanwhile arrive as ordinary
+//!   events, in order, none twice, with [`client::Event::Recovered`]
+//!   saying whether they could. [`client::Client::join_since`] recovers
+//!   from a position the application kept.
 //! - **Acks**: [`client::Client::emit_with_ack`] asks the hub and waits;
 //!   handlers given to [`client::ClientBuilder::on`] answer the hub's acks
 //!   with their return value.
@@ -61,7 +68,7 @@
 //! - **Clusters**: nothing to configure. The client connects to whichever
 //!   node the load balancer picks; a broadcast reaches it from any node. A
 //!   resume that lands on another node gets a new session, and the client
-//!   rejoins its rooms by itself.
+//!   rejoins its rooms by itself, recovering what its history rooms missed.
 //! - **Auth**: [`client::ClientBuilder::token`] takes a token (a JSON Web
 //!   Token for a hub that checks them, PROTOCOL.md section 10) or a
 //!   function returning a fresh one; with a function the client refreshes

@@ -9,6 +9,7 @@
 //! | `/lib/client.js` | `clients/js/lib/client.js` |
 //! | `/lib/emitter.js` | `clients/js/lib/emitter.js` |
 //! | `/lib/errors.js` | `clients/js/lib/errors.js` |
+//! | `/lib/history.js` | `clients/js/lib/history.js` |
 //! | `/lib/options.js` | `clients/js/lib/options.js` |
 //! | `/lib/polling-transport.js` | `clients/js/lib/polling-transport.js` |
 //! | `/lib/reconnect.js` | `clients/js/lib/reconnect.js` |
@@ -52,7 +53,7 @@ macro_rules! client_module {
 }
 
 /// Every embedded file.
-pub const ASSETS: [Asset; 14] = [
+pub const ASSETS: [Asset; 15] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -72,6 +73,7 @@ pub const ASSETS: [Asset; 14] = [
     client_module!("lib/client.js"),
     client_module!("lib/emitter.js"),
     client_module!("lib/errors.js"),
+    client_module!("lib/history.js"),
     client_module!("lib/options.js"),
     client_module!("lib/polling-transport.js"),
     client_module!("lib/reconnect.js"),

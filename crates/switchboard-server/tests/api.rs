@@ -35,6 +35,7 @@ async fn static_files_are_served_with_their_types_and_cache_headers() {
         ("/lib/client.js", JS),
         ("/lib/emitter.js", JS),
         ("/lib/errors.js", JS),
+        ("/lib/history.js", JS),
         ("/lib/options.js", JS),
         ("/lib/polling-transport.js", JS),
         ("/lib/reconnect.js", JS),

@@ -9,11 +9,12 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use switchboard_protocol::{Message, RoomPresence, reserved};
+use switchboard_protocol::{HistoryPosition, Message, RoomPresence, reserved};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::error::{ClientAckError, ClientDisconnect, EmitError, HandlerError};
 use super::handler::{Handlers, erase};
+use super::positions::Positions;
 
 /// The client's connection state, on a `watch` ([`Client::state`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,19 @@ pub enum Event {
         /// The user.
         user: String,
     },
+    /// The hub answered a `$join` that asked to recover a history room
+    /// (PROTOCOL.md section 11): the client's own rejoin on a new session,
+    /// or [`Client::join_since`]. With `recovered: true` the messages the
+    /// client missed follow, in order, as ordinary events; with `false`
+    /// they are lost (the history no longer reaches back, its epoch
+    /// changed, or too many were missed) and the client goes on from the
+    /// room's latest message ([`Client::room_position`]).
+    Recovered {
+        /// The room.
+        room: String,
+        /// Whether the missed messages follow.
+        recovered: bool,
+    },
 }
 
 /// What a request's reply means to the connection task.
@@ -97,10 +111,21 @@ pub enum Event {
 pub(crate) enum RequestKind {
     /// A plain `emit_with_ack`.
     Plain,
-    /// `join(room)`: the room is remembered on success.
-    Join(String),
-    /// A rejoin after a new session (internal).
-    Rejoin(String),
+    /// `join(room)`, `join_since`: the room is remembered on success, its
+    /// position taken from the reply (`since`: the one sent).
+    Join {
+        room: String,
+        since: Option<HistoryPosition>,
+    },
+    /// A rejoin after a new session (internal), with `since` when the
+    /// room has a position.
+    Rejoin {
+        room: String,
+        since: Option<HistoryPosition>,
+    },
+    /// A quiet `$join` of a room the client is in, asking its history's
+    /// epoch (internal; see `positions.rs`).
+    Locate(String),
 }
 
 /// A command from a handle to the connection task.
@@ -127,6 +152,8 @@ pub(crate) enum Command {
 pub(crate) struct Shared {
     pub(crate) id: RwLock<Option<String>>,
     pub(crate) rooms: RwLock<BTreeSet<String>>,
+    /// The client's place in each history room it joined.
+    pub(crate) positions: RwLock<Positions>,
     pub(crate) reconnects: AtomicU64,
     /// The user of the latest `$welcome` (its token's `sub`).
     pub(crate) user: RwLock<Option<String>>,
@@ -213,12 +240,57 @@ impl Client {
     }
 
     /// Joins a room (an acknowledged `$join`); joined rooms are rejoined
-    /// when a reconnect starts a new session.
+    /// when a reconnect starts a new session. In a room that keeps history
+    /// (PROTOCOL.md section 11) the client tracks its position from then
+    /// on ([`Client::room_position`]), and a rejoin on a new session
+    /// recovers the messages it missed ([`Event::Recovered`]).
     pub async fn join(&self, room: &str) -> Result<(), ClientAckError> {
         let message = Message::event(reserved::JOIN, serde_json::json!({ "room": room }));
-        self.request(message, RequestKind::Join(room.to_owned()), None)
-            .await
-            .map(drop)
+        let kind = RequestKind::Join {
+            room: room.to_owned(),
+            since: None,
+        };
+        self.request(message, kind, None).await.map(drop)
+    }
+
+    /// Joins a history room and recovers the messages that followed
+    /// `position` (one [`Client::room_position`] gave, kept by the
+    /// application, e.g. across a restart): they follow as ordinary
+    /// events, in order, those the client received already dropped.
+    /// Returns whether the hub recovered them (`false`: the history no
+    /// longer reaches back, its epoch changed, too many were missed, or
+    /// the room keeps no history); either way the room is joined, and an
+    /// [`Event::Recovered`] tells the same. In a room the client is in
+    /// already, its own position is used instead.
+    pub async fn join_since(
+        &self,
+        room: &str,
+        position: &HistoryPosition,
+    ) -> Result<bool, ClientAckError> {
+        let since = self.positions_write().seed(room, position);
+        let data = serde_json::json!({ "room": room, "since": since });
+        let message = Message::event(reserved::JOIN, data);
+        let kind = RequestKind::Join {
+            room: room.to_owned(),
+            since: Some(since),
+        };
+        let reply = self.request(message, kind, None).await?;
+        Ok(reply.get("recovered") == Some(&Value::Bool(true)))
+    }
+
+    /// Where the client stands in a history room it joined: the room's
+    /// epoch and the offset of the last message received (or the room's
+    /// latest when it joined). `None` for a room not joined through this
+    /// client or that keeps no history. The epoch is `""` while the client
+    /// does not know it (the room had no history yet when it joined, or
+    /// its history started again); the client asks the hub for it at the
+    /// first message.
+    pub fn room_position(&self, room: &str) -> Option<HistoryPosition> {
+        self.shared
+            .positions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(room)
     }
 
     /// Leaves a room (an acknowledged `$leave`); it is no longer rejoined.
@@ -228,6 +300,7 @@ impl Client {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(room);
+        self.positions_write().remove(room);
         let message = Message::event(reserved::LEAVE, serde_json::json!({ "room": room }));
         self.request(message, RequestKind::Plain, None)
             .await
@@ -340,6 +413,13 @@ impl Client {
         if self.commands.send(Command::Close { done }).await.is_ok() {
             let _ = wait.await;
         }
+    }
+
+    fn positions_write(&self) -> std::sync::RwLockWriteGuard<'_, Positions> {
+        self.shared
+            .positions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) async fn send(&self, message: Message) -> Result<(), EmitError> {

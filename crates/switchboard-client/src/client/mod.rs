@@ -63,6 +63,23 @@
 //! - [`Client::close`] ends the session: a close frame `1000` on a live
 //!   WebSocket, a `DELETE` on long-polling, and a `DELETE` for a session
 //!   that waits for a resume when long-polling is allowed.
+//! - Room history (PROTOCOL.md section 11): in a room the hub keeps
+//!   history of, the client tracks its position, the room's epoch and
+//!   the offset of the last message received ([`Client::room_position`]),
+//!   from the `$join` reply and every message of the room. A new session
+//!   rejoins such a room with `since` that position, and the messages
+//!   missed meanwhile arrive as ordinary events, in order, none twice;
+//!   [`Event::Recovered`] says for each room whether they did (`false`:
+//!   the history no longer reaches back, and the client goes on from the
+//!   room's latest message). A resumed session needs none of it: its
+//!   missed messages come from the resume. [`Client::join_since`] recovers
+//!   from a position the application kept, e.g. across a restart. A room
+//!   joined before it had any history, or whose history started again
+//!   (messages carry their offset but not their epoch), is asked its
+//!   epoch with one more `$join` at its first such message. A relay the
+//!   client itself sent to the room after its position comes back to it
+//!   in a recovery (the hub does not send a sender its own relay, so the
+//!   client never saw its offset).
 //! - Handlers run in their own tasks; the hub's acks are answered from
 //!   their return values (`no_handler` when there is none).
 
@@ -75,6 +92,7 @@ mod handler;
 mod link;
 mod old_names;
 mod poll;
+mod positions;
 mod settings;
 mod stop_rules;
 mod token;
@@ -88,6 +106,7 @@ pub use link::{Transport, Transports};
 #[allow(deprecated)]
 pub use old_names::{AckError, Backoff, DisconnectReason};
 pub use settings::Batching;
+pub use switchboard_protocol::HistoryPosition;
 pub use token::{IntoTokenSource, TokenFuture, TokenSource};
 
 /// Starts building a client for the hub at `url` (`ws://`, `wss://`,

@@ -284,6 +284,9 @@ impl Actor {
         let Some(event) = message.event.clone() else {
             return Ok(());
         };
+        if !self.admit(conn, &message).await? {
+            return Ok(());
+        }
         if event == reserved::ERROR {
             let data = message.data.unwrap_or(Value::Null);
             let field = |k: &str| {
@@ -361,30 +364,45 @@ impl Actor {
         };
         match &pending.kind {
             RequestKind::Plain => {}
-            RequestKind::Join(room) => {
-                if result.is_ok() {
+            RequestKind::Join { room, since } => match &result {
+                Ok(data) => {
                     self.rooms_write().insert(room.clone());
+                    self.on_joined(room, data, since.as_ref());
                 }
-            }
-            RequestKind::Rejoin(room) => {
-                if let Err(error) = &result {
-                    self.rooms_write().remove(room);
-                    self.event(Event::Error {
-                        code: "rejoin".into(),
-                        message: format!("rejoining `{room}` failed: {error}"),
-                    });
+                Err(_) => {
+                    if !self.rooms_read().contains(room) {
+                        self.positions_write().remove(room);
+                    }
+                }
+            },
+            RequestKind::Rejoin { room, since } => {
+                match &result {
+                    Ok(data) => self.on_joined(room, data, since.as_ref()),
+                    Err(error) => {
+                        self.rooms_write().remove(room);
+                        self.positions_write().remove(room);
+                        self.event(Event::Error {
+                            code: "rejoin".into(),
+                            message: format!("rejoining `{room}` failed: {error}"),
+                        });
+                    }
                 }
                 self.rejoins = self.rejoins.saturating_sub(1);
                 if self.rejoins == 0 {
                     self.announce_connected();
                 }
             }
+            RequestKind::Locate(room) => self.on_located(room, &result),
         }
         let _ = pending.reply.send(result);
     }
 
     fn rooms_write(&self) -> std::sync::RwLockWriteGuard<'_, std::collections::BTreeSet<String>> {
         self.shared.rooms.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn rooms_read(&self) -> std::sync::RwLockReadGuard<'_, std::collections::BTreeSet<String>> {
+        self.shared.rooms.read().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -409,6 +409,7 @@ impl Actor {
 }
 
 mod dial_phase;
+mod history;
 mod live;
 mod new_session;
 mod refresh;

@@ -1,5 +1,6 @@
 //! A new session after a lost one: the requests it will never answer, and
-//! the `$join`s that put it back in the client's rooms.
+//! the `$join`s that put it back in the client's rooms (with `since` in a
+//! history room, to recover what was missed).
 
 use switchboard_protocol::{Message, reserved};
 use tokio::sync::oneshot;
@@ -32,7 +33,8 @@ impl Actor {
     }
 
     /// The `$join` requests that put a new session back in the client's
-    /// rooms, counted in `rejoins`.
+    /// rooms, counted in `rejoins`; a history room's asks to recover from
+    /// the client's position.
     pub(super) fn rejoin_requests(&mut self) -> Vec<Message> {
         let rooms = self
             .shared
@@ -40,8 +42,18 @@ impl Actor {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let mut positions = self.positions_write();
+        positions.forget_in_flight();
+        let rooms: Vec<_> = rooms
+            .into_iter()
+            .map(|room| {
+                let since = positions.since(&room);
+                (room, since)
+            })
+            .collect();
+        drop(positions);
         let mut joins = Vec::with_capacity(rooms.len());
-        for room in rooms {
+        for (room, since) in rooms {
             let (reply, _unused) = oneshot::channel();
             let ack = self.next_ack;
             self.next_ack += 1;
@@ -50,12 +62,17 @@ impl Actor {
                 ack,
                 Pending {
                     reply,
-                    kind: RequestKind::Rejoin(room.clone()),
+                    kind: RequestKind::Rejoin {
+                        room: room.clone(),
+                        since: since.clone(),
+                    },
                 },
             );
-            joins.push(
-                Message::event(reserved::JOIN, serde_json::json!({ "room": room })).with_ack(ack),
-            );
+            let data = match since {
+                Some(since) => serde_json::json!({ "room": room, "since": since }),
+                None => serde_json::json!({ "room": room }),
+            };
+            joins.push(Message::event(reserved::JOIN, data).with_ack(ack));
             self.rejoins += 1;
         }
         joins
