@@ -28,7 +28,12 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    async fn start(driver: impl Driver, prefix: &str, serve: ServeMode, history: bool) -> Result<Self> {
+    async fn start(
+        driver: impl Driver,
+        prefix: &str,
+        serve: ServeMode,
+        history: bool,
+    ) -> Result<Self> {
         let builder = Hub::builder();
         let builder = if history {
             builder.history(|room: &str| room == "r")

@@ -205,12 +205,19 @@ mod tests {
     /// receivers, once, and fills both histograms.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_memory_run_delivers_everything_once() {
+        for history in [false, true] {
+            a_memory_run(history).await;
+        }
+    }
+
+    async fn a_memory_run(history: bool) {
         let settings = Settings {
             rate: 500,
             duration_s: 1,
             warmup_s: 0,
             payload_bytes: 10,
             serve: ServeMode::Nodelay,
+            history,
         };
         let report = measure(Backend::Memory, None, settings)
             .await
