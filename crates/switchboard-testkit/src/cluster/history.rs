@@ -152,6 +152,15 @@ pub async fn history_cross_nodes<B: ClusterBackend>(backend: &mut B) {
     // messages then count from 1.
     backend.cut().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // A client joining meanwhile joins, told it did not recover.
+    let mut during = b.client().await;
+    let reply = join(&mut during, Some((&epoch, 10))).await;
+    assert_eq!(reply["recovered"], false, "{reply}");
+    assert_eq!(
+        reply["offset"],
+        total as u64 + 1,
+        "where B's deliveries stand: {reply}"
+    );
     for n in 0..20 {
         a.hub
             .to(ROOM)

@@ -52,22 +52,30 @@ impl Hub {
         };
         let store = cluster.store().clone();
         let limit = book.limits().size;
-        let unavailable =
-            |error: crate::adapter::DriverError| HistoryError::Unavailable(error.to_string());
         let (from, limit) = match since {
             Some(since) => (since.offset, limit),
             // Only the room's place is needed.
             None => (0, 0),
         };
-        let mut page = store.read(room, from, limit).await.map_err(unavailable)?;
+        let mut page = match store.read(room, from, limit).await {
+            Ok(page) => page,
+            Err(error) => {
+                return Ok(self.join_without_store(socket, room, since, ack, max_rooms, &error));
+            }
+        };
         let (mut reads, mut waits) = (0, 0);
         while reads < MAX_READS && waits < CATCH_UP_STEPS {
             match self.try_join(socket, room, since, ack, max_rooms, &page) {
                 Attempt::Done(presence) => return Ok(presence),
                 Attempt::ReadOn(offset) => {
                     reads += 1;
-                    let more = store.read(room, offset, limit).await.map_err(unavailable)?;
-                    page = extend(page, more);
+                    match store.read(room, offset, limit).await {
+                        Ok(more) => page = extend(page, more),
+                        Err(error) => {
+                            return Ok(self
+                                .join_without_store(socket, room, since, ack, max_rooms, &error));
+                        }
+                    }
                 }
                 Attempt::CatchUp => {
                     if waits == 0 {
@@ -89,6 +97,37 @@ impl Hub {
                 Attempt::ReadOn(_) | Attempt::CatchUp => None,
             },
         )
+    }
+
+    /// Joins while the store cannot be read (a backend outage): the socket
+    /// joins, and gets the room's messages from where this node's
+    /// deliveries stand; a `since` is answered `recovered:false` (nothing
+    /// replayed), so the client knows to reload what it missed.
+    fn join_without_store(
+        &self,
+        socket: &Socket,
+        room: &str,
+        since: Option<&HistoryPosition>,
+        ack: Option<u64>,
+        max_rooms: usize,
+        error: &crate::adapter::DriverError,
+    ) -> Option<PresenceChanges> {
+        tracing::debug!(room, %error, "history store unreachable: joining without recovery");
+        let book = self.history_book(room)?;
+        book.with_room(room, |state| {
+            let (_, presence) =
+                self.room_registry()
+                    .join_within(room, &socket.shared, max_rooms)?;
+            let place = state
+                .sequence
+                .as_ref()
+                .map_or_else(HistoryPosition::default, |seq| HistoryPosition {
+                    epoch: seq.epoch().to_owned(),
+                    offset: seq.last(),
+                });
+            answer_join(socket, ack, room, &place, since.map(|_| false));
+            Some(presence)
+        })
     }
 
     /// Joins under the room's lock if `page` reaches as far as this node
