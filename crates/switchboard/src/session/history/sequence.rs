@@ -76,8 +76,9 @@ impl<T> Sequence<T> {
     /// Takes `items`, numbered from `first` in `epoch`; returns those that
     /// can be delivered now, in order, with their offsets. A new epoch
     /// (the history began again, at offset 1) starts the sequence over:
-    /// what came before `first` in it is waited for; items of an epoch
-    /// already left are dropped. Also returns how many messages were given
+    /// what waited past a gap in the old one comes first (the gap given
+    /// up), and what came before `first` in the new one is waited for;
+    /// items of an epoch already left are dropped. Also returns how many messages were given
     /// up as lost (those dropped included).
     pub(crate) fn accept(
         &mut self,
@@ -86,11 +87,15 @@ impl<T> Sequence<T> {
         items: impl IntoIterator<Item = T>,
     ) -> (Vec<(u64, T)>, u64) {
         self.touched = Instant::now();
+        let (mut ready, mut lost) = (Vec::new(), 0);
         if *self.epoch != *epoch {
             if self.has_left(epoch) {
                 // Late, from an epoch already left: given up (lost).
                 return (Vec::new(), items.into_iter().count() as u64);
             }
+            // The old epoch is over (the store began again without it):
+            // what waited past a gap in it goes out now, the gap given up.
+            (ready, lost) = self.give_up_every_gap();
             let left = std::mem::replace(&mut self.epoch, Arc::from(epoch));
             if !left.is_empty() {
                 self.left.push_back(left);
@@ -99,20 +104,30 @@ impl<T> Sequence<T> {
                 }
             }
             self.last = 0;
-            self.pending.clear();
         }
         for (offset, item) in (first..).zip(items) {
             if offset > self.last {
                 self.pending.entry(offset).or_insert(item);
             }
         }
-        let mut lost = 0;
         if self.pending.len() > MAX_PENDING
             && let Some(&oldest) = self.pending.keys().next()
         {
-            lost = self.skip_to(oldest);
+            lost += self.skip_to(oldest);
         }
-        (self.drain(), lost)
+        ready.extend(self.drain());
+        (ready, lost)
+    }
+
+    /// Gives up every gap: all that waits goes out, in order.
+    fn give_up_every_gap(&mut self) -> (Vec<(u64, T)>, u64) {
+        let (mut ready, mut lost) = (Vec::new(), 0);
+        while self.has_gap() {
+            let (now, skipped) = self.give_up_gap();
+            ready.extend(now);
+            lost += skipped;
+        }
+        (ready, lost)
     }
 
     /// Gives up the messages before `offset` (the store no longer has
@@ -209,6 +224,17 @@ mod tests {
         let mut fresh = Sequence::new("", 0);
         assert_eq!(offsets(&fresh.accept("g", 1, [1]).0), [1]);
         assert!(!fresh.has_left(""));
+    }
+
+    #[test]
+    fn what_waited_in_the_old_epoch_goes_out_when_a_new_one_begins() {
+        let mut seq = Sequence::new("e", 60);
+        // 61 and 63 never came; 62 and 64 waited for them.
+        assert!(seq.accept("e", 62, [62]).0.is_empty());
+        assert!(seq.accept("e", 64, [64]).0.is_empty());
+        let (ready, lost) = seq.accept("f", 1, [1]);
+        assert_eq!((offsets(&ready), lost), (vec![62, 64, 1], 2));
+        assert!(!seq.has_gap());
     }
 
     #[test]
