@@ -125,6 +125,30 @@ async fn an_outage_fails_fast_and_a_restart_without_the_stream_starts_a_new_epoc
     assert_eq!(after.first, 1, "the new epoch starts at 1");
 }
 
+/// A restart that lost the stream, seen by a store that knows no room's
+/// last batch (a read, or an append after one failed): JetStream answers
+/// no direct get for a missing stream (the request times out, no 503), so
+/// the store must take that as a missing stream and make it again, not as
+/// a server still away.
+#[tokio::test]
+async fn a_restart_without_the_stream_answers_reads_again() {
+    let Some(mut server) = BackendServer::start_jetstream().await else {
+        return;
+    };
+    let store = on(&server)(ROOMY);
+    let before = append(&store, "room", &["m1"]).await;
+    server.restart().await;
+    eventually_async("reads work again after the restart", || async {
+        store.read("room", 0, 10).await.is_ok()
+    })
+    .await;
+    let page = read(&store, "room", 0, 10).await;
+    assert!(page.entries.is_empty(), "the restart lost the history");
+    let after = append(&store, "room", &["m2"]).await;
+    assert_ne!(after.epoch, before.epoch);
+    assert_eq!(after.offset, 1, "the new epoch starts at 1");
+}
+
 /// A node whose remembered last batch went stale (another node appended)
 /// still appends at the right offset.
 #[tokio::test]

@@ -66,6 +66,7 @@ impl HttpResponse {
 }
 
 /// One HTTP/1.1 request on a new connection (`Connection: close`).
+/// Fails the test if the exchange fails (see [`try_http`]).
 pub async fn http(
     addr: SocketAddr,
     method: &str,
@@ -73,8 +74,24 @@ pub async fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
+    try_http(addr, method, path, headers, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// [`http`] that returns a failed exchange (the connection refused, reset,
+/// or ended before a whole answer: a link cut under a request) instead of
+/// failing the test; an answer that does not come within a minute still
+/// fails it.
+pub async fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpResponse> {
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let mut stream = TcpStream::connect(addr).await?;
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()
@@ -83,15 +100,37 @@ pub async fn http(
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        stream.write_all(body).await.expect("write body");
+        stream.write_all(request.as_bytes()).await?;
+        stream.write_all(body).await?;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read");
-        parse_response(&raw)
+        stream.read_to_end(&mut raw).await?;
+        complete_response(&raw)
     };
     tokio::time::timeout(EXCHANGE_WAIT, exchange)
         .await
         .unwrap_or_else(|_| panic!("timed out waiting for {method} {path}"))
+}
+
+/// `raw` as a response, or `UnexpectedEof` when it is cut short: no end
+/// of the head, or fewer body bytes than its `Content-Length`.
+fn complete_response(raw: &[u8]) -> std::io::Result<HttpResponse> {
+    let cut = || {
+        std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("the answer was cut short after {} bytes", raw.len()),
+        )
+    };
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(cut());
+    }
+    let response = parse_response(raw);
+    let expected = response
+        .header("content-length")
+        .and_then(|length| length.parse::<usize>().ok());
+    if expected.is_some_and(|length| response.body.len() < length) {
+        return Err(cut());
+    }
+    Ok(response)
 }
 
 /// `GET path` with no headers.
@@ -102,20 +141,32 @@ pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
 /// An exchange whose request body (if any) is JSON: returns the status and
 /// the answer as JSON (`null` for an empty body).
 pub async fn http_json(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let response = http(
+    try_http_json(addr, method, path, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// [`http_json`] that returns a failed exchange (see [`try_http`]).
+pub async fn try_http_json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, Value)> {
+    let response = try_http(
         addr,
         method,
         path,
         &[("Content-Type", "application/json")],
         body.as_bytes(),
     )
-    .await;
+    .await?;
     let value = if response.body.is_empty() {
         Value::Null
     } else {
         response.json()
     };
-    (response.status, value)
+    Ok((response.status, value))
 }
 
 /// A WebSocket upgrade request written by hand; returns the status, the

@@ -22,9 +22,14 @@
 //!   the scenario of several hubs per node.
 //! - [`history_store`] holds the conformance checks of a room history
 //!   store, which the memory bus, Redis and NATS JetStream all run.
+//! - [`Balancer`] is a TCP load balancer for chaos tests: round-robin or
+//!   pinned upstreams, every connection cut at once, a dead upstream
+//!   removed; with one upstream, a link to pause and resume (a node cut
+//!   off its backend while the backend stays up).
 //! - [`TestPki`] makes a private CA and a server certificate for
 //!   `localhost` and `127.0.0.1` for one test run (TLS tests).
 
+mod balancer;
 pub mod cluster;
 pub mod history_store;
 mod http;
@@ -37,7 +42,8 @@ mod tokens;
 mod wait;
 mod ws_client;
 
-pub use http::{HttpResponse, get, http, http_json, raw_handshake};
+pub use balancer::Balancer;
+pub use http::{HttpResponse, get, http, http_json, raw_handshake, try_http, try_http_json};
 pub use poll_client::{POLL_PATH, PollClient};
 pub use raw_ws::RawWsClient;
 pub use text_ws_client::{TextWsClient, TextWsError};

@@ -15,7 +15,8 @@ pub(super) enum Failure {
     /// The room's last sequence was not the one expected: another node
     /// appended first (re-read the room and try again).
     Conflict,
-    /// Nothing answered for the stream: it was deleted, or the server
+    /// Nothing answered for the stream (no responders, or a direct get
+    /// that timed out on a live connection): it was deleted, or the server
     /// restarted without it (create it again and retry once).
     NoStream,
     /// Any other failure.
@@ -71,6 +72,12 @@ pub(super) fn get_failure(e: &DirectGetError, connected: bool) -> Failure {
         DirectGetErrorKind::ErrorResponse(status, _) if status == StatusCode::NO_RESPONDERS => {
             Failure::NoStream
         }
+        // A server with JetStream answers no direct get for a stream it
+        // does not have (its handler of `$JS.API.>` takes the request and
+        // drops it: no 503 either), so a get that times out while the
+        // connection is up may mean that the stream is gone (a server
+        // restarted without it): make sure it exists, and try again.
+        DirectGetErrorKind::TimedOut if connected => Failure::NoStream,
         DirectGetErrorKind::TimedOut => Failure::Driver(DriverError::Unreachable(message)),
         DirectGetErrorKind::ErrorResponse(..)
         | DirectGetErrorKind::InvalidSubject

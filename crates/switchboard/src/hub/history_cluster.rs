@@ -184,9 +184,10 @@ impl Hub {
 async fn fill(hub: Weak<HubInner>, room: String) {
     let mut wait = RETRY_MIN;
     loop {
-        let Some((store, from, limit)) = where_it_stands(&hub, &room) else {
+        let Some((store, read_from, limit)) = where_it_stands(&hub, &room) else {
             return;
         };
+        let from = read_from.offset;
         let page = match store.read(&room, from, limit).await {
             Ok(page) => page,
             Err(error) => {
@@ -202,31 +203,51 @@ async fn fill(hub: Weak<HubInner>, room: String) {
         let Some(inner) = hub.upgrade() else {
             return;
         };
-        if !(Hub { inner }).take_page(&room, page, limit) {
+        if !(Hub { inner }).take_page(&room, page, &read_from, limit) {
             return;
         }
     }
 }
 
-/// The store, the offset this node's sequence of `room` stands at, and
-/// the page size; `None` when there is nothing to fill any more.
-fn where_it_stands(hub: &Weak<HubInner>, room: &str) -> Option<(SharedHistoryStore, u64, usize)> {
+/// The store, where this node's sequence of `room` stands (its epoch and
+/// last offset), and the page size; `None` when there is nothing to fill
+/// any more.
+fn where_it_stands(
+    hub: &Weak<HubInner>,
+    room: &str,
+) -> Option<(SharedHistoryStore, HistoryPosition, usize)> {
     let hub = Hub {
         inner: hub.upgrade()?,
     };
     let store = hub.cluster_history()?.store().clone();
     let book = hub.history_book(room)?;
     let limit = book.limits().size;
-    let from = book.with_room(room, |state| state.sequence.as_ref().map(Sequence::last))?;
+    let from = book.with_room(room, |state| {
+        state.sequence.as_ref().map(|seq| HistoryPosition {
+            epoch: seq.epoch().to_owned(),
+            offset: seq.last(),
+        })
+    })?;
     Some((store, from, limit))
 }
 
 impl Hub {
-    /// Delivers a page read from the store after this node's place in
-    /// `room`; returns whether to read again (more may follow, or a gap
-    /// is still open and the read moved it forward). A gap the store no
-    /// longer holds is given up (counted as lost).
-    fn take_page(&self, room: &str, page: HistoryPage<Bytes>, limit: usize) -> bool {
+    /// Delivers a page read from the store after `read_from`, where this
+    /// node stood in `room` when it asked; returns whether to read again
+    /// (more may follow, or a gap is still open and the read moved it
+    /// forward, or the node no longer stands where it read from). A gap
+    /// the store no longer holds is given up (counted as lost), but only
+    /// on a page read from where the node still stands: one read from an
+    /// older place (say, the offset of an epoch the node has left since,
+    /// which in the new epoch starts the page past messages the node still
+    /// waits for) proves nothing about the gap.
+    fn take_page(
+        &self,
+        room: &str,
+        page: HistoryPage<Bytes>,
+        read_from: &HistoryPosition,
+        limit: usize,
+    ) -> bool {
         let Some(book) = self.history_book(room) else {
             return false;
         };
@@ -235,6 +256,11 @@ impl Hub {
             let Some(seq) = state.sequence.as_mut() else {
                 return false;
             };
+            if seq.has_left(&page.epoch) {
+                // Answered from an epoch this room already left (read as
+                // the store lost it): nothing in it applies; read again.
+                return true;
+            }
             let before = seq.last();
             let mut lost = 0;
             if page.epoch == seq.epoch() && page.first > seq.last() + 1 {
@@ -253,7 +279,8 @@ impl Hub {
                 }
             }
             let more = page.entries.len() >= limit && seq.last() > before;
-            let stuck = seq.has_gap() && seq.last() == before;
+            let read_here = seq.epoch() == read_from.epoch && before == read_from.offset;
+            let stuck = read_here && seq.has_gap() && seq.last() == before;
             if stuck {
                 let (now, skipped) = seq.give_up_gap();
                 ready.extend(now);
