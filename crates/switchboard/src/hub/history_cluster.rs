@@ -237,10 +237,12 @@ impl Hub {
     /// (more may follow, or a gap is still open and the read moved it
     /// forward, or the node no longer stands where it read from). A gap
     /// the store no longer holds is given up (counted as lost), but only
-    /// on a page read from where the node still stands: one read from an
-    /// older place (say, the offset of an epoch the node has left since,
-    /// which in the new epoch starts the page past messages the node still
-    /// waits for) proves nothing about the gap.
+    /// on a page read from where the node still stands, and answered once
+    /// the store had kept what waits past the gap: one read from an older
+    /// place (say, the offset of an epoch the node has left since, which
+    /// in the new epoch starts the page past messages the node still waits
+    /// for), or answered before the gap's messages were kept (the node got
+    /// a later one in the meantime), proves nothing about the gap.
     fn take_page(
         &self,
         room: &str,
@@ -280,7 +282,14 @@ impl Hub {
             }
             let more = page.entries.len() >= limit && seq.last() > before;
             let read_here = seq.epoch() == read_from.epoch && before == read_from.offset;
-            let stuck = read_here && seq.has_gap() && seq.last() == before;
+            // A page the store answered before the messages past the gap
+            // were kept (its latest offset short of them) proves nothing;
+            // one of no epoch (the store keeps nothing) or another does.
+            let reaches_gap = page.epoch != seq.epoch()
+                || seq
+                    .first_waiting()
+                    .is_some_and(|first| page.offset + 1 >= first);
+            let stuck = read_here && reaches_gap && seq.last() == before;
             if stuck {
                 let (now, skipped) = seq.give_up_gap();
                 ready.extend(now);

@@ -68,6 +68,11 @@ impl<T> Sequence<T> {
         self.left.iter().any(|left| **left == *epoch)
     }
 
+    /// The offset of the first message waiting past a gap.
+    pub(crate) fn first_waiting(&self) -> Option<u64> {
+        self.pending.keys().next().copied()
+    }
+
     /// Whether messages wait past a gap.
     pub(crate) fn has_gap(&self) -> bool {
         !self.pending.is_empty()
