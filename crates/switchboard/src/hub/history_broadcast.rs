@@ -32,6 +32,8 @@ impl BroadcastOperator {
         let except = self.excluded_here();
         let excluded = |s: &Arc<SocketShared>| except.iter().any(|e| Arc::ptr_eq(e, s));
         let mut reached: HashSet<Arc<str>> = HashSet::new();
+        // One room alone reaches each member once: no set to keep.
+        let dedupe = self.reaches_more_than_one_room();
         let mut delivered = 0usize;
         for room in self.target.rooms.iter().filter(|room| book.keeps(room)) {
             let kept = with_room(message, room);
@@ -43,7 +45,7 @@ impl BroadcastOperator {
                 };
                 let mut frames = SharedFrames::new(&sent);
                 hub.room_registry().for_each_member(room, |s| {
-                    if excluded(s) || !reached.insert(s.id.clone()) {
+                    if excluded(s) || (dedupe && !reached.insert(s.id.clone())) {
                         return;
                     }
                     if s.push_broadcast(frames.get(s.codec)).is_ok() {
@@ -52,7 +54,10 @@ impl BroadcastOperator {
                 });
             });
         }
-        delivered += self.send_to_the_rest(message, book, &reached);
+        if dedupe {
+            // A lone history room was the whole target.
+            delivered += self.send_to_the_rest(message, book, &reached);
+        }
         hub.counters().messages_out_n(delivered as u64);
         delivered
     }
@@ -70,6 +75,7 @@ impl BroadcastOperator {
         };
         let except = self.excluded_here();
         let mut reached: HashSet<Arc<str>> = HashSet::new();
+        let dedupe = self.reaches_more_than_one_room();
         let mut delivered = 0usize;
         for room in self.target.rooms.iter().filter(|room| book.keeps(room)) {
             let kept = KeptMessage {
@@ -82,12 +88,18 @@ impl BroadcastOperator {
                 continue;
             }
             hub.room_registry().for_each_member(room, |s| {
-                if !except.iter().any(|e| Arc::ptr_eq(e, s)) && reached.insert(s.id.clone()) {
+                if !except.iter().any(|e| Arc::ptr_eq(e, s))
+                    && (!dedupe || reached.insert(s.id.clone()))
+                {
                     delivered += 1;
                 }
             });
         }
-        let rest = self.send_to_the_rest(message, book, &reached);
+        let rest = if dedupe {
+            self.send_to_the_rest(message, book, &reached)
+        } else {
+            0
+        };
         hub.counters().messages_out_n(rest as u64);
         if let Some(mut target) = self.remote_target() {
             target.rooms.retain(|room| !book.keeps(room));
@@ -101,6 +113,14 @@ impl BroadcastOperator {
             }
         }
         delivered + rest
+    }
+
+    /// Whether the target reaches more than one room, or sockets and
+    /// users besides: only then can a socket be reached twice.
+    fn reaches_more_than_one_room(&self) -> bool {
+        self.target.rooms.len() > 1
+            || !self.target.sockets.is_empty()
+            || !self.target.users.is_empty()
     }
 
     /// The part of a broadcast past its history rooms: the other rooms'
