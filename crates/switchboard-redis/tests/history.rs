@@ -8,7 +8,7 @@ use bytes::Bytes;
 use switchboard::adapter::{Driver, DriverError, HistoryLimits, SharedHistoryStore};
 use switchboard_redis::RedisDriver;
 use switchboard_testkit::history_store::{self, ROOMY, append, read};
-use switchboard_testkit::{Backend, BackendServer, eventually_async};
+use switchboard_testkit::{Backend, BackendServer};
 
 /// A factory of stores on `server`: each call is one more node's driver.
 fn on(server: &BackendServer) -> impl Fn(HistoryLimits) -> SharedHistoryStore + '_ {
@@ -45,47 +45,17 @@ async fn prefixes_keep_histories_apart() {
     assert_eq!(read(&one, "room", 0, 10).await.entries.len(), 1);
 }
 
-async fn append_result(store: &SharedHistoryStore) -> Result<u64, DriverError> {
-    let result = tokio::time::timeout(
-        Duration::from_secs(5),
-        store.append("room", vec![Bytes::from_static(b"x")]),
-    )
-    .await
-    .expect("append hung while the server was down");
-    result.map(|position| position.offset)
-}
-
 #[tokio::test]
 async fn an_outage_fails_fast_and_a_restart_with_empty_memory_starts_a_new_epoch() {
     let Some(mut server) = BackendServer::start(Backend::Redis).await else {
         return;
     };
     let store = on(&server)(ROOMY);
-    let before = append(&store, "room", &["m1", "m2"]).await;
-
-    server.stop().await;
-    let started = Instant::now();
-    let result = append_result(&store).await;
-    assert!(
-        matches!(result, Err(DriverError::Unreachable(_))),
-        "{result:?}"
-    );
-    let read_result = store.read("room", 0, 10).await;
-    assert!(
-        matches!(read_result, Err(DriverError::Unreachable(_))),
-        "{read_result:?}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
-
-    // The test server runs without persistence: it comes back empty.
-    server.restart().await;
-    eventually_async("appends work again after the restart", || async {
-        append_result(&store).await.is_ok()
-    })
+    history_store::an_outage_fails_fast_and_a_restart_without_data_starts_a_new_epoch(
+        &mut server,
+        &store,
+    )
     .await;
-    let after = read(&store, "room", 0, 10).await;
-    assert_ne!(after.epoch, before.epoch, "the restart lost the history");
-    assert_eq!(after.first, 1, "the new epoch starts at 1");
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::join_all;
-use switchboard::adapter::{HistoryLimits, HistoryPage, SharedHistoryStore};
+use switchboard::adapter::{DriverError, HistoryLimits, HistoryPage, SharedHistoryStore};
 use switchboard::protocol::HistoryPosition;
 
 use crate::{WAIT, within};
@@ -371,4 +371,48 @@ where
     let page = read(&store, room, 0, 10).await;
     assert_eq!(texts(&page), vec![(1, "n1".to_owned())]);
     assert_eq!(page.epoch, new.epoch);
+}
+
+/// The outcome of one append to `"room"`, bounded at 5 s (a store must
+/// fail fast while its server is down, not hang).
+pub async fn append_result(store: &SharedHistoryStore) -> Result<u64, DriverError> {
+    let result = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.append("room", vec![Bytes::from_static(b"x")]),
+    )
+    .await
+    .expect("append hung while the server was down");
+    result.map(|position| position.offset)
+}
+
+/// A store's server goes down: appends and reads fail fast with
+/// [`DriverError::Unreachable`]; it restarts without its data (a Redis
+/// without persistence, a NATS stream in memory): the store works again,
+/// and the room's history begins a new epoch at offset 1.
+pub async fn an_outage_fails_fast_and_a_restart_without_data_starts_a_new_epoch(
+    server: &mut crate::BackendServer,
+    store: &SharedHistoryStore,
+) {
+    let before = append(store, "room", &["m1", "m2"]).await;
+    server.stop().await;
+    let started = Instant::now();
+    let result = append_result(store).await;
+    assert!(
+        matches!(result, Err(DriverError::Unreachable(_))),
+        "{result:?}"
+    );
+    let read_result = store.read("room", 0, 10).await;
+    assert!(
+        matches!(read_result, Err(DriverError::Unreachable(_))),
+        "{read_result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
+    server.restart().await;
+    crate::eventually_async("appends work again after the restart", || async {
+        append_result(store).await.is_ok()
+    })
+    .await;
+    let after = read(store, "room", 0, 10).await;
+    assert_ne!(after.epoch, before.epoch, "the restart lost the history");
+    assert_eq!(after.first, 1, "the new epoch starts at 1");
 }
