@@ -183,10 +183,17 @@ impl Hub {
 /// The reading loop of [`Hub::fill_from_store`].
 async fn fill(hub: Weak<HubInner>, room: String) {
     let mut wait = RETRY_MIN;
+    let mut last_read: Option<HistoryPosition> = None;
     loop {
         let Some((store, read_from, limit)) = where_it_stands(&hub, &room) else {
             return;
         };
+        if last_read.as_ref() == Some(&read_from) {
+            // The last read moved nothing (what the gap waits for is not
+            // kept yet): pause before asking again, never spin.
+            tokio::time::sleep(RETRY_MIN).await;
+        }
+        last_read = Some(read_from.clone());
         let from = read_from.offset;
         let page = match store.read(&room, from, limit).await {
             Ok(page) => page,
