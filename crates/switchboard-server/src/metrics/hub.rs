@@ -66,13 +66,13 @@ pub(super) fn render_traffic(out: &mut Exposition, stats: &HubStats, sessions: u
     out.metric(
         "history_dropped_total",
         Counter,
-        "Messages to history rooms that could not be kept in the cluster's history (not delivered).",
+        "Messages to history rooms that could not be kept in the backend's history (not delivered).",
         stats.history_dropped,
     );
     out.metric(
         "history_gaps_lost_total",
         Counter,
-        "Messages of history rooms gone from the cluster's history before this node could deliver them.",
+        "Messages of history rooms gone from the backend's history before this node could deliver them.",
         stats.history_gaps_lost,
     );
     out.metric(
