@@ -79,7 +79,7 @@ pub async fn http(
         .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
-/// [`http`] that returns a failed exchange (the connection refused, reset,
+/// [`http()`] that returns a failed exchange (the connection refused, reset,
 /// or ended before a whole answer: a link cut under a request) instead of
 /// failing the test; an answer that does not come within a minute still
 /// fails it.
