@@ -761,8 +761,10 @@ export class Client {
     }
     this._setState(this.everConnected ? 'reconnecting' : 'connecting');
     const attempt = ++this.retries;
-    // The token expired unrefreshed: the session waits for a resume with a fresh token, at once.
-    const delay = code === CloseCode.TOKEN_EXPIRED ? 0 : backoffDelay(attempt, this.options);
+    // The token expired unrefreshed, or a clustered node drains (1012): the session waits for a
+    // resume (with a fresh token; on another node), at once on the first attempt.
+    const atOnce = code === CloseCode.TOKEN_EXPIRED || code === CloseCode.RESTARTING;
+    const delay = atOnce && attempt === 1 ? 0 : backoffDelay(attempt, this.options);
     this.emitter.fire('reconnecting', { attempt, delay });
     this._timer('retry', delay, () => this._state !== 'closed' && this._open());
   }

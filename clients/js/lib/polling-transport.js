@@ -129,12 +129,15 @@ export class PollingTransport {
 
   /**
    * The session cannot go on on this link: 401 (the token expired: the session waits for a
-   * resume with a fresh one, reported as 4003), 404, 409 taken over, 410, or another status.
+   * resume with a fresh one, reported as 4003), 503 unavailable (a clustered node drains: the
+   * session waits for a resume on another node, reported as 1012), 404, 409 taken over, 410,
+   * or another status.
    */
   gone(status, code) {
     if (status === 401) this.fail(CloseCode.TOKEN_EXPIRED, code || 'token_expired');
     else if (status === 410) this.fail(GONE_CLOSE_CODES[code] || CloseCode.INTERNAL, code || 'gone');
     else if (status === 409) this.fail(CloseCode.SESSION_TAKEN_OVER, code);
+    else if (status === 503 && code === 'unavailable') this.fail(CloseCode.RESTARTING, code);
     else if (status === 404) this.fail(CloseCode.ABNORMAL, 'session not found (404)');
     else this.fail(CloseCode.ABNORMAL, `long-polling answered ${status}`);
   }

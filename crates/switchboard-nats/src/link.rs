@@ -100,6 +100,19 @@ pub(crate) struct NatsPublisher {
 }
 
 impl DriverPublisher for NatsPublisher {
+    fn flush(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async move {
+            let client = self
+                .shared
+                .live_client()
+                .ok_or_else(|| DriverError::Unreachable("NATS connection lost".into()))?;
+            client
+                .flush()
+                .await
+                .map_err(|e| DriverError::Unreachable(e.to_string()))
+        })
+    }
+
     fn publish<'a>(
         &'a self,
         channel: &'a str,

@@ -101,6 +101,9 @@ pub enum CloseCode {
     TooBig,
     /// `1011`: internal error.
     Internal,
+    /// `1012`: a clustered node is restarting (it drains): reconnect, and
+    /// resume on any node (PROTOCOL.md section 11).
+    ServiceRestart,
     /// `4000`: kicked by the application.
     Kicked,
     /// `4001`: slow consumer, the client's send queue overflowed.
@@ -114,7 +117,7 @@ pub enum CloseCode {
 
 impl CloseCode {
     /// Every close code, in numeric order.
-    pub const ALL: [CloseCode; 11] = [
+    pub const ALL: [CloseCode; 12] = [
         CloseCode::Normal,
         CloseCode::GoingAway,
         CloseCode::ProtocolError,
@@ -122,6 +125,7 @@ impl CloseCode {
         CloseCode::Policy,
         CloseCode::TooBig,
         CloseCode::Internal,
+        CloseCode::ServiceRestart,
         CloseCode::Kicked,
         CloseCode::SlowConsumer,
         CloseCode::SessionTakenOver,
@@ -138,6 +142,7 @@ impl CloseCode {
             CloseCode::Policy => 1008,
             CloseCode::TooBig => 1009,
             CloseCode::Internal => 1011,
+            CloseCode::ServiceRestart => 1012,
             CloseCode::Kicked => 4000,
             CloseCode::SlowConsumer => 4001,
             CloseCode::SessionTakenOver => 4002,
@@ -160,6 +165,7 @@ impl CloseCode {
             CloseCode::Policy => "policy violation",
             CloseCode::TooBig => "message too big",
             CloseCode::Internal => "internal error",
+            CloseCode::ServiceRestart => "service restart",
             CloseCode::Kicked => "kicked",
             CloseCode::SlowConsumer => "slow consumer",
             CloseCode::SessionTakenOver => "session taken over",
@@ -181,6 +187,8 @@ impl CloseCode {
     ///   node that holds it (section 5).
     /// - `1002`, `1007` and `1011` do not: section 3 does not list them, so
     ///   the session waits for a resume as after a dropped link.
+    /// - `1012` does not: the node drains, and the session waits for a
+    ///   resume on another node (section 11).
     /// - `4002` does not: the session goes on, on the link that took it over.
     /// - `4003` does not: the session waits for a resume with a fresh token
     ///   (section 10).
@@ -198,6 +206,7 @@ impl CloseCode {
             CloseCode::ProtocolError
             | CloseCode::InvalidPayload
             | CloseCode::Internal
+            | CloseCode::ServiceRestart
             | CloseCode::SessionTakenOver
             | CloseCode::TokenExpired => false,
         }

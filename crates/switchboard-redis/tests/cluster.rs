@@ -84,3 +84,19 @@ async fn history_cross_nodes() {
     };
     cluster::history_cross_nodes(&mut backend).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_move_between_nodes() {
+    let Some(mut backend) = backend().await else {
+        return;
+    };
+    cluster::sessions_move_between_nodes(&mut backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_node_hands_its_sessions_over() {
+    let Some(mut backend) = backend().await else {
+        return;
+    };
+    cluster::a_draining_node_hands_its_sessions_over(&mut backend).await;
+}

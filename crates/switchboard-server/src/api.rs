@@ -331,6 +331,8 @@ async fn stats(State(state): State<ApiState>) -> Response {
         "token_expiry_closes": stats.token_expiry_closes,
         "history_dropped": stats.history_dropped,
         "history_gaps_lost": stats.history_gaps_lost,
+        "sessions_moved_in": stats.sessions_moved_in,
+        "sessions_moved_out": stats.sessions_moved_out,
         "handshakes_refused": stats.handshakes_refused,
         "errors": stats.errors,
         "resources": stats.resources,

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use switchboard_testkit::{Backend, BackendServer};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// How often the cluster state is polled while waiting for it.
 const POLL: Duration = Duration::from_millis(50);
@@ -137,7 +138,10 @@ async fn scenario(kind: Backend) {
     // 2. Publishes from the API reach sockets on every node.
     let mut c1 = WsClient::connect_at(n1.addr, "/ws").await;
     let mut c2 = WsClient::connect_at(n2.addr, "/ws").await;
-    let mut c3 = WsClient::connect_at(n3.addr, "/ws").await;
+    let mut c3 = WsClient::open(&format!("ws://{}/ws", n3.addr)).await;
+    let welcome = c3.recv().await;
+    c3.id = welcome["data"]["id"].as_str().unwrap().to_owned();
+    let c3_session = welcome["data"]["session"].as_str().unwrap().to_owned();
     for (client, who) in [(&mut c1, "c1"), (&mut c2, "c2")] {
         let reply = client.join("r").await;
         assert_eq!(
@@ -256,12 +260,40 @@ async fn scenario(kind: Backend) {
     )
     .await;
 
-    // 7. A node stopped with SIGTERM says goodbye: the others drop it at
-    // once, not after the 3 s silence timeout (2 to 4 s after its last
+    // 7. A node stopped with SIGTERM drains (PROTOCOL.md section 11): it
+    // closes its links with 1012, its client resumes on another node, and
+    // once its sessions moved it says goodbye: the others drop it at once,
+    // not after the 3 s silence timeout (2 to 4 s after its last
     // heartbeat).
     let terminated = Instant::now();
     n3.binary.terminate();
-    assert_eq!(closed(&mut c3).await, 1001);
+    // Counted messages c3 got: `everyone`, and whatever came before the
+    // close.
+    let mut received = 1u64;
+    let code = within("c3's close", async {
+        loop {
+            match c3.ws.next().await {
+                Some(Ok(WsMessage::Text(_))) => received += 1,
+                Some(Ok(WsMessage::Close(frame))) => {
+                    return frame.map_or(1005, |f| u16::from(f.code));
+                }
+                Some(Ok(_)) => {}
+                other => panic!("c3 before its close: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(code, 1012, "a draining node's close");
+    let mut c3 = WsClient::open(&format!(
+        "ws://{}/ws?resume={c3_session}&last={received}",
+        n1.addr
+    ))
+    .await;
+    let welcome = c3.recv().await;
+    assert_eq!(
+        welcome["data"]["resumed"], true,
+        "c3 resumes on node 1: {welcome}"
+    );
     wait_stats(
         &[&n1, &n2],
         Duration::from_secs(5),

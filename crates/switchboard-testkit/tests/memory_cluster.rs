@@ -49,3 +49,13 @@ async fn held_backlogs_go_out_without_waiting_out_the_node_timeout() {
 async fn history_cross_nodes() {
     cluster::history_cross_nodes(&mut MemoryBackend::default()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_move_between_nodes() {
+    cluster::sessions_move_between_nodes(&mut MemoryBackend::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_node_hands_its_sessions_over() {
+    cluster::a_draining_node_hands_its_sessions_over(&mut MemoryBackend::default()).await;
+}

@@ -41,12 +41,56 @@ pub(crate) fn new_session_token() -> String {
     base64url(&bytes)
 }
 
+/// Whether `token` can be a session token of [`new_session_token`]: 32
+/// URL-safe characters (anything else is not asked of the cluster).
+pub(crate) fn is_session_token(token: &str) -> bool {
+    token.len() == 32 && token.bytes().all(|b| ALPHABET.contains(&b))
+}
+
 /// A new history epoch (PROTOCOL.md section 11): 48 random bits, 8
 /// URL-safe characters; a room's history gets one when it begins.
 pub(crate) fn new_epoch() -> String {
     let mut bytes = [0u8; 6];
     rand::rng().fill_bytes(&mut bytes);
     base64url(&bytes)
+}
+
+/// The id of one operation of a cluster (PROTOCOL.md section 11): the
+/// node that made it and its number there. The frames an operation queues
+/// carry it, so that a session moving to another node while the operation
+/// reaches both can tell it was delivered already.
+///
+/// A message of a history room is named by its room, epoch and offset
+/// instead: every node numbers it the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct OpId {
+    /// The making node's random tag (or, for a kept message, a hash of its
+    /// room and epoch).
+    pub node: u64,
+    /// The operation's number on that node (or the kept message's offset).
+    pub seq: u64,
+}
+
+impl OpId {
+    /// The id of a history room's message: its room, epoch and offset.
+    pub(crate) fn kept(room: &str, epoch: &str, offset: u64) -> Self {
+        // FNV-1a, fixed for good: every node, of any build, must name the
+        // message alike.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in room.bytes().chain([0]).chain(epoch.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Self {
+            node: hash,
+            seq: offset,
+        }
+    }
+}
+
+/// A node's random tag for the ids of its operations ([`OpId::node`]).
+pub(crate) fn new_node_tag() -> u64 {
+    rand::rng().next_u64()
 }
 
 #[cfg(test)]

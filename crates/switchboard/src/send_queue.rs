@@ -28,6 +28,8 @@
 //! generation number; a link whose generation is no longer current has been
 //! superseded (a resume took the session over) and must stop.
 
+mod delivery;
+mod moving;
 mod outgoing;
 mod resume_ring;
 
@@ -36,30 +38,17 @@ use std::collections::VecDeque;
 use parking_lot::Mutex;
 use switchboard_protocol::CloseCode;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
+pub(crate) use self::delivery::Delivery;
+use self::moving::{MoveIn, Pushed};
 pub(crate) use self::outgoing::Outgoing;
 use self::resume_ring::ResumeRing;
+use crate::id::OpId;
 
 /// The most frames a coalescing window holds back: once this many wait,
 /// the writer takes them at once.
 const MAX_HELD_FRAMES: usize = 64;
-
-/// How a frame is queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Delivery {
-    /// For this socket alone (a reply, an emit, `$error`): counted for
-    /// resume, and written at once.
-    Direct,
-    /// `$pong`: neither counted nor buffered while no link is attached;
-    /// shed past the high-water mark.
-    Uncounted,
-    /// The hub's `$error` answer to a client's bad or rate-limited message:
-    /// counted, but shed past the high-water mark.
-    Answer,
-    /// Part of a broadcast: counted, and it may wait for the writer's
-    /// coalescing window.
-    Broadcast,
-}
 
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +97,8 @@ struct State {
     /// pushes need not wake it again (a busy writer's frames arrive several
     /// per wake-up, and a wake takes the notifier's lock).
     woken: bool,
+    /// The session is moving here from another node (`moving.rs`).
+    moving_in: Option<Box<MoveIn>>,
 }
 
 impl State {
@@ -164,6 +155,7 @@ impl SendQueue {
                 broadcast_pending: false,
                 deferring: false,
                 woken: false,
+                moving_in: None,
             }),
             notify: Notify::new(),
             capacity: capacity.max(1),
@@ -183,67 +175,177 @@ impl SendQueue {
     /// Returns how many bytes the resume buffer of a detached session grew
     /// (negative: shrank); 0 while a link is attached.
     pub(crate) fn push(&self, frame: Outgoing, delivery: Delivery) -> Result<isize, PushError> {
-        let counted = delivery != Delivery::Uncounted;
-        let mut detached_growth = 0;
-        let wake = {
+        let (growth, wake) = {
             let mut state = self.state.lock();
-            if state.ended || state.abort {
-                return Err(PushError::Closed);
-            }
-            if let Some(code) = state.close {
-                if code.ends_session() {
-                    return Err(PushError::Closed);
-                }
-                // The link is closing but the session goes on (`4003`):
-                // what comes meanwhile waits in the resume buffer only.
-                if counted {
-                    state.ring.push(&frame);
-                }
-                return Ok(0);
-            }
-            if state.attached {
-                let pending = state.pending.len();
-                if pending >= self.capacity {
-                    return Err(PushError::Full);
-                }
-                let answer = matches!(delivery, Delivery::Uncounted | Delivery::Answer);
-                if answer && pending >= self.high_water() {
-                    return Err(PushError::Shed);
+            if delivery != Delivery::Uncounted
+                && let Some(moving) = state.moving_in.as_deref_mut()
+            {
+                match moving.take(&frame, delivery, self.capacity) {
+                    Err(()) => return Err(PushError::Full),
+                    Ok(Pushed::Seen | Pushed::Held) => return Ok(0),
+                    Ok(Pushed::Through) => {
+                        if moving.is_over(Instant::now()) {
+                            state.moving_in = None;
+                        }
+                    }
                 }
             }
-            if counted {
-                let growth = state.ring.push(&frame);
-                if state.is_detached() {
-                    detached_growth = growth;
-                }
-            }
-            if state.attached {
-                state.pending.push_back(frame);
-            } else {
-                return Ok(detached_growth);
-            }
-            let due = if delivery == Delivery::Broadcast {
-                // A writer inside its window is not woken: it takes this
-                // frame when the window ends, or once enough are held that
-                // waiting longer saves nothing (and a long window cannot
-                // fill the queue of a fast reader).
-                state.broadcast_pending = true;
-                if state.deferring && state.pending.len() >= MAX_HELD_FRAMES {
-                    state.urgent = true;
-                }
-                !state.deferring || state.urgent
-            } else {
-                state.urgent = true;
-                true
-            };
-            let wake = due && !state.woken;
-            state.woken |= wake;
-            wake
+            self.push_locked(&mut state, frame, delivery)?
         };
         if wake {
             self.notify.notify_waiters();
         }
-        Ok(0)
+        Ok(growth)
+    }
+
+    /// Queues a frame under the state's lock (see [`SendQueue::push`]);
+    /// returns the growth of a detached session's resume buffer and
+    /// whether the writer must be woken.
+    fn push_locked(
+        &self,
+        state: &mut State,
+        frame: Outgoing,
+        delivery: Delivery,
+    ) -> Result<(isize, bool), PushError> {
+        let counted = delivery != Delivery::Uncounted;
+        let mut detached_growth = 0;
+        if state.ended || state.abort {
+            return Err(PushError::Closed);
+        }
+        if let Some(code) = state.close {
+            if code.ends_session() {
+                return Err(PushError::Closed);
+            }
+            // The link is closing but the session goes on (`4003`):
+            // what comes meanwhile waits in the resume buffer only.
+            if counted {
+                state.ring.push(&frame);
+            }
+            return Ok((0, false));
+        }
+        if state.attached {
+            let pending = state.pending.len();
+            if pending >= self.capacity {
+                return Err(PushError::Full);
+            }
+            let answer = matches!(delivery, Delivery::Uncounted | Delivery::Answer);
+            if answer && pending >= self.high_water() {
+                return Err(PushError::Shed);
+            }
+        }
+        if counted {
+            let growth = state.ring.push(&frame);
+            if state.is_detached() {
+                detached_growth = growth;
+            }
+        }
+        if state.attached {
+            state.pending.push_back(frame);
+        } else {
+            return Ok((detached_growth, false));
+        }
+        let due = if delivery == Delivery::Broadcast {
+            // A writer inside its window is not woken: it takes this
+            // frame when the window ends, or once enough are held that
+            // waiting longer saves nothing (and a long window cannot
+            // fill the queue of a fast reader).
+            state.broadcast_pending = true;
+            if state.deferring && state.pending.len() >= MAX_HELD_FRAMES {
+                state.urgent = true;
+            }
+            !state.deferring || state.urgent
+        } else {
+            state.urgent = true;
+            true
+        };
+        let wake = due && !state.woken;
+        state.woken |= wake;
+        Ok((0, wake))
+    }
+
+    /// Prepares the queue of a session moving here from another node
+    /// (PROTOCOL.md section 11): numbering goes on after `last` (the
+    /// client's count), the session is detached until the client's link
+    /// attaches, and this node's deliveries are held back (less the
+    /// operations of `seen`, which the session got there) until
+    /// [`SendQueue::end_move_in`].
+    pub(crate) fn begin_move_in(&self, last: u64, seen: Vec<OpId>) {
+        let mut state = self.state.lock();
+        state.ring.start_after(last);
+        // Detached: as if a link had dropped.
+        state.link = 1;
+        state.moving_in = Some(Box::new(MoveIn::new(seen)));
+    }
+
+    /// Queues a frame the old node of a moving session forwarded: counted,
+    /// never held back. Returns what [`SendQueue::push`] returns.
+    pub(crate) fn push_forwarded(&self, frame: Outgoing) -> Result<isize, PushError> {
+        let (growth, wake) = {
+            let mut state = self.state.lock();
+            if let Some(moving) = state.moving_in.as_deref_mut() {
+                moving.forwarded(&frame);
+            }
+            self.push_locked(&mut state, frame, Delivery::Direct)?
+        };
+        if wake {
+            self.notify.notify_waiters();
+        }
+        Ok(growth)
+    }
+
+    /// The old node forwarded everything: what this node held back goes
+    /// out (less what was forwarded), and deliveries of the operations the
+    /// session got there are still dropped until `forget_at`. Returns the
+    /// growth of a detached session's resume buffer, or the error of the
+    /// first frame that did not fit (those after it are dropped).
+    pub(crate) fn end_move_in(&self, forget_at: Instant) -> Result<isize, PushError> {
+        let mut growth = 0;
+        let mut wake = false;
+        let result = {
+            let mut state = self.state.lock();
+            let held = match state.moving_in.as_deref_mut() {
+                Some(moving) => moving.release(forget_at),
+                None => Vec::new(),
+            };
+            let mut result = Ok(());
+            for (frame, delivery) in held {
+                match self.push_locked(&mut state, frame, delivery) {
+                    Ok((grown, woken)) => {
+                        growth += grown;
+                        wake |= woken;
+                    }
+                    Err(error) => {
+                        result = Err(error);
+                        break;
+                    }
+                }
+            }
+            result
+        };
+        if wake {
+            self.notify.notify_waiters();
+        }
+        result.map(|()| growth)
+    }
+
+    /// Whether the session is still moving here: its own deliveries are
+    /// held back until the old node forwarded everything.
+    pub(crate) fn is_moving_in(&self) -> bool {
+        self.state
+            .lock()
+            .moving_in
+            .as_deref()
+            .is_some_and(MoveIn::is_holding)
+    }
+
+    /// The cluster operations of the messages in the resume buffer (a
+    /// moving session's old node tells the new one).
+    pub(crate) fn ops_kept(&self) -> Vec<OpId> {
+        let state = self.state.lock();
+        let ring = &state.ring;
+        ring.after(ring.first_seq() - 1)
+            .filter_map(Outgoing::op)
+            .collect()
     }
 
     /// Resolves once the queue of the current link is below its high-water

@@ -42,17 +42,17 @@ async fn accept(hub: Hub, request: Request) -> Result<Response, HandshakeRefusal
     let (mut parts, _body) = request.into_parts();
     let upgrade = validate_upgrade(&parts.method, &parts.headers)?;
     let query = parse_query(parts.uri.query())?;
+    let subprotocol =
+        select_subprotocol(&parts.headers, &hub.policies().subprotocols, hub.is_raw());
+    let codec = session_codec(query.codec, subprotocol.as_ref());
     let (slot, extensions) = admit_link(
         &hub,
         &parts,
         &query,
         Transport::WebSocket,
-        query.resume().map(|(token, _)| token),
+        query.resume().map(|(token, last)| (token, last, codec)),
     )
     .await?;
-    let subprotocol =
-        select_subprotocol(&parts.headers, &hub.policies().subprotocols, hub.is_raw());
-    let codec = session_codec(query.codec, subprotocol.as_ref());
     let on_upgrade = parts
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()

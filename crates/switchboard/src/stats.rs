@@ -16,6 +16,8 @@ pub(crate) struct Counters {
     token_expiry_closes: AtomicU64,
     history_dropped: AtomicU64,
     history_gaps_lost: AtomicU64,
+    sessions_moved_in: AtomicU64,
+    sessions_moved_out: AtomicU64,
     connections_total: AtomicU64,
     handshakes_refused: AtomicU64,
     /// One counter per [`ErrorCode`], in `ErrorCode::ALL` order.
@@ -176,6 +178,14 @@ impl Counters {
             .fetch_add(messages, Ordering::Relaxed);
     }
 
+    pub(crate) fn session_moved_in(&self) {
+        self.sessions_moved_in.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_moved_out(&self) {
+        self.sessions_moved_out.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn connection_opened(&self) {
         self.connections_total.fetch_add(1, Ordering::Relaxed);
     }
@@ -231,6 +241,8 @@ impl Counters {
             token_expiry_closes: load(&self.token_expiry_closes),
             history_dropped: load(&self.history_dropped),
             history_gaps_lost: load(&self.history_gaps_lost),
+            sessions_moved_in: load(&self.sessions_moved_in),
+            sessions_moved_out: load(&self.sessions_moved_out),
             connections_total: load(&self.connections_total),
             handshakes_refused: load(&self.handshakes_refused),
             errors: ErrorCounts {
@@ -341,6 +353,11 @@ pub struct HubStats {
     /// were gone from the backend's history before it could fetch them
     /// (a gap older than the history size or time to live).
     pub history_gaps_lost: u64,
+    /// Sessions another node handed over to this one, for a resume here
+    /// (PROTOCOL.md section 11).
+    pub sessions_moved_in: u64,
+    /// Sessions this node handed over to another one.
+    pub sessions_moved_out: u64,
     /// Connections accepted since start.
     pub connections_total: u64,
     /// Handshakes answered with an HTTP error.

@@ -33,7 +33,9 @@
 //! - Close codes `1000`, `1008`, `4000`, `4002`
 //!   ([`CloseCode::is_final`](switchboard_protocol::CloseCode::is_final))
 //!   and a refused handshake (HTTP 4xx) stop the client; `1001`, `4001`, other codes, network loss
-//!   and `503` reconnect. A dead link (no frame for `ping_interval_ms +
+//!   and `503` reconnect; `1012` (a clustered node drains; long-polling:
+//!   `503 unavailable`) reconnects at once, without backoff, and resumes on
+//!   whichever node answers (PROTOCOL.md section 11). A dead link (no frame for `ping_interval_ms +
 //!   ping_timeout_ms`) is dropped without a close frame, so the session
 //!   stays resumable.
 //! - Tokens (PROTOCOL.md section 10; [`ClientBuilder::token`]): a fixed

@@ -261,6 +261,12 @@ fn ended(status: u16, body: &[u8]) -> PollItem {
             code: CloseCode::TokenExpired.as_u16(),
             reason: code,
         },
+        // A clustered node drains: the session waits for a resume on
+        // another node, as after a WebSocket's `1012` (section 11).
+        503 if code == "unavailable" => PollItem::Closed {
+            code: CloseCode::ServiceRestart.as_u16(),
+            reason: code,
+        },
         404 => PollItem::Lost("session not found (404)".into()),
         other => PollItem::Lost(format!("long-polling answered {other} {code}")),
     }

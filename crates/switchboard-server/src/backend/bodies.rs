@@ -85,7 +85,7 @@ pub fn disconnect(socket: &Socket, why: &DisconnectReason) -> Value {
 /// `aborted` (dropped at the end of a shutdown), or, when the hub closed
 /// the link, its close code's name: `closed` (1000), `shutdown` (1001),
 /// `protocol_error`, `invalid_payload`, `policy`, `too_big`, `internal`,
-/// `kicked`, `slow_consumer`, `session_taken_over`, `token_expired`.
+/// `service_restart` (1012: a clustered node drained), `kicked`, `slow_consumer`, `session_taken_over`, `token_expired`.
 pub fn reason(why: &DisconnectReason) -> (&'static str, Option<u16>) {
     match why {
         DisconnectReason::ClientClosed(code) => ("client_closed", Some(*code)),
@@ -101,6 +101,7 @@ pub fn reason(why: &DisconnectReason) -> (&'static str, Option<u16>) {
                 CloseCode::Policy => "policy",
                 CloseCode::TooBig => "too_big",
                 CloseCode::Internal => "internal",
+                CloseCode::ServiceRestart => "service_restart",
                 CloseCode::Kicked => "kicked",
                 CloseCode::SlowConsumer => "slow_consumer",
                 CloseCode::SessionTakenOver => "session_taken_over",

@@ -76,6 +76,18 @@ pub(super) fn render_traffic(out: &mut Exposition, stats: &HubStats, sessions: u
         stats.history_gaps_lost,
     );
     out.metric(
+        "sessions_moved_in_total",
+        Counter,
+        "Sessions another node handed over to this one, for a resume here.",
+        stats.sessions_moved_in,
+    );
+    out.metric(
+        "sessions_moved_out_total",
+        Counter,
+        "Sessions this node handed over to another one.",
+        stats.sessions_moved_out,
+    );
+    out.metric(
         "handshakes_refused_total",
         Counter,
         "Handshakes answered with an HTTP error.",

@@ -17,6 +17,8 @@ fn stats() -> HubStats {
         token_expiry_closes: 2,
         history_dropped: 6,
         history_gaps_lost: 7,
+        sessions_moved_in: 8,
+        sessions_moved_out: 9,
         connections_total: 5,
         handshakes_refused: 4,
         errors: ErrorCounts {
@@ -87,6 +89,8 @@ fn exposition_format() {
         "switchboard_token_expiry_closes_total 2",
         "switchboard_history_dropped_total 6",
         "switchboard_history_gaps_lost_total 7",
+        "switchboard_sessions_moved_in_total 8",
+        "switchboard_sessions_moved_out_total 9",
         "switchboard_handshakes_refused_total 4",
         "switchboard_uptime_seconds 1.500",
         "switchboard_cluster_nodes 3",

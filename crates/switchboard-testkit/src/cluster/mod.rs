@@ -16,6 +16,7 @@ mod history;
 mod operations;
 mod outage;
 mod presence;
+mod sessions;
 mod users;
 
 pub use history::history_cross_nodes;
@@ -25,6 +26,7 @@ pub use outage::{
     outage_backlog_is_bounded,
 };
 pub use presence::presence_cross_nodes;
+pub use sessions::{a_draining_node_hands_its_sessions_over, sessions_move_between_nodes};
 pub use users::users_cross_nodes;
 
 /// A backend the scenarios can run on and cut off.

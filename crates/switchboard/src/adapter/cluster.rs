@@ -90,6 +90,10 @@ struct Shared {
     links: watch::Sender<u64>,
     /// Bytes of the operations in the outbound queue.
     queued_bytes: AtomicUsize,
+    /// Envelopes queued and not yet published (or given up).
+    unsent: AtomicUsize,
+    /// Woken when `unsent` falls to zero.
+    all_sent: Notify,
     /// After a reconnection, the peers not heard from yet: operations wait
     /// (up to the node timeout) until every known peer is subscribed
     /// again, so what an outage held back reaches them.
@@ -125,6 +129,8 @@ impl ClusterAdapter {
                 publisher: Mutex::new(None),
                 links: watch::Sender::new(0),
                 queued_bytes: AtomicUsize::new(0),
+                unsent: AtomicUsize::new(0),
+                all_sent: Notify::new(),
                 resubscribing: Mutex::new(Resubscribing::default()),
                 peers_ready: watch::Sender::new(true),
                 link_broken: Notify::new(),
@@ -236,6 +242,13 @@ impl Adapter for ClusterAdapter {
             .send(Destination::All, Body::Operation(operation));
     }
 
+    fn publish_to(&self, node: &str, operation: Operation) {
+        self.shared.send(
+            Destination::Node(node.to_owned()),
+            Body::Operation(operation),
+        );
+    }
+
     fn request(&self, query: Query, timeout: Duration) -> BoxFuture<'static, RemoteReplies> {
         let shared = self.shared.clone();
         Box::pin(async move { shared.request(query, timeout).await })
@@ -262,6 +275,12 @@ impl Adapter for ClusterAdapter {
     fn stop(&self) -> BoxFuture<'static, ()> {
         let shared = self.shared.clone();
         Box::pin(async move {
+            if *shared.stop.borrow() {
+                return;
+            }
+            // What was queued before goes out first (a moved session's
+            // last forwarded frames, say), within a bound.
+            shared.flush(Duration::from_secs(1)).await;
             if shared.stop.send_replace(true) {
                 return;
             }
@@ -270,10 +289,10 @@ impl Adapter for ClusterAdapter {
             let publisher = shared.publisher.lock().clone();
             if let Some(publisher) = publisher {
                 let leave = Envelope::new(&shared.node_id, Body::Leave).encode();
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(1),
-                    publisher.publish(shared.all_channel(), leave),
-                )
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    let _ = publisher.publish(shared.all_channel(), leave).await;
+                    let _ = publisher.flush().await;
+                })
                 .await;
             }
         })
@@ -361,9 +380,11 @@ impl Shared {
             payload,
             keep,
         };
+        self.unsent.fetch_add(1, Ordering::AcqRel);
         match self.outbound_tx.try_send(outbound) {
             Ok(()) => true,
             Err(_) => {
+                self.sent_one();
                 if keep {
                     self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
                     self.drop_one();
@@ -371,6 +392,28 @@ impl Shared {
                 false
             }
         }
+    }
+
+    /// One queued envelope was published or given up.
+    fn sent_one(&self) {
+        if self.unsent.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.all_sent.notify_waiters();
+        }
+    }
+
+    /// Resolves once every envelope queued so far was published or given
+    /// up, or after `timeout`.
+    async fn flush(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, async {
+            loop {
+                let notified = self.all_sent.notified();
+                if self.unsent.load(Ordering::Acquire) == 0 || self.publisher.lock().is_none() {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
     }
 
     /// The peers as this node sees them: those heard from within the node
@@ -427,7 +470,9 @@ impl Shared {
                 self.queued_bytes
                     .fetch_sub(next.payload.len(), Ordering::AcqRel);
             }
-            if !self.publish_one(next).await {
+            let published = self.publish_one(next).await;
+            self.sent_one();
+            if !published {
                 return; // stopped
             }
         }

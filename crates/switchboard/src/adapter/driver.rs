@@ -65,6 +65,13 @@ pub struct DriverLink {
     /// Every message published on a subscribed channel, by any node
     /// (this one included), in the order the backend delivers them. The
     /// driver closes it (drops the sender) when the connection is lost.
+    ///
+    /// Two guarantees are expected of the backend, as Redis pub/sub and a
+    /// NATS server give them: every subscriber gets one channel's
+    /// messages in the same order, and what one connection publishes
+    /// (on any of the channels) arrives in the order it was published. A
+    /// session moving between nodes relies on both (PROTOCOL.md section
+    /// 11: its fence on the `all` channel).
     pub incoming: mpsc::Receiver<Bytes>,
 }
 
@@ -84,4 +91,13 @@ pub trait DriverPublisher: Send + Sync + 'static {
         channel: &'a str,
         payload: Bytes,
     ) -> BoxFuture<'a, Result<(), DriverError>>;
+
+    /// Resolves once what was published so far has left for the backend
+    /// (called before the node leaves, so its goodbye is not lost in a
+    /// client's buffer as the process exits). The default does nothing:
+    /// for a backend whose [`DriverPublisher::publish`] returns once the
+    /// backend has the message.
+    fn flush(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }

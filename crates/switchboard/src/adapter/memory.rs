@@ -25,6 +25,10 @@ struct Subscriber {
 #[derive(Default)]
 struct Bus {
     subscribers: Mutex<Vec<Subscriber>>,
+    /// Held while a message goes out to the subscribers: every subscriber
+    /// gets the messages in one order, as from Redis or a NATS server
+    /// (a moving session's fence relies on it).
+    in_order: tokio::sync::Mutex<()>,
     /// Shared with the history stores, which fail while it is set.
     down: Arc<AtomicBool>,
     /// The room history every hub on the bus shares.
@@ -137,6 +141,7 @@ impl DriverPublisher for MemoryPublisher {
     ) -> BoxFuture<'a, Result<(), DriverError>> {
         Box::pin(async move {
             self.bus.check_up()?;
+            let _in_order = self.bus.in_order.lock().await;
             let receivers: Vec<mpsc::Sender<Bytes>> = {
                 let mut subscribers = self.bus.subscribers.lock();
                 subscribers.retain(|s| !s.tx.is_closed());

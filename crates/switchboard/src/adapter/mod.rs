@@ -32,8 +32,10 @@
 //! (`emit_with_ack` collects replies from every node), and the cluster-wide
 //! questions of [`ClusterView`](crate::ClusterView). What stays on the node:
 //! [`BroadcastOperator::local`](crate::BroadcastOperator::local), room
-//! membership changes (a socket's rooms live with its node), sessions (a
-//! resume on another node starts a new session).
+//! membership changes (a socket's rooms live with its node). A session
+//! lives on one node, and moves to another when its client resumes there
+//! (PROTOCOL.md section 11: [`Query::TakeSession`], then the old node
+//! forwards what reaches it until the new node's fence).
 //!
 //! The node-to-node format is versioned: an operation whose [`Target`]
 //! lists socket ids is written as wire version 2, which nodes of an older
@@ -66,6 +68,7 @@ mod nodes;
 mod options;
 mod requests;
 mod wire;
+mod wire_moves;
 
 use std::time::Duration;
 
@@ -83,6 +86,9 @@ pub use node::NodeHandle;
 pub use options::ClusterOptions;
 pub use requests::RemoteReplies;
 pub use wire::{AckOutcome, KeptMessage, Operation, Query, Reply, Target};
+pub use wire_moves::{ForwardedFrame, MovedSession};
+
+pub use crate::id::OpId;
 
 pub use crate::session::presence::{PresenceShare, PresenceSnapshot, PresenceUpdate};
 
@@ -116,6 +122,15 @@ pub trait Adapter: Send + Sync + 'static {
     /// Sends an operation to every other node; never waits (an operation
     /// that cannot be sent is dropped and counted).
     fn publish(&self, operation: Operation);
+
+    /// Sends an operation to the node `node` alone, after every operation
+    /// this node published before it (a session's forwarded frames, say).
+    /// The default publishes it to every node; the operations sent this
+    /// way name the node they are for, and the others ignore them.
+    fn publish_to(&self, node: &str, operation: Operation) {
+        let _ = node;
+        self.publish(operation);
+    }
 
     /// Asks every other live node, and waits for their replies up to
     /// `timeout`.

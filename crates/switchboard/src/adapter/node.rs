@@ -170,6 +170,7 @@ fn empty_reply(query: &Query) -> Reply {
         Query::UserSockets { .. } => Reply::Names(Vec::new()),
         Query::DisconnectUser { .. } => Reply::Count(0),
         Query::Presence => Reply::Presence(PresenceSnapshot::default()),
+        Query::TakeSession { .. } => Reply::Session(None),
     }
 }
 

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_protocol::{ErrorBody, Message};
 
+use super::wire_moves::{ForwardedFrame, MovedSession};
+use crate::id::OpId;
 use crate::session::presence::{PresenceSnapshot, PresenceUpdate};
 
 /// The version of the node-to-node format a node writes when version 1
@@ -43,8 +45,15 @@ pub(crate) const WIRE_VERSION_PRESENCE: u8 = 4;
 /// members of history rooms miss those messages.
 pub(crate) const WIRE_VERSION_HISTORY: u8 = 5;
 
+/// The version of session moves (PROTOCOL.md section 11):
+/// [`Query::TakeSession`], [`Reply::Session`], [`Operation::SessionForward`],
+/// [`Operation::SessionMoved`] and [`Operation::SessionForwarded`]. Older
+/// nodes refuse (and count) them: a resume on such a node for a session
+/// held elsewhere gets a new session.
+pub(crate) const WIRE_VERSION_SESSIONS: u8 = 6;
+
 /// The newest version this node reads.
-const WIRE_VERSION_NEWEST: u8 = WIRE_VERSION_HISTORY;
+const WIRE_VERSION_NEWEST: u8 = WIRE_VERSION_SESSIONS;
 
 /// Which sockets an operation is for: every socket in any of `rooms`,
 /// listed in `sockets` or of a user of `users` (all sockets when the three
@@ -84,6 +93,10 @@ pub enum Operation {
         target: Target,
         /// The message, encoded by each node once per codec.
         message: Message,
+        /// The operation's id (since wire version 6; older nodes ignore
+        /// it): a session moving between nodes gets it once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op: Option<OpId>,
     },
     /// Send a frame as it is to the target (raw mode).
     BroadcastRaw {
@@ -100,6 +113,9 @@ pub enum Operation {
         socket: String,
         /// The message.
         message: Message,
+        /// The operation's id, as in [`Operation::Broadcast`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op: Option<OpId>,
     },
     /// Close every target socket with `code`.
     Disconnect {
@@ -123,6 +139,35 @@ pub enum Operation {
         offset: u64,
         /// The messages, in order.
         messages: Vec<KeptMessage>,
+    },
+    /// What reached a session that node `to` is taking over, since its
+    /// [`Query::TakeSession`] (since wire version 6): `to` queues it for the
+    /// session, in order. Sent to `to`'s own channel.
+    SessionForward {
+        /// The node taking the session over.
+        to: String,
+        /// The move, as [`Query::TakeSession::moving`] named it.
+        moving: u64,
+        /// The frames, in the order they reached the session.
+        frames: Vec<ForwardedFrame>,
+    },
+    /// The fence of a move (since wire version 6): the taking node holds
+    /// the session from here on in the order of the `all` channel, so the
+    /// old node stops forwarding once it sees this.
+    SessionMoved {
+        /// The move.
+        moving: u64,
+        /// The session's socket id.
+        socket: String,
+    },
+    /// The old node forwarded everything (since wire version 6): the
+    /// taking node lets the session's own deliveries, held meanwhile, go.
+    /// Sent to `to`'s own channel after the last [`Operation::SessionForward`].
+    SessionForwarded {
+        /// The node taking the session over.
+        to: String,
+        /// The move.
+        moving: u64,
     },
 }
 
@@ -187,6 +232,28 @@ pub enum Query {
     /// The node's whole presence share, answered with
     /// [`Reply::Presence`] (since wire version 4).
     Presence,
+    /// Hand the session with this token over to node `to` (since wire
+    /// version 6): the node holding it answers [`Reply::Session`] with what
+    /// `to` needs, closes its link (`4002`) and forwards what reaches the
+    /// session until it sees [`Operation::SessionMoved`]; the others answer
+    /// `Reply::Session(None)`.
+    TakeSession {
+        /// The session token.
+        session: String,
+        /// The client's `last`: the count of messages it received.
+        last: u64,
+        /// The resuming link's codec is MessagePack.
+        msgpack: bool,
+        /// The resuming link's user when it is known before the
+        /// authentication hook (a token's `sub`; `None`: anonymous);
+        /// absent when the hook decides.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<Option<String>>,
+        /// The node taking it over.
+        to: String,
+        /// A random number naming this move.
+        moving: u64,
+    },
 }
 
 /// One node's answer to a [`Query`].
@@ -203,6 +270,9 @@ pub enum Reply {
     Acks(Vec<(String, AckOutcome)>),
     /// The node's presence share.
     Presence(PresenceSnapshot),
+    /// The answer to [`Query::TakeSession`]: the session, if this node held
+    /// it and hands it over.
+    Session(Option<MovedSession>),
 }
 
 /// How one socket answered an ack request on another node.
@@ -287,7 +357,22 @@ impl Body {
                 }
         );
         let history = matches!(self, Body::Operation(Operation::History { .. }));
+        let sessions = matches!(
+            self,
+            Body::Operation(
+                Operation::SessionForward { .. }
+                    | Operation::SessionMoved { .. }
+                    | Operation::SessionForwarded { .. }
+            ) | Body::Request {
+                query: Query::TakeSession { .. },
+                ..
+            } | Body::Reply {
+                reply: Reply::Session(_),
+                ..
+            }
+        );
         match target {
+            _ if sessions => WIRE_VERSION_SESSIONS,
             _ if history => WIRE_VERSION_HISTORY,
             _ if presence => WIRE_VERSION_PRESENCE,
             _ if names_users => WIRE_VERSION_USERS,
@@ -380,6 +465,7 @@ mod tests {
         round_trip(Body::Operation(Operation::Broadcast {
             target: target.clone(),
             message: message.clone(),
+            op: Some(OpId { node: 3, seq: 9 }),
         }));
         round_trip(Body::Operation(Operation::BroadcastRaw {
             target: target.clone(),
@@ -389,6 +475,7 @@ mod tests {
         round_trip(Body::Operation(Operation::SendTo {
             socket: "s".into(),
             message: message.clone(),
+            op: None,
         }));
         round_trip(Body::Request {
             id: 7,
@@ -429,6 +516,7 @@ mod tests {
             Body::Operation(Operation::Broadcast {
                 target: with_ids.clone(),
                 message: message.clone(),
+                op: None,
             }),
         );
         assert_eq!(list.v, WIRE_VERSION_SOCKETS);
@@ -453,8 +541,10 @@ mod tests {
                     ..Target::default()
                 },
                 message,
+                op: Some(OpId { node: 1, seq: 2 }),
             }),
         );
+        // An operation id does not raise the version: older nodes ignore it.
         assert_eq!(rooms.v, WIRE_VERSION);
         // A version-1 target (no `sockets` key) still decodes.
         #[derive(Serialize)]
@@ -483,6 +573,7 @@ mod tests {
                     ..Target::default()
                 },
                 message: Message::event("e", serde_json::json!(1)),
+                op: None,
             }),
         );
         assert_eq!(to_user.v, WIRE_VERSION_USERS);
@@ -501,6 +592,56 @@ mod tests {
         // A target without users has no `users` key: older nodes read it.
         let bytes = rmp_serde::to_vec_named(&Target::default()).unwrap();
         assert!(!bytes.windows(5).any(|w| w == b"users"));
+    }
+
+    #[test]
+    fn session_moves_are_version_6() {
+        let op = Some(OpId { node: 7, seq: 8 });
+        let bodies = [
+            Body::Request {
+                id: 1,
+                query: Query::TakeSession {
+                    session: "t".repeat(32),
+                    last: 12,
+                    msgpack: false,
+                    user: Some(Some("ada".into())),
+                    to: "b".into(),
+                    moving: 99,
+                },
+            },
+            Body::Reply {
+                id: 1,
+                reply: Reply::Session(Some(MovedSession {
+                    socket: "s".into(),
+                    user: None,
+                    rooms: vec!["r".into()],
+                    missed: 3,
+                    seen: vec![OpId { node: 1, seq: 2 }],
+                })),
+            },
+            Body::Operation(Operation::SessionForward {
+                to: "b".into(),
+                moving: 99,
+                frames: vec![ForwardedFrame {
+                    bytes: Bytes::from_static(b"{}"),
+                    binary: false,
+                    op,
+                }],
+            }),
+            Body::Operation(Operation::SessionMoved {
+                moving: 99,
+                socket: "s".into(),
+            }),
+            Body::Operation(Operation::SessionForwarded {
+                to: "b".into(),
+                moving: 99,
+            }),
+        ];
+        for body in bodies {
+            let envelope = Envelope::new("n", body);
+            assert_eq!(envelope.v, WIRE_VERSION_SESSIONS);
+            assert_eq!(Envelope::decode(&envelope.encode()).unwrap(), envelope);
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::session::handshake::Transport;
 use crate::session::identity::{GrantOrigin, PresetSocketId, UserGrant};
 use crate::tokens::{TokenClaims, TokenError};
 use crate::transport::handshake::{HandshakeQuery, HandshakeRefusal, check_origin};
-use switchboard_protocol::ErrorCode;
+use switchboard_protocol::{Codec, ErrorCode};
 
 /// The checks every new link passes, on either transport: origin, the
 /// client address's limits, the connection limit, the token (when the hub
@@ -31,7 +31,7 @@ pub(crate) async fn admit_link(
     parts: &http::request::Parts,
     query: &HandshakeQuery,
     transport: Transport,
-    resume: Option<&str>,
+    resume: Option<(&str, u64, Codec)>,
 ) -> Result<(ConnectionSlot, http::Extensions), HandshakeRefusal> {
     let config = hub.config();
     check_origin(
@@ -49,15 +49,30 @@ pub(crate) async fn admit_link(
         HandshakeRefusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     })?;
     let token_grant = check_token(hub, parts, query).await?.map(UserGrant::from);
+    // A session another node holds is brought here first (PROTOCOL.md
+    // section 11): the hook then sees a resume like any other. Its user is
+    // checked there when the token tells it; a hook decides after.
+    let moved = match resume {
+        Some((token, last, codec)) => {
+            let user = hub
+                .policies()
+                .auth
+                .is_none()
+                .then(|| token_grant.as_ref().map(|grant| grant.user.clone()));
+            hub.ask_for_session(token, last, codec, user).await
+        }
+        None => None,
+    };
     let mut extensions = match &hub.policies().auth {
         Some(auth) => {
             // The hook is told the socket's id: a resumed session's own,
             // or the one a new session will take (which then rides in the
             // app data to it). Without a hook, nothing is made here.
-            let resumed = resume.and_then(|token| hub.session_table().get(token));
-            let socket_id = resumed
-                .as_ref()
-                .map_or_else(id::new_socket_id, |session| session.id.to_string());
+            let resumed = resume
+                .and_then(|(token, _, _)| hub.session_table().get(token))
+                .map(|session| session.id.to_string())
+                .or_else(|| moved.as_ref().map(|m| m.socket_id().to_owned()));
+            let socket_id = resumed.clone().unwrap_or_else(id::new_socket_id);
             let request = HandshakeRequest {
                 headers: parts.headers.clone(),
                 uri: parts.uri.clone(),
@@ -95,6 +110,9 @@ pub(crate) async fn admit_link(
     }
     if extensions.get::<UserGrant>().is_some() {
         extensions.insert(origin);
+    }
+    if let Some(moved) = moved {
+        extensions.insert(moved);
     }
     if let Some(grant) = extensions.get::<UserGrant>() {
         check_user_limit(hub, &grant.user)?;

@@ -174,13 +174,14 @@ impl LinkTask {
             return Err(LinkEnd::Now(DisconnectReason::Aborted));
         }
         if drained.superseded {
-            // Taken over by a resume elsewhere, or ended from outside the
-            // link (a long-polling `DELETE` of its token): that is a plain
-            // end.
-            let code = if self.socket.shared.closed_reason().is_some() {
-                CloseCode::Normal
-            } else {
-                CloseCode::SessionTakenOver
+            // Taken over by a resume elsewhere (on this node or another:
+            // a session that moved away ends here with `4002`), or ended
+            // from outside the link (a long-polling `DELETE` of its
+            // token): that is a plain end.
+            let moved = DisconnectReason::ServerClosed(CloseCode::SessionTakenOver);
+            let code = match self.socket.shared.closed_reason() {
+                Some(reason) if *reason != moved => CloseCode::Normal,
+                _ => CloseCode::SessionTakenOver,
             };
             return Err(LinkEnd::Close(code, DisconnectReason::ServerClosed(code)));
         }

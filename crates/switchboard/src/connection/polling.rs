@@ -217,7 +217,7 @@ async fn admit_open(
             "too many long-polling sessions wait for their first GET",
         )));
     };
-    let resume = resume.map(|r| r.resume.as_str());
+    let resume = resume.map(|r| (r.resume.as_str(), r.last, query.codec));
     match admit_link(hub, parts, query, Transport::LongPolling, resume).await {
         Ok((slot, extensions)) => Ok((pending, slot.into_owner(), extensions)),
         Err(refusal) => {
@@ -397,6 +397,17 @@ fn closed(hub: &Hub, session: &Arc<SocketShared>, link: u64, code: CloseCode) ->
             StatusCode::UNAUTHORIZED,
             ErrorCode::TokenExpired.as_str(),
             "the token expired: resume the session with a fresh one",
+        );
+    }
+    if code == CloseCode::ServiceRestart {
+        // A clustered node drains: the session waits to be resumed on
+        // another node (PROTOCOL.md section 11; docs/protocol-additions.md).
+        hub.poll_links().close(&session.id, Some(link));
+        hub.link_ended(session, link, DisconnectReason::ServerClosed(code));
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable.as_str(),
+            "this node restarts: resume the session on another node",
         );
     }
     hub.end_session(session, DisconnectReason::ServerClosed(code));

@@ -17,12 +17,14 @@ use crate::adapter::{Operation, Query, Reply, Target};
 use crate::error::{AckError, SendError};
 use crate::hub::handle::Hub;
 use crate::hub::handle::Socket;
+use crate::id::OpId;
 use crate::send_queue::Outgoing;
-use crate::session::shared::{SocketShared, frame_for, to_value};
+use crate::session::shared::{SocketShared, to_value};
 
 /// Encodes a message lazily, once per codec.
 pub(super) struct SharedFrames<'a> {
     message: &'a Message,
+    op: Option<OpId>,
     json: Option<Outgoing>,
     msgpack: Option<Outgoing>,
 }
@@ -31,9 +33,16 @@ impl<'a> SharedFrames<'a> {
     pub(super) fn new(message: &'a Message) -> Self {
         Self {
             message,
+            op: None,
             json: None,
             msgpack: None,
         }
+    }
+
+    /// Frames of the cluster operation `op` (see [`OpId`]).
+    pub(super) fn with_op(mut self, op: Option<OpId>) -> Self {
+        self.op = op;
+        self
     }
 
     pub(super) fn get(&mut self, codec: Codec) -> Outgoing {
@@ -41,8 +50,11 @@ impl<'a> SharedFrames<'a> {
             Codec::Json => &mut self.json,
             Codec::MsgPack => &mut self.msgpack,
         };
-        slot.get_or_insert_with(|| frame_for(codec, codec.encode(self.message)))
-            .clone()
+        let op = self.op;
+        slot.get_or_insert_with(|| {
+            Outgoing::with_op(codec.encode(self.message), codec.is_binary(), op)
+        })
+        .clone()
     }
 }
 
@@ -79,6 +91,8 @@ pub struct BroadcastOperator {
     pub(super) hub: Hub,
     pub(super) target: Target,
     pub(super) local: bool,
+    /// Another node's operation this one applies here (its id).
+    pub(super) op: Option<OpId>,
 }
 
 impl BroadcastOperator {
@@ -87,6 +101,7 @@ impl BroadcastOperator {
             hub,
             target: Target::default(),
             local: false,
+            op: None,
         }
     }
 
@@ -96,7 +111,24 @@ impl BroadcastOperator {
             hub,
             target,
             local: true,
+            op: None,
         }
+    }
+
+    /// Names the other node's operation this operator applies.
+    pub(crate) fn with_op(mut self, op: Option<OpId>) -> Self {
+        self.op = op;
+        self
+    }
+
+    /// The id of the operation about to be sent: another node's, or a new
+    /// one when it crosses to other nodes (`None` on a single hub, or
+    /// kept local).
+    pub(super) fn op_id(&self) -> Option<OpId> {
+        if self.op.is_some() {
+            return self.op;
+        }
+        (!self.local && self.hub.adapter().is_clustered()).then(|| self.hub.next_op())
     }
 
     /// Adds a room to the recipients (a socket in several rooms receives once).
@@ -242,21 +274,23 @@ impl BroadcastOperator {
     /// Sends an already-built message (its `room` is set per room reached)
     /// here and, unless local, on every other node.
     pub(crate) fn send_message(&self, message: &Message) -> usize {
+        let op = self.op_id();
         if !self.local
             && let Some(book) = self.hub.history_rooms()
             && self.target.rooms.iter().any(|room| book.keeps(room))
         {
-            return self.send_with_history(message, book);
+            return self.send_with_history(message, book, op);
         }
-        let delivered = self.send_message_here(message);
+        let delivered = self.send_message_here(message, op);
         self.publish(|target| Operation::Broadcast {
             target,
             message: message.clone(),
+            op,
         });
         delivered
     }
 
-    fn send_message_here(&self, message: &Message) -> usize {
+    fn send_message_here(&self, message: &Message, op: Option<OpId>) -> usize {
         let mut delivered = 0usize;
         let rooms = &self.target.rooms;
         let by_id_only = self.target.sockets.is_empty() && self.target.users.is_empty();
@@ -267,7 +301,7 @@ impl BroadcastOperator {
                 }
                 _ => message,
             };
-            let mut frames = SharedFrames::new(message);
+            let mut frames = SharedFrames::new(message).with_op(op);
             self.for_each_recipient(|_, s| {
                 if s.push_broadcast(frames.get(s.codec)).is_ok() {
                     delivered += 1;
@@ -278,14 +312,16 @@ impl BroadcastOperator {
                 .iter()
                 .map(|room| message.clone().with_room(room.clone()))
                 .collect();
-            let mut frames: Vec<SharedFrames<'_>> =
-                per_room.iter().map(SharedFrames::new).collect();
+            let mut frames: Vec<SharedFrames<'_>> = per_room
+                .iter()
+                .map(|m| SharedFrames::new(m).with_op(op))
+                .collect();
             // Sockets reached by id or user carry no `room`.
             let by_id = (!by_id_only).then(|| Message {
                 room: None,
                 ..message.clone()
             });
-            let mut by_id_frames = by_id.as_ref().map(SharedFrames::new);
+            let mut by_id_frames = by_id.as_ref().map(|m| SharedFrames::new(m).with_op(op));
             self.for_each_recipient(|room, s| {
                 let frames = match (room, by_id_frames.as_mut()) {
                     (None, Some(by_id)) => by_id,

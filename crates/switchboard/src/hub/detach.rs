@@ -23,30 +23,55 @@ impl Hub {
         link: u64,
         reason: DisconnectReason,
     ) -> bool {
-        let inner = &self.inner;
         {
-            let mut ledger = inner.detached.ledger.lock();
+            let mut ledger = self.inner.detached.ledger.lock();
             let Some(buffer_bytes) = session.queue.detach(link) else {
                 return false;
             };
-            let rooms_bytes = rooms_bytes(session);
-            let order = ledger.next;
-            ledger.next += 1;
-            ledger.order_of.insert(session.id.clone(), order);
-            ledger.by_order.insert(
-                order,
-                Entry {
-                    session: session.clone(),
-                    rooms_bytes,
-                    deadline: Instant::now() + inner.config.resume_window,
-                    reason,
-                },
-            );
-            inner.stats.detached.add(buffer_bytes + rooms_bytes);
+            self.enter_ledger(&mut ledger, session, buffer_bytes, reason);
         }
         self.start_detached_task();
-        inner.stats.detached.wake();
+        self.inner.stats.detached.wake();
         true
+    }
+
+    /// Puts a session that has no link into the detached ledger, counting
+    /// its resume buffer's `buffer_bytes` and its rooms.
+    fn enter_ledger(
+        &self,
+        ledger: &mut crate::session::detached::Ledger,
+        session: &Arc<SocketShared>,
+        buffer_bytes: usize,
+        reason: DisconnectReason,
+    ) {
+        let inner = &self.inner;
+        let rooms_bytes = rooms_bytes(session);
+        let order = ledger.next;
+        ledger.next += 1;
+        ledger.order_of.insert(session.id.clone(), order);
+        ledger.by_order.insert(
+            order,
+            Entry {
+                session: session.clone(),
+                rooms_bytes,
+                deadline: Instant::now() + inner.config.resume_window,
+                reason,
+            },
+        );
+        inner.stats.detached.add(buffer_bytes + rooms_bytes);
+    }
+
+    /// Puts a session that moved here, and has no link yet, into the
+    /// detached ledger: it waits for its link like a session whose link
+    /// dropped, and ends past the resume window if none comes.
+    pub(crate) fn detach_arrival(&self, session: &Arc<SocketShared>) {
+        {
+            let mut ledger = self.inner.detached.ledger.lock();
+            let reason = DisconnectReason::TransportError("moved here, never resumed".into());
+            self.enter_ledger(&mut ledger, session, 0, reason);
+        }
+        self.start_detached_task();
+        self.inner.stats.detached.wake();
     }
 
     /// Attaches a link to a detached session (a resume) under the ledger's

@@ -21,6 +21,7 @@ use crate::send_queue::Outgoing;
 use crate::session::detached::DetachedSessions;
 use crate::session::history::HistoryBook;
 use crate::session::inbox::{RawFrame, TappedEvent};
+use crate::session::moves::SessionMoves;
 use crate::session::presence::PresenceBook;
 use crate::session::rooms::{RoomRegistry, SocketRegistry};
 use crate::session::shared::{SocketShared, frame_for};
@@ -73,6 +74,12 @@ pub(crate) struct HubInner {
     pub(super) history: Option<HistoryBook>,
     /// A clustered hub's history store and appender, once started.
     pub(super) cluster_history: std::sync::OnceLock<crate::adapter::HistoryAppender>,
+    /// Sessions moving between this node and others, and the ids of this
+    /// node's operations (PROTOCOL.md section 11).
+    pub(super) moves: SessionMoves,
+    /// A clustered hub's shutdown: sessions wait for another node to take
+    /// them over instead of ending (`Hub::shutdown`).
+    draining: AtomicBool,
 }
 
 impl HubInner {
@@ -169,6 +176,8 @@ impl Hub {
                 token_expiries: Arc::default(),
                 history,
                 cluster_history: std::sync::OnceLock::new(),
+                moves: SessionMoves::default(),
+                draining: AtomicBool::new(false),
             }),
         };
         let inner: Arc<dyn LocalNode> = hub.inner.clone();
@@ -269,6 +278,11 @@ impl Hub {
         &self.inner.state
     }
 
+    /// A new id for an operation of this node (PROTOCOL.md section 11).
+    pub(crate) fn next_op(&self) -> crate::id::OpId {
+        self.inner.moves.next_op()
+    }
+
     pub(crate) fn cluster_request_timeout(&self) -> std::time::Duration {
         self.inner.config.cluster_timeout
     }
@@ -363,35 +377,78 @@ impl Hub {
             .admit(owner, self.inner.config.max_connections)
     }
 
-    /// Graceful shutdown: leaves the cluster, refuses new connections
-    /// (`503`), closes every socket with `1001`, waits up to the configured
-    /// `shutdown_timeout`, then drops what is left. Returns when every
-    /// socket is gone.
+    /// Graceful shutdown: refuses new connections (`503`), closes every
+    /// link, waits up to the configured `shutdown_timeout`, then drops
+    /// what is left. Returns when every socket is gone.
+    ///
+    /// A single hub closes its links with `1001` and ends its sessions. A
+    /// clustered one drains (PROTOCOL.md section 11): it closes its links
+    /// with `1012`, and its sessions wait for their clients to resume them
+    /// on other nodes, which take them over from this one; it leaves the
+    /// cluster once every session has moved, or at the deadline (the
+    /// sessions left then end).
     pub async fn shutdown(&self) {
-        self.inner.shutting_down.store(true, Ordering::Release);
-        self.inner.shutdown_tx.send_replace(true);
-        self.inner.adapter.stop().await;
-        for session in self.inner.sessions.all() {
+        let inner = &self.inner;
+        let drain = inner.adapter.is_clustered() && !inner.raw && inner.config.resume_buffer > 0;
+        inner.draining.store(drain, Ordering::Release);
+        inner.shutting_down.store(true, Ordering::Release);
+        inner.shutdown_tx.send_replace(true);
+        if !drain {
+            inner.adapter.stop().await;
+        }
+        let code = self.shutdown_close_code();
+        for session in inner.sessions.all() {
             if session.queue.is_attached() {
-                session.queue.request_close(CloseCode::GoingAway);
-            } else {
-                self.end_session(
-                    &session,
-                    DisconnectReason::ServerClosed(CloseCode::GoingAway),
-                );
+                session.queue.request_close(code);
+            } else if !drain {
+                self.end_session(&session, DisconnectReason::ServerClosed(code));
             }
         }
-        let deadline = self.inner.config.shutdown_timeout;
+        let deadline = inner.config.shutdown_timeout;
         if tokio::time::timeout(deadline, self.wait_idle())
             .await
             .is_err()
         {
-            tracing::warn!(
-                left = self.count(),
-                "shutdown deadline passed: dropping the remaining sockets"
-            );
-            self.inner.sockets.for_each(|s| s.queue.abort());
-            self.wait_idle().await;
+            if drain {
+                let left = inner.sessions.all();
+                tracing::info!(
+                    sessions = left.len(),
+                    "drain deadline passed: the sessions not taken over end"
+                );
+                for session in left {
+                    self.end_session(&session, DisconnectReason::ServerClosed(code));
+                }
+            }
+            if tokio::time::timeout(std::time::Duration::from_millis(100), self.wait_idle())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    left = self.count(),
+                    "shutdown deadline passed: dropping the remaining sockets"
+                );
+                inner.sockets.for_each(|s| s.queue.abort());
+                self.wait_idle().await;
+            }
+        }
+        if drain {
+            inner.adapter.stop().await;
+        }
+    }
+
+    /// Whether a clustered hub's shutdown has begun: its sessions wait to
+    /// be taken over by other nodes.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Acquire)
+    }
+
+    /// The code links close with at shutdown: `1012` when the hub drains,
+    /// else `1001`.
+    pub(crate) fn shutdown_close_code(&self) -> CloseCode {
+        if self.is_draining() {
+            CloseCode::ServiceRestart
+        } else {
+            CloseCode::GoingAway
         }
     }
 

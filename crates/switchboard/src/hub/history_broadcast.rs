@@ -15,6 +15,7 @@ use switchboard_protocol::Message;
 
 use super::broadcast::{BroadcastOperator, SharedFrames};
 use crate::adapter::{KeptMessage, Operation};
+use crate::id::OpId;
 use crate::session::history::HistoryBook;
 use crate::session::shared::SocketShared;
 
@@ -23,9 +24,14 @@ impl BroadcastOperator {
     /// each history room's members (with the room's offset), then the
     /// rest of the target, each socket once; returns how many sockets of
     /// this node it was queued for.
-    pub(super) fn send_with_history(&self, message: &Message, book: &HistoryBook) -> usize {
+    pub(super) fn send_with_history(
+        &self,
+        message: &Message,
+        book: &HistoryBook,
+        op: Option<OpId>,
+    ) -> usize {
         if self.hub.cluster_history().is_some() {
-            return self.send_with_cluster_history(message, book);
+            return self.send_with_cluster_history(message, book, op);
         }
         let hub = &self.hub;
         let limits = *book.limits();
@@ -56,7 +62,7 @@ impl BroadcastOperator {
         }
         if dedupe {
             // A lone history room was the whole target.
-            delivered += self.send_to_the_rest(message, book, &reached);
+            delivered += self.send_to_the_rest(message, book, &reached, op);
         }
         hub.counters().messages_out_n(delivered as u64);
         delivered
@@ -68,7 +74,12 @@ impl BroadcastOperator {
     /// served here and published at once. Returns how many sockets of
     /// this node it is queued for (the history rooms' members counted as
     /// they are now).
-    fn send_with_cluster_history(&self, message: &Message, book: &HistoryBook) -> usize {
+    fn send_with_cluster_history(
+        &self,
+        message: &Message,
+        book: &HistoryBook,
+        op: Option<OpId>,
+    ) -> usize {
         let hub = &self.hub;
         let Some(cluster) = hub.cluster_history() else {
             return 0;
@@ -96,7 +107,7 @@ impl BroadcastOperator {
             });
         }
         let rest = if dedupe {
-            self.send_to_the_rest(message, book, &reached)
+            self.send_to_the_rest(message, book, &reached, op)
         } else {
             0
         };
@@ -109,6 +120,7 @@ impl BroadcastOperator {
                 hub.adapter().publish(Operation::Broadcast {
                     target,
                     message: message.clone(),
+                    op,
                 });
             }
         }
@@ -131,6 +143,7 @@ impl BroadcastOperator {
         message: &Message,
         book: &HistoryBook,
         reached: &HashSet<Arc<str>>,
+        op: Option<OpId>,
     ) -> usize {
         let per_room: Vec<(&str, Message)> = self
             .target
@@ -141,13 +154,13 @@ impl BroadcastOperator {
             .collect();
         let mut room_frames: Vec<(&str, SharedFrames<'_>)> = per_room
             .iter()
-            .map(|(room, message)| (*room, SharedFrames::new(message)))
+            .map(|(room, message)| (*room, SharedFrames::new(message).with_op(op)))
             .collect();
         let by_id = Message {
             room: None,
             ..message.clone()
         };
-        let mut by_id_frames = SharedFrames::new(&by_id);
+        let mut by_id_frames = SharedFrames::new(&by_id).with_op(op);
         let mut delivered = 0usize;
         self.for_each_recipient(|room, s| {
             // History rooms were served first; a socket reached there (or

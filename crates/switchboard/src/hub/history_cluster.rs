@@ -24,6 +24,7 @@ use crate::adapter::history_appender::decode;
 use crate::adapter::{
     HistoryAppender, HistoryPage, KeptMessage, LocalNode, NodeHandle, Operation, SharedHistoryStore,
 };
+use crate::id::OpId;
 use crate::session::history::{Delivery, Sequence};
 
 /// How long a gap may stay before it is filled from the store: messages
@@ -100,7 +101,7 @@ impl Hub {
                 .get_or_insert_with(|| Sequence::new(&place.epoch, place.offset.saturating_sub(1)));
             let (ready, lost) = seq.accept(&place.epoch, place.offset, deliveries);
             self.counters().history_gap_lost(lost);
-            self.deliver_in_order(room, ready);
+            self.deliver_in_order(room, seq.epoch(), ready);
             let fill = seq.has_gap() && !seq.filling;
             seq.filling |= fill;
             fill
@@ -111,15 +112,18 @@ impl Hub {
     }
 
     /// Queues each message for the room's members (but its `except`),
-    /// with its offset; called under the room's history lock.
-    pub(crate) fn deliver_in_order(&self, room: &str, ready: Vec<(u64, Delivery)>) {
+    /// with its offset; called under the room's history lock. Its frames
+    /// are named by room, `epoch` and offset, alike on every node (a
+    /// session moving between nodes gets each once).
+    pub(crate) fn deliver_in_order(&self, room: &str, epoch: &str, ready: Vec<(u64, Delivery)>) {
         let mut delivered = 0u64;
         for (offset, Delivery { message, except }) in ready {
             let message = Message {
                 offset: Some(offset),
                 ..message
             };
-            let mut frames = SharedFrames::new(&message);
+            let mut frames =
+                SharedFrames::new(&message).with_op(Some(OpId::kept(room, epoch, offset)));
             self.room_registry().for_each_member(room, |s| {
                 if except.iter().any(|id| **id == *s.id) {
                     return;
@@ -303,7 +307,7 @@ impl Hub {
                 lost += skipped;
             }
             self.counters().history_gap_lost(lost);
-            self.deliver_in_order(room, ready);
+            self.deliver_in_order(room, seq.epoch(), ready);
             let again = more || seq.has_gap();
             if !again {
                 seq.filling = false;

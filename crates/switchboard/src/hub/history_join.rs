@@ -17,8 +17,9 @@ use crate::session::history::Sequence;
 use crate::session::presence::PresenceChanges;
 
 /// Reads of the store a join makes at most while this node's deliveries
-/// run ahead of what it read.
-const MAX_READS: usize = 4;
+/// run ahead of what it read (each reads on from the last, so under a
+/// steady stream they soon catch up).
+const MAX_READS: usize = 16;
 
 /// What one try at the join under the lock came to.
 enum Attempt {
@@ -86,17 +87,13 @@ impl Hub {
                 }
             }
         }
-        // Deliveries kept running ahead: join without a replay.
+        // Deliveries kept running ahead: join without a replay (a `since`
+        // is answered `recovered:false`).
         tracing::warn!(
             room,
             "history join: this node's deliveries did not settle; joined without a replay"
         );
-        Ok(
-            match self.try_join(socket, room, None, ack, max_rooms, &page) {
-                Attempt::Done(presence) => presence,
-                Attempt::ReadOn(_) | Attempt::CatchUp => None,
-            },
-        )
+        Ok(self.join_here(socket, room, since, ack, max_rooms))
     }
 
     /// Joins while the store cannot be read (a backend outage): the socket
@@ -113,6 +110,20 @@ impl Hub {
         error: &crate::adapter::DriverError,
     ) -> Option<PresenceChanges> {
         tracing::debug!(room, %error, "history store unreachable: joining without recovery");
+        self.join_here(socket, room, since, ack, max_rooms)
+    }
+
+    /// Joins without a replay: the socket gets the room's messages from
+    /// where this node's deliveries stand, and a `since` is answered
+    /// `recovered:false`.
+    fn join_here(
+        &self,
+        socket: &Socket,
+        room: &str,
+        since: Option<&HistoryPosition>,
+        ack: Option<u64>,
+        max_rooms: usize,
+    ) -> Option<PresenceChanges> {
         let book = self.history_book(room)?;
         book.with_room(room, |state| {
             let (_, presence) =

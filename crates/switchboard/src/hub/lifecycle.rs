@@ -13,6 +13,7 @@ use switchboard_protocol::{CloseCode, Codec, Welcome};
 use crate::error::DisconnectReason;
 use crate::hub::guard::guarded;
 use crate::hub::handle::{Hub, Socket};
+use crate::hub::move_in::PendingMove;
 use crate::id;
 use crate::send_queue::ResumeRefused;
 use crate::session::handshake::Handshake;
@@ -113,6 +114,17 @@ impl Hub {
         resume: Option<(&str, u64)>,
     ) -> Attached {
         let grant = take_grant(&mut extensions);
+        // A session another node handed over opens here first (with this
+        // link's app data), then is resumed as any other.
+        let missed_elsewhere = take_pending_move(&mut extensions).and_then(|pending| {
+            self.adopt_session(
+                pending,
+                codec,
+                extensions.clone(),
+                handshake.clone(),
+                grant.clone(),
+            )
+        });
         if let Some((token, last)) = resume
             && let Some(session) = self.inner.sessions.get(token)
             && session.codec == codec
@@ -125,7 +137,7 @@ impl Hub {
             if let (Some(identity), Some((grant, origin))) = (&session.identity, &grant) {
                 identity.renew(grant.clone(), origin.clone());
             }
-            match self.attach_to(&session, Some(last)) {
+            match self.attach_to(&session, Some(last), missed_elsewhere) {
                 Ok(link) => {
                     tracing::debug!(socket = %session.id, last, "session resumed");
                     if session.identity.is_some() {
@@ -145,7 +157,7 @@ impl Hub {
         let join = grant.as_ref().and_then(|(grant, _)| grant.join.clone());
         let session = self.open_session(codec, extensions, handshake, grant);
         let link = self
-            .attach_to(&session, None)
+            .attach_to(&session, None, None)
             .expect("a new session accepts its first link");
         self.join_granted_rooms(&session, join);
         tracing::debug!(socket = %session.id, "connection opened");
@@ -156,10 +168,14 @@ impl Hub {
         }
     }
 
+    /// Attaches a link to `session`, resuming after `last` when given;
+    /// `missed_elsewhere` is the count of missed messages of a session
+    /// that moved here (its old node replays them).
     fn attach_to(
         &self,
         session: &Arc<SocketShared>,
         last: Option<u64>,
+        missed_elsewhere: Option<u64>,
     ) -> Result<u64, ResumeRefused> {
         let config = &self.inner.config;
         let raw = self.inner.raw;
@@ -173,7 +189,7 @@ impl Hub {
                         ping_interval_ms: config.ping_interval.as_millis() as u64,
                         ping_timeout_ms: config.ping_timeout.as_millis() as u64,
                         resumed: last.is_some(),
-                        missed,
+                        missed: missed + missed_elsewhere.unwrap_or(0),
                         user: session.identity.as_ref().map(|i| i.user().to_owned()),
                         expires_at: session.identity.as_ref().and_then(|i| i.expires_at()),
                     };
@@ -194,7 +210,7 @@ impl Hub {
         // A shutdown that began before this link was attached would not
         // have asked it to close.
         if self.is_shutting_down() {
-            session.queue.request_close(CloseCode::GoingAway);
+            session.queue.request_close(self.shutdown_close_code());
         }
         Ok(link)
     }
@@ -235,7 +251,8 @@ impl Hub {
             DisconnectReason::HeartbeatTimeout | DisconnectReason::TransportError(_) => false,
         };
         let resumable = !self.inner.raw && self.inner.config.resume_buffer > 0;
-        if ends || !resumable || self.is_shutting_down() {
+        // A draining node keeps its sessions for other nodes to take over.
+        if ends || !resumable || (self.is_shutting_down() && !self.is_draining()) {
             self.end_session(session, reason);
             return;
         }
@@ -286,9 +303,24 @@ pub(crate) async fn disconnected(socket: &Socket) {
     // A bound channel's receiver ends once it has taken what was queued.
     socket.shared.tap.lock().take();
     let reason = socket.closed().await;
+    // A session that moved to another node goes on there: it has not
+    // disconnected (`move_out.rs`).
+    if reason == DisconnectReason::ServerClosed(CloseCode::SessionTakenOver) {
+        return;
+    }
     if let Some(disconnect) = socket.hub.event_router().disconnect.clone() {
         guarded(socket, "disconnect", disconnect(socket.clone(), reason)).await;
     }
+}
+
+/// A session another node handed over for this link
+/// ([`Hub::ask_for_session`]), which rides in the handshake's app data.
+fn take_pending_move(extensions: &mut http::Extensions) -> Option<PendingMove> {
+    let pending = extensions.remove::<PendingMove>()?;
+    if extensions.is_empty() {
+        *extensions = http::Extensions::new();
+    }
+    Some(pending)
 }
 
 /// The socket id the authentication hook was told, which rides in the

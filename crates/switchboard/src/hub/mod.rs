@@ -2,7 +2,8 @@
 //! and [`Socket`](handle::Socket), which name each other and so are
 //! defined together (`handle.rs`); what they do (`socket.rs`, the
 //! session lifecycle in `lifecycle.rs` and `detach.rs`), the broadcast
-//! operators, the cluster view, and this node's side of the cluster.
+//! operators, the cluster view, and this node's side of the cluster
+//! (sessions moving between nodes in `move_in.rs` and `move_out.rs`).
 
 pub(crate) mod broadcast;
 pub(crate) mod cluster_view;
@@ -14,6 +15,8 @@ mod history_broadcast;
 mod history_cluster;
 mod history_join;
 pub(crate) mod lifecycle;
+pub(crate) mod move_in;
+mod move_out;
 mod node;
 mod presence;
 mod socket;

@@ -9,6 +9,7 @@ use switchboard_protocol::{CloseCode, HistoryPosition};
 
 use super::broadcast::BroadcastOperator;
 use super::handle::{Hub, HubInner};
+use super::move_out::TakeSession;
 use crate::adapter::{
     AckOutcome, KeptMessage, LocalNode, Operation, PresenceSnapshot, Query, Reply,
 };
@@ -22,16 +23,24 @@ impl LocalNode for HubInner {
     fn apply(self: Arc<Self>, operation: Operation) -> usize {
         let hub = Hub { inner: self };
         match operation {
-            Operation::Broadcast { target, message } => {
-                BroadcastOperator::for_target(hub, target).send_message(&message)
-            }
+            Operation::Broadcast {
+                target,
+                message,
+                op,
+            } => BroadcastOperator::for_target(hub, target)
+                .with_op(op)
+                .send_message(&message),
             Operation::BroadcastRaw {
                 target,
                 frame,
                 binary,
             } => BroadcastOperator::for_target(hub, target).send_raw(frame, binary),
-            Operation::SendTo { socket, message } => match hub.socket(&socket) {
-                Some(socket) => usize::from(socket.send_message(&message).is_ok()),
+            Operation::SendTo {
+                socket,
+                message,
+                op,
+            } => match hub.socket(&socket) {
+                Some(socket) => usize::from(socket.send_message_of(&message, op).is_ok()),
                 None => 0,
             },
             Operation::Disconnect { target, code } => match CloseCode::from_u16(code) {
@@ -59,6 +68,20 @@ impl LocalNode for HubInner {
             } => {
                 let place = HistoryPosition { epoch, offset };
                 hub.history_numbered(&room, &place, deliveries(messages), false);
+                0
+            }
+            Operation::SessionForward { to, moving, frames } => {
+                hub.apply_forward(&to, moving, frames);
+                0
+            }
+            Operation::SessionMoved { moving, .. } => {
+                hub.fence_seen(moving);
+                0
+            }
+            Operation::SessionForwarded { to, moving } => {
+                if to == hub.node_id() {
+                    hub.forwarding_ended(moving);
+                }
                 0
             }
         }
@@ -102,6 +125,24 @@ impl LocalNode for HubInner {
                 Query::DisconnectUser { user, code } => {
                     let code = CloseCode::from_u16(code).unwrap_or(CloseCode::Kicked);
                     Reply::Count(hub.disconnect_user(&user, code) as u64)
+                }
+                Query::TakeSession {
+                    session,
+                    last,
+                    msgpack,
+                    user,
+                    to,
+                    moving,
+                } => {
+                    hub.hand_over(TakeSession {
+                        token: session,
+                        last,
+                        msgpack,
+                        user,
+                        to,
+                        moving,
+                    })
+                    .await
                 }
                 Query::Ack {
                     target,

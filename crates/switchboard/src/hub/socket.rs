@@ -116,7 +116,21 @@ impl Socket {
     }
 
     pub(crate) fn send_message(&self, message: &Message) -> Result<(), SendError> {
-        let frame = self.shared.encode(message);
+        self.send_message_of(message, None)
+    }
+
+    /// Sends a message of the cluster operation `op` (see
+    /// [`OpId`](crate::id::OpId)).
+    pub(crate) fn send_message_of(
+        &self,
+        message: &Message,
+        op: Option<crate::id::OpId>,
+    ) -> Result<(), SendError> {
+        let frame = Outgoing::with_op(
+            self.shared.codec.encode(message),
+            self.shared.codec.is_binary(),
+            op,
+        );
         self.shared.push(frame)?;
         self.hub.counters().message_out();
         Ok(())
@@ -263,6 +277,7 @@ impl Hub {
                 self.adapter().publish(Operation::SendTo {
                     socket: socket_id.to_owned(),
                     message,
+                    op: Some(self.next_op()),
                 });
                 Ok(())
             }

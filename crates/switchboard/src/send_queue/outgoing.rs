@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::id::OpId;
+
 /// One frame to write: a one-pointer handle on bytes shared by every
 /// queue it is in.
 ///
@@ -18,12 +20,20 @@ pub(crate) struct Outgoing(Arc<Frame>);
 struct Frame {
     bytes: Bytes,
     binary: bool,
+    /// The cluster operation it belongs to, when it may reach a session
+    /// on two nodes at once (a session moving between them).
+    op: Option<OpId>,
 }
 
 impl Outgoing {
     /// A text or binary frame.
     pub(crate) fn new(bytes: Bytes, binary: bool) -> Self {
-        Self(Arc::new(Frame { bytes, binary }))
+        Self::with_op(bytes, binary, None)
+    }
+
+    /// A frame of the cluster operation `op`.
+    pub(crate) fn with_op(bytes: Bytes, binary: bool, op: Option<OpId>) -> Self {
+        Self(Arc::new(Frame { bytes, binary, op }))
     }
 
     /// The payload's length in bytes.
@@ -39,5 +49,10 @@ impl Outgoing {
     /// Whether this is a binary frame.
     pub(crate) fn is_binary(&self) -> bool {
         self.0.binary
+    }
+
+    /// The cluster operation it belongs to, if any.
+    pub(crate) fn op(&self) -> Option<OpId> {
+        self.0.op
     }
 }

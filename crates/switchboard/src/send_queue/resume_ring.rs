@@ -142,6 +142,13 @@ impl ResumeRing {
         (last + 1..self.next_seq).filter_map(move |seq| self.slots[self.slot(seq)].as_ref())
     }
 
+    /// Numbers the next message `last + 1`, dropping what is kept (a
+    /// session that moved here goes on with the count its client has).
+    pub(super) fn start_after(&mut self, last: u64) {
+        self.clear();
+        self.next_seq = last + 1;
+    }
+
     /// Frees the messages kept; numbering goes on.
     pub(super) fn clear(&mut self) {
         self.slots = Vec::new();

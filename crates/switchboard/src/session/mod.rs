@@ -8,6 +8,7 @@ pub(crate) mod handshake;
 pub(crate) mod history;
 pub(crate) mod identity;
 pub(crate) mod inbox;
+pub(crate) mod moves;
 pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod shared;

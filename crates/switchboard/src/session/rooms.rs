@@ -215,6 +215,18 @@ impl SocketRegistry {
         self.sockets.read().get(id).cloned()
     }
 
+    /// Removes `session` if its id still names it (see
+    /// [`SessionTable::remove_session`](crate::session::table::SessionTable::remove_session)).
+    pub(crate) fn remove_session(&self, session: &Arc<SocketShared>) {
+        let mut sockets = self.sockets.write();
+        if sockets
+            .get(&*session.id)
+            .is_some_and(|held| Arc::ptr_eq(held, session))
+        {
+            sockets.remove(&*session.id);
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.sockets.read().len()
     }

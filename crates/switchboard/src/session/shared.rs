@@ -128,12 +128,18 @@ impl SocketShared {
             }
             Err(PushError::Closed) => Err(SendError::Closed),
             Err(PushError::Full) => {
-                if self.queue.request_close(CloseCode::SlowConsumer) {
-                    tracing::warn!(socket = %self.id, "send queue full: closing slow consumer with 4001");
-                    self.stats.slow_consumer();
-                }
+                self.overflowed();
                 Err(SendError::SlowConsumer)
             }
+        }
+    }
+
+    /// The send queue overflowed: the link closes with `4001` (slow
+    /// consumer), counted once.
+    pub(crate) fn overflowed(&self) {
+        if self.queue.request_close(CloseCode::SlowConsumer) {
+            tracing::warn!(socket = %self.id, "send queue full: closing slow consumer with 4001");
+            self.stats.slow_consumer();
         }
     }
 

@@ -29,6 +29,18 @@ impl SessionTable {
         self.by_token.lock().remove(token);
     }
 
+    /// Removes `session` if its token still names it (and not a later
+    /// session of the same token: one that moved away and back).
+    pub(crate) fn remove_session(&self, session: &Arc<SocketShared>) {
+        let mut by_token = self.by_token.lock();
+        if by_token
+            .get(&session.session)
+            .is_some_and(|held| Arc::ptr_eq(held, session))
+        {
+            by_token.remove(&session.session);
+        }
+    }
+
     pub(crate) fn all(&self) -> Vec<Arc<SocketShared>> {
         self.by_token.lock().values().cloned().collect()
     }

@@ -145,9 +145,10 @@ impl Actor {
             } else {
                 State::Connecting
             });
-            // The token expired (`4003`, long-polling `401`): the session
-            // waits for a resume with a fresh token, at once.
-            let delay = if is_token_expiry(&reason) {
+            // The token expired (`4003`, long-polling `401`), or the node
+            // drains (`1012`, long-polling `503`): the session waits for a
+            // resume (with a fresh token; on another node), at once.
+            let delay = if attempt == 1 && reconnects_at_once(&reason) {
                 Duration::ZERO
             } else {
                 self.settings.backoff.delay(attempt)
@@ -414,10 +415,13 @@ mod live;
 mod new_session;
 mod refresh;
 
-/// Whether a link ended because its token expired unrefreshed: `4003`
-/// (long-polling: `401 token_expired`, reported as `4003`).
-fn is_token_expiry(reason: &ClientDisconnect) -> bool {
-    matches!(reason, ClientDisconnect::Closed { code, .. } if *code == CloseCode::TokenExpired.as_u16())
+/// Whether a link ended in a way that asks for a resume at once: its token
+/// expired unrefreshed (`4003`; long-polling: `401 token_expired`), or its
+/// clustered node drains (`1012`; long-polling: `503 unavailable`), both
+/// reported with those codes.
+fn reconnects_at_once(reason: &ClientDisconnect) -> bool {
+    matches!(reason, ClientDisconnect::Closed { code, .. }
+        if *code == CloseCode::TokenExpired.as_u16() || *code == CloseCode::ServiceRestart.as_u16())
 }
 
 /// Why a live link ended.
