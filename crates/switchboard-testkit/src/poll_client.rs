@@ -40,14 +40,38 @@ impl PollClient {
         path: &str,
         resume: Option<(&str, u64)>,
     ) -> (Self, Vec<Value>) {
+        Self::try_open_at(addr, path, resume)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`PollClient::open`] that returns a failed exchange or a refusal
+    /// (the node gone, or shutting down) instead of failing the test.
+    pub async fn try_open(
+        addr: SocketAddr,
+        resume: Option<(&str, u64)>,
+    ) -> Result<(Self, Vec<Value>), String> {
+        Self::try_open_at(addr, POLL_PATH, resume).await
+    }
+
+    /// [`PollClient::try_open`] with the long-polling endpoint at `path`.
+    pub async fn try_open_at(
+        addr: SocketAddr,
+        path: &str,
+        resume: Option<(&str, u64)>,
+    ) -> Result<(Self, Vec<Value>), String> {
         let body = match resume {
             Some((token, last)) => json!({"resume": token, "last": last}).to_string(),
             None => String::new(),
         };
-        let (status, answer) = http_json(addr, "POST", path, &body).await;
-        assert_eq!(status, 200, "{answer}");
-        let messages = answer.as_array().unwrap().clone();
-        assert_eq!(messages[0]["event"], "$welcome");
+        let (status, answer) = try_http_json(addr, "POST", path, &body)
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        if status != 200 {
+            return Err(format!("POST {path} answered {status}: {answer}"));
+        }
+        let messages = answer.as_array().expect("a JSON array").clone();
+        assert_eq!(messages[0]["event"], "$welcome", "{answer}");
         let data = &messages[0]["data"];
         let mut client = Self {
             addr,
@@ -60,7 +84,7 @@ impl PollClient {
             client.received = 0;
         }
         client.received += (messages.len() - 1) as u64;
-        (client, messages)
+        Ok((client, messages))
     }
 
     /// One `GET`: status and messages (a refusal's body as the one

@@ -8,9 +8,10 @@
 //!
 //! One module per scenario: a subscriber's node killed, over WebSocket and
 //! long-polling (`node_kill`); a backend outage under publishers on every
-//! node (`outage`). `nodes` starts the processes, `feed` publishes and
-//! counts, `subscriber` hides the transport. `RUST_LOG` sets the nodes' log
-//! level; their last log lines are printed when a test fails.
+//! node (`outage`). From `chaos_common` (shared with `chaos_sessions`):
+//! `nodes` starts the processes, `feed` publishes and counts, `subscriber`
+//! hides the transport. `RUST_LOG` sets the nodes' log level; their last
+//! log lines are printed when a test fails.
 //!
 //! The backend binary missing skips the test outside CI (see
 //! `switchboard_testkit::BackendServer::start`).
@@ -39,20 +40,19 @@
 //!   node"); room history does not close that gap when the store itself
 //!   loses what it kept.
 
+#[path = "../chaos_common/mod.rs"]
+mod chaos;
 #[path = "../common/mod.rs"]
 mod common;
 
-mod feed;
 mod node_kill;
-mod nodes;
 mod outage;
-mod subscriber;
 
 use switchboard_testkit::Backend;
 
+use chaos::subscriber::{PollSubscriber, WsSubscriber};
 use node_kill::subscriber_node_killed;
 use outage::{CutAt, Outage, backend_outage};
-use subscriber::{PollSubscriber, WsSubscriber};
 
 #[tokio::test]
 async fn websocket_subscriber_node_killed_over_redis() {

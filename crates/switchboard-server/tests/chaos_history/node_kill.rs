@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use switchboard_testkit::{Backend, BackendServer, Balancer, within};
 use tokio::time::Instant;
 
-use crate::feed::{Publisher, Tally, report};
-use crate::nodes::{Cluster, ROOM, start_history};
-use crate::subscriber::Subscriber;
+use crate::chaos::feed::{Publisher, Received, Tally, report};
+use crate::chaos::nodes::{Cluster, ROOM, start_history};
+use crate::chaos::subscriber::Subscriber;
 
 /// Messages a second from the publisher.
 const RATE: u32 = 200;
@@ -21,73 +21,6 @@ const AFTER_RECOVERY: usize = 100;
 /// Messages published while the subscriber is away (its reconnect's
 /// backoff), which it must recover.
 const WHILE_AWAY: u64 = 50;
-
-/// What the subscriber received of the room, in order.
-#[derive(Default)]
-struct Received {
-    /// The publisher's numbers.
-    numbers: Vec<u64>,
-    /// The room's offset of each message, `numbers`' companion.
-    offsets: Vec<u64>,
-    /// Replies to the subscriber's requests, by ack.
-    replies: Vec<Value>,
-}
-
-impl Received {
-    fn take(&mut self, message: Value) {
-        if message.get("reply").is_some() {
-            self.replies.push(message);
-        } else if message["event"] == "n" {
-            assert_eq!(message["room"], ROOM, "{message}");
-            let offset = message["offset"].as_u64();
-            let number = message["data"].as_u64();
-            let (Some(offset), Some(number)) = (offset, number) else {
-                panic!("a room message without its offset or number: {message}");
-            };
-            self.offsets.push(offset);
-            self.numbers.push(number);
-        }
-    }
-
-    /// Reads until `done` holds; `Err` when the link died first.
-    async fn read_until<S: Subscriber>(
-        &mut self,
-        subscriber: &mut S,
-        done: impl Fn(&Self) -> bool,
-    ) -> Result<(), String> {
-        while !done(self) {
-            for message in subscriber.next().await? {
-                self.take(message);
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads until the reply to `ack` arrives and returns its data.
-    async fn reply<S: Subscriber>(&mut self, subscriber: &mut S, ack: u64) -> Value {
-        let has = |r: &Self| r.replies.iter().any(|m| m["reply"] == ack);
-        within("the $join reply", self.read_until(subscriber, has))
-            .await
-            .unwrap_or_else(|e| panic!("the link died before the $join reply: {e}"));
-        let reply = self.replies.iter().find(|m| m["reply"] == ack).unwrap();
-        assert!(reply.get("error").is_none(), "$join refused: {reply}");
-        reply["data"].clone()
-    }
-
-    /// Offsets that do not follow the one before them by one (the first
-    /// must follow `after`).
-    fn offset_breaks(&self, after: u64) -> Vec<(u64, u64)> {
-        let mut previous = after;
-        let mut breaks = Vec::new();
-        for &offset in &self.offsets {
-            if offset != previous + 1 {
-                breaks.push((previous, offset));
-            }
-            previous = offset;
-        }
-        breaks
-    }
-}
 
 /// `{"event":"$join",...}` for [`ROOM`] with ack `ack`, from `since`.
 fn join(ack: u64, since: Option<(&str, u64)>) -> Value {
@@ -115,14 +48,14 @@ pub(crate) async fn subscriber_node_killed<S: Subscriber>(kind: Backend, test: &
     balancer.route_to(a);
     let (mut subscriber, welcome) = S::open(balancer.addr(), None).await;
     let token = welcome["session"].as_str().expect("a session").to_owned();
-    let mut received = Received::default();
+    let mut received = Received::new(ROOM, true);
     subscriber.send(join(1, None)).await;
     let joined = received.reply(&mut subscriber, 1).await;
     assert_eq!(joined["epoch"], epoch.as_str(), "{joined}");
     let joined_at = joined["offset"].as_u64().expect("an offset");
 
     // Numbers to node C for the whole test.
-    let publisher = Publisher::start(cluster.nodes[c].addr, RATE, |n| json!(n));
+    let publisher = Publisher::start(cluster.nodes[c].addr, ROOM, RATE, |n| json!(n));
     within(
         "the first messages",
         received.read_until(&mut subscriber, |r| r.numbers.len() >= BEFORE_KILL),

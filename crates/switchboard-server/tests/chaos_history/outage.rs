@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::feed::{Publisher, Tally, report};
-use crate::nodes::{Cluster, ROOM, start_history};
+use crate::chaos::feed::{Publisher, Tally, report};
+use crate::chaos::nodes::{Cluster, ROOM, start_history};
 
 /// Nodes in the cluster, each with a publisher and a subscriber.
 const NODES: usize = 3;
@@ -220,7 +220,9 @@ pub(crate) async fn backend_outage(kind: Backend, outage: Outage, cut_at: CutAt,
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, node)| Publisher::start(node.addr, RATE, move |n| json!({"node": i, "n": n})))
+        .map(|(i, node)| {
+            Publisher::start(node.addr, ROOM, RATE, move |n| json!({"node": i, "n": n}))
+        })
         .collect();
     for subscriber in &mut subscribers {
         if let Err(stuck) = subscriber.until(has_all(&[WARM_UP; NODES])).await {

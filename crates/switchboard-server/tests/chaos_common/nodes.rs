@@ -1,5 +1,6 @@
 //! Real `switchboard` processes clustered over a backend, with room
-//! history for `feed-*`; their logs are kept and printed when a test fails.
+//! history for `feed-*`; their logs are kept and printed when a test fails
+//! (those of nodes stopped during the test too).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -11,7 +12,7 @@ use switchboard_testkit::{Backend, get, try_http};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 
-use crate::common::{Binary, command};
+use crate::common::{Binary, command, within};
 
 /// The rooms that keep history.
 pub(crate) const HISTORY: &str = "feed-*";
@@ -32,13 +33,15 @@ pub(crate) struct Node {
 
 impl Node {
     /// Starts a node of the cluster `prefix` whose backend (a `kind`
-    /// server, or a link to one) is at `backend`. The nodes log at the
-    /// level of the test's own `RUST_LOG` (`info` without it).
+    /// server, or a link to one) is at `backend`, with `extra` flags after
+    /// the common ones. The nodes log at the level of the test's own
+    /// `RUST_LOG` (`info` without it).
     pub(crate) async fn start(
         name: &str,
         kind: Backend,
         backend: SocketAddr,
         prefix: &str,
+        extra: &[&str],
     ) -> Self {
         let flag = match kind {
             Backend::Redis => "--redis",
@@ -46,7 +49,7 @@ impl Node {
         };
         let url = format!("{}://{backend}", kind.scheme());
         let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
-        let mut binary = Binary::start(command(&[
+        let mut args = vec![
             "--listen",
             "127.0.0.1:0",
             flag,
@@ -63,8 +66,9 @@ impl Node {
             "20000",
             "--log-level",
             &level,
-        ]))
-        .await;
+        ];
+        args.extend_from_slice(extra);
+        let mut binary = Binary::start(command(&args)).await;
         let log = Arc::new(Mutex::new(VecDeque::new()));
         let stderr = binary.child.stderr.take().expect("stderr is piped");
         let keep = log.clone();
@@ -94,12 +98,51 @@ impl Node {
         let _ = self.binary.wait().await;
     }
 
+    /// Sends SIGTERM: the node stops gracefully (see [`Node::exited`]).
+    pub(crate) fn terminate(&self) {
+        self.binary.terminate();
+    }
+
+    /// Waits for the process to exit (failing the test after
+    /// [`switchboard_testkit::WAIT`]) and returns its status.
+    pub(crate) async fn exited(&mut self) -> std::process::ExitStatus {
+        let name = self.name.clone();
+        within(&format!("node {name} to exit"), self.binary.child.wait())
+            .await
+            .unwrap_or_else(|e| panic!("node {name}: cannot wait for the process: {e}"))
+    }
+
     /// `GET /api/stats`, or `None` when the node does not answer.
     pub(crate) async fn stats(&self) -> Option<Value> {
         let response = try_http(self.addr, "GET", "/api/stats", &[], b"")
             .await
             .ok()?;
         (response.status == 200).then(|| response.json())
+    }
+
+    /// `GET /api/rooms/{room}`: the room's members across the cluster,
+    /// sorted; `Err` with the answer when the node does not answer `200`.
+    pub(crate) async fn members(&self, room: &str) -> Result<Vec<String>, String> {
+        let path = format!("/api/rooms/{room}");
+        let response = try_http(self.addr, "GET", &path, &[], b"")
+            .await
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        if response.status != 200 {
+            return Err(format!(
+                "GET {path}: {} {}",
+                response.status,
+                response.text()
+            ));
+        }
+        let answer = response.json();
+        let mut members: Vec<String> = answer["members"]
+            .as_array()
+            .ok_or_else(|| format!("GET {path}: no members in {answer}"))?
+            .iter()
+            .map(|id| id.as_str().unwrap_or_default().to_owned())
+            .collect();
+        members.sort();
+        Ok(members)
     }
 
     /// The node's last log lines.
@@ -113,6 +156,9 @@ impl Node {
 pub(crate) struct Cluster {
     /// The nodes, `A` first.
     pub(crate) nodes: Vec<Node>,
+    /// Nodes replaced during the test (see [`Cluster::replace`]), kept for
+    /// their logs.
+    pub(crate) retired: Vec<Node>,
 }
 
 impl Cluster {
@@ -120,12 +166,25 @@ impl Cluster {
     /// at `backends[i]` (the same server for all, or a link each), and
     /// waits until each sees all the others.
     pub(crate) async fn start(kind: Backend, backends: &[SocketAddr], prefix: &str) -> Self {
+        Self::start_with(kind, backends, prefix, &[]).await
+    }
+
+    /// [`Cluster::start`] with `extra` flags for every node.
+    pub(crate) async fn start_with(
+        kind: Backend,
+        backends: &[SocketAddr],
+        prefix: &str,
+        extra: &[&str],
+    ) -> Self {
         let mut nodes = Vec::new();
         for (i, backend) in backends.iter().enumerate() {
             let name = char::from(b'A' + i as u8).to_string();
-            nodes.push(Node::start(&name, kind, *backend, prefix).await);
+            nodes.push(Node::start(&name, kind, *backend, prefix, extra).await);
         }
-        let cluster = Self { nodes };
+        let cluster = Self {
+            nodes,
+            retired: Vec::new(),
+        };
         let count = backends.len() as u64;
         cluster
             .wait_all("the cluster to form", Duration::from_secs(10), |s| {
@@ -133,6 +192,15 @@ impl Cluster {
             })
             .await;
         cluster
+    }
+
+    /// Puts `node` in place of node `slot`, which is kept among the
+    /// retired nodes (a node restarted as a new process); returns the
+    /// retired node.
+    pub(crate) fn replace(&mut self, slot: usize, node: Node) -> &mut Node {
+        let old = std::mem::replace(&mut self.nodes[slot], node);
+        self.retired.push(old);
+        self.retired.last_mut().expect("just pushed")
     }
 
     /// The addresses of the nodes, in order.
@@ -184,10 +252,14 @@ impl Drop for Cluster {
         if !std::thread::panicking() {
             return;
         }
-        for node in &self.nodes {
+        let retired = self.retired.iter().map(|node| (node, " (stopped)"));
+        for (node, state) in retired.chain(self.nodes.iter().map(|node| (node, ""))) {
             #[allow(clippy::print_stderr, reason = "a failing test's evidence")]
             {
-                eprintln!("---- node {} ({}): last log lines", node.name, node.addr);
+                eprintln!(
+                    "---- node {} ({}){state}: last log lines",
+                    node.name, node.addr
+                );
                 for line in node.log() {
                     eprintln!("{line}");
                 }

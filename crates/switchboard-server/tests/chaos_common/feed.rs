@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -11,14 +11,17 @@ use tokio::sync::{OwnedRwLockWriteGuard, RwLock, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use super::subscriber::{LinkEnd, Subscriber};
 use crate::common::{publish, within};
-use crate::nodes::ROOM;
 
-/// Publishes `{"event":"n","data":data(k)}` to [`ROOM`] through one
-/// node's `POST /api/publish` for k = 0, 1, 2, ... at a steady rate until
-/// stopped. Every publish must be answered `200`.
+/// Publishes `{"event":"n","data":data(k)}` to a room through one node's
+/// `POST /api/publish` for k = 0, 1, 2, ... at a steady rate until
+/// stopped, one publish at a time (each answered before the next goes).
+/// Every publish must be answered `200`.
 pub(crate) struct Publisher {
     sent: watch::Receiver<u64>,
+    /// The node it publishes through (see [`Publisher::retarget`]).
+    target: Arc<Mutex<SocketAddr>>,
     /// Each publish holds it shared; [`Publisher::hold`] takes it alone.
     gate: Arc<RwLock<()>>,
     stop: oneshot::Sender<()>,
@@ -26,9 +29,11 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    /// Starts publishing through `addr`, `per_second` messages a second.
+    /// Starts publishing to `room` through `addr`, `per_second` messages
+    /// a second.
     pub(crate) fn start(
         addr: SocketAddr,
+        room: &str,
         per_second: u32,
         data: impl Fn(u64) -> Value + Send + 'static,
     ) -> Self {
@@ -36,6 +41,9 @@ impl Publisher {
         let (stop, mut stopped) = oneshot::channel::<()>();
         let gate = Arc::new(RwLock::new(()));
         let held = gate.clone();
+        let target = Arc::new(Mutex::new(addr));
+        let current = target.clone();
+        let room = room.to_owned();
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1) / per_second);
             tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -47,7 +55,8 @@ impl Publisher {
                     _ = tick.tick() => {}
                 }
                 let _publishing = held.read().await;
-                let body = json!({"room": ROOM, "event": "n", "data": data(n)});
+                let addr = *current.lock().unwrap();
+                let body = json!({"room": room, "event": "n", "data": data(n)});
                 let response = publish(addr, &body.to_string()).await;
                 assert_eq!(
                     response.status,
@@ -61,10 +70,18 @@ impl Publisher {
         });
         Self {
             sent,
+            target,
             gate,
             stop,
             task,
         }
+    }
+
+    /// Publishes through `addr` from the next publish on. Messages from
+    /// two nodes are not ordered with each other: hold the publisher
+    /// ([`Publisher::hold`]) and let what was sent arrive before moving it.
+    pub(crate) fn retarget(&self, addr: SocketAddr) {
+        *self.target.lock().unwrap() = addr;
     }
 
     /// Waits for the publish under way (if any) to be answered, and holds
@@ -93,6 +110,98 @@ impl Publisher {
     pub(crate) async fn stop(self) -> u64 {
         let _ = self.stop.send(());
         self.task.await.expect("the publisher failed")
+    }
+}
+
+/// What one subscriber received of a [`Publisher`]'s room, in order, and
+/// the replies to its requests.
+pub(crate) struct Received {
+    /// The room.
+    room: String,
+    /// Whether the room keeps history: each message must carry its offset.
+    with_offsets: bool,
+    /// The publisher's numbers.
+    pub(crate) numbers: Vec<u64>,
+    /// The room's offset of each message, `numbers`' companion (history
+    /// rooms only).
+    pub(crate) offsets: Vec<u64>,
+    /// Replies to the subscriber's requests, by ack.
+    pub(crate) replies: Vec<Value>,
+}
+
+impl Received {
+    /// Nothing received yet of `room`, a history room when `with_offsets`.
+    pub(crate) fn new(room: &str, with_offsets: bool) -> Self {
+        Self {
+            room: room.to_owned(),
+            with_offsets,
+            numbers: Vec::new(),
+            offsets: Vec::new(),
+            replies: Vec::new(),
+        }
+    }
+
+    /// Takes one message the subscriber received: a reply, or a number of
+    /// the room (other messages are passed over).
+    pub(crate) fn take(&mut self, message: Value) {
+        if message.get("reply").is_some() {
+            self.replies.push(message);
+        } else if message["event"] == "n" {
+            assert_eq!(message["room"], self.room.as_str(), "{message}");
+            let Some(number) = message["data"].as_u64() else {
+                panic!("a room message without its number: {message}");
+            };
+            if self.with_offsets {
+                let Some(offset) = message["offset"].as_u64() else {
+                    panic!("a history room's message without its offset: {message}");
+                };
+                self.offsets.push(offset);
+            }
+            self.numbers.push(number);
+        }
+    }
+
+    /// Reads until `done` holds; `Err` when the link ended first.
+    pub(crate) async fn read_until<S: Subscriber>(
+        &mut self,
+        subscriber: &mut S,
+        done: impl Fn(&Self) -> bool,
+    ) -> Result<(), LinkEnd> {
+        while !done(self) {
+            for message in subscriber.next().await? {
+                self.take(message);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads until the reply to `ack` arrives and returns its data; fails
+    /// the test when it is an error.
+    pub(crate) async fn reply<S: Subscriber>(&mut self, subscriber: &mut S, ack: u64) -> Value {
+        let has = |r: &Self| r.replies.iter().any(|m| m["reply"] == ack);
+        within("the reply", self.read_until(subscriber, has))
+            .await
+            .unwrap_or_else(|e| panic!("the link ended before the reply to {ack}: {e}"));
+        let reply = self.replies.iter().find(|m| m["reply"] == ack).unwrap();
+        assert!(
+            reply.get("error").is_none(),
+            "request {ack} refused: {reply}"
+        );
+        reply["data"].clone()
+    }
+
+    /// Offsets that do not follow the one before them by one (the first
+    /// must follow `after`).
+    pub(crate) fn offset_breaks(&self, after: u64) -> Vec<(u64, u64)> {
+        let mut previous = after;
+        let mut breaks = Vec::new();
+        for &offset in &self.offsets {
+            if offset != previous + 1 {
+                breaks.push((previous, offset));
+            }
+            previous = offset;
+        }
+        breaks
     }
 }
 
