@@ -53,6 +53,7 @@ pub mod report;
 pub mod room_fanout;
 pub mod schedule;
 pub mod sequence;
+pub mod session_move;
 pub mod stamp;
 pub mod sys;
 pub mod token_verify;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use switchboard_bench::options::GenArgs;
 use switchboard_bench::{
-    cluster_latency, echo, fanout, handshake, idle, poll_fanout, sys, token_verify, workers,
+    cluster_latency, echo, fanout, handshake, idle, poll_fanout, session_move, sys, token_verify,
+    workers,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -25,6 +26,9 @@ enum Command {
     /// Added latency of a cross-node delivery over a local one, per cluster
     /// backend (memory, Redis, NATS).
     ClusterLatency(cluster_latency::Args),
+    /// How long a resume takes when the session moves to another node,
+    /// against one on the same node, under a publisher.
+    SessionMove(session_move::Args),
     /// One publisher at a fixed rate, N WebSocket receivers in one room:
     /// deliveries/s, latency, losses.
     Fanout(fanout::Args),
@@ -56,7 +60,10 @@ impl Command {
             Command::Idle(args) => Some(&args.gen_args),
             Command::Handshake(args) => Some(&args.gen_args),
             Command::PollFanout(args) => Some(&args.gen_args),
-            Command::ClusterLatency(_) | Command::TokenVerify(_) | Command::Worker { .. } => None,
+            Command::ClusterLatency(_)
+            | Command::SessionMove(_)
+            | Command::TokenVerify(_)
+            | Command::Worker { .. } => None,
         }
     }
 
@@ -92,9 +99,11 @@ fn main() -> ExitCode {
     // built for it; --procs adds processes); cluster-latency runs two hubs
     // and wants both cores.
     let runtime = match cli.command {
-        Command::ClusterLatency(_) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
+        Command::ClusterLatency(_) | Command::SessionMove(_) => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        }
         _ => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
@@ -106,6 +115,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::ClusterLatency(args) => cluster_latency::run(args).await,
+            Command::SessionMove(args) => session_move::run(args).await,
             Command::Fanout(args) => fanout::run(args).await,
             Command::Echo(args) => echo::run(args).await,
             Command::Idle(args) => idle::run(args).await,

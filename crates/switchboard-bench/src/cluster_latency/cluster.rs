@@ -34,7 +34,9 @@ impl Node {
         serve: ServeMode,
         history: bool,
     ) -> Result<Self> {
-        let builder = Hub::builder();
+        // A drain waits for detached sessions to be taken over: the
+        // bench's clients never come back, so it need not wait long.
+        let builder = Hub::builder().shutdown_timeout(Duration::from_secs(1));
         let builder = if history {
             builder.history(|room: &str| room == "r")
         } else {

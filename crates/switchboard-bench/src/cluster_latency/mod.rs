@@ -20,7 +20,7 @@
 //! Files: `cluster.rs` (the backend and the two hubs), `publisher.rs`,
 //! `receiver.rs`, `measurement.rs` (one backend's run), `report.rs`.
 
-mod cluster;
+pub(crate) mod cluster;
 mod measurement;
 mod publisher;
 mod receiver;
