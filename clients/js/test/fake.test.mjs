@@ -310,3 +310,22 @@ test('presence: an ack\'d $presence, its answer or error; $joined and $left reac
 
   await assert.rejects(client.presence('slow', { timeout: 20 }), { code: 'timeout' });
 });
+
+test('1012 (a clustered node drains): the client reconnects at once and resumes the session', async (t) => {
+  // A backoff long enough that only an immediate retry opens the second socket in time.
+  const { client, ws } = fake({ reconnectDelay: 60000, reconnectDelayMax: 60000 });
+  t.after(() => client.close());
+  const first = ws();
+  first.welcome();
+  first.receive({ event: 'a' });
+  const retry = waitFor(client, 'reconnecting');
+  first.drop(1012, 'service restart');
+  assert.deepEqual((await retry)[0], { attempt: 1, delay: 0 });
+  await FakeSocket.count(2, 500);
+  const url = new URL(ws().url);
+  assert.equal(url.searchParams.get('resume'), 'tok');
+  assert.equal(url.searchParams.get('last'), '1');
+  const back = waitFor(client, 'connect');
+  ws().welcome({ resumed: true, missed: 0 });
+  assert.equal((await back)[0].resumed, true);
+});
