@@ -595,6 +595,32 @@ mod tests {
     }
 
     #[test]
+    fn an_operation_id_costs_a_broadcast_31_bytes_at_most() {
+        let broadcast = |op| {
+            Envelope::new(
+                "node-1",
+                Body::Operation(Operation::Broadcast {
+                    target: Target {
+                        rooms: vec!["r".into()],
+                        ..Target::default()
+                    },
+                    message: Message::event("n", serde_json::json!(1)),
+                    op,
+                }),
+            )
+            .encode()
+            .len()
+        };
+        let without = broadcast(None);
+        // A random node tag takes all 8 bytes; a sequence past 2^32, too.
+        let with = broadcast(Some(OpId {
+            node: u64::MAX,
+            seq: u64::MAX,
+        }));
+        assert_eq!(with - without, 31, "{without} -> {with} bytes");
+    }
+
+    #[test]
     fn session_moves_are_version_6() {
         let op = Some(OpId { node: 7, seq: 8 });
         let bodies = [
