@@ -11,9 +11,8 @@ use switchboard::adapter::MemoryBus;
 use switchboard_testkit::Balancer;
 use switchboard_testkit::cluster::{Node, test_options};
 
-// One thread: the client runs each handler in a task of its own, which a
-// multi-threaded runtime may run out of order.
-#[tokio::test]
+// Two threads: the client's handlers run in order on any runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draining_node_hands_the_session_to_the_other_one_without_a_gap() {
     let bus = MemoryBus::new();
     let a = Node::start(bus.clone(), test_options()).await;

@@ -82,8 +82,11 @@
 //!   client itself sent to the room after its position comes back to it
 //!   in a recovery (the hub does not send a sender its own relay, so the
 //!   client never saw its offset).
-//! - Handlers run in their own tasks; the hub's acks are answered from
-//!   their return values (`no_handler` when there is none).
+//! - Handlers run in tasks of their own (the client goes on reading), one
+//!   after another in the order their events came, on any runtime: a
+//!   handler starts once the one before it has finished (so a handler
+//!   must not wait for a later event's handler). The hub's acks are
+//!   answered from their return values (`no_handler` when there is none).
 
 mod actor;
 mod backoff;

@@ -326,7 +326,16 @@ impl Actor {
                 let run = AssertUnwindSafe(handler(data)).catch_unwind();
                 let commands = self.weak.clone();
                 let events = self.events.clone();
+                // Each handler runs in a task of its own (the client goes
+                // on reading), once the one before it has finished: in the
+                // order the events came, on any runtime.
+                let previous = self.last_handler.take();
+                let (done, finished) = tokio::sync::oneshot::channel();
+                self.last_handler = Some(finished);
                 tokio::spawn(async move {
+                    if let Some(previous) = previous {
+                        let _ = previous.await;
+                    }
                     let result = run
                         .await
                         .unwrap_or_else(|_| Err(HandlerError::new("the handler panicked")));
@@ -345,6 +354,7 @@ impl Actor {
                             }
                         }
                     }
+                    let _ = done.send(());
                 });
                 Ok(())
             }

@@ -68,6 +68,9 @@ pub(crate) struct Actor {
     unauthorized: u32,
     /// The task refreshing the token of the live link.
     refresh: Option<tokio::task::JoinHandle<()>>,
+    /// Resolves once the last handler started has finished: the next one
+    /// waits for it, so handlers run in the order their events came.
+    last_handler: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Actor {
@@ -99,6 +102,7 @@ impl Actor {
             skip: 0,
             unauthorized: 0,
             refresh: None,
+            last_handler: None,
         }
     }
 
