@@ -8,6 +8,8 @@
 //! `max_msgs_per_subject` = the history size and `max_age` = its time to
 //! live. The first call of a store creates it, or updates its limits and
 //! subjects when they differ (the last store to start wins). Memory
+//! storage, and a `duplicate_window` of the time to live at most 2 minutes
+//! ([`batch_window`](switchboard::adapter::batch_window)). Memory
 //! storage: a NATS restart loses the history like a Redis restart without
 //! persistence does; the next append to each room then starts a new epoch,
 //! and clients that saw the old one are told `recovered: false`. To keep
@@ -31,8 +33,15 @@
 //! [`DriverError::Unreachable`]. A node remembers the last batch its own
 //! appends made in each room (10,000 rooms at most), so appends from one
 //! node read nothing first. On one node, appends to one room wait in a
-//! queue and those waiting together go out as one JetStream message (up
-//! to 256 KiB), so they never refuse each other.
+//! queue and go out one after the other, so they never refuse each other.
+//!
+//! Appends are idempotent: each publish carries `Nats-Msg-Id`, the batch
+//! id, and a repeat within the stream's duplicate window is acknowledged
+//! as a duplicate with the sequence of the batch kept first, whose
+//! headers give the position answered (see `append.rs`). Should newer
+//! batches have pushed that batch out of the room already (more than
+//! `size` of them since), the repeat fails with [`DriverError::Refused`]:
+//! its messages were kept, but their offsets are no longer known.
 //!
 //! `max_msgs_per_subject` counts batches, not messages: a room stores up
 //! to `size` batches and a read answers only their last `size` messages.
@@ -59,7 +68,9 @@
 //! once with [`DriverError::Unreachable`], and a JetStream call that gets
 //! no answer fails after 2 s; what JetStream refuses is
 //! [`DriverError::Refused`]. An append whose acknowledgement timed out may
-//! still have been kept: a caller that retries it may keep it twice. An
+//! still have been kept: a caller that retries it with the same batch id
+//! within the duplicate window gets the first append's position, and
+//! nothing is kept twice. An
 //! append whose caller stopped waiting is still made (it waits in the
 //! room's queue). JetStream's `max_age` is at least 100 ms: a shorter time
 //! to live is raised to it.
@@ -78,7 +89,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use switchboard::adapter::{DriverError, HistoryLimits, HistoryPage, HistoryStore};
+use switchboard::adapter::{BatchId, DriverError, HistoryLimits, HistoryPage, HistoryStore};
 use switchboard::protocol::HistoryPosition;
 
 use crate::config::Servers;
@@ -133,6 +144,7 @@ impl HistoryStore for NatsHistoryStore {
     fn append<'a>(
         &'a self,
         room: &'a str,
+        batch: BatchId,
         messages: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<HistoryPosition, DriverError>> {
         Box::pin(async move {
@@ -141,7 +153,7 @@ impl HistoryStore for NatsHistoryStore {
                     "history append: no message to keep".into(),
                 ));
             }
-            writer::append(&self.inner, room, messages).await
+            writer::append(&self.inner, room, batch, messages).await
         })
     }
 

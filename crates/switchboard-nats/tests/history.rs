@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use switchboard::adapter::{Driver, DriverError, HistoryLimits, SharedHistoryStore};
+use switchboard::adapter::{BatchId, Driver, DriverError, HistoryLimits, SharedHistoryStore};
 use switchboard_nats::NatsDriver;
 use switchboard_testkit::history_store::{self, ROOMY, append, read};
 use switchboard_testkit::{BackendServer, eventually_async};
@@ -41,6 +41,7 @@ conformance!(
     size_keeps_the_last_messages,
     arbitrary_room_names_are_distinct_rooms,
     concurrent_appends_from_two_nodes_never_collide,
+    repeated_batch_ids_keep_the_batch_once,
     expiry_drops_messages_then_starts_a_new_epoch,
 );
 
@@ -69,7 +70,9 @@ async fn a_server_without_jetstream_is_unreachable_history() {
     let store = on(&server)(ROOMY);
     // No JetStream answers (it is off here, or not up yet after a
     // restart): the caller retries later.
-    let result = store.append("room", vec![Bytes::from_static(b"x")]).await;
+    let result = store
+        .append("room", BatchId::random(), vec![Bytes::from_static(b"x")])
+        .await;
     assert!(
         matches!(&result, Err(DriverError::Unreachable(m)) if m.contains("jetstream")),
         "{result:?}"
@@ -151,14 +154,17 @@ async fn append_cost() {
 
     let started = Instant::now();
     for _ in 0..1000 {
-        store.append("single", vec![message.clone()]).await.unwrap();
+        store
+            .append("single", BatchId::random(), vec![message.clone()])
+            .await
+            .unwrap();
     }
     let singles = started.elapsed();
     let bytes_before = stream_bytes(&server).await;
     let started = Instant::now();
     for _ in 0..100 {
         store
-            .append("batches", vec![message.clone(); 10])
+            .append("batches", BatchId::random(), vec![message.clone(); 10])
             .await
             .unwrap();
     }

@@ -7,7 +7,11 @@
 //!   `o` (its offset) and `m` (its bytes), with an automatic id whose
 //!   millisecond part is the server's time when it was kept;
 //! - `{prefix}:history-meta:{room}`, a hash: `epoch` (random, made by the
-//!   node that appended first) and `offset` (the latest given).
+//!   node that appended first) and `offset` (the latest given);
+//! - `{prefix}:history-batch:{room}:{batch id}` (the id in 32 hex digits),
+//!   a string `{first offset}:{epoch}`: where a batch went, kept for
+//!   [`batch_window`] (the time to live, at most 2 minutes) so that a
+//!   repeat of the append answers it instead of keeping the batch again.
 //!
 //! `prefix` is the cluster's channel prefix (`ClusterOptions::prefix`,
 //! with the hub's namespace: `switchboard` by default). Both keys expire a time to live after the
@@ -16,23 +20,26 @@
 //!
 //! An append is one `EVALSHA` of a Lua script (`SCRIPT LOAD`ed again by
 //! redis-rs when the server answers `NOSCRIPT`), so it is atomic, whatever
-//! the number of nodes: `TIME`, `XTRIM MINID` (drop what expired), `XLEN`,
+//! the number of nodes: `GET` of the batch's record (when there is one, the
+//! script answers it and does nothing else), `TIME`, `XTRIM MINID` (drop what expired), `XLEN`,
 //! `HSETNX epoch` (a new epoch only for a room with none: the epoch is made
 //! in Rust and passed along), `HINCRBY offset` by the batch size, one
-//! `XADD` per message, `XTRIM MAXLEN` (exact) to the size, and `PEXPIRE` on
-//! both keys. When the room kept nothing (or its hash was lost), its old
+//! `XADD` per message, `XTRIM MAXLEN` (exact) to the size, `PEXPIRE` on
+//! both keys, and `SET PX` of the batch's record. When the room kept nothing (or its hash was lost), its old
 //! keys are dropped and a new epoch starts at offset 1. A read is one
 //! `EVALSHA` too: `HMGET` of the hash, `TIME`, then `XRANGE` of the entries
 //! younger than the time to live (the oldest, then those after `since`, at
 //! most `limit`).
 //!
 //! Cost per append: one round trip. On the wire, the request carries the
-//! script's 40-byte hash, both keys (about twice the room name plus
-//! `prefix`), the epoch and limits, and each message with 5 to 13 bytes of
+//! script's 40-byte hash, the three keys (about three times the room name
+//! plus `prefix`, and the 32-digit batch id), the epoch and limits, and each message with 5 to 13 bytes of
 //! RESP framing; the reply is the epoch and an offset. In memory, each
 //! message costs its bytes plus about 25 bytes of stream entry (id delta,
 //! offset, listpack lengths: 58 bytes for a 32-byte message, measured on
-//! Redis 7.0), and each room a stream and a hash (a few hundred bytes).
+//! Redis 7.0), each room a stream and a hash (a few hundred bytes), and
+//! each batch appended in the last window a string key (about 100 bytes
+//! and the room name).
 //!
 //! A Redis restart with empty memory (no persistence, or a failover to a
 //! replica that had not received the latest writes) loses every room's
@@ -46,7 +53,8 @@
 //! does not answer. A lost connection or a timeout is
 //! [`DriverError::Unreachable`], an error reply [`DriverError::Refused`].
 //! An append that timed out after its request left may still have been
-//! kept: a caller that retries it may keep it twice.
+//! kept: a caller that retries it with the same batch id within the window
+//! gets the first append's position, and nothing is kept twice.
 
 mod connection;
 
@@ -55,7 +63,9 @@ use futures_util::future::BoxFuture;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use redis::{Client, Script, Value};
-use switchboard::adapter::{DriverError, HistoryLimits, HistoryPage, HistoryStore};
+use switchboard::adapter::{
+    BatchId, DriverError, HistoryLimits, HistoryPage, HistoryStore, batch_window,
+};
 use switchboard::protocol::HistoryPosition;
 
 use crate::error::driver_error;
@@ -107,6 +117,21 @@ impl RedisHistoryStore {
         u64::try_from(self.limits.ttl.as_millis())
             .unwrap_or(u64::MAX)
             .max(1)
+    }
+
+    /// How long a batch's record is kept, in ms.
+    fn window_ms(&self) -> u64 {
+        u64::try_from(batch_window(&self.limits).as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// The key of `batch`'s record in `room`.
+    fn batch_key(&self, room: &str, batch: BatchId) -> Vec<u8> {
+        let mut key = self.key("history-batch", room);
+        key.push(b':');
+        key.extend_from_slice(batch.to_string().as_bytes());
+        key
     }
 
     /// Runs `invocation` on the shared connection; forgets the connection
@@ -199,6 +224,7 @@ impl HistoryStore for RedisHistoryStore {
     fn append<'a>(
         &'a self,
         room: &'a str,
+        batch: BatchId,
         messages: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<HistoryPosition, DriverError>> {
         Box::pin(async move {
@@ -211,9 +237,11 @@ impl HistoryStore for RedisHistoryStore {
             invocation
                 .key(self.key("history", room))
                 .key(self.key("history-meta", room))
+                .key(self.batch_key(room, batch))
                 .arg(new_epoch())
                 .arg(self.ttl_ms())
-                .arg(self.limits.size.max(1));
+                .arg(self.limits.size.max(1))
+                .arg(self.window_ms());
             for message in &messages {
                 invocation.arg(message.as_ref());
             }
@@ -280,5 +308,10 @@ mod tests {
         let store = RedisHistoryStore::new(client, "sb", HistoryLimits::default());
         assert_eq!(store.key("history", "a b"), b"sb:history:a b".to_vec());
         assert_ne!(store.key("history", "x"), store.key("history-meta", "x"));
+        assert_eq!(
+            store.batch_key("a:b", BatchId::from_u128(0x1f)),
+            b"sb:history-batch:a:b:0000000000000000000000000000001f".to_vec()
+        );
+        assert_eq!(store.window_ms(), 120_000);
     }
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use switchboard::adapter::{Driver, DriverError, HistoryLimits, SharedHistoryStore};
+use switchboard::adapter::{BatchId, Driver, DriverError, HistoryLimits, SharedHistoryStore};
 use switchboard_redis::RedisDriver;
 use switchboard_testkit::history_store::{self, ROOMY, append, read};
 use switchboard_testkit::{Backend, BackendServer};
@@ -76,7 +76,9 @@ async fn an_error_reply_is_refused() {
         .query_async(&mut admin)
         .await
         .unwrap();
-    let result = store.append("wrong", vec![Bytes::from_static(b"x")]).await;
+    let result = store
+        .append("wrong", BatchId::random(), vec![Bytes::from_static(b"x")])
+        .await;
     assert!(matches!(result, Err(DriverError::Refused(_))), "{result:?}");
     // The connection is still good for other rooms.
     assert_eq!(append(&store, "fine", &["y"]).await.offset, 1);
@@ -97,13 +99,16 @@ async fn append_cost() {
 
     let started = Instant::now();
     for _ in 0..1000 {
-        store.append("single", vec![message.clone()]).await.unwrap();
+        store
+            .append("single", BatchId::random(), vec![message.clone()])
+            .await
+            .unwrap();
     }
     let singles = started.elapsed();
     let started = Instant::now();
     for _ in 0..100 {
         store
-            .append("batches", vec![message.clone(); 10])
+            .append("batches", BatchId::random(), vec![message.clone(); 10])
             .await
             .unwrap();
     }

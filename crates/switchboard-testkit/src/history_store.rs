@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::join_all;
-use switchboard::adapter::{DriverError, HistoryLimits, HistoryPage, SharedHistoryStore};
+use switchboard::adapter::{BatchId, DriverError, HistoryLimits, HistoryPage, SharedHistoryStore};
 use switchboard::protocol::HistoryPosition;
 
 use crate::{WAIT, within};
@@ -33,11 +33,22 @@ fn message(text: &str) -> Bytes {
     Bytes::copy_from_slice(text.as_bytes())
 }
 
-/// Appends `messages` to `room`, failing the check on an error or after
-/// [`WAIT`].
+/// Appends `messages` to `room` as a new batch (a random id), failing the
+/// check on an error or after [`WAIT`].
 pub async fn append(store: &SharedHistoryStore, room: &str, messages: &[&str]) -> HistoryPosition {
+    append_batch(store, room, BatchId::random(), messages).await
+}
+
+/// Appends `messages` to `room` as batch `batch` (a repeat when that id
+/// was appended already), failing the check on an error or after [`WAIT`].
+pub async fn append_batch(
+    store: &SharedHistoryStore,
+    room: &str,
+    batch: BatchId,
+    messages: &[&str],
+) -> HistoryPosition {
     let messages = messages.iter().map(|m| message(m)).collect();
-    within("a history append", store.append(room, messages))
+    within("a history append", store.append(room, batch, messages))
         .await
         .unwrap_or_else(|e| panic!("append to {room:?} failed: {e}"))
 }
@@ -88,6 +99,7 @@ where
     size_keeps_the_last_messages(&make).await;
     arbitrary_room_names_are_distinct_rooms(&make).await;
     concurrent_appends_from_two_nodes_never_collide(&make).await;
+    repeated_batch_ids_keep_the_batch_once(&make).await;
     expiry_drops_messages_then_starts_a_new_epoch(&make).await;
 }
 
@@ -151,7 +163,7 @@ where
     ];
     let position = within(
         "a binary append",
-        store.append("conformance:binary", binary.clone()),
+        store.append("conformance:binary", BatchId::random(), binary.clone()),
     )
     .await
     .expect("binary append");
@@ -273,7 +285,7 @@ where
         let store = store.clone();
         async move {
             let position = store
-                .append(room, batch)
+                .append(room, BatchId::random(), batch)
                 .await
                 .unwrap_or_else(|e| panic!("concurrent append {name} failed: {e}"));
             (name, position)
@@ -320,6 +332,68 @@ where
             "batch {batch}"
         );
     }
+}
+
+/// Appends are idempotent by batch id: an append repeated with the same id
+/// (a retry whose first answer was lost), from the same node or another,
+/// after other batches or at the same time as the first, answers the first
+/// append's position and keeps nothing new; the same messages under
+/// another id are kept again, at the next offsets.
+pub async fn repeated_batch_ids_keep_the_batch_once<F>(make: &F)
+where
+    F: Fn(HistoryLimits) -> SharedHistoryStore,
+{
+    let store = make(ROOMY);
+    let other_node = make(ROOMY);
+    let room = "conformance:idempotent";
+    let batch = BatchId::random();
+    let first = append_batch(&store, room, batch, &["m1", "m2"]).await;
+    assert_eq!(first.offset, 1);
+    let again = append_batch(&store, room, batch, &["m1", "m2"]).await;
+    assert_eq!(again, first, "a repeat answers the first append's position");
+    let page = read(&store, room, 0, 100).await;
+    assert_eq!(texts(&page), numbered(1, 2), "a repeat keeps nothing");
+
+    // Other batches in between; then the repeat, from either node.
+    let next = append(&store, room, &["m3"]).await;
+    assert_eq!(next.offset, 3);
+    let later = append(&other_node, room, &["m4"]).await;
+    assert_eq!(later.offset, 4);
+    for node in [&store, &other_node] {
+        assert_eq!(append_batch(node, room, batch, &["m1", "m2"]).await, first);
+    }
+    let page = read(&other_node, room, 0, 100).await;
+    assert_eq!(texts(&page), numbered(1, 4), "still kept once");
+    assert_eq!((page.first, page.offset), (1, 4));
+
+    // The same messages under another id are another batch.
+    let other_id = append(&store, room, &["m1", "m2"]).await;
+    assert_eq!(
+        other_id,
+        HistoryPosition {
+            epoch: first.epoch.clone(),
+            offset: 5
+        }
+    );
+    assert_eq!(read(&store, room, 0, 100).await.offset, 6);
+
+    // A batch and its repeat at the same time, from two nodes: one of them
+    // keeps it, both answer where.
+    let racing = BatchId::random();
+    let (a, b) = within(
+        "a batch and its repeat at once",
+        futures_util::future::join(
+            store.append(room, racing, vec![message("m7")]),
+            other_node.append(room, racing, vec![message("m7")]),
+        ),
+    )
+    .await;
+    let (a, b) = (a.expect("first of two"), b.expect("second of two"));
+    assert_eq!(a, b, "both answer the one position");
+    assert_eq!(a.offset, 7);
+    let page = read(&store, room, 0, 100).await;
+    assert_eq!(page.offset, 7, "kept once");
+    assert_eq!(page.entries.last().map(|(o, _)| *o), Some(7));
 }
 
 /// Messages expire after the time to live (1 s here); once none is kept
@@ -378,7 +452,7 @@ where
 pub async fn append_result(store: &SharedHistoryStore) -> Result<u64, DriverError> {
     let result = tokio::time::timeout(
         Duration::from_secs(5),
-        store.append("room", vec![Bytes::from_static(b"x")]),
+        store.append("room", BatchId::random(), vec![Bytes::from_static(b"x")]),
     )
     .await
     .expect("append hung while the server was down");

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use switchboard::adapter::{
-    Driver, DriverError, HistoryLimits, HistoryPage, MemoryBus, SharedHistoryStore,
+    BatchId, Driver, DriverError, HistoryLimits, HistoryPage, MemoryBus, SharedHistoryStore,
 };
 use switchboard_testkit::history_store::{self, ROOMY, append, read};
 
@@ -47,6 +47,11 @@ async fn concurrent_appends_from_two_nodes_never_collide() {
 }
 
 #[tokio::test]
+async fn repeated_batch_ids_keep_the_batch_once() {
+    history_store::repeated_batch_ids_keep_the_batch_once(&on(&MemoryBus::new())).await;
+}
+
+#[tokio::test]
 async fn expiry_drops_messages_then_starts_a_new_epoch() {
     history_store::expiry_drops_messages_then_starts_a_new_epoch(&on(&MemoryBus::new())).await;
 }
@@ -65,7 +70,7 @@ async fn an_outage_fails_appends_and_reads_and_keeps_the_history() {
 
     bus.set_available(false);
     let appended = store
-        .append("room", vec![Bytes::from_static(b"lost")])
+        .append("room", BatchId::random(), vec![Bytes::from_static(b"lost")])
         .await;
     assert!(
         matches!(appended, Err(DriverError::Unreachable(_))),

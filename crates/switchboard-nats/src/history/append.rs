@@ -3,6 +3,14 @@
 //! batch (`Nats-Expected-Last-Subject-Sequence`, 0 for none), JetStream
 //! refuses it if another batch came in between, and the append reads the
 //! room's last batch again and retries.
+//!
+//! Each publish also carries `Nats-Msg-Id`, the batch id (32 hex digits):
+//! JetStream keeps no second message with an id it stored within the
+//! stream's duplicate window (checked before the expected sequence), and
+//! acknowledges it as a duplicate with the sequence of the message it
+//! stored first. The batch at that sequence holds its offset and epoch in
+//! its headers (offsets are not derived from sequences: each batch carries
+//! its own), so a repeated append reads it back and answers that position.
 
 use std::time::Duration;
 
@@ -10,7 +18,7 @@ use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use switchboard::adapter::DriverError;
+use switchboard::adapter::{BatchId, DriverError};
 use switchboard::protocol::HistoryPosition;
 
 use super::Inner;
@@ -33,10 +41,12 @@ fn new_epoch() -> String {
 
 impl Inner {
     /// Keeps `messages` as `room`'s next messages, as one JetStream
-    /// message; answers the room's epoch and the first one's offset.
+    /// message with id `batch`; answers the room's epoch and the first
+    /// one's offset (those of the message kept first, for a repeat).
     pub(super) async fn append_batch(
         &self,
         room: &str,
+        batch: BatchId,
         messages: &[Bytes],
     ) -> Result<HistoryPosition, DriverError> {
         let subject = self.subject(room);
@@ -47,7 +57,7 @@ impl Inner {
             attempt += 1;
             let ready = self.connection.ready().await?;
             let failure = match self
-                .try_append(&ready, room, &subject, messages.len(), body.clone())
+                .try_append(&ready, room, &subject, batch, messages.len(), body.clone())
                 .await
             {
                 Ok(position) => return Ok(position),
@@ -77,6 +87,7 @@ impl Inner {
         ready: &Ready,
         room: &str,
         subject: &str,
+        batch: BatchId,
         count: usize,
         body: Bytes,
     ) -> Result<HistoryPosition, Failure> {
@@ -107,6 +118,7 @@ impl Inner {
         let publish = PublishMessage::build()
             .payload(body)
             .headers(batch::headers(&place, count))
+            .message_id(batch.to_string())
             .expected_last_subject_sequence(place.previous);
         let failure = |e| publish_failure(&e, self.connection.is_connected());
         let ack = ready
@@ -116,6 +128,30 @@ impl Inner {
             .map_err(failure)?
             .await
             .map_err(failure)?;
+        if ack.duplicate {
+            // Kept already, by an earlier try whose answer was lost: where
+            // it went is in its headers. (What this try guessed of the
+            // room's last batch was not checked: leave it to the next.)
+            tracing::debug!(
+                room,
+                %batch,
+                sequence = ack.sequence,
+                "NATS history: batch kept already, answering where"
+            );
+            return match self.batch_at(ready, ack.sequence).await? {
+                Some(kept) => Ok(HistoryPosition {
+                    epoch: kept.place.epoch,
+                    offset: kept.place.offset,
+                }),
+                // Newer batches pushed it out of the room's size already:
+                // its messages were kept, but where is not known.
+                None => Err(Failure::Driver(DriverError::Refused(format!(
+                    "NATS history append: batch {batch} was kept already, at stream sequence \
+                     {}, and is gone since",
+                    ack.sequence
+                )))),
+            };
+        }
         self.last.put(
             room,
             LastBatch {

@@ -10,7 +10,7 @@ use async_nats::connection::State;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
 use async_nats::{Client, ConnectOptions, ServerAddr};
-use switchboard::adapter::{DriverError, HistoryLimits};
+use switchboard::adapter::{DriverError, HistoryLimits, batch_window};
 
 use super::failure::stream_failure;
 use super::names::{stream_name, stream_subjects};
@@ -62,6 +62,10 @@ impl HistoryConnection {
             subjects: vec![stream_subjects(prefix)],
             max_messages_per_subject: i64::try_from(limits.size.max(1)).unwrap_or(i64::MAX),
             max_age: limits.ttl.max(Duration::from_millis(100)),
+            // How long JetStream remembers a batch id (`Nats-Msg-Id`): a
+            // repeat within it is not kept again. No longer than `max_age`
+            // (JetStream requires it).
+            duplicate_window: batch_window(&limits).max(Duration::from_millis(100)),
             storage: StorageType::Memory,
             num_replicas: 1,
             discard: DiscardPolicy::Old,
@@ -174,6 +178,7 @@ impl HistoryConnection {
         if current.subjects == wanted.subjects
             && current.max_messages_per_subject == wanted.max_messages_per_subject
             && current.max_age == wanted.max_age
+            && current.duplicate_window == wanted.duplicate_window
             && current.allow_direct
         {
             return Ok(stream);
@@ -183,12 +188,13 @@ impl HistoryConnection {
         config.max_messages_per_subject = wanted.max_messages_per_subject;
         config.max_age = wanted.max_age;
         config.allow_direct = true;
-        // The duplicate window may not exceed the maximum age.
-        config.duplicate_window = config.duplicate_window.min(wanted.max_age);
+        // Never more than the maximum age (both come from the same limits).
+        config.duplicate_window = wanted.duplicate_window;
         tracing::info!(
             stream = %config.name,
             size = config.max_messages_per_subject,
             ttl = ?config.max_age,
+            duplicate_window = ?config.duplicate_window,
             "NATS history: updating the stream's limits"
         );
         context.update_stream(&config).await.map_err(failure)?;

@@ -1,32 +1,31 @@
 //! One writer per room and node: appends to a room from this node wait in
-//! a queue, and one task publishes them in order, those waiting together
-//! as one batch. Without it, this node's own appends to a busy room would
-//! keep refusing each other (each expects the sequence the other just
-//! changed); with it, only other nodes' appends can.
+//! a queue, and one task publishes them in order, one after the other.
+//! Without it, this node's own appends to a busy room would keep refusing
+//! each other (each expects the sequence the other just changed); with
+//! it, only other nodes' appends can.
+//!
+//! Each append goes out as its own JetStream message, never grouped with
+//! others waiting beside it: a message's `Nats-Msg-Id` is its batch's id,
+//! and JetStream recognises a repeat only by that id. A group would need
+//! an id of its own, and the retry of one of its batches (alone, or in
+//! another group) would not carry it, so it would be kept twice. Grouping
+//! bought little anyway: a node's appender has at most one batch in flight
+//! per room, and batches its messages itself.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use switchboard::adapter::DriverError;
+use switchboard::adapter::{BatchId, DriverError};
 use switchboard::protocol::HistoryPosition;
 use tokio::sync::oneshot;
 
 use super::Inner;
 
-/// Bytes of queued appends published together at most (a single larger
-/// append still goes alone; NATS' default maximum payload is 1 MiB).
-const MAX_GROUP_BYTES: usize = 256 * 1024;
-
 struct Pending {
+    batch: BatchId,
     messages: Vec<Bytes>,
     reply: oneshot::Sender<Result<HistoryPosition, DriverError>>,
-}
-
-impl Pending {
-    fn bytes(&self) -> usize {
-        self.messages.iter().map(|m| m.len() + 4).sum()
-    }
 }
 
 /// The queued appends of every room with a writer running.
@@ -40,28 +39,16 @@ impl Queues {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next appends of `room` to publish together; `None` (and the
-    /// room's queue gone) when there are none left.
-    fn next_group(&self, room: &str) -> Option<Vec<Pending>> {
+    /// The next append of `room` to publish; `None` (and the room's queue
+    /// gone) when there is none left.
+    fn next(&self, room: &str) -> Option<Pending> {
         let mut rooms = self.rooms();
         let queue = rooms.get_mut(room)?;
-        let first = match queue.pop_front() {
-            Some(first) => first,
-            None => {
-                rooms.remove(room);
-                return None;
-            }
-        };
-        let mut bytes = first.bytes();
-        let mut group = vec![first];
-        while let Some(next) = queue.front() {
-            bytes += next.bytes();
-            if bytes > MAX_GROUP_BYTES {
-                break;
-            }
-            group.extend(queue.pop_front());
+        let next = queue.pop_front();
+        if next.is_none() {
+            rooms.remove(room);
         }
-        Some(group)
+        next
     }
 }
 
@@ -70,10 +57,15 @@ impl Queues {
 pub(super) async fn append(
     inner: &Arc<Inner>,
     room: &str,
+    batch: BatchId,
     messages: Vec<Bytes>,
 ) -> Result<HistoryPosition, DriverError> {
     let (reply, outcome) = oneshot::channel();
-    let pending = Pending { messages, reply };
+    let pending = Pending {
+        batch,
+        messages,
+        reply,
+    };
     let start = {
         let mut rooms = inner.queues.rooms();
         match rooms.get_mut(room) {
@@ -122,35 +114,14 @@ async fn write_room(inner: Arc<Inner>, room: String) {
         done: false,
     };
     loop {
-        let Some(group) = inner.queues.next_group(&room) else {
+        let Some(pending) = inner.queues.next(&room) else {
             ending.done = true;
             return;
         };
-        let messages: Vec<Bytes> = group
-            .iter()
-            .flat_map(|pending| pending.messages.iter().cloned())
-            .collect();
-        let outcome = inner.append_batch(&room, &messages).await;
-        let mut before = 0;
-        for pending in group {
-            let answer = match &outcome {
-                Ok(position) => Ok(HistoryPosition {
-                    epoch: position.epoch.clone(),
-                    offset: position.offset + before,
-                }),
-                Err(error) => Err(copy(error)),
-            };
-            before += pending.messages.len() as u64;
-            // A caller that stopped waiting just misses the answer.
-            let _ = pending.reply.send(answer);
-        }
-    }
-}
-
-fn copy(error: &DriverError) -> DriverError {
-    match error {
-        DriverError::Unreachable(message) => DriverError::Unreachable(message.clone()),
-        DriverError::Refused(message) => DriverError::Refused(message.clone()),
-        DriverError::Config(message) => DriverError::Config(message.clone()),
+        let outcome = inner
+            .append_batch(&room, pending.batch, &pending.messages)
+            .await;
+        // A caller that stopped waiting just misses the answer.
+        let _ = pending.reply.send(outcome);
     }
 }

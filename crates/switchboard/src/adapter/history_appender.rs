@@ -3,13 +3,18 @@
 //! in the backend's store in batches per room (rooms side by side, each
 //! room in order), and hands each numbered batch to the hub, which
 //! delivers it here and publishes it to the other nodes.
+//!
+//! Each batch gets a random [`BatchId`] once, and every retry of it passes
+//! the same id: an append the store kept but whose answer was lost (the
+//! link cut mid-append) is answered its first position when retried, not
+//! kept twice (the store remembers ids for [`super::batch_window`]).
 
 use bytes::Bytes;
 use futures_util::future::join_all;
 use switchboard_protocol::Message;
 use tokio::sync::mpsc;
 
-use super::{DriverError, KeptMessage, NodeHandle, SharedHistoryStore};
+use super::{BatchId, DriverError, KeptMessage, NodeHandle, SharedHistoryStore};
 
 /// Messages to history rooms that may wait for the store at once (while
 /// the backend is away, say); past it they are dropped and counted
@@ -76,8 +81,9 @@ async fn run(
     }
 }
 
-/// Keeps one room's batch, retrying while the store is unreachable, then
-/// hands it to the hub numbered; a refusal drops it (counted).
+/// Keeps one room's batch, retrying (under one batch id) while the store
+/// is unreachable, then hands it to the hub numbered; a refusal drops it
+/// (counted).
 async fn append_room(
     node: &NodeHandle,
     store: &SharedHistoryStore,
@@ -85,9 +91,12 @@ async fn append_room(
     messages: Vec<KeptMessage>,
 ) {
     let payloads: Vec<Bytes> = messages.iter().map(|kept| encode(&kept.message)).collect();
+    // Chosen once: a retry of a batch the store kept already answers where
+    // it was kept.
+    let batch = BatchId::random();
     let mut wait = RETRY_MIN;
     loop {
-        match store.append(&room, payloads.clone()).await {
+        match store.append(&room, batch, payloads.clone()).await {
             Ok(place) => {
                 node.history_kept(&room, place, messages);
                 return;

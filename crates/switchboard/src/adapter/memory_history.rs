@@ -1,6 +1,7 @@
 //! The room history of the [`MemoryBus`](super::MemoryBus): one
 //! [`MemoryLog`] per room, shared by every clone of the bus, so every hub
 //! on one bus reads and writes one history (as nodes on one Redis do).
+//! Batch ids are remembered beside the rooms, for [`batch_window`] each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,13 +14,17 @@ use parking_lot::Mutex;
 use switchboard_protocol::HistoryPosition;
 
 use super::DriverError;
-use super::history::{HistoryLimits, HistoryPage, HistoryStore};
+use super::history::{BatchId, HistoryLimits, HistoryPage, HistoryStore, batch_window};
 use crate::session::history::MemoryLog;
 
 /// Every room's log, shared by the bus and all its stores.
 #[derive(Default)]
 pub(super) struct SharedHistory {
     rooms: Mutex<HashMap<String, MemoryLog<Bytes>>>,
+    /// The batches appended lately, by room key and id: until when each is
+    /// remembered, and the position it got. Locked after `rooms`, never
+    /// before.
+    batches: Mutex<HashMap<(String, BatchId), (Instant, HistoryPosition)>>,
     /// When the next sweep of rooms no one touches may run.
     next_sweep: Mutex<Option<Instant>>,
 }
@@ -27,7 +32,9 @@ pub(super) struct SharedHistory {
 impl SharedHistory {
     /// Forgets every room (a backend restart that lost its memory).
     pub(super) fn clear(&self) {
-        self.rooms.lock().clear();
+        let mut rooms = self.rooms.lock();
+        rooms.clear();
+        self.batches.lock().clear();
     }
 }
 
@@ -74,11 +81,22 @@ impl MemoryHistoryStore {
         }
     }
 
-    fn append_now(&self, room: &str, messages: Vec<Bytes>) -> HistoryPosition {
+    fn append_now(&self, room: &str, batch: BatchId, messages: Vec<Bytes>) -> HistoryPosition {
         let now = Instant::now();
         self.sweep_if_due(now);
         let mut rooms = self.shared.rooms.lock();
-        let log = rooms.entry(self.key(room)).or_insert_with(MemoryLog::new);
+        let key = self.key(room);
+        // A repeat of a batch kept lately answers where it went, keeping
+        // nothing (under the rooms' lock: a repeat racing its first append
+        // waits for it).
+        let mut batches = self.shared.batches.lock();
+        let id = (key, batch);
+        if let Some((until, position)) = batches.get(&id)
+            && now < *until
+        {
+            return position.clone();
+        }
+        let log = rooms.entry(id.0.clone()).or_insert_with(MemoryLog::new);
         if log.expire(now, &self.limits) {
             // Nothing kept: the room starts a new epoch at offset 1.
             *log = MemoryLog::new();
@@ -87,10 +105,12 @@ impl MemoryHistoryStore {
         for message in messages {
             log.append(message, now, &self.limits);
         }
-        HistoryPosition {
+        let position = HistoryPosition {
             epoch: log.epoch().to_string(),
             offset: first,
-        }
+        };
+        batches.insert(id, (now + batch_window(&self.limits), position.clone()));
+        position
     }
 
     fn read_now(&self, room: &str, since: u64, limit: usize) -> HistoryPage<Bytes> {
@@ -108,8 +128,8 @@ impl MemoryHistoryStore {
     }
 
     /// Every tenth of the time to live (10 ms to 1 min), drops the rooms
-    /// whose messages all expired, so rooms no one writes to any more do
-    /// not hold memory.
+    /// whose messages all expired and the batch ids past their window, so
+    /// rooms no one writes to any more do not hold memory.
     fn sweep_if_due(&self, now: Instant) {
         {
             let mut next = self.shared.next_sweep.lock();
@@ -122,10 +142,12 @@ impl MemoryHistoryStore {
             );
         }
         let limits = self.limits;
+        let mut rooms = self.shared.rooms.lock();
+        rooms.retain(|_, log| !log.expire(now, &limits));
         self.shared
-            .rooms
+            .batches
             .lock()
-            .retain(|_, log| !log.expire(now, &limits));
+            .retain(|_, (until, _)| now < *until);
     }
 }
 
@@ -133,6 +155,7 @@ impl HistoryStore for MemoryHistoryStore {
     fn append<'a>(
         &'a self,
         room: &'a str,
+        batch: BatchId,
         messages: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<HistoryPosition, DriverError>> {
         Box::pin(async move {
@@ -142,7 +165,7 @@ impl HistoryStore for MemoryHistoryStore {
                     "history append: no message to keep".into(),
                 ));
             }
-            Ok(self.append_now(room, messages))
+            Ok(self.append_now(room, batch, messages))
         })
     }
 

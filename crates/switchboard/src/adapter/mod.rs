@@ -77,7 +77,10 @@ use tokio::sync::watch;
 
 pub use cluster::ClusterAdapter;
 pub use driver::{Driver, DriverError, DriverLink, DriverPublisher};
-pub use history::{HistoryLimits, HistoryPage, HistoryStore, SharedHistoryStore};
+pub use history::{
+    BATCH_WINDOW, BatchId, HistoryLimits, HistoryPage, HistoryStore, SharedHistoryStore,
+    batch_window,
+};
 pub(crate) use history_appender::HistoryAppender;
 pub use local::LocalAdapter;
 pub use memory::MemoryBus;
