@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::io::Write;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -212,13 +214,11 @@ pub async fn run(args: Args) -> Result<()> {
         "duplicated": duplicated,
         "reordered": reordered,
     });
-    if args.json {
-        println!("{report}");
+    let text = if args.json {
+        report.to_string()
     } else {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    }
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    };
+    writeln!(std::io::stdout().lock(), "{text}")?;
     Ok(())
 }
