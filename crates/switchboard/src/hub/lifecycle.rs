@@ -189,7 +189,9 @@ impl Hub {
                         ping_interval_ms: config.ping_interval.as_millis() as u64,
                         ping_timeout_ms: config.ping_timeout.as_millis() as u64,
                         resumed: last.is_some(),
-                        missed: missed + missed_elsewhere.unwrap_or(0),
+                        // What the old node replays may have partly come
+                        // already (it counts in `missed` then).
+                        missed: missed_elsewhere.map_or(missed, |m| m.max(missed)),
                         user: session.identity.as_ref().map(|i| i.user().to_owned()),
                         expires_at: session.identity.as_ref().and_then(|i| i.expires_at()),
                     };

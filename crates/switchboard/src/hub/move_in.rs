@@ -248,7 +248,7 @@ impl Hub {
         match arriving.get_mut(&moving) {
             Some(Arrival::Awaited(Some(early))) => {
                 early.extend(frames);
-                if early.len() > MAX_EARLY_FRAMES {
+                if early.len() > MAX_EARLY_FRAMES.min(self.inner.config.send_queue_capacity) {
                     tracing::warn!(
                         moving,
                         "too many frames for a session not resumed yet: move given up"

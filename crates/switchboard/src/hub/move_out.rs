@@ -77,18 +77,10 @@ impl Hub {
         let Ok((link, missed)) = attached else {
             return Reply::Session(None);
         };
-        let mut rooms: Vec<String> = session
-            .rooms
-            .lock()
-            .names
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
-        rooms.sort_unstable();
         let snapshot = MovedSession {
             socket: session.id.to_string(),
             user,
-            rooms,
+            rooms: self.socket_handle(session.clone()).rooms(),
             missed,
             seen: session.queue.ops_kept(),
         };

@@ -18,8 +18,8 @@ use crate::send_queue::Outgoing;
 use crate::session::shared::SocketShared;
 
 /// The most frames forwarded to a session that is asked for but not
-/// adopted yet (its link is still being admitted); past it the move is
-/// given up.
+/// adopted yet (its link is still being admitted), and never more than its
+/// send queue holds; past it the move is given up.
 pub(crate) const MAX_EARLY_FRAMES: usize = 65_536;
 
 /// A session arriving here, by the number of its move.
