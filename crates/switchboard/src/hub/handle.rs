@@ -398,6 +398,11 @@ impl Hub {
         }
         let code = self.shutdown_close_code();
         for session in inner.sessions.all() {
+            // A session moving away is attached to its forwarding, which
+            // must go on until the other node's fence.
+            if drain && inner.moves.leaving_fence(&session.session).is_some() {
+                continue;
+            }
             if session.queue.is_attached() {
                 session.queue.request_close(code);
             } else if !drain {
