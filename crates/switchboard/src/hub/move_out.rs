@@ -62,7 +62,14 @@ impl Hub {
         };
         let user = session.identity.as_ref().map(|i| i.user().to_owned());
         let same_user = ask.user.as_ref().is_none_or(|asked| *asked == user);
-        if inner.raw || session.codec != codec || !same_user || session.closed_reason().is_some() {
+        // A session already moving away (two resumes at once) moves once.
+        let leaving = inner.moves.leaving_fence(&ask.token).is_some();
+        if inner.raw
+            || session.codec != codec
+            || !same_user
+            || leaving
+            || session.closed_reason().is_some()
+        {
             return Reply::Session(None);
         }
         // The forwarding link: it supersedes the client's link (`4002`)
