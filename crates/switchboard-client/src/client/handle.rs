@@ -227,8 +227,10 @@ impl Client {
     /// MessagePack `bin` or `{"$bin": "<base64>"}`, decodes into a bytes
     /// field such as `switchboard_protocol::Binary`); when the hub
     /// asked for an ack, the handler's `Ok` value is the reply and its `Err`
-    /// the error body. Each event's handler runs in its own task. A second
-    /// handler for the same name replaces the first.
+    /// the error body. Each event's handler runs in its own task, once the
+    /// handler of the event before it has finished (handlers run in the
+    /// order their events came). A second handler for the same name
+    /// replaces the first.
     pub fn on<T, R, F, Fut>(&self, event: &str, handler: F)
     where
         T: DeserializeOwned + Send + 'static,
