@@ -91,6 +91,11 @@ impl Hub {
             missed,
             seen: session.queue.ops_kept(),
         };
+        // The new node watches the resuming link's token: a `4003` here
+        // would keep what reaches the session from the forwarding.
+        if session.identity.is_some() {
+            inner.token_expiries.forget(&session.id);
+        }
         let fence = Arc::new(Fence::default());
         inner.moves.leaving.lock().insert(
             ask.moving,
