@@ -23,6 +23,10 @@ use crate::send_queue::Outgoing;
 use crate::session::moves::{Fence, Leaving};
 use crate::session::shared::SocketShared;
 
+/// How long the old node keeps forwarding after the fence (see
+/// [`Hub::fence_seen`]).
+const FENCE_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// How long the forwarding waits after sending frames, so that those
 /// coming meanwhile go in one operation.
 const FORWARD_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
@@ -128,11 +132,28 @@ impl Hub {
             return;
         };
         tracing::debug!(socket = %session.id, moving, "fence seen: the session leaves");
-        let presence = inner.rooms.leave_for_good(&session);
+        // Not every backend delivers the messages of two publishers in one
+        // order to every node (a NATS server may not): what another node
+        // published just before the fence can reach this node just after
+        // it, having reached the new node before the session was there.
+        // The session stays a little longer, and what reaches it is still
+        // forwarded (the new node drops what it delivered itself).
+        let hub = self.clone();
+        self.spawn(async move {
+            tokio::time::sleep(FENCE_GRACE).await;
+            hub.leave_after_fence(&session, &fence);
+        });
+    }
+
+    /// The session leaves this node's rooms and tables, and its
+    /// forwarding ends (after the fence's grace).
+    fn leave_after_fence(&self, session: &Arc<SocketShared>, fence: &Fence) {
+        let inner = &self.inner;
+        let presence = inner.rooms.leave_for_good(session);
         self.tell_presence(presence);
-        inner.sockets.remove_session(&session);
-        inner.sessions.remove_session(&session);
-        inner.users.remove(&session);
+        inner.sockets.remove_session(session);
+        inner.sessions.remove_session(session);
+        inner.users.remove(session);
         if session.identity.is_some() {
             inner.token_expiries.forget(&session.id);
         }
