@@ -66,12 +66,14 @@ pub struct DriverLink {
     /// (this one included), in the order the backend delivers them. The
     /// driver closes it (drops the sender) when the connection is lost.
     ///
-    /// Two guarantees are expected of the backend, as Redis pub/sub and a
-    /// NATS server give them: every subscriber gets one channel's
-    /// messages in the same order, and what one connection publishes
-    /// (on any of the channels) arrives in the order it was published. A
-    /// session moving between nodes relies on both (PROTOCOL.md section
-    /// 11: its fence on the `all` channel).
+    /// Two guarantees are expected of the backend: what one connection
+    /// publishes (on any of the channels) arrives in the order it was
+    /// published, and every subscriber gets one channel's messages in
+    /// nearly the same order (Redis pub/sub gives one order; a NATS server
+    /// gives each publisher's, and may interleave two publishers
+    /// differently for two subscribers). A session moving between nodes
+    /// relies on both (PROTOCOL.md section 11: its fence on the `all`
+    /// channel, past which the old node forwards 50 ms more).
     pub incoming: mpsc::Receiver<Bytes>,
 }
 
