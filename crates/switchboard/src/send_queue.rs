@@ -515,6 +515,8 @@ impl SendQueue {
             state.attached = false;
             state.pending = VecDeque::new();
             state.ring.clear();
+            // What a session moving here held back goes with it.
+            state.moving_in = None;
             released
         };
         self.notify.notify_waiters();
