@@ -57,13 +57,22 @@ pub(crate) enum CutAt {
     MidAppend,
 }
 
+/// A room message as received: the publishing node, its number, its
+/// offset (if any).
+type Received = (usize, u64, Option<u64>);
+
 /// One subscriber's messages of the room: `(publishing node, number)`,
-/// and the offset of each, in the order received.
+/// and the offset of each, in the order received. A message without an
+/// offset is a late one of an epoch the store lost (kept in it just as the
+/// backend went down, published to the other nodes after the new epoch
+/// reached them): counted apart.
 struct Collected {
     node: String,
-    rx: mpsc::UnboundedReceiver<Result<(usize, u64, u64), String>>,
+    rx: mpsc::UnboundedReceiver<Result<Received, String>>,
     got: Vec<(usize, u64)>,
     offsets: Vec<u64>,
+    /// The messages that came without an offset: `(node, number)`.
+    unnumbered: Vec<(usize, u64)>,
 }
 
 impl Collected {
@@ -79,12 +88,11 @@ impl Collected {
                             continue;
                         }
                         let data = &message["data"];
-                        match (
-                            data["node"].as_u64(),
-                            data["n"].as_u64(),
-                            message["offset"].as_u64(),
-                        ) {
-                            (Some(node), Some(n), Some(offset)) => Ok((node as usize, n, offset)),
+                        let offset = &message["offset"];
+                        match (data["node"].as_u64(), data["n"].as_u64()) {
+                            (Some(node), Some(n)) if offset.is_u64() || offset.is_null() => {
+                                Ok((node as usize, n, offset.as_u64()))
+                            }
                             _ => Err(format!("a malformed room message: {message}")),
                         }
                     }
@@ -104,6 +112,7 @@ impl Collected {
             rx,
             got: Vec::new(),
             offsets: Vec::new(),
+            unnumbered: Vec::new(),
         }
     }
 
@@ -116,7 +125,10 @@ impl Collected {
                 match self.rx.recv().await {
                     Some(Ok((from, n, offset))) => {
                         self.got.push((from, n));
-                        self.offsets.push(offset);
+                        match offset {
+                            Some(offset) => self.offsets.push(offset),
+                            None => self.unnumbered.push((from, n)),
+                        }
                     }
                     Some(Err(error)) => {
                         panic!("the subscriber on node {node} lost its link: {error}")
@@ -301,9 +313,22 @@ pub(crate) async fn backend_outage(kind: Backend, outage: Outage, cut_at: CutAt,
     let mut total = Tally::of(0, &[]);
     let mut faults = Vec::new();
     let mut breaks = Vec::new();
+    let mut late_behind = 0;
     for subscriber in &subscribers {
         for (from, &count) in sent.iter().enumerate() {
-            let tally = Tally::of(count, &subscriber.stream(from));
+            let mut tally = Tally::of(count, &subscriber.stream(from));
+            if outage == Outage::RestartedEmpty {
+                // A message its node kept as the store lost its data comes
+                // to the others late, unnumbered, and may come after later
+                // ones of its stream that they read from the new epoch
+                // (README, "Not yet exact in a cluster"): the one order
+                // this outage does not keep. It still comes, once.
+                let before = tally.reordered.len();
+                tally
+                    .reordered
+                    .retain(|&n| !subscriber.unnumbered.contains(&(from, n)));
+                late_behind += before - tally.reordered.len();
+            }
             if !tally.is_clean() {
                 faults.push(format!(
                     "node {}'s subscriber, node {}'s stream: {tally}: {}",
@@ -314,19 +339,33 @@ pub(crate) async fn backend_outage(kind: Backend, outage: Outage, cut_at: CutAt,
             }
             total.add(tally);
         }
-        let broken = subscriber.offset_breaks(1);
+        let mut broken = subscriber.offset_breaks(1);
+        if outage == Outage::RestartedEmpty {
+            // A node that gave up an offset as the epoch ended delivers its
+            // message late, unnumbered: as many offsets may be skipped.
+            let skipped: u64 = broken
+                .iter()
+                .map(|&(before, after)| after.saturating_sub(before + 1))
+                .sum();
+            let repeated = broken.iter().any(|&(before, after)| after <= before);
+            if !repeated && skipped <= subscriber.unnumbered.len() as u64 {
+                broken.clear();
+            }
+        }
         if !broken.is_empty() {
             breaks.push(format!("node {}: {broken:?}", subscriber.node));
         }
     }
     let last_epoch = epoch(cluster.nodes[0].addr).await;
     let epochs: Vec<usize> = subscribers.iter().map(Collected::epochs_begun).collect();
+    let late: Vec<usize> = subscribers.iter().map(|s| s.unnumbered.len()).collect();
     report(
         test,
         &format!(
             "{total} (over {} subscribers × {NODES} streams; published per node {sent:?}, \
              at the cut {sent_at_cut:?}, at the return {sent_at_return:?}; cluster re-formed \
-             {:.1} s after; new epochs seen {epochs:?}; {}; {:.1} s)",
+             {:.1} s after; new epochs seen {epochs:?}; late ones of the lost epoch {late:?}, \
+             {late_behind} of them behind later ones of their stream; {}; {:.1} s)",
             subscribers.len(),
             reformed_in.as_secs_f64(),
             cluster.history_counters().await,
@@ -339,6 +378,7 @@ pub(crate) async fn backend_outage(kind: Backend, outage: Outage, cut_at: CutAt,
         Outage::LinksPaused => {
             assert_eq!(last_epoch, first_epoch, "the history was kept");
             assert_eq!(epochs, [0; NODES], "no new epoch");
+            assert_eq!(late, [0; NODES], "no message without an offset");
         }
         Outage::RestartedEmpty => {
             assert_ne!(last_epoch, first_epoch, "a new epoch after the restart");

@@ -55,6 +55,11 @@ pub(crate) const WIRE_VERSION_SESSIONS: u8 = 6;
 /// The newest version this node reads.
 const WIRE_VERSION_NEWEST: u8 = WIRE_VERSION_SESSIONS;
 
+/// Whether `value` is false (a flag left out of the encoding).
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
 /// Which sockets an operation is for: every socket in any of `rooms`,
 /// listed in `sockets` or of a user of `users` (all sockets when the three
 /// are empty), but none of `except`.
@@ -73,6 +78,14 @@ pub struct Target {
     /// wire version 3; absent from the encoding when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
+    /// History rooms the same broadcast also reached (PROTOCOL.md section
+    /// 11): their members get it through the room's numbered messages
+    /// ([`Operation::History`]), so this part skips them, and a socket in
+    /// both gets it once, as on one hub. Since wire version 6; absent from
+    /// the encoding when empty (an older node ignores it and reaches such
+    /// a socket twice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history_rooms: Vec<String>,
 }
 
 impl Target {
@@ -139,6 +152,13 @@ pub enum Operation {
         offset: u64,
         /// The messages, in order.
         messages: Vec<KeptMessage>,
+        /// Published again by the node that kept them, once it found the
+        /// store had lost their epoch (since wire version 6; older nodes
+        /// ignore it): their first publication may have died with the
+        /// backend. A node delivers them only if it followed that epoch,
+        /// and each message once.
+        #[serde(default, skip_serializing_if = "is_false")]
+        again: bool,
     },
     /// What reached a session that node `to` is taking over, since its
     /// [`Query::TakeSession`] (since wire version 6): `to` queues it for the
@@ -459,6 +479,7 @@ mod tests {
             except: vec!["x".into()],
             sockets: Vec::new(),
             users: vec!["ada".into()],
+            history_rooms: vec!["feed".into()],
         };
         round_trip(Body::Heartbeat);
         round_trip(Body::Leave);

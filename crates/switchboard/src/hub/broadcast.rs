@@ -233,7 +233,15 @@ impl BroadcastOperator {
         }
         let mut seen: HashSet<Arc<str>> = HashSet::new();
         let sockets = &self.target.sockets;
-        let dedupe = self.target.rooms.len() + sockets.len() + self.target.users.len() > 1;
+        // The members of the history rooms it also reached get it through
+        // those rooms (another node's broadcast: `Target::history_rooms`).
+        for room in &self.target.history_rooms {
+            hub.room_registry().for_each_member(room, |s| {
+                seen.insert(s.id.clone());
+            });
+        }
+        let dedupe = !seen.is_empty()
+            || self.target.rooms.len() + sockets.len() + self.target.users.len() > 1;
         for room in &self.target.rooms {
             hub.room_registry().for_each_member(room, |s| {
                 if excluded(s) || (dedupe && !seen.insert(s.id.clone())) {

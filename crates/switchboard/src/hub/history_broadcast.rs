@@ -113,7 +113,9 @@ impl BroadcastOperator {
         };
         hub.counters().messages_out_n(rest as u64);
         if let Some(mut target) = self.remote_target() {
-            target.rooms.retain(|room| !book.keeps(room));
+            let rooms = std::mem::take(&mut target.rooms);
+            (target.history_rooms, target.rooms) =
+                rooms.into_iter().partition(|room| book.keeps(room));
             // Only history rooms: nothing else crosses (an empty target
             // would mean everyone).
             if !target.is_everyone() {

@@ -13,7 +13,7 @@
 //! what it missed meanwhile arrives then.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use switchboard_protocol::{HistoryPosition, Message};
@@ -25,7 +25,19 @@ use crate::adapter::{
     HistoryAppender, HistoryPage, KeptMessage, LocalNode, NodeHandle, Operation, SharedHistoryStore,
 };
 use crate::id::OpId;
-use crate::session::history::{Delivery, Sequence};
+use crate::session::history::{Accepted, Delivery, KeptHere, Sequence};
+
+/// Where numbered messages of a history room come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HistoryOrigin {
+    /// This node kept them in the store: it publishes them to the others.
+    KeptHere,
+    /// Another node kept them and published them.
+    Published,
+    /// Another node published them again, having found that the store
+    /// lost their epoch ([`Operation::History`]'s `again`).
+    PublishedAgain,
+}
 
 /// How long a gap may stay before it is filled from the store: messages
 /// published at once by two nodes often arrive in the other order.
@@ -76,32 +88,58 @@ impl Hub {
         room: &str,
         place: &HistoryPosition,
         deliveries: Vec<Delivery>,
-        publish: bool,
+        origin: HistoryOrigin,
     ) {
-        if publish {
-            self.adapter().publish(Operation::History {
-                room: room.to_owned(),
-                epoch: place.epoch.clone(),
-                offset: place.offset,
-                messages: deliveries
-                    .iter()
-                    .map(|d| KeptMessage {
-                        message: d.message.clone(),
-                        except: d.except.clone(),
-                    })
-                    .collect(),
-            });
-        }
         let Some(book) = self.history_book(room) else {
             return;
         };
+        if origin == HistoryOrigin::KeptHere {
+            // Kept here: when the store lost the epoch of the last ones
+            // this node kept, they go again first (their publication may
+            // have died with the backend).
+            let again = book.with_room(room, |state| {
+                state
+                    .kept_here
+                    .get_or_insert_with(|| KeptHere::new(&place.epoch))
+                    .note(&place.epoch, place.offset, &deliveries, Instant::now())
+            });
+            if let Some((epoch, again)) = again {
+                tracing::info!(
+                    room,
+                    messages = again.len(),
+                    "the history store lost the room's epoch: publishing its last messages kept here again"
+                );
+                for (offset, delivery) in &again {
+                    self.publish_history(
+                        room,
+                        &epoch,
+                        *offset,
+                        std::slice::from_ref(delivery),
+                        true,
+                    );
+                }
+            }
+            self.publish_history(room, &place.epoch, place.offset, &deliveries, false);
+        }
         let fill = book.with_room(room, |state| {
-            let seq = state
-                .sequence
-                .get_or_insert_with(|| Sequence::new(&place.epoch, place.offset.saturating_sub(1)));
-            let (ready, lost) = seq.accept(&place.epoch, place.offset, deliveries);
-            self.counters().history_gap_lost(lost);
-            self.deliver_in_order(room, seq.epoch(), ready);
+            let accepted = if origin == HistoryOrigin::PublishedAgain {
+                // Never the start of a sequence (see `accept_again`).
+                let Some(seq) = state.sequence.as_mut() else {
+                    return false;
+                };
+                seq.accept_again(&place.epoch, place.offset, deliveries)
+            } else {
+                state
+                    .sequence
+                    .get_or_insert_with(|| {
+                        Sequence::new(&place.epoch, place.offset.saturating_sub(1))
+                    })
+                    .accept(&place.epoch, place.offset, deliveries)
+            };
+            let Some(seq) = state.sequence.as_mut() else {
+                return false;
+            };
+            self.deliver_accepted(room, &place.epoch, seq.epoch(), accepted);
             let fill = seq.has_gap() && !seq.filling;
             seq.filling |= fill;
             fill
@@ -111,15 +149,67 @@ impl Hub {
         }
     }
 
+    /// Publishes messages of `room` this node kept, numbered from
+    /// `offset` in `epoch`, to the other nodes; `again` when the store
+    /// lost that epoch since (see [`KeptHere`]).
+    fn publish_history(
+        &self,
+        room: &str,
+        epoch: &str,
+        offset: u64,
+        deliveries: &[Delivery],
+        again: bool,
+    ) {
+        self.adapter().publish(Operation::History {
+            room: room.to_owned(),
+            epoch: epoch.to_owned(),
+            offset,
+            messages: deliveries
+                .iter()
+                .map(|d| KeptMessage {
+                    message: d.message.clone(),
+                    except: d.except.clone(),
+                })
+                .collect(),
+            again,
+        });
+    }
+
+    /// Delivers what a sequence accepted, in order: what waited in the
+    /// epoch it left, then its current epoch's messages (both with their
+    /// offsets), then late messages of `epoch` (one it left) without an
+    /// offset; counts what it gave up. Called under the room's history
+    /// lock.
+    fn deliver_accepted(
+        &self,
+        room: &str,
+        epoch: &str,
+        current: &str,
+        accepted: Accepted<Delivery>,
+    ) {
+        self.counters().history_gap_lost(accepted.lost);
+        if let Some((left, left_over)) = accepted.left_over {
+            self.deliver_in_order(room, &left, left_over, true);
+        }
+        self.deliver_in_order(room, current, accepted.ready, true);
+        self.deliver_in_order(room, epoch, accepted.late, false);
+    }
+
     /// Queues each message for the room's members (but its `except`),
-    /// with its offset; called under the room's history lock. Its frames
-    /// are named by room, `epoch` and offset, alike on every node (a
-    /// session moving between nodes gets each once).
-    pub(crate) fn deliver_in_order(&self, room: &str, epoch: &str, ready: Vec<(u64, Delivery)>) {
+    /// with its offset when `numbered`; called under the room's history
+    /// lock. Its frames are named by room, `epoch` and offset, alike on
+    /// every node (a session moving between nodes gets each once).
+    pub(crate) fn deliver_in_order(
+        &self,
+        room: &str,
+        epoch: &str,
+        ready: Vec<(u64, Delivery)>,
+        numbered: bool,
+    ) {
         let mut delivered = 0u64;
         for (offset, Delivery { message, except }) in ready {
             let message = Message {
-                offset: Some(offset),
+                offset: numbered.then_some(offset),
                 ..message
             };
             let mut frames =
@@ -166,6 +256,21 @@ impl Hub {
         if start {
             self.fill_from_store(room, false);
         }
+    }
+
+    /// Whether this node holds messages of any of `rooms` back behind a
+    /// gap: they go out once the gap is filled (from the store at the
+    /// latest, after [`GAP_WAIT`]).
+    pub(crate) fn history_gap_in(&self, rooms: &[Arc<str>]) -> bool {
+        let Some(book) = self.history_rooms() else {
+            return false;
+        };
+        self.cluster_history().is_some()
+            && rooms.iter().filter(|room| book.keeps(room)).any(|room| {
+                book.with_room(room, |state| {
+                    state.sequence.as_ref().is_some_and(Sequence::has_gap)
+                })
+            })
     }
 
     /// After a backend outage: every room this node follows is read again
@@ -286,9 +391,12 @@ impl Hub {
                         message,
                         except: Vec::new(),
                     };
-                    let (now, skipped) = seq.accept(&page.epoch, offset, [delivery]);
-                    ready.extend(now);
-                    lost += skipped;
+                    let accepted = seq.accept(&page.epoch, offset, [delivery]);
+                    if let Some((left, left_over)) = accepted.left_over {
+                        self.deliver_in_order(room, &left, left_over, true);
+                    }
+                    ready.extend(accepted.ready);
+                    lost += accepted.lost;
                 }
             }
             let more = page.entries.len() >= limit && seq.last() > before;
@@ -307,7 +415,7 @@ impl Hub {
                 lost += skipped;
             }
             self.counters().history_gap_lost(lost);
-            self.deliver_in_order(room, seq.epoch(), ready);
+            self.deliver_in_order(room, seq.epoch(), ready, true);
             let again = more || seq.has_gap();
             if !again {
                 seq.filling = false;

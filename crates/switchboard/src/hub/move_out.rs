@@ -27,6 +27,13 @@ use crate::session::shared::SocketShared;
 /// [`Hub::fence_seen`]).
 const FENCE_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// The longest the old node keeps forwarding, past the fence's grace,
+/// while it holds messages of one of the session's history rooms back
+/// behind a gap (received before the fence, so not the new node's to
+/// give), and how often it looks.
+const GAP_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+const GAP_LOOK: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// How long the forwarding waits after sending frames, so that those
 /// coming meanwhile go in one operation.
 const FORWARD_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
@@ -138,9 +145,20 @@ impl Hub {
         // it, having reached the new node before the session was there.
         // The session stays a little longer, and what reaches it is still
         // forwarded (the new node drops what it delivered itself).
+        // Messages of a history room this node received before the fence
+        // but holds behind a gap are this node's to give, once the gap is
+        // filled: the session waits for them too (within `GAP_SETTLE`).
         let hub = self.clone();
         self.spawn(async move {
             tokio::time::sleep(FENCE_GRACE).await;
+            let settle = Instant::now() + GAP_SETTLE;
+            loop {
+                let rooms: Vec<Arc<str>> = session.rooms.lock().names.iter().cloned().collect();
+                if Instant::now() >= settle || !hub.history_gap_in(&rooms) {
+                    break;
+                }
+                tokio::time::sleep(GAP_LOOK).await;
+            }
             hub.leave_after_fence(&session, &fence);
         });
     }

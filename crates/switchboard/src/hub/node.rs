@@ -9,6 +9,7 @@ use switchboard_protocol::{CloseCode, HistoryPosition};
 
 use super::broadcast::BroadcastOperator;
 use super::handle::{Hub, HubInner};
+use super::history_cluster::HistoryOrigin;
 use super::move_out::TakeSession;
 use crate::adapter::{
     AckOutcome, KeptMessage, LocalNode, Operation, PresenceSnapshot, Query, Reply,
@@ -65,9 +66,15 @@ impl LocalNode for HubInner {
                 epoch,
                 offset,
                 messages,
+                again,
             } => {
                 let place = HistoryPosition { epoch, offset };
-                hub.history_numbered(&room, &place, deliveries(messages), false);
+                let origin = if again {
+                    HistoryOrigin::PublishedAgain
+                } else {
+                    HistoryOrigin::Published
+                };
+                hub.history_numbered(&room, &place, deliveries(messages), origin);
                 0
             }
             Operation::SessionForward { to, moving, frames } => {
@@ -97,7 +104,12 @@ impl LocalNode for HubInner {
         place: HistoryPosition,
         messages: Vec<KeptMessage>,
     ) {
-        Hub { inner: self }.history_numbered(room, &place, deliveries(messages), true);
+        Hub { inner: self }.history_numbered(
+            room,
+            &place,
+            deliveries(messages),
+            HistoryOrigin::KeptHere,
+        );
     }
 
     fn history_dropped(&self, messages: u64) {

@@ -9,6 +9,7 @@
 //! so a joining socket misses nothing between the two and gets nothing
 //! twice. Lock order: a room's history lock, then the room registry's.
 
+mod kept_here;
 mod log;
 mod sequence;
 
@@ -19,8 +20,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use switchboard_protocol::{HistoryPosition, Message};
 
+pub(crate) use kept_here::KeptHere;
 pub(crate) use log::MemoryLog;
-pub(crate) use sequence::Sequence;
+pub(crate) use sequence::{Accepted, Sequence};
 
 pub use crate::config::HistoryLimits;
 
@@ -85,6 +87,10 @@ pub(crate) struct RoomHistory {
     /// A clustered node's delivery order of the room (`None` until this
     /// node hears of it, and once it has been idle past the time to live).
     pub(crate) sequence: Option<Sequence<Delivery>>,
+    /// A clustered node's last messages kept in the room's store (`None`
+    /// until it keeps one, and once it has kept none for the time to
+    /// live).
+    pub(crate) kept_here: Option<KeptHere<Delivery>>,
 }
 
 impl RoomHistory {
@@ -128,11 +134,17 @@ impl RoomHistory {
         }) {
             self.sequence = None;
         }
+        if self.kept_here.as_ref().is_some_and(|kept| {
+            kept.newest_at()
+                .is_none_or(|at| now.saturating_duration_since(at) >= limits.ttl)
+        }) {
+            self.kept_here = None;
+        }
     }
 
     /// Whether nothing is kept for the room any more.
     fn is_empty(&self) -> bool {
-        self.log.is_none() && self.sequence.is_none()
+        self.log.is_none() && self.sequence.is_none() && self.kept_here.is_none()
     }
 }
 

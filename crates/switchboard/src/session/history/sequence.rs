@@ -11,10 +11,16 @@
 //! offset 1) starts the sequence over. Epochs are never reused, so a
 //! message of an epoch the sequence already left is a late one (kept in
 //! the old epoch just before the store lost it, and published after the
-//! new epoch reached this node): it is dropped, not taken as yet another
-//! new epoch, which would hand the current epoch out again from its start.
+//! new epoch reached this node): it is not taken as yet another new
+//! epoch, which would hand the current epoch out again from its start.
+//! Its own node delivered it, and the store no longer has it, so the
+//! publication is its only copy: it is handed out once, apart, as
+//! [`Accepted::late`] (without an offset: it has no place in the epoch
+//! the members stand in now). That holds too for a message this node
+//! gave up as lost when the new epoch began (it was waiting for it past
+//! a gap).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,13 +29,56 @@ use std::time::Instant;
 pub(crate) const MAX_PENDING: usize = 10_000;
 /// How many epochs a sequence remembers having left.
 const LEFT_EPOCHS: usize = 8;
+/// How many given-up offsets of a left epoch a sequence remembers.
+const MAX_HOLES: usize = 256;
+
+/// Messages in order, with their offsets.
+pub(crate) type Numbered<T> = Vec<(u64, T)>;
+
+/// What [`Sequence::accept`] hands out, each part in order, to be
+/// delivered in the order of the fields.
+#[derive(Debug)]
+pub(crate) struct Accepted<T> {
+    /// A new epoch began: what waited past a gap in the one it left (the
+    /// gap given up), with that epoch.
+    pub(crate) left_over: Option<(Arc<str>, Numbered<T>)>,
+    /// The messages of the current epoch that follow the last one.
+    pub(crate) ready: Vec<(u64, T)>,
+    /// Late messages of an epoch already left that this node never
+    /// delivered (past the last one it delivered in that epoch).
+    pub(crate) late: Vec<(u64, T)>,
+    /// How many messages were given up as lost.
+    pub(crate) lost: u64,
+}
+
+impl<T> Default for Accepted<T> {
+    fn default() -> Self {
+        Self {
+            left_over: None,
+            ready: Vec::new(),
+            late: Vec::new(),
+            lost: 0,
+        }
+    }
+}
+
+/// An epoch a sequence moved on from.
+#[derive(Debug)]
+struct LeftEpoch {
+    epoch: Arc<str>,
+    /// The last offset delivered in it.
+    last: u64,
+    /// Offsets before `last` given up when the sequence left it (at most
+    /// [`MAX_HOLES`]): a late message may still bring one.
+    holes: BTreeSet<u64>,
+}
 
 /// One history room's delivery order on this node.
 #[derive(Debug)]
 pub(crate) struct Sequence<T> {
     epoch: Arc<str>,
     /// Epochs this sequence moved on from, the latest last.
-    left: VecDeque<Arc<str>>,
+    left: VecDeque<LeftEpoch>,
     last: u64,
     pending: BTreeMap<u64, T>,
     /// A task is filling the gap from the store.
@@ -63,9 +112,9 @@ impl<T> Sequence<T> {
     }
 
     /// Whether `epoch` is one this sequence moved on from: what comes in
-    /// it is late, and never delivered.
+    /// it is late.
     pub(crate) fn has_left(&self, epoch: &str) -> bool {
-        self.left.iter().any(|left| **left == *epoch)
+        self.left.iter().any(|left| *left.epoch == *epoch)
     }
 
     /// The offset of the first message waiting past a gap.
@@ -78,32 +127,41 @@ impl<T> Sequence<T> {
         !self.pending.is_empty()
     }
 
-    /// Takes `items`, numbered from `first` in `epoch`; returns those that
-    /// can be delivered now, in order, with their offsets. A new epoch
-    /// (the history began again, at offset 1) starts the sequence over:
-    /// what waited past a gap in the old one comes first (the gap given
-    /// up), and what came before `first` in the new one is waited for;
-    /// items of an epoch already left are dropped. Also returns how many messages were given
-    /// up as lost (those dropped included).
+    /// Takes `items`, numbered from `first` in `epoch`, and hands out
+    /// what can be delivered now. A new epoch (the history began again,
+    /// at offset 1) starts the sequence over: what waited past a gap in
+    /// the old one comes first (the gap given up), and what came before
+    /// `first` in the new one is waited for. Items of an epoch already
+    /// left are late: those past the last one delivered in it go out
+    /// apart, the others are dropped.
     pub(crate) fn accept(
         &mut self,
         epoch: &str,
         first: u64,
         items: impl IntoIterator<Item = T>,
-    ) -> (Vec<(u64, T)>, u64) {
+    ) -> Accepted<T> {
         self.touched = Instant::now();
-        let (mut ready, mut lost) = (Vec::new(), 0);
+        let mut accepted = Accepted::default();
         if *self.epoch != *epoch {
             if self.has_left(epoch) {
-                // Late, from an epoch already left: given up (lost).
-                return (Vec::new(), items.into_iter().count() as u64);
+                accepted.late = self.late(epoch, first, items);
+                return accepted;
             }
             // The old epoch is over (the store began again without it):
             // what waited past a gap in it goes out now, the gap given up.
-            (ready, lost) = self.give_up_every_gap();
+            let holes = self.holes();
+            let (left_over, lost) = self.give_up_every_gap();
+            accepted.lost = lost;
             let left = std::mem::replace(&mut self.epoch, Arc::from(epoch));
             if !left.is_empty() {
-                self.left.push_back(left);
+                if !left_over.is_empty() {
+                    accepted.left_over = Some((left.clone(), left_over));
+                }
+                self.left.push_back(LeftEpoch {
+                    epoch: left,
+                    last: self.last,
+                    holes,
+                });
                 if self.left.len() > LEFT_EPOCHS {
                     self.left.pop_front();
                 }
@@ -118,10 +176,55 @@ impl<T> Sequence<T> {
         if self.pending.len() > MAX_PENDING
             && let Some(&oldest) = self.pending.keys().next()
         {
-            lost += self.skip_to(oldest);
+            accepted.lost += self.skip_to(oldest);
         }
-        ready.extend(self.drain());
-        (ready, lost)
+        accepted.ready = self.drain();
+        accepted
+    }
+
+    /// Takes `items` published again by the node that kept them, from
+    /// `first` in `epoch`, which the store lost since: as
+    /// [`Self::accept`] in the current epoch or one left, and nothing in
+    /// an epoch this sequence never followed (they must not start it).
+    pub(crate) fn accept_again(
+        &mut self,
+        epoch: &str,
+        first: u64,
+        items: impl IntoIterator<Item = T>,
+    ) -> Accepted<T> {
+        if *self.epoch == *epoch || self.has_left(epoch) {
+            self.accept(epoch, first, items)
+        } else {
+            Accepted::default()
+        }
+    }
+
+    /// The items of left `epoch`, from `first`, that this node never
+    /// delivered: past the last one it did, or given up as it left.
+    fn late(&mut self, epoch: &str, first: u64, items: impl IntoIterator<Item = T>) -> Numbered<T> {
+        let Some(left) = self.left.iter_mut().find(|left| *left.epoch == *epoch) else {
+            return Vec::new();
+        };
+        let mut late = Vec::new();
+        for (offset, item) in (first..).zip(items) {
+            if offset > left.last || left.holes.remove(&offset) {
+                left.last = left.last.max(offset);
+                late.push((offset, item));
+            }
+        }
+        late
+    }
+
+    /// The first [`MAX_HOLES`] offsets missing before the messages waiting
+    /// past a gap.
+    fn holes(&self) -> BTreeSet<u64> {
+        let Some(&newest) = self.pending.keys().next_back() else {
+            return BTreeSet::new();
+        };
+        (self.last + 1..newest)
+            .filter(|offset| !self.pending.contains_key(offset))
+            .take(MAX_HOLES)
+            .collect()
     }
 
     /// Gives up every gap: all that waits goes out, in order.
@@ -185,28 +288,28 @@ mod tests {
     #[test]
     fn in_order_passes_out_of_order_waits_and_duplicates_drop() {
         let mut seq = Sequence::new("e", 0);
-        assert_eq!(offsets(&seq.accept("e", 1, ["a", "b"]).0), [1, 2]);
-        assert_eq!(offsets(&seq.accept("e", 4, ["d"]).0), Vec::<u64>::new());
+        assert_eq!(offsets(&seq.accept("e", 1, ["a", "b"]).ready), [1, 2]);
+        assert_eq!(offsets(&seq.accept("e", 4, ["d"]).ready), Vec::<u64>::new());
         assert!(seq.has_gap());
         assert_eq!(
-            offsets(&seq.accept("e", 2, ["b", "c"]).0),
+            offsets(&seq.accept("e", 2, ["b", "c"]).ready),
             [3, 4],
             "b again drops"
         );
         assert!(!seq.has_gap());
         assert_eq!(seq.last(), 4);
-        assert!(seq.accept("e", 1, ["a"]).0.is_empty());
+        assert!(seq.accept("e", 1, ["a"]).ready.is_empty());
     }
 
     #[test]
     fn a_new_epoch_starts_over_and_a_lost_gap_can_be_given_up() {
         let mut seq = Sequence::new("e", 7);
         assert_eq!(
-            offsets(&seq.accept("f", 2, [2]).0),
+            offsets(&seq.accept("f", 2, [2]).ready),
             Vec::<u64>::new(),
             "1 is awaited"
         );
-        assert_eq!(offsets(&seq.accept("f", 1, [1]).0), [1, 2]);
+        assert_eq!(offsets(&seq.accept("f", 1, [1]).ready), [1, 2]);
         assert_eq!(seq.epoch(), "f");
         seq.accept("f", 5, [5, 6]);
         let (ready, lost) = seq.give_up_gap();
@@ -216,18 +319,25 @@ mod tests {
     }
 
     #[test]
-    fn a_late_message_of_a_left_epoch_is_dropped_not_taken_as_new() {
+    fn a_late_message_of_a_left_epoch_goes_out_apart_once() {
         let mut seq = Sequence::new("e", 61);
-        assert_eq!(offsets(&seq.accept("f", 1, [1, 2]).0), [1, 2]);
+        assert_eq!(offsets(&seq.accept("f", 1, [1, 2]).ready), [1, 2]);
         // Kept in "e" just before the store lost it, published late.
-        let (ready, lost) = seq.accept("e", 62, [62]);
-        assert_eq!((offsets(&ready), lost), (vec![], 1));
+        let late = seq.accept("e", 62, [62]);
+        assert_eq!(offsets(&late.late), [62], "never delivered here: goes out");
+        assert!(late.ready.is_empty() && late.left_over.is_none() && late.lost == 0);
         assert_eq!((seq.epoch(), seq.last()), ("f", 2), "still in f");
         assert!(seq.has_left("e") && !seq.has_left("f"));
-        assert_eq!(offsets(&seq.accept("f", 2, [2, 3]).0), [3], "2 not again");
+        let again = seq.accept("e", 61, [61, 62, 63]);
+        assert_eq!(offsets(&again.late), [63], "61 and 62 went out already");
+        assert_eq!(
+            offsets(&seq.accept("f", 2, [2, 3]).ready),
+            [3],
+            "2 not again"
+        );
         // A room first seen empty ("") left nothing behind.
         let mut fresh = Sequence::new("", 0);
-        assert_eq!(offsets(&fresh.accept("g", 1, [1]).0), [1]);
+        assert_eq!(offsets(&fresh.accept("g", 1, [1]).ready), [1]);
         assert!(!fresh.has_left(""));
     }
 
@@ -235,19 +345,38 @@ mod tests {
     fn what_waited_in_the_old_epoch_goes_out_when_a_new_one_begins() {
         let mut seq = Sequence::new("e", 60);
         // 61 and 63 never came; 62 and 64 waited for them.
-        assert!(seq.accept("e", 62, [62]).0.is_empty());
-        assert!(seq.accept("e", 64, [64]).0.is_empty());
-        let (ready, lost) = seq.accept("f", 1, [1]);
-        assert_eq!((offsets(&ready), lost), (vec![62, 64, 1], 2));
+        assert!(seq.accept("e", 62, [62]).ready.is_empty());
+        assert!(seq.accept("e", 64, [64]).ready.is_empty());
+        let accepted = seq.accept("f", 1, [1]);
+        let (epoch, left_over) = accepted.left_over.expect("what waited in e");
+        assert_eq!((&*epoch, offsets(&left_over)), ("e", vec![62, 64]));
+        assert_eq!((offsets(&accepted.ready), accepted.lost), (vec![1], 2));
         assert!(!seq.has_gap());
+        assert!(seq.accept("e", 64, [64]).late.is_empty(), "64 went out");
+        // 61 and 63 were given up; either may still come, late, once.
+        assert_eq!(offsets(&seq.accept("e", 63, [63]).late), [63]);
+        assert_eq!(offsets(&seq.accept("e", 61, [61, 62, 63]).late), [61]);
+        assert!(seq.accept("e", 61, [61]).late.is_empty());
+    }
+
+    #[test]
+    fn messages_published_again_never_start_an_epoch() {
+        let mut seq = Sequence::new("f", 0);
+        assert!(seq.accept_again("e", 61, [61]).late.is_empty());
+        assert!(seq.accept_again("e", 61, [61]).ready.is_empty());
+        assert_eq!((seq.epoch(), seq.has_left("e")), ("f", false));
+        assert_eq!(offsets(&seq.accept_again("f", 1, [1]).ready), [1]);
+        assert!(seq.accept_again("f", 1, [1]).ready.is_empty(), "once");
+        assert_eq!(offsets(&seq.accept("g", 1, [1]).ready), [1]);
+        assert_eq!(offsets(&seq.accept_again("f", 1, [1, 2]).late), [2]);
     }
 
     #[test]
     fn waiting_messages_are_bounded() {
         let mut seq = Sequence::new("e", 0);
-        let (ready, lost) = seq.accept("e", 3, 0..=MAX_PENDING as u64);
-        assert_eq!(lost, 2, "1 and 2 given up");
-        assert_eq!(ready.len(), MAX_PENDING + 1);
+        let accepted = seq.accept("e", 3, 0..=MAX_PENDING as u64);
+        assert_eq!(accepted.lost, 2, "1 and 2 given up");
+        assert_eq!(accepted.ready.len(), MAX_PENDING + 1);
         assert!(!seq.has_gap());
     }
 }
