@@ -91,12 +91,21 @@ pub(crate) trait Subscriber: Sized + Send + 'static {
     /// How many counted messages this session received (PROTOCOL.md
     /// section 5), for a resume.
     fn received(&self) -> u64;
+
+    /// Lets [`Subscriber::next`] wait up to `patience` for a message
+    /// before it fails the test, instead of [`WAIT`] (a long-polling
+    /// subscriber asks again after each empty answer, whatever this says).
+    fn with_patience(self, _patience: Duration) -> Self {
+        self
+    }
 }
 
 /// A WebSocket session (the testkit's [`WsClient`]).
 pub(crate) struct WsSubscriber {
     client: WsClient,
     received: u64,
+    /// How long [`Subscriber::next`] waits for a message.
+    patience: Duration,
 }
 
 impl WsSubscriber {
@@ -140,7 +149,14 @@ impl WsSubscriber {
             (Value::Bool(true), Some((_, last))) => last,
             _ => 0,
         };
-        Ok((Self { client, received }, data))
+        Ok((
+            Self {
+                client,
+                received,
+                patience: WAIT,
+            },
+            data,
+        ))
     }
 }
 
@@ -161,9 +177,10 @@ impl Subscriber for WsSubscriber {
 
     async fn next(&mut self) -> Result<Vec<Value>, LinkEnd> {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.client.ws.next())
+            let patience = self.patience;
+            let frame = tokio::time::timeout(patience, self.client.ws.next())
                 .await
-                .unwrap_or_else(|_| panic!("nothing arrived within {WAIT:?}"));
+                .unwrap_or_else(|_| panic!("nothing arrived within {patience:?}"));
             match frame {
                 Some(Ok(WsMessage::Text(text))) => {
                     let message: Value = serde_json::from_str(text.as_str()).expect("JSON");
@@ -188,6 +205,10 @@ impl Subscriber for WsSubscriber {
 
     fn received(&self) -> u64 {
         self.received
+    }
+
+    fn with_patience(self, patience: Duration) -> Self {
+        Self { patience, ..self }
     }
 }
 

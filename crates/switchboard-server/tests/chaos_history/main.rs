@@ -6,9 +6,9 @@
 //! one line of counts (`sent, delivered, lost, duplicated, reordered`; run
 //! with `--nocapture` to see it) and asserts what the contract promises.
 //!
-//! One module per scenario: a subscriber's node killed, over WebSocket and
-//! long-polling (`node_kill`); a backend outage under publishers on every
-//! node (`outage`). From `chaos_common` (shared with `chaos_sessions`):
+//! One module per scenario: a subscriber's node killed (`node_kill`), and
+//! a backend outage under publishers on every node (`outage`), each over
+//! WebSocket and long-polling. From `chaos_common` (shared with `chaos_sessions`):
 //! `nodes` starts the processes, `feed` publishes and counts, `subscriber`
 //! hides the transport. `RUST_LOG` sets the nodes' log level; their last
 //! log lines are printed when a test fails.
@@ -73,25 +73,26 @@ async fn polling_subscriber_node_killed_over_nats() {
 #[tokio::test]
 async fn backend_links_paused_under_publishers_over_redis() {
     let test = "links_paused_redis";
-    backend_outage(Backend::Redis, Outage::LinksPaused, CutAt::Quiet, test).await;
+    backend_outage::<WsSubscriber>(Backend::Redis, Outage::LinksPaused, CutAt::Quiet, test).await;
 }
 
 #[tokio::test]
 async fn backend_links_paused_under_publishers_over_nats() {
     let test = "links_paused_nats";
-    backend_outage(Backend::Nats, Outage::LinksPaused, CutAt::Quiet, test).await;
+    backend_outage::<WsSubscriber>(Backend::Nats, Outage::LinksPaused, CutAt::Quiet, test).await;
 }
 
 #[tokio::test]
 async fn backend_restarted_empty_under_publishers_over_redis() {
     let test = "restarted_empty_redis";
-    backend_outage(Backend::Redis, Outage::RestartedEmpty, CutAt::Quiet, test).await;
+    backend_outage::<WsSubscriber>(Backend::Redis, Outage::RestartedEmpty, CutAt::Quiet, test)
+        .await;
 }
 
 #[tokio::test]
 async fn backend_restarted_empty_under_publishers_over_nats() {
     let test = "restarted_empty_nats";
-    backend_outage(Backend::Nats, Outage::RestartedEmpty, CutAt::Quiet, test).await;
+    backend_outage::<WsSubscriber>(Backend::Nats, Outage::RestartedEmpty, CutAt::Quiet, test).await;
 }
 
 /// An append in flight when the links are cut: its retry must not keep it
@@ -99,7 +100,8 @@ async fn backend_restarted_empty_under_publishers_over_nats() {
 #[tokio::test]
 async fn backend_links_paused_mid_append_over_redis() {
     let test = "links_paused_mid_append_redis";
-    backend_outage(Backend::Redis, Outage::LinksPaused, CutAt::MidAppend, test).await;
+    backend_outage::<WsSubscriber>(Backend::Redis, Outage::LinksPaused, CutAt::MidAppend, test)
+        .await;
 }
 
 /// An append in flight when the links are cut: its retry must not keep it
@@ -107,7 +109,8 @@ async fn backend_links_paused_mid_append_over_redis() {
 #[tokio::test]
 async fn backend_links_paused_mid_append_over_nats() {
     let test = "links_paused_mid_append_nats";
-    backend_outage(Backend::Nats, Outage::LinksPaused, CutAt::MidAppend, test).await;
+    backend_outage::<WsSubscriber>(Backend::Nats, Outage::LinksPaused, CutAt::MidAppend, test)
+        .await;
 }
 
 /// A message kept as the backend died reaches every node once (see
@@ -115,7 +118,7 @@ async fn backend_links_paused_mid_append_over_nats() {
 #[tokio::test]
 async fn backend_restarted_empty_mid_append_over_redis() {
     let test = "restarted_empty_mid_append_redis";
-    backend_outage(
+    backend_outage::<WsSubscriber>(
         Backend::Redis,
         Outage::RestartedEmpty,
         CutAt::MidAppend,
@@ -129,11 +132,41 @@ async fn backend_restarted_empty_mid_append_over_redis() {
 #[tokio::test]
 async fn backend_restarted_empty_mid_append_over_nats() {
     let test = "restarted_empty_mid_append_nats";
-    backend_outage(
+    backend_outage::<WsSubscriber>(
         Backend::Nats,
         Outage::RestartedEmpty,
         CutAt::MidAppend,
         test,
     )
     .await;
+}
+
+/// Issue 19's proof 5: the backend outages with long-polling subscribers.
+#[tokio::test]
+async fn polling_backend_links_paused_under_publishers_over_redis() {
+    let test = "polling_links_paused_redis";
+    backend_outage::<PollSubscriber>(Backend::Redis, Outage::LinksPaused, CutAt::Quiet, test).await;
+}
+
+/// Issue 19's proof 5, over NATS.
+#[tokio::test]
+async fn polling_backend_links_paused_under_publishers_over_nats() {
+    let test = "polling_links_paused_nats";
+    backend_outage::<PollSubscriber>(Backend::Nats, Outage::LinksPaused, CutAt::Quiet, test).await;
+}
+
+/// Issue 19's proof 5, the backend restarted empty.
+#[tokio::test]
+async fn polling_backend_restarted_empty_under_publishers_over_redis() {
+    let test = "polling_restarted_empty_redis";
+    backend_outage::<PollSubscriber>(Backend::Redis, Outage::RestartedEmpty, CutAt::Quiet, test)
+        .await;
+}
+
+/// Issue 19's proof 5, the backend restarted empty, over NATS.
+#[tokio::test]
+async fn polling_backend_restarted_empty_under_publishers_over_nats() {
+    let test = "polling_restarted_empty_nats";
+    backend_outage::<PollSubscriber>(Backend::Nats, Outage::RestartedEmpty, CutAt::Quiet, test)
+        .await;
 }

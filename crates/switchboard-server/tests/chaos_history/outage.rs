@@ -9,15 +9,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use serde_json::{Value, json};
-use switchboard_testkit::{Backend, BackendServer, Balancer, WAIT, WsClient, get};
+use serde_json::json;
+use switchboard_testkit::{Backend, BackendServer, Balancer, WAIT, get, within};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::chaos::feed::{Publisher, Tally, report};
 use crate::chaos::nodes::{Cluster, ROOM, start_history};
+use crate::chaos::subscriber::Subscriber;
 
 /// Nodes in the cluster, each with a publisher and a subscriber.
 const NODES: usize = 3;
@@ -76,34 +75,56 @@ struct Collected {
 }
 
 impl Collected {
-    /// Reads `client` in a task of its own from now on.
-    fn start(node: &str, mut client: WsClient) -> Self {
+    /// Opens a session of type `S` on `node` at `addr`, joins the room
+    /// (its reply in the epoch `epoch`), and reads it in a task of its own
+    /// from then on.
+    async fn start<S: Subscriber>(node: &str, addr: SocketAddr, epoch: &str) -> Self {
+        let (mut client, _) = S::open(addr, None).await;
+        client
+            .send(json!({"event": "$join", "data": {"room": ROOM}, "ack": 1}))
+            .await;
+        let reply = within("the $join reply", async {
+            loop {
+                let batch = client
+                    .next()
+                    .await
+                    .expect("the link ends before the $join reply");
+                if let Some(reply) = batch.into_iter().find(|m| m["reply"] == 1) {
+                    return reply;
+                }
+            }
+        })
+        .await;
+        assert_eq!(reply["data"]["epoch"], epoch, "{reply}");
+        // Nothing reaches it while the backend is away (a history room's
+        // messages wait for the store), and the test bounds the wait.
+        let mut client = client.with_patience(PAUSE + REFORM + WAIT);
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             loop {
-                let item = match client.ws.next().await {
-                    Some(Ok(WsMessage::Text(text))) => {
-                        let message: Value = serde_json::from_str(text.as_str()).expect("JSON");
-                        if message["event"] != "n" {
-                            continue;
-                        }
-                        let data = &message["data"];
-                        let offset = &message["offset"];
-                        match (data["node"].as_u64(), data["n"].as_u64()) {
-                            (Some(node), Some(n)) if offset.is_u64() || offset.is_null() => {
-                                Ok((node as usize, n, offset.as_u64()))
-                            }
-                            _ => Err(format!("a malformed room message: {message}")),
-                        }
+                let batch = match client.next().await {
+                    Ok(batch) => batch,
+                    Err(end) => {
+                        let _ = tx.send(Err(format!("the link ended: {end}")));
+                        return;
                     }
-                    Some(Ok(WsMessage::Close(frame))) => Err(format!("closed: {frame:?}")),
-                    Some(Ok(_)) => continue,
-                    Some(Err(error)) => Err(format!("link error: {error}")),
-                    None => Err("the connection ended".to_owned()),
                 };
-                let end = item.is_err();
-                if tx.send(item).is_err() || end {
-                    return;
+                for message in batch {
+                    if message["event"] != "n" {
+                        continue;
+                    }
+                    let data = &message["data"];
+                    let offset = &message["offset"];
+                    let item = match (data["node"].as_u64(), data["n"].as_u64()) {
+                        (Some(node), Some(n)) if offset.is_u64() || offset.is_null() => {
+                            Ok((node as usize, n, offset.as_u64()))
+                        }
+                        _ => Err(format!("a malformed room message: {message}")),
+                    };
+                    let end = item.is_err();
+                    if tx.send(item).is_err() || end {
+                        return;
+                    }
                 }
             }
         });
@@ -206,7 +227,12 @@ async fn epoch(addr: SocketAddr) -> String {
 }
 
 /// The scenario over `kind`'s backend.
-pub(crate) async fn backend_outage(kind: Backend, outage: Outage, cut_at: CutAt, test: &str) {
+pub(crate) async fn backend_outage<S: Subscriber>(
+    kind: Backend,
+    outage: Outage,
+    cut_at: CutAt,
+    test: &str,
+) {
     let started = Instant::now();
     let Some(mut backend) = BackendServer::start(kind).await else {
         return;
@@ -223,10 +249,7 @@ pub(crate) async fn backend_outage(kind: Backend, outage: Outage, cut_at: CutAt,
 
     let mut subscribers = Vec::new();
     for node in &cluster.nodes {
-        let mut client = WsClient::connect_at(node.addr, "/ws").await;
-        let reply = client.join(ROOM).await;
-        assert_eq!(reply["data"]["epoch"], first_epoch.as_str(), "{reply}");
-        subscribers.push(Collected::start(&node.name, client));
+        subscribers.push(Collected::start::<S>(&node.name, node.addr, &first_epoch).await);
     }
     let publishers: Vec<Publisher> = cluster
         .nodes
@@ -362,11 +385,12 @@ pub(crate) async fn backend_outage(kind: Backend, outage: Outage, cut_at: CutAt,
     report(
         test,
         &format!(
-            "{total} (over {} subscribers × {NODES} streams; published per node {sent:?}, \
+            "{total} (over {} {} subscribers × {NODES} streams; published per node {sent:?}, \
              at the cut {sent_at_cut:?}, at the return {sent_at_return:?}; cluster re-formed \
              {:.1} s after; new epochs seen {epochs:?}; late ones of the lost epoch {late:?}, \
              {late_behind} of them behind later ones of their stream; {}; {:.1} s)",
             subscribers.len(),
+            S::TRANSPORT,
             reformed_in.as_secs_f64(),
             cluster.history_counters().await,
             started.elapsed().as_secs_f64()
