@@ -3,7 +3,8 @@
 // answer), `blocked` drops new connections at once, `freeze()` stops forwarding what the
 // server sends while the sockets stay open, `refuseUpgrades` answers WebSocket upgrade
 // requests `403` (a proxy that blocks WebSockets) and `hangUpgrades` never answers them,
-// while plain HTTP, long-polling included, goes through.
+// while plain HTTP, long-polling included, goes through. `retarget(server)` sends new
+// connections to another server (a load balancer moving off a node that drains).
 // Kept outside test/ so that `node --test test/` does not run it as a test file.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -82,6 +83,14 @@ export class Proxy extends EventEmitter {
     upstream.on('data', (chunk) => {
       if (!pair.frozen) client.write(chunk);
     });
+  }
+
+  /**
+   * Forwards new connections to `server` (a harness `Server`) from now on; the connections
+   * open now stay with the server they were opened to.
+   */
+  retarget(server) {
+    this.targetPort = server.port;
   }
 
   /** Destroys every open connection at once; new connections are forwarded as before. */

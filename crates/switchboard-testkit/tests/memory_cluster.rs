@@ -59,3 +59,8 @@ async fn sessions_move_between_nodes() {
 async fn a_draining_node_hands_its_sessions_over() {
     cluster::a_draining_node_hands_its_sessions_over(&mut MemoryBackend::default()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_node_shuts_down_as_a_single_hub() {
+    cluster::a_lone_node_shuts_down_as_a_single_hub(&mut MemoryBackend::default()).await;
+}

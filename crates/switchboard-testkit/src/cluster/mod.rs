@@ -26,7 +26,10 @@ pub use outage::{
     outage_backlog_is_bounded,
 };
 pub use presence::presence_cross_nodes;
-pub use sessions::{a_draining_node_hands_its_sessions_over, sessions_move_between_nodes};
+pub use sessions::{
+    a_draining_node_hands_its_sessions_over, a_lone_node_shuts_down_as_a_single_hub,
+    sessions_move_between_nodes,
+};
 pub use users::users_cross_nodes;
 
 /// A backend the scenarios can run on and cut off.

@@ -267,3 +267,29 @@ pub async fn a_draining_node_hands_its_sessions_over<B: ClusterBackend>(backend:
     }
     assert_eq!(a.hub.stats().sessions_moved_out, 3);
 }
+
+/// A clustered node with no other node to take its sessions shuts down as
+/// a single hub does: its links close with `1001` (not `1012`, which
+/// would send the clients to resume elsewhere), and it does not wait out
+/// its shutdown timeout for resumes that cannot come.
+pub async fn a_lone_node_shuts_down_as_a_single_hub<B: ClusterBackend>(backend: &mut B) {
+    let nodes = start_nodes(backend, 1).await;
+    let alone = &nodes[0];
+    let mut subscriber = Subscriber::open(alone).await;
+    let started = tokio::time::Instant::now();
+    let stopping = {
+        let hub = alone.hub.clone();
+        tokio::spawn(async move { hub.shutdown().await })
+    };
+    assert_eq!(subscriber.read_until_closed().await, 1001);
+    tokio::time::timeout(WAIT, stopping)
+        .await
+        .expect("the shutdown ends")
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < alone.hub.config().shutdown_timeout / 2,
+        "a lone node waited {took:?} for its sessions to move"
+    );
+    assert_eq!(alone.hub.count(), 0);
+}

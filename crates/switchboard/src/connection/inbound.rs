@@ -9,6 +9,7 @@ use switchboard_protocol::{ClientMessage, CloseCode, Codec, ErrorCode, Message, 
 use tokio::sync::mpsc;
 
 use crate::error::HubError;
+use crate::events::inline::answer_inline;
 use crate::hub::handle::Socket;
 use crate::limits::inbound::InboundChecks;
 use crate::session::inbox::{Dispatch, RawFrame};
@@ -136,6 +137,11 @@ pub(crate) fn handle_messages(
                         reply,
                         "reply to an unknown or expired ack"
                     );
+                }
+            }
+            other if backlog.is_empty() => {
+                if let Some(other) = answer_inline(socket, other) {
+                    backlog.push_back(Dispatch::Client(Box::new(other)));
                 }
             }
             other => backlog.push_back(Dispatch::Client(Box::new(other))),

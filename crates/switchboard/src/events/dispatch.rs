@@ -124,12 +124,7 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
                 Err(error) => refuse(socket, ack, error.to_body()),
             }
         }
-        ClientMessage::Leave { room, ack } => {
-            socket.leave(&room);
-            if let Some(ack) = ack {
-                let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
-            }
-        }
+        ClientMessage::Leave { room, ack } => leave(socket, &room, ack),
         ClientMessage::Refresh { token, ack } => refresh(socket, &token, ack).await,
         ClientMessage::Presence { room, ack } => presence(socket, &room, ack),
         // The connection task answers these itself.
@@ -227,6 +222,14 @@ async fn join_limited(
         }
         return;
     }
+    join_plain(socket, room, ack);
+}
+
+/// Joins a room without history, within the rooms-per-socket limit
+/// (over it: the error `limit`), and answers.
+pub(super) fn join_plain(socket: &Socket, room: String, ack: Option<u64>) {
+    let hub = &socket.hub;
+    let max = hub.config().max_rooms_per_socket;
     if let Some((_, presence)) = hub.room_registry().join_within(&room, &socket.shared, max) {
         if let Some(ack) = ack {
             let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
@@ -244,8 +247,16 @@ async fn join_limited(
     refuse_limit(socket, ack, max);
 }
 
+/// Leaves a room and answers.
+pub(super) fn leave(socket: &Socket, room: &str, ack: Option<u64>) {
+    socket.leave(room);
+    if let Some(ack) = ack {
+        let _ = socket.send_message(&Message::reply(ack, json!({ "room": room })));
+    }
+}
+
 /// Answers a `$join` past the rooms-per-socket limit with the error `limit`.
-fn refuse_limit(socket: &Socket, ack: Option<u64>, max: usize) {
+pub(super) fn refuse_limit(socket: &Socket, ack: Option<u64>, max: usize) {
     socket.hub.counters().error_sent(ErrorCode::Limit.as_str());
     let message = format!("a socket may be in at most {max} rooms: `$leave` one first");
     let reply = match ack {

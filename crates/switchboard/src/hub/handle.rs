@@ -386,10 +386,17 @@ impl Hub {
     /// with `1012`, and its sessions wait for their clients to resume them
     /// on other nodes, which take them over from this one; it leaves the
     /// cluster once every session has moved, or at the deadline (the
-    /// sessions left then end).
+    /// sessions left then end). A clustered node with no other node to
+    /// take its sessions (none heard from, or the backend away) shuts down
+    /// as a single hub does.
     pub async fn shutdown(&self) {
         let inner = &self.inner;
-        let drain = inner.adapter.is_clustered() && !inner.raw && inner.config.resume_buffer > 0;
+        let status = inner.adapter.status().borrow().clone();
+        let drain = inner.adapter.is_clustered()
+            && !inner.raw
+            && inner.config.resume_buffer > 0
+            && status.backend_up
+            && !status.peers.is_empty();
         inner.draining.store(drain, Ordering::Release);
         inner.shutting_down.store(true, Ordering::Release);
         inner.shutdown_tx.send_replace(true);

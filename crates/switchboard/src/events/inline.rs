@@ -1,0 +1,43 @@
+//! `$join` and `$leave` answered by the connection task itself, without
+//! starting the session's dispatcher: a socket that only joins rooms (the
+//! usual idle subscriber) keeps no dispatcher task or queue, a few KiB.
+//!
+//! Only where nothing can tell the difference: no dispatcher has started
+//! (so no earlier message of the session waits in one, and the order is
+//! kept), no `$join` policy to ask (it is async), and a room without
+//! history (its join may read the store).
+
+use switchboard_protocol::ClientMessage;
+
+use super::dispatch::{join_plain, leave, refuse_limit};
+use crate::hub::handle::Socket;
+use crate::session::inbox::Inbox;
+
+/// Answers `message` here when it is a `$join` or `$leave` that needs no
+/// dispatcher; returns it otherwise, for the dispatcher.
+pub(crate) fn answer_inline(socket: &Socket, message: ClientMessage) -> Option<ClientMessage> {
+    let hub = &socket.hub;
+    let eligible = match &message {
+        ClientMessage::Join { room, .. } => {
+            hub.policies().join.is_none() && hub.history_book(room).is_none()
+        }
+        ClientMessage::Leave { .. } => true,
+        _ => false,
+    };
+    if !eligible || !matches!(*socket.shared.dispatch.lock(), Inbox::NotStarted) {
+        return Some(message);
+    }
+    match message {
+        ClientMessage::Join { room, ack, .. } => {
+            let max = hub.config().max_rooms_per_socket;
+            if socket.shared.may_join(&room, max) {
+                join_plain(socket, room, ack);
+            } else {
+                refuse_limit(socket, ack, max);
+            }
+        }
+        ClientMessage::Leave { room, ack } => leave(socket, &room, ack),
+        other => return Some(other),
+    }
+    None
+}
