@@ -355,20 +355,22 @@ impl SendQueue {
     pub(crate) async fn room_for_answers(&self) {
         loop {
             let notified = self.notify.notified();
-            {
-                let state = self.state.lock();
-                let full = state.attached
-                    && state.pending.len() >= self.high_water()
-                    && !state.ended
-                    && state.close.is_none()
-                    && !state.abort;
-                if !full {
-                    return;
-                }
+            if self.has_room_for_answers() {
+                return;
             }
             // The drain that takes these frames wakes it.
             notified.await;
         }
+    }
+
+    /// Whether [`Self::room_for_answers`] would resolve at once.
+    pub(crate) fn has_room_for_answers(&self) -> bool {
+        let state = self.state.lock();
+        !(state.attached
+            && state.pending.len() >= self.high_water()
+            && !state.ended
+            && state.close.is_none()
+            && !state.abort)
     }
 
     /// Ends the writer's coalescing window: what waited is taken by its

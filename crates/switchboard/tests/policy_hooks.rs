@@ -44,6 +44,83 @@ async fn a_join_hook_chooses_the_error_the_client_gets() {
 }
 
 #[tokio::test]
+async fn a_join_rule_answers_before_the_join_hook_is_asked() {
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_saw = asked.clone();
+    let builder = Hub::builder()
+        .join_rule(|_s: &Socket, room: &str| {
+            if room.starts_with("admin-") {
+                Err(HandlerError::with_code("forbidden", "members only"))
+            } else {
+                Ok(())
+            }
+        })
+        .join_hook(move |_s: Socket, room: String| {
+            hook_saw.lock().unwrap().push(room.clone());
+            async move {
+                if room == "full" {
+                    Err(HandlerError::with_code("limit", "the room is full"))
+                } else {
+                    Ok(())
+                }
+            }
+        });
+    let server = TestServer::start(builder).await;
+    let (mut client, id) = server.joined_client().await;
+    let reply = client.call("$join", json!({"room": "admin-1"}), 1).await;
+    assert_eq!(
+        reply["error"],
+        json!({"code": "forbidden", "message": "members only"})
+    );
+    let reply = client.call("$join", json!({"room": "full"}), 2).await;
+    assert_eq!(reply["error"]["code"], "limit", "{reply}");
+    let reply = client.call("$join", json!({"room": "lobby"}), 3).await;
+    assert_eq!(reply["data"], json!({"room": "lobby"}));
+    assert_eq!(
+        *asked.lock().unwrap(),
+        ["full", "lobby"],
+        "the rule refused admin-1 alone"
+    );
+    assert_eq!(server.hub.rooms_of(&id), ["lobby"]);
+}
+
+#[tokio::test]
+async fn a_join_rule_alone_answers_on_the_connection_in_order() {
+    let server = TestServer::start(Hub::builder().join_rule(|_s: &Socket, room: &str| {
+        if room == "closed" {
+            Err(HandlerError::with_code("forbidden", "closed"))
+        } else {
+            Ok(())
+        }
+    }))
+    .await;
+    let (mut client, id) = server.joined_client().await;
+    // Joins, refusals and leaves in one frame, answered in order.
+    client
+        .send(json!([
+            {"event": "$join", "data": {"room": "a"}, "ack": 1},
+            {"event": "$join", "data": {"room": "closed"}, "ack": 2},
+            {"event": "$join", "data": {"room": "b"}, "ack": 3},
+            {"event": "$leave", "data": {"room": "a"}, "ack": 4}
+        ]))
+        .await;
+    let mut replies = Vec::new();
+    while replies.len() < 4 {
+        let message = client.recv().await;
+        if message.get("reply").is_some() {
+            replies.push(message);
+        }
+    }
+    let order: Vec<u64> = replies
+        .iter()
+        .map(|r| r["reply"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, [1, 2, 3, 4]);
+    assert_eq!(replies[1]["error"]["code"], "forbidden", "{}", replies[1]);
+    assert_eq!(server.hub.rooms_of(&id), ["b"]);
+}
+
+#[tokio::test]
 async fn a_relay_hook_sees_the_data_and_may_replace_or_refuse_it() {
     let server = TestServer::start(Hub::builder().relay_hook(
         |socket: Socket, request: RelayRequest, data: Value| async move {

@@ -2,8 +2,8 @@
 //!
 //! Reads the hub's resident memory (`VmRSS` in `/proc/<pid>/status`),
 //! opens N WebSocket connections (each counts once it has read its
-//! `$welcome`, and, with `--room`, once it has joined that room; nothing
-//! else is sent), waits for the hub to
+//! `$welcome` and joined the room `--room`, `idle` by default, or, with
+//! `--bare`, at its `$welcome`; nothing else is sent), waits for the hub to
 //! settle, and reads its memory again: the difference over N is the cost
 //! of one idle connection (its task, buffers, session and resume state).
 //! The connections answer the hub's pings while held, and end with a close
@@ -52,15 +52,25 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1024)]
     pub buffer: usize,
     /// Join every connection to this room (one room for all) after its
-    /// `$welcome` [default: no room]
-    #[arg(long, value_name = "NAME")]
-    pub room: Option<String>,
+    /// `$welcome`, as an idle subscriber does
+    #[arg(long, value_name = "NAME", default_value = "idle")]
+    pub room: String,
+    /// Join no room: bare connections, that only read their `$welcome`
+    #[arg(long)]
+    pub bare: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: HubUnderTestArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub gen_args: GenArgs,
+}
+
+impl Args {
+    /// The room every connection joins; `None` with `--bare`.
+    pub fn joined_room(&self) -> Option<String> {
+        (!self.bare).then(|| self.room.clone())
+    }
 }
 
 /// The figures of an `idle` run.
@@ -191,7 +201,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
             clients: clients.len(),
             first_client: clients.start,
             tokens: target.tokens.clone(),
-            room: args.room.clone(),
+            room: args.joined_room(),
             connect_parallel: args.connect_parallel,
             buffer: args.buffer,
         })
@@ -238,7 +248,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
     Ok(Report {
         benchmark: "idle",
         clients: args.clients,
-        room: args.room.clone(),
+        room: args.joined_room(),
         authenticated: target.authenticated(),
         opened: held.opened,
         failed: held.failed,

@@ -1,6 +1,7 @@
-//! The hub's hooks of the server: the room rules ([`crate::room_rules`])
-//! and, when configured, the back-end calls behind them. A back-end join
-//! or publish call is made only for what the room rules allow.
+//! The hub's hooks of the server: the room rules ([`crate::room_rules`];
+//! for `$join` a join rule, which answers at once) and, when configured,
+//! the back-end calls behind them. A back-end join or publish call is made
+//! only for what the room rules allow.
 
 use std::sync::Arc;
 
@@ -24,40 +25,41 @@ pub fn install(builder: HubBuilder, config: &Config) -> Result<HubBuilder, Confi
     let rooms = Arc::new(config.rooms.clone());
     let join_backend = backend.clone();
     let relay_backend = backend.clone();
-    let mut builder = builder
-        .join_hook(move |socket: Socket, room: String| {
-            let allowed = join_allowed(&socket, &room, &rooms);
-            let backend = join_backend.clone();
-            async move {
-                if !allowed {
-                    return Err(forbidden(format!("joining room `{room}` is not allowed")));
-                }
-                match &backend {
-                    Some(backend) => backend.join(&socket, &room).await,
-                    None => Ok(()),
-                }
-            }
-        })
-        .relay_hook(move |socket: Socket, request: RelayRequest, data: Value| {
-            let allowed = relay_allowed(&socket, &request.room);
-            let backend = relay_backend.clone();
-            async move {
-                if !allowed {
-                    let room = request.room;
-                    return Err(forbidden(format!(
-                        "relaying to room `{room}` is not allowed"
-                    )));
-                }
-                match &backend {
-                    Some(backend) => {
-                        backend
-                            .publish(&socket, &request.room, &request.event, &data)
-                            .await
-                    }
-                    None => Ok(None),
-                }
-            }
+    // The room rules answer at once (a join rule): without a back-end
+    // join call, the connection answers a `$join` itself.
+    let mut builder = builder.join_rule(move |socket: &Socket, room: &str| {
+        if join_allowed(socket, room, &rooms) {
+            Ok(())
+        } else {
+            Err(forbidden(format!("joining room `{room}` is not allowed")))
+        }
+    });
+    if let Some(backend) = join_backend.filter(|backend| backend.url(Hook::Join).is_some()) {
+        builder = builder.join_hook(move |socket: Socket, room: String| {
+            let backend = backend.clone();
+            async move { backend.join(&socket, &room).await }
         });
+    }
+    builder = builder.relay_hook(move |socket: Socket, request: RelayRequest, data: Value| {
+        let allowed = relay_allowed(&socket, &request.room);
+        let backend = relay_backend.clone();
+        async move {
+            if !allowed {
+                let room = request.room;
+                return Err(forbidden(format!(
+                    "relaying to room `{room}` is not allowed"
+                )));
+            }
+            match &backend {
+                Some(backend) => {
+                    backend
+                        .publish(&socket, &request.room, &request.event, &data)
+                        .await
+                }
+                None => Ok(None),
+            }
+        }
+    });
     let Some(backend) = backend else {
         return Ok(builder);
     };

@@ -112,6 +112,9 @@ pub(crate) type AuthHook = Arc<
 /// client.
 pub(crate) type JoinPolicy<S> =
     Arc<dyn Fn(S, String) -> BoxFuture<Result<(), HandlerError>> + Send + Sync>;
+/// Decides a `$join` at once, without waiting: `Err` refuses it, and its
+/// code and message reach the client.
+pub(crate) type JoinRule<S> = Arc<dyn Fn(&S, &str) -> Result<(), HandlerError> + Send + Sync>;
 /// Decides a relay, seeing its data: `Ok(None)` relays it as sent,
 /// `Ok(Some(data))` relays that data instead, `Err` refuses it (its code
 /// and message reach the sender).
@@ -124,7 +127,9 @@ pub(crate) type RelayPolicy<S> = Arc<
 pub(crate) struct Policies<S> {
     /// Runs before the upgrade; `None` lets everyone in.
     pub(crate) auth: Option<AuthHook>,
-    /// Decides `$join`; `None` allows every room.
+    /// Decides `$join` at once, before `join`; `None` allows every room.
+    pub(crate) join_rule: Option<JoinRule<S>>,
+    /// Decides `$join`, and may wait; `None` allows every room.
     pub(crate) join: Option<JoinPolicy<S>>,
     /// Decides relays; `None` allows members of the room.
     pub(crate) relay: Option<RelayPolicy<S>>,
@@ -147,6 +152,7 @@ impl<S> Default for Policies<S> {
     fn default() -> Self {
         Self {
             auth: None,
+            join_rule: None,
             join: None,
             relay: None,
             subprotocols: Vec::new(),
@@ -162,6 +168,7 @@ impl<S> Clone for Policies<S> {
     fn clone(&self) -> Self {
         Self {
             auth: self.auth.clone(),
+            join_rule: self.join_rule.clone(),
             join: self.join.clone(),
             relay: self.relay.clone(),
             subprotocols: self.subprotocols.clone(),

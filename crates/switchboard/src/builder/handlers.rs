@@ -333,6 +333,35 @@ impl<S> HubBuilder<S> {
         self
     }
 
+    /// Decides each client `$join` at once, without waiting (default:
+    /// every room is allowed): an `Err`'s code and message reach the
+    /// client, as with [`HubBuilder::join_hook`]. It runs before the join
+    /// hook, if there is one; without one, the connection answers a
+    /// `$join` itself, so that a socket that only joins rooms (an idle
+    /// subscriber) keeps no task of its own for its events, a few KiB.
+    ///
+    /// ```
+    /// use switchboard::{Hub, HandlerError, Socket};
+    ///
+    /// let hub = Hub::builder()
+    ///     .join_rule(|_socket: &Socket, room: &str| {
+    ///         if room.starts_with("admin-") {
+    ///             Err(HandlerError::with_code("forbidden", "members only"))
+    ///         } else {
+    ///             Ok(())
+    ///         }
+    ///     })
+    ///     .build();
+    /// # drop(hub);
+    /// ```
+    pub fn join_rule<F>(mut self, rule: F) -> Self
+    where
+        F: Fn(&Socket, &str) -> Result<(), HandlerError> + Send + Sync + 'static,
+    {
+        self.policies.join_rule = Some(Arc::new(rule));
+        self
+    }
+
     /// Decides each client relay (default: allowed when the sender is a
     /// member of the room); a refused relay is answered `forbidden`.
     /// [`HubBuilder::relay_hook`] sees the data and chooses the error.

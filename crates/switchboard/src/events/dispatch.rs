@@ -57,8 +57,22 @@ fn answer(
     let _ = socket.send_message(&message);
 }
 
+/// What the hub's `$join` rule (`HubBuilder::join_rule`) says of `room`,
+/// a panic in it contained and answered as a failed policy.
+pub(super) fn join_rule(socket: &Socket, room: &str) -> Result<(), HandlerError> {
+    let Some(rule) = &socket.hub.policies().join_rule else {
+        return Ok(());
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rule(socket, room))).unwrap_or_else(
+        |_| {
+            tracing::error!(socket = socket.id(), room, "the $join rule panicked");
+            Err(policy_failed("$join"))
+        },
+    )
+}
+
 /// Answers a refused `$join` or relay with the policy's error.
-fn refuse(socket: &Socket, ack: Option<u64>, body: ErrorBody) {
+pub(super) fn refuse(socket: &Socket, ack: Option<u64>, body: ErrorBody) {
     socket.hub.counters().error_sent(&body.code);
     let reply = match ack {
         Some(ack) => Message::reply_error(ack, body),
@@ -111,13 +125,14 @@ pub(super) async fn handle_client(socket: &Socket, message: ClientMessage) {
                 refuse_limit(socket, ack, max);
                 return;
             }
-            let decision = match &socket.hub.policies().join {
-                Some(policy) => {
+            let decision = match (join_rule(socket, &room), &socket.hub.policies().join) {
+                (Err(error), _) => Err(error),
+                (Ok(()), Some(policy)) => {
                     guarded(socket, "$join policy", policy(socket.clone(), room.clone()))
                         .await
                         .unwrap_or_else(|| Err(policy_failed("$join")))
                 }
-                None => Ok(()),
+                (Ok(()), None) => Ok(()),
             };
             match decision {
                 Ok(()) => join_limited(socket, room, since.as_ref(), ack).await,

@@ -4,12 +4,14 @@
 //!
 //! Only where nothing can tell the difference: no dispatcher has started
 //! (so no earlier message of the session waits in one, and the order is
-//! kept), no `$join` policy to ask (it is async), and a room without
-//! history (its join may read the store).
+//! kept), no `$join` hook or policy to ask (they may wait; the join rule,
+//! which answers at once, is asked here), and a room without history (its
+//! join may read the store), while the send queue has room for the answer
+//! (past it the dispatcher answers, once the client reads).
 
 use switchboard_protocol::ClientMessage;
 
-use super::dispatch::{join_plain, leave, refuse_limit};
+use super::dispatch::{join_plain, join_rule, leave, refuse, refuse_limit};
 use crate::hub::handle::Socket;
 use crate::session::inbox::Inbox;
 
@@ -24,16 +26,24 @@ pub(crate) fn answer_inline(socket: &Socket, message: ClientMessage) -> Option<C
         ClientMessage::Leave { .. } => true,
         _ => false,
     };
-    if !eligible || !matches!(*socket.shared.dispatch.lock(), Inbox::NotStarted) {
+    // Past the send queue's high-water mark the dispatcher answers, as it
+    // waits for the client to read (a flood of `$join` never turns into a
+    // false `4001`).
+    if !eligible
+        || !matches!(*socket.shared.dispatch.lock(), Inbox::NotStarted)
+        || !socket.shared.queue.has_room_for_answers()
+    {
         return Some(message);
     }
     match message {
         ClientMessage::Join { room, ack, .. } => {
             let max = hub.config().max_rooms_per_socket;
-            if socket.shared.may_join(&room, max) {
-                join_plain(socket, room, ack);
-            } else {
+            if !socket.shared.may_join(&room, max) {
                 refuse_limit(socket, ack, max);
+            } else if let Err(error) = join_rule(socket, &room) {
+                refuse(socket, ack, error.to_body());
+            } else {
+                join_plain(socket, room, ack);
             }
         }
         ClientMessage::Leave { room, ack } => leave(socket, &room, ack),
