@@ -24,6 +24,8 @@ const LIFECYCLE = new Set(['connect', 'disconnect', 'reconnecting', 'error', 'st
 
 /** Abandoned WebSockets kept to be released (closed) once a new session makes them stale. */
 const MAX_ABANDONED = 8;
+/** How many earlier session ids a client remembers, to know its own relays in a replay. */
+const PAST_IDS = 16;
 
 /**
  * A connection to a Switchboard hub. Create it with `connect`.
@@ -90,6 +92,7 @@ export class Client {
     this.wsBlocked = false; // WebSocket failed where long-polling worked: go straight to polling
     this.fallingBack = false; // this attempt fell back from WebSocket to long-polling
     this.abandoned = []; // WebSockets let go without a close frame (see `_linkDead`)
+    this.pastIds = []; // the ids of this client's earlier sessions, the latest last
     this._open();
   }
 
@@ -436,6 +439,12 @@ export class Client {
     }
     // A reconnect that went live again; a move from long-polling to WebSocket is not one.
     if (this.everConnected && !this.switching) this.reconnects += 1;
+    // A new session: the old id's relays, replayed by a room's history, are this client's
+    // own, which the hub never sends back to their sender live (see `_admit`).
+    if (this.session.id !== null && this.session.id !== data.id) {
+      this.pastIds.push(this.session.id);
+      if (this.pastIds.length > PAST_IDS) this.pastIds.shift();
+    }
     this.session.id = data.id;
     this.session.token = data.session;
     this.session.user = typeof data.user === 'string' ? data.user : null;
@@ -510,12 +519,16 @@ export class Client {
 
   /**
    * Whether a hub event goes on to the handlers: a message of a history room moves the
-   * room's position on, and one received already (a recovery's replay) is dropped. A room
-   * whose epoch is not known is asked it with a quiet `$join` (its reply is ordered with
-   * the room's messages).
+   * room's position on, and one received already (a recovery's replay) is dropped, as is
+   * one this client relayed in an earlier session (the hub never sends a relay back to its
+   * sender live). A room whose epoch is not known is asked it with a quiet `$join` (its
+   * reply is ordered with the room's messages).
    */
   _admit(msg) {
     if (typeof msg.room !== 'string' || typeof msg.offset !== 'number') return true;
+    // This client's own relay from an earlier session, in a recovery's replay: it moves the
+    // position on, but is not handed back to the client that sent it.
+    const own = typeof msg.from === 'string' && this.pastIds.includes(msg.from);
     const verdict = this.positions.onMessage(msg.room, msg.offset);
     if (verdict === 'duplicate') return false;
     if (verdict === 'locate') {
@@ -524,7 +537,7 @@ export class Client {
       // A failure is not asked again until the room's next $join reply.
       this._request(message('$join', { room }), undefined, located).catch(() => {});
     }
-    return true;
+    return !own;
   }
 
   _onReply(msg) {

@@ -115,6 +115,36 @@ describe('room history recovery against the server', { skip }, () => {
     assert.deepEqual(client.roomPosition('feed-stream'), { epoch, offset: N + 1 });
   });
 
+  test('a recovery on a new session leaves out what this client relayed before', async () => {
+    const room = 'feed-own';
+    const { client, px, seen } = await open(roomy);
+    const other = (await open(roomy, { cut: false })).client;
+    await client.join(room);
+    await other.join(room);
+    const mine = [];
+    client.on('chat', (text) => mine.push(text));
+    const theirs = [];
+    other.on('chat', (text) => theirs.push(text));
+    await delivered(roomy, client, room, [1]); // offset 1
+    // Kept at offset 2 with this session's id as `from`: the other member gets it, this
+    // client does not (a relay is not sent back to its sender), so its position stays at 1.
+    const relayed = waitFor(other, 'chat');
+    await client.to(room).emitWithAck('chat', 'from me');
+    await relayed;
+    const { info, connected } = await awayWhile(client, px, async () => {
+      await publish(roomy, room, 2); // offset 3
+      await other.to(room).emitWithAck('chat', 'from the other'); // offset 4
+    });
+    // The new session recovers from offset 1: 2 to 4, less its own relay.
+    assert.deepEqual([info.recovered, connected.resumed], [true, false]);
+    await delivered(roomy, client, room, [3]); // offset 5
+    assert.deepEqual(seen, [1, 2, 3]);
+    assert.deepEqual(mine, ['from the other'], 'its own relay is not handed back to it');
+    assert.deepEqual(theirs, ['from me']);
+    const epoch = await epochOf(roomy, room);
+    assert.deepEqual(client.roomPosition(room), { epoch, offset: 5 });
+  });
+
   test('a room joined before its history began learns its epoch, and recovers past the history\'s start', async () => {
     const { client, px, seen } = await open(short);
     await client.join('feed-late');

@@ -57,7 +57,9 @@
 //!   section 11), the client tracks where it stands
 //!   ([`client::Client::room_position`]); a new session rejoins the room
 //!   from there, and the messages missed meanwhile arrive as ordinary
-//!   events, in order, none twice, with [`client::Event::Recovered`]
+//!   events, in order, none twice (but for the client's own relays of its
+//!   earlier session, which it would not have got live either), with
+//!   [`client::Event::Recovered`]
 //!   saying whether they could. [`client::Client::join_since`] recovers
 //!   from a position the application kept.
 //! - **Acks**: [`client::Client::emit_with_ack`] asks the hub and waits;

@@ -122,6 +122,42 @@ async fn a_stream_cut_mid_way_arrives_whole_in_order_and_once() {
     client.close().await;
 }
 
+/// A relay is never sent back to its sender live; on a new session, the
+/// history's replay of what the client relayed in its earlier session is
+/// not handed to it either (it still moves the room's position on).
+#[tokio::test]
+async fn a_recovery_on_a_new_session_leaves_out_what_the_client_relayed() {
+    let server = TestHub::start(history_hub()).await;
+    let proxy = Proxy::start(server.addr).await;
+    let (builder, mut rx) = recorder(fast(&proxy.url()), "n");
+    let client = builder.connect().await.unwrap();
+    let mut events = client.events();
+    client.join(ROOM).await.unwrap();
+    let (other_builder, mut other_rx) = recorder(fast(&server.url()), "n");
+    let other = other_builder.connect().await.unwrap();
+    other.join(ROOM).await.unwrap();
+
+    publish(&server.hub, 1..=1); // offset 1
+    assert_eq!(recv_n(&mut rx, 1).await, [1]);
+    // Offset 2, its `from` this session's id: the other member gets it.
+    client.to(ROOM).emit_with_ack("n", 100, None).await.unwrap();
+    assert_eq!(recv_n(&mut other_rx, 2).await, [1, 100]);
+
+    let recovered = away_while(&proxy, &mut events, async {
+        publish(&server.hub, 2..=2); // offset 3
+        other.to(ROOM).emit_with_ack("n", 200, None).await.unwrap(); // offset 4
+    })
+    .await;
+    assert!(recovered);
+    publish(&server.hub, 3..=3); // offset 5
+    assert_eq!(recv_n(&mut rx, 3).await, [2, 200, 3], "not its own 100");
+    assert!(rx.try_recv().is_err());
+    let epoch = epoch(&server.hub).await;
+    assert_eq!(client.room_position(ROOM), Some(position(&epoch, 5)));
+    other.close().await;
+    client.close().await;
+}
+
 #[tokio::test]
 async fn a_room_joined_before_its_history_began_learns_its_epoch_and_recovers() {
     // More messages than the history keeps: recovering from the start of

@@ -349,9 +349,11 @@ pub struct HubStats {
     /// was away, or refused by it): they reached no one (PROTOCOL.md
     /// section 11).
     pub history_dropped: u64,
-    /// Messages of history rooms this node never delivered because they
-    /// were gone from the backend's history before it could fetch them
-    /// (a gap older than the history size or time to live).
+    /// Messages of history rooms this node gave up waiting for because
+    /// they were gone from the backend's history before it could fetch
+    /// them (a gap older than the history size or time to live, or an
+    /// epoch the backend lost). One given up as its epoch ended may still
+    /// arrive late and be delivered then, without an offset.
     pub history_gaps_lost: u64,
     /// Sessions another node handed over to this one, for a resume here
     /// (PROTOCOL.md section 11).

@@ -104,10 +104,13 @@ impl Hub {
                     .note(&place.epoch, place.offset, &deliveries, Instant::now())
             });
             if let Some((epoch, again)) = again {
-                tracing::info!(
+                // A room whose history expired in the store (idle past
+                // the time to live) begins a new epoch too: the others
+                // drop what they delivered already, so this is quiet.
+                tracing::debug!(
                     room,
                     messages = again.len(),
-                    "the history store lost the room's epoch: publishing its last messages kept here again"
+                    "the room's epoch changed in the store: publishing its last messages kept here again"
                 );
                 for (offset, delivery) in &again {
                     self.publish_history(

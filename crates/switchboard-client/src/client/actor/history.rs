@@ -45,8 +45,9 @@ impl Actor {
 
     /// Whether a message of the hub goes on to the application: a message
     /// of a history room moves the room's position on, and one received
-    /// already (a recovery's replay) is dropped. A room whose epoch is not
-    /// known is asked it.
+    /// already (a recovery's replay) is dropped, as is one this client
+    /// relayed in an earlier session (the hub never sends a relay back to
+    /// its sender live). A room whose epoch is not known is asked it.
     pub(super) async fn admit(
         &mut self,
         conn: &mut Link,
@@ -55,9 +56,13 @@ impl Actor {
         let (Some(room), Some(offset)) = (&message.room, message.offset) else {
             return Ok(true);
         };
+        let own = message
+            .from
+            .as_ref()
+            .is_some_and(|from| self.past_ids.iter().any(|id| id == from));
         let verdict = self.positions_write().on_message(room, offset);
         match verdict {
-            Verdict::Deliver => Ok(true),
+            Verdict::Deliver => Ok(!own),
             Verdict::Duplicate => {
                 tracing::trace!(room, offset, "a recovered message received already");
                 Ok(false)
@@ -65,7 +70,7 @@ impl Actor {
             Verdict::DeliverAndLocate => {
                 let locate = self.locate_request(room);
                 self.write(conn, vec![locate]).await?;
-                Ok(true)
+                Ok(!own)
             }
         }
     }

@@ -71,7 +71,14 @@ pub(crate) struct Actor {
     /// Resolves once the last handler started has finished: the next one
     /// waits for it, so handlers run in the order their events came.
     last_handler: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// The ids of this client's earlier sessions, the latest last (at most
+    /// [`PAST_IDS`]): a room's history replays their relays, which are
+    /// this client's own.
+    past_ids: VecDeque<String>,
 }
+
+/// How many earlier session ids a client remembers.
+const PAST_IDS: usize = 16;
 
 impl Actor {
     pub(crate) fn new(
@@ -103,6 +110,7 @@ impl Actor {
             unauthorized: 0,
             refresh: None,
             last_handler: None,
+            past_ids: VecDeque::new(),
         }
     }
 
@@ -372,7 +380,18 @@ impl Actor {
             self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
         }
         tracing::debug!(id = %welcome.id, resumed, missed = welcome.missed, "welcome");
-        *self.shared.id.write().unwrap_or_else(|e| e.into_inner()) = Some(welcome.id.clone());
+        let before = self
+            .shared
+            .id
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(welcome.id.clone());
+        if let Some(before) = before.filter(|before| *before != welcome.id) {
+            self.past_ids.push_back(before);
+            if self.past_ids.len() > PAST_IDS {
+                self.past_ids.pop_front();
+            }
+        }
         self.unauthorized = 0;
         self.on_token(&welcome);
         self.session = Some(Session {
