@@ -89,8 +89,15 @@ pub struct Target {
 }
 
 impl Target {
-    /// Whether the target reaches every socket.
+    /// Whether the target reaches every socket (it names no room, socket
+    /// or user, history rooms included).
     pub fn is_everyone(&self) -> bool {
+        self.lists_no_recipient() && self.history_rooms.is_empty()
+    }
+
+    /// Whether it names no room, socket or user, history rooms aside: with
+    /// history rooms, such a part of a broadcast reaches no one.
+    pub fn lists_no_recipient(&self) -> bool {
         self.rooms.is_empty() && self.sockets.is_empty() && self.users.is_empty()
     }
 }
@@ -465,6 +472,17 @@ mod tests {
         let envelope = Envelope::new("node-1", body);
         let decoded = Envelope::decode(&envelope.encode()).unwrap();
         assert_eq!(decoded, envelope);
+    }
+
+    #[test]
+    fn a_target_of_history_rooms_alone_is_not_everyone() {
+        let only_history = Target {
+            history_rooms: vec!["feed".into()],
+            ..Target::default()
+        };
+        assert!(!only_history.is_everyone());
+        assert!(only_history.lists_no_recipient());
+        assert!(Target::default().is_everyone());
     }
 
     #[test]

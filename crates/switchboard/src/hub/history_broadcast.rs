@@ -116,9 +116,8 @@ impl BroadcastOperator {
             let rooms = std::mem::take(&mut target.rooms);
             (target.history_rooms, target.rooms) =
                 rooms.into_iter().partition(|room| book.keeps(room));
-            // Only history rooms: nothing else crosses (an empty target
-            // would mean everyone).
-            if !target.is_everyone() {
+            // Only history rooms: nothing else crosses.
+            if !target.lists_no_recipient() {
                 hub.adapter().publish(Operation::Broadcast {
                     target,
                     message: message.clone(),
