@@ -15,6 +15,8 @@ import { backoffDelay, CloseCode, FINAL_CLOSE_CODES } from './reconnect.js';
 import { pollingHandshakeUrl, pollingUrl, resolveUrl, sessionUrl, websocketUrl } from './urls.js';
 import { tokenMethods } from './token-refresh.js';
 import { probeMethods } from './upgrade-probe.js';
+import { message } from './message.js';
+import { roomMethods } from './room-methods.js';
 import { WebSocketTransport } from './websocket-transport.js';
 
 /** @typedef {import('./options.js').ConnectOptions} ConnectOptions */
@@ -24,8 +26,6 @@ const LIFECYCLE = new Set(['connect', 'disconnect', 'reconnecting', 'error', 'st
 
 /** Abandoned WebSockets kept to be released (closed) once a new session makes them stale. */
 const MAX_ABANDONED = 8;
-/** How many earlier session ids a client remembers, to know its own relays in a replay. */
-const PAST_IDS = 16;
 
 /**
  * A connection to a Switchboard hub. Create it with `connect`.
@@ -441,10 +441,7 @@ export class Client {
     if (this.everConnected && !this.switching) this.reconnects += 1;
     // A new session: the old id's relays, replayed by a room's history, are this client's
     // own, which the hub never sends back to their sender live (see `_admit`).
-    if (this.session.id !== null && this.session.id !== data.id) {
-      this.pastIds.push(this.session.id);
-      if (this.pastIds.length > PAST_IDS) this.pastIds.shift();
-    }
+    this._rememberPastId(data.id);
     this.session.id = data.id;
     this.session.token = data.session;
     this.session.user = typeof data.user === 'string' ? data.user : null;
@@ -479,65 +476,6 @@ export class Client {
         this.emitter.fire('connect', info);
       }
     });
-  }
-
-  /**
-   * A `$join` of the application's (`join`, `emitWithAck('$join')`): the room is remembered
-   * once answered, its position taken from the reply; with `given`, recovering from it.
-   */
-  _join(room, given, timeout) {
-    const since = given ? this.positions.seed(room, given) : null;
-    const joined = (data) => {
-      this.rooms.add(room);
-      this._onJoined(room, data, since);
-    };
-    return this._request(message('$join', since ? { room, since } : { room }), timeout, joined)
-      .catch((err) => {
-        if (!this.rooms.has(room)) this.positions.remove(room);
-        throw err;
-      });
-  }
-
-  /** A rejoin on a new session: with `since` the client's position in a history room. */
-  _rejoin(room) {
-    const since = this.positions.since(room);
-    const joined = (data) => this._onJoined(room, data, since);
-    return this._request(message('$join', since ? { room, since } : { room }), undefined, joined).catch((err) => {
-      if (err.code === 'forbidden') {
-        this.rooms.delete(room);
-        this.positions.remove(room);
-        this.emitter.fire('error', { code: err.code, message: `rejoin of ${room} refused`, room });
-      }
-    });
-  }
-
-  /** A `$join` answered `data`: the room's position, and `recovered` when it sent `since`. */
-  _onJoined(room, data, since) {
-    const recovered = this.positions.onJoinReply(room, data, since);
-    if (recovered !== null) this.emitter.fire('recovered', { room, recovered });
-  }
-
-  /**
-   * Whether a hub event goes on to the handlers: a message of a history room moves the
-   * room's position on, and one received already (a recovery's replay) is dropped, as is
-   * one this client relayed in an earlier session (the hub never sends a relay back to its
-   * sender live). A room whose epoch is not known is asked it with a quiet `$join` (its
-   * reply is ordered with the room's messages).
-   */
-  _admit(msg) {
-    if (typeof msg.room !== 'string' || typeof msg.offset !== 'number') return true;
-    // This client's own relay from an earlier session, in a recovery's replay: it moves the
-    // position on, but is not handed back to the client that sent it.
-    const own = typeof msg.from === 'string' && this.pastIds.includes(msg.from);
-    const verdict = this.positions.onMessage(msg.room, msg.offset);
-    if (verdict === 'duplicate') return false;
-    if (verdict === 'locate') {
-      const room = msg.room;
-      const located = (data) => this.positions.onLocated(room, data);
-      // A failure is not asked again until the room's next $join reply.
-      this._request(message('$join', { room }), undefined, located).catch(() => {});
-    }
-    return !own;
   }
 
   _onReply(msg) {
@@ -785,7 +723,7 @@ export class Client {
 
 // The WebSocket probe (`upgrade-probe.js`) and tokens (`token-refresh.js`) are methods of
 // `Client` kept in files of their own.
-Object.assign(Client.prototype, probeMethods, tokenMethods);
+Object.assign(Client.prototype, probeMethods, tokenMethods, roomMethods);
 
 /**
  * The `batching` option as `{maxMessages, maxDelay}`, or null when off (false, null or
@@ -797,10 +735,4 @@ function batchingOf(option) {
   if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new RangeError('batching.maxMessages must be an integer >= 1');
   if (typeof maxDelay !== 'number' || !(maxDelay >= 0)) throw new RangeError('batching.maxDelay must be a number of ms >= 0');
   return { maxMessages, maxDelay };
-}
-
-/** Builds a message object; `data` is omitted when undefined. */
-function message(event, data) {
-  if (typeof event !== 'string' || !event) throw new TypeError('event must be a non-empty string');
-  return data === undefined ? { event } : { event, data };
 }

@@ -10,9 +10,11 @@
 //! | `/lib/emitter.js` | `clients/js/lib/emitter.js` |
 //! | `/lib/errors.js` | `clients/js/lib/errors.js` |
 //! | `/lib/history.js` | `clients/js/lib/history.js` |
+//! | `/lib/message.js` | `clients/js/lib/message.js` |
 //! | `/lib/options.js` | `clients/js/lib/options.js` |
 //! | `/lib/polling-transport.js` | `clients/js/lib/polling-transport.js` |
 //! | `/lib/reconnect.js` | `clients/js/lib/reconnect.js` |
+//! | `/lib/room-methods.js` | `clients/js/lib/room-methods.js` |
 //! | `/lib/token-refresh.js` | `clients/js/lib/token-refresh.js` |
 //! | `/lib/upgrade-probe.js` | `clients/js/lib/upgrade-probe.js` |
 //! | `/lib/urls.js` | `clients/js/lib/urls.js` |
@@ -53,7 +55,7 @@ macro_rules! client_module {
 }
 
 /// Every embedded file.
-pub const ASSETS: [Asset; 15] = [
+pub const ASSETS: [Asset; 17] = [
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -74,9 +76,11 @@ pub const ASSETS: [Asset; 15] = [
     client_module!("lib/emitter.js"),
     client_module!("lib/errors.js"),
     client_module!("lib/history.js"),
+    client_module!("lib/message.js"),
     client_module!("lib/options.js"),
     client_module!("lib/polling-transport.js"),
     client_module!("lib/reconnect.js"),
+    client_module!("lib/room-methods.js"),
     client_module!("lib/token-refresh.js"),
     client_module!("lib/upgrade-probe.js"),
     client_module!("lib/urls.js"),

@@ -586,16 +586,7 @@ impl FrameParser {
 
     /// Slow path for frame parsing - handles all edge cases
     fn parse_slow(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>> {
-        const DEBUG: bool = false;
         loop {
-            if DEBUG && !buf.is_empty() {
-                eprintln!(
-                    "[PARSER] State: {:?}, buf_len: {}, header_len: {}",
-                    self.state,
-                    buf.len(),
-                    self.header_len
-                );
-            }
             match self.state {
                 #[cfg(feature = "permessage-deflate")]
                 ParseState::FrameTooLarge => return Err(Error::FrameTooLarge),
@@ -863,17 +854,6 @@ impl FrameParser {
                     let target_len = header_base + 4;
                     let needed = target_len - self.header_len;
 
-                    if DEBUG {
-                        eprintln!(
-                            "[PARSER] Mask state: header_base={}, target_len={}, header_len={}, needed={}, payload_len={}",
-                            header_base, target_len, self.header_len, needed, header.payload_len
-                        );
-                        eprintln!(
-                            "[PARSER] header_buf so far: {:?}",
-                            &self.header_buf[..self.header_len]
-                        );
-                    }
-
                     if buf.len() < needed {
                         // Copy what we have and advance buffer
                         let to_copy = buf.len();
@@ -904,27 +884,7 @@ impl FrameParser {
                     let header = self.header.as_ref().unwrap();
                     let payload_len = header.payload_len as usize;
 
-                    if DEBUG {
-                        eprintln!(
-                            "[PARSER] Payload state: need {} bytes, have {} bytes (opcode: {:?}, fin: {}, rsv1: {})",
-                            payload_len,
-                            buf.len(),
-                            header.opcode,
-                            header.fin,
-                            header.rsv1
-                        );
-                        if !buf.is_empty() {
-                            eprintln!(
-                                "[PARSER] First 16 bytes of buffer: {:?}",
-                                &buf[..buf.len().min(16)]
-                            );
-                        }
-                    }
-
                     if buf.len() < payload_len {
-                        if DEBUG {
-                            eprintln!("[PARSER] Not enough payload data, waiting...");
-                        }
                         // Streaming unmask: make the bytes that already arrived
                         // readable so callers can validate them before the frame
                         // completes (fail-fast UTF-8) and so the final unmask only
@@ -938,14 +898,6 @@ impl FrameParser {
                             self.payload_ready = available;
                         }
                         return Ok(None);
-                    }
-
-                    if DEBUG {
-                        eprintln!(
-                            "[PARSER] Extracting payload of {} bytes, buf will have {} bytes remaining",
-                            payload_len,
-                            buf.len() - payload_len
-                        );
                     }
 
                     // Extract and unmask the part of the payload that was not
@@ -964,13 +916,6 @@ impl FrameParser {
                         header: self.header.take().unwrap(),
                         payload: payload.freeze(),
                     };
-
-                    if DEBUG {
-                        eprintln!(
-                            "[PARSER] Frame complete! Resetting parser state. Buffer now has {} bytes",
-                            buf.len()
-                        );
-                    }
 
                     self.reset();
                     return Ok(Some(frame));
