@@ -87,46 +87,58 @@ async fn run(config: Config) -> ExitCode {
     }
 }
 
-/// Ctrl-C and SIGTERM, listened to from start-up on (so that a signal
-/// that comes early is not lost to the default action).
+/// Ctrl-C (SIGINT) and SIGTERM, listened to from start-up on, so that a
+/// signal that comes before the server first polls its shutdown future is
+/// not lost to the default action (which would kill the process without
+/// closing its connections).
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
     fn install() -> Self {
         #[cfg(unix)]
-        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|error| tracing::warn!(%error, "cannot listen for SIGTERM"))
-            .ok();
-        Self {
-            #[cfg(unix)]
-            term,
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &'static str| {
+                signal(kind)
+                    .map_err(|error| tracing::warn!(%error, "cannot listen for {name}"))
+                    .ok()
+            };
+            Self {
+                term: listen(SignalKind::terminate(), "SIGTERM"),
+                interrupt: listen(SignalKind::interrupt(), "SIGINT"),
+            }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
 
     /// The next Ctrl-C or SIGTERM.
+    #[cfg(unix)]
     async fn next(&mut self) {
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        let term = async {
-            match &mut self.term {
-                Some(term) => {
-                    term.recv().await;
+        async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
                 }
                 None => std::future::pending::<()>().await,
             }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
+        }
         tokio::select! {
-            () = ctrl_c => {}
-            () = term => {}
+            () = recv(&mut self.interrupt) => {}
+            () = recv(&mut self.term) => {}
+        }
+    }
+
+    /// The next Ctrl-C.
+    #[cfg(not(unix))]
+    async fn next(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 
