@@ -31,7 +31,9 @@ pub(crate) struct Heartbeat {
     idle_timeout_ms: u64,
     pong_timeout_ms: u64,
     last_inbound_ms: u64,
-    outstanding: Option<OutstandingPing>,
+    // Boxed: a Ping is rarely outstanding, and this state is held by every
+    // connection for its whole life.
+    outstanding: Option<Box<OutstandingPing>>,
     stopped: bool,
 }
 
@@ -115,12 +117,12 @@ impl Heartbeat {
 
         let nonce = NEXT_NONCE.fetch_add(1, Ordering::Relaxed);
         let payload = Bytes::copy_from_slice(&nonce.to_be_bytes());
-        self.outstanding = Some(OutstandingPing {
+        self.outstanding = Some(Box::new(OutstandingPing {
             payload: payload.clone(),
             deadline_ms: None,
             flushed: false,
             acknowledged: false,
-        });
+        }));
         Some(payload)
     }
 

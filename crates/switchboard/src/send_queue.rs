@@ -538,9 +538,14 @@ impl SendQueue {
     ) -> Drained {
         loop {
             let notified = self.notify.notified();
-            let drained = self.take(link, Some(&mut *spare), coalesce);
-            if !drained.is_empty() {
-                return drained;
+            // Not held across the wait: this future is in every idle
+            // link's task, so an empty `Drained` there would cost each
+            // connection its size.
+            {
+                let drained = self.take(link, Some(&mut *spare), coalesce);
+                if !drained.is_empty() {
+                    return drained;
+                }
             }
             notified.await;
         }

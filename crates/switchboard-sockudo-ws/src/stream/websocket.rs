@@ -88,7 +88,7 @@ pin_project! {
         post_expiry_read_attempted: bool,
         immediate_write_shutdown: bool,
         write_shutdown_state: WriteShutdownState,
-        config: Config,
+        config: Arc<Config>,
         // At most one message accepted for delivery by the read path.
         pending_message: Option<Message>,
         // Messages parsed after a Ping while checking for a buffered Close.
@@ -527,7 +527,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     /// Create a new WebSocket stream from an already-upgraded connection
-    pub fn from_raw(inner: S, role: Role, config: Config) -> Self {
+    pub fn from_raw(inner: S, role: Role, config: impl Into<Arc<Config>>) -> Self {
         Self::from_raw_with_leftover(inner, role, config, None)
     }
 
@@ -535,9 +535,10 @@ where
     pub fn from_raw_with_leftover(
         inner: S,
         role: Role,
-        config: Config,
+        config: impl Into<Arc<Config>>,
         leftover: Option<Bytes>,
     ) -> Self {
+        let config: Arc<Config> = config.into();
         let protocol = Protocol::new(role, config.max_frame_size, config.max_message_size)
             .with_text_utf8_validation(config.validate_text_utf8);
         let mut read_buf = initial_read_buf(&config);
@@ -577,12 +578,12 @@ where
     }
 
     /// Create a server-side WebSocket stream
-    pub fn server(inner: S, config: Config) -> Self {
+    pub fn server(inner: S, config: impl Into<Arc<Config>>) -> Self {
         Self::from_raw(inner, Role::Server, config)
     }
 
     /// Create a client-side WebSocket stream
-    pub fn client(inner: S, config: Config) -> Self {
+    pub fn client(inner: S, config: impl Into<Arc<Config>>) -> Self {
         Self::from_raw(inner, Role::Client, config)
     }
 
@@ -2019,7 +2020,7 @@ where
         tokio::spawn(split_writer_driver(
             transport,
             sink.clone(),
-            self.config,
+            Arc::unwrap_or_clone(self.config),
             control_rx,
             shared.clone(),
         ));
@@ -2720,7 +2721,7 @@ pin_project! {
         batch_has_close: bool,
         immediate_write_shutdown: bool,
         write_shutdown_complete: bool,
-        config: Config,
+        config: Arc<Config>,
         pending_messages: Vec<Message>,
         // Deliver successfully parsed messages before a later parse failure.
         pending_parse_error: Option<Error>,
@@ -2743,17 +2744,22 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     /// Create a new compressed WebSocket stream for server role
-    pub fn server(inner: S, config: Config, deflate_config: crate::deflate::DeflateConfig) -> Self {
+    pub fn server(
+        inner: S,
+        config: impl Into<Arc<Config>>,
+        deflate_config: crate::deflate::DeflateConfig,
+    ) -> Self {
         Self::server_with_leftover(inner, config, deflate_config, None)
     }
 
     /// Create a server-side compressed stream with bytes already read after the HTTP handshake.
     pub fn server_with_leftover(
         inner: S,
-        config: Config,
+        config: impl Into<Arc<Config>>,
         deflate_config: crate::deflate::DeflateConfig,
         leftover: Option<Bytes>,
     ) -> Self {
+        let config: Arc<Config> = config.into();
         let protocol = crate::protocol::CompressedProtocol::server(
             config.max_frame_size,
             config.max_message_size,
@@ -2797,17 +2803,22 @@ where
     }
 
     /// Create a new compressed WebSocket stream for client role
-    pub fn client(inner: S, config: Config, deflate_config: crate::deflate::DeflateConfig) -> Self {
+    pub fn client(
+        inner: S,
+        config: impl Into<Arc<Config>>,
+        deflate_config: crate::deflate::DeflateConfig,
+    ) -> Self {
         Self::client_with_leftover(inner, config, deflate_config, None)
     }
 
     /// Create a client-side compressed stream with bytes already read after the HTTP handshake.
     pub fn client_with_leftover(
         inner: S,
-        config: Config,
+        config: impl Into<Arc<Config>>,
         deflate_config: crate::deflate::DeflateConfig,
         leftover: Option<Bytes>,
     ) -> Self {
+        let config: Arc<Config> = config.into();
         let protocol = crate::protocol::CompressedProtocol::client(
             config.max_frame_size,
             config.max_message_size,
@@ -3636,7 +3647,7 @@ where
         tokio::spawn(split_writer_driver(
             transport,
             sink.clone(),
-            self.config,
+            Arc::unwrap_or_clone(self.config),
             control_rx,
             shared.clone(),
         ));

@@ -48,63 +48,113 @@ impl LinkEnd {
     }
 }
 
+/// What woke a link's task.
+enum Woke<'a> {
+    /// The send queue gave frames (or the link's end).
+    Drained(Drained),
+    /// Room in the dispatcher's queue for the backlog's first work.
+    Room(Result<mpsc::Permit<'a, Dispatch>, mpsc::error::SendError<()>>),
+    /// The link read something.
+    Received(Option<Result<Received, LinkError>>),
+    /// The heartbeat or the coalescing window's timer.
+    Timer,
+}
+
 /// Drives one link of a session until it ends, and says why.
-pub(crate) async fn run<L: Link>(mut link: L, socket: Socket, link_gen: u64) -> DisconnectReason {
-    // Rare awaits (closing, failing, pinging) are boxed: a future awaited
-    // inline takes its size in this task's state for the connection's whole
-    // life, and these would make every idle connection ~700 bytes bigger.
-    if socket.shared.closed_reason().is_some() {
-        Box::pin(link.close(CloseCode::Normal)).await;
-        return DisconnectReason::ServerClosed(CloseCode::Normal);
-    }
-    let mut task = LinkTask::new(socket, link_gen);
-    // The dispatcher's queue, taken when there is first work for it. Not
-    // in `task`: a reserved place in it borrows it across the select.
-    let mut dispatch: Option<mpsc::Sender<Dispatch>> = None;
-    // One timer for the heartbeat and the coalescing window, moved only
-    // when its deadline changes: re-arming a timer on every wake-up costs
-    // more than the wake-up.
-    let timer = tokio::time::sleep_until(task.next_wake());
-    let mut timer = std::pin::pin!(timer);
-    loop {
-        let wake = task.next_wake();
-        if timer.deadline() != wake {
-            timer.as_mut().reset(wake);
+///
+/// Its state is held for the connection's whole life, idle or not, so
+/// what it awaits is laid out to keep it small: the select only says what
+/// woke the task (its futures are gone before anything is awaited), and
+/// the awaits that are not waits for work (writing, closing, failing,
+/// pinging) are boxed, since a future awaited inline takes its size in
+/// every connection's task. A write is one allocation per drained batch,
+/// not per frame.
+// Not an `async fn`: its parameters would be kept apart from the locals
+// they move into, for the task's whole life.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn run<L: Link>(
+    link: L,
+    socket: Socket,
+    link_gen: u64,
+) -> impl Future<Output = DisconnectReason> + Send {
+    async move {
+        let mut link = link;
+        if socket.shared.closed_reason().is_some() {
+            Box::pin(link.close(CloseCode::Normal)).await;
+            return DisconnectReason::ServerClosed(CloseCode::Normal);
         }
-        let coalesce = task.coalesces();
-        let step = tokio::select! {
-            biased;
-            drained = task.socket.shared.queue.drain(task.link_gen, &mut task.spare, coalesce) => {
-                match task.to_write(drained) {
-                    Ok((mut frames, close, window_started)) => {
-                        let written = write_drained(&mut link, &task.socket, task.link_gen, &mut frames, close).await;
-                        task.wrote(frames, window_started);
-                        written.map_err(LinkEnd::Now)
+        let mut task = LinkTask::new(socket, link_gen);
+        // The dispatcher's queue, taken when there is first work for it. Not
+        // in `task`: a reserved place in it borrows it across the select.
+        let mut dispatch: Option<mpsc::Sender<Dispatch>> = None;
+        // One timer for the heartbeat and the coalescing window, moved only
+        // when its deadline changes: re-arming a timer on every wake-up costs
+        // more than the wake-up.
+        let timer = tokio::time::sleep_until(task.next_wake());
+        let mut timer = std::pin::pin!(timer);
+        loop {
+            let wake = task.next_wake();
+            if timer.deadline() != wake {
+                timer.as_mut().reset(wake);
+            }
+            let coalesce = task.coalesces();
+            // Waiting for room in the dispatcher's queue is rare (a client
+            // faster than its handlers): boxed, and only while work waits.
+            let room = (!task.backlog.is_empty()).then(|| Box::pin(reserve(dispatch.as_ref())));
+            // In a block: `woke` (a permit borrows `dispatch`) ends here.
+            let step = {
+                let woke = tokio::select! {
+                    biased;
+                    drained = task.socket.shared.queue.drain(task.link_gen, &mut task.spare, coalesce) => {
+                        Woke::Drained(drained)
                     }
-                    Err(end) => Err(end),
+                    permit = async { room.expect("room is only awaited with a backlog").await }, if !task.backlog.is_empty() => {
+                        Woke::Room(permit)
+                    }
+                    received = link.recv(), if task.backlog.is_empty() => Woke::Received(received),
+                    () = timer.as_mut() => Woke::Timer,
+                };
+                match woke {
+                    Woke::Drained(drained) => match task.to_write(drained) {
+                        Ok((mut frames, close, window_started)) => {
+                            let written = Box::pin(write_drained(
+                                &mut link,
+                                &task.socket,
+                                task.link_gen,
+                                &mut frames,
+                                close,
+                            ))
+                            .await;
+                            task.wrote(frames, window_started);
+                            written.map_err(LinkEnd::Now)
+                        }
+                        Err(end) => Err(end),
+                    },
+                    Woke::Room(permit) => {
+                        match permit {
+                            Ok(permit) => {
+                                permit.send(task.backlog.pop_front().expect("backlog is not empty"))
+                            }
+                            Err(_) => task.backlog.clear(),
+                        }
+                        Ok(())
+                    }
+                    Woke::Received(received) => task.received(received),
+                    Woke::Timer => match task.timer_fired() {
+                        Ok(true) => Box::pin(link.ping()).await.map_err(|error| {
+                            LinkEnd::Now(DisconnectReason::TransportError(error.to_string()))
+                        }),
+                        Ok(false) => Ok(()),
+                        Err(end) => Err(end),
+                    },
                 }
+            };
+            if let Err(end) = step {
+                return Box::pin(end.finish(&mut link)).await;
             }
-            permit = reserve(dispatch.as_ref()), if !task.backlog.is_empty() => {
-                match permit {
-                    Ok(permit) => permit.send(task.backlog.pop_front().expect("backlog is not empty")),
-                    Err(_) => task.backlog.clear(),
-                }
-                Ok(())
+            if !task.backlog.is_empty() {
+                hand_over(&task.socket, &mut dispatch, &mut task.backlog);
             }
-            received = link.recv(), if task.backlog.is_empty() => task.received(received),
-            () = timer.as_mut() => match task.timer_fired() {
-                Ok(true) => Box::pin(link.ping())
-                    .await
-                    .map_err(|error| LinkEnd::Now(DisconnectReason::TransportError(error.to_string()))),
-                Ok(false) => Ok(()),
-                Err(end) => Err(end),
-            },
-        };
-        if let Err(end) = step {
-            return Box::pin(end.finish(&mut link)).await;
-        }
-        if !task.backlog.is_empty() {
-            hand_over(&task.socket, &mut dispatch, &mut task.backlog);
         }
     }
 }
@@ -322,9 +372,10 @@ mod tests {
 
     /// The connection task's state is held for the connection's whole
     /// life, idle or not: a future awaited inline in `run` adds its size to
-    /// every connection (rare awaits are boxed for this reason). 1,168
-    /// bytes in debug and release builds when written; raise the bound only
-    /// knowingly (BENCHMARKS.md, memory per idle connection).
+    /// every connection (writes and rare awaits are boxed for this reason).
+    /// 736 bytes in debug and release builds when written (1,160 before
+    /// the select was reshaped); raise the bound only knowingly
+    /// (BENCHMARKS.md, memory per idle connection).
     #[tokio::test]
     async fn connection_task_state_stays_small() {
         let hub = Hub::builder().build();
@@ -338,6 +389,6 @@ mod tests {
         let socket = hub.socket_handle(attached.session.clone());
         let task = run(link, socket, attached.link);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 1250, "connection task state is {size} bytes");
+        assert!(size <= 736, "connection task state is {size} bytes");
     }
 }

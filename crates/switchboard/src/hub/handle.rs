@@ -57,6 +57,9 @@ pub(crate) struct HubInner {
     shutdown_tx: watch::Sender<bool>,
     pong_json: Outgoing,
     pong_msgpack: Outgoing,
+    /// The WebSocket codec's settings, shared by every link rather than
+    /// copied into each (PROTOCOL.md section 3's limits).
+    ws_codec: Arc<sockudo_ws::Config>,
     // Resource bounds (issue 15).
     /// Sessions waiting for a resume.
     pub(super) detached: DetachedSessions,
@@ -148,8 +151,10 @@ impl Hub {
             .history
             .clone()
             .map(|rooms| HistoryBook::new(rooms, config.history_limits));
+        let ws_codec = Arc::new(crate::transport::ws::codec_config(config.max_message_size));
         let hub = Self {
             inner: Arc::new(HubInner {
+                ws_codec,
                 config,
                 router,
                 policies,
@@ -186,6 +191,11 @@ impl Hub {
         hub.inner.adapter.start(NodeHandle::new(node));
         hub.start_cluster_history();
         hub
+    }
+
+    /// The WebSocket codec's settings every link shares.
+    pub(crate) fn ws_codec(&self) -> &Arc<sockudo_ws::Config> {
+        &self.inner.ws_codec
     }
 
     /// The options the hub was built with.

@@ -59,7 +59,7 @@ where
     /// permessage-deflate configuration, if any.
     pub(crate) fn server(
         io: T,
-        config: Config,
+        config: impl Into<std::sync::Arc<Config>>,
         deflate: Option<DeflateConfig>,
         write_timeout: Duration,
     ) -> Self {
