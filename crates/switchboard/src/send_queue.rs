@@ -34,6 +34,8 @@ mod outgoing;
 mod resume_ring;
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::task::{Poll, Waker};
 
 use parking_lot::Mutex;
 use switchboard_protocol::CloseCode;
@@ -99,6 +101,12 @@ struct State {
     woken: bool,
     /// The session is moving here from another node (`moving.rs`).
     moving_in: Option<Box<MoveIn>>,
+    /// The current link's writer, waiting in [`SendQueue::drain`]: woken
+    /// by every change, as `notify`'s waiters are. A waker kept here
+    /// rather than a `Notify` waiter, whose future would take ~80 bytes in
+    /// every idle connection's task; registered only by the current link,
+    /// so a superseded one cannot take the place of its successor.
+    writer: Option<Waker>,
 }
 
 impl State {
@@ -156,6 +164,7 @@ impl SendQueue {
                 deferring: false,
                 woken: false,
                 moving_in: None,
+                writer: None,
             }),
             notify: Notify::new(),
             capacity: capacity.max(1),
@@ -193,7 +202,7 @@ impl SendQueue {
             self.push_locked(&mut state, frame, delivery)?
         };
         if wake {
-            self.notify.notify_waiters();
+            self.changed_now();
         }
         Ok(growth)
     }
@@ -288,7 +297,7 @@ impl SendQueue {
             self.push_locked(&mut state, frame, Delivery::Direct)?
         };
         if wake {
-            self.notify.notify_waiters();
+            self.changed_now();
         }
         Ok(growth)
     }
@@ -323,7 +332,7 @@ impl SendQueue {
             result
         };
         if wake {
-            self.notify.notify_waiters();
+            self.changed_now();
         }
         result.map(|()| growth)
     }
@@ -435,7 +444,7 @@ impl SendQueue {
             (state.link, missed, released)
         };
         // Wakes a superseded link's tasks so they stop.
-        self.notify.notify_waiters();
+        self.changed_now();
         Ok(generation)
     }
 
@@ -458,7 +467,7 @@ impl SendQueue {
             state.ring.bytes()
         };
         // A dispatcher waiting for room goes on: nothing is pending now.
-        self.notify.notify_waiters();
+        self.changed_now();
         Some(bytes)
     }
 
@@ -492,14 +501,14 @@ impl SendQueue {
             }
             state.close = Some(code);
         }
-        self.notify.notify_waiters();
+        self.changed_now();
         true
     }
 
     /// Asks the current link to drop at once, without a close frame.
     pub(crate) fn abort(&self) {
         self.state.lock().abort = true;
-        self.notify.notify_waiters();
+        self.changed_now();
     }
 
     /// Ends the session: later pushes fail, buffers are released. Returns
@@ -521,7 +530,7 @@ impl SendQueue {
             state.moving_in = None;
             released
         };
-        self.notify.notify_waiters();
+        self.changed_now();
         released
     }
 
@@ -530,33 +539,48 @@ impl SendQueue {
     /// [`Drained::window_started`]). `spare`, an emptied queue of an
     /// earlier drain, takes the place of the frames taken, so a busy link
     /// allocates no queue per wake-up.
-    pub(crate) async fn drain(
-        &self,
+    pub(crate) fn drain<'a>(
+        &'a self,
         link: u64,
-        spare: &mut VecDeque<Outgoing>,
+        spare: &'a mut VecDeque<Outgoing>,
         coalesce: bool,
-    ) -> Drained {
-        loop {
-            let notified = self.notify.notified();
-            // Not held across the wait: this future is in every idle
-            // link's task, so an empty `Drained` there would cost each
-            // connection its size.
-            {
-                let drained = self.take(link, Some(&mut *spare), coalesce);
-                if !drained.is_empty() {
-                    return drained;
-                }
+    ) -> impl Future<Output = Drained> + Send + 'a {
+        std::future::poll_fn(move |cx| {
+            // Registered under the lock it looks under: a change after
+            // the look wakes it.
+            let drained = self.take(link, Some(&mut *spare), coalesce, Some(cx.waker()));
+            if drained.is_empty() {
+                Poll::Pending
+            } else {
+                Poll::Ready(drained)
             }
-            notified.await;
+        })
+    }
+
+    /// Wakes the writer and every waiter on [`SendQueue::changed`]: the
+    /// queue's state changed.
+    fn changed_now(&self) {
+        let writer = self.state.lock().writer.take();
+        if let Some(writer) = writer {
+            writer.wake();
         }
+        self.notify.notify_waiters();
     }
 
     /// Takes everything queued for `link` without waiting.
     pub(crate) fn try_drain(&self, link: u64) -> Drained {
-        self.take(link, None, false)
+        self.take(link, None, false, None)
     }
 
-    fn take(&self, link: u64, spare: Option<&mut VecDeque<Outgoing>>, coalesce: bool) -> Drained {
+    /// Takes what is queued for `link`; when that is nothing and `link` is
+    /// the current one, `writer` is woken at the next change.
+    fn take(
+        &self,
+        link: u64,
+        spare: Option<&mut VecDeque<Outgoing>>,
+        coalesce: bool,
+        writer: Option<&Waker>,
+    ) -> Drained {
         let mut state = self.state.lock();
         // Whatever it finds, the caller waits for the next change after
         // this: the next push must wake it.
@@ -569,8 +593,15 @@ impl SendQueue {
             };
         }
         let waits = state.deferring && !state.urgent && state.close.is_none() && !state.abort;
-        if waits {
-            return Drained::default();
+        if waits || (state.pending.is_empty() && state.close.is_none() && !state.abort) {
+            if let Some(writer) = writer
+                && !state.writer.as_ref().is_some_and(|w| w.will_wake(writer))
+            {
+                state.writer = Some(writer.clone());
+            }
+            if waits {
+                return Drained::default();
+            }
         }
         // A dispatcher may wait for a queue this full to drain: wake it.
         let was_full = state.pending.len() >= self.high_water();
@@ -597,7 +628,7 @@ impl SendQueue {
         if was_full {
             // Wakes the dispatcher waiting for room (and, spuriously, any
             // other waiter: a rare case, only under a flood).
-            self.notify.notify_waiters();
+            self.changed_now();
         }
         drained
     }

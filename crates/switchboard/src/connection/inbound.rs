@@ -27,10 +27,10 @@ pub(super) async fn reserve(
 impl InboundChecks {
     /// Applies the rate limit to one message; false when it must be dropped.
     pub(super) fn allow(&mut self, socket: &Socket) -> bool {
-        let Some(bucket) = &mut self.bucket else {
+        let (Some(bucket), Some(limit)) = (&mut self.bucket, socket.hub.config().rate_limit) else {
             return true;
         };
-        if bucket.try_take() {
+        if bucket.try_take(limit) {
             self.limited_in_row = 0;
             return true;
         }

@@ -3,6 +3,7 @@
 //! send queue into one write.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use switchboard_protocol::CloseCode;
@@ -17,6 +18,9 @@ use crate::limits::inbound::InboundChecks;
 use crate::send_queue::{Drained, Outgoing};
 use crate::session::inbox::{Dispatch, RawFrame};
 use crate::transport::{Link, LinkError, Received};
+
+/// When a timer that is never due is set for.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
 /// The largest emptied queue kept for reuse (a burst's bigger one is freed).
 const MAX_SPARE_FRAMES: usize = 64;
@@ -93,9 +97,11 @@ pub(crate) fn run<L: Link>(
         let timer = tokio::time::sleep_until(task.next_wake());
         let mut timer = std::pin::pin!(timer);
         loop {
-            let wake = task.next_wake();
-            if timer.deadline() != wake {
-                timer.as_mut().reset(wake);
+            {
+                let wake = task.next_wake();
+                if timer.deadline() != wake {
+                    timer.as_mut().reset(wake);
+                }
             }
             let coalesce = task.coalesces();
             // Waiting for room in the dispatcher's queue is rare (a client
@@ -164,10 +170,11 @@ pub(crate) fn run<L: Link>(
 struct LinkTask {
     socket: Socket,
     link_gen: u64,
-    /// The end of the current coalescing window, if one is open.
-    window_ends: Option<Instant>,
-    last_seen: Instant,
-    next_ping: Instant,
+    /// The end of the current coalescing window, if one is open. Times
+    /// are microseconds since the hub's epoch ([`LinkTask::now`]).
+    window_ends: Option<u64>,
+    last_seen: u64,
+    next_ping: u64,
     checks: InboundChecks,
     /// Work waiting for room in the dispatcher's queue; while any waits,
     /// the link is not read (backpressure on this client only).
@@ -178,13 +185,13 @@ struct LinkTask {
 
 impl LinkTask {
     fn new(socket: Socket, link_gen: u64) -> Self {
-        let now = Instant::now();
+        let now = since(socket.hub.epoch(), Instant::now());
         // Read through the hub, not copied: every byte of this task's
         // state is held by every connection.
         let config = socket.hub.config();
         Self {
             checks: InboundChecks::new(config),
-            next_ping: now + config.ping_interval,
+            next_ping: now + micros(config.ping_interval),
             socket,
             link_gen,
             window_ends: None,
@@ -199,18 +206,30 @@ impl LinkTask {
         !self.socket.hub.config().broadcast_coalesce.is_zero()
     }
 
+    /// Now, in microseconds since the hub's epoch.
+    fn now(&self) -> u64 {
+        since(self.socket.hub.epoch(), Instant::now())
+    }
+
     /// When the link is dead without news from the peer.
-    fn dead_at(&self) -> Instant {
+    fn dead_at(&self) -> u64 {
         let config = self.socket.hub.config();
-        self.last_seen + config.ping_interval + config.ping_timeout
+        self.last_seen + micros(config.ping_interval) + micros(config.ping_timeout)
     }
 
     /// The next time the timer must wake the task: a ping, the heartbeat's
     /// deadline, or the end of the coalescing window.
     fn next_wake(&self) -> Instant {
         let heartbeat_due = self.next_ping.min(self.dead_at());
-        self.window_ends
-            .map_or(heartbeat_due, |end| end.min(heartbeat_due))
+        let due = self
+            .window_ends
+            .map_or(heartbeat_due, |end| end.min(heartbeat_due));
+        let epoch = self.socket.hub.epoch();
+        // A heartbeat configured off (a time past what an `Instant` holds)
+        // is due in 30 years, as tokio's own far future.
+        epoch
+            .checked_add(Duration::from_micros(due))
+            .unwrap_or_else(|| Instant::now() + FAR_FUTURE)
     }
 
     /// What the send queue gave: frames to write (with the close it asks
@@ -246,14 +265,15 @@ impl LinkTask {
             self.spare = frames;
         }
         if window_started {
-            self.window_ends = Some(Instant::now() + self.socket.hub.config().broadcast_coalesce);
+            self.window_ends =
+                Some(self.now() + micros(self.socket.hub.config().broadcast_coalesce));
         }
     }
 
     /// Takes what the link read: a frame for the inbound checks and the
     /// dispatcher, or the link's end.
     fn received(&mut self, received: Option<Result<Received, LinkError>>) -> Result<(), LinkEnd> {
-        self.last_seen = Instant::now();
+        self.last_seen = self.now();
         let socket = &self.socket;
         let frame = match received {
             None => {
@@ -297,7 +317,7 @@ impl LinkTask {
     /// The timer: ends the coalescing window, finds the link dead, or says
     /// a ping is due (`Ok(true)`).
     fn timer_fired(&mut self) -> Result<bool, LinkEnd> {
-        let now = Instant::now();
+        let now = self.now();
         if self.window_ends.is_some_and(|end| now >= end) {
             self.window_ends = None;
             self.socket.shared.queue.end_window();
@@ -307,11 +327,22 @@ impl LinkTask {
             return Err(LinkEnd::Now(DisconnectReason::HeartbeatTimeout));
         }
         if now >= self.next_ping {
-            self.next_ping = now + self.socket.hub.config().ping_interval;
+            self.next_ping = now + micros(self.socket.hub.config().ping_interval);
             return Ok(true);
         }
         Ok(false)
     }
+}
+
+/// A duration in microseconds (saturating: a configured time of 580,000
+/// years is as good as forever).
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX / 4)
+}
+
+/// `at` in microseconds since `epoch`.
+fn since(epoch: Instant, at: Instant) -> u64 {
+    micros(at.saturating_duration_since(epoch))
 }
 
 /// Writes what a drain took, then the close it asked for. Writes and
@@ -373,8 +404,9 @@ mod tests {
     /// The connection task's state is held for the connection's whole
     /// life, idle or not: a future awaited inline in `run` adds its size to
     /// every connection (writes and rare awaits are boxed for this reason).
-    /// 736 bytes in debug and release builds when written (1,160 before
-    /// the select was reshaped); raise the bound only knowingly
+    /// 600 bytes in debug and release builds when written (1,160 before
+    /// the select was reshaped, the drain's waiter moved into the queue
+    /// and the link's times made microseconds); raise the bound only knowingly
     /// (BENCHMARKS.md, memory per idle connection).
     #[tokio::test]
     async fn connection_task_state_stays_small() {
@@ -389,6 +421,6 @@ mod tests {
         let socket = hub.socket_handle(attached.session.clone());
         let task = run(link, socket, attached.link);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 736, "connection task state is {size} bytes");
+        assert!(size <= 600, "connection task state is {size} bytes");
     }
 }

@@ -60,6 +60,9 @@ pub(crate) struct HubInner {
     /// The WebSocket codec's settings, shared by every link rather than
     /// copied into each (PROTOCOL.md section 3's limits).
     ws_codec: Arc<sockudo_ws::Config>,
+    /// When the hub was built: links keep their times as microseconds
+    /// since then (8 bytes each instead of an `Instant`'s 16).
+    epoch: tokio::time::Instant,
     // Resource bounds (issue 15).
     /// Sessions waiting for a resume.
     pub(super) detached: DetachedSessions,
@@ -155,6 +158,7 @@ impl Hub {
         let hub = Self {
             inner: Arc::new(HubInner {
                 ws_codec,
+                epoch: tokio::time::Instant::now(),
                 config,
                 router,
                 policies,
@@ -191,6 +195,11 @@ impl Hub {
         hub.inner.adapter.start(NodeHandle::new(node));
         hub.start_cluster_history();
         hub
+    }
+
+    /// When the hub was built (see [`crate::connection`]'s link times).
+    pub(crate) fn epoch(&self) -> tokio::time::Instant {
+        self.inner.epoch
     }
 
     /// The WebSocket codec's settings every link shares.

@@ -10,6 +10,7 @@ pub(crate) mod identity;
 pub(crate) mod inbox;
 pub(crate) mod moves;
 pub(crate) mod presence;
+pub(crate) mod room_names;
 pub(crate) mod rooms;
 pub(crate) mod shared;
 pub(crate) mod table;

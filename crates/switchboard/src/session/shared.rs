@@ -2,7 +2,6 @@
 //! rooms, pending acks, and the dispatcher's inbox. Shared by the session's
 //! links, the registries and every [`crate::Socket`] handle.
 
-use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -17,6 +16,7 @@ use crate::session::acks::AckTable;
 use crate::session::handshake::Handshake;
 use crate::session::identity::Identity;
 use crate::session::inbox::{Inbox, TappedEvent};
+use crate::session::room_names::RoomNames;
 use crate::stats::Counters;
 
 /// The state of one session, shared by its links, the registries and every
@@ -185,7 +185,7 @@ impl SocketShared {
 pub(crate) struct RoomSet {
     /// The rooms the socket is in (for an ended session: was in when it
     /// ended, less what it left since).
-    pub(crate) names: HashSet<Arc<str>>,
+    pub(crate) names: RoomNames,
     /// Set when the session has ended: it joins nothing any more.
     pub(crate) ended: bool,
 }
