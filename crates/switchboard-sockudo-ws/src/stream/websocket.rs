@@ -111,12 +111,12 @@ enum Half {
 ///
 /// A transport keeps only the most recent waker per direction, a timer keeps
 /// only one, and the Stream and Sink halves may be polled by different tasks.
-/// Transport I/O and the shared timer therefore receive a proxy waker that
-/// wakes each waiting slot, so neither half depends on the other's task
-/// polling again (or polling at all, after a dropped future).
+/// Once they are ([`OutputWakers`]), transport I/O and the shared timer
+/// receive a proxy waker that wakes each waiting slot, so neither half depends
+/// on the other's task polling again (or polling at all, after a dropped future).
 #[derive(Default)]
 struct HalfWakers {
-    // Indexed by `Half`, like `UnifiedOutput::registered`.
+    // Indexed by `Half`, like `ProxyWakers::registered`.
     slots: [HalfSlot; 2],
 }
 
@@ -192,6 +192,34 @@ struct UnifiedOutput {
     // A queued automatic Ping starts its Pong deadline once a flush covers it.
     ping_flush_pending: bool,
     ready_flush_pending: bool,
+    // What transport I/O and the shared timer are polled with.
+    wakers: OutputWakers,
+}
+
+/// Where transport and timer readiness goes, and each half's registration.
+///
+/// While every waiting half is polled by the same task (a connection task
+/// driving both), transport I/O and the timer are polled with that task's
+/// waker, and no proxy exists. Once the halves are seen waiting in different
+/// tasks (after `StreamExt::split`, or a Sink moved to another task while the
+/// Stream waits), a [`HalfWakers`] proxy is installed for good, and every
+/// later poll goes through it. A registration made before the proxy went
+/// straight to the task, which the proxy's slot then wakes the same way, so
+/// no wake is lost; such a registration can at most wake a task whose Sink
+/// has completed since, once, which the proxy would have skipped.
+enum OutputWakers {
+    Direct {
+        // The waker of the task every waiting half registered, once one has.
+        task: Option<Waker>,
+        // Per half, indexed by `Half`: as `HalfSlot::waiting` and `HalfSlot::armed`
+        // (a registration not yet consumed by `wake` or `wake_both`).
+        waiting: [bool; 2],
+        armed: [bool; 2],
+    },
+    Proxy(Box<ProxyWakers>),
+}
+
+struct ProxyWakers {
     // Transport I/O and the shared timer use `waker`, which wakes each waiting
     // half's waker.
     wakers: Arc<HalfWakers>,
@@ -200,26 +228,142 @@ struct UnifiedOutput {
     registered: [Option<Waker>; 2],
 }
 
-impl UnifiedOutput {
-    fn new(write_buffer_size: usize, release_idle_buffers: bool) -> Self {
-        let wakers = Arc::new(HalfWakers::default());
-        let waker = Waker::from(wakers.clone());
-        let write_buf = if release_idle_buffers {
-            CorkBuffer::lazy(write_buffer_size)
-        } else {
-            CorkBuffer::with_capacity(write_buffer_size)
-        };
-        Self {
-            write_buf,
-            rare: Rare::default(),
-            ping_flush_pending: false,
-            ready_flush_pending: false,
-            wakers,
-            waker,
-            registered: [None, None],
+impl OutputWakers {
+    fn new() -> Self {
+        Self::Direct {
+            task: None,
+            waiting: [false; 2],
+            armed: [false; 2],
         }
     }
 
+    /// The waker transport I/O and the shared timer are polled with.
+    #[inline]
+    fn io_waker(&self) -> &Waker {
+        match self {
+            // Nothing registered yet: nothing to wake, as the proxy's empty slots.
+            Self::Direct { task, .. } => task.as_ref().unwrap_or(Waker::noop()),
+            Self::Proxy(proxy) => &proxy.waker,
+        }
+    }
+
+    #[inline]
+    fn register(&mut self, half: Half, waker: &Waker) {
+        match self {
+            Self::Direct {
+                task,
+                waiting,
+                armed,
+            } => {
+                let index = half as usize;
+                match task {
+                    Some(current) if current.will_wake(waker) => {}
+                    // The other half waits in another task: readiness must reach both.
+                    Some(_) if waiting[1 - index] => return self.install_proxy(half, waker),
+                    Some(current) => current.clone_from(waker),
+                    None => *task = Some(waker.clone()),
+                }
+                waiting[index] = true;
+                armed[index] = true;
+            }
+            Self::Proxy(proxy) => proxy.register(half, waker),
+        }
+    }
+
+    /// Route readiness through a proxy from now on, keeping the registrations.
+    #[cold]
+    #[inline(never)]
+    fn install_proxy(&mut self, half: Half, waker: &Waker) {
+        let Self::Direct {
+            task,
+            waiting,
+            armed,
+        } = self
+        else {
+            unreachable!("the proxy is installed once")
+        };
+        let wakers = Arc::new(HalfWakers::default());
+        let mut registered = [None, None];
+        for other in [Half::Stream, Half::Sink] {
+            let index = other as usize;
+            if !waiting[index] {
+                continue;
+            }
+            // What this half registered so far went straight to `task`.
+            let slot = wakers.slot(other);
+            slot.waiting.store(true, Ordering::Relaxed);
+            if armed[index] {
+                *slot.waker.lock() = task.clone();
+                slot.armed.store(true, Ordering::Relaxed);
+            }
+            registered[index] = task.clone();
+        }
+        let mut proxy = Box::new(ProxyWakers {
+            waker: Waker::from(wakers.clone()),
+            wakers,
+            registered,
+        });
+        proxy.register(half, waker);
+        *self = Self::Proxy(proxy);
+    }
+
+    /// Stop routing readiness wakes to a Sink whose poll has completed.
+    #[inline]
+    fn settle_sink(&mut self) {
+        match self {
+            Self::Direct { waiting, .. } => waiting[Half::Sink as usize] = false,
+            Self::Proxy(proxy) => proxy
+                .wakers
+                .slot(Half::Sink)
+                .waiting
+                .store(false, Ordering::Relaxed),
+        }
+    }
+
+    fn wake(&mut self, half: Half) {
+        match self {
+            Self::Direct {
+                task,
+                waiting,
+                armed,
+            } => {
+                let index = half as usize;
+                if waiting[index] && armed[index] {
+                    armed[index] = false;
+                    if let Some(task) = task {
+                        task.wake_by_ref();
+                    }
+                }
+            }
+            Self::Proxy(proxy) => HalfWakers::wake(&proxy.wakers, half),
+        }
+    }
+
+    fn wake_both(&mut self) {
+        match self {
+            Self::Direct {
+                task,
+                waiting,
+                armed,
+            } => {
+                let mut wake = false;
+                for index in 0..2 {
+                    if waiting[index] && armed[index] {
+                        armed[index] = false;
+                        wake = true;
+                    }
+                }
+                // Both halves wait in this one task: a single wake.
+                if wake && let Some(task) = task {
+                    task.wake_by_ref();
+                }
+            }
+            Self::Proxy(proxy) => proxy.wakers.wake_both(),
+        }
+    }
+}
+
+impl ProxyWakers {
     #[inline]
     fn register(&mut self, half: Half, waker: &Waker) {
         let slot = self.wakers.slot(half);
@@ -255,18 +399,37 @@ impl UnifiedOutput {
             None => *registered = Some(waker.clone()),
         }
     }
+}
+
+impl UnifiedOutput {
+    fn new(write_buffer_size: usize, release_idle_buffers: bool) -> Self {
+        let write_buf = if release_idle_buffers {
+            CorkBuffer::lazy(write_buffer_size)
+        } else {
+            CorkBuffer::with_capacity(write_buffer_size)
+        };
+        Self {
+            write_buf,
+            rare: Rare::default(),
+            ping_flush_pending: false,
+            ready_flush_pending: false,
+            wakers: OutputWakers::new(),
+        }
+    }
+
+    #[inline]
+    fn register(&mut self, half: Half, waker: &Waker) {
+        self.wakers.register(half, waker);
+    }
 
     /// Stop routing readiness wakes to a Sink whose poll has completed.
     ///
     /// Every Sink `Pending` first registers through `poll_drain` or
     /// `poll_shutdown`, so a Sink that then polls the timer is still waiting.
     #[inline]
-    fn settle<T>(&self, half: Half, poll: Poll<T>) -> Poll<T> {
+    fn settle<T>(&mut self, half: Half, poll: Poll<T>) -> Poll<T> {
         if half == Half::Sink && poll.is_ready() {
-            self.wakers
-                .slot(half)
-                .waiting
-                .store(false, Ordering::Relaxed);
+            self.wakers.settle_sink();
         }
         poll
     }
@@ -305,12 +468,12 @@ impl UnifiedOutput {
         clock_epoch: super::clock::Instant,
         mut encode_pong: impl FnMut(&[u8], &mut BytesMut),
     ) -> Poll<Result<()>> {
-        let cx = &mut Context::from_waker(&self.waker);
-
         // Write all pending data
         while self.write_buf.has_data() || self.rare.has_pending_pong() {
             if !self.write_buf.has_data() {
-                match Pin::new(&mut *inner).poll_flush(cx) {
+                let flushed = Pin::new(&mut *inner)
+                    .poll_flush(&mut Context::from_waker(self.wakers.io_waker()));
+                match flushed {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error.into())),
                     Poll::Pending => return Poll::Pending,
@@ -318,7 +481,7 @@ impl UnifiedOutput {
                 // This flush covers a queued Ping even if the Pong write then blocks.
                 Self::record_ping_flush(
                     &mut self.ping_flush_pending,
-                    &self.wakers,
+                    &mut self.wakers,
                     half,
                     heartbeat,
                     clock_epoch,
@@ -329,6 +492,7 @@ impl UnifiedOutput {
                     .expect("pending Pong keeps the drain active");
                 encode_pong(&payload, self.write_buf.buffer_mut());
             }
+            let cx = &mut Context::from_waker(self.wakers.io_waker());
             let result = if self.write_buf.has_segments() && inner.is_write_vectored() {
                 let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
                 let count = self.write_buf.fill_write_slices(&mut slices);
@@ -351,11 +515,12 @@ impl UnifiedOutput {
         self.write_buf.release_if_empty();
 
         // Flush underlying stream
-        match Pin::new(inner).poll_flush(cx) {
+        let flushed = Pin::new(inner).poll_flush(&mut Context::from_waker(self.wakers.io_waker()));
+        match flushed {
             Poll::Ready(Ok(())) => {
                 Self::record_ping_flush(
                     &mut self.ping_flush_pending,
-                    &self.wakers,
+                    &mut self.wakers,
                     half,
                     heartbeat,
                     clock_epoch,
@@ -372,7 +537,7 @@ impl UnifiedOutput {
     #[inline]
     fn record_ping_flush(
         ping_flush_pending: &mut bool,
-        wakers: &HalfWakers,
+        wakers: &mut OutputWakers,
         half: Half,
         heartbeat: &mut Heartbeat,
         clock_epoch: super::clock::Instant,
@@ -386,7 +551,7 @@ impl UnifiedOutput {
     #[inline(never)]
     fn record_ping_flush_slow(
         ping_flush_pending: &mut bool,
-        wakers: &HalfWakers,
+        wakers: &mut OutputWakers,
         half: Half,
         heartbeat: &mut Heartbeat,
         clock_epoch: super::clock::Instant,
@@ -408,7 +573,8 @@ impl UnifiedOutput {
         waker: &Waker,
     ) -> Poll<io::Result<()>> {
         self.register(half, waker);
-        let result = Pin::new(inner).poll_shutdown(&mut Context::from_waker(&self.waker));
+        let result =
+            Pin::new(inner).poll_shutdown(&mut Context::from_waker(self.wakers.io_waker()));
         self.settle(half, result)
     }
 
@@ -420,7 +586,7 @@ impl UnifiedOutput {
     ) -> Poll<io::Result<()>> {
         // A transport read may also wait on write readiness; keep the proxy installed.
         self.register(Half::Stream, waker);
-        inner.poll_read(&mut Context::from_waker(&self.waker), buf)
+        inner.poll_read(&mut Context::from_waker(self.wakers.io_waker()), buf)
     }
 
     /// Start the closing budget, once, and return its deadline.
@@ -477,7 +643,7 @@ impl UnifiedOutput {
             .get_mut()
             .heartbeat_sleep
             .get_or_insert_with(|| super::clock::HeartbeatTimer::new(deadline));
-        timer.poll(deadline, &mut Context::from_waker(&self.waker))
+        timer.poll(deadline, &mut Context::from_waker(self.wakers.io_waker()))
     }
 }
 
@@ -4159,6 +4325,61 @@ mod tests {
             .role(Role::Server)
             .max_message_size(1024 * 1024)
             .max_frame_size(64 * 1024);
+    }
+
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    // A connection task drives both halves with one waker: no proxy. Halves
+    // waiting in two tasks get one, and what the first registered before it
+    // existed still wakes that task.
+    #[tokio::test]
+    async fn waker_proxy_only_for_halves_in_different_tasks() {
+        let (server_io, mut client_io) = tokio::io::duplex(1024);
+        let mut ws = WebSocketStream::server(server_io, Config::default());
+        let reader = Arc::new(Wakes::default());
+        let reader_waker = Waker::from(reader.clone());
+        let mut reader_cx = Context::from_waker(&reader_waker);
+
+        assert!(Pin::new(&mut ws).poll_next(&mut reader_cx).is_pending());
+        Pin::new(&mut ws)
+            .start_send(Message::text("one task"))
+            .unwrap();
+        assert!(matches!(
+            Pin::new(&mut ws).poll_flush(&mut reader_cx),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(matches!(ws.output.wakers, OutputWakers::Direct { .. }));
+
+        let writer = Arc::new(Wakes::default());
+        let writer_waker = Waker::from(writer.clone());
+        assert!(matches!(
+            Pin::new(&mut ws).poll_flush(&mut Context::from_waker(&writer_waker)),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(matches!(ws.output.wakers, OutputWakers::Proxy(_)));
+
+        // The reader's read registration predates the proxy.
+        client_io
+            .write_all(&client_frames(&[Message::text("in")]))
+            .await
+            .unwrap();
+        assert!(reader.0.load(Ordering::Relaxed) > 0);
+        assert_eq!(writer.0.load(Ordering::Relaxed), 0);
+        assert!(matches!(
+            Pin::new(&mut ws).poll_next(&mut reader_cx),
+            Poll::Ready(Some(Ok(Message::Text(_))))
+        ));
     }
 
     #[tokio::test]
