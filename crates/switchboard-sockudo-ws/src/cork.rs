@@ -36,7 +36,6 @@ pub enum CorkState {
 /// Queueing a large `Bytes` freezes the open buffer into a segment first, so a
 /// header written just before it and a frame written just after it stay in
 /// order around it.
-#[repr(C)]
 pub struct CorkBuffer {
     /// Open tail buffer that small writes append to
     buffer: BytesMut,

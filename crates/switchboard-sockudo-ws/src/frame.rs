@@ -270,7 +270,8 @@ pub struct FrameParser {
     state: ParseState,
     /// Partial header data
     header_buf: [u8; 14],
-    header_len: usize,
+    // At most 14: a byte keeps the parser, held by every connection, in 64 bytes.
+    header_len: u8,
     /// Parsed header (once complete)
     header: Option<FrameHeader>,
     /// Maximum frame size
@@ -698,7 +699,7 @@ impl FrameParser {
                         // Save partial header and advance buffer
                         let to_copy = buf.len().min(14);
                         self.header_buf[..to_copy].copy_from_slice(&buf[..to_copy]);
-                        self.header_len = to_copy;
+                        self.header_len = to_copy as u8;
                         buf.advance(to_copy);
 
                         // Create header without mask before transitioning to Mask state
@@ -762,21 +763,22 @@ impl FrameParser {
                 ParseState::ExtendedLen16 => {
                     // Need bytes 2 and 3 for 16-bit length (total 4 bytes for header so far)
                     let target_len = 4;
-                    let needed = target_len - self.header_len;
+                    let header_len = usize::from(self.header_len);
+                    let needed = target_len - header_len;
                     if buf.len() < needed {
                         // Copy what we have and advance buffer
                         let to_copy = buf.len();
-                        self.header_buf[self.header_len..self.header_len + to_copy]
+                        self.header_buf[header_len..header_len + to_copy]
                             .copy_from_slice(&buf[..to_copy]);
-                        self.header_len += to_copy;
+                        self.header_len += to_copy as u8;
                         buf.advance(to_copy);
                         return Ok(None);
                     }
 
                     // Copy remaining length bytes
-                    self.header_buf[self.header_len..target_len].copy_from_slice(&buf[..needed]);
+                    self.header_buf[header_len..target_len].copy_from_slice(&buf[..needed]);
                     buf.advance(needed);
-                    self.header_len = target_len;
+                    self.header_len = target_len as u8;
 
                     let payload_len =
                         u16::from_be_bytes([self.header_buf[2], self.header_buf[3]]) as u64;
@@ -798,20 +800,21 @@ impl FrameParser {
                 ParseState::ExtendedLen64 => {
                     // Need bytes 2-9 for 64-bit length (total 10 bytes for header so far)
                     let target_len = 10;
-                    let needed = target_len - self.header_len;
+                    let header_len = usize::from(self.header_len);
+                    let needed = target_len - header_len;
                     if buf.len() < needed {
                         // Copy what we have and advance buffer
                         let to_copy = buf.len();
-                        self.header_buf[self.header_len..self.header_len + to_copy]
+                        self.header_buf[header_len..header_len + to_copy]
                             .copy_from_slice(&buf[..to_copy]);
-                        self.header_len += to_copy;
+                        self.header_len += to_copy as u8;
                         buf.advance(to_copy);
                         return Ok(None);
                     }
 
-                    self.header_buf[self.header_len..target_len].copy_from_slice(&buf[..needed]);
+                    self.header_buf[header_len..target_len].copy_from_slice(&buf[..needed]);
                     buf.advance(needed);
-                    self.header_len = target_len;
+                    self.header_len = target_len as u8;
 
                     let payload_len = u64::from_be_bytes([
                         self.header_buf[2],
@@ -852,22 +855,23 @@ impl FrameParser {
                     };
                     // Total header with mask is header_base + 4
                     let target_len = header_base + 4;
-                    let needed = target_len - self.header_len;
+                    let header_len = usize::from(self.header_len);
+                    let needed = target_len - header_len;
 
                     if buf.len() < needed {
                         // Copy what we have and advance buffer
                         let to_copy = buf.len();
-                        self.header_buf[self.header_len..self.header_len + to_copy]
+                        self.header_buf[header_len..header_len + to_copy]
                             .copy_from_slice(&buf[..to_copy]);
-                        self.header_len += to_copy;
+                        self.header_len += to_copy as u8;
                         buf.advance(to_copy);
                         return Ok(None);
                     }
 
                     // Copy remaining bytes needed to complete the mask
-                    self.header_buf[self.header_len..target_len].copy_from_slice(&buf[..needed]);
+                    self.header_buf[header_len..target_len].copy_from_slice(&buf[..needed]);
                     buf.advance(needed);
-                    self.header_len = target_len;
+                    self.header_len = target_len as u8;
 
                     // Extract mask from header_buf at the correct position
                     header.mask = Some([

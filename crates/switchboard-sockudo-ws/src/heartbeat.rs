@@ -1,7 +1,6 @@
 //! Runtime-neutral native WebSocket heartbeat state.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -27,9 +26,11 @@ impl Deadline {
 #[derive(Debug)]
 pub(crate) struct Heartbeat {
     auto_ping: bool,
-    ping_interval_ms: u64,
-    idle_timeout_ms: u64,
-    pong_timeout_ms: u64,
+    // The configured seconds, as `Config` has them: converted to milliseconds
+    // where used, so that this state, held by every connection, stays small.
+    ping_interval: u32,
+    idle_timeout: u32,
+    pong_timeout: u32,
     last_inbound_ms: u64,
     // Boxed: a Ping is rarely outstanding, and this state is held by every
     // connection for its whole life.
@@ -50,9 +51,9 @@ impl Heartbeat {
     pub(crate) fn new(config: &Config, now_ms: u64) -> Self {
         Self {
             auto_ping: config.auto_ping && config.ping_interval != 0,
-            ping_interval_ms: seconds_ms(config.ping_interval),
-            idle_timeout_ms: seconds_ms(config.idle_timeout),
-            pong_timeout_ms: seconds_ms(config.pong_timeout),
+            ping_interval: config.ping_interval,
+            idle_timeout: config.idle_timeout,
+            pong_timeout: config.pong_timeout,
             last_inbound_ms: now_ms,
             outstanding: None,
             stopped: false,
@@ -61,7 +62,7 @@ impl Heartbeat {
 
     #[inline]
     pub(crate) fn tracks_inbound_activity(&self) -> bool {
-        !self.stopped && (self.auto_ping || self.idle_timeout_ms != 0)
+        !self.stopped && (self.auto_ping || self.idle_timeout != 0)
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Deadline> {
@@ -77,8 +78,10 @@ impl Heartbeat {
             return self.next_hard_deadline();
         }
         let idle = self.idle_deadline();
-        let ping = (self.auto_ping && self.outstanding.is_none())
-            .then(|| self.last_inbound_ms.saturating_add(self.ping_interval_ms));
+        let ping = (self.auto_ping && self.outstanding.is_none()).then(|| {
+            self.last_inbound_ms
+                .saturating_add(seconds_ms(self.ping_interval))
+        });
 
         match (idle, ping) {
             (Some(idle), Some(ping)) if idle <= ping => Some(Deadline::Idle(idle)),
@@ -106,8 +109,10 @@ impl Heartbeat {
     }
 
     fn idle_deadline(&self) -> Option<u64> {
-        (self.idle_timeout_ms != 0)
-            .then(|| self.last_inbound_ms.saturating_add(self.idle_timeout_ms))
+        (self.idle_timeout != 0).then(|| {
+            self.last_inbound_ms
+                .saturating_add(seconds_ms(self.idle_timeout))
+        })
     }
 
     pub(crate) fn ping_due(&mut self, now_ms: u64) -> Option<Bytes> {
@@ -135,8 +140,8 @@ impl Heartbeat {
                 return;
             }
             ping.flushed = true;
-            ping.deadline_ms =
-                (self.pong_timeout_ms != 0).then(|| now_ms.saturating_add(self.pong_timeout_ms));
+            ping.deadline_ms = (self.pong_timeout != 0)
+                .then(|| now_ms.saturating_add(seconds_ms(self.pong_timeout)));
         }
     }
 
@@ -180,8 +185,9 @@ impl Heartbeat {
     }
 }
 
+#[inline]
 fn seconds_ms(seconds: u32) -> u64 {
-    Duration::from_secs(seconds.into()).as_millis() as u64
+    u64::from(seconds) * 1000
 }
 
 pub(crate) fn bounded_close_reason(reason: &str) -> String {

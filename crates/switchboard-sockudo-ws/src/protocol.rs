@@ -299,8 +299,9 @@ pub struct Protocol {
     fragment_validated_len: usize,
     /// Maximum message size
     pub(crate) max_message_size: usize,
-    /// Pending close reason (if we received a close frame)
-    pending_close: Option<CloseReason>,
+    /// Pending close reason (if we received a close frame); boxed, as a
+    /// Close comes once, and this state is held by every connection
+    pending_close: Option<Box<CloseReason>>,
     /// Validator for the current text frame, including any preceding incomplete code point.
     pub(crate) utf8: Utf8Stream,
     /// Payload bytes of the frame currently being received that were already
@@ -848,7 +849,7 @@ impl Protocol {
         match self.state {
             State::Open => {
                 self.state = State::CloseReceived;
-                self.pending_close = reason.clone();
+                self.pending_close = reason.clone().map(Box::new);
             }
             State::CloseSent => {
                 self.state = State::Closed;
@@ -932,7 +933,7 @@ impl Protocol {
         reason: Option<CloseReason>,
         buf: &mut BytesMut,
     ) {
-        self.pending_close = reason;
+        self.pending_close = reason.map(Box::new);
         self.encode_close_response(buf);
     }
 

@@ -82,27 +82,18 @@ pin_project! {
         reclaim_read_window: bool,
         // Process handshake leftovers and unread frame tails before another read.
         has_unprocessed_read_data: bool,
+        // Also holds the rare-path state (`output.rare`): pending control
+        // messages, parse and terminal errors, the closing deadline.
         output: UnifiedOutput,
         state: StreamState,
-        closing_deadline: Option<u64>,
         post_expiry_read_attempted: bool,
         immediate_write_shutdown: bool,
         write_shutdown_state: WriteShutdownState,
         config: Arc<Config>,
-        // At most one message accepted for delivery by the read path.
-        pending_message: Option<Message>,
-        // Messages parsed after a Ping while checking for a buffered Close.
-        pending_ping_batch: Vec<Message>,
-        // Deliver successfully parsed messages before a later parse failure.
-        pending_parse_error: Option<Error>,
-        // Close waits for its response; Ping may be delivered while output is blocked.
-        pending_control_message: Option<Message>,
-        pending_terminal_error: Option<Error>,
         flush_on_read: bool,
         close_after_flush: bool,
         clock_epoch: super::clock::Instant,
         heartbeat: Heartbeat,
-        heartbeat_sleep: Option<super::clock::HeartbeatTimer>,
         // Backpressure thresholds
         high_water_mark: usize,
         low_water_mark: usize,
@@ -120,12 +111,12 @@ enum Half {
 ///
 /// A transport keeps only the most recent waker per direction, a timer keeps
 /// only one, and the Stream and Sink halves may be polled by different tasks.
-/// Transport I/O and the shared timer therefore receive a proxy waker that
-/// wakes each waiting slot, so neither half depends on the other's task
-/// polling again (or polling at all, after a dropped future).
+/// Once they are ([`OutputWakers`]), transport I/O and the shared timer
+/// receive a proxy waker that wakes each waiting slot, so neither half depends
+/// on the other's task polling again (or polling at all, after a dropped future).
 #[derive(Default)]
 struct HalfWakers {
-    // Indexed by `Half`, like `UnifiedOutput::registered`.
+    // Indexed by `Half`, like `ProxyWakers::registered`.
     slots: [HalfSlot; 2],
 }
 
@@ -193,13 +184,42 @@ impl Wake for HalfWakers {
 ///
 /// Either half may drain it, so the write loop, Pong coalescing, waker proxy
 /// and Ping flush accounting must stay identical across both stream types.
+/// It also holds the streams' rare-path state ([`Rare`]), which includes the
+/// pending Pong the drain writes.
 struct UnifiedOutput {
     write_buf: CorkBuffer,
-    // Only an unencoded Pong can be replaced; partially written frames stay in write_buf.
-    pending_pong: Option<Bytes>,
+    rare: Rare,
     // A queued automatic Ping starts its Pong deadline once a flush covers it.
     ping_flush_pending: bool,
     ready_flush_pending: bool,
+    // What transport I/O and the shared timer are polled with.
+    wakers: OutputWakers,
+}
+
+/// Where transport and timer readiness goes, and each half's registration.
+///
+/// While every waiting half is polled by the same task (a connection task
+/// driving both), transport I/O and the timer are polled with that task's
+/// waker, and no proxy exists. Once the halves are seen waiting in different
+/// tasks (after `StreamExt::split`, or a Sink moved to another task while the
+/// Stream waits), a [`HalfWakers`] proxy is installed for good, and every
+/// later poll goes through it. A registration made before the proxy went
+/// straight to the task, which the proxy's slot then wakes the same way, so
+/// no wake is lost; such a registration can at most wake a task whose Sink
+/// has completed since, once, which the proxy would have skipped.
+enum OutputWakers {
+    Direct {
+        // The waker of the task every waiting half registered, once one has.
+        task: Option<Waker>,
+        // Per half, indexed by `Half`: as `HalfSlot::waiting` and `HalfSlot::armed`
+        // (a registration not yet consumed by `wake` or `wake_both`).
+        waiting: [bool; 2],
+        armed: [bool; 2],
+    },
+    Proxy(Box<ProxyWakers>),
+}
+
+struct ProxyWakers {
     // Transport I/O and the shared timer use `waker`, which wakes each waiting
     // half's waker.
     wakers: Arc<HalfWakers>,
@@ -208,26 +228,142 @@ struct UnifiedOutput {
     registered: [Option<Waker>; 2],
 }
 
-impl UnifiedOutput {
-    fn new(write_buffer_size: usize, release_idle_buffers: bool) -> Self {
-        let wakers = Arc::new(HalfWakers::default());
-        let waker = Waker::from(wakers.clone());
-        let write_buf = if release_idle_buffers {
-            CorkBuffer::lazy(write_buffer_size)
-        } else {
-            CorkBuffer::with_capacity(write_buffer_size)
-        };
-        Self {
-            write_buf,
-            pending_pong: None,
-            ping_flush_pending: false,
-            ready_flush_pending: false,
-            wakers,
-            waker,
-            registered: [None, None],
+impl OutputWakers {
+    fn new() -> Self {
+        Self::Direct {
+            task: None,
+            waiting: [false; 2],
+            armed: [false; 2],
         }
     }
 
+    /// The waker transport I/O and the shared timer are polled with.
+    #[inline]
+    fn io_waker(&self) -> &Waker {
+        match self {
+            // Nothing registered yet: nothing to wake, as the proxy's empty slots.
+            Self::Direct { task, .. } => task.as_ref().unwrap_or(Waker::noop()),
+            Self::Proxy(proxy) => &proxy.waker,
+        }
+    }
+
+    #[inline]
+    fn register(&mut self, half: Half, waker: &Waker) {
+        match self {
+            Self::Direct {
+                task,
+                waiting,
+                armed,
+            } => {
+                let index = half as usize;
+                match task {
+                    Some(current) if current.will_wake(waker) => {}
+                    // The other half waits in another task: readiness must reach both.
+                    Some(_) if waiting[1 - index] => return self.install_proxy(half, waker),
+                    Some(current) => current.clone_from(waker),
+                    None => *task = Some(waker.clone()),
+                }
+                waiting[index] = true;
+                armed[index] = true;
+            }
+            Self::Proxy(proxy) => proxy.register(half, waker),
+        }
+    }
+
+    /// Route readiness through a proxy from now on, keeping the registrations.
+    #[cold]
+    #[inline(never)]
+    fn install_proxy(&mut self, half: Half, waker: &Waker) {
+        let Self::Direct {
+            task,
+            waiting,
+            armed,
+        } = self
+        else {
+            unreachable!("the proxy is installed once")
+        };
+        let wakers = Arc::new(HalfWakers::default());
+        let mut registered = [None, None];
+        for other in [Half::Stream, Half::Sink] {
+            let index = other as usize;
+            if !waiting[index] {
+                continue;
+            }
+            // What this half registered so far went straight to `task`.
+            let slot = wakers.slot(other);
+            slot.waiting.store(true, Ordering::Relaxed);
+            if armed[index] {
+                *slot.waker.lock() = task.clone();
+                slot.armed.store(true, Ordering::Relaxed);
+            }
+            registered[index] = task.clone();
+        }
+        let mut proxy = Box::new(ProxyWakers {
+            waker: Waker::from(wakers.clone()),
+            wakers,
+            registered,
+        });
+        proxy.register(half, waker);
+        *self = Self::Proxy(proxy);
+    }
+
+    /// Stop routing readiness wakes to a Sink whose poll has completed.
+    #[inline]
+    fn settle_sink(&mut self) {
+        match self {
+            Self::Direct { waiting, .. } => waiting[Half::Sink as usize] = false,
+            Self::Proxy(proxy) => proxy
+                .wakers
+                .slot(Half::Sink)
+                .waiting
+                .store(false, Ordering::Relaxed),
+        }
+    }
+
+    fn wake(&mut self, half: Half) {
+        match self {
+            Self::Direct {
+                task,
+                waiting,
+                armed,
+            } => {
+                let index = half as usize;
+                if waiting[index] && armed[index] {
+                    armed[index] = false;
+                    if let Some(task) = task {
+                        task.wake_by_ref();
+                    }
+                }
+            }
+            Self::Proxy(proxy) => HalfWakers::wake(&proxy.wakers, half),
+        }
+    }
+
+    fn wake_both(&mut self) {
+        match self {
+            Self::Direct {
+                task,
+                waiting,
+                armed,
+            } => {
+                let mut wake = false;
+                for index in 0..2 {
+                    if waiting[index] && armed[index] {
+                        armed[index] = false;
+                        wake = true;
+                    }
+                }
+                // Both halves wait in this one task: a single wake.
+                if wake && let Some(task) = task {
+                    task.wake_by_ref();
+                }
+            }
+            Self::Proxy(proxy) => proxy.wakers.wake_both(),
+        }
+    }
+}
+
+impl ProxyWakers {
     #[inline]
     fn register(&mut self, half: Half, waker: &Waker) {
         let slot = self.wakers.slot(half);
@@ -263,18 +399,37 @@ impl UnifiedOutput {
             None => *registered = Some(waker.clone()),
         }
     }
+}
+
+impl UnifiedOutput {
+    fn new(write_buffer_size: usize, release_idle_buffers: bool) -> Self {
+        let write_buf = if release_idle_buffers {
+            CorkBuffer::lazy(write_buffer_size)
+        } else {
+            CorkBuffer::with_capacity(write_buffer_size)
+        };
+        Self {
+            write_buf,
+            rare: Rare::default(),
+            ping_flush_pending: false,
+            ready_flush_pending: false,
+            wakers: OutputWakers::new(),
+        }
+    }
+
+    #[inline]
+    fn register(&mut self, half: Half, waker: &Waker) {
+        self.wakers.register(half, waker);
+    }
 
     /// Stop routing readiness wakes to a Sink whose poll has completed.
     ///
     /// Every Sink `Pending` first registers through `poll_drain` or
     /// `poll_shutdown`, so a Sink that then polls the timer is still waiting.
     #[inline]
-    fn settle<T>(&self, half: Half, poll: Poll<T>) -> Poll<T> {
+    fn settle<T>(&mut self, half: Half, poll: Poll<T>) -> Poll<T> {
         if half == Half::Sink && poll.is_ready() {
-            self.wakers
-                .slot(half)
-                .waiting
-                .store(false, Ordering::Relaxed);
+            self.wakers.settle_sink();
         }
         poll
     }
@@ -284,7 +439,7 @@ impl UnifiedOutput {
         // Stop admitting data until the pending Pong drains, or later messages
         // can keep the buffer nonempty forever and starve the control response.
         self.ready_flush_pending
-            || self.pending_pong.is_some()
+            || self.rare.has_pending_pong()
             || self.write_buf.pending_bytes() >= threshold
     }
 
@@ -313,12 +468,12 @@ impl UnifiedOutput {
         clock_epoch: super::clock::Instant,
         mut encode_pong: impl FnMut(&[u8], &mut BytesMut),
     ) -> Poll<Result<()>> {
-        let cx = &mut Context::from_waker(&self.waker);
-
         // Write all pending data
-        while self.write_buf.has_data() || self.pending_pong.is_some() {
+        while self.write_buf.has_data() || self.rare.has_pending_pong() {
             if !self.write_buf.has_data() {
-                match Pin::new(&mut *inner).poll_flush(cx) {
+                let flushed = Pin::new(&mut *inner)
+                    .poll_flush(&mut Context::from_waker(self.wakers.io_waker()));
+                match flushed {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error.into())),
                     Poll::Pending => return Poll::Pending,
@@ -326,17 +481,18 @@ impl UnifiedOutput {
                 // This flush covers a queued Ping even if the Pong write then blocks.
                 Self::record_ping_flush(
                     &mut self.ping_flush_pending,
-                    &self.wakers,
+                    &mut self.wakers,
                     half,
                     heartbeat,
                     clock_epoch,
                 );
                 let payload = self
-                    .pending_pong
-                    .take()
+                    .rare
+                    .take_pending_pong()
                     .expect("pending Pong keeps the drain active");
                 encode_pong(&payload, self.write_buf.buffer_mut());
             }
+            let cx = &mut Context::from_waker(self.wakers.io_waker());
             let result = if self.write_buf.has_segments() && inner.is_write_vectored() {
                 let mut slices = [IoSlice::new(&[]); MAX_WRITE_SLICES];
                 let count = self.write_buf.fill_write_slices(&mut slices);
@@ -359,11 +515,12 @@ impl UnifiedOutput {
         self.write_buf.release_if_empty();
 
         // Flush underlying stream
-        match Pin::new(inner).poll_flush(cx) {
+        let flushed = Pin::new(inner).poll_flush(&mut Context::from_waker(self.wakers.io_waker()));
+        match flushed {
             Poll::Ready(Ok(())) => {
                 Self::record_ping_flush(
                     &mut self.ping_flush_pending,
-                    &self.wakers,
+                    &mut self.wakers,
                     half,
                     heartbeat,
                     clock_epoch,
@@ -380,7 +537,7 @@ impl UnifiedOutput {
     #[inline]
     fn record_ping_flush(
         ping_flush_pending: &mut bool,
-        wakers: &HalfWakers,
+        wakers: &mut OutputWakers,
         half: Half,
         heartbeat: &mut Heartbeat,
         clock_epoch: super::clock::Instant,
@@ -394,7 +551,7 @@ impl UnifiedOutput {
     #[inline(never)]
     fn record_ping_flush_slow(
         ping_flush_pending: &mut bool,
-        wakers: &HalfWakers,
+        wakers: &mut OutputWakers,
         half: Half,
         heartbeat: &mut Heartbeat,
         clock_epoch: super::clock::Instant,
@@ -416,7 +573,8 @@ impl UnifiedOutput {
         waker: &Waker,
     ) -> Poll<io::Result<()>> {
         self.register(half, waker);
-        let result = Pin::new(inner).poll_shutdown(&mut Context::from_waker(&self.waker));
+        let result =
+            Pin::new(inner).poll_shutdown(&mut Context::from_waker(self.wakers.io_waker()));
         self.settle(half, result)
     }
 
@@ -428,16 +586,186 @@ impl UnifiedOutput {
     ) -> Poll<io::Result<()>> {
         // A transport read may also wait on write readiness; keep the proxy installed.
         self.register(Half::Stream, waker);
-        inner.poll_read(&mut Context::from_waker(&self.waker), buf)
+        inner.poll_read(&mut Context::from_waker(self.wakers.io_waker()), buf)
     }
 
-    /// Poll the shared timer through the proxy. Callers register their half first.
-    fn poll_timer(
-        &self,
-        timer: &mut super::clock::HeartbeatTimer,
-        deadline: super::clock::Instant,
-    ) -> Poll<()> {
-        timer.poll(deadline, &mut Context::from_waker(&self.waker))
+    /// Start the closing budget, once, and return its deadline.
+    fn begin_closing(&mut self, clock_epoch: super::clock::Instant, close_timeout: u32) -> u64 {
+        let rare = self.rare.get_mut();
+        rare.pending_pong = None;
+        if rare.closing_deadline.is_none() {
+            // Replace, rather than lazily reuse, the old heartbeat deadline.
+            rare.heartbeat_sleep = None;
+        }
+        *rare.closing_deadline.get_or_insert_with(|| {
+            clock_epoch.elapsed().as_millis() as u64 + u64::from(close_timeout) * 1000
+        })
+    }
+
+    /// The output side of a stream's terminal transition.
+    #[cold]
+    fn close_terminal(&mut self) {
+        if let Some(rare) = self.rare.existing_mut() {
+            rare.heartbeat_sleep = None;
+            rare.pending_pong = None;
+        }
+        self.rare.release_if_idle();
+        self.wakers.wake_both();
+    }
+
+    /// Drop what terminal cleanup abandons and pick the read result: a
+    /// terminal error, else an accepted Close, else `fallback`.
+    #[cold]
+    fn finish_read_close(&mut self, fallback: Option<Error>) -> Option<Result<Message>> {
+        self.ping_flush_pending = false;
+        let Some(rare) = self.rare.existing_mut() else {
+            return fallback.map(Err);
+        };
+        rare.pending_message = None;
+        rare.pending_ping_batch.clear();
+        let close = rare
+            .pending_control_message
+            .take()
+            .filter(Message::is_close);
+        let terminal_error = rare.pending_terminal_error.take();
+        self.rare.release_if_idle();
+        terminal_error
+            .map(Err)
+            .or_else(|| close.map(Ok))
+            .or_else(|| fallback.map(Err))
+    }
+
+    /// Poll the shared timer through the proxy, (re)arming it only when needed.
+    /// Callers register their half first.
+    fn poll_timer(&mut self, deadline: super::clock::Instant) -> Poll<()> {
+        let timer = self
+            .rare
+            .get_mut()
+            .heartbeat_sleep
+            .get_or_insert_with(|| super::clock::HeartbeatTimer::new(deadline));
+        timer.poll(deadline, &mut Context::from_waker(self.wakers.io_waker()))
+    }
+}
+
+/// State of a unified stream that only rare paths use: a Ping or Close
+/// waiting for its response to be written, messages and a parse error held
+/// back behind it, the closing handshake and heartbeat timer.
+///
+/// Every idle connection holds its stream for its whole life, so this state
+/// lives in a box that the first rare event allocates ([`Rare::get_mut`]).
+/// The box is freed again once everything in it is back to its default, as
+/// after a Ping has been answered and delivered; a closing stream keeps it.
+#[derive(Default)]
+struct RareState {
+    // Only an unencoded Pong can be replaced; partially written frames stay in write_buf.
+    pending_pong: Option<Bytes>,
+    closing_deadline: Option<u64>,
+    heartbeat_sleep: Option<super::clock::HeartbeatTimer>,
+    // Deliver successfully parsed messages before a later parse failure.
+    pending_parse_error: Option<Error>,
+    // Close waits for its response; Ping may be delivered while output is blocked.
+    pending_control_message: Option<Message>,
+    pending_terminal_error: Option<Error>,
+    // `WebSocketStream` only (the compressed stream parses into its own batch):
+    // at most one message accepted for delivery by the read path.
+    pending_message: Option<Message>,
+    // `WebSocketStream` only: messages parsed after a Ping while checking for
+    // a buffered Close.
+    pending_ping_batch: Vec<Message>,
+}
+
+impl RareState {
+    fn is_idle(&self) -> bool {
+        self.pending_pong.is_none()
+            && self.closing_deadline.is_none()
+            && self.heartbeat_sleep.is_none()
+            && self.pending_parse_error.is_none()
+            && self.pending_control_message.is_none()
+            && self.pending_terminal_error.is_none()
+            && self.pending_message.is_none()
+            && self.pending_ping_batch.is_empty()
+    }
+}
+
+/// A [`RareState`] allocated on first need: absent, it reads as the default.
+///
+/// Reads and takes never allocate; only [`Rare::get_mut`] does, on the paths
+/// that store something.
+#[derive(Default)]
+struct Rare(Option<Box<RareState>>);
+
+impl Rare {
+    #[inline]
+    fn get(&self) -> Option<&RareState> {
+        self.0.as_deref()
+    }
+
+    /// The state, allocated if absent: for paths that store something.
+    #[inline]
+    fn get_mut(&mut self) -> &mut RareState {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    /// The state if allocated: for paths that only clear or take.
+    #[inline]
+    fn existing_mut(&mut self) -> Option<&mut RareState> {
+        self.0.as_deref_mut()
+    }
+
+    /// Everything rare paths left behind, by value (split streams keep it inline).
+    fn into_state(self) -> RareState {
+        self.0.map(|state| *state).unwrap_or_default()
+    }
+
+    /// Free the box once nothing in it differs from the default.
+    #[inline]
+    fn release_if_idle(&mut self) {
+        if self.0.as_deref().is_some_and(RareState::is_idle) {
+            self.0 = None;
+        }
+    }
+
+    #[inline]
+    fn closing_deadline(&self) -> Option<u64> {
+        self.get().and_then(|state| state.closing_deadline)
+    }
+
+    #[inline]
+    fn has_parse_error(&self) -> bool {
+        self.get()
+            .is_some_and(|state| state.pending_parse_error.is_some())
+    }
+
+    fn take_parse_error(&mut self) -> Option<Error> {
+        self.existing_mut()?.pending_parse_error.take()
+    }
+
+    #[inline]
+    fn has_pending_pong(&self) -> bool {
+        self.get().is_some_and(|state| state.pending_pong.is_some())
+    }
+
+    fn take_pending_pong(&mut self) -> Option<Bytes> {
+        let pong = self.existing_mut()?.pending_pong.take();
+        self.release_if_idle();
+        pong
+    }
+
+    fn take_control_message(&mut self) -> Option<Message> {
+        let message = self.existing_mut()?.pending_control_message.take();
+        self.release_if_idle();
+        message
+    }
+
+    fn clear_heartbeat_sleep(&mut self) {
+        if let Some(state) = self.existing_mut() {
+            state.heartbeat_sleep = None;
+        }
+    }
+
+    fn pending_ping_batch(&self) -> &[Message] {
+        self.get()
+            .map_or(&[], |state| state.pending_ping_batch.as_slice())
     }
 }
 
@@ -557,21 +885,14 @@ where
             has_unprocessed_read_data,
             output: UnifiedOutput::new(config.write_buffer_size, config.release_idle_buffers),
             state: StreamState::Open,
-            closing_deadline: None,
             post_expiry_read_attempted: false,
             immediate_write_shutdown: false,
             write_shutdown_state: WriteShutdownState::NotStarted,
             config,
-            pending_message: None,
-            pending_ping_batch: Vec::new(),
-            pending_parse_error: None,
-            pending_control_message: None,
-            pending_terminal_error: None,
             flush_on_read: false,
             close_after_flush: false,
             clock_epoch,
             heartbeat,
-            heartbeat_sleep: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             low_water_mark: DEFAULT_LOW_WATER_MARK,
         }
@@ -822,8 +1143,13 @@ where
     /// Process buffered frames only through the next complete message.
     #[inline(always)]
     fn process_read_buf(&mut self) -> Result<Option<Message>> {
-        debug_assert!(self.pending_message.is_none());
-        debug_assert!(self.pending_ping_batch.is_empty());
+        debug_assert!(
+            self.output
+                .rare
+                .get()
+                .is_none_or(|rare| rare.pending_message.is_none())
+        );
+        debug_assert!(self.output.rare.pending_ping_batch().is_empty());
         let mut accepted_fragment = false;
         let result = self
             .protocol
@@ -842,12 +1168,13 @@ where
 
     /// Parse only the bytes already buffered after an accepted Ping.
     fn process_buffered_after_ping(&mut self) {
-        debug_assert!(self.pending_ping_batch.is_empty());
+        debug_assert!(self.output.rare.pending_ping_batch().is_empty());
         debug_assert!(self.has_unprocessed_read_data);
         let mut accepted_fragment = false;
+        let rare = self.output.rare.get_mut();
         let result = self.protocol.process_into_with_activity(
             &mut self.read_buf,
-            &mut self.pending_ping_batch,
+            &mut rare.pending_ping_batch,
             &mut accepted_fragment,
         );
         if accepted_fragment && self.heartbeat.tracks_inbound_activity() {
@@ -855,9 +1182,9 @@ where
                 .on_inbound(self.clock_epoch.elapsed().as_millis() as u64, None);
         }
         self.has_unprocessed_read_data = false;
-        self.pending_ping_batch.reverse();
+        rare.pending_ping_batch.reverse();
         if let Err(error) = result {
-            self.pending_parse_error = Some(error);
+            rare.pending_parse_error = Some(error);
             if self.state == StreamState::Open {
                 self.state = StreamState::ReadErrorPending;
             }
@@ -867,9 +1194,30 @@ where
     /// Get the next pending message (moved out, no clone)
     #[inline]
     fn next_pending_message(&mut self) -> Option<Message> {
-        self.pending_message
+        let rare = self.output.rare.existing_mut()?;
+        let message = rare
+            .pending_message
             .take()
-            .or_else(|| self.pending_ping_batch.pop())
+            .or_else(|| rare.pending_ping_batch.pop());
+        if message.is_some() {
+            self.output.rare.release_if_idle();
+        }
+        message
+    }
+
+    /// Keep a parsed message for the next poll.
+    #[cold]
+    fn defer_message(&mut self, message: Message) {
+        self.output.rare.get_mut().pending_message = Some(message);
+    }
+
+    /// Hold back a parse error until the messages accepted before it are delivered.
+    #[cold]
+    fn set_parse_error(&mut self, error: Error) {
+        self.output.rare.get_mut().pending_parse_error = Some(error);
+        if self.state == StreamState::Open {
+            self.state = StreamState::ReadErrorPending;
+        }
     }
 
     fn poll_transport_shutdown(&mut self, half: Half, cx: &Context<'_>) -> Poll<io::Result<()>> {
@@ -886,16 +1234,9 @@ where
     }
 
     fn begin_closing(&mut self) -> u64 {
-        self.output.pending_pong = None;
         self.heartbeat.stop();
-        if self.closing_deadline.is_none() {
-            // Replace, rather than lazily reuse, the old heartbeat deadline.
-            self.heartbeat_sleep = None;
-        }
-        *self.closing_deadline.get_or_insert_with(|| {
-            self.clock_epoch.elapsed().as_millis() as u64
-                + u64::from(self.config.close_timeout) * 1000
-        })
+        self.output
+            .begin_closing(self.clock_epoch, self.config.close_timeout)
     }
 
     // Every terminal transition wakes both halves: neither may keep waiting on
@@ -904,9 +1245,7 @@ where
     fn close_terminal(&mut self) {
         self.state = StreamState::Closed;
         self.heartbeat.stop();
-        self.heartbeat_sleep = None;
-        self.output.pending_pong = None;
-        self.output.wakers.wake_both();
+        self.output.close_terminal();
     }
 
     // Cleanup cannot replace an accepted Close or the original timeout cause.
@@ -919,23 +1258,12 @@ where
         self.close_terminal();
         self.flush_on_read = false;
         self.close_after_flush = false;
-        self.output.ping_flush_pending = false;
-        self.pending_message = None;
-        self.pending_ping_batch.clear();
-        let close = self
-            .pending_control_message
-            .take()
-            .filter(Message::is_close);
-        self.pending_terminal_error
-            .take()
-            .map(Err)
-            .or_else(|| close.map(Ok))
-            .or_else(|| fallback.map(Err))
+        self.output.finish_read_close(fallback)
     }
 
     /// Callers register their half's waker before polling the shared timer.
     fn poll_closing_expired(&mut self) -> bool {
-        let Some(deadline) = self.closing_deadline else {
+        let Some(deadline) = self.output.rare.closing_deadline() else {
             return false;
         };
         // Ready inbound traffic must not starve the timer driver's turn.
@@ -950,10 +1278,7 @@ where
     /// eagerly only when the deadline moves earlier (e.g. a Pong deadline starts).
     fn poll_heartbeat_timer(&mut self, deadline_ms: u64) -> Poll<()> {
         let deadline = self.clock_epoch + Duration::from_millis(deadline_ms);
-        let timer = self
-            .heartbeat_sleep
-            .get_or_insert_with(|| super::clock::HeartbeatTimer::new(deadline));
-        self.output.poll_timer(timer, deadline)
+        self.output.poll_timer(deadline)
     }
 
     // Keep the transport write/flush machinery out of the readiness fast path.
@@ -1017,7 +1342,7 @@ where
                                         return Poll::Ready(this.finish_read_close(None));
                                     }
                                     if let Some(message) = parsed_message.take() {
-                                        this.pending_message = Some(message);
+                                        this.defer_message(message);
                                     }
                                     return Poll::Pending;
                                 }
@@ -1028,7 +1353,7 @@ where
                         }
                         this.flush_on_read = false;
 
-                        if let Some(msg) = this.pending_control_message.take() {
+                        if let Some(msg) = this.output.rare.take_control_message() {
                             return Poll::Ready(Some(Ok(msg)));
                         }
                     }
@@ -1048,13 +1373,13 @@ where
                             expired_deadline = Some(deadline);
                             continue;
                         }
-                        if this.closing_deadline.is_some() {
+                        if this.output.rare.closing_deadline().is_some() {
                             if let Some(message) = parsed_message.take() {
-                                this.pending_message = Some(message);
+                                this.defer_message(message);
                             }
                             return Poll::Pending;
                         }
-                        if let Some(message) = this.pending_control_message.take() {
+                        if let Some(message) = this.output.rare.take_control_message() {
                             return Poll::Ready(Some(Ok(message)));
                         }
                         // A blocked control write must not prevent the open connection from reading.
@@ -1063,9 +1388,10 @@ where
             }
 
             if parsed_message.is_none()
-                && self.pending_message.is_none()
-                && self.pending_ping_batch.is_empty()
-                && let Some(error) = self.as_mut().get_mut().pending_parse_error.take()
+                && self.output.rare.get().is_some_and(|rare| {
+                    rare.pending_message.is_none() && rare.pending_ping_batch.is_empty()
+                })
+                && let Some(error) = self.as_mut().get_mut().output.rare.take_parse_error()
             {
                 let this = self.as_mut().get_mut();
                 // A protocol failure abandons queued output. Releasing it also
@@ -1078,8 +1404,7 @@ where
             // Heartbeat deadlines are based on inbound inactivity. A Pong
             // deadline starts only after the corresponding Ping is flushed.
             let deadline = expired_deadline.take().or_else(|| {
-                self.pending_parse_error
-                    .is_none()
+                (!self.output.rare.has_parse_error())
                     .then(|| self.heartbeat.next_deadline())
                     .flatten()
             });
@@ -1125,12 +1450,12 @@ where
                             }
                             this.begin_closing();
                             this.state = StreamState::CloseSent;
-                            this.pending_terminal_error = Some(error);
+                            this.output.rare.get_mut().pending_terminal_error = Some(error);
                             this.flush_on_read = true;
                             this.close_after_flush = true;
                         }
                     }
-                    this.heartbeat_sleep = None;
+                    this.output.rare.clear_heartbeat_sleep();
                     continue;
                 }
             }
@@ -1158,29 +1483,36 @@ where
                         // Queue pong response
                         let this = self.as_mut().get_mut();
                         if this.has_unprocessed_read_data {
-                            debug_assert!(this.pending_ping_batch.is_empty());
+                            debug_assert!(this.output.rare.pending_ping_batch().is_empty());
                             this.process_buffered_after_ping();
                         }
                         if this.write_shutdown_state.is_complete()
                             || this.poll_closing_expired()
-                            || this.pending_ping_batch.iter().any(Message::is_close)
+                            || this
+                                .output
+                                .rare
+                                .pending_ping_batch()
+                                .iter()
+                                .any(Message::is_close)
                         {
                             // END_STREAM forbids a Pong, but the read half must
                             // still deliver this Ping and the following Close.
                             // Expiry permits draining accepted input, not new writes.
                             return Poll::Ready(Some(Ok(msg)));
                         }
-                        this.output.pending_pong = Some(data.clone());
-                        this.pending_control_message = Some(msg);
+                        let rare = this.output.rare.get_mut();
+                        rare.pending_pong = Some(data.clone());
+                        rare.pending_control_message = Some(msg);
                         this.flush_on_read = true;
                         continue;
                     }
                     Message::Close(reason) => {
                         let this = self.as_mut().get_mut();
                         this.begin_closing();
-                        this.pending_message = None;
-                        this.pending_ping_batch.clear();
-                        this.pending_parse_error = None;
+                        let rare = this.output.rare.get_mut();
+                        rare.pending_message = None;
+                        rare.pending_ping_batch.clear();
+                        rare.pending_parse_error = None;
                         this.read_buf.clear();
                         if matches!(
                             this.state,
@@ -1190,7 +1522,8 @@ where
                             this.protocol
                                 .encode_close_response(this.output.write_buf.buffer_mut());
                         }
-                        this.pending_control_message = Some(Message::Close(reason.clone()));
+                        this.output.rare.get_mut().pending_control_message =
+                            Some(Message::Close(reason.clone()));
                         this.flush_on_read = true;
                         this.close_after_flush = true;
                         continue;
@@ -1236,14 +1569,14 @@ where
                                         this.finish_read_close(Some(Error::ConnectionClosed)),
                                     );
                                 }
-                                if this.pending_parse_error.is_none()
+                                if !this.output.rare.has_parse_error()
                                     && let Some(deadline) = this.heartbeat.next_deadline()
                                     && this.poll_heartbeat_timer(deadline.at()).is_ready()
                                 {
                                     expired_deadline = Some(deadline);
                                     continue 'poll;
                                 }
-                                if this.closing_deadline.is_some() {
+                                if this.output.rare.closing_deadline().is_some() {
                                     return Poll::Pending;
                                 }
                             }
@@ -1273,7 +1606,7 @@ where
                                     this.finish_read_close(Some(Error::ConnectionClosed)),
                                 );
                             }
-                            if this.pending_parse_error.is_none()
+                            if !this.output.rare.has_parse_error()
                                 && let Some(deadline) = this.heartbeat.next_deadline()
                                 && this.poll_heartbeat_timer(deadline.at()).is_ready()
                             {
@@ -1296,11 +1629,7 @@ where
                         // Fresh input instead rechecks deadlines in the outer loop.
                     }
                     Err(e) => {
-                        let this = self.as_mut().get_mut();
-                        this.pending_parse_error = Some(e);
-                        if this.state == StreamState::Open {
-                            this.state = StreamState::ReadErrorPending;
-                        }
+                        self.as_mut().get_mut().set_parse_error(e);
                         continue 'poll;
                     }
                 }
@@ -1992,6 +2321,7 @@ where
     /// splitting. A control message retained by a cancelled read is not transferred
     /// either; flushing output alone does not recover that pending delivery.
     pub fn split(self) -> (SplitReader<S>, SplitWriter<S>) {
+        let rare = self.output.rare.into_state();
         let (reader, writer) = SplitTransport::pair(self.inner);
         let transport = reader.clone();
         let (control_tx, control_rx) = mpsc::channel(SPLIT_CONTROL_CAPACITY);
@@ -2004,7 +2334,7 @@ where
         );
         // Splitting must not reopen application writes after a known parse error.
         // A preceding accepted Close still needs its automatic response.
-        if self.pending_parse_error.is_some() {
+        if rare.pending_parse_error.is_some() {
             shared.begin_read_error();
         }
         let terminal_rx = shared.terminal_tx.subscribe();
@@ -2032,9 +2362,9 @@ where
                 read_buf: self.read_buf,
                 reclaim_read_window: self.reclaim_read_window,
                 has_unprocessed_read_data: self.has_unprocessed_read_data,
-                pending_message: self.pending_message,
-                pending_ping_batch: self.pending_ping_batch,
-                pending_parse_error: self.pending_parse_error,
+                pending_message: rare.pending_message,
+                pending_ping_batch: rare.pending_ping_batch,
+                pending_parse_error: rare.pending_parse_error,
                 pending_request: None,
                 control_tx: control_tx.clone(),
                 terminal_rx,
@@ -2713,9 +3043,9 @@ pin_project! {
         reclaim_read_window: bool,
         // Leftover handshake bytes must be processed once before the first read.
         has_unprocessed_read_data: bool,
+        // Also holds the rare-path state, as in `WebSocketStream`.
         output: UnifiedOutput,
         state: StreamState,
-        closing_deadline: Option<u64>,
         post_expiry_read_attempted: bool,
         // Cached once per parsed batch, including prefixes before parse errors.
         batch_has_close: bool,
@@ -2723,16 +3053,10 @@ pin_project! {
         write_shutdown_complete: bool,
         config: Arc<Config>,
         pending_messages: Vec<Message>,
-        // Deliver successfully parsed messages before a later parse failure.
-        pending_parse_error: Option<Error>,
-        // Close waits for its response; Ping may be delivered while output is blocked.
-        pending_control_message: Option<Message>,
-        pending_terminal_error: Option<Error>,
         flush_on_read: bool,
         close_after_flush: bool,
         clock_epoch: super::clock::Instant,
         heartbeat: Heartbeat,
-        heartbeat_sleep: Option<super::clock::HeartbeatTimer>,
         high_water_mark: usize,
         low_water_mark: usize,
     }
@@ -2782,21 +3106,16 @@ where
             has_unprocessed_read_data,
             output: UnifiedOutput::new(config.write_buffer_size, config.release_idle_buffers),
             state: StreamState::Open,
-            closing_deadline: None,
             post_expiry_read_attempted: false,
             batch_has_close: false,
             immediate_write_shutdown: false,
             write_shutdown_complete: false,
             config,
             pending_messages: Vec::new(),
-            pending_parse_error: None,
-            pending_control_message: None,
-            pending_terminal_error: None,
             flush_on_read: false,
             close_after_flush: false,
             clock_epoch,
             heartbeat,
-            heartbeat_sleep: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             low_water_mark: DEFAULT_LOW_WATER_MARK,
         }
@@ -2841,21 +3160,16 @@ where
             has_unprocessed_read_data,
             output: UnifiedOutput::new(config.write_buffer_size, config.release_idle_buffers),
             state: StreamState::Open,
-            closing_deadline: None,
             post_expiry_read_attempted: false,
             batch_has_close: false,
             immediate_write_shutdown: false,
             write_shutdown_complete: false,
             config,
             pending_messages: Vec::new(),
-            pending_parse_error: None,
-            pending_control_message: None,
-            pending_terminal_error: None,
             flush_on_read: false,
             close_after_flush: false,
             clock_epoch,
             heartbeat,
-            heartbeat_sleep: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             low_water_mark: DEFAULT_LOW_WATER_MARK,
         }
@@ -3030,16 +3344,9 @@ where
     }
 
     fn begin_closing(&mut self) -> u64 {
-        self.output.pending_pong = None;
         self.heartbeat.stop();
-        if self.closing_deadline.is_none() {
-            // Replace, rather than lazily reuse, the old heartbeat deadline.
-            self.heartbeat_sleep = None;
-        }
-        *self.closing_deadline.get_or_insert_with(|| {
-            self.clock_epoch.elapsed().as_millis() as u64
-                + u64::from(self.config.close_timeout) * 1000
-        })
+        self.output
+            .begin_closing(self.clock_epoch, self.config.close_timeout)
     }
 
     /// See [`WebSocketStream::close_terminal`].
@@ -3047,9 +3354,7 @@ where
     fn close_terminal(&mut self) {
         self.state = StreamState::Closed;
         self.heartbeat.stop();
-        self.heartbeat_sleep = None;
-        self.output.pending_pong = None;
-        self.output.wakers.wake_both();
+        self.output.close_terminal();
     }
 
     // Cleanup cannot replace an accepted Close or the original timeout cause.
@@ -3057,22 +3362,22 @@ where
         self.close_terminal();
         self.flush_on_read = false;
         self.close_after_flush = false;
-        self.output.ping_flush_pending = false;
         self.pending_messages.clear();
-        let close = self
-            .pending_control_message
-            .take()
-            .filter(Message::is_close);
-        self.pending_terminal_error
-            .take()
-            .map(Err)
-            .or_else(|| close.map(Ok))
-            .or_else(|| fallback.map(Err))
+        self.output.finish_read_close(fallback)
+    }
+
+    /// Hold back a parse error until the messages accepted before it are delivered.
+    #[cold]
+    fn set_parse_error(&mut self, error: Error) {
+        self.output.rare.get_mut().pending_parse_error = Some(error);
+        if self.state == StreamState::Open {
+            self.state = StreamState::ReadErrorPending;
+        }
     }
 
     /// Callers register their half's waker before polling the shared timer.
     fn poll_closing_expired(&mut self) -> bool {
-        let Some(deadline) = self.closing_deadline else {
+        let Some(deadline) = self.output.rare.closing_deadline() else {
             return false;
         };
         // Ready inbound traffic must not starve the timer driver's turn.
@@ -3083,10 +3388,7 @@ where
     /// See [`WebSocketStream::poll_heartbeat_timer`].
     fn poll_heartbeat_timer(&mut self, deadline_ms: u64) -> Poll<()> {
         let deadline = self.clock_epoch + Duration::from_millis(deadline_ms);
-        let timer = self
-            .heartbeat_sleep
-            .get_or_insert_with(|| super::clock::HeartbeatTimer::new(deadline));
-        self.output.poll_timer(timer, deadline)
+        self.output.poll_timer(deadline)
     }
 
     // Keep the transport write/flush machinery out of the readiness fast path.
@@ -3163,7 +3465,7 @@ where
                         }
                         this.flush_on_read = false;
 
-                        if let Some(msg) = this.pending_control_message.take() {
+                        if let Some(msg) = this.output.rare.take_control_message() {
                             return Poll::Ready(Some(Ok(msg)));
                         }
                     }
@@ -3183,10 +3485,10 @@ where
                             expired_deadline = Some(deadline);
                             continue;
                         }
-                        if this.closing_deadline.is_some() {
+                        if this.output.rare.closing_deadline().is_some() {
                             return Poll::Pending;
                         }
-                        if let Some(message) = this.pending_control_message.take() {
+                        if let Some(message) = this.output.rare.take_control_message() {
                             return Poll::Ready(Some(Ok(message)));
                         }
                         // A blocked control write must not prevent the open connection from reading.
@@ -3195,15 +3497,14 @@ where
             }
 
             if self.pending_messages.is_empty()
-                && let Some(error) = self.as_mut().get_mut().pending_parse_error.take()
+                && let Some(error) = self.as_mut().get_mut().output.rare.take_parse_error()
             {
                 self.as_mut().get_mut().close_terminal();
                 return Poll::Ready(Some(Err(error)));
             }
 
             let deadline = expired_deadline.take().or_else(|| {
-                self.pending_parse_error
-                    .is_none()
+                (!self.output.rare.has_parse_error())
                     .then(|| self.heartbeat.next_deadline())
                     .flatten()
             });
@@ -3249,12 +3550,12 @@ where
                             }
                             this.begin_closing();
                             this.state = StreamState::CloseSent;
-                            this.pending_terminal_error = Some(error);
+                            this.output.rare.get_mut().pending_terminal_error = Some(error);
                             this.flush_on_read = true;
                             this.close_after_flush = true;
                         }
                     }
-                    this.heartbeat_sleep = None;
+                    this.output.rare.clear_heartbeat_sleep();
                     continue;
                 }
             }
@@ -3286,8 +3587,9 @@ where
                             // Expiry permits draining accepted input, not new writes.
                             return Poll::Ready(Some(Ok(msg)));
                         }
-                        this.output.pending_pong = Some(data.clone());
-                        this.pending_control_message = Some(msg);
+                        let rare = this.output.rare.get_mut();
+                        rare.pending_pong = Some(data.clone());
+                        rare.pending_control_message = Some(msg);
                         this.flush_on_read = true;
                         continue;
                     }
@@ -3295,7 +3597,7 @@ where
                         let this = self.as_mut().get_mut();
                         this.begin_closing();
                         this.pending_messages.clear();
-                        this.pending_parse_error = None;
+                        this.output.rare.get_mut().pending_parse_error = None;
                         this.read_buf.clear();
                         if matches!(
                             this.state,
@@ -3304,7 +3606,8 @@ where
                             this.protocol
                                 .encode_close_response(this.output.write_buf.buffer_mut());
                         }
-                        this.pending_control_message = Some(Message::Close(reason.clone()));
+                        this.output.rare.get_mut().pending_control_message =
+                            Some(Message::Close(reason.clone()));
                         this.flush_on_read = true;
                         this.close_after_flush = true;
                         continue;
@@ -3322,11 +3625,7 @@ where
                     Ok(()) if !self.pending_messages.is_empty() => continue,
                     Ok(()) => {}
                     Err(e) => {
-                        let this = self.as_mut().get_mut();
-                        this.pending_parse_error = Some(e);
-                        if this.state == StreamState::Open {
-                            this.state = StreamState::ReadErrorPending;
-                        }
+                        self.as_mut().get_mut().set_parse_error(e);
                         continue;
                     }
                 }
@@ -3358,14 +3657,14 @@ where
                                 this.finish_read_close(Some(Error::ConnectionClosed)),
                             );
                         }
-                        if this.pending_parse_error.is_none()
+                        if !this.output.rare.has_parse_error()
                             && let Some(deadline) = this.heartbeat.next_deadline()
                             && this.poll_heartbeat_timer(deadline.at()).is_ready()
                         {
                             expired_deadline = Some(deadline);
                             continue;
                         }
-                        if this.closing_deadline.is_some() {
+                        if this.output.rare.closing_deadline().is_some() {
                             return Poll::Pending;
                         }
                     }
@@ -3383,11 +3682,7 @@ where
                 Poll::Ready(Ok(_n)) => match self.as_mut().get_mut().process_read_buf() {
                     Ok(()) => continue,
                     Err(e) => {
-                        let this = self.as_mut().get_mut();
-                        this.pending_parse_error = Some(e);
-                        if this.state == StreamState::Open {
-                            this.state = StreamState::ReadErrorPending;
-                        }
+                        self.as_mut().get_mut().set_parse_error(e);
                         continue;
                     }
                 },
@@ -3400,7 +3695,7 @@ where
                     if this.poll_closing_expired() {
                         return Poll::Ready(this.finish_read_close(Some(Error::ConnectionClosed)));
                     }
-                    if this.pending_parse_error.is_none()
+                    if !this.output.rare.has_parse_error()
                         && let Some(deadline) = this.heartbeat.next_deadline()
                         && this.poll_heartbeat_timer(deadline.at()).is_ready()
                     {
@@ -3614,6 +3909,7 @@ where
     /// writer.send(Message::Text("Hello".into())).await?;
     /// ```
     pub fn split(self) -> (CompressedSplitReader<S>, CompressedSplitWriter<S>) {
+        let rare = self.output.rare.into_state();
         // Share the transport so the driver can release it while handles live.
         let (reader, writer) = SplitTransport::pair(self.inner);
         let transport = reader.clone();
@@ -3628,7 +3924,7 @@ where
         );
         // Splitting must not reopen application writes after a known parse error.
         // A preceding accepted Close still needs its automatic response.
-        if self.pending_parse_error.is_some() {
+        if rare.pending_parse_error.is_some() {
             shared.begin_read_error();
         }
         let terminal_rx = shared.terminal_tx.subscribe();
@@ -3660,7 +3956,7 @@ where
                 reclaim_read_window: self.reclaim_read_window,
                 has_unprocessed_read_data: self.has_unprocessed_read_data,
                 pending_messages: self.pending_messages,
-                pending_parse_error: self.pending_parse_error,
+                pending_parse_error: rare.pending_parse_error,
                 pending_request: None,
                 control_tx: control_tx.clone(),
                 terminal_rx,
@@ -4029,6 +4325,113 @@ mod tests {
             .role(Role::Server)
             .max_message_size(1024 * 1024)
             .max_frame_size(64 * 1024);
+    }
+
+    // Every idle connection of a hub holds one of these for its whole life
+    // (Switchboard's links box one each), so their size is a per-connection
+    // cost: state that only rare paths use lives behind `output.rare`, and a
+    // stream polled by one task allocates no waker proxy. Raise the bounds
+    // only knowingly: on 64-bit Linux they are 392 and 656 bytes with the
+    // default features, 400 and 664 with `test-util` (a 16-byte clock Instant).
+    #[test]
+    fn unified_streams_stay_small() {
+        type Io = tokio::io::DuplexStream;
+        assert!(
+            std::mem::size_of::<WebSocketStream<Io>>() <= 400,
+            "WebSocketStream is {} bytes",
+            std::mem::size_of::<WebSocketStream<Io>>()
+        );
+        #[cfg(feature = "permessage-deflate")]
+        assert!(
+            std::mem::size_of::<CompressedWebSocketStream<Io>>() <= 664,
+            "CompressedWebSocketStream is {} bytes",
+            std::mem::size_of::<CompressedWebSocketStream<Io>>()
+        );
+    }
+
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    // A connection task drives both halves with one waker: no proxy. Halves
+    // waiting in two tasks get one, and what the first registered before it
+    // existed still wakes that task.
+    #[tokio::test]
+    async fn waker_proxy_only_for_halves_in_different_tasks() {
+        let (server_io, mut client_io) = tokio::io::duplex(1024);
+        let mut ws = WebSocketStream::server(server_io, Config::default());
+        let reader = Arc::new(Wakes::default());
+        let reader_waker = Waker::from(reader.clone());
+        let mut reader_cx = Context::from_waker(&reader_waker);
+
+        assert!(Pin::new(&mut ws).poll_next(&mut reader_cx).is_pending());
+        Pin::new(&mut ws)
+            .start_send(Message::text("one task"))
+            .unwrap();
+        assert!(matches!(
+            Pin::new(&mut ws).poll_flush(&mut reader_cx),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(matches!(ws.output.wakers, OutputWakers::Direct { .. }));
+
+        let writer = Arc::new(Wakes::default());
+        let writer_waker = Waker::from(writer.clone());
+        assert!(matches!(
+            Pin::new(&mut ws).poll_flush(&mut Context::from_waker(&writer_waker)),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(matches!(ws.output.wakers, OutputWakers::Proxy(_)));
+
+        // The reader's read registration predates the proxy.
+        client_io
+            .write_all(&client_frames(&[Message::text("in")]))
+            .await
+            .unwrap();
+        assert!(reader.0.load(Ordering::Relaxed) > 0);
+        assert_eq!(writer.0.load(Ordering::Relaxed), 0);
+        assert!(matches!(
+            Pin::new(&mut ws).poll_next(&mut reader_cx),
+            Poll::Ready(Some(Ok(Message::Text(_))))
+        ));
+    }
+
+    // The rare-path box exists while a Ping waits for its Pong and delivery,
+    // and is freed once both are done; a Close keeps it (closing deadline).
+    #[tokio::test]
+    async fn rare_state_is_freed_after_a_ping_and_kept_while_closing() {
+        let (server_io, mut client_io) = tokio::io::duplex(1024);
+        let mut ws = WebSocketStream::server(server_io, Config::default());
+        assert!(ws.output.rare.get().is_none());
+
+        client_io
+            .write_all(&client_frames(&[Message::Ping(Bytes::from_static(b"p"))]))
+            .await
+            .unwrap();
+        assert!(matches!(ws.next().await, Some(Ok(Message::Ping(_)))));
+        assert!(ws.output.rare.get().is_none());
+        let pong = read_server_messages(&mut client_io, 1).await;
+        assert!(matches!(&pong[0], Message::Pong(payload) if &payload[..] == b"p"));
+
+        client_io
+            .write_all(&client_frames(&[
+                Message::text("data"),
+                Message::Close(Some(CloseReason::new(1000, ""))),
+            ]))
+            .await
+            .unwrap();
+        assert!(matches!(ws.next().await, Some(Ok(Message::Text(_)))));
+        assert!(ws.output.rare.get().is_none());
+        assert!(matches!(ws.next().await, Some(Ok(Message::Close(_)))));
+        assert!(ws.output.rare.closing_deadline().is_some());
     }
 
     #[tokio::test]
