@@ -3067,6 +3067,12 @@ impl<S> CompressedWebSocketStream<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    /// The underlying stream, to write to it directly (a close frame after
+    /// a protocol error, when the codec itself refuses to write).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
     /// Create a new compressed WebSocket stream for server role
     pub fn server(
         inner: S,

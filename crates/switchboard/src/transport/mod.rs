@@ -8,7 +8,6 @@
 
 pub(crate) mod handshake;
 pub(crate) mod poll_links;
-pub(crate) mod shared_io;
 pub(crate) mod ws;
 
 use std::collections::VecDeque;

@@ -8,9 +8,8 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use sockudo_ws::deflate::DeflateConfig;
 use sockudo_ws::{CompressedWebSocketStream, Config, Error as WsError, Message, WebSocketStream};
 use switchboard_protocol::CloseCode;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use super::shared_io::SharedIo;
 use super::{Link, LinkError, Received};
 use crate::send_queue::Outgoing;
 
@@ -40,14 +39,13 @@ pub(crate) fn codec_config(max_message_size: usize) -> Config {
 // Both codecs are boxed: the connection task's future stays small and the
 // two variants cost the same.
 enum Stream<T> {
-    Plain(Box<WebSocketStream<SharedIo<T>>>),
-    Compressed(Box<CompressedWebSocketStream<SharedIo<T>>>),
+    Plain(Box<WebSocketStream<T>>),
+    Compressed(Box<CompressedWebSocketStream<T>>),
 }
 
 /// A server-side WebSocket link.
 pub(crate) struct WsLink<T> {
     stream: Stream<T>,
-    raw: SharedIo<T>,
     write_timeout: Duration,
 }
 
@@ -63,18 +61,14 @@ where
         deflate: Option<DeflateConfig>,
         write_timeout: Duration,
     ) -> Self {
-        let raw = SharedIo::new(io);
         let stream = match deflate {
             Some(deflate) => Stream::Compressed(Box::new(CompressedWebSocketStream::server(
-                raw.clone(),
-                config,
-                deflate,
+                io, config, deflate,
             ))),
-            None => Stream::Plain(Box::new(WebSocketStream::server(raw.clone(), config))),
+            None => Stream::Plain(Box::new(WebSocketStream::server(io, config))),
         };
         Self {
             stream,
-            raw,
             write_timeout,
         }
     }
@@ -230,8 +224,20 @@ where
     }
 
     async fn fail(&mut self, code: CloseCode) {
+        // After a protocol error the codec refuses to write anything, yet
+        // the protocol asks for a close frame with a precise code (1007,
+        // 1009, 1002): it is written to the stream under the codec.
         let frame = close_frame(code);
-        self.raw.write_and_shutdown(&frame, CLOSE_GRACE).await;
+        let io = match &mut self.stream {
+            Stream::Plain(s) => s.get_mut(),
+            Stream::Compressed(s) => s.get_mut(),
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            io.write_all(&frame).await?;
+            io.flush().await?;
+            io.shutdown().await
+        })
+        .await;
     }
 }
 
