@@ -35,6 +35,7 @@ mod resume_ring;
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::time::Duration;
 use std::task::{Poll, Waker};
 
 use parking_lot::Mutex;
@@ -95,6 +96,15 @@ struct State {
     broadcast_pending: bool,
     /// Broadcast frames wait for the writer's coalescing window to end.
     deferring: bool,
+    /// Broadcasts come to this socket at least one per coalescing window:
+    /// its writes of broadcast frames open windows. Set when two broadcast
+    /// writes come less than a window apart, cleared when a window ends
+    /// with nothing held (so a socket that gets fewer broadcasts than one
+    /// per window pays no latency nor timer for coalescing).
+    busy: bool,
+    /// When broadcast frames were last taken for writing (only kept while
+    /// coalescing is on).
+    last_broadcast_write: Option<Instant>,
     /// A push has woken the writer and no drain has looked since: later
     /// pushes need not wake it again (a busy writer's frames arrive several
     /// per wake-up, and a wake takes the notifier's lock).
@@ -165,6 +175,8 @@ impl SendQueue {
                 woken: false,
                 moving_in: None,
                 writer: None,
+                busy: false,
+                last_broadcast_write: None,
             }),
             notify: Notify::new(),
             capacity: capacity.max(1),
@@ -385,7 +397,13 @@ impl SendQueue {
     /// Ends the writer's coalescing window: what waited is taken by its
     /// next drain.
     pub(crate) fn end_window(&self) {
-        self.state.lock().deferring = false;
+        let mut state = self.state.lock();
+        state.deferring = false;
+        if !state.broadcast_pending {
+            // The window held nothing: broadcasts come slower than one per
+            // window, so the next one goes out at once, with no window.
+            state.busy = false;
+        }
     }
 
     /// Attaches a new link. `resume_from` is the client's `last` for a
@@ -543,7 +561,7 @@ impl SendQueue {
         &'a self,
         link: u64,
         spare: &'a mut VecDeque<Outgoing>,
-        coalesce: bool,
+        coalesce: Duration,
     ) -> impl Future<Output = Drained> + Send + 'a {
         std::future::poll_fn(move |cx| {
             // Registered under the lock it looks under: a change after
@@ -569,7 +587,7 @@ impl SendQueue {
 
     /// Takes everything queued for `link` without waiting.
     pub(crate) fn try_drain(&self, link: u64) -> Drained {
-        self.take(link, None, false, None)
+        self.take(link, None, Duration::ZERO, None)
     }
 
     /// Takes what is queued for `link`; when that is nothing and `link` is
@@ -578,7 +596,7 @@ impl SendQueue {
         &self,
         link: u64,
         spare: Option<&mut VecDeque<Outgoing>>,
-        coalesce: bool,
+        coalesce: Duration,
         writer: Option<&Waker>,
     ) -> Drained {
         let mut state = self.state.lock();
@@ -611,7 +629,9 @@ impl SendQueue {
             }
             _ => std::mem::take(&mut state.pending),
         };
-        let window_started = coalesce && state.broadcast_pending;
+        let window_started = !coalesce.is_zero()
+            && state.broadcast_pending
+            && Self::opens_window(&mut state, coalesce);
         state.urgent = false;
         state.broadcast_pending = false;
         if window_started {
@@ -631,6 +651,20 @@ impl SendQueue {
             self.changed_now();
         }
         drained
+    }
+
+    /// Whether a write of broadcast frames now opens a coalescing window
+    /// of `window`: only while broadcasts come at least one per window
+    /// ([`State::busy`]).
+    fn opens_window(state: &mut State, window: Duration) -> bool {
+        let now = Instant::now();
+        if !state.busy {
+            state.busy = state
+                .last_broadcast_write
+                .is_some_and(|at| now.saturating_duration_since(at) < window);
+        }
+        state.last_broadcast_write = Some(now);
+        state.busy
     }
 
     /// Resolves once [`SendQueue::abort`] has been called or `link` is no

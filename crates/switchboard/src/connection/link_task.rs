@@ -201,9 +201,9 @@ impl LinkTask {
         }
     }
 
-    /// Whether broadcasts are coalesced (`broadcast_coalesce` is set).
-    fn coalesces(&self) -> bool {
-        !self.socket.hub.config().broadcast_coalesce.is_zero()
+    /// The coalescing window (zero: broadcasts are not coalesced).
+    fn coalesces(&self) -> Duration {
+        self.socket.hub.config().broadcast_coalesce
     }
 
     /// Now, in microseconds since the hub's epoch.

@@ -188,7 +188,7 @@ async fn drain_waits_for_a_push() {
     queue.try_drain(link);
     let q = queue.clone();
     let task = tokio::spawn(async move {
-        q.drain(link, &mut VecDeque::new(), false)
+        q.drain(link, &mut VecDeque::new(), Duration::ZERO)
             .await
             .frames
             .len()
@@ -211,7 +211,7 @@ fn a_writer_is_woken_once_per_drain() {
     let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
     queue.try_drain(link);
     let (mut spare, mut spare2) = (VecDeque::new(), VecDeque::new());
-    let mut drain = std::pin::pin!(queue.drain(link, &mut spare, false));
+    let mut drain = std::pin::pin!(queue.drain(link, &mut spare, Duration::ZERO));
     assert!(drain.as_mut().now_or_never().is_none());
     queue.push(text("1"), Delivery::Direct).unwrap();
     assert!(queue.state.lock().woken);
@@ -221,7 +221,7 @@ fn a_writer_is_woken_once_per_drain() {
         ["1", "2"]
     );
     assert!(!queue.state.lock().woken);
-    let mut drain = std::pin::pin!(queue.drain(link, &mut spare2, false));
+    let mut drain = std::pin::pin!(queue.drain(link, &mut spare2, Duration::ZERO));
     assert!(drain.as_mut().now_or_never().is_none());
     queue.push(text("3"), Delivery::Broadcast).unwrap();
     assert_eq!(texts(&drain.now_or_never().unwrap().frames), ["3"]);
@@ -234,13 +234,16 @@ fn broadcast_frames_wait_for_the_window_unless_a_direct_frame_comes() {
     let mut spare = VecDeque::new();
     let mut drain = |queue: &SendQueue| {
         queue
-            .drain(link, &mut spare, true)
+            .drain(link, &mut spare, LONG_WINDOW)
             .now_or_never()
             .map(|d| (texts(&d.frames), d.window_started))
     };
     // The welcome is direct: no window.
     assert_eq!(drain(&queue), Some((vec!["w".to_owned()], false)));
-    // A broadcast frame goes at once and opens a window...
+    // A first broadcast frame goes at once; the next, less than a window
+    // later, goes at once too and opens a window...
+    queue.push(text("a0"), Delivery::Broadcast).unwrap();
+    assert_eq!(drain(&queue), Some((vec!["a0".to_owned()], false)));
     queue.push(text("a"), Delivery::Broadcast).unwrap();
     assert_eq!(drain(&queue), Some((vec!["a".to_owned()], true)));
     // ...in which the next one waits,
@@ -259,7 +262,10 @@ fn broadcast_frames_wait_for_the_window_unless_a_direct_frame_comes() {
     // A close never waits; without coalescing nothing waits.
     queue.push(text("d"), Delivery::Broadcast).unwrap();
     queue.request_close(CloseCode::Normal);
-    let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
+    let drained = queue
+        .drain(link, &mut spare, LONG_WINDOW)
+        .now_or_never()
+        .unwrap();
     assert_eq!(
         (texts(&drained.frames), drained.close),
         (vec!["d".to_owned()], Some(CloseCode::Normal))
@@ -271,16 +277,19 @@ fn a_full_window_is_written_at_once() {
     let queue = SendQueue::new(1024, (0, 0));
     let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
     let mut spare = VecDeque::new();
+    let mut drain = |queue: &SendQueue| queue.drain(link, &mut spare, LONG_WINDOW).now_or_never();
+    queue.push(text("a0"), Delivery::Broadcast).unwrap();
+    assert_eq!(texts(&drain(&queue).unwrap().frames), ["w", "a0"]);
     queue.push(text("a"), Delivery::Broadcast).unwrap();
-    let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
-    assert_eq!(texts(&drained.frames), ["w", "a"]);
+    let drained = drain(&queue).unwrap();
+    assert_eq!(texts(&drained.frames), ["a"]);
     assert!(drained.window_started);
     for _ in 1..MAX_HELD_FRAMES {
         queue.push(text("b"), Delivery::Broadcast).unwrap();
     }
-    assert!(queue.drain(link, &mut spare, true).now_or_never().is_none());
+    assert!(drain(&queue).is_none());
     queue.push(text("c"), Delivery::Broadcast).unwrap();
-    let drained = queue.drain(link, &mut spare, true).now_or_never().unwrap();
+    let drained = drain(&queue).unwrap();
     assert_eq!(drained.frames.len(), MAX_HELD_FRAMES);
 }
 
@@ -293,8 +302,51 @@ fn without_coalescing_no_window_opens() {
         if f != "w" {
             queue.push(text(f), Delivery::Broadcast).unwrap();
         }
-        let drained = queue.drain(link, &mut spare, false).now_or_never().unwrap();
+        let drained = queue.drain(link, &mut spare, Duration::ZERO).now_or_never().unwrap();
         assert_eq!(texts(&drained.frames), [f]);
         assert!(!drained.window_started);
     }
+}
+
+/// A window long enough that the broadcasts of a test always come "less
+/// than a window apart".
+const LONG_WINDOW: Duration = Duration::from_secs(3600);
+
+#[test]
+fn a_socket_getting_fewer_broadcasts_than_one_per_window_never_waits() {
+    let queue = SendQueue::new(8, (8, usize::MAX));
+    let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
+    let mut spare = VecDeque::new();
+    let window = Duration::from_micros(50);
+    queue.drain(link, &mut spare, window).now_or_never().unwrap();
+    for f in ["a", "b", "c"] {
+        // Each broadcast comes more than a window after the last write.
+        std::thread::sleep(Duration::from_millis(2));
+        queue.push(text(f), Delivery::Broadcast).unwrap();
+        let drained = queue.drain(link, &mut spare, window).now_or_never().unwrap();
+        assert_eq!(texts(&drained.frames), [f]);
+        assert!(!drained.window_started, "{f} opened a window");
+    }
+}
+
+#[test]
+fn a_window_that_held_nothing_ends_the_busy_state() {
+    let queue = SendQueue::new(8, (8, usize::MAX));
+    let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
+    let mut spare = VecDeque::new();
+    queue.drain(link, &mut spare, LONG_WINDOW).now_or_never().unwrap();
+    for f in ["a", "b"] {
+        queue.push(text(f), Delivery::Broadcast).unwrap();
+        queue.drain(link, &mut spare, LONG_WINDOW).now_or_never().unwrap();
+    }
+    assert!(queue.state.lock().busy);
+    // A window that held a frame keeps it busy...
+    queue.push(text("c"), Delivery::Broadcast).unwrap();
+    queue.end_window();
+    assert!(queue.state.lock().busy);
+    let drained = queue.drain(link, &mut spare, LONG_WINDOW).now_or_never().unwrap();
+    assert!(drained.window_started);
+    // ...one that held nothing ends it.
+    queue.end_window();
+    assert!(!queue.state.lock().busy);
 }
