@@ -35,8 +35,8 @@ mod resume_ring;
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::time::Duration;
 use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use switchboard_protocol::CloseCode;

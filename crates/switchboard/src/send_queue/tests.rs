@@ -302,7 +302,10 @@ fn without_coalescing_no_window_opens() {
         if f != "w" {
             queue.push(text(f), Delivery::Broadcast).unwrap();
         }
-        let drained = queue.drain(link, &mut spare, Duration::ZERO).now_or_never().unwrap();
+        let drained = queue
+            .drain(link, &mut spare, Duration::ZERO)
+            .now_or_never()
+            .unwrap();
         assert_eq!(texts(&drained.frames), [f]);
         assert!(!drained.window_started);
     }
@@ -318,12 +321,18 @@ fn a_socket_getting_fewer_broadcasts_than_one_per_window_never_waits() {
     let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
     let mut spare = VecDeque::new();
     let window = Duration::from_micros(50);
-    queue.drain(link, &mut spare, window).now_or_never().unwrap();
+    queue
+        .drain(link, &mut spare, window)
+        .now_or_never()
+        .unwrap();
     for f in ["a", "b", "c"] {
         // Each broadcast comes more than a window after the last write.
         std::thread::sleep(Duration::from_millis(2));
         queue.push(text(f), Delivery::Broadcast).unwrap();
-        let drained = queue.drain(link, &mut spare, window).now_or_never().unwrap();
+        let drained = queue
+            .drain(link, &mut spare, window)
+            .now_or_never()
+            .unwrap();
         assert_eq!(texts(&drained.frames), [f]);
         assert!(!drained.window_started, "{f} opened a window");
     }
@@ -334,17 +343,26 @@ fn a_window_that_held_nothing_ends_the_busy_state() {
     let queue = SendQueue::new(8, (8, usize::MAX));
     let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
     let mut spare = VecDeque::new();
-    queue.drain(link, &mut spare, LONG_WINDOW).now_or_never().unwrap();
+    queue
+        .drain(link, &mut spare, LONG_WINDOW)
+        .now_or_never()
+        .unwrap();
     for f in ["a", "b"] {
         queue.push(text(f), Delivery::Broadcast).unwrap();
-        queue.drain(link, &mut spare, LONG_WINDOW).now_or_never().unwrap();
+        queue
+            .drain(link, &mut spare, LONG_WINDOW)
+            .now_or_never()
+            .unwrap();
     }
     assert!(queue.state.lock().busy);
     // A window that held a frame keeps it busy...
     queue.push(text("c"), Delivery::Broadcast).unwrap();
     queue.end_window();
     assert!(queue.state.lock().busy);
-    let drained = queue.drain(link, &mut spare, LONG_WINDOW).now_or_never().unwrap();
+    let drained = queue
+        .drain(link, &mut spare, LONG_WINDOW)
+        .now_or_never()
+        .unwrap();
     assert!(drained.window_started);
     // ...one that held nothing ends it.
     queue.end_window();

@@ -164,7 +164,10 @@ impl Handshake {
             .map(|(_, value)| value.into_owned())
     }
 
-    /// The request's headers (the first call builds the map). A session
+    /// The request's headers (the first call builds the map), less those
+    /// that only carried out the upgrade (`Connection`, `Upgrade`,
+    /// `Sec-WebSocket-Key`, `-Version` and `-Extensions`: what they
+    /// negotiated is in [`Handshake::subprotocol`] and the codec). A session
     /// keeps at most 8 KiB of its request, URI and headers together: the
     /// headers past that are left out, and [`Handshake::is_truncated`]
     /// says so. Read what you need from a huge header (a cookie jar, say)
@@ -256,6 +259,24 @@ struct CompactRequest {
     headers: OnceLock<Box<HeaderMap>>,
 }
 
+/// The headers that only carry out the WebSocket upgrade (RFC 6455 4.1):
+/// their use ends with it, so a session does not keep them. What was
+/// negotiated is kept apart ([`Handshake::subprotocol`], the codec);
+/// `Sec-WebSocket-Protocol`, the client's offer, is kept.
+fn is_upgrade_mechanics(name: &HeaderName) -> bool {
+    use http::header::{
+        CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+    };
+    [
+        CONNECTION,
+        UPGRADE,
+        SEC_WEBSOCKET_KEY,
+        SEC_WEBSOCKET_VERSION,
+        SEC_WEBSOCKET_EXTENSIONS,
+    ]
+    .contains(name)
+}
+
 /// `uri` without its `token` query parameters (the rest as it was).
 fn without_token_parameter(uri: &str) -> String {
     let Some((path, query)) = uri.split_once('?') else {
@@ -300,12 +321,13 @@ impl CompactRequest {
             }
         }
         let kept_header = |name: &http::HeaderName, value: &http::HeaderValue| {
-            !(leave_out_token
-                && *name == http::header::AUTHORIZATION
-                && value
-                    .as_bytes()
-                    .get(..7)
-                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer ")))
+            !is_upgrade_mechanics(name)
+                && !(leave_out_token
+                    && *name == http::header::AUTHORIZATION
+                    && value
+                        .as_bytes()
+                        .get(..7)
+                        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer ")))
         };
         let mut len = uri.len() + 1;
         let mut kept = 0;
@@ -481,7 +503,9 @@ mod tests {
             headers.insert(name, value.parse().unwrap());
         }
         let (request, _) = CompactRequest::copy(&Uri::from_static("/ws"), &headers, false);
-        assert_eq!(request.text.len(), 129);
+        // The upgrade's own headers are left out: `/ws` and `host` only.
+        assert_eq!(request.text.len(), 24);
         assert!(request.uri.get().is_none() && request.headers.get().is_none());
+        assert_eq!(request.headers().len(), 1);
     }
 }
