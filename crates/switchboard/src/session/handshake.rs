@@ -321,13 +321,13 @@ impl CompactRequest {
             }
         }
         let kept_header = |name: &http::HeaderName, value: &http::HeaderValue| {
-            !is_upgrade_mechanics(name)
-                && !(leave_out_token
-                    && *name == http::header::AUTHORIZATION
-                    && value
-                        .as_bytes()
-                        .get(..7)
-                        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer ")))
+            let bearer_token = leave_out_token
+                && *name == http::header::AUTHORIZATION
+                && value
+                    .as_bytes()
+                    .get(..7)
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "));
+            !bearer_token && !is_upgrade_mechanics(name)
         };
         let mut len = uri.len() + 1;
         let mut kept = 0;
