@@ -103,16 +103,18 @@ pub struct HubConfig {
     /// How long broadcast frames may wait to share one write with those
     /// that follow (default 0: written at once).
     ///
-    /// After a WebSocket writer has written broadcast frames, the next ones
-    /// wait until this window has passed and then go out together; a frame
-    /// for the socket alone (a reply, `$pong`, an emit) is written at once
-    /// and takes them along, as does the 64th frame held. A socket that
-    /// receives fewer than one broadcast per window sees no delay; a busy
-    /// one gets at most this much added latency and fewer writes. Measured
-    /// in BENCHMARKS.md: 1,000 sockets at 500 broadcasts/s have p99 13 ms
-    /// with 10 ms against 28 ms without; where sockets receive less than
-    /// one broadcast per window it only adds latency. Long-polling links
-    /// are not affected.
+    /// Once broadcasts come to a socket less than this window apart (two
+    /// of its writes of broadcast frames closer than that), each write of
+    /// broadcast frames opens a window: the next ones wait until it has
+    /// passed and then go out together. A window that held nothing ends
+    /// that, so a socket that receives fewer than one broadcast per window
+    /// is never held and costs no timer. A frame for the socket alone (a
+    /// reply, `$pong`, an emit) is written at once and takes the held ones
+    /// along, as does the 64th frame held. A busy socket gets at most this
+    /// much added latency and fewer writes. Measured in BENCHMARKS.md
+    /// (before the window adapted per socket): 1,000 sockets at 500
+    /// broadcasts/s had p99 13 ms with 10 ms against 28 ms without.
+    /// Long-polling links are not affected. Zero (the default): off.
     pub broadcast_coalesce: Duration,
 
     // Resource bounds (issue 15): what one client can make the hub hold.

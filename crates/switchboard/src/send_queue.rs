@@ -8,10 +8,12 @@
 //! frames are `Bytes` handles: a broadcast's bytes are shared, never copied.
 //!
 //! Broadcast frames may wait a short while to share a write (the
-//! coalescing window, [`crate::HubConfig::broadcast_coalesce`]): after a
-//! writer has written broadcast frames, later ones are queued without
-//! waking it until its window ends, unless a frame for this socket alone
-//! (a reply, `$pong`, an emit) comes, which takes them all along at once.
+//! coalescing window, [`crate::HubConfig::broadcast_coalesce`]): once
+//! broadcasts come to the socket less than a window apart, after a writer
+//! has written broadcast frames later ones are queued without waking it
+//! until its window ends, unless a frame for this socket alone (a reply,
+//! `$pong`, an emit) comes, which takes them all along at once. A window
+//! that held nothing ends this until broadcasts come that close again.
 //!
 //! The hub's own answers to a client (`$pong`, and the `$error` of a bad or
 //! rate-limited message) never overflow the queue into a `4001`: past the

@@ -118,8 +118,9 @@ pub const BROADCAST_COALESCE: OptionSpec = OptionSpec::one(
     "DURATION",
     ValueShownAs("0", "0, off"),
     "How long broadcast frames may wait to share one write with the next \
-     ones, e.g. 5ms, at most 1s; a reply or direct message is never held \
-     (see README \"Tuning\")",
+     ones, e.g. 10ms, at most 1s, for a socket that gets broadcasts more \
+     often than that; a reply or direct message is never held (see README \
+     \"Tuning\")",
 );
 
 /// `--max-rooms-per-socket`.
