@@ -46,7 +46,6 @@ export async function renderRoom(view, room) {
       el('ul', { class: 'plain', id: 'room-presence' }, answer.presence.users.map((u) =>
         el('li', {}, link(`#/users/${seg(u.user)}`, u.user), ` · ${u.sockets} socket${u.sockets === 1 ? '' : 's'}`))))
     : null;
-  const reload = () => renderRoom(view, room);
   // Users first (by name), then anonymous sockets, then other nodes' (no detail here).
   const rank = (m) => (m.user ? 0 : m.node ? 1 : 2);
   const members = [...answer.members].sort((a, b) => rank(a) - rank(b) ||
@@ -58,5 +57,5 @@ export async function renderRoom(view, room) {
     el('div', { class: 'two' }, presence,
       el('div', { class: 'card' }, el('h2', {}, 'Publish to this room'),
         el('p', {}, link(`#/publish?room=${seg(room)}`, 'Open the publish form for this room')))),
-    el('div', { class: 'card' }, el('h2', {}, 'Members'), memberTable(members, 'room-members', reload)));
+    el('div', { class: 'card' }, el('h2', {}, 'Members'), memberTable(members, 'room-members')));
 }

@@ -22,14 +22,16 @@ export async function kick(id) {
 }
 
 /** A table of sockets (members of a room, sockets of a user). */
-export function memberTable(rows, id, reload) {
+export function memberTable(rows, id) {
   const body = el('tbody', {}, rows.length ? rows.map((m) => el('tr', { 'data-socket': m.id },
     el('td', {}, link(`#/sockets/${seg(m.id)}`, m.id)),
     el('td', {}, m.user ? link(`#/users/${seg(m.user)}`, m.user) : (m.node ? el('span', { class: 'muted' }, 'anonymous') : '')),
     el('td', {}, m.transport ?? ''), el('td', {}, m.codec ?? ''), el('td', {}, m.remote ?? ''),
     el('td', {}, m.node ? el('code', {}, m.node) : el('span', { class: 'muted' }, 'other node')),
-    el('td', {}, el('button', { type: 'button', class: 'small danger kick', onclick: () =>
-      kick(m.id).then((done) => done && reload?.()).catch((err) => flash(err.message, true)) }, 'Kick'))))
+    el('td', {}, el('button', { type: 'button', class: 'small danger kick', onclick: (e) =>
+      // The row goes at once: the hub closes the socket right after it answers, so a
+      // reload now could still list it.
+      kick(m.id).then((done) => done && e.target.closest('tr').remove()).catch((err) => flash(err.message, true)) }, 'Kick'))))
     : [el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'None'))]);
   return el('div', { class: 'scroll' }, el('table', { id },
     el('thead', {}, el('tr', {}, ...['Socket', 'User', 'Transport', 'Codec', 'Remote address', 'Node', ''].map((h) => el('th', {}, h)))), body));
@@ -116,10 +118,9 @@ export async function renderSocket(view, id) {
 /** A user's page. */
 export async function renderUser(view, user) {
   const answer = await api(`/admin/api/users/${seg(user)}`);
-  const reload = () => renderUser(view, user);
   fill(view, el('div', { class: 'head' }, el('p', {}, link('#/find', '← Sockets & users')), el('h1', {}, 'User ', el('code', { id: 'user-id' }, user)),
     el('p', { class: 'muted' }, `${answer.sockets.length} socket${answer.sockets.length === 1 ? '' : 's'} on the cluster`)),
-  el('div', { class: 'card' }, memberTable(answer.sockets, 'user-sockets', reload)),
+  el('div', { class: 'card' }, memberTable(answer.sockets, 'user-sockets')),
   el('div', { class: 'card' }, el('h2', {}, 'Disconnect user'),
     el('p', { class: 'muted' }, 'Closes every socket of this user, on every node, with 4000.'),
     el('button', { id: 'disconnect-user', type: 'button', class: 'danger', onclick: async () => {
@@ -127,7 +128,7 @@ export async function renderUser(view, user) {
       try {
         const done = await api(`/admin/api/users/${seg(user)}`, { method: 'DELETE' });
         flash(`${done.closed} socket${done.closed === 1 ? '' : 's'} of ${user} closed`);
-        reload();
+        view.querySelectorAll('#user-sockets tbody tr').forEach((row) => row.remove());
       } catch (err) { flash(err.message, true); }
     } }, 'Disconnect user'),
     el('p', {}, link(`#/publish?user=${seg(user)}`, 'Publish to this user'))));

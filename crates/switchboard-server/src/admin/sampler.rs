@@ -124,3 +124,39 @@ async fn run(
         let _ = sender.send(json);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits (up to 10 s) for the sampler to stop.
+    async fn stopped(sampler: &Sampler) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sampler.is_running() {
+            assert!(Instant::now() < deadline, "the sampler still runs");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn it_runs_only_while_someone_watches_and_keeps_history_meanwhile() {
+        let hub = Hub::builder().build();
+        let sampler = Sampler::new(hub, Instant::now());
+        assert!(!sampler.is_running(), "nothing runs before a viewer");
+        let (history, mut first) = sampler.subscribe();
+        assert!(history.is_empty());
+        assert!(sampler.is_running());
+        let sample = first.recv().await.unwrap();
+        assert!(sample.contains("\"connections\":0"), "{sample}");
+        // A second viewer gets what was kept.
+        let (history, second) = sampler.subscribe();
+        assert_eq!(history.len(), 1);
+        drop(first);
+        drop(second);
+        stopped(&sampler).await;
+        // A new viewer starts it again, with no history.
+        let (history, _third) = sampler.subscribe();
+        assert!(history.is_empty());
+        assert!(sampler.is_running());
+    }
+}
