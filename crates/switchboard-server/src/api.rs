@@ -292,7 +292,14 @@ async fn publish(
         state.keyless.check_body(&headers)?;
     }
     let publish = Publish::parse(&body)?;
-    let hub = &state.hub;
+    deliver(&state.hub, &publish)?;
+    Ok(axum::Json(json!({"ok": true})).into_response())
+}
+
+/// Sends a checked publish to its recipients (fire-and-forget: a socket
+/// that is unknown, closing or slow still counts as delivered). Shared by
+/// `POST /api/publish` and the admin dashboard's publish form.
+pub fn deliver(hub: &switchboard::Hub, publish: &Publish) -> Result<(), ApiError> {
     let (event, data) = (publish.event.as_str(), &publish.data);
     let result = match &publish.target {
         PublishTarget::Room(room) => hub.to(room).emit(event, data).map(|_| ()),
@@ -302,11 +309,9 @@ async fn publish(
         PublishTarget::User(user) => hub.to_user(user).emit(event, data).map(|_| ()),
     };
     match result {
-        // Fire-and-forget: a socket that is unknown, closing or slow is
-        // still a delivered publish.
         Ok(()) | Err(SendError::UnknownSocket(_) | SendError::Closed | SendError::SlowConsumer) => {
             tracing::debug!(event, target = ?publish.target, "published");
-            Ok(axum::Json(json!({"ok": true})).into_response())
+            Ok(())
         }
         Err(error) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

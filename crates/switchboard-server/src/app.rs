@@ -16,6 +16,7 @@ use switchboard::rustls::ServerConfig;
 use switchboard::{HistoryLimits, Hub, HubConfig, RateLimit, TokenVerifier};
 use tokio::net::TcpListener;
 
+use crate::admin::AdminState;
 use crate::api::{self, ApiState};
 use crate::backend::stats::BackendStats;
 use crate::config::{ClusterBackend, Config, ConfigError, TokenKey, TokenSettings};
@@ -169,9 +170,19 @@ impl Server {
             started: Instant::now(),
             keyless: Arc::new(keyless_rules(&config)),
         };
-        let router = Router::new()
+        let mut router = Router::new()
             .merge(hub.router(&config.path))
-            .merge(assets::router())
+            .merge(assets::router());
+        if let Some(admin) = &config.admin {
+            // Off unless a password is set: without one, /admin is 404.
+            router = router.merge(crate::admin::router(AdminState::new(
+                state.clone(),
+                admin,
+                tls.is_some(),
+                config.public_origin.clone(),
+            )));
+        }
+        let router = router
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_text).with_state(state.clone()))
             .nest("/api", api::router(state.clone()))
@@ -219,6 +230,11 @@ impl Server {
             format!("demo page at {http}://{addr}/"),
             format!("HTTP API at {http}://{addr}/api/ {api}"),
         ];
+        if self.config.admin.is_some() {
+            lines.push(format!(
+                "admin dashboard at {http}://{addr}/admin (password protected)"
+            ));
+        }
         if let Some(backend) = &self.config.cluster {
             let (kind, url) = match backend {
                 ClusterBackend::Redis(url) => ("Redis", url),

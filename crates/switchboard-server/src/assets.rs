@@ -128,7 +128,12 @@ impl Asset {
 
 /// A router serving every embedded file (GET and HEAD).
 pub fn router() -> Router {
-    ASSETS.iter().fold(Router::new(), |router, asset| {
+    serve(&ASSETS)
+}
+
+/// A router serving `assets` (GET and HEAD), each at its path.
+pub fn serve(assets: &'static [Asset]) -> Router {
+    assets.iter().fold(Router::new(), |router, asset| {
         let asset = *asset;
         let etag =
             HeaderValue::from_str(&asset.etag()).unwrap_or(HeaderValue::from_static("\"0\""));

@@ -14,12 +14,15 @@ use crate::glob::RoomPatterns;
 use crate::options::*;
 use crate::units::{parse_bool, parse_duration};
 
+mod admin;
 mod backend;
 mod error;
 mod raw;
 mod tls;
 mod tokens;
 mod values;
+use self::admin::admin_settings;
+pub use self::admin::{AdminPassword, AdminSettings, MIN_ADMIN_PASSWORD};
 pub use self::backend::BackendSettings;
 use self::backend::backend_settings;
 pub use self::error::ConfigError;
@@ -51,6 +54,10 @@ pub struct Config {
     pub path: String,
     /// `--api-key`: the HTTP API's bearer key (none: loopback callers only).
     pub api_key: Option<String>,
+    /// `--admin-password` (or `--admin-password-file`) and
+    /// `--admin-session-ttl`: the admin dashboard at `/admin` (none: not
+    /// served).
+    pub admin: Option<AdminSettings>,
     /// `--allow-origin`: browser origins allowed to connect.
     pub allowed_origins: AllowedOrigins,
     /// `--rooms`: rooms clients may `$join`.
@@ -199,6 +206,7 @@ impl Config {
             tls: self::tls::tls_files(raw)?,
             path: value(raw, &PATH, parse_path)?,
             api_key: optional(raw, &API_KEY, parse_api_key)?,
+            admin: admin_settings(raw)?,
             allowed_origins: allowed_origins(optional_list(raw, &ALLOW_ORIGIN, parse_origin)?),
             rooms: RoomPatterns::new(list(raw, &ROOMS, parse_room_pattern)?),
             presence: RoomPatterns::new(

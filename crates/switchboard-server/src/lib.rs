@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod api;
 pub mod api_error;
 pub mod api_rooms;

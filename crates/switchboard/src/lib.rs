@@ -277,7 +277,7 @@ pub use hub::handle::{Hub, Socket};
 pub use session::handshake::{Handshake, Transport};
 pub use session::identity::{Identity, UserGrant};
 pub use session::inbox::RawFrame;
-pub use stats::{EdgeCounts, ErrorCounts, HubStats, ResourceStats};
+pub use stats::{EdgeCounts, ErrorCounts, HubStats, QueueDepths, ResourceStats, RoomTraffic};
 pub use stream::{Inbound, InboundEvent, MessageStream};
 pub use tokens::{TokenClaims, TokenError, TokenKeyError, TokenVerifier};
 pub use transport::handshake::HandshakeRefusal;

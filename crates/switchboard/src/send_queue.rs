@@ -502,6 +502,16 @@ impl SendQueue {
         self.state.lock().close
     }
 
+    /// What the queue and the resume buffer hold now.
+    pub(crate) fn depths(&self) -> crate::stats::QueueDepths {
+        let state = self.state.lock();
+        crate::stats::QueueDepths {
+            pending: state.pending.len(),
+            resume_messages: state.ring.len(),
+            resume_bytes: state.ring.bytes(),
+        }
+    }
+
     /// Whether a link is attached.
     pub(crate) fn is_attached(&self) -> bool {
         self.state.lock().attached

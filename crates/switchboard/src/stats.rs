@@ -423,3 +423,30 @@ impl DetachedBytes {
         self.over.notify_one();
     }
 }
+
+/// What one room carried on this node over a period, for
+/// [`crate::Hub::take_room_traffic`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoomTraffic {
+    /// The room.
+    pub room: String,
+    /// Its members on this node now.
+    pub members: usize,
+    /// Broadcasts and relays delivered to its members here.
+    pub messages: u64,
+    /// The members they reached (a broadcast counts each member).
+    pub deliveries: u64,
+}
+
+/// How much one session holds in its queues now, for
+/// [`crate::Socket::queue_depths`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct QueueDepths {
+    /// Frames waiting for the link's writer (the send queue; past its
+    /// capacity the socket is closed as a slow consumer).
+    pub pending: usize,
+    /// Messages kept in the resume buffer.
+    pub resume_messages: usize,
+    /// Their payload bytes.
+    pub resume_bytes: usize,
+}

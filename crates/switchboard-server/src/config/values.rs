@@ -122,9 +122,9 @@ pub(super) fn parse_path(text: &str) -> Result<String, String> {
         return Err("a path may not hold an empty segment (//)".to_owned());
     }
     let under = |prefix: &str| text == prefix || text.starts_with(&format!("{prefix}/"));
-    if RESERVED_PATHS.contains(&text) || under("/api") || under("/lib") {
+    if RESERVED_PATHS.contains(&text) || under("/api") || under("/lib") || under("/admin") {
         return Err(format!(
-            "{text} is used by the server itself (the demo page, /lib, /api, /healthz, /metrics)"
+            "{text} is used by the server itself (the demo page, /lib, /api, /admin, /healthz, /metrics)"
         ));
     }
     Ok(text.to_owned())

@@ -8,6 +8,7 @@
 // `spec.rs` is how an option is declared; the other files hold the options
 // by concern. `OPTIONS` below lists them all in `--help` order.
 mod access;
+mod admin;
 mod backend;
 mod cluster;
 mod connections;
@@ -22,6 +23,7 @@ pub use access::{
     ALLOW_HOST, ALLOW_ORIGIN, API_KEY, HISTORY, HISTORY_SIZE, HISTORY_TTL, PRESENCE, PUBLIC_ORIGIN,
     ROOMS,
 };
+pub use admin::{ADMIN_PASSWORD, ADMIN_PASSWORD_FILE, ADMIN_SESSION_TTL};
 pub use backend::{
     PROXY_CONNECT, PROXY_DISCONNECT, PROXY_EVENT, PROXY_FORWARD_HEADER, PROXY_HEADER, PROXY_JOIN,
     PROXY_PUBLISH, PROXY_TIMEOUT,
@@ -51,12 +53,15 @@ pub use tokens::{
 
 /// Every option that may come from any source, in `--help` order
 /// (`--config` itself is only a flag or an environment variable).
-pub const OPTIONS: [OptionSpec; 65] = [
+pub const OPTIONS: [OptionSpec; 68] = [
     LISTEN,
     TLS_CERT,
     TLS_KEY,
     PATH,
     API_KEY,
+    ADMIN_PASSWORD,
+    ADMIN_PASSWORD_FILE,
+    ADMIN_SESSION_TTL,
     ALLOW_ORIGIN,
     ROOMS,
     PRESENCE,

@@ -243,7 +243,7 @@ impl BroadcastOperator {
         let dedupe = !seen.is_empty()
             || self.target.rooms.len() + sockets.len() + self.target.users.len() > 1;
         for room in &self.target.rooms {
-            hub.room_registry().for_each_member(room, |s| {
+            hub.room_registry().for_each_recipient(room, |s| {
                 if excluded(s) || (dedupe && !seen.insert(s.id.clone())) {
                     return;
                 }

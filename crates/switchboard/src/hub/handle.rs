@@ -329,6 +329,24 @@ impl Hub {
         self.inner.rooms.names()
     }
 
+    /// Turns per-room traffic counting on or off (default off). While on,
+    /// each delivery to a room's members on this node adds to the room's
+    /// counts (two relaxed atomic additions per room broadcast, nothing
+    /// per recipient); while off, a broadcast only reads the flag. Read
+    /// the counts with [`Hub::take_room_traffic`].
+    pub fn count_room_traffic(&self, on: bool) {
+        self.inner.rooms.count_traffic(on);
+    }
+
+    /// The `top` rooms of this node by deliveries since the last call
+    /// (most first; rooms without traffic left out), and every room's
+    /// counts start again from zero: call it from one place, at a steady
+    /// pace, to get rates. Counts only while
+    /// [`Hub::count_room_traffic`] is on.
+    pub fn take_room_traffic(&self, top: usize) -> Vec<crate::stats::RoomTraffic> {
+        self.inner.rooms.take_traffic(top)
+    }
+
     /// The number of live connections to this node (sessions waiting for a
     /// resume are not counted); [`ClusterView::count`](crate::ClusterView::count) adds every node's.
     pub fn count(&self) -> usize {

@@ -50,7 +50,7 @@ impl BroadcastOperator {
                     ..kept
                 };
                 let mut frames = SharedFrames::new(&sent);
-                hub.room_registry().for_each_member(room, |s| {
+                hub.room_registry().for_each_recipient(room, |s| {
                     if excluded(s) || (dedupe && !reached.insert(s.id.clone())) {
                         return;
                     }

@@ -217,7 +217,7 @@ impl Hub {
             };
             let mut frames =
                 SharedFrames::new(&message).with_op(Some(OpId::kept(room, epoch, offset)));
-            self.room_registry().for_each_member(room, |s| {
+            self.room_registry().for_each_recipient(room, |s| {
                 if except.iter().any(|id| **id == *s.id) {
                     return;
                 }

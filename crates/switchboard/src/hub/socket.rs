@@ -109,6 +109,12 @@ impl Socket {
         self.hub.state::<T>()
     }
 
+    /// What the socket's send queue and resume buffer hold now (one
+    /// short lock of the queue).
+    pub fn queue_depths(&self) -> crate::stats::QueueDepths {
+        self.shared.queue.depths()
+    }
+
     /// Sends an event to this socket.
     pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), SendError> {
         let message = Message::event(event, to_value(data)?);

@@ -130,6 +130,11 @@ impl ResumeRing {
         self.next_seq - u64::from(self.kept)
     }
 
+    /// The number of messages kept.
+    pub(super) fn len(&self) -> usize {
+        self.kept as usize
+    }
+
     /// The payload bytes of the messages kept.
     pub(super) fn bytes(&self) -> usize {
         self.bytes as usize

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use switchboard_protocol::Codec;
@@ -56,6 +57,9 @@ pub struct Handshake {
     transport: Transport,
     /// Part of the request was left out ([`Handshake::is_truncated`]).
     truncated: bool,
+    /// When the session opened, Unix seconds ([`Handshake::opened_at`]):
+    /// 32 bits fit in the padding after the small fields.
+    opened_at: u32,
     /// The authentication hook's answer, on its way to the session
     /// ([`Handshake::take_hook_extensions`]); empty once it is there. It
     /// rides here so that the WebSocket upgrade's task, which lives as
@@ -113,6 +117,9 @@ impl Handshake {
             codec: parts.codec,
             transport: parts.transport,
             hook_extensions: parts.hook_extensions,
+            opened_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
         }
     }
 
@@ -229,6 +236,12 @@ impl Handshake {
     /// The transport the session was opened on.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// When the session was opened (to the second; a resumed session
+    /// keeps the time of its first handshake).
+    pub fn opened_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(u64::from(self.opened_at))
     }
 }
 

@@ -11,13 +11,27 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
 use crate::session::presence::{PresenceBook, PresenceChanges};
 use crate::session::shared::SocketShared;
+use crate::stats::RoomTraffic;
 
 type Members = HashMap<Arc<str>, Arc<SocketShared>>;
+
+/// One room: its local members and, while traffic is counted
+/// ([`RoomRegistry::count_traffic`]), what was delivered through it.
+#[derive(Default)]
+struct Room {
+    members: Members,
+    /// Broadcasts delivered to the room's members here since the last
+    /// [`RoomRegistry::take_traffic`].
+    messages: AtomicU64,
+    /// The members they reached (a broadcast counts each member).
+    deliveries: AtomicU64,
+}
 
 /// Every room on this node and its local members, and with presence
 /// (PROTOCOL.md section 10) the book that counts the users of the rooms
@@ -25,8 +39,11 @@ type Members = HashMap<Arc<str>, Arc<SocketShared>>;
 /// never disagree.
 #[derive(Default)]
 pub(crate) struct RoomRegistry {
-    rooms: RwLock<HashMap<Arc<str>, Members>>,
+    rooms: RwLock<HashMap<Arc<str>, Room>>,
     presence: Option<PresenceBook>,
+    /// Whether deliveries are counted per room (off unless someone asks:
+    /// a broadcast then pays one relaxed load of this flag).
+    counting: AtomicBool,
 }
 
 impl RoomRegistry {
@@ -35,6 +52,7 @@ impl RoomRegistry {
         Self {
             rooms: RwLock::default(),
             presence,
+            counting: AtomicBool::new(false),
         }
     }
 
@@ -73,7 +91,7 @@ impl RoomRegistry {
             Some((key, _)) => key.clone(),
             None => Arc::from(room),
         };
-        let members = rooms.entry(key.clone()).or_default();
+        let members = &mut rooms.entry(key.clone()).or_default().members;
         let added = members.insert(socket.id.clone(), socket.clone()).is_none();
         if added {
             changes.push(self.counted(&key, socket, true));
@@ -131,15 +149,15 @@ impl RoomRegistry {
     /// Removes `socket` from `room`'s members; returns whether it was one.
     fn remove_member(
         &self,
-        rooms: &mut HashMap<Arc<str>, Members>,
+        rooms: &mut HashMap<Arc<str>, Room>,
         room: &str,
         socket: &SocketShared,
     ) -> bool {
-        let Some(members) = rooms.get_mut(room) else {
+        let Some(entry) = rooms.get_mut(room) else {
             return false;
         };
-        let removed = members.remove(&socket.id).is_some();
-        if members.is_empty() {
+        let removed = entry.members.remove(&socket.id).is_some();
+        if entry.members.is_empty() {
             rooms.remove(room);
         }
         removed
@@ -168,7 +186,7 @@ impl RoomRegistry {
         let rooms = self.rooms.read();
         let mut ids: Vec<String> = rooms
             .get(room)
-            .map(|m| m.keys().map(|k| k.to_string()).collect())
+            .map(|r| r.members.keys().map(|k| k.to_string()).collect())
             .unwrap_or_default();
         ids.sort_unstable();
         ids
@@ -178,9 +196,67 @@ impl RoomRegistry {
     /// not block).
     pub(crate) fn for_each_member(&self, room: &str, mut f: impl FnMut(&Arc<SocketShared>)) {
         let rooms = self.rooms.read();
-        if let Some(members) = rooms.get(room) {
-            members.values().for_each(&mut f);
+        if let Some(entry) = rooms.get(room) {
+            entry.members.values().for_each(&mut f);
         }
+    }
+
+    /// [`RoomRegistry::for_each_member`] for a delivery to the room's
+    /// members: while traffic is counted, the room counts one message and
+    /// a delivery per member (two relaxed additions; nothing allocated or
+    /// locked beyond the read lock the delivery takes anyway).
+    pub(crate) fn for_each_recipient(&self, room: &str, mut f: impl FnMut(&Arc<SocketShared>)) {
+        let rooms = self.rooms.read();
+        if let Some(entry) = rooms.get(room) {
+            if self.counting.load(Ordering::Relaxed) {
+                entry.messages.fetch_add(1, Ordering::Relaxed);
+                entry
+                    .deliveries
+                    .fetch_add(entry.members.len() as u64, Ordering::Relaxed);
+            }
+            entry.members.values().for_each(&mut f);
+        }
+    }
+
+    /// Turns per-room traffic counting on or off (off: the counts are
+    /// left as they are; the next [`RoomRegistry::take_traffic`] clears
+    /// them).
+    pub(crate) fn count_traffic(&self, on: bool) {
+        self.counting.store(on, Ordering::Relaxed);
+    }
+
+    /// The `top` rooms by deliveries since the last call (ties by name),
+    /// most first, with their member counts; every room's counts start
+    /// again from zero. Rooms without traffic are left out.
+    pub(crate) fn take_traffic(&self, top: usize) -> Vec<RoomTraffic> {
+        let rooms = self.rooms.read();
+        let mut best: Vec<RoomTraffic> = Vec::with_capacity(top.min(rooms.len()) + 1);
+        for (name, entry) in rooms.iter() {
+            let messages = entry.messages.swap(0, Ordering::Relaxed);
+            let deliveries = entry.deliveries.swap(0, Ordering::Relaxed);
+            if messages == 0 || top == 0 {
+                continue;
+            }
+            let worse = |t: &RoomTraffic| {
+                (t.deliveries, std::cmp::Reverse(t.room.as_str()))
+                    < (deliveries, std::cmp::Reverse(&**name))
+            };
+            if best.len() == top && best.last().is_some_and(|last| !worse(last)) {
+                continue;
+            }
+            let at = best.iter().position(worse).unwrap_or(best.len());
+            best.insert(
+                at,
+                RoomTraffic {
+                    room: name.to_string(),
+                    members: entry.members.len(),
+                    messages,
+                    deliveries,
+                },
+            );
+            best.truncate(top);
+        }
+        best
     }
 
     /// The number of rooms with at least one member.
