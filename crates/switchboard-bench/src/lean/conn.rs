@@ -65,6 +65,9 @@ pub struct LeanWs {
     out: Vec<u8>,
     /// The payload of a ping still to answer.
     pong: Option<Vec<u8>>,
+    /// Whether [`LeanWs::next_message`] left received bytes unparsed, for
+    /// the next [`LeanWs::read_batch`] to parse before it reads.
+    leftover: bool,
     /// Masking key state (xorshift).
     mask_state: u32,
     /// Whether this side has sent its close frame.
@@ -102,6 +105,7 @@ impl LeanWs {
             fragmented: false,
             out: Vec::with_capacity(256),
             pong: None,
+            leftover: false,
             mask_state: u32::from(local.port()) | 0x9E37_0000,
             close_sent: false,
         };
@@ -158,19 +162,28 @@ impl LeanWs {
         self.send_frame(OP_CLOSE, &code.to_be_bytes()).await
     }
 
-    /// Reads once from the socket and hands every complete text (or
-    /// binary) message to `on_message` with the time the read returned
-    /// (`clock::now_ns`); answers pings. Cancel-safe between reads.
+    /// Reads once from the socket (or, first, parses what the last
+    /// [`LeanWs::next_message`] received beyond its message) and hands
+    /// every complete text (or binary) message to `on_message` with the
+    /// time the read returned (`clock::now_ns`); answers pings.
+    /// Cancel-safe between reads.
     pub async fn read_batch(&mut self, mut on_message: impl FnMut(&[u8], u64)) -> Result<Status> {
-        if self.end == self.buf.len() {
-            self.make_room(None);
-        }
-        let n = self.stream.read(&mut self.buf[self.end..]).await?;
-        if n == 0 {
-            return Ok(Status::Closed(None));
+        if self.leftover {
+            // What the setup's last read brought after the message it
+            // wanted (a ping that waits for its answer, say): parsed now,
+            // without waiting for more.
+            self.leftover = false;
+        } else {
+            if self.end == self.buf.len() {
+                self.make_room(None);
+            }
+            let n = self.stream.read(&mut self.buf[self.end..]).await?;
+            if n == 0 {
+                return Ok(Status::Closed(None));
+            }
+            self.end += n;
         }
         let arrived_ns = clock::now_ns();
-        self.end += n;
         let mut closed = None;
         loop {
             let header = match frame::parse(&self.buf[self.start..self.end]) {
@@ -258,7 +271,10 @@ impl LeanWs {
                 let payload = self.start + header.header_len..self.start + header.total_len();
                 self.start += header.total_len();
                 match header.opcode {
-                    OP_TEXT | OP_BINARY if header.fin => return Ok(self.buf[payload].to_vec()),
+                    OP_TEXT | OP_BINARY if header.fin => {
+                        self.leftover = self.start < self.end;
+                        return Ok(self.buf[payload].to_vec());
+                    }
                     OP_PING => {
                         let ping = self.buf[payload].to_vec();
                         self.send_frame(frame::OP_PONG, &ping).await?;
@@ -324,5 +340,71 @@ impl LeanWs {
     pub async fn wait_closed(&mut self, limit: std::time::Duration) {
         let wait = async { while let Ok(Status::Open) = self.read_batch(|_, _| {}).await {} };
         let _ = tokio::time::timeout(limit, wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A server frame: unmasked, one text frame of under 126 bytes.
+    fn text_frame(payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![0x81, payload.len() as u8];
+        frame.extend_from_slice(payload);
+        frame
+    }
+
+    /// Serves one upgrade answered by `after` in the same write, then
+    /// reads until the client's frames `expect` arrive (returned, unmasked
+    /// payloads), with nothing more sent.
+    async fn serve_once(listener: TcpListener, after: Vec<u8>, expect: usize) -> Vec<Vec<u8>> {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            tcp.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        let mut answer = b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec();
+        answer.extend_from_slice(&after);
+        tcp.write_all(&answer).await.unwrap();
+        let mut frames = Vec::new();
+        while frames.len() < expect {
+            let mut header = [0u8; 6];
+            tcp.read_exact(&mut header).await.unwrap();
+            let mut payload = vec![0u8; usize::from(header[1] & 0x7f)];
+            tcp.read_exact(&mut payload).await.unwrap();
+            for (i, b) in payload.iter_mut().enumerate() {
+                *b ^= header[2 + i % 4];
+            }
+            frames.push(payload);
+        }
+        frames
+    }
+
+    #[tokio::test]
+    async fn a_ping_read_with_the_welcome_is_answered() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+        // `$welcome` and a WebSocket ping in one write: the ping must be
+        // answered though nothing more arrives.
+        let mut sent = text_frame(br#"{"event":"$welcome","data":{}}"#);
+        sent.extend_from_slice(&[0x89, 2, b'h', b'i']);
+        let server = tokio::spawn(serve_once(listener, sent, 1));
+        let endpoint = Endpoint::resolve(&url).await.unwrap();
+        let mut ws = LeanWs::open(&endpoint, None, 1024).await.unwrap();
+        let mut messages = 0;
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            ws.read_batch(|_, _| messages += 1),
+        )
+        .await
+        .expect("the buffered ping is parsed without a read");
+        assert_eq!(read.unwrap(), Status::Open);
+        assert_eq!(messages, 0);
+        let frames = server.await.unwrap();
+        assert_eq!(frames, [b"hi".to_vec()]);
     }
 }
