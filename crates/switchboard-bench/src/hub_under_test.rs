@@ -1,7 +1,10 @@
 //! The hub under test: a running server (`--url`), or the standalone
 //! server binary started for the run (`--spawn-hub`) on a free loopback
-//! port, optionally pinned with `taskset -c`; and whether its clients
-//! authenticate (`--token-hmac-secret`, see [`crate::tokens`]).
+//! port, optionally pinned with `taskset -c`; the protocol it speaks
+//! (`--protocol`: Switchboard's, or Socket.IO for the `socketioxide` peer
+//! `switchboard-bench-sio-peer`, which prints its URL the same way); and
+//! whether its clients authenticate (`--token-hmac-secret`, see
+//! [`crate::tokens`]).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -12,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::error::{Error, Result};
-use crate::lean::Endpoint;
+use crate::lean::{Endpoint, Protocol};
 use crate::tokens::{Minter, TokenArgs};
 
 /// How long a spawned hub may take to print where it listens.
@@ -24,7 +27,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct HubUnderTestArgs {
     /// WebSocket URL of a running hub, e.g. ws://127.0.0.1:8080/ws (the
-    /// standalone server serves at /ws)
+    /// standalone server serves at /ws; the Socket.IO peer at /socket.io/)
     #[arg(
         long,
         value_name = "URL",
@@ -33,8 +36,10 @@ pub struct HubUnderTestArgs {
     )]
     pub url: Option<String>,
 
-    /// Start this `switchboard` server binary for the run, on a free
-    /// loopback port (--listen 127.0.0.1:0), and stop it afterwards
+    /// Start this `switchboard` server binary (or the Socket.IO peer
+    /// `switchboard-bench-sio-peer`, with --protocol socketio) for the run,
+    /// on a free loopback port (--listen 127.0.0.1:0), and stop it
+    /// afterwards
     #[arg(long, value_name = "PATH")]
     pub spawn_hub: Option<PathBuf>,
 
@@ -58,6 +63,12 @@ pub struct HubUnderTestArgs {
     #[arg(long, value_name = "PID", conflicts_with = "spawn_hub")]
     pub hub_pid: Option<u32>,
 
+    /// The hub's protocol: `switchboard`, or `socketio` (Socket.IO 5 over
+    /// WebSocket only, e.g. the `socketioxide` peer
+    /// switchboard-bench-sio-peer; the URL gets ?EIO=4&transport=websocket)
+    #[arg(long, value_enum, value_name = "PROTOCOL", default_value_t = Protocol::Switchboard)]
+    pub protocol: Protocol,
+
     #[command(flatten)]
     #[allow(missing_docs)]
     pub tokens: TokenArgs,
@@ -70,6 +81,8 @@ pub struct HubUnderTest {
     pub url: String,
     /// Its process id, when known.
     pub pid: Option<u32>,
+    /// The protocol it speaks.
+    pub protocol: Protocol,
     /// Signs the clients' tokens; `None`: they connect anonymously.
     pub tokens: Option<Minter>,
     /// The spawned server, stopped by [`HubUnderTest::stop`] (killed if dropped).
@@ -80,10 +93,18 @@ impl HubUnderTest {
     /// Uses `--url`, or spawns the hub.
     pub async fn start(args: &HubUnderTestArgs) -> Result<Self> {
         let tokens = args.tokens.minter()?;
+        if tokens.is_some() && args.protocol == Protocol::SocketIo {
+            return Err(Error::Usage(
+                "--token-hmac-secret is for Switchboard hubs: the Socket.IO clients connect \
+                 without tokens"
+                    .into(),
+            ));
+        }
         match (&args.url, &args.spawn_hub) {
             (Some(url), None) => Ok(Self {
                 url: url.clone(),
                 pid: args.hub_pid,
+                protocol: args.protocol,
                 tokens,
                 child: None,
             }),
@@ -101,6 +122,13 @@ impl HubUnderTest {
                 }
                 let mut hub = spawn(path, cpus.as_deref(), &extra).await?;
                 hub.tokens = tokens;
+                hub.protocol = args.protocol;
+                if args.protocol == Protocol::Switchboard && hub.url.contains("/socket.io") {
+                    tracing::warn!(
+                        url = %hub.url,
+                        "the spawned hub looks like a Socket.IO server: add --protocol socketio"
+                    );
+                }
                 Ok(hub)
             }
             _ => Err(Error::Usage("give either --url or --spawn-hub".into())),
@@ -120,7 +148,7 @@ impl HubUnderTest {
     /// The hub's endpoint for a client of user `user`: with its token when
     /// clients authenticate (signed now: call it before a measured window).
     pub async fn endpoint_as(&self, user: &str) -> Result<Endpoint> {
-        let endpoint = Endpoint::resolve(&self.url).await?;
+        let endpoint = Endpoint::resolve_for(&self.url, self.protocol).await?;
         Ok(match &self.tokens {
             Some(minter) => endpoint.with_query_param("token", &minter.mint(user)?),
             None => endpoint,
@@ -167,7 +195,8 @@ async fn spawn(path: &PathBuf, cpus: Option<&str>, extra: &[String]) -> Result<H
     let pid = child.id();
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
-    // "hub (WebSocket) at ws://127.0.0.1:PORT/ws"
+    // "hub (WebSocket) at ws://127.0.0.1:PORT/ws"; the Socket.IO peer's:
+    // "socket.io peer (WebSocket) at ws://127.0.0.1:PORT/socket.io/"
     let find_url = async {
         while let Some(line) = lines.next_line().await? {
             if let Some(at) = line.find("ws://") {
@@ -192,6 +221,7 @@ async fn spawn(path: &PathBuf, cpus: Option<&str>, extra: &[String]) -> Result<H
     Ok(HubUnderTest {
         url,
         pid,
+        protocol: Protocol::Switchboard,
         tokens: None,
         child: Some(child),
     })

@@ -11,7 +11,10 @@
 //!   messages;
 //! - [`cpu`]: CPU time of this process or another (the hub), to see
 //!   whether the generator is the limit;
-//! - [`lean`]: a minimal WebSocket client for high receive rates;
+//! - [`lean`]: a minimal WebSocket client for high receive rates, speaking
+//!   Switchboard's protocol or (`--protocol socketio`) Socket.IO, to
+//!   measure the `socketioxide` peer server `switchboard-bench-sio-peer`
+//!   (`src/bin/sio_peer.rs`) with the same workloads;
 //! - [`stamp`]: stamped messages and reading their stamps back;
 //! - [`schedule`], [`publisher`]: the open-loop publisher;
 //! - [`deliveries`]: what receivers of stamped messages saw;

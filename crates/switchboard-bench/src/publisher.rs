@@ -1,7 +1,8 @@
 //! The open-loop publisher: a WebSocket client in the room that relays a
 //! stamped event to it on a fixed schedule (message `n` at `n / rate`
 //! seconds), never waiting for deliveries. The hub relays it to every
-//! other member (PROTOCOL.md section 4).
+//! other member (PROTOCOL.md section 4); the Socket.IO peer broadcasts its
+//! `relay` event's data as `msg` to the room's other members.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +61,7 @@ impl Publisher {
         let Self { mut ws, room, pad } = self;
         let mut out = Vec::with_capacity(pad.len() + 128);
         let mut published = Published::default();
+        let protocol = ws.protocol();
         let start = Instant::now();
         for seq in 0..schedule.total {
             let due = start + schedule.due(seq);
@@ -93,7 +95,7 @@ impl Publisher {
             if seq == schedule.warmup {
                 published.measured_start_ns = Some(t);
             }
-            stamp::write_relay(&mut out, stamp::EVENT, &room, Stamp { seq, t }, &pad, None);
+            protocol.write_relay(&mut out, stamp::EVENT, &room, Stamp { seq, t }, &pad, None);
             ws.send_text(&out).await?;
             published.sent += 1;
             if schedule.measured().contains(&seq) {

@@ -12,6 +12,12 @@
 //!   order and carry no number, so the n-th `$pong` answers the n-th
 //!   `$ping`.
 //!
+//! With `--protocol socketio` (the `socketioxide` peer) each message
+//! carries an ack id and the answer is the peer's ack: relay mode sends
+//! `42<n>["relay",{"room":…,"data":{…stamp…}}]` (the peer broadcasts to the
+//! room's other members, none, and acks), ping mode `42<n>["echo"]` (acked
+//! at once).
+//!
 //! Each client sends on its own open-loop schedule (`--rate` per second,
 //! phases spread evenly over the clients) and times each answer from just
 //! before the write to just after the read that brought it.
@@ -54,7 +60,9 @@ pub enum Mode {
     after_help = "Round trips: `relay` (default) sends {\"event\":\"echo\",\"room\":R,\"ack\":n,...} \
 to a room only the sender is in (it $joins it first) and waits for the hub's ack reply \
 {\"reply\":n,\"data\":null}, sent when the hub accepts the relay; `ping` sends \
-{\"event\":\"$ping\"} and waits for {\"event\":\"$pong\"}. The standalone server has no echo handler."
+{\"event\":\"$ping\"} and waits for {\"event\":\"$pong\"}. The standalone server has no echo handler. \
+With --protocol socketio: relay sends the peer's `relay` event, ping its `echo` event, each with an ack id, \
+and waits for the peer's ack."
 )]
 pub struct Args {
     /// Clients, each sending on its own schedule
@@ -120,6 +128,7 @@ fn shares(target: &HubUnderTest, args: &Args, schedule: Schedule) -> Vec<Share> 
         }
         jobs.push(Share {
             url: target.url.clone(),
+            protocol: target.protocol,
             index,
             clients,
             all_clients: args.clients,
@@ -195,6 +204,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
             worker_processes: processes,
             authenticated: target.authenticated(),
             url: target.url.clone(),
+            protocol: target.protocol,
         },
         clients: all.clients,
         connect_errors: all.connect_errors,

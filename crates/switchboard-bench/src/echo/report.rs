@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Mode;
 use crate::histogram::LatencySummary;
+use crate::lean::Protocol;
 use crate::report::CpuReport;
 
 /// A whole `echo` run.
@@ -67,6 +68,8 @@ pub struct Settings {
     pub authenticated: bool,
     /// The hub's URL.
     pub url: String,
+    /// The protocol the hub was spoken to in.
+    pub protocol: Protocol,
 }
 
 impl Report {
@@ -76,7 +79,7 @@ impl Report {
         writeln!(
             out,
             "echo ({:?}): {} clients{} × {} msg/s for {} s after {} s warmup, {}-byte filler, \
-             {} worker processes, hub {}",
+             {} worker processes, hub {}{}",
             s.mode,
             s.clients,
             if s.authenticated { " with tokens" } else { "" },
@@ -85,7 +88,8 @@ impl Report {
             s.warmup_s,
             s.payload_bytes,
             s.worker_processes,
-            s.url
+            s.url,
+            s.protocol.title_suffix()
         )?;
         writeln!(out)?;
         let l = &self.latency;

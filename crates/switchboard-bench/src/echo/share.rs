@@ -1,5 +1,8 @@
 //! One share of the echo clients: each joins a room of its own (relay
 //! mode), then sends on its own open-loop schedule and times each answer.
+//! With Socket.IO every message carries an ack id (`n + 1` for message
+//! `n`), and the answer is the peer's ack under it: to `relay` (relay
+//! mode) or to `echo` (ping mode).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use crate::clock;
 use crate::deliveries::SharedLatency;
 use crate::error::{Error, Result};
 use crate::histogram::HistogramCounts;
-use crate::lean::{LeanWs, Status, open_many};
+use crate::lean::{LeanWs, Protocol, Status, open_many, socketio};
 use crate::schedule::Schedule;
 use crate::sequence::{Arrival, SequenceCounts, SequenceTracker};
 use crate::stamp::{self, Stamp};
@@ -35,6 +38,8 @@ const PING: &[u8] = br#"{"event":"$ping"}"#;
 pub struct Share {
     /// The hub's WebSocket URL.
     pub url: String,
+    /// The protocol it speaks.
+    pub protocol: Protocol,
     /// Which share this is (rooms are named after it).
     pub index: usize,
     /// Clients in this share.
@@ -111,6 +116,7 @@ impl Job for Share {
 async fn run_share(share: Share, control: Control) -> Result<Echoes> {
     let endpoints = ClientEndpoints::resolve(
         &share.url,
+        share.protocol,
         share.tokens.as_ref(),
         share.first_client,
         share.clients,
@@ -185,7 +191,25 @@ async fn echo_client(
     let mut other = 0u64;
     let mut answered_all = 0u64;
     let mut new_answers = 0u64;
-    go.wait().await;
+    let protocol = ws.protocol();
+    // Read (answering pings, Engine.IO's too) until go.
+    let early = loop {
+        tokio::select! {
+            biased;
+            () = go.wait() => break None,
+            read = ws.read_batch(|_, _| other += 1) => match read {
+                Ok(Status::Open) => {}
+                Ok(Status::Closed(code)) => break Some(code.map_or_else(|| "eof".to_owned(), |c| c.to_string())),
+                Err(error) => {
+                    tracing::debug!(%error, "an echo client failed");
+                    break Some("error".to_owned());
+                }
+            },
+        }
+    };
+    if early.is_some() {
+        return echoes(&schedule, 0, &tracker, other, early);
+    }
     let start = Instant::now() + phase;
     let mut next = 0u64;
     let ending = loop {
@@ -197,16 +221,21 @@ async fn echo_client(
             () = stop.wait() => break None,
             () = tokio::time::sleep_until(start + schedule.due(next)), if next < schedule.total => {
                 let t = clock::now_ns();
-                let written = match share.mode {
-                    Mode::Relay => {
+                let written = match (share.mode, protocol) {
+                    (Mode::Relay, _) => {
                         sent_at[next as usize] = t;
-                        stamp::write_relay(&mut out, EVENT, &room, Stamp { seq: next, t }, &pad, Some(next + 1));
+                        protocol.write_relay(&mut out, EVENT, &room, Stamp { seq: next, t }, &pad, Some(next + 1));
                         ws.send_text(&out).await
                     }
-                    Mode::Ping => {
+                    (Mode::Ping, Protocol::Switchboard) => {
                         pings.push_back(next);
                         sent_at[next as usize] = t;
                         ws.send_text(PING).await
+                    }
+                    (Mode::Ping, Protocol::SocketIo) => {
+                        sent_at[next as usize] = t;
+                        socketio::write_echo(&mut out, next + 1);
+                        ws.send_text(&out).await
                     }
                 };
                 if let Err(error) = written {
@@ -216,10 +245,11 @@ async fn echo_client(
                 next += 1;
             }
             read = ws.read_batch(|message, at| {
-                let seq = match share.mode {
-                    Mode::Relay => stamp::find_u64(message, &REPLY).and_then(|ack| ack.checked_sub(1)),
-                    Mode::Ping if PONG.find(message).is_some() => pings.pop_front(),
-                    Mode::Ping => None,
+                let seq = match (share.mode, protocol) {
+                    (_, Protocol::SocketIo) => socketio::ack_id(message).and_then(|ack| ack.checked_sub(1)),
+                    (Mode::Relay, Protocol::Switchboard) => stamp::find_u64(message, &REPLY).and_then(|ack| ack.checked_sub(1)),
+                    (Mode::Ping, Protocol::Switchboard) if PONG.find(message).is_some() => pings.pop_front(),
+                    (Mode::Ping, Protocol::Switchboard) => None,
                 };
                 match seq {
                     Some(seq) if seq < next && tracker.observe(seq) == Arrival::First => {

@@ -84,6 +84,7 @@ pub async fn measure(args: &Args) -> Result<Report> {
     };
     plan.run_against(&args.target, |hub, clients, schedule| Share {
         url: hub.url.clone(),
+        protocol: hub.protocol,
         clients: clients.len(),
         first_client: clients.start,
         tokens: hub.tokens.clone(),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::deliveries::{Deliveries, SharedLatency, StampReceiver};
 use crate::error::{Error, Result};
-use crate::lean::{LeanWs, Status, open_many};
+use crate::lean::{LeanWs, Protocol, Status, open_many};
 use crate::schedule::Schedule;
 use crate::tokens::{ClientEndpoints, Minter};
 use crate::workers::{Control, Job, Progress, Signal};
@@ -22,6 +22,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 pub struct Share {
     /// The hub's WebSocket URL.
     pub url: String,
+    /// The protocol it speaks.
+    pub protocol: Protocol,
     /// Receivers in this share.
     pub clients: usize,
     /// The run's number of this share's first receiver (its user, with
@@ -51,6 +53,7 @@ impl Job for Share {
 async fn receive_share(share: Share, control: Control) -> Result<Deliveries> {
     let endpoints = ClientEndpoints::resolve(
         &share.url,
+        share.protocol,
         share.tokens.as_ref(),
         share.first_client,
         share.clients,

@@ -30,6 +30,7 @@ use crate::cpu::CpuWindow;
 use crate::error::{Error, Result};
 use crate::histogram::{LatencyHistogram, LatencySummary};
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
+use crate::lean::Protocol;
 use crate::options::GenArgs;
 use crate::progress::ProgressPrinter;
 use crate::report::{CpuReport, emit, per_second};
@@ -83,6 +84,8 @@ pub struct Report {
     pub worker_processes: usize,
     /// The hub's URL.
     pub url: String,
+    /// The protocol the hub was spoken to in.
+    pub protocol: Protocol,
     /// CPU use over the run.
     pub cpu: CpuReport,
 }
@@ -92,7 +95,7 @@ impl Report {
     pub fn write_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "handshake: concurrency {} for {} s{}, {} source addresses, {} worker processes, hub {}",
+            "handshake: concurrency {} for {} s{}, {} source addresses, {} worker processes, hub {}{}",
             self.concurrency,
             self.duration_s,
             if self.authenticated {
@@ -102,7 +105,8 @@ impl Report {
             },
             self.sources,
             self.worker_processes,
-            self.url
+            self.url,
+            self.protocol.title_suffix()
         )?;
         writeln!(out)?;
         let l = &self.latency;
@@ -153,6 +157,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
         }
         jobs.push(Share {
             url: target.url.clone(),
+            protocol: target.protocol,
             concurrency,
             sources,
             source_offset: offset,
@@ -216,6 +221,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
         latency: LatencyHistogram::from_counts(&all.latency).summary(),
         worker_processes: processes,
         url: target.url.clone(),
+        protocol: target.protocol,
         cpu: CpuReport::collect(cpu, &worker_cpu, hub_cpu),
     })
 }

@@ -16,7 +16,7 @@ use crate::clock;
 use crate::deliveries::SharedLatency;
 use crate::error::{Error, Result};
 use crate::histogram::{HistogramCounts, LatencyHistogram};
-use crate::lean::{Endpoint, LeanWs};
+use crate::lean::{Endpoint, LeanWs, Protocol};
 use crate::tokens::{ClientEndpoints, Minter};
 use crate::workers::{Control, Job, Progress, Signal};
 
@@ -30,6 +30,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 pub struct Share {
     /// The hub's WebSocket URL.
     pub url: String,
+    /// The protocol it speaks.
+    pub protocol: Protocol,
     /// Loops in this share (sessions being opened at once).
     pub concurrency: usize,
     /// Source addresses to spread over (0: let the kernel pick).
@@ -79,6 +81,7 @@ impl Job for Share {
 async fn run_share(share: Share, control: Control) -> Result<Sessions> {
     let endpoints = ClientEndpoints::resolve(
         &share.url,
+        share.protocol,
         share.tokens.as_ref(),
         share.first_client,
         share.concurrency,

@@ -26,6 +26,7 @@ pub use share::{Held, Share};
 use crate::cpu::CpuWindow;
 use crate::error::{Error, Result};
 use crate::hub_under_test::{HubUnderTest, HubUnderTestArgs};
+use crate::lean::Protocol;
 use crate::options::GenArgs;
 use crate::phases::SETUP_TIMEOUT;
 use crate::progress::ProgressPrinter;
@@ -108,6 +109,8 @@ pub struct Report {
     pub worker_processes: usize,
     /// The hub's URL.
     pub url: String,
+    /// The protocol the hub was spoken to in.
+    pub protocol: Protocol,
     /// CPU use while the connections were held (go to stop).
     pub cpu: CpuReport,
 }
@@ -117,7 +120,7 @@ impl Report {
     pub fn write_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "idle: {} connections{}{}, {} worker processes, hub {}",
+            "idle: {} connections{}{}, {} worker processes, hub {}{}",
             self.clients,
             self.room
                 .as_ref()
@@ -128,7 +131,8 @@ impl Report {
                 ""
             },
             self.worker_processes,
-            self.url
+            self.url,
+            self.protocol.title_suffix()
         )?;
         writeln!(out)?;
         let rows: [(&str, String); 7] = [
@@ -198,6 +202,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
         .filter(|clients| !clients.is_empty())
         .map(|clients| Share {
             url: target.url.clone(),
+            protocol: target.protocol,
             clients: clients.len(),
             first_client: clients.start,
             tokens: target.tokens.clone(),
@@ -262,6 +267,7 @@ async fn measure_on(target: &HubUnderTest, args: &Args) -> Result<Report> {
         generator_rss_kib,
         worker_processes: processes,
         url: target.url.clone(),
+        protocol: target.protocol,
         cpu: CpuReport::collect(cpu, &worker_cpu, hub_cpu),
     })
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rss::vm_rss_kib;
 use crate::error::Result;
-use crate::lean::{LeanWs, Status, open_many};
+use crate::lean::{LeanWs, Protocol, Status, open_many};
 use crate::tokens::{ClientEndpoints, Minter};
 use crate::workers::{Control, Job, Signal};
 
@@ -18,6 +18,8 @@ use crate::workers::{Control, Job, Signal};
 pub struct Share {
     /// The hub's WebSocket URL.
     pub url: String,
+    /// The protocol it speaks.
+    pub protocol: Protocol,
     /// Connections in this share.
     pub clients: usize,
     /// The run's number of this share's first connection (its user, with
@@ -78,6 +80,7 @@ impl Job for Share {
 async fn hold_share(share: Share, control: Control) -> Result<Held> {
     let endpoints = ClientEndpoints::resolve(
         &share.url,
+        share.protocol,
         share.tokens.as_ref(),
         share.first_client,
         share.clients,

@@ -20,8 +20,9 @@ mod share;
 
 pub use share::Share;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hub_under_test::HubUnderTestArgs;
+use crate::lean::Protocol;
 use crate::options::GenArgs;
 use crate::report::emit;
 use crate::room_fanout::{Plan, Report};
@@ -67,6 +68,11 @@ pub async fn run(args: Args) -> Result<()> {
 /// Runs `poll-fanout` and returns its figures (the `fanout` report, named
 /// `poll-fanout`).
 pub async fn measure(args: &Args) -> Result<Report> {
+    if args.target.protocol != Protocol::Switchboard {
+        return Err(Error::Usage(
+            "poll-fanout measures Switchboard's long-polling: it has no Socket.IO mode".into(),
+        ));
+    }
     let plan = Plan {
         benchmark: "poll-fanout",
         clients: args.clients,

@@ -152,6 +152,7 @@ impl Plan {
                 worker_processes: processes,
                 authenticated: target.authenticated(),
                 url: target.url.clone(),
+                protocol: target.protocol,
             },
             receivers: all.receivers,
             connect_errors: all.connect_errors,

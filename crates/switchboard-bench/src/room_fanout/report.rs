@@ -6,6 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::histogram::LatencySummary;
+use crate::lean::Protocol;
 use crate::report::CpuReport;
 use crate::sequence::SequenceCounts;
 
@@ -77,6 +78,8 @@ pub struct Settings {
     pub authenticated: bool,
     /// The hub's URL.
     pub url: String,
+    /// The protocol the hub was spoken to in.
+    pub protocol: Protocol,
 }
 
 impl Report {
@@ -86,7 +89,7 @@ impl Report {
         writeln!(
             out,
             "{}: {} clients{}, {} msg/s for {} s after {} s warmup, {}-byte filler, \
-             {} worker processes, hub {}",
+             {} worker processes, hub {}{}",
             self.benchmark,
             s.clients,
             if s.authenticated { " with tokens" } else { "" },
@@ -95,7 +98,8 @@ impl Report {
             s.warmup_s,
             s.payload_bytes,
             s.worker_processes,
-            s.url
+            s.url,
+            s.protocol.title_suffix()
         )?;
         writeln!(out)?;
         let l = &self.latency;

@@ -34,3 +34,7 @@ pub fn parse<A: clap::Args>(line: &[&str]) -> A {
 
 /// The built generator, for runs with worker processes.
 pub const BENCH_EXE: &str = env!("CARGO_BIN_EXE_switchboard-bench");
+
+/// The built Socket.IO peer server (`socketioxide`), for `--spawn-hub`
+/// with `--protocol socketio`.
+pub const PEER_EXE: &str = env!("CARGO_BIN_EXE_switchboard-bench-sio-peer");
