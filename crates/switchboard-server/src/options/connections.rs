@@ -116,10 +116,10 @@ pub const BROADCAST_COALESCE: OptionSpec = OptionSpec::one(
     "broadcast_coalesce",
     "SWITCHBOARD_BROADCAST_COALESCE",
     "DURATION",
-    ValueShownAs("0", "0, off"),
+    Value("10ms"),
     "How long broadcast frames may wait to share one write with the next \
-     ones, e.g. 10ms, at most 1s, for a socket that gets broadcasts more \
-     often than that; a reply or direct message is never held (see README \
+     ones, for a socket that gets broadcasts more often than that, at most \
+     1s (0: off); a reply or direct message is never held (see README \
      \"Tuning\")",
 );
 
