@@ -2,9 +2,11 @@
 //! link, and the resume buffer of the last counted messages
 //! (PROTOCOL.md section 5).
 //!
-//! Plain `VecDeque`s behind a short lock plus a `Notify`: nothing is
-//! allocated while idle, a push is one lock and one wake, and a writer takes
-//! everything queued at once so it can coalesce it into one write. Buffered
+//! Plain `VecDeque`s behind a short lock, the link's writer waker kept
+//! under it, plus a `Notify` for other waiters: nothing is allocated while
+//! idle, a push is one lock (and a wake when the writer is not already
+//! woken), and a writer takes everything queued at once so it can coalesce
+//! it into one write. Buffered
 //! frames are `Bytes` handles: a broadcast's bytes are shared, never copied.
 //!
 //! Broadcast frames may wait a short while to share a write (the
