@@ -1054,41 +1054,21 @@ impl CompressedProtocol {
         accepted_fragment: &mut bool,
     ) -> Result<()> {
         *accepted_fragment = false;
-        const DEBUG: bool = false;
         messages.clear();
 
         while !buf.is_empty() {
-            if DEBUG {
-                eprintln!("[PROTOCOL] process_into loop: buf has {} bytes", buf.len());
-            }
             match self.inner.parser.parse(buf)? {
                 Some(frame) => {
-                    if DEBUG {
-                        eprintln!("[PROTOCOL] Parsed frame, handling...");
-                    }
                     if let Some(msg) = self.handle_frame(frame)? {
                         messages.push(msg);
-                        if DEBUG {
-                            eprintln!("[PROTOCOL] Added message to output");
-                        }
                     } else {
                         *accepted_fragment = true;
-                        if DEBUG {
-                            eprintln!("[PROTOCOL] No message from handle_frame (fragment)");
-                        }
                     }
                 }
                 None => {
-                    if DEBUG {
-                        eprintln!("[PROTOCOL] Parser returned None, breaking loop");
-                    }
                     break;
                 }
             }
-        }
-
-        if DEBUG {
-            eprintln!("[PROTOCOL] process_into done, {} messages", messages.len());
         }
 
         Ok(())
@@ -1118,13 +1098,6 @@ impl CompressedProtocol {
 
         if frame.header.fin {
             // Complete message in one frame
-            if DEBUG {
-                eprintln!(
-                    "[PROTOCOL] Complete text message, compressed={}, size={}",
-                    compressed,
-                    frame.payload.len()
-                );
-            }
             let payload = if compressed {
                 self.deflate
                     .decompress(&frame.payload, self.inner.max_message_size)?
@@ -1140,13 +1113,6 @@ impl CompressedProtocol {
             Ok(Some(Message::Text(payload)))
         } else {
             // Start of fragmented message
-            if DEBUG {
-                eprintln!(
-                    "[PROTOCOL] Starting fragmented text message, compressed={}, first fragment size={}",
-                    compressed,
-                    frame.payload.len()
-                );
-            }
             self.fragment_compressed = compressed;
 
             // Compressed bytes cannot be validated until decompression at completion.
