@@ -379,6 +379,57 @@ async fn the_live_stream_sends_history_then_a_sample_a_second() {
     assert_eq!(refused.status, 401);
 }
 
+/// Opens the live stream of `admin`'s login and reads its answer's head;
+/// returns the status and the connection (the stream stays open while it
+/// is held).
+async fn open_stream(admin: &Admin) -> (u16, tokio::net::TcpStream, String) {
+    let mut stream = tokio::net::TcpStream::connect(admin.addr).await.unwrap();
+    let request = format!(
+        "GET /admin/api/stream HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
+        admin.addr, admin.cookie
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    let mut buffer = [0u8; 16 * 1024];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !text.contains("\r\n\r\n") {
+            let n = stream.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "closed before its head: {text}");
+            text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    })
+    .await
+    .expect("an answer in time");
+    let status = text[9..12].parse().unwrap();
+    (status, stream, text)
+}
+
+#[tokio::test]
+async fn a_login_holds_at_most_four_live_streams() {
+    let server = server().await;
+    let admin = Admin::login(server.addr).await;
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        let (status, stream, text) = open_stream(&admin).await;
+        assert_eq!(status, 200, "{text}");
+        open.push(stream);
+    }
+    let (status, _, text) = open_stream(&admin).await;
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("too_many_streams"), "{text}");
+    // Another login has its own.
+    let other = Admin::login(server.addr).await;
+    let (status, _other_stream, text) = open_stream(&other).await;
+    assert_eq!(status, 200, "{text}");
+    // A stream whose client went away gives its place back.
+    drop(open.pop());
+    eventually_async("a closed stream's place to be given back", || async {
+        let (status, _, _) = open_stream(&admin).await;
+        status == 200
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn rooms_sockets_and_users_are_found_and_acted_on() {
     let server = server().await;

@@ -16,7 +16,7 @@
 //! | `POST /admin/login` `{"password"}` | `200 {"csrf","expires_in_s"}` and the session cookie; `401`, `429` |
 //! | `POST /admin/logout` | `204`, the cookie cleared |
 //! | `GET /admin/api/session` | `{"csrf","expires_in_s"}` |
-//! | `GET /admin/api/stream` | server-sent events: `history`, then a `sample` a second ([`overview::Sample`]) |
+//! | `GET /admin/api/stream` | server-sent events: `history`, then a `sample` a second ([`overview::Sample`]); `429` past 4 per login |
 //! | `GET /admin/api/rooms?q=&limit=` | this node's rooms matching `q`, with member counts |
 //! | `GET /admin/api/rooms/{room}` | members (cluster-wide; detail of this node's), presence |
 //! | `GET /admin/api/sockets/{id}` | a socket's detail |

@@ -5,9 +5,12 @@
 //! (`rand`'s thread generator, seeded from it), URL-safe base64. The table
 //! keys sessions by the SHA-256 digest of their token, so a lookup's
 //! timing says nothing about a live token. It holds at most
-//! [`MAX_SESSIONS`] live sessions: a login past that ends the oldest one.
+//! [`MAX_SESSIONS`] live sessions: a login past that ends the oldest one,
+//! and each login at most [`MAX_STREAMS_PER_SESSION`] live-overview
+//! streams at once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -18,6 +21,10 @@ use sha2::{Digest, Sha256};
 
 /// The most live admin sessions; a new login past it ends the oldest.
 pub const MAX_SESSIONS: usize = 32;
+
+/// The most live-overview streams one login holds open at once (a few
+/// tabs); each keeps the sample history and a receiver.
+pub const MAX_STREAMS_PER_SESSION: usize = 4;
 
 /// A new secret token: 256 random bits, 43 URL-safe characters.
 pub fn new_token() -> String {
@@ -57,6 +64,31 @@ pub struct NewSession {
 pub struct SessionStore {
     ttl: Duration,
     sessions: Mutex<HashMap<[u8; 32], AdminSession>>,
+    /// Live-overview streams open, by session key (only keys with one or
+    /// more: at most [`MAX_SESSIONS`] × [`MAX_STREAMS_PER_SESSION`] while
+    /// sessions are live, and a stream of an ended session ends at its next
+    /// sample).
+    streams: Mutex<HashMap<[u8; 32], usize>>,
+}
+
+/// One open live-overview stream of a login: its place is given back when
+/// this is dropped (the stream ended or its client went away).
+#[derive(Debug)]
+pub struct StreamSlot {
+    store: Arc<SessionStore>,
+    key: [u8; 32],
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.store.streams.lock();
+        if let Some(open) = streams.get_mut(&self.key) {
+            *open -= 1;
+            if *open == 0 {
+                streams.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl SessionStore {
@@ -65,7 +97,24 @@ impl SessionStore {
         Self {
             ttl,
             sessions: Mutex::new(HashMap::new()),
+            streams: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A place for one more live-overview stream of `token`'s login, or
+    /// `None` when it already holds [`MAX_STREAMS_PER_SESSION`].
+    pub fn open_stream(self: &Arc<Self>, token: &str) -> Option<StreamSlot> {
+        let key = digest(token);
+        let mut streams = self.streams.lock();
+        let open = streams.entry(key).or_insert(0);
+        if *open >= MAX_STREAMS_PER_SESSION {
+            return None;
+        }
+        *open += 1;
+        Some(StreamSlot {
+            store: self.clone(),
+            key,
+        })
     }
 
     /// How long a session lasts.
@@ -164,6 +213,25 @@ mod tests {
         assert!(store.close(&login.token));
         assert!(!store.close(&login.token));
         assert!(store.get(&login.token, now).is_none());
+    }
+
+    #[test]
+    fn a_login_holds_a_bounded_number_of_streams() {
+        let store = Arc::new(SessionStore::new(Duration::from_secs(60)));
+        let login = store.open(Instant::now());
+        let mut slots: Vec<StreamSlot> = (0..MAX_STREAMS_PER_SESSION)
+            .map(|_| store.open_stream(&login.token).expect("a place"))
+            .collect();
+        assert!(store.open_stream(&login.token).is_none(), "past the bound");
+        let other = store.open(Instant::now());
+        assert!(store.open_stream(&other.token).is_some(), "per login");
+        slots.pop();
+        assert!(
+            store.open_stream(&login.token).is_some(),
+            "a place given back"
+        );
+        slots.clear();
+        assert!(store.streams.lock().len() <= 1, "emptied keys are removed");
     }
 
     #[test]
