@@ -20,18 +20,21 @@ pub async fn user_sockets(State(state): State<ApiState>, Path(user): Path<String
 /// `DELETE /api/users/{user}`: closes every socket of the user with `4000`
 /// on every node; `{"closed":k}`.
 pub async fn disconnect_user(State(state): State<ApiState>, Path(user): Path<String>) -> Response {
+    close_user_sockets(&state, &user, "the API").await
+}
+
+/// Closes every socket of `user` with `4000` on every node and answers
+/// `{"closed":k}` (and, clustered, the nodes that answered); `via` names
+/// who asked, for the log. The HTTP API and the admin dashboard share it.
+pub async fn close_user_sockets(state: &ApiState, user: &str, via: &str) -> Response {
     let closed = state
         .hub
         .cluster()
-        .disconnect_user(&user, CloseCode::Kicked)
+        .disconnect_user(user, CloseCode::Kicked)
         .await;
-    tracing::info!(
-        user,
-        closed = closed.value,
-        "user disconnected through the API"
-    );
+    tracing::info!(user, closed = closed.value, via, "user disconnected");
     let mut body = json!({"closed": closed.value});
-    add_nodes(&state, &mut body, &closed);
+    add_nodes(state, &mut body, &closed);
     axum::Json(body).into_response()
 }
 

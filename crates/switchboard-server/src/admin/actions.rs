@@ -13,6 +13,7 @@ use switchboard::CloseCode;
 use super::AdminState;
 use crate::api::{Publish, deliver};
 use crate::api_error::ApiError;
+use crate::api_users::close_user_sockets;
 
 /// `POST /admin/api/publish`: `{"event","data","room"?,"to"?,"user"?}`.
 pub async fn publish(State(state): State<AdminState>, body: Bytes) -> Response {
@@ -45,21 +46,10 @@ pub async fn kick(State(state): State<AdminState>, Path(id): Path<String>) -> Re
 }
 
 /// `DELETE /admin/api/users/{user}`: closes every socket of the user with
-/// `4000` on every node; `{"closed":k}`.
+/// `4000` on every node; `{"closed":k}` as `DELETE /api/users/{user}`.
 pub async fn disconnect_user(
     State(state): State<AdminState>,
     Path(user): Path<String>,
 ) -> Response {
-    let closed = state
-        .api
-        .hub
-        .cluster()
-        .disconnect_user(&user, CloseCode::Kicked)
-        .await;
-    tracing::info!(
-        user,
-        closed = closed.value,
-        "user disconnected from the admin dashboard"
-    );
-    Json(json!({"closed": closed.value})).into_response()
+    close_user_sockets(&state.api, &user, "the admin dashboard").await
 }
