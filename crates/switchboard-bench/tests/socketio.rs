@@ -8,7 +8,7 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use switchboard_bench::hub_under_test::{HubUnderTest, HubUnderTestArgs};
@@ -29,7 +29,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 /// finished within [`RUN_LIMIT`].
 fn run(workload: &str, args: &[&str]) -> Value {
     use std::os::unix::process::CommandExt as _;
-    let mut child = Command::new(common::BENCH_EXE)
+    let child = Command::new(common::BENCH_EXE)
         .arg(workload)
         .args([
             "--spawn-hub",
@@ -45,17 +45,20 @@ fn run(workload: &str, args: &[&str]) -> Value {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the generator starts");
-    let deadline = Instant::now() + RUN_LIMIT;
-    while child.try_wait().expect("waits").is_none() {
-        if Instant::now() > deadline {
-            let group = rustix::process::Pid::from_child(&child);
+    // The output is read on a thread of its own, so the wait for it can
+    // end at the deadline.
+    let group = rustix::process::Pid::from_child(&child);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = match finished.recv_timeout(RUN_LIMIT) {
+        Ok(output) => output.expect("its output"),
+        Err(_) => {
             let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-            let _ = child.wait();
             panic!("{workload} did not finish within {RUN_LIMIT:?}");
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("its output");
+    };
     assert!(
         output.status.success(),
         "{workload} failed: {}",
