@@ -104,15 +104,18 @@ struct State {
     /// its writes of broadcast frames open windows. Set when two broadcast
     /// writes come less than a window apart, cleared when a window ends
     /// with nothing held (so a socket that gets fewer broadcasts than one
-    /// per window pays no latency nor timer for coalescing).
+    /// per window pays no latency nor timer for coalescing) or when two
+    /// broadcast writes come more than two windows apart (the writer is
+    /// behind: see [`SendQueue::opens_window`]).
     busy: bool,
     /// When broadcast frames were last taken for writing (only kept while
     /// coalescing is on).
     last_broadcast_write: Option<Instant>,
-    /// A push has woken the writer and no drain has looked since: later
+    /// When a push woke the writer, if no drain has looked since: later
     /// pushes need not wake it again (a busy writer's frames arrive several
-    /// per wake-up, and a wake takes the notifier's lock).
-    woken: bool,
+    /// per wake-up, and a wake takes the notifier's lock), and the drain
+    /// tells how long after the wake-up it ran ([`Drained::woken_after`]).
+    woken_at: Option<Instant>,
     /// The session is moving here from another node (`moving.rs`).
     moving_in: Option<Box<MoveIn>>,
     /// The current link's writer, waiting in [`SendQueue::drain`]: woken
@@ -143,6 +146,9 @@ pub(crate) struct Drained {
     /// a coalescing window once it has written them, and calls
     /// [`SendQueue::end_window`] when it ends.
     pub(crate) window_started: bool,
+    /// How long after the push that woke the writer this drain ran (none
+    /// when no push woke it: a timer, a window's end).
+    pub(crate) woken_after: Option<Duration>,
 }
 
 impl Drained {
@@ -176,7 +182,7 @@ impl SendQueue {
                 urgent: false,
                 broadcast_pending: false,
                 deferring: false,
-                woken: false,
+                woken_at: None,
                 moving_in: None,
                 writer: None,
                 busy: false,
@@ -283,8 +289,10 @@ impl SendQueue {
             state.urgent = true;
             true
         };
-        let wake = due && !state.woken;
-        state.woken |= wake;
+        let wake = due && state.woken_at.is_none();
+        if wake {
+            state.woken_at = Some(Instant::now());
+        }
         Ok((0, wake))
     }
 
@@ -461,7 +469,7 @@ impl SendQueue {
             state.urgent = false;
             state.broadcast_pending = false;
             state.deferring = false;
-            state.woken = false;
+            state.woken_at = None;
             state.link += 1;
             (state.link, missed, released)
         };
@@ -616,7 +624,7 @@ impl SendQueue {
         let mut state = self.state.lock();
         // Whatever it finds, the caller waits for the next change after
         // this: the next push must wake it.
-        state.woken = false;
+        let woken_at = state.woken_at.take();
         if state.link != link || !state.attached {
             return Drained {
                 superseded: true,
@@ -657,6 +665,7 @@ impl SendQueue {
             abort: state.abort,
             superseded: false,
             window_started,
+            woken_after: woken_at.map(|at| at.elapsed()),
         };
         drop(state);
         if was_full {
@@ -669,14 +678,24 @@ impl SendQueue {
 
     /// Whether a write of broadcast frames now opens a coalescing window
     /// of `window`: only while broadcasts come at least one per window
-    /// ([`State::busy`]).
+    /// ([`State::busy`]) and the writer keeps up with its windows.
+    ///
+    /// A broadcast write that comes more than two windows after the last
+    /// one ends the busy state: either broadcasts slowed down, or the
+    /// writer is behind (a saturated hub reaches each socket later than
+    /// its window would: its frames already wait longer than a window, so
+    /// they are written together anyway, and a window would only add its
+    /// length to each of them).
     fn opens_window(state: &mut State, window: Duration) -> bool {
         let now = Instant::now();
-        if !state.busy {
-            state.busy = state
-                .last_broadcast_write
-                .is_some_and(|at| now.saturating_duration_since(at) < window);
-        }
+        let since_last = state
+            .last_broadcast_write
+            .map(|at| now.saturating_duration_since(at));
+        state.busy = match since_last {
+            Some(since) if since > window * 2 => false,
+            Some(since) => state.busy || since < window,
+            None => false,
+        };
         state.last_broadcast_write = Some(now);
         state.busy
     }

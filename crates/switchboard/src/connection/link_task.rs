@@ -201,9 +201,13 @@ impl LinkTask {
         }
     }
 
-    /// The coalescing window (zero: broadcasts are not coalesced).
+    /// The coalescing window (zero: broadcasts are not coalesced, or not
+    /// now: writers run late, [`crate::hub::coalescing`]).
     fn coalesces(&self) -> Duration {
-        self.socket.hub.config().broadcast_coalesce
+        if self.socket.hub.config().broadcast_coalesce.is_zero() {
+            return Duration::ZERO;
+        }
+        self.socket.hub.coalescing_window(self.now())
     }
 
     /// Now, in microseconds since the hub's epoch.
@@ -239,6 +243,11 @@ impl LinkTask {
         &self,
         drained: Drained,
     ) -> Result<(VecDeque<Outgoing>, Option<CloseCode>, bool), LinkEnd> {
+        if let Some(after) = drained.woken_after
+            && !self.socket.hub.config().broadcast_coalesce.is_zero()
+        {
+            self.socket.hub.writer_ran(after, self.now());
+        }
         if drained.abort {
             return Err(LinkEnd::Now(DisconnectReason::Aborted));
         }

@@ -86,6 +86,8 @@ pub(crate) struct HubInner {
     /// A clustered hub's shutdown: sessions wait for another node to take
     /// them over instead of ending (`Hub::shutdown`).
     draining: AtomicBool,
+    /// Pauses broadcast coalescing while writers run late.
+    coalescing: super::coalescing::CoalescingGuard,
 }
 
 impl HubInner {
@@ -187,6 +189,7 @@ impl Hub {
                 cluster_history: std::sync::OnceLock::new(),
                 moves: SessionMoves::default(),
                 draining: AtomicBool::new(false),
+                coalescing: Default::default(),
             }),
         };
         let inner: Arc<dyn LocalNode> = hub.inner.clone();
@@ -200,6 +203,31 @@ impl Hub {
     /// When the hub was built (see [`crate::connection`]'s link times).
     pub(crate) fn epoch(&self) -> tokio::time::Instant {
         self.inner.epoch
+    }
+
+    /// The coalescing window a link's writer uses now, `now` in
+    /// microseconds since [`Hub::epoch`]: the configured one, or zero
+    /// while writers run late ([`super::coalescing`]).
+    pub(crate) fn coalescing_window(&self, now: u64) -> std::time::Duration {
+        let window = self.inner.config.broadcast_coalesce;
+        if window.is_zero() || self.inner.coalescing.is_paused(now) {
+            std::time::Duration::ZERO
+        } else {
+            window
+        }
+    }
+
+    /// A link's writer, woken by a push, ran `after` it (`now` in
+    /// microseconds since [`Hub::epoch`]): later than a coalescing window,
+    /// it pauses coalescing across the hub.
+    pub(crate) fn writer_ran(&self, after: std::time::Duration, now: u64) {
+        let window = self.inner.config.broadcast_coalesce;
+        if self.inner.coalescing.writer_ran(after, window, now) {
+            tracing::debug!(
+                late_ms = after.as_millis() as u64,
+                "writers run late: broadcast coalescing paused"
+            );
+        }
     }
 
     /// The WebSocket codec's settings every link shares.

@@ -7,6 +7,7 @@
 
 pub(crate) mod broadcast;
 pub(crate) mod cluster_view;
+pub(crate) mod coalescing;
 mod detach;
 pub(crate) mod guard;
 pub(crate) mod handle;

@@ -214,13 +214,13 @@ fn a_writer_is_woken_once_per_drain() {
     let mut drain = std::pin::pin!(queue.drain(link, &mut spare, Duration::ZERO));
     assert!(drain.as_mut().now_or_never().is_none());
     queue.push(text("1"), Delivery::Direct).unwrap();
-    assert!(queue.state.lock().woken);
+    assert!(queue.state.lock().woken_at.is_some());
     queue.push(text("2"), Delivery::Broadcast).unwrap();
     assert_eq!(
         texts(&drain.as_mut().now_or_never().unwrap().frames),
         ["1", "2"]
     );
-    assert!(!queue.state.lock().woken);
+    assert!(queue.state.lock().woken_at.is_none());
     let mut drain = std::pin::pin!(queue.drain(link, &mut spare2, Duration::ZERO));
     assert!(drain.as_mut().now_or_never().is_none());
     queue.push(text("3"), Delivery::Broadcast).unwrap();
@@ -366,5 +366,41 @@ fn a_window_that_held_nothing_ends_the_busy_state() {
     assert!(drained.window_started);
     // ...one that held nothing ends it.
     queue.end_window();
+    assert!(!queue.state.lock().busy);
+}
+
+#[test]
+fn a_writer_more_than_two_windows_late_opens_no_window() {
+    let queue = SendQueue::new(8, (8, usize::MAX));
+    let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
+    let mut spare = VecDeque::new();
+    let window = Duration::from_millis(200);
+    queue
+        .drain(link, &mut spare, window)
+        .now_or_never()
+        .unwrap();
+    for f in ["a", "b"] {
+        queue.push(text(f), Delivery::Broadcast).unwrap();
+        queue
+            .drain(link, &mut spare, window)
+            .now_or_never()
+            .unwrap();
+    }
+    assert!(
+        queue.state.lock().busy,
+        "two writes less than a window apart"
+    );
+    // The window holds a frame, but the writer comes back to it long
+    // after the window ended (a saturated hub): its frames already waited
+    // more than a window, and the next write opens none.
+    queue.push(text("c"), Delivery::Broadcast).unwrap();
+    queue.end_window();
+    std::thread::sleep(window * 5 / 2);
+    let drained = queue
+        .drain(link, &mut spare, window)
+        .now_or_never()
+        .unwrap();
+    assert_eq!(texts(&drained.frames), ["c"]);
+    assert!(!drained.window_started, "a late writer opened a window");
     assert!(!queue.state.lock().busy);
 }
