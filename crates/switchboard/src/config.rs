@@ -111,7 +111,10 @@ pub struct HubConfig {
     /// is never held and costs no timer. A frame for the socket alone (a
     /// reply, `$pong`, an emit) is written at once and takes the held ones
     /// along, as does the 64th frame held. A busy socket gets at most this
-    /// much added latency and fewer writes. Measured in BENCHMARKS.md
+    /// much added latency and fewer writes. While writers run late (one
+    /// woken by a push runs more than two windows and 50 ms after it: the
+    /// hub is saturated, and writes each socket's frames together anyway)
+    /// no window opens for a second. Measured in BENCHMARKS.md
     /// (before the window adapted per socket): 1,000 sockets at 500
     /// broadcasts/s had p99 13 ms with 10 ms against 28 ms without.
     /// Long-polling links are not affected. Zero (the default): off.
