@@ -111,10 +111,14 @@ struct State {
     /// When broadcast frames were last taken for writing (only kept while
     /// coalescing is on).
     last_broadcast_write: Option<Instant>,
-    /// When a push woke the writer, if no drain has looked since: later
+    /// A push has woken the writer and no drain has looked since: later
     /// pushes need not wake it again (a busy writer's frames arrive several
-    /// per wake-up, and a wake takes the notifier's lock), and the drain
-    /// tells how long after the wake-up it ran ([`Drained::woken_after`]).
+    /// per wake-up, and a wake takes the notifier's lock).
+    woken: bool,
+    /// Whether wake-ups are timed ([`SendQueue::time_wakes`]).
+    times_wakes: bool,
+    /// When a timed push woke the writer: the drain tells how long after
+    /// it ran ([`Drained::woken_after`]).
     woken_at: Option<Instant>,
     /// The session is moving here from another node (`moving.rs`).
     moving_in: Option<Box<MoveIn>>,
@@ -182,6 +186,8 @@ impl SendQueue {
                 urgent: false,
                 broadcast_pending: false,
                 deferring: false,
+                woken: false,
+                times_wakes: false,
                 woken_at: None,
                 moving_in: None,
                 writer: None,
@@ -191,6 +197,13 @@ impl SendQueue {
             notify: Notify::new(),
             capacity: capacity.max(1),
         }
+    }
+
+    /// Times each wake-up of the writer by a push, for the hub's
+    /// coalescing guard ([`Drained::woken_after`]): only on a hub that
+    /// coalesces broadcasts (a clock read per wake-up and per drain).
+    pub(crate) fn time_wakes(&mut self) {
+        self.state.get_mut().times_wakes = true;
     }
 
     /// The high-water mark: answers are shed at this many pending frames.
@@ -289,9 +302,12 @@ impl SendQueue {
             state.urgent = true;
             true
         };
-        let wake = due && state.woken_at.is_none();
+        let wake = due && !state.woken;
         if wake {
-            state.woken_at = Some(Instant::now());
+            state.woken = true;
+            if state.times_wakes {
+                state.woken_at = Some(Instant::now());
+            }
         }
         Ok((0, wake))
     }
@@ -469,6 +485,7 @@ impl SendQueue {
             state.urgent = false;
             state.broadcast_pending = false;
             state.deferring = false;
+            state.woken = false;
             state.woken_at = None;
             state.link += 1;
             (state.link, missed, released)
@@ -624,6 +641,7 @@ impl SendQueue {
         let mut state = self.state.lock();
         // Whatever it finds, the caller waits for the next change after
         // this: the next push must wake it.
+        state.woken = false;
         let woken_at = state.woken_at.take();
         if state.link != link || !state.attached {
             return Drained {

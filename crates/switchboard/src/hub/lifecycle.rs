@@ -52,7 +52,8 @@ impl Hub {
                 handshake,
                 inner.stats.clone(),
             )
-            .with_identity(grant.map(|(grant, origin)| Identity::from_grant(grant, origin))),
+            .with_identity(grant.map(|(grant, origin)| Identity::from_grant(grant, origin)))
+            .with_coalescing(!inner.config.broadcast_coalesce.is_zero()),
         );
         inner.runtime.get_or_init(tokio::runtime::Handle::current);
         inner.sockets.insert(shared.clone());

@@ -190,7 +190,8 @@ impl Hub {
                 handshake,
                 inner.stats.clone(),
             )
-            .with_identity(grant.map(|(grant, origin)| Identity::from_grant(grant, origin))),
+            .with_identity(grant.map(|(grant, origin)| Identity::from_grant(grant, origin)))
+            .with_coalescing(!inner.config.broadcast_coalesce.is_zero()),
         );
         session.queue.begin_move_in(last, snapshot.seen.clone());
         inner.sockets.insert(session.clone());

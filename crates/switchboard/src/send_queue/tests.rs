@@ -214,13 +214,13 @@ fn a_writer_is_woken_once_per_drain() {
     let mut drain = std::pin::pin!(queue.drain(link, &mut spare, Duration::ZERO));
     assert!(drain.as_mut().now_or_never().is_none());
     queue.push(text("1"), Delivery::Direct).unwrap();
-    assert!(queue.state.lock().woken_at.is_some());
+    assert!(queue.state.lock().woken);
     queue.push(text("2"), Delivery::Broadcast).unwrap();
     assert_eq!(
         texts(&drain.as_mut().now_or_never().unwrap().frames),
         ["1", "2"]
     );
-    assert!(queue.state.lock().woken_at.is_none());
+    assert!(!queue.state.lock().woken);
     let mut drain = std::pin::pin!(queue.drain(link, &mut spare2, Duration::ZERO));
     assert!(drain.as_mut().now_or_never().is_none());
     queue.push(text("3"), Delivery::Broadcast).unwrap();
@@ -403,4 +403,32 @@ fn a_writer_more_than_two_windows_late_opens_no_window() {
     assert_eq!(texts(&drained.frames), ["c"]);
     assert!(!drained.window_started, "a late writer opened a window");
     assert!(!queue.state.lock().busy);
+}
+
+#[test]
+fn only_a_timed_queue_says_how_late_its_writer_ran() {
+    for timed in [false, true] {
+        let mut queue = SendQueue::new(8, (8, usize::MAX));
+        if timed {
+            queue.time_wakes();
+        }
+        let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
+        let mut spare = VecDeque::new();
+        let window = Duration::from_millis(10);
+        queue
+            .drain(link, &mut spare, window)
+            .now_or_never()
+            .unwrap();
+        queue.push(text("a"), Delivery::Broadcast).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let drained = queue
+            .drain(link, &mut spare, window)
+            .now_or_never()
+            .unwrap();
+        assert_eq!(texts(&drained.frames), ["a"]);
+        match drained.woken_after {
+            Some(after) => assert!(timed && after >= Duration::from_millis(20), "{after:?}"),
+            None => assert!(!timed, "a timed wake-up was not told"),
+        }
+    }
 }

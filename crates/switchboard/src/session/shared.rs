@@ -83,6 +83,15 @@ impl SocketShared {
         self
     }
 
+    /// On a hub that coalesces broadcasts, the queue times its writer's
+    /// wake-ups ([`crate::hub::coalescing`]).
+    pub(crate) fn with_coalescing(mut self, on: bool) -> Self {
+        if on {
+            self.queue.time_wakes();
+        }
+        self
+    }
+
     /// Encodes `message` in this socket's codec.
     pub(crate) fn encode(&self, message: &Message) -> Outgoing {
         frame_for(self.codec, self.codec.encode(message))
