@@ -1790,6 +1790,47 @@ where
     }
 }
 
+// Switchboard: a data frame queued without building a `Message`.
+impl<S> WebSocketStream<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Queues a text or binary frame of `payload` as
+    /// `SinkExt::feed(Message::Text/Binary(payload.clone()))` would (it
+    /// waits for the same readiness and encodes the same bytes), without
+    /// building the message: no `Bytes` handle is taken and dropped per
+    /// frame. Flush to write it.
+    pub async fn feed_data(&mut self, binary: bool, payload: &Bytes) -> Result<()> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
+        if self.state != StreamState::Open {
+            return Err(Error::ConnectionClosed);
+        }
+        let opcode = if binary { OpCode::Binary } else { OpCode::Text };
+        // As `start_send`: large unmasked payloads go by reference behind
+        // their header.
+        if self.protocol.role == Role::Server && payload.len() >= crate::cork::ZERO_COPY_MIN {
+            encode_frame_header(
+                self.output.write_buf.buffer_mut(),
+                opcode,
+                payload.len(),
+                true,
+                None,
+            );
+            self.output.write_buf.push_segment(payload.clone());
+            return Ok(());
+        }
+        let mask = (self.protocol.role == Role::Client).then(crate::mask::generate_mask);
+        crate::frame::encode_frame(
+            self.output.write_buf.buffer_mut(),
+            opcode,
+            payload,
+            true,
+            mask,
+        );
+        Ok(())
+    }
+}
+
 /// Builder for WebSocket streams
 pub struct WebSocketStreamBuilder {
     config: Config,

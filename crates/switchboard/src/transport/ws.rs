@@ -87,6 +87,23 @@ where
         }
     }
 
+    /// Queues one frame: a plain stream encodes it straight from the
+    /// shared bytes; a compressing one takes it as a message (to deflate).
+    async fn feed_frame(&mut self, frame: &Outgoing) -> Result<(), WsError> {
+        match &mut self.stream {
+            Stream::Plain(s) => s.feed_data(frame.is_binary(), frame.bytes()).await,
+            Stream::Compressed(s) => {
+                let bytes = frame.bytes().clone();
+                let message = if frame.is_binary() {
+                    Message::Binary(bytes)
+                } else {
+                    Message::Text(bytes)
+                };
+                s.feed(message).await
+            }
+        }
+    }
+
     async fn flush(&mut self) -> Result<(), WsError> {
         match &mut self.stream {
             Stream::Plain(s) => s.flush().await,
@@ -163,13 +180,7 @@ where
         let timeout = self.write_timeout;
         let write = async {
             for frame in frames.drain(..) {
-                let bytes = frame.bytes().clone();
-                let message = if frame.is_binary() {
-                    Message::Binary(bytes)
-                } else {
-                    Message::Text(bytes)
-                };
-                self.feed(message).await?;
+                self.feed_frame(&frame).await?;
             }
             self.flush().await
         };
