@@ -22,11 +22,17 @@ use crate::stats::Counters;
 /// The state of one session, shared by its links, the registries and every
 /// [`crate::Socket`] handle. It outlives a dropped link while it waits for a
 /// resume (PROTOCOL.md section 5).
+///
+/// Laid out in the order written (`repr(C)`): a broadcast reads each
+/// recipient's codec and then takes its queue's lock, and with the two
+/// side by side at the start they share the recipient's first cache line
+/// (left to the compiler, the codec went last, a line of its own).
+#[repr(C)]
 pub(crate) struct SocketShared {
-    pub(crate) id: Arc<str>,
-    pub(crate) session: Box<str>,
     pub(crate) codec: Codec,
     pub(crate) queue: SendQueue,
+    pub(crate) id: Arc<str>,
+    pub(crate) session: Box<str>,
     pub(crate) rooms: Mutex<RoomSet>,
     pub(crate) acks: AckTable,
     pub(crate) extensions: http::Extensions,
