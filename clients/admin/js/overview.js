@@ -109,7 +109,12 @@ export function startOverview(onEnded) {
     redraw();
   });
   source.addEventListener('error', () => {
-    $('live-state').textContent = 'reconnecting…';
+    // Closed for good: the server refused the stream (logged out, or 429
+    // when this login already has 4 open, one per tab); else the browser
+    // reconnects by itself.
+    $('live-state').textContent = source?.readyState === EventSource.CLOSED
+      ? 'stopped: the server refused this stream (one login has at most 4 tabs)'
+      : 'reconnecting…';
     onEnded?.();
   });
 }

@@ -2,7 +2,8 @@
 // playwright-core) against the real `switchboard` server started with --admin-password:
 // login refused then accepted; the overview's numbers and charts move when 100 sockets
 // connect and messages are published; room search finds a room; a kick from the UI closes
-// the socket with 4000; a publish from the UI reaches a client; logout ends the session.
+// the socket with 4000; a publish from the UI reaches a client; logout ends the session; a
+// fifth tab of one login says the server refused its live stream, until a tab is closed.
 // Screenshots (overview, room page, the overview at phone width) go to a temporary folder,
 // or to docs/images/ with UPDATE_SCREENSHOTS=1 (the README shows those).
 // Without chromium or playwright-core the test is skipped with the reason, unless CI=true.
@@ -175,6 +176,33 @@ describe('the admin dashboard in headless Chromium', { skip }, () => {
     await page.reload();
     await page.locator('#login:not([hidden])').waitFor({ timeout: STEP });
     assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('a fifth tab of one login is told the server refused its live stream', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const pages = [await context.newPage()];
+    await pages[0].goto(`${server.http}/admin`);
+    await pages[0].fill('#password', PASSWORD);
+    await pages[0].click('#login-button');
+    await pages[0].locator('#live-state', { hasText: /^live$/ }).waitFor({ timeout: STEP });
+    for (let tab = 2; tab <= 4; tab++) {
+      const page = await context.newPage();
+      await page.goto(`${server.http}/admin`);
+      await page.locator('#live-state', { hasText: /^live$/ }).waitFor({ timeout: STEP });
+      pages.push(page);
+    }
+    const fifth = await context.newPage();
+    await fifth.goto(`${server.http}/admin`);
+    await fifth.locator('#live-state', { hasText: 'refused' }).waitFor({ timeout: STEP });
+    // A tab closed gives its place back.
+    await pages.pop().close();
+    const again = await context.newPage();
+    await until(async () => {
+      await again.goto(`${server.http}/admin`);
+      return (await again.locator('#live-state', { hasText: /^live$/ })
+        .waitFor({ timeout: 2000 }).then(() => true, () => false));
+    }, 'a closed tab\'s place given back');
     await context.close();
   });
 });
