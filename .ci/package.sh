@@ -11,6 +11,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 start=$SECONDS
+# Cargo keeps what it unpacks from the local registry of the packages just
+# made under that registry's path: a second run at the same path, with the
+# same versions, would verify against the first run's sources (the unpacked
+# copies of local registries are the `registry/src/-*` folders). They go.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+rm -rf "$cargo_home"/registry/src/-*/switchboard-* "$cargo_home"/registry/cache/-*/switchboard-*
 # --allow-dirty: a local run with uncommitted edits packages them as they are.
 cargo package --workspace --allow-dirty \
   --exclude switchboard-server --exclude switchboard-bench --exclude switchboard-testkit
