@@ -306,15 +306,22 @@ async fn a_session_expires() {
     .await;
 }
 
-/// Reads a server-sent event stream until `count` events have come;
-/// returns their names and data.
-async fn read_events(admin: &Admin, count: usize) -> Vec<(String, Value)> {
+/// A connection that has sent `GET /admin/api/stream` with `admin`'s
+/// session cookie.
+async fn request_stream(admin: &Admin) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(admin.addr).await.unwrap();
     let request = format!(
         "GET /admin/api/stream HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
         admin.addr, admin.cookie
     );
     stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Reads a server-sent event stream until `count` events have come;
+/// returns their names and data.
+async fn read_events(admin: &Admin, count: usize) -> Vec<(String, Value)> {
+    let mut stream = request_stream(admin).await;
     let mut text = String::new();
     let mut buffer = [0u8; 16 * 1024];
     let read = async {
@@ -383,12 +390,7 @@ async fn the_live_stream_sends_history_then_a_sample_a_second() {
 /// returns the status and the connection (the stream stays open while it
 /// is held).
 async fn open_stream(admin: &Admin) -> (u16, tokio::net::TcpStream, String) {
-    let mut stream = tokio::net::TcpStream::connect(admin.addr).await.unwrap();
-    let request = format!(
-        "GET /admin/api/stream HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
-        admin.addr, admin.cookie
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut stream = request_stream(admin).await;
     let mut text = String::new();
     let mut buffer = [0u8; 16 * 1024];
     tokio::time::timeout(Duration::from_secs(10), async {
