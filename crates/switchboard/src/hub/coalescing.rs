@@ -41,8 +41,9 @@ impl CoalescingGuard {
     }
 
     /// A writer woken by a push ran `after` it, `now`; with coalescing
-    /// windows of `window`, a writer later than one window pauses
-    /// coalescing. Returns whether a pause began (it was not paused).
+    /// windows of `window`, a writer later than two windows and
+    /// [`LATE_AT_LEAST`] pauses coalescing. Returns whether a pause began
+    /// (it was not paused).
     pub(crate) fn writer_ran(&self, after: Duration, window: Duration, now: u64) -> bool {
         if window.is_zero() || after <= (window * 2).max(LATE_AT_LEAST) {
             return false;
