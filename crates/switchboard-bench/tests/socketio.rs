@@ -118,6 +118,36 @@ fn fanout_receivers_in_two_worker_processes_get_every_message_once() {
 }
 
 #[test]
+fn fanout_cpu_per_delivery_counts_the_warmups_deliveries() {
+    // 50 warmup and 50 measured messages to 20 receivers: the CPU window
+    // spans both, so the hub's CPU is divided by all 2,000 deliveries.
+    let report = run(
+        "fanout",
+        &[
+            "--clients",
+            "20",
+            "--rate",
+            "50",
+            "--duration",
+            "1",
+            "--warmup",
+            "1",
+        ],
+    );
+    assert_eq!(report["received"], 1000, "{report}");
+    assert_eq!(report["deliveries_in_cpu_window"], 2000, "{report}");
+    let hub = &report["cpu"]["hub"];
+    let hub_cpu_s = hub["user_s"].as_f64().unwrap() + hub["system_s"].as_f64().unwrap();
+    let per_million = report["hub_cpu_s_per_million"]
+        .as_f64()
+        .expect("the spawned peer's CPU per delivery");
+    assert!(
+        (per_million - hub_cpu_s * 1e6 / 2000.0).abs() < 1e-6,
+        "{report}"
+    );
+}
+
+#[test]
 fn idle_connections_join_and_stay_open() {
     // Held 2 s once open: pings answered, or they would be dropped.
     let report = run("idle", &["--clients", "50", "--settle", "1", "--hold", "1"]);

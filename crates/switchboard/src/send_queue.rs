@@ -57,6 +57,10 @@ use crate::id::OpId;
 /// the writer takes them at once.
 const MAX_HELD_FRAMES: usize = 64;
 
+/// The largest emptied queue a socket keeps for its next frames, here and
+/// as its writer's spare: a burst's bigger one is freed once written.
+pub(crate) const MAX_IDLE_QUEUE_FRAMES: usize = 64;
+
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PushError {
@@ -663,11 +667,19 @@ impl SendQueue {
         }
         // A dispatcher may wait for a queue this full to drain: wake it.
         let was_full = state.pending.len() >= self.high_water();
-        let frames = match spare {
-            Some(spare) if !state.pending.is_empty() => {
-                std::mem::replace(&mut state.pending, std::mem::take(spare))
+        let frames = if state.pending.is_empty() {
+            // Nothing to take: the queue keeps its room for the next
+            // pushes (taking it would free it, and every write would grow
+            // a new one), unless a burst made it large.
+            if state.pending.capacity() > MAX_IDLE_QUEUE_FRAMES {
+                state.pending = VecDeque::new();
             }
-            _ => std::mem::take(&mut state.pending),
+            VecDeque::new()
+        } else {
+            match spare {
+                Some(spare) => std::mem::replace(&mut state.pending, std::mem::take(spare)),
+                None => std::mem::take(&mut state.pending),
+            }
         };
         let window_started = !coalesce.is_zero()
             && state.broadcast_pending

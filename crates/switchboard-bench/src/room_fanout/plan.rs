@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::report::{Report, Settings};
+use super::report::{Report, Settings, cpu_s_per_million};
 use crate::cpu::CpuWindow;
 use crate::deliveries::Deliveries;
 use crate::error::Result;
@@ -170,6 +170,11 @@ impl Plan {
             endings: all.endings,
             latency: LatencyHistogram::from_counts(&all.latency).summary(),
             // Every delivery, warmup included, falls in the CPU window.
+            deliveries_in_cpu_window: all.deliveries,
+            hub_cpu_s_per_million: cpu
+                .hub
+                .as_ref()
+                .and_then(|h| cpu_s_per_million(h.user_s + h.system_s, all.deliveries)),
             deliveries_per_generator_cpu_s: generator_cpu_s
                 .filter(|&s| s > 0.0)
                 .map(|s| all.deliveries as f64 / s),

@@ -51,11 +51,23 @@ pub struct Report {
     /// Send (just before the write) to arrival (just after the read that
     /// brought it), first copies of measured messages.
     pub latency: LatencySummary,
-    /// CPU use over the measured window.
+    /// CPU use from the first send (warmup included) to the last arrival.
     pub cpu: CpuReport,
-    /// Measured deliveries per CPU-second of the generator: what one
-    /// generator core can receive at this load.
+    /// Deliveries in the CPU window: warmup and measured messages, first
+    /// copies, over all receivers. The CPU figures divide by this, not by
+    /// the measured `received`, which leaves the warmup out.
+    pub deliveries_in_cpu_window: u64,
+    /// The hub's CPU-seconds (user + system) per million deliveries over
+    /// the CPU window, when its pid is known.
+    pub hub_cpu_s_per_million: Option<f64>,
+    /// Deliveries per CPU-second of the generator over the CPU window:
+    /// what one generator core can receive at this load.
     pub deliveries_per_generator_cpu_s: Option<f64>,
+}
+
+/// CPU-seconds per million deliveries (`None` without deliveries).
+pub(super) fn cpu_s_per_million(cpu_s: f64, deliveries: u64) -> Option<f64> {
+    (deliveries > 0).then(|| cpu_s * 1e6 / deliveries as f64)
 }
 
 /// A `fanout` run's settings.
@@ -104,7 +116,7 @@ impl Report {
         writeln!(out)?;
         let l = &self.latency;
         let c = &self.counts;
-        let rows: [(&str, String); 14] = [
+        let rows: [(&str, String); 15] = [
             (
                 "receivers",
                 format!(
@@ -155,6 +167,15 @@ impl Report {
                     .map_or("n/a".into(), |d| {
                         format!("{d:.0} deliveries per CPU-second")
                     }),
+            ),
+            (
+                "hub CPU per delivery",
+                self.hub_cpu_s_per_million.map_or("n/a".into(), |s| {
+                    format!(
+                        "{s:.3} CPU-s per million ({} deliveries, warmup included)",
+                        self.deliveries_in_cpu_window
+                    )
+                }),
             ),
             ("", self.cpu.line()),
         ];

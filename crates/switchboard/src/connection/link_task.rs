@@ -15,15 +15,12 @@ use crate::error::DisconnectReason;
 use crate::events::dispatcher::hand_over;
 use crate::hub::handle::Socket;
 use crate::limits::inbound::InboundChecks;
-use crate::send_queue::{Drained, Outgoing};
+use crate::send_queue::{Drained, MAX_IDLE_QUEUE_FRAMES, Outgoing};
 use crate::session::inbox::{Dispatch, RawFrame};
 use crate::transport::{Link, LinkError, Received};
 
 /// When a timer that is never due is set for.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
-
-/// The largest emptied queue kept for reuse (a burst's bigger one is freed).
-const MAX_SPARE_FRAMES: usize = 64;
 
 /// How a link ends: at once, or after closing or failing it with a code.
 enum LinkEnd {
@@ -270,7 +267,7 @@ impl LinkTask {
     /// the coalescing window the drain started.
     fn wrote(&mut self, mut frames: VecDeque<Outgoing>, window_started: bool) {
         frames.clear();
-        if frames.capacity() <= MAX_SPARE_FRAMES {
+        if frames.capacity() <= MAX_IDLE_QUEUE_FRAMES {
             self.spare = frames;
         }
         if window_started {

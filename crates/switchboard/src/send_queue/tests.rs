@@ -432,3 +432,35 @@ fn only_a_timed_queue_says_how_late_its_writer_ran() {
         }
     }
 }
+
+/// A writer's queues are reused: the emptied one it hands in becomes the
+/// next pending one, and looking at an empty queue keeps its room (it once
+/// freed it, and every write grew a new queue frame by frame). A queue
+/// larger than a socket keeps idle is freed once found empty.
+#[test]
+fn a_writers_queues_keep_their_room_up_to_a_bound() {
+    let queue = SendQueue::new(1024, (0, 0));
+    let (link, _, _) = queue.attach(None, |_| text("w")).unwrap();
+    let room = |queue: &SendQueue| queue.state.lock().pending.capacity();
+    let mut spare = VecDeque::with_capacity(16);
+    let spare_room = spare.capacity();
+    let taken = queue.drain(link, &mut spare, Duration::ZERO).now_or_never();
+    assert_eq!(texts(&taken.unwrap().frames), ["w"]);
+    assert_eq!(room(&queue), spare_room);
+    // Nothing queued: the writer's look finds nothing and takes nothing.
+    let mut drain = std::pin::pin!(queue.drain(link, &mut spare, Duration::ZERO));
+    assert!(drain.as_mut().now_or_never().is_none());
+    assert_eq!(room(&queue), spare_room);
+    queue.push(text("1"), Delivery::Broadcast).unwrap();
+    assert_eq!(texts(&drain.now_or_never().unwrap().frames), ["1"]);
+
+    // A large spare (a burst's queue) goes back to the pending place,
+    // and is freed at the next look that finds nothing.
+    let mut large = VecDeque::with_capacity(4 * MAX_IDLE_QUEUE_FRAMES);
+    queue.push(text("2"), Delivery::Broadcast).unwrap();
+    let taken = queue.drain(link, &mut large, Duration::ZERO).now_or_never();
+    assert_eq!(texts(&taken.unwrap().frames), ["2"]);
+    assert!(room(&queue) > MAX_IDLE_QUEUE_FRAMES);
+    assert!(queue.try_drain(link).frames.is_empty());
+    assert_eq!(room(&queue), 0);
+}
