@@ -29,7 +29,7 @@ fn defaults() {
     assert_eq!(c.ping_interval, Duration::from_secs(25));
     assert_eq!(c.ping_timeout, Duration::from_secs(20));
     assert!(c.compression);
-    assert_eq!(c.broadcast_coalesce, Duration::from_millis(10));
+    assert_eq!(c.broadcast_coalesce, Duration::from_millis(20));
     assert_eq!(c.log_level, None);
     assert_eq!(c.resume_buffer_bytes, 1 << 20);
     assert_eq!(c.max_detached_sessions, 10_000);

@@ -116,7 +116,7 @@ pub const BROADCAST_COALESCE: OptionSpec = OptionSpec::one(
     "broadcast_coalesce",
     "SWITCHBOARD_BROADCAST_COALESCE",
     "DURATION",
-    Value("10ms"),
+    Value("20ms"),
     "How long broadcast frames may wait to share one write with the next \
      ones, for a socket that gets broadcasts more often than that, at most \
      1s (0: off); a reply or direct message is never held (see README \

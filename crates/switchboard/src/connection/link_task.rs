@@ -204,7 +204,7 @@ impl LinkTask {
         if self.socket.hub.config().broadcast_coalesce.is_zero() {
             return Duration::ZERO;
         }
-        self.socket.hub.coalescing_window(self.now())
+        self.socket.hub.coalescing_window(|| self.now())
     }
 
     /// Now, in microseconds since the hub's epoch.

@@ -34,10 +34,23 @@ pub(crate) struct CoalescingGuard {
 }
 
 impl CoalescingGuard {
-    /// Whether coalescing is paused at `now` (microseconds since the
-    /// hub's epoch).
-    pub(crate) fn is_paused(&self, now: u64) -> bool {
-        now < self.paused_until.load(Ordering::Relaxed)
+    /// Whether coalescing is paused at `now()` (microseconds since the
+    /// hub's epoch). The clock is read only during a pause or at the first
+    /// look after one: every writer asks at every wake-up.
+    pub(crate) fn is_paused(&self, now: impl FnOnce() -> u64) -> bool {
+        let until = self.paused_until.load(Ordering::Relaxed);
+        if until == 0 {
+            return false;
+        }
+        if now() < until {
+            return true;
+        }
+        // Over: later looks need not read the clock (unless a late writer
+        // renewed the pause meanwhile).
+        let _ = self
+            .paused_until
+            .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
+        false
     }
 
     /// A writer woken by a push ran `after` it, `now`; with coalescing
@@ -68,18 +81,26 @@ mod tests {
     #[test]
     fn a_writer_later_than_a_window_pauses_coalescing_for_a_while() {
         let guard = CoalescingGuard::default();
-        assert!(!guard.is_paused(5_000_000));
+        let no_clock = || -> u64 { panic!("no pause: the clock is not read") };
+        assert!(!guard.is_paused(no_clock));
         // Two windows are 20 ms; late is past 50 ms whatever the window.
         assert!(!guard.writer_ran(Duration::from_millis(50), WINDOW, 5_000_000));
-        assert!(!guard.is_paused(5_000_000), "on time: no pause");
+        assert!(!guard.is_paused(no_clock), "on time: no pause");
         assert!(guard.writer_ran(Duration::from_millis(51), WINDOW, 5_000_000));
-        assert!(guard.is_paused(5_000_001));
-        assert!(guard.is_paused(5_999_999));
-        assert!(!guard.is_paused(6_000_000), "over after a second");
+        assert!(guard.is_paused(|| 5_000_001));
+        assert!(guard.is_paused(|| 5_999_999));
         // A late writer during the pause prolongs it.
         assert!(!guard.writer_ran(Duration::from_millis(60), WINDOW, 5_500_000));
-        assert!(guard.is_paused(6_400_000));
-        assert!(!guard.is_paused(6_500_000));
+        assert!(guard.is_paused(|| 6_400_000));
+        assert!(
+            !guard.is_paused(|| 6_500_000),
+            "over a second after the last"
+        );
+        assert!(!guard.is_paused(no_clock), "over: the clock is not read");
+        // The next late writer starts a new pause.
+        assert!(guard.writer_ran(Duration::from_millis(51), WINDOW, 7_000_000));
+        assert!(guard.is_paused(|| 7_999_999));
+        assert!(!guard.is_paused(|| 8_000_000));
     }
 
     #[test]
@@ -94,6 +115,6 @@ mod tests {
     fn without_coalescing_nothing_pauses() {
         let guard = CoalescingGuard::default();
         assert!(!guard.writer_ran(Duration::from_secs(1), Duration::ZERO, 1));
-        assert!(!guard.is_paused(1));
+        assert!(!guard.is_paused(|| 1));
     }
 }

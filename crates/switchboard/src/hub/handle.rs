@@ -205,10 +205,11 @@ impl Hub {
         self.inner.epoch
     }
 
-    /// The coalescing window a link's writer uses now, `now` in
-    /// microseconds since [`Hub::epoch`]: the configured one, or zero
-    /// while writers run late ([`super::coalescing`]).
-    pub(crate) fn coalescing_window(&self, now: u64) -> std::time::Duration {
+    /// The coalescing window a link's writer uses now, `now()` in
+    /// microseconds since [`Hub::epoch`] (read only while a pause may
+    /// last): the configured one, or zero while writers run late
+    /// ([`super::coalescing`]).
+    pub(crate) fn coalescing_window(&self, now: impl FnOnce() -> u64) -> std::time::Duration {
         let window = self.inner.config.broadcast_coalesce;
         if window.is_zero() || self.inner.coalescing.is_paused(now) {
             std::time::Duration::ZERO
