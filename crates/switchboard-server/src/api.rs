@@ -339,6 +339,7 @@ async fn stats(State(state): State<ApiState>) -> Response {
         "sessions_moved_in": stats.sessions_moved_in,
         "sessions_moved_out": stats.sessions_moved_out,
         "handshakes_refused": stats.handshakes_refused,
+        "coalescing_pauses": stats.coalescing_pauses,
         "errors": stats.errors,
         "resources": stats.resources,
     });

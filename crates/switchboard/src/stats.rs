@@ -20,6 +20,7 @@ pub(crate) struct Counters {
     sessions_moved_out: AtomicU64,
     connections_total: AtomicU64,
     handshakes_refused: AtomicU64,
+    coalescing_pauses: AtomicU64,
     /// One counter per [`ErrorCode`], in `ErrorCode::ALL` order.
     errors: [AtomicU64; ErrorCode::ALL.len()],
     // Resource bounds (issue 15).
@@ -194,6 +195,11 @@ impl Counters {
         self.handshakes_refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Broadcast coalescing paused because writers ran late.
+    pub(crate) fn coalescing_paused(&self) {
+        self.coalescing_pauses.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A detached session ended before its resume window by a detached
     /// bound.
     pub(crate) fn detached_session_evicted(&self) {
@@ -245,6 +251,7 @@ impl Counters {
             sessions_moved_out: load(&self.sessions_moved_out),
             connections_total: load(&self.connections_total),
             handshakes_refused: load(&self.handshakes_refused),
+            coalescing_pauses: load(&self.coalescing_pauses),
             errors: ErrorCounts {
                 bad_message: load(&self.errors[error_index(ErrorCode::BadMessage)]),
                 no_handler: load(&self.errors[error_index(ErrorCode::NoHandler)]),
@@ -364,6 +371,13 @@ pub struct HubStats {
     pub connections_total: u64,
     /// Handshakes answered with an HTTP error.
     pub handshakes_refused: u64,
+    /// Times broadcast coalescing paused across the hub because writers ran
+    /// late (one woken by a push ran more than two windows and 50 ms after
+    /// it): each pause lasts a second from the last late writer, and a
+    /// pause that goes on is not counted again. Steadily rising, the hub is
+    /// saturated and its windows are off
+    /// ([`HubConfig::broadcast_coalesce`](crate::HubConfig::broadcast_coalesce)).
+    pub coalescing_pauses: u64,
     /// Errors sent to clients, by code.
     pub errors: ErrorCounts,
     /// The resource bounds: what they hold and what they refused.

@@ -93,6 +93,12 @@ pub(super) fn render_traffic(out: &mut Exposition, stats: &HubStats, sessions: u
         "Handshakes answered with an HTTP error.",
         stats.handshakes_refused,
     );
+    out.metric(
+        "coalescing_pauses_total",
+        Counter,
+        "Times broadcast coalescing paused for a second because writers ran late (the hub is saturated).",
+        stats.coalescing_pauses,
+    );
 }
 
 /// The resource bounds (issue 15): what they hold and what they refused.

@@ -21,6 +21,7 @@ fn stats() -> HubStats {
         sessions_moved_out: 9,
         connections_total: 5,
         handshakes_refused: 4,
+        coalescing_pauses: 11,
         errors: ErrorCounts {
             bad_message: 7,
             forbidden: 2,
@@ -92,6 +93,7 @@ fn exposition_format() {
         "switchboard_sessions_moved_in_total 8",
         "switchboard_sessions_moved_out_total 9",
         "switchboard_handshakes_refused_total 4",
+        "switchboard_coalescing_pauses_total 11",
         "switchboard_uptime_seconds 1.500",
         "switchboard_cluster_nodes 3",
         "switchboard_cluster_backend_up 1",

@@ -111,6 +111,23 @@ mod tests {
         assert!(guard.writer_ran(Duration::from_millis(81), window, 1));
     }
 
+    #[tokio::test]
+    async fn the_hub_counts_each_pause_once() {
+        let hub = crate::Hub::builder().broadcast_coalesce(WINDOW).build();
+        let late = Duration::from_millis(60);
+        hub.writer_ran(Duration::from_millis(10), 1_000_000);
+        assert_eq!(hub.stats().coalescing_pauses, 0, "on time");
+        hub.writer_ran(late, 1_000_000);
+        assert_eq!(hub.stats().coalescing_pauses, 1);
+        assert_eq!(hub.coalescing_window(|| 1_500_000), Duration::ZERO);
+        // A late writer during the pause prolongs it: the same pause.
+        hub.writer_ran(late, 1_500_000);
+        assert_eq!(hub.stats().coalescing_pauses, 1);
+        assert_eq!(hub.coalescing_window(|| 2_500_000), WINDOW);
+        hub.writer_ran(late, 3_000_000);
+        assert_eq!(hub.stats().coalescing_pauses, 2);
+    }
+
     #[test]
     fn without_coalescing_nothing_pauses() {
         let guard = CoalescingGuard::default();

@@ -224,6 +224,7 @@ impl Hub {
     pub(crate) fn writer_ran(&self, after: std::time::Duration, now: u64) {
         let window = self.inner.config.broadcast_coalesce;
         if self.inner.coalescing.writer_ran(after, window, now) {
+            self.inner.stats.coalescing_paused();
             tracing::debug!(
                 late_ms = after.as_millis() as u64,
                 "writers run late: broadcast coalescing paused"
