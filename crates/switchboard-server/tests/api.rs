@@ -181,6 +181,7 @@ async fn stats_and_metrics_follow_traffic() {
     );
     assert_eq!(value("switchboard_slow_consumer_closes_total"), 0.0);
     assert_eq!(value("switchboard_handshakes_refused_total"), 0.0);
+    assert_eq!(value("switchboard_coalescing_pauses_total"), 0.0);
     assert!(value("switchboard_uptime_seconds") >= 0.0);
 
     // A socket that leaves is no longer counted.
