@@ -5,7 +5,6 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use switchboard_protocol::CloseCode;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -17,7 +16,7 @@ use crate::hub::handle::Socket;
 use crate::limits::inbound::InboundChecks;
 use crate::send_queue::{Drained, MAX_IDLE_QUEUE_FRAMES, Outgoing};
 use crate::session::inbox::{Dispatch, RawFrame};
-use crate::transport::{Link, LinkError, Received};
+use crate::transport::{Link, LinkError, Received, poll_once};
 
 /// When a timer that is never due is set for.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
@@ -376,7 +375,7 @@ async fn write_drained<L: Link>(
     // Most writes complete at once (the socket buffer has room): only one
     // that waits on the peer races the abort.
     let mut written = std::pin::pin!(written);
-    let result = match written.as_mut().now_or_never() {
+    let result = match poll_once(written.as_mut()).await {
         Some(result) => result,
         None => tokio::select! {
             biased;

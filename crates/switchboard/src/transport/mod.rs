@@ -11,11 +11,30 @@ pub(crate) mod poll_links;
 pub(crate) mod ws;
 
 use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::Poll;
 
 use bytes::Bytes;
 use switchboard_protocol::CloseCode;
 
 use crate::send_queue::Outgoing;
+
+/// Polls `future` once with the calling task's waker: its output if it is
+/// ready at once.
+///
+/// For a link's writes, not `now_or_never`: its no-op waker differs from
+/// the task's, which the link's reads registered, and the WebSocket codec
+/// then takes the two halves for two tasks and routes every readiness
+/// wake-up through a proxy of wakers for the rest of the connection.
+pub(crate) async fn poll_once<F: Future>(mut future: Pin<&mut F>) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match future.as_mut().poll(cx) {
+            Poll::Ready(output) => Some(output),
+            Poll::Pending => None,
+        })
+    })
+    .await
+}
 
 /// A frame received from the peer.
 #[derive(Debug)]
@@ -70,4 +89,26 @@ pub(crate) trait Link: Send + 'static {
     /// Fails the connection after a protocol error: sends a close frame with
     /// `code` if possible and drops the link.
     fn fail(&mut self, code: CloseCode) -> impl Future<Output = ()> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn poll_once_polls_with_the_tasks_own_waker() {
+        let task = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let mut seen: Option<Waker> = None;
+        {
+            let pending = std::future::poll_fn(|cx| {
+                seen = Some(cx.waker().clone());
+                Poll::<()>::Pending
+            });
+            assert!(poll_once(std::pin::pin!(pending)).await.is_none());
+        }
+        assert!(seen.expect("polled once").will_wake(&task));
+        assert_eq!(poll_once(std::pin::pin!(async { 7 })).await, Some(7));
+    }
 }

@@ -4,13 +4,13 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use sockudo_ws::deflate::DeflateConfig;
 use sockudo_ws::{CompressedWebSocketStream, Config, Error as WsError, Message, WebSocketStream};
 use switchboard_protocol::CloseCode;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use super::{Link, LinkError, Received};
+use super::{Link, LinkError, Received, poll_once};
 use crate::send_queue::Outgoing;
 
 /// How long a close handshake may take before the link is dropped.
@@ -188,7 +188,7 @@ where
         // keep it out of every connection's state) only for one that has to
         // wait for the peer.
         let mut write = std::pin::pin!(write);
-        let result = match write.as_mut().now_or_never() {
+        let result = match poll_once(write.as_mut()).await {
             Some(result) => Ok(result),
             None => Box::pin(tokio::time::timeout(timeout, write)).await,
         };
