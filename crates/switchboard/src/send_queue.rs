@@ -83,17 +83,15 @@ pub(crate) enum ResumeRefused {
     Ended,
 }
 
+/// Laid out as written (`repr(C)`): what every push reads and writes (the
+/// flags, the pending frames, the resume ring's counters) comes first, on
+/// the cache lines of the lock before it, so a broadcast touches as few of
+/// each recipient's lines as it can (`a_push_touches_the_first_two_lines`).
 #[derive(Debug)]
+#[repr(C)]
 struct State {
-    /// Frames for the current link, in order.
-    pending: VecDeque<Outgoing>,
-    /// The last counted messages, by number.
-    ring: ResumeRing,
+    /// A link is attached: pushes queue for it.
     attached: bool,
-    /// Generation of the current link.
-    link: u64,
-    /// A close the hub or the application asked for on the current link.
-    close: Option<CloseCode>,
     /// Drop the link now, without a close frame (shutdown deadline).
     abort: bool,
     /// The session has ended.
@@ -112,29 +110,49 @@ struct State {
     /// broadcast writes come more than two windows apart (the writer is
     /// behind: see [`SendQueue::opens_window`]).
     busy: bool,
-    /// When broadcast frames were last taken for writing (only kept while
-    /// coalescing is on).
-    last_broadcast_write: Option<Instant>,
     /// A push has woken the writer and no drain has looked since: later
     /// pushes need not wake it again (a busy writer's frames arrive several
     /// per wake-up, and a wake takes the notifier's lock).
     woken: bool,
     /// Whether wake-ups are timed ([`SendQueue::time_wakes`]).
     times_wakes: bool,
-    /// When a timed push woke the writer: the drain tells how long after
-    /// it ran ([`Drained::woken_after`]).
-    woken_at: Option<Instant>,
-    /// The session is moving here from another node (`moving.rs`).
-    moving_in: Option<Box<MoveIn>>,
+    /// A close the hub or the application asked for on the current link.
+    close: Option<CloseCode>,
+    /// How many frames may wait for the link (more: a slow consumer).
+    capacity: u32,
+    /// Frames for the current link, in order.
+    pending: VecDeque<Outgoing>,
+    /// The last counted messages, by number.
+    ring: ResumeRing,
+    /// Generation of the current link.
+    link: u64,
     /// The current link's writer, waiting in [`SendQueue::drain`]: woken
     /// by every change, as `notify`'s waiters are. A waker kept here
     /// rather than a `Notify` waiter, whose future would take ~80 bytes in
     /// every idle connection's task; registered only by the current link,
     /// so a superseded one cannot take the place of its successor.
     writer: Option<Waker>,
+    /// When a timed push woke the writer: the drain tells how long after
+    /// it ran ([`Drained::woken_after`]).
+    woken_at: Option<Instant>,
+    /// When broadcast frames were last taken for writing (only kept while
+    /// coalescing is on).
+    last_broadcast_write: Option<Instant>,
+    /// The session is moving here from another node (`moving.rs`).
+    moving_in: Option<Box<MoveIn>>,
 }
 
 impl State {
+    /// How many frames may wait for the link.
+    fn capacity(&self) -> usize {
+        self.capacity as usize
+    }
+
+    /// The high-water mark: answers are shed at this many pending frames.
+    fn high_water(&self) -> usize {
+        (self.capacity() / 2).max(1)
+    }
+
     /// Whether no link is attached to a session that had one and has not
     /// ended: its resume buffer counts in the hub's detached budget.
     fn is_detached(&self) -> bool {
@@ -165,12 +183,13 @@ impl Drained {
     }
 }
 
-/// The outbound queue and resume buffer of one session.
+/// The outbound queue and resume buffer of one session. Laid out as
+/// written: the lock and its state first (see [`State`]).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct SendQueue {
     state: Mutex<State>,
     notify: Notify,
-    capacity: usize,
 }
 
 impl SendQueue {
@@ -185,6 +204,7 @@ impl SendQueue {
                 attached: false,
                 link: 0,
                 close: None,
+                capacity: u32::try_from(capacity.max(1)).unwrap_or(u32::MAX),
                 abort: false,
                 ended: false,
                 urgent: false,
@@ -199,7 +219,6 @@ impl SendQueue {
                 last_broadcast_write: None,
             }),
             notify: Notify::new(),
-            capacity: capacity.max(1),
         }
     }
 
@@ -208,11 +227,6 @@ impl SendQueue {
     /// coalesces broadcasts (a clock read per wake-up and per drain).
     pub(crate) fn time_wakes(&mut self) {
         self.state.get_mut().times_wakes = true;
-    }
-
-    /// The high-water mark: answers are shed at this many pending frames.
-    fn high_water(&self) -> usize {
-        (self.capacity / 2).max(1)
     }
 
     /// Queues a frame. A counted frame gets the next number and enters the
@@ -225,10 +239,11 @@ impl SendQueue {
     pub(crate) fn push(&self, frame: Outgoing, delivery: Delivery) -> Result<isize, PushError> {
         let (growth, wake) = {
             let mut state = self.state.lock();
+            let capacity = state.capacity();
             if delivery != Delivery::Uncounted
                 && let Some(moving) = state.moving_in.as_deref_mut()
             {
-                match moving.take(&frame, delivery, self.capacity) {
+                match moving.take(&frame, delivery, capacity) {
                     Err(()) => return Err(PushError::Full),
                     Ok(Pushed::Seen | Pushed::Held) => return Ok(0),
                     Ok(Pushed::Through) => {
@@ -273,11 +288,11 @@ impl SendQueue {
         }
         if state.attached {
             let pending = state.pending.len();
-            if pending >= self.capacity {
+            if pending >= state.capacity() {
                 return Err(PushError::Full);
             }
             let answer = matches!(delivery, Delivery::Uncounted | Delivery::Answer);
-            if answer && pending >= self.high_water() {
+            if answer && pending >= state.high_water() {
                 return Err(PushError::Shed);
             }
         }
@@ -420,7 +435,7 @@ impl SendQueue {
     pub(crate) fn has_room_for_answers(&self) -> bool {
         let state = self.state.lock();
         !(state.attached
-            && state.pending.len() >= self.high_water()
+            && state.pending.len() >= state.high_water()
             && !state.ended
             && state.close.is_none()
             && !state.abort)
@@ -666,7 +681,7 @@ impl SendQueue {
             }
         }
         // A dispatcher may wait for a queue this full to drain: wake it.
-        let was_full = state.pending.len() >= self.high_water();
+        let was_full = state.pending.len() >= state.high_water();
         let frames = if state.pending.is_empty() {
             // Nothing to take: the queue keeps its room for the next
             // pushes (taking it would free it, and every write would grow

@@ -464,3 +464,17 @@ fn a_writers_queues_keep_their_room_up_to_a_bound() {
     assert!(queue.try_drain(link).frames.is_empty());
     assert_eq!(room(&queue), 0);
 }
+
+/// What a push reads and writes (the flags, the pending queue, the resume
+/// ring's counters) lies in the queue's first 128 bytes: in a socket's
+/// shared state, behind its 16 bytes of reference counts and its codec,
+/// two cache lines when the allocation starts on one.
+#[test]
+fn a_push_touches_the_first_two_lines() {
+    use std::mem::{offset_of, size_of};
+    let queue = SendQueue::new(8, (8, 8));
+    let start = std::ptr::from_ref(&queue) as usize;
+    let state = std::ptr::from_ref(&*queue.state.lock()) as usize;
+    let end_of_ring = state - start + offset_of!(State, ring) + size_of::<ResumeRing>();
+    assert!(end_of_ring <= 128 - 24, "{end_of_ring}");
+}
