@@ -466,9 +466,9 @@ fn a_writers_queues_keep_their_room_up_to_a_bound() {
 }
 
 /// What a push reads and writes (the flags, the pending queue, the resume
-/// ring's counters) lies in the queue's first 128 bytes: in a socket's
-/// shared state, behind its 16 bytes of reference counts and its codec,
-/// two cache lines when the allocation starts on one.
+/// ring's counters) lies in the queue's first 104 bytes: in a socket's
+/// shared state, behind 16 bytes of reference counts and 8 of codec, it
+/// ends within 128, two cache lines when the allocation starts on one.
 #[test]
 fn a_push_touches_the_first_two_lines() {
     use std::mem::{offset_of, size_of};
