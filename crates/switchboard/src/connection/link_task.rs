@@ -242,7 +242,7 @@ impl LinkTask {
         if let Some(after) = drained.woken_after
             && !self.socket.hub.config().broadcast_coalesce.is_zero()
         {
-            self.socket.hub.writer_ran(after, self.now());
+            self.socket.hub.writer_ran(after, || self.now());
         }
         if drained.abort {
             return Err(LinkEnd::Now(DisconnectReason::Aborted));

@@ -53,14 +53,20 @@ impl CoalescingGuard {
         false
     }
 
-    /// A writer woken by a push ran `after` it, `now`; with coalescing
-    /// windows of `window`, a writer later than two windows and
-    /// [`LATE_AT_LEAST`] pauses coalescing. Returns whether a pause began
-    /// (it was not paused).
-    pub(crate) fn writer_ran(&self, after: Duration, window: Duration, now: u64) -> bool {
+    /// A writer woken by a push ran `after` it, at `now()` (read only for
+    /// a late writer); with coalescing windows of `window`, a writer later
+    /// than two windows and [`LATE_AT_LEAST`] pauses coalescing. Returns
+    /// whether a pause began (it was not paused).
+    pub(crate) fn writer_ran(
+        &self,
+        after: Duration,
+        window: Duration,
+        now: impl FnOnce() -> u64,
+    ) -> bool {
         if window.is_zero() || after <= (window * 2).max(LATE_AT_LEAST) {
             return false;
         }
+        let now = now();
         let until = now.saturating_add(PAUSE.as_micros() as u64);
         let before = self.paused_until.load(Ordering::Relaxed);
         // Renewed at most every tenth of the pause: a saturated hub's
@@ -84,13 +90,13 @@ mod tests {
         let no_clock = || -> u64 { panic!("no pause: the clock is not read") };
         assert!(!guard.is_paused(no_clock));
         // Two windows are 20 ms; late is past 50 ms whatever the window.
-        assert!(!guard.writer_ran(Duration::from_millis(50), WINDOW, 5_000_000));
+        assert!(!guard.writer_ran(Duration::from_millis(50), WINDOW, no_clock));
         assert!(!guard.is_paused(no_clock), "on time: no pause");
-        assert!(guard.writer_ran(Duration::from_millis(51), WINDOW, 5_000_000));
+        assert!(guard.writer_ran(Duration::from_millis(51), WINDOW, || 5_000_000));
         assert!(guard.is_paused(|| 5_000_001));
         assert!(guard.is_paused(|| 5_999_999));
         // A late writer during the pause prolongs it.
-        assert!(!guard.writer_ran(Duration::from_millis(60), WINDOW, 5_500_000));
+        assert!(!guard.writer_ran(Duration::from_millis(60), WINDOW, || 5_500_000));
         assert!(guard.is_paused(|| 6_400_000));
         assert!(
             !guard.is_paused(|| 6_500_000),
@@ -98,7 +104,7 @@ mod tests {
         );
         assert!(!guard.is_paused(no_clock), "over: the clock is not read");
         // The next late writer starts a new pause.
-        assert!(guard.writer_ran(Duration::from_millis(51), WINDOW, 7_000_000));
+        assert!(guard.writer_ran(Duration::from_millis(51), WINDOW, || 7_000_000));
         assert!(guard.is_paused(|| 7_999_999));
         assert!(!guard.is_paused(|| 8_000_000));
     }
@@ -107,31 +113,31 @@ mod tests {
     fn a_long_window_tolerates_two_windows_of_delay() {
         let guard = CoalescingGuard::default();
         let window = Duration::from_millis(40);
-        assert!(!guard.writer_ran(Duration::from_millis(80), window, 1));
-        assert!(guard.writer_ran(Duration::from_millis(81), window, 1));
+        assert!(!guard.writer_ran(Duration::from_millis(80), window, || 1));
+        assert!(guard.writer_ran(Duration::from_millis(81), window, || 1));
     }
 
     #[tokio::test]
     async fn the_hub_counts_each_pause_once() {
         let hub = crate::Hub::builder().broadcast_coalesce(WINDOW).build();
         let late = Duration::from_millis(60);
-        hub.writer_ran(Duration::from_millis(10), 1_000_000);
+        hub.writer_ran(Duration::from_millis(10), || 1_000_000);
         assert_eq!(hub.stats().coalescing_pauses, 0, "on time");
-        hub.writer_ran(late, 1_000_000);
+        hub.writer_ran(late, || 1_000_000);
         assert_eq!(hub.stats().coalescing_pauses, 1);
         assert_eq!(hub.coalescing_window(|| 1_500_000), Duration::ZERO);
         // A late writer during the pause prolongs it: the same pause.
-        hub.writer_ran(late, 1_500_000);
+        hub.writer_ran(late, || 1_500_000);
         assert_eq!(hub.stats().coalescing_pauses, 1);
         assert_eq!(hub.coalescing_window(|| 2_500_000), WINDOW);
-        hub.writer_ran(late, 3_000_000);
+        hub.writer_ran(late, || 3_000_000);
         assert_eq!(hub.stats().coalescing_pauses, 2);
     }
 
     #[test]
     fn without_coalescing_nothing_pauses() {
         let guard = CoalescingGuard::default();
-        assert!(!guard.writer_ran(Duration::from_secs(1), Duration::ZERO, 1));
+        assert!(!guard.writer_ran(Duration::from_secs(1), Duration::ZERO, || 1));
         assert!(!guard.is_paused(|| 1));
     }
 }

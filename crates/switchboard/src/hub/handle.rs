@@ -218,10 +218,11 @@ impl Hub {
         }
     }
 
-    /// A link's writer, woken by a push, ran `after` it (`now` in
-    /// microseconds since [`Hub::epoch`]): later than two coalescing windows
-    /// (and 50 ms), it pauses coalescing across the hub.
-    pub(crate) fn writer_ran(&self, after: std::time::Duration, now: u64) {
+    /// A link's writer, woken by a push, ran `after` it (`now()` in
+    /// microseconds since [`Hub::epoch`], read only for a late writer):
+    /// later than two coalescing windows (and 50 ms), it pauses coalescing
+    /// across the hub.
+    pub(crate) fn writer_ran(&self, after: std::time::Duration, now: impl FnOnce() -> u64) {
         let window = self.inner.config.broadcast_coalesce;
         if self.inner.coalescing.writer_ran(after, window, now) {
             self.inner.stats.coalescing_paused();
